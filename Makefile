@@ -1,0 +1,40 @@
+# Tessera: `make demo` and `make test` set up what is missing, then run.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.tessera-installed
+CSRC   := $(wildcard csrc/*.c csrc/*.h) csrc/build_ffi.py
+
+.PHONY: all demo test lint ext bench fuzz clean
+
+all: test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+
+# Reinstalling rebuilds the C extension whenever csrc/ or the metadata change.
+$(STAMP): $(BIN)/python pyproject.toml setup.py $(CSRC)
+	$(BIN)/python -m pip install -q -e '.[test,ground]'
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/tessera demo
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+# Rebuild only the C extension, in place (development loop).
+ext: $(STAMP)
+	$(BIN)/python csrc/build_ffi.py
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,ground,bench]'
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build out .pytest_cache .hypothesis fsw/gnc/_core*.so
