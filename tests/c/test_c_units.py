@@ -37,7 +37,8 @@ def test_c_unit_program(source: Path, compiler: str, tmp_path: Path) -> None:
     exe = tmp_path / source.stem
     core = sorted(str(p) for p in CSRC.glob("*.c"))
     build = subprocess.run(
-        [compiler, *CFLAGS, f"-I{CSRC}", f"-I{CSRC / 'tests'}", *core, str(source), "-lm", "-o", str(exe)],
+        [compiler, *CFLAGS, f"-I{CSRC}", f"-I{CSRC / 'tests'}", *core, str(source),
+         "-lm", "-o", str(exe)],
         capture_output=True, text=True,
     )
     assert build.returncode == 0, f"build failed:\n{build.stderr}"
