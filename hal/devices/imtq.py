@@ -1,0 +1,105 @@
+"""Driver for the ISIS iMTQ magnetorquer board (three torquers, I2C 0x10).
+
+Protocol facts (ISIS iMTQ interface, as implemented by the public KubOS
+`isis-imtq-api`):
+
+- A command is one I2C write: command code, then little-endian parameters.
+  The reply is read in a separate transfer and begins with the command
+  code echoed and a status byte; the low nibble of the status is the
+  result: 0 accepted, 1 rejected, 2 invalid command code, 3 parameter
+  missing, 4 parameter invalid, 5 unavailable in the current mode,
+  7 internal error.
+- 0x02 NOOP, 0x03 cancel operation, 0x06 start actuation by dipole:
+  x, y, z dipole as int16 in units of 1e-4 A m^2, then the duration as
+  u16 in milliseconds.
+- 0x46 get commanded dipole: x, y, z int16 in 1e-4 A m^2.
+
+Assumed, not verified against the ISIS manual here: the dipole limit is
+0.2 A m^2 per axis (nominal for the part); a duration of 0 ms means
+"until cancelled" on the part (this driver never sends 0).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import numpy as np
+
+from hal import CommandRejectedError, DataError, DeviceIdError, HalError
+from hal.busio import I2C
+from hal.devices.base import I2CDevice
+
+__all__ = ["IMTQ"]
+
+CMD_NOOP = 0x02
+CMD_CANCEL = 0x03
+CMD_START_DIPOLE = 0x06
+GET_DIPOLE = 0x46
+DIPOLE_LSB_AM2 = 1e-4
+MAX_DURATION_S = 0xFFFF / 1000.0
+DEFAULT_ADDRESS = 0x10
+
+STATUS_TEXT = {
+    1: "rejected",
+    2: "invalid command code",
+    3: "parameter missing",
+    4: "parameter invalid",
+    5: "unavailable in the current mode",
+    7: "internal error",
+}
+
+
+class IMTQ(I2CDevice):
+    """ISIS iMTQ: command dipoles on three magnetorquers for a bounded time."""
+
+    part = "ISIS iMTQ"
+
+    def __init__(self, i2c: I2C, address: int = DEFAULT_ADDRESS, *, retries: int = 2,
+                 budget_s: float = 0.02) -> None:
+        super().__init__(i2c, address, retries=retries, budget_s=budget_s)
+        with i2c:
+            try:
+                self._command(CMD_NOOP, b"")
+            except HalError as exc:
+                raise DeviceIdError(f"no iMTQ answer to NOOP ({exc.reason})",
+                                    bus=i2c.name, address=self.address,
+                                    device=self.part) from exc
+
+    def start_dipole(self, m_am2, duration_s: float) -> None:
+        """Actuate dipole `m_am2` (A m^2, body-mounted torquer axes, shape (3,))
+        for `duration_s` seconds (0.001-65.535 s). The part saturates each
+        axis at its limit; values beyond the int16 wire range are clipped."""
+        m = np.asarray(m_am2, dtype=float).reshape(3)
+        if not np.all(np.isfinite(m)):
+            raise ValueError("dipole must be finite")
+        if not (math.isfinite(duration_s) and 0.001 <= duration_s <= MAX_DURATION_S):
+            raise ValueError(f"duration_s must be within 0.001..{MAX_DURATION_S} s")
+        counts = np.clip(np.rint(m / DIPOLE_LSB_AM2), -32768, 32767).astype(int)
+        ms = round(duration_s * 1000.0)
+        with self.i2c:
+            self._command(CMD_START_DIPOLE,
+                          struct.pack("<hhhH", counts[0], counts[1], counts[2], ms))
+
+    def cancel(self) -> None:
+        """Stop any actuation now."""
+        with self.i2c:
+            self._command(CMD_CANCEL, b"")
+
+    def commanded_dipole_am2(self) -> np.ndarray:
+        """The dipole the board reports it is commanding, A m^2, shape (3,)."""
+        with self.i2c:
+            reply = self._command(GET_DIPOLE, b"", 6)
+        return np.array(struct.unpack("<hhh", reply), dtype=float) * DIPOLE_LSB_AM2
+
+    def _command(self, code: int, params: bytes, n_payload: int = 0) -> bytes:
+        self._xfer(bytes([code]) + params)
+        reply = self._xfer(b"", 2 + n_payload)
+        if reply[0] != code:
+            raise self._fail(DataError(
+                f"reply echoes command 0x{reply[0]:02X}, sent 0x{code:02X}"))
+        result = reply[1] & 0x0F
+        if result:
+            text = STATUS_TEXT.get(result, f"status code {result}")
+            raise self._fail(CommandRejectedError(f"command 0x{code:02X}: {text}"))
+        return reply[2:]

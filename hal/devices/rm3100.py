@@ -1,0 +1,107 @@
+"""Driver for the PNI RM3100 3-axis magneto-inductive magnetometer (I2C).
+
+Register facts (PNI RM3100 datasheet, as used by the Zephyr `pni,rm3100`
+driver and other public drivers):
+
+    POLL 0x00   write PMX|PMY|PMZ (bits 4-6) to start one measurement
+    CMM  0x01   continuous mode (bit 0 START, bits 4-6 axes)
+    CCX/CCY/CCZ 0x04/0x06/0x08  cycle counts, u16 big-endian, default 200
+    MX/MY/MZ    0x24/0x27/0x2A  24-bit two's complement, big-endian
+    STATUS 0x34 bit 7 DRDY; cleared when the results are read
+    REVID  0x36 = 0x22
+
+The register pointer of a read has bit 7 set (the part's read bit; the
+Zephyr driver sets it on every read). Gain is about 0.3671*CC + 1.5 LSB/uT,
+75 LSB/uT at CC=200. Linear range +-800 uT.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hal import BusTimeoutError, DataError, DeviceIdError, HalError
+from hal.busio import I2C
+from hal.devices.base import I2CDevice
+
+__all__ = ["RM3100", "gain_lsb_per_ut"]
+
+REG_POLL = 0x00
+REG_CMM = 0x01
+REG_CCX = 0x04
+REG_TMRC = 0x0B
+REG_MX = 0x24
+REG_STATUS = 0x34
+REG_REVID = 0x36
+READ = 0x80
+REVID = 0x22
+POLL_XYZ = 0x70
+STATUS_DRDY = 0x80
+RANGE_UT = 800.0
+DEFAULT_ADDRESS = 0x20
+
+
+def gain_lsb_per_ut(cycle_count: int) -> float:
+    """Counts per microtesla at a cycle count (datasheet linear fit)."""
+    return 0.3671 * cycle_count + 1.5
+
+
+class RM3100(I2CDevice):
+    """PNI RM3100 on I2C (addresses 0x20-0x23), single-measurement (POLL) mode.
+
+    `read_field_t()` starts a measurement of all three axes, waits for DRDY
+    (at most `drdy_polls` status reads, so the call is bounded) and returns
+    the field in tesla in the sensor frame.
+    """
+
+    part = "PNI RM3100"
+
+    def __init__(self, i2c: I2C, address: int = DEFAULT_ADDRESS, *,
+                 cycle_count: int = 200, drdy_polls: int = 4, retries: int = 2,
+                 budget_s: float = 0.02) -> None:
+        super().__init__(i2c, address, retries=retries, budget_s=budget_s)
+        if not 1 <= cycle_count <= 0xFFFF:
+            raise ValueError("cycle_count must be 1..65535")
+        self.cycle_count = cycle_count
+        self.drdy_polls = drdy_polls
+        self.t_per_lsb = 1e-6 / gain_lsb_per_ut(cycle_count)
+        # Readings beyond the linear range by this much cannot be real: the
+        # bytes were corrupted (see datasheet range, +-800 uT).
+        self._max_counts = int(1.25 * RANGE_UT * gain_lsb_per_ut(cycle_count))
+        self._poll = bytes([REG_POLL, POLL_XYZ])
+        self._status = bytes([REG_STATUS | READ])
+        self._results = bytes([REG_MX | READ])
+        with i2c:
+            self._check_id()
+            cc = cycle_count.to_bytes(2, "big")
+            self._xfer(bytes([REG_CCX]) + cc * 3)
+            self._xfer(bytes([REG_CMM, 0x00]))
+
+    def _check_id(self) -> None:
+        try:
+            revid = self._xfer(bytes([REG_REVID | READ]), 1)[0]
+        except HalError as exc:
+            raise DeviceIdError(f"no answer to REVID read ({exc.reason})", bus=self.i2c.name,
+                                address=self.address, device=self.part) from exc
+        if revid != REVID:
+            raise self._fail(DeviceIdError(
+                f"REVID reads 0x{revid:02X}, expected 0x{REVID:02X}"))
+
+    def read_field_t(self) -> np.ndarray:
+        """Magnetic field, tesla, sensor frame, shape (3,)."""
+        with self.i2c:
+            self._xfer(self._poll)
+            for _ in range(self.drdy_polls):
+                if self._xfer(self._status, 1)[0] & STATUS_DRDY:
+                    break
+            else:
+                raise self._fail(BusTimeoutError(
+                    f"DRDY not set after {self.drdy_polls} status reads"))
+            raw = self._xfer(self._results, 9)
+        x = int.from_bytes(raw[0:3], "big", signed=True)
+        y = int.from_bytes(raw[3:6], "big", signed=True)
+        z = int.from_bytes(raw[6:9], "big", signed=True)
+        m = self._max_counts
+        if not (-m <= x <= m and -m <= y <= m and -m <= z <= m):
+            raise self._fail(DataError(
+                f"reading ({x}, {y}, {z}) counts beyond the part's range"))
+        return np.array((x, y, z), dtype=float) * self.t_per_lsb

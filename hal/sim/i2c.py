@@ -1,0 +1,48 @@
+"""The `sim` I2C backend: targets are emulators in this process."""
+
+from __future__ import annotations
+
+from hal import HalError, NackError
+from hal.busio import I2C, check_address
+from hal.sim.emulator import I2CTarget
+
+__all__ = ["SimI2C"]
+
+
+class SimI2C(I2C):
+    """An I2C bus whose targets are emulators attached at addresses.
+
+    The hot path is one dict lookup and one call into the emulator.
+    """
+
+    def __init__(self, name: str = "i2c0") -> None:
+        super().__init__(name)
+        self._targets: dict[int, I2CTarget] = {}
+
+    def attach(self, address: int, emulator: I2CTarget) -> None:
+        """Put `emulator` on the bus at a 7-bit `address`."""
+        check_address(address)
+        if address in self._targets:
+            raise ValueError(f"{self.name}: address 0x{address:02X} already taken")
+        self._targets[address] = emulator
+
+    def detach(self, address: int) -> I2CTarget:
+        """Take the emulator at `address` off the bus (it then NACKs)."""
+        return self._targets.pop(address)
+
+    def target(self, address: int) -> I2CTarget:
+        """The emulator attached at `address`."""
+        return self._targets[address]
+
+    def _transfer(self, address: int, out: bytes, n_in: int) -> bytes:
+        target = self._targets.get(address)
+        if target is None:
+            raise NackError("no acknowledge", bus=self.name, address=address)
+        try:
+            return target.i2c_transfer(out, n_in)
+        except HalError as exc:
+            raise exc.located(bus=self.name, address=address) from None
+
+    def _probe(self, address: int) -> bool:
+        target = self._targets.get(address)
+        return target is not None and target.probe()

@@ -1,0 +1,96 @@
+"""Byte-level emulator of the ISIS iMTQ magnetorquer board (see
+`hal.devices.imtq` for the protocol facts and assumptions)."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from hal.devices.imtq import CMD_CANCEL, CMD_NOOP, CMD_START_DIPOLE, DIPOLE_LSB_AM2, GET_DIPOLE
+from hal.sim.emulator import I2CTarget
+
+__all__ = ["IMTQEmulator"]
+
+GET_SYSTEM_STATE = 0x41
+RESET = (0xAA, 0xA5)
+ST_OK, ST_INVALID_CMD, ST_PARAM_MISSING = 0, 2, 3
+
+
+class IMTQEmulator(I2CTarget):
+    """The iMTQ as its command protocol.
+
+    `dipole_am2()` (or `dipole_now_am2`) is the dipole actually applied at
+    the current simulation time: the last commanded dipole, each axis
+    saturated at `max_dipole_am2`, zero once its duration has expired, after
+    a cancel, or after a brown-out. The simulator calls `advance(t_s)` each
+    step; a command's duration counts from the last `advance` time.
+    """
+
+    part = "ISIS iMTQ"
+
+    def __init__(self, *, max_dipole_am2: float = 0.2, seed: int = 0) -> None:
+        self.max_dipole_am2 = max_dipole_am2
+        self._dipole_am2 = np.zeros(3)
+        self._start_s = 0.0
+        self._until_s = -1.0  # <0: idle; inf: until cancelled
+        self._reply = b""
+        self.commands = 0
+        super().__init__(seed=seed)
+
+    def power_on_reset(self) -> None:
+        self._dipole_am2 = np.zeros(3)
+        self._until_s = -1.0
+        self._reply = b""
+
+    def dipole_am2(self, t_s: float | None = None) -> np.ndarray:
+        """Applied dipole at `t_s` (default: now), A m^2, torquer axes, shape (3,)."""
+        t = self.t_s if t_s is None else t_s
+        if self._until_s < 0.0 or t >= self._until_s or t < self._start_s:
+            return np.zeros(3)
+        return self._dipole_am2.copy()
+
+    @property
+    def dipole_now_am2(self) -> np.ndarray:
+        return self.dipole_am2()
+
+    @property
+    def actuating(self) -> bool:
+        return self._until_s >= 0.0 and self.t_s < self._until_s
+
+    def on_write(self, out: bytes) -> None:
+        code = out[0]
+        self.commands += 1
+        if tuple(out[:2]) == RESET and len(out) == 2:
+            self.power_on_reset()
+            return
+        if code == CMD_NOOP:
+            self._reply = bytes([code, ST_OK])
+        elif code == CMD_CANCEL:
+            self._until_s = -1.0
+            self._dipole_am2 = np.zeros(3)
+            self._reply = bytes([code, ST_OK])
+        elif code == CMD_START_DIPOLE:
+            if len(out) != 9:
+                self._reply = bytes([code, ST_PARAM_MISSING])
+                return
+            x, y, z, ms = struct.unpack("<hhhH", out[1:9])
+            lim = self.max_dipole_am2
+            self._dipole_am2 = np.clip(np.array((x, y, z), float) * DIPOLE_LSB_AM2, -lim, lim)
+            self._start_s = self.t_s
+            self._until_s = float("inf") if ms == 0 else self.t_s + ms / 1000.0
+            self._reply = bytes([code, ST_OK])
+        elif code == GET_DIPOLE:
+            m = self.dipole_am2() / DIPOLE_LSB_AM2
+            self._reply = bytes([code, ST_OK]) + struct.pack("<hhh", *np.rint(m).astype(int))
+        elif code == GET_SYSTEM_STATE:
+            mode = 0
+            uptime_s = int(self.t_s)
+            self._reply = bytes([code, ST_OK, mode, 0, 0]) + struct.pack("<I", uptime_s)
+        else:
+            self._reply = bytes([code, ST_INVALID_CMD])
+
+    def on_read(self, n: int) -> bytes:
+        reply = self._reply[:n]
+        # Past the reply the board clocks out 0xFF (idle bus level).
+        return reply + b"\xff" * (n - len(reply))

@@ -1,0 +1,90 @@
+"""Register-level emulator of the PNI RM3100 magnetometer (see
+`hal.devices.rm3100` for the register facts)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from hal.devices.rm3100 import (
+    RANGE_UT,
+    REG_CMM,
+    REG_MX,
+    REG_POLL,
+    REG_REVID,
+    REG_STATUS,
+    REG_TMRC,
+    REVID,
+    STATUS_DRDY,
+    gain_lsb_per_ut,
+)
+from hal.sim.emulator import RegisterTarget
+
+__all__ = ["RM3100Emulator"]
+
+
+class RM3100Emulator(RegisterTarget):
+    """The RM3100 as its register map: POLL and CMM measurements, DRDY,
+    cycle-count-dependent gain, 24-bit results.
+
+    Truth in: `set_field(b_sensor_t)` (tesla, sensor frame). The reading is
+    truth + bias + Gaussian noise (seeded), saturated at +-800 uT and
+    quantised to whole counts at the programmed cycle count. A measurement
+    completes at once (the conversion time, ~13 ms for three axes at CC=200,
+    is not modelled).
+    """
+
+    part = "PNI RM3100"
+    pointer_mask = 0x7F  # bit 7 of the pointer is the read bit
+    # Cycle counts default to 200 (0x00C8) on every axis.
+    POWER_ON: ClassVar[dict[int, int]] = {
+        0x04: 0x00, 0x05: 0xC8, 0x06: 0x00, 0x07: 0xC8, 0x08: 0x00, 0x09: 0xC8,
+        REG_TMRC: 0x96, REG_REVID: REVID}
+    WRITABLE = frozenset({REG_POLL, REG_CMM, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, REG_TMRC})
+
+    def __init__(self, *, noise_t: float = 0.0, bias_t=(0.0, 0.0, 0.0), seed: int = 0) -> None:
+        self.noise_t = float(noise_t)
+        self.bias_t = np.asarray(bias_t, dtype=float).reshape(3)
+        self._b_t = np.zeros(3)
+        super().__init__(seed=seed)
+
+    def set_field(self, b_sensor_t) -> None:
+        """Truth field at the sensor, tesla, sensor frame. Ignored while stuck."""
+        if self.stuck:
+            return
+        self._b_t = np.asarray(b_sensor_t, dtype=float).reshape(3)
+        if self.regs[REG_CMM] & 0x01:
+            self._measure(self.regs[REG_CMM] & 0x70)
+
+    def write_reg(self, reg: int, value: int) -> None:
+        super().write_reg(reg, value)
+        if reg == REG_POLL and value & 0x70:
+            self._measure(value & 0x70)
+        elif reg == REG_CMM and value & 0x01:
+            self._measure(value & 0x70)
+
+    def _measure(self, axes: int) -> None:
+        if self.stuck:
+            # Results freeze: DRDY still rises, the registers keep old values.
+            self.regs[REG_STATUS] = STATUS_DRDY
+            return
+        b_ut = (self._b_t + self.bias_t) * 1e6
+        if self.noise_t:
+            b_ut = b_ut + self.rng.normal(0.0, self.noise_t * 1e6, 3)
+        regs = self.regs
+        for i in range(3):
+            if not axes & (0x10 << i):
+                continue
+            cc = (regs[0x04 + 2 * i] << 8) | regs[0x05 + 2 * i]
+            gain = gain_lsb_per_ut(cc)
+            b = min(max(b_ut[i], -RANGE_UT), RANGE_UT)
+            counts = round(b * gain) & 0xFFFFFF
+            at = REG_MX + 3 * i
+            regs[at:at + 3] = counts.to_bytes(3, "big")
+        regs[REG_STATUS] = STATUS_DRDY
+
+    def before_read(self, reg: int, n: int) -> None:
+        if reg <= REG_MX + 8 and reg + n > REG_MX:
+            # DRDY clears when the results are read (the next read sees 0).
+            self.regs[REG_STATUS] = 0
