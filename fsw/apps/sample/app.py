@@ -1,0 +1,72 @@
+"""Sample app: counts, averages a subscribed value, and shows every part of an app.
+
+Read this file top to bottom to learn the shape:
+
+- the class attributes declare identity (NAME, APID), housekeeping fields,
+  telemetry, parameters; the base class registers and subscribes them;
+- ``init`` sets up state and subscriptions; ``execute`` is one cycle;
+- ``@command`` methods are the command handler, one method per function code;
+- ``housekeeping_values`` fills the app's own housekeeping fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fsw.core import App, CommandError, Field, MessageType, Parameter, Reason, Severity, command
+from fsw.core.ids import SAMPLE_APID
+from fsw.core.message import tm_msg_id
+
+# A second telemetry stream besides housekeeping: the app's output each cycle.
+SAMPLE_OUTPUT = MessageType("SampleOutput", tm_msg_id(SAMPLE_APID + 1), [
+    Field("cycle", "I"),
+    Field("scaled_value", "f", doc="latest input times the gain"),
+], doc="Produced by the sample app every cycle")
+
+
+class SampleApp(App):
+    NAME = "sample"
+    APID = SAMPLE_APID
+    HK_FIELDS = (
+        Field("cycles", "I", doc="cycles run since start"),
+        Field("gain", "f", doc="current gain parameter"),
+        Field("enabled", "?", doc="whether the output is being produced"),
+    )
+    TELEMETRY = (SAMPLE_OUTPUT,)
+    PARAMETERS = (Parameter("gain", "f", default=1.0, low=0.0, high=100.0,
+                            doc="factor applied to the input"),)
+
+    # -- init -------------------------------------------------------------
+    def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
+        super().__init__(ctx, config)
+        self.cycles = 0
+        self.enabled = bool(self.config.get("enabled", True))
+        self.latest_input = 0.0
+
+    def init(self) -> None:
+        self.event(10, Severity.INFO, "sample app initialised")
+
+    # -- main loop ----------------------------------------------------------
+    def execute(self) -> None:
+        self.cycles += 1
+        if self.enabled:
+            self.publish(SAMPLE_OUTPUT, cycle=self.cycles,
+                         scaled_value=self.latest_input * self.params["gain"])
+
+    # -- command handler ------------------------------------------------------
+    @command(10, Field("value", "f", low=-1e6, high=1e6))
+    def set_input(self, value: float) -> None:
+        """Set the input value the app scales."""
+        self.latest_input = value
+
+    @command(11, Field("enabled", "B", low=0, high=1))
+    def enable_output(self, enabled: int) -> None:
+        """Turn the output stream on (1) or off (0)."""
+        if bool(enabled) == self.enabled:
+            raise CommandError(Reason.NOT_ALLOWED_NOW, "output already in that state")
+        self.enabled = bool(enabled)
+
+    # -- housekeeping -----------------------------------------------------------
+    def housekeeping_values(self) -> Mapping[str, Any]:
+        return {"cycles": self.cycles, "gain": self.params["gain"], "enabled": self.enabled}

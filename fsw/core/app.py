@@ -1,0 +1,360 @@
+"""The App base class: the one shape every flight app has.
+
+Like a cFS sample_app, every Tessera app has the same four parts, so a
+newcomer finds their way in any of them:
+
+1. **init**: declare and subscribe (done for you from the class attributes),
+   then open devices and set up state in ``init()``.
+2. **main loop**: the executive calls ``run_cycle()`` at the app's rate; it
+   handles waiting commands, then calls ``execute()`` for the app's own work.
+3. **command handler**: methods marked ``@command(code, *args)`` are the
+   app's commands. Arguments are typed fields with ranges; the base class
+   checks them, calls the method, and reports acceptance and completion
+   (PUS service 1 stages) as ``CommandResult`` messages.
+4. **housekeeping**: at the housekeeping rate the executive calls
+   ``report_housekeeping()``, which publishes the standard counters followed
+   by whatever ``housekeeping_values()`` returns for ``HK_FIELDS``.
+
+An app talks to the rest of the system only through the bus: commands come
+in on ``cmd_msg_id(APID)`` as ``[request_id: u32][function_code: u8][args]``;
+housekeeping goes out on ``tm_msg_id(APID)``.
+
+Every app also answers four standard commands: 0 NOOP, 1 RESET_COUNTERS,
+2 SET_PARAMETER(index, value), 3 REPORT_PARAMETER(index; 0xFFFF = all).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, ClassVar
+
+from fsw.core.bus import SoftwareBus
+from fsw.core.errors import BusError, CommandError, ConfigError
+from fsw.core.events import EventLog, Severity
+from fsw.core.ids import COMMAND_RESULT_APID, PARAMETER_REPORT_APID
+from fsw.core.message import Field, Layout, MessageType, cmd_msg_id, tm_msg_id
+from fsw.core.store import Store
+from fsw.core.time import Clock
+
+COMMAND_HEADER = struct.Struct(">IB")  # request id, function code
+
+
+class Stage(IntEnum):
+    """Verification stages, numbered as the PUS service 1 success subtypes."""
+
+    ACCEPTANCE = 1
+    START = 3
+    PROGRESS = 5
+    COMPLETION = 7
+
+
+class Reason(IntEnum):
+    """Why a command failed (the failure code in PUS service 1 reports)."""
+
+    NONE = 0
+    UNKNOWN_FUNCTION = 1
+    BAD_LENGTH = 2
+    BAD_ARGUMENT = 3
+    EXECUTION_FAILED = 4
+    NOT_ALLOWED_NOW = 5
+    APP_NOT_RUNNING = 6
+    NOT_AUTHORISED = 7
+
+
+COMMAND_RESULT_MSG = MessageType("CommandResult", tm_msg_id(COMMAND_RESULT_APID), [
+    Field("request_id", "I", doc="the TC's packet id and sequence control"),
+    Field("apid", "H", doc="the app that handled the command"),
+    Field("function_code", "B"),
+    Field("stage", "B", doc="1 acceptance, 3 start, 5 progress, 7 completion"),
+    Field("ok", "?"),
+    Field("reason", "H", doc="Reason code; 0 when ok"),
+    Field("time_s", "d", "s"),
+], doc="Verification of one command stage")
+
+PARAMETER_REPORT_MSG = MessageType("ParameterReport", tm_msg_id(PARAMETER_REPORT_APID), [
+    Field("apid", "H"), Field("index", "H"), Field("value", "d"),
+], doc="The value of one app parameter (PUS service 20)")
+
+STANDARD_HK_FIELDS = (
+    Field("cmd_count", "H", doc="commands executed"),
+    Field("cmd_error_count", "H", doc="commands rejected or failed"),
+    Field("cycle_error_count", "H", doc="cycles that raised an error"),
+)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A tunable value of an app, settable from the ground within [low, high]."""
+
+    name: str
+    fmt: str
+    default: float
+    low: float | None = None
+    high: float | None = None
+    unit: str = ""
+    doc: str = ""
+
+    @property
+    def field(self) -> Field:
+        return Field(self.name, self.fmt, self.unit, self.doc, self.low, self.high)
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A declared command: function code, name, argument layout and handler."""
+
+    code: int
+    name: str
+    args: Layout
+    handler: str
+    doc: str = ""
+
+
+def command(code: int, *args: Field) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark an App method as the handler of function `code` with typed `args`.
+
+    The method is called with the arguments as keyword arguments after they
+    have been checked against their types and ranges. It may raise
+    ``CommandError(reason, text)`` to fail the command with a reason.
+    """
+    if not 0 <= code <= 0xFF:
+        raise ValueError(f"function code {code} does not fit one octet")
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn._tessera_command = (code, args)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+@dataclass
+class AppContext:
+    """What the executive hands each app: the bus, time, events, devices, storage."""
+
+    bus: SoftwareBus
+    clock: Clock
+    events: EventLog
+    devices: Mapping[str, Any] = field(default_factory=dict)
+    store: Store | None = None
+
+
+class AppState(IntEnum):
+    LOADED = 0
+    RUNNING = 1
+    STOPPED = 2
+    FAILED = 3
+
+
+class App:
+    """Base class of every flight app; see the module docstring for the shape."""
+
+    NAME: ClassVar[str] = ""
+    APID: ClassVar[int] = -1
+    HK_FIELDS: ClassVar[tuple[Field, ...]] = ()
+    TELEMETRY: ClassVar[tuple[MessageType, ...]] = ()
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = ()
+    COMMAND_PIPE_DEPTH: ClassVar[int] = 16
+
+    HK: ClassVar[MessageType]
+    COMMANDS: ClassVar[dict[int, CommandSpec]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        commands: dict[int, CommandSpec] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, fn in vars(klass).items():
+                mark = getattr(fn, "_tessera_command", None)
+                if mark is None:
+                    continue
+                code, args = mark
+                if code in commands and commands[code].handler != attr:
+                    raise TypeError(f"{cls.__name__}: function code {code} is used by both "
+                                    f"{commands[code].handler} and {attr}")
+                doc = (fn.__doc__ or "").strip().splitlines()
+                commands[code] = CommandSpec(code, attr.upper(), Layout(args), attr,
+                                             doc[0] if doc else "")
+        cls.COMMANDS = commands
+        if cls.APID >= 0:
+            cls.HK = MessageType(f"{cls.NAME or cls.__name__}Housekeeping", tm_msg_id(cls.APID),
+                                 STANDARD_HK_FIELDS + tuple(cls.HK_FIELDS))
+
+    def __init__(self, ctx: AppContext, config: Mapping[str, Any] | None = None) -> None:
+        if self.APID < 0 or not self.NAME:
+            raise TypeError(f"{type(self).__name__} must set NAME and APID")
+        self.ctx = ctx
+        self.bus = ctx.bus
+        self.config: Mapping[str, Any] = dict(config or {})
+        self.state = AppState.LOADED
+        self.cmd_count = 0
+        self.cmd_error_count = 0
+        self.cycle_error_count = 0
+        self.params: dict[str, float] = {p.name: p.default for p in self.PARAMETERS}
+        for name, value in dict(self.config.get("parameters", {})).items():
+            self._set_parameter_from_config(name, value)
+
+        self.bus.register_variable(cmd_msg_id(self.APID), f"{self.NAME} commands")
+        self.bus.register(self.HK)
+        self.bus.register(COMMAND_RESULT_MSG)
+        self.bus.register(PARAMETER_REPORT_MSG)
+        for mtype in self.TELEMETRY:
+            self.bus.register(mtype)
+        self.command_pipe = self.bus.create_pipe(f"{self.NAME}.commands", self.COMMAND_PIPE_DEPTH)
+        self.bus.subscribe(self.command_pipe, cmd_msg_id(self.APID))
+
+    # -- hooks for subclasses -----------------------------------------------
+    def init(self) -> None:
+        """Open devices, subscribe to inputs, set up state. Raise to refuse to start."""
+
+    def start(self) -> None:
+        """Called once every app has initialised."""
+
+    def execute(self) -> None:
+        """One cycle of the app's own work, at its rate group's rate."""
+
+    def housekeeping_values(self) -> Mapping[str, Any]:
+        """Values of the app's own HK_FIELDS for this housekeeping report."""
+        return {}
+
+    def stop(self) -> None:
+        """Release devices; called at shutdown or when the executive stops the app."""
+
+    def parameter_changed(self, name: str, value: float) -> None:
+        """Called after a parameter is set from the ground."""
+
+    # -- services for subclasses ----------------------------------------------
+    def device(self, name: str) -> Any:
+        """The configured device `name`, or ConfigError naming the app and device."""
+        try:
+            return self.ctx.devices[name]
+        except KeyError:
+            raise ConfigError(f"app {self.NAME}: device {name!r} is not configured") from None
+
+    def event(self, event_id: int, severity: Severity, text: str) -> None:
+        self.ctx.events.raise_event(self.APID, event_id, severity, text)
+
+    def publish(self, mtype: MessageType, **values: Any) -> None:
+        self.bus.publish(mtype.msg_id, mtype.pack(**values))
+
+    def now(self) -> float:
+        return self.ctx.clock.now()
+
+    # -- driven by the executive ---------------------------------------------
+    def run_cycle(self) -> None:
+        """Handle waiting commands, then do this cycle's work."""
+        if len(self.command_pipe):
+            for _msg_id, payload in self.command_pipe.drain():
+                self.handle_command(payload)
+        self.execute()
+
+    def report_housekeeping(self) -> None:
+        values = dict(self.housekeeping_values())
+        values["cmd_count"] = min(self.cmd_count, 0xFFFF)
+        values["cmd_error_count"] = min(self.cmd_error_count, 0xFFFF)
+        values["cycle_error_count"] = min(self.cycle_error_count, 0xFFFF)
+        self.bus.publish(self.HK.msg_id, self.HK.pack(**values))
+
+    def handle_command(self, payload: bytes) -> None:
+        """Decode, check, execute and verify one command message."""
+        if len(payload) < COMMAND_HEADER.size:
+            self.cmd_error_count += 1
+            self.event(1, Severity.LOW, f"command of {len(payload)} bytes has no header")
+            return
+        request_id, code = COMMAND_HEADER.unpack_from(payload)
+        spec = self.COMMANDS.get(code)
+        if spec is None:
+            self._reject(request_id, code, Reason.UNKNOWN_FUNCTION, f"no function code {code}")
+            return
+        body = payload[COMMAND_HEADER.size:]
+        if len(body) != spec.args.size:
+            self._reject(request_id, code, Reason.BAD_LENGTH,
+                         f"{spec.name} takes {spec.args.size} argument bytes, got {len(body)}")
+            return
+        args = spec.args.unpack(body)
+        why = spec.args.check(args)
+        if why:
+            self._reject(request_id, code, Reason.BAD_ARGUMENT, f"{spec.name}: {why}")
+            return
+        self._report(request_id, code, Stage.ACCEPTANCE, True, Reason.NONE)
+        try:
+            getattr(self, spec.handler)(**args)
+        except CommandError as exc:
+            self.cmd_error_count += 1
+            self._report(request_id, code, Stage.COMPLETION, False, exc.reason)
+            self.event(2, Severity.LOW, f"{spec.name} failed: {exc}")
+            return
+        except (BusError, ValueError, ArithmeticError, LookupError) as exc:
+            self.cmd_error_count += 1
+            self._report(request_id, code, Stage.COMPLETION, False, Reason.EXECUTION_FAILED)
+            self.event(2, Severity.MEDIUM, f"{spec.name} failed: {exc}")
+            return
+        self.cmd_count += 1
+        self._report(request_id, code, Stage.COMPLETION, True, Reason.NONE)
+
+    def _reject(self, request_id: int, code: int, reason: Reason, text: str) -> None:
+        self.cmd_error_count += 1
+        self._report(request_id, code, Stage.ACCEPTANCE, False, reason)
+        self.event(1, Severity.LOW, text)
+
+    def _report(self, request_id: int, code: int, stage: Stage, ok: bool, reason: int) -> None:
+        self.bus.publish(COMMAND_RESULT_MSG.msg_id, COMMAND_RESULT_MSG.pack(
+            request_id=request_id, apid=self.APID, function_code=code, stage=int(stage),
+            ok=ok, reason=int(reason), time_s=self.now()))
+
+    def _set_parameter_from_config(self, name: str, value: Any) -> None:
+        spec = next((p for p in self.PARAMETERS if p.name == name), None)
+        if spec is None:
+            raise ConfigError(f"app {self.NAME}: no parameter named {name!r}")
+        why = spec.field.check(value)
+        if why:
+            raise ConfigError(f"app {self.NAME}: parameter {why}")
+        self.params[name] = value
+
+    # -- the standard commands -------------------------------------------------
+    @command(0)
+    def noop(self) -> None:
+        """Do nothing but count and raise an event: proves the command path works."""
+        self.event(3, Severity.INFO, f"{self.NAME}: no-op")
+
+    @command(1)
+    def reset_counters(self) -> None:
+        """Zero the command and error counters."""
+        self.cmd_count = -1  # the completion of this very command brings it to 0
+        self.cmd_error_count = 0
+        self.cycle_error_count = 0
+
+    @command(2, Field("index", "H"), Field("value", "d"))
+    def set_parameter(self, index: int, value: float) -> None:
+        """Set parameter number `index` (declaration order) to `value`."""
+        if index >= len(self.PARAMETERS):
+            raise CommandError(Reason.BAD_ARGUMENT, f"no parameter {index}")
+        spec = self.PARAMETERS[index]
+        if spec.fmt[-1] not in "fd" and float(value).is_integer():
+            value = int(value)
+        why = spec.field.check(value)
+        if why:
+            raise CommandError(Reason.BAD_ARGUMENT, why)
+        self.params[spec.name] = value
+        self.parameter_changed(spec.name, value)
+
+    @command(3, Field("index", "H", doc="0xFFFF reports every parameter"))
+    def report_parameter(self, index: int) -> None:
+        """Publish the value of one parameter, or all of them."""
+        if index == 0xFFFF:
+            indices = range(len(self.PARAMETERS))
+        elif index < len(self.PARAMETERS):
+            indices = range(index, index + 1)
+        else:
+            raise CommandError(Reason.BAD_ARGUMENT, f"no parameter {index}")
+        for i in indices:
+            self.publish(PARAMETER_REPORT_MSG, apid=self.APID, index=i,
+                         value=float(self.params[self.PARAMETERS[i].name]))
+
+
+def encode_command(request_id: int, function_code: int, args: Layout | None = None,
+                   **values: Any) -> bytes:
+    """Build the bus payload of a command (used by the ground and by tests)."""
+    body = args.pack(**values) if args is not None else b""
+    return COMMAND_HEADER.pack(request_id, function_code) + body

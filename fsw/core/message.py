@@ -1,0 +1,198 @@
+"""Message ids and declared binary layouts for the software bus.
+
+A message id is the first 16 bits of a CCSDS Space Packet primary header
+(CCSDS 133.0-B-2, sec. 4.1.3) with version 0 and the secondary-header flag
+set, as cFS does: ``0x0800 | apid`` for telemetry, ``0x1800 | apid`` for
+commands. Every message type declares its fields in order with a big-endian
+struct code and a unit, so a telemetry payload is already a valid packet
+user data field and the packetiser only adds headers.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fsw.core.errors import MalformedMessageIdError, MessageSizeError
+
+APID_MASK = 0x07FF
+IDLE_APID = 0x07FF
+TM_BASE = 0x0800  # packet type 0 (telemetry), secondary header present
+CMD_BASE = 0x1800  # packet type 1 (telecommand), secondary header present
+_VERSION_MASK = 0xE000
+_SEC_HDR_FLAG = 0x0800
+
+# Bytes of one element for each struct code a field may use.
+_CODES = {"B": 1, "b": 1, "?": 1, "H": 2, "h": 2, "I": 4, "i": 4, "Q": 8, "q": 8,
+          "f": 4, "d": 8, "s": 1}
+_INT_RANGES = {"B": (0, 0xFF), "b": (-0x80, 0x7F), "H": (0, 0xFFFF), "h": (-0x8000, 0x7FFF),
+               "I": (0, 0xFFFFFFFF), "i": (-0x80000000, 0x7FFFFFFF),
+               "Q": (0, 2**64 - 1), "q": (-(2**63), 2**63 - 1), "?": (0, 1)}
+
+
+def tm_msg_id(apid: int) -> int:
+    """Message id of telemetry from application process `apid`."""
+    return TM_BASE | _check_apid(apid)
+
+
+def cmd_msg_id(apid: int) -> int:
+    """Message id of commands to application process `apid`."""
+    return CMD_BASE | _check_apid(apid)
+
+
+def apid_of(msg_id: int) -> int:
+    """The APID carried in a message id."""
+    return msg_id & APID_MASK
+
+
+def is_command(msg_id: int) -> bool:
+    """True for a telecommand message id (packet type bit set)."""
+    return bool(msg_id & 0x1000)
+
+
+def _check_apid(apid: int) -> int:
+    if not isinstance(apid, int) or not 0 <= apid < IDLE_APID:
+        raise MalformedMessageIdError(f"APID {apid!r} is outside 0..0x7FE (0x7FF is idle)")
+    return apid
+
+
+def check_msg_id(msg_id: object) -> int:
+    """Return `msg_id` if it is a well-formed message id, else raise MalformedMessageIdError."""
+    if not isinstance(msg_id, int) or isinstance(msg_id, bool):
+        raise MalformedMessageIdError(f"message id {msg_id!r} is not an integer")
+    if not 0 <= msg_id <= 0xFFFF:
+        raise MalformedMessageIdError(f"message id {msg_id:#x} does not fit 16 bits")
+    if msg_id & _VERSION_MASK:
+        raise MalformedMessageIdError(f"message id {msg_id:#06x} has a non-zero version field")
+    if not msg_id & _SEC_HDR_FLAG:
+        raise MalformedMessageIdError(f"message id {msg_id:#06x} lacks the secondary-header flag")
+    if msg_id & APID_MASK == IDLE_APID:
+        raise MalformedMessageIdError(f"message id {msg_id:#06x} is the idle APID")
+    return msg_id
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a message, command argument or parameter.
+
+    ``fmt`` is a struct code with an optional count: ``"f"``, ``"3f"`` (an
+    array of three), ``"16s"`` (16 raw bytes). ``low``/``high`` bound the value
+    of a numeric field when it is a command argument or a parameter.
+    """
+
+    name: str
+    fmt: str
+    unit: str = ""
+    doc: str = ""
+    low: float | None = None
+    high: float | None = None
+
+    def __post_init__(self) -> None:
+        code = self.fmt[-1:]
+        digits = self.fmt[:-1]
+        if code not in _CODES or (digits and not digits.isdigit()):
+            raise ValueError(f"field {self.name!r}: unsupported format {self.fmt!r}")
+
+    @property
+    def count(self) -> int:
+        """Number of values the field holds (1 for scalars and byte strings)."""
+        if self.code == "s":
+            return 1
+        return int(self.fmt[:-1] or 1)
+
+    @property
+    def code(self) -> str:
+        return self.fmt[-1]
+
+    @property
+    def size(self) -> int:
+        return struct.calcsize(">" + self.fmt)
+
+    def check(self, value: Any) -> str | None:
+        """Return why `value` does not fit this field, or None when it does."""
+        values = value if self.count > 1 else (value,)
+        if self.count > 1 and (not isinstance(value, Sequence) or len(value) != self.count):
+            return f"{self.name} needs {self.count} values"
+        for v in values:
+            if self.code == "s":
+                if not isinstance(v, (bytes, bytearray)):
+                    return f"{self.name} must be bytes"
+                continue
+            if self.code in _INT_RANGES:
+                if isinstance(v, bool) or not isinstance(v, int):
+                    if not (isinstance(v, float) and v.is_integer()):
+                        return f"{self.name} must be an integer"
+                lo, hi = _INT_RANGES[self.code]
+                if not lo <= v <= hi:
+                    return f"{self.name}={v} does not fit a {self.code!r} field"
+            elif v != v or v in (float("inf"), float("-inf")):
+                return f"{self.name} must be finite"
+            if self.low is not None and v < self.low:
+                return f"{self.name}={v} is below its minimum {self.low}"
+            if self.high is not None and v > self.high:
+                return f"{self.name}={v} is above its maximum {self.high}"
+        return None
+
+
+class Layout:
+    """An ordered set of fields packed big-endian with no padding."""
+
+    def __init__(self, fields: Iterable[Field]) -> None:
+        self.fields: tuple[Field, ...] = tuple(fields)
+        names = [f.name for f in self.fields]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate field names in {names}")
+        self.struct = struct.Struct(">" + "".join(f.fmt for f in self.fields))
+        self.size: int = self.struct.size
+        self._arrays = any(f.count > 1 for f in self.fields)
+
+    def pack(self, **values: Any) -> bytes:
+        """Pack named values (arrays as sequences) into bytes."""
+        flat: list[Any] = []
+        for f in self.fields:
+            v = values[f.name]
+            if f.count > 1:
+                flat.extend(v)
+            else:
+                flat.append(v)
+        return self.struct.pack(*flat)
+
+    def unpack(self, payload: bytes) -> dict[str, Any]:
+        """Unpack bytes into a dict of field name to value (tuples for arrays)."""
+        if len(payload) != self.size:
+            raise MessageSizeError(f"payload of {len(payload)} bytes, layout needs {self.size}")
+        flat = self.struct.unpack(payload)
+        if not self._arrays:
+            return {f.name: v for f, v in zip(self.fields, flat, strict=True)}
+        out: dict[str, Any] = {}
+        i = 0
+        for f in self.fields:
+            n = f.count
+            out[f.name] = flat[i] if n == 1 else tuple(flat[i:i + n])
+            i += n
+        return out
+
+    def check(self, values: Mapping[str, Any]) -> str | None:
+        """Return the first reason the values do not fit, or None."""
+        for f in self.fields:
+            if f.name not in values:
+                return f"missing {f.name}"
+            why = f.check(values[f.name])
+            if why:
+                return why
+        return None
+
+
+class MessageType(Layout):
+    """A named message with a fixed layout, published under one message id."""
+
+    def __init__(self, name: str, msg_id: int, fields: Iterable[Field], doc: str = "") -> None:
+        super().__init__(fields)
+        self.name = name
+        self.msg_id = check_msg_id(msg_id)
+        self.doc = doc
+
+    def __repr__(self) -> str:
+        return f"MessageType({self.name!r}, {self.msg_id:#06x}, {self.size} bytes)"

@@ -1,0 +1,139 @@
+"""Apps: command checking and verification, parameters, housekeeping."""
+
+import struct
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fsw.apps.sample import SampleApp
+from fsw.apps.sample.app import SAMPLE_OUTPUT
+from fsw.core import (
+    PARAMETER_REPORT_MSG,
+    AppSpec,
+    ConfigError,
+    Reason,
+    Stage,
+    cmd_msg_id,
+    encode_command,
+)
+
+CMD = cmd_msg_id(SampleApp.APID)
+
+
+def boot_sample(executive, config=None):
+    executive.add_app(AppSpec("sample", SampleApp, 10.0, config or {}))
+    assert executive.boot() == []
+    return executive.apps["sample"]
+
+
+def send(executive, request_id, code, **args):
+    spec = SampleApp.COMMANDS[code]
+    executive.bus.publish(CMD, encode_command(request_id, code, spec.args, **args))
+    executive.step()
+
+
+def test_command_is_accepted_executed_and_completed(executive, results):
+    app = boot_sample(executive)
+    send(executive, 42, 10, value=3.0)
+    assert app.latest_input == 3.0
+    reports = results()
+    assert [(r["request_id"], r["stage"], r["ok"]) for r in reports] == [
+        (42, Stage.ACCEPTANCE, True), (42, Stage.COMPLETION, True)]
+    assert app.cmd_count == 1
+
+
+def test_out_of_range_argument_is_rejected_with_reason(executive, results):
+    app = boot_sample(executive)
+    executive.bus.publish(CMD, struct.pack(">IBf", 7, 10, 5e7))
+    executive.step()
+    [report] = results()
+    assert (report["stage"], report["ok"], report["reason"]) == (
+        Stage.ACCEPTANCE, False, Reason.BAD_ARGUMENT)
+    assert app.latest_input == 0.0 and app.cmd_error_count == 1
+    assert "above its maximum" in executive.events.recent[-1].text
+
+
+@pytest.mark.parametrize("payload,reason", [
+    (struct.pack(">IB", 1, 99), Reason.UNKNOWN_FUNCTION),
+    (struct.pack(">IB", 1, 10) + b"\x00", Reason.BAD_LENGTH),
+    (struct.pack(">IBf", 1, 10, float("nan")), Reason.BAD_ARGUMENT),
+])
+def test_malformed_commands_fail_acceptance(executive, results, payload, reason):
+    boot_sample(executive)
+    executive.bus.publish(CMD, payload)
+    executive.step()
+    [report] = results()
+    assert report["ok"] is False and report["reason"] == reason
+
+
+def test_handler_failure_reports_completion_failure(executive, results):
+    boot_sample(executive)
+    send(executive, 5, 11, enabled=1)  # already enabled
+    reports = results()
+    assert [(r["stage"], r["ok"], r["reason"]) for r in reports] == [
+        (Stage.ACCEPTANCE, True, 0), (Stage.COMPLETION, False, Reason.NOT_ALLOWED_NOW)]
+
+
+def test_parameters_set_checked_and_reported(executive, results):
+    app = boot_sample(executive, {"parameters": {"gain": 2.0}})
+    assert app.params["gain"] == 2.0
+    reports = executive.bus.create_pipe("params", 8)
+    executive.bus.subscribe(reports, PARAMETER_REPORT_MSG.msg_id)
+    send(executive, 1, 2, index=0, value=4.5)
+    send(executive, 2, 2, index=0, value=500.0)  # above the 100 maximum
+    send(executive, 3, 3, index=0xFFFF)
+    assert app.params["gain"] == 4.5
+    [report] = [PARAMETER_REPORT_MSG.unpack(p) for _, p in reports.drain()]
+    assert report == {"apid": SampleApp.APID, "index": 0, "value": 4.5}
+    oks = [(r["request_id"], r["ok"]) for r in results() if r["stage"] == Stage.COMPLETION]
+    assert oks == [(1, True), (2, False), (3, True)]
+
+
+def test_bad_parameter_in_config_names_app_and_parameter():
+    from fsw.core import Executive, VirtualClock
+
+    exe = Executive(VirtualClock())
+    with pytest.raises(ConfigError, match=r"sample.*gain"):
+        SampleApp(exe.context, {"parameters": {"gain": -1.0}})
+    with pytest.raises(ConfigError, match="no parameter named 'speed'"):
+        SampleApp(Executive(VirtualClock()).context, {"parameters": {"speed": 1}})
+
+
+def test_housekeeping_carries_standard_counters_and_app_fields(executive):
+    app = boot_sample(executive)
+    hk = executive.bus.create_pipe("hk", 8)
+    executive.bus.subscribe(hk, SampleApp.HK.msg_id)
+    send(executive, 1, 0)
+    send(executive, 2, 0)
+    executive.run(1.0)
+    last = SampleApp.HK.unpack(hk.drain()[-1][1])
+    assert last["cmd_count"] == 2 and 0 < last["cycles"] <= app.cycles
+    send(executive, 3, 1)  # reset counters
+    executive.run(1.0)
+    last = SampleApp.HK.unpack(hk.drain()[-1][1])
+    assert last["cmd_count"] == 0 and last["cmd_error_count"] == 0
+
+
+def test_output_stream_follows_gain(executive):
+    boot_sample(executive, {"parameters": {"gain": 3.0}})
+    out = executive.bus.create_pipe("out", 64)
+    executive.bus.subscribe(out, SAMPLE_OUTPUT.msg_id)
+    send(executive, 1, 10, value=2.0)
+    values = [SAMPLE_OUTPUT.unpack(p)["scaled_value"] for _, p in out.drain()]
+    assert values[-1] == 6.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=40))
+def test_any_command_bytes_leave_the_app_running(payload):
+    from fsw.core import Executive, VirtualClock
+
+    exe = Executive(VirtualClock())
+    app = boot_sample(exe)
+    exe.bus.publish(CMD, payload)
+    exe.step()
+    assert app.cmd_count + app.cmd_error_count == 1
+    exe.bus.publish(CMD, encode_command(9, 0))
+    exe.step()
+    assert app.state.name == "RUNNING"

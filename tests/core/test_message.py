@@ -1,0 +1,80 @@
+"""Message ids and layouts: round trips, ranges, and malformed ids."""
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fsw.core import Field, Layout, MalformedMessageIdError, MessageSizeError, MessageType
+from fsw.core.message import apid_of, check_msg_id, cmd_msg_id, is_command, tm_msg_id
+
+
+@given(st.integers(0, 0x7FE))
+def test_msg_ids_carry_apid_and_type(apid):
+    assert apid_of(tm_msg_id(apid)) == apid == apid_of(cmd_msg_id(apid))
+    assert not is_command(tm_msg_id(apid))
+    assert is_command(cmd_msg_id(apid))
+    assert check_msg_id(tm_msg_id(apid)) == tm_msg_id(apid)
+
+
+@pytest.mark.parametrize("bad", [-1, 0x10000, 0x2800, 0x0123, 0x0FFF, "0x0801", 1.5, True, None])
+def test_malformed_msg_ids_are_named(bad):
+    with pytest.raises(MalformedMessageIdError) as err:
+        check_msg_id(bad)
+    assert "message id" in str(err.value)
+
+
+def test_idle_and_out_of_range_apids_rejected():
+    with pytest.raises(MalformedMessageIdError):
+        tm_msg_id(0x7FF)
+    with pytest.raises(MalformedMessageIdError):
+        cmd_msg_id(0x800)
+
+
+LAYOUT = Layout([Field("count", "I"), Field("b_body_t", "3f", "T"), Field("flag", "?"),
+                 Field("tag", "4s"), Field("temp_c", "h", "degC")])
+
+
+@given(count=st.integers(0, 2**32 - 1),
+       b=st.tuples(*[st.floats(width=32, allow_nan=False, allow_infinity=False)] * 3),
+       flag=st.booleans(), tag=st.binary(min_size=4, max_size=4),
+       temp=st.integers(-32768, 32767))
+def test_layout_round_trip(count, b, flag, tag, temp):
+    payload = LAYOUT.pack(count=count, b_body_t=b, flag=flag, tag=tag, temp_c=temp)
+    assert len(payload) == LAYOUT.size == 4 + 12 + 1 + 4 + 2
+    out = LAYOUT.unpack(payload)
+    assert out == {"count": count, "b_body_t": b, "flag": flag, "tag": tag, "temp_c": temp}
+
+
+def test_layout_is_big_endian_like_ccsds():
+    assert Layout([Field("x", "H")]).pack(x=0x1234) == b"\x12\x34"
+
+
+@given(st.binary(max_size=64))
+def test_unpack_of_wrong_length_raises_size_error(data):
+    if len(data) == LAYOUT.size:
+        LAYOUT.unpack(data)
+    else:
+        with pytest.raises(MessageSizeError):
+            LAYOUT.unpack(data)
+
+
+def test_field_check_reports_ranges_and_types():
+    f = Field("gain", "f", low=0.0, high=10.0)
+    assert f.check(5.0) is None
+    assert "above its maximum" in f.check(11.0)
+    assert "below its minimum" in f.check(-1.0)
+    assert "finite" in f.check(math.nan)
+    assert "integer" in Field("n", "B").check(1.5)
+    assert "does not fit" in Field("n", "B").check(300)
+    assert "3 values" in Field("v", "3f").check((1.0, 2.0))
+
+
+def test_message_type_rejects_malformed_id_and_duplicate_fields():
+    with pytest.raises(MalformedMessageIdError):
+        MessageType("Bad", 0x0123, [Field("x", "B")])
+    with pytest.raises(ValueError, match="duplicate"):
+        Layout([Field("x", "B"), Field("x", "H")])
+    with pytest.raises(ValueError, match="unsupported format"):
+        Field("x", "3z")
