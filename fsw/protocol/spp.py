@@ -1,0 +1,258 @@
+"""CCSDS Space Packet Protocol, CCSDS 133.0-B-2.
+
+Primary header (6 octets, big-endian), section 4.1.3:
+version (3) = 000 | packet type (1: 0 TM, 1 TC) | secondary header flag (1) |
+APID (11; 0x7FF = idle) | sequence flags (2) | sequence count (14) |
+packet data length (16) = octets in the data field - 1.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from fsw.protocol.cuc import CucTime
+from fsw.protocol.errors import PacketError, Reason
+
+TM = 0
+TC = 1
+SEQ_CONTINUATION = 0b00
+SEQ_FIRST = 0b01
+SEQ_LAST = 0b10
+SEQ_UNSEGMENTED = 0b11
+IDLE_APID = 0x7FF
+PRIMARY_HEADER_LEN = 6
+MAX_PACKET_LEN = PRIMARY_HEADER_LEN + 65536  # 65 542 octets (133.0-B-2 4.1.3.5)
+IDLE_FILL = 0x55  # idle data pattern is mission-defined (133.0-B-2 4.1.4.2.4)
+
+_HDR = struct.Struct(">HHH")
+_unpack_hdr = _HDR.unpack_from
+_pack_hdr = _HDR.pack
+
+
+@dataclass(slots=True)
+class SpacePacket:
+    """One Space Packet. `data` is the whole packet data field (secondary
+    header included, when `sec_hdr_flag` is set)."""
+
+    apid: int
+    packet_type: int = TM
+    sec_hdr_flag: bool = False
+    seq_flags: int = SEQ_UNSEGMENTED
+    seq_count: int = 0
+    data: bytes = b"\x00"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.apid <= 0x7FF:
+            raise PacketError(Reason.FIELD_RANGE, f"APID {self.apid}")
+        if self.packet_type not in (TM, TC):
+            raise PacketError(Reason.FIELD_RANGE, f"packet type {self.packet_type}")
+        if not 0 <= self.seq_flags <= 3:
+            raise PacketError(Reason.FIELD_RANGE, f"sequence flags {self.seq_flags}")
+        if not 0 <= self.seq_count <= 0x3FFF:
+            raise PacketError(Reason.FIELD_RANGE, f"sequence count {self.seq_count}")
+        if not 1 <= len(self.data) <= 65536:
+            raise PacketError(Reason.FIELD_RANGE, f"data field of {len(self.data)} octets")
+        self.sec_hdr_flag = bool(self.sec_hdr_flag)
+        self.data = bytes(self.data)
+
+    @property
+    def is_idle(self) -> bool:
+        return self.apid == IDLE_APID
+
+    @property
+    def packet_id(self) -> int:
+        """First 16 bits of the header; the software bus message id (cFS convention)."""
+        return (self.packet_type << 12) | (self.sec_hdr_flag << 11) | self.apid
+
+    def encode(self) -> bytes:
+        """The packet as transmitted: primary header + data field."""
+        return _pack_hdr(
+            (self.packet_type << 12) | (self.sec_hdr_flag << 11) | self.apid,
+            (self.seq_flags << 14) | self.seq_count,
+            len(self.data) - 1,
+        ) + self.data
+
+    @classmethod
+    def decode(cls, data: bytes | bytearray | memoryview) -> SpacePacket:
+        """Decode exactly one packet; the length field must match len(data)."""
+        n = len(data)
+        if n < 7:
+            raise PacketError(Reason.TRUNCATED, f"{n} octets, a packet has at least 7")
+        w0, w1, length = _unpack_hdr(data)
+        if w0 & 0xE000:
+            raise PacketError(Reason.BAD_VERSION, f"packet version {w0 >> 13}")
+        if length + 7 != n:
+            raise PacketError(Reason.LENGTH_MISMATCH,
+                              f"length field says {length + 7} octets, got {n}")
+        pkt = _new(cls)
+        pkt.apid = w0 & 0x7FF
+        pkt.packet_type = (w0 >> 12) & 1
+        pkt.sec_hdr_flag = bool(w0 & 0x0800)
+        pkt.seq_flags = w1 >> 14
+        pkt.seq_count = w1 & 0x3FFF
+        pkt.data = bytes(data[6:])
+        return pkt
+
+    @classmethod
+    def decode_from(cls, buf: bytes | bytearray | memoryview,
+                    offset: int = 0) -> tuple[SpacePacket, int]:
+        """Decode the packet starting at `offset`; return it and the offset after it."""
+        if offset < 0 or len(buf) - offset < PRIMARY_HEADER_LEN:
+            raise PacketError(Reason.TRUNCATED, "primary header incomplete")
+        end = offset + _unpack_hdr(buf, offset)[2] + 7
+        if end > len(buf):
+            raise PacketError(Reason.TRUNCATED, f"packet needs {end - offset} octets, "
+                              f"{len(buf) - offset} left")
+        return cls.decode(memoryview(buf)[offset:end]), end
+
+
+_new = object.__new__
+
+
+def packet_length(header: bytes | bytearray | memoryview, offset: int = 0) -> int:
+    """Total packet length from a primary header (at least 6 octets at `offset`)."""
+    if len(header) - offset < PRIMARY_HEADER_LEN:
+        raise PacketError(Reason.TRUNCATED, "primary header incomplete")
+    return _unpack_hdr(header, offset)[2] + 7
+
+
+def iter_packets(buf: bytes | bytearray | memoryview) -> Iterator[SpacePacket]:
+    """Decode back-to-back packets filling `buf` exactly."""
+    offset = 0
+    while offset < len(buf):
+        pkt, offset = SpacePacket.decode_from(buf, offset)
+        yield pkt
+
+
+def idle_packet(length: int, seq_count: int = 0) -> SpacePacket:
+    """An idle packet (APID 0x7FF, 133.0-B-2 4.1.3.3.4.4) of `length` total octets (>= 7)."""
+    if not 7 <= length <= MAX_PACKET_LEN:
+        raise PacketError(Reason.FIELD_RANGE, f"idle packet of {length} octets")
+    return SpacePacket(IDLE_APID, TM, False, SEQ_UNSEGMENTED, seq_count,
+                       bytes((IDLE_FILL,)) * (length - 6))
+
+
+class SequenceCounter:
+    """Source sequence count per APID, 14 bits, wrapping (133.0-B-2 4.1.3.4.3)."""
+
+    def __init__(self) -> None:
+        self._next: dict[int, int] = {}
+
+    def next(self, apid: int) -> int:
+        """The count to put in the next packet of `apid`."""
+        n = self._next.get(apid, 0)
+        self._next[apid] = (n + 1) & 0x3FFF
+        return n
+
+    def peek(self, apid: int) -> int:
+        return self._next.get(apid, 0)
+
+
+# --- secondary header with CUC time --------------------------------------------
+
+def timed_packet(apid: int, time: CucTime, user_data: bytes, *, packet_type: int = TM,
+                 seq_count: int = 0, seq_flags: int = SEQ_UNSEGMENTED,
+                 with_p_field: bool = True) -> SpacePacket:
+    """A packet whose secondary header is a CUC time code (133.0-B-2 4.1.4.2.1)."""
+    return SpacePacket(apid, packet_type, True, seq_flags, seq_count,
+                       time.encode(with_p_field) + bytes(user_data))
+
+
+def split_timed(packet: SpacePacket, *, coarse_octets: int | None = None,
+                fine_octets: int = 2) -> tuple[CucTime, bytes]:
+    """Split a packet made by `timed_packet` into its time and user data.
+
+    With `coarse_octets=None` the secondary header starts with a P-field.
+    """
+    if not packet.sec_hdr_flag:
+        raise PacketError(Reason.FIELD_RANGE, "packet has no secondary header")
+    data = packet.data
+    if coarse_octets is None:
+        if not data:
+            raise PacketError(Reason.TRUNCATED, "no P-field")
+        n = 1 + ((data[0] >> 2) & 3) + 1 + (data[0] & 3)
+    else:
+        n = coarse_octets + fine_octets
+    if len(data) < n:
+        raise PacketError(Reason.TRUNCATED, "secondary header shorter than its time code")
+    t = CucTime.decode(data[:n], coarse_octets=coarse_octets, fine_octets=fine_octets)
+    return t, data[n:]
+
+
+# --- bulk decode ---------------------------------------------------------------
+
+@dataclass
+class PacketTable:
+    """Header fields of many packets as numpy arrays, plus where each packet sits."""
+
+    buffer: np.ndarray  # uint8 view of the whole input
+    offset: np.ndarray  # int64, start of each packet in `buffer`
+    length: np.ndarray  # int64, total octets of each packet
+    apid: np.ndarray
+    packet_type: np.ndarray
+    sec_hdr_flag: np.ndarray
+    seq_flags: np.ndarray
+    seq_count: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offset)
+
+    def field(self, byte_offset: int, dtype: str | np.dtype) -> np.ndarray:
+        """A big-endian user field at `byte_offset` from each packet start, as an array.
+
+        Every packet must be long enough to hold the field.
+        """
+        dt = np.dtype(dtype)
+        if dt.byteorder == "=" and dt.itemsize > 1:
+            dt = dt.newbyteorder(">")
+        if byte_offset < 0 or (len(self) and int(self.length.min()) < byte_offset + dt.itemsize):
+            raise PacketError(Reason.TRUNCATED, "field past the end of a packet")
+        idx = self.offset[:, None] + (byte_offset + np.arange(dt.itemsize))
+        return self.buffer[idx].copy().view(dt).reshape(-1)
+
+
+def decode_bulk(buf: bytes | bytearray | memoryview) -> PacketTable:
+    """Decode the primary headers of back-to-back packets filling `buf` exactly.
+
+    Fixed-length streams are decoded with vectorised numpy; mixed lengths fall
+    back to a scan of the length fields. Raises PacketError on a version other
+    than 0 or when the packets do not fill the buffer exactly.
+    """
+    raw = np.frombuffer(buf, dtype=np.uint8)
+    n = raw.size
+    if n == 0:
+        offsets = np.zeros(0, dtype=np.int64)
+    else:
+        if n < 7:
+            raise PacketError(Reason.TRUNCATED, "buffer shorter than one packet")
+        first = int(raw[4]) << 8 | int(raw[5])
+        size = first + 7
+        offsets = None
+        if n % size == 0:
+            cand = np.arange(0, n, size, dtype=np.int64)
+            lens = (raw[cand + 4].astype(np.int64) << 8) | raw[cand + 5]
+            if np.all(lens == first):
+                offsets = cand
+        if offsets is None:
+            out = []
+            mv = memoryview(buf).cast("B") if not isinstance(buf, (bytes, bytearray)) else buf
+            off = 0
+            while off < n:
+                if n - off < PRIMARY_HEADER_LEN:
+                    raise PacketError(Reason.TRUNCATED, f"trailing {n - off} octets")
+                out.append(off)
+                off += ((mv[off + 4] << 8) | mv[off + 5]) + 7
+            if off != n:
+                raise PacketError(Reason.TRUNCATED, "last packet runs past the buffer")
+            offsets = np.asarray(out, dtype=np.int64)
+    w0 = (raw[offsets].astype(np.uint16) << 8) | raw[offsets + 1]
+    w1 = (raw[offsets + 2].astype(np.uint16) << 8) | raw[offsets + 3]
+    ln = ((raw[offsets + 4].astype(np.int64) << 8) | raw[offsets + 5]) + 7
+    if np.any(w0 & 0xE000):
+        raise PacketError(Reason.BAD_VERSION, "packet version not 0")
+    return PacketTable(raw, offsets, ln, w0 & 0x7FF, (w0 >> 12) & 1, (w0 >> 11) & 1,
+                       w1 >> 14, w1 & 0x3FFF)

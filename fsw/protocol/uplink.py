@@ -1,0 +1,225 @@
+"""The TC uplink end to end, for both ends of the link.
+
+Flight side (`TcReceiver`), in this order for every received frame:
+frame checks (length, version, spare bits, FECF; 232.0-B 4.2) -> SCID and
+VC configuration -> authentication and anti-replay window (355.0-B-2) ->
+FARM-1 (232.1-B-2) -> durable commit of the ARSN -> segment reassembly per
+MAP -> Space Packets out. Authentication comes before FARM-1 on purpose: an
+unauthenticated frame must not be able to move the FARM (force Lockout or
+Wait); the ARSN is committed only once FARM-1 accepted the frame, so a
+frame FARM-1 asked to be retransmitted can be retransmitted unchanged.
+
+Ground side (`TcSender`): packets -> segments -> frames with security header,
+MAC and FECF, through FOP-1 when sequence-controlled.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from fsw.protocol.cop1 import Farm1, Fop1
+from fsw.protocol.crc import crc16
+from fsw.protocol.errors import FrameError, ProtocolError, Reason, SecurityError
+from fsw.protocol.sdls import (
+    MANAGEMENT_MAP,
+    SecurityAssociation,
+    SecurityEngine,
+    SecuritySender,
+)
+from fsw.protocol.spp import SEQ_CONTINUATION, SEQ_FIRST, SEQ_LAST, SEQ_UNSEGMENTED, iter_packets
+from fsw.protocol.tc import (
+    FECF_LEN,
+    MAX_FRAME_LEN,
+    PRIMARY_HEADER_LEN,
+    SegmentReassembler,
+    check_tc_frame,
+)
+
+
+@dataclass
+class VcConfig:
+    """Managed parameters of one TC virtual channel."""
+
+    vcid: int
+    segment_header: bool = True
+    authenticated: bool = True
+    farm_window: int = 10
+    maps: frozenset[int] = frozenset(range(64))
+
+
+@dataclass
+class Delivery:
+    """A packet (or a security management PDU) taken off an accepted frame."""
+
+    vcid: int
+    map_id: int | None
+    sa: SecurityAssociation | None
+    packet: bytes
+    kind: str = "packet"  # "packet", "rekey", "control"
+
+
+@dataclass
+class TcReceiver:
+    """The flight side of the TC uplink for one spacecraft."""
+
+    scid: int
+    vcs: dict[int, VcConfig]
+    security: SecurityEngine | None = None
+    fecf: bool = True
+    accepted: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    farms: dict[int, Farm1] = field(default_factory=dict)
+    _reassembly: dict[tuple[int, int], SegmentReassembler] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for v, cfg in self.vcs.items():
+            self.farms.setdefault(v, Farm1(v, cfg.farm_window))
+            if cfg.authenticated and self.security is None:
+                raise SecurityError(Reason.KEY_FILE, f"VC {v} is authenticated but no SAs")
+
+    def receive(self, raw: bytes | bytearray | memoryview) -> list[Delivery]:
+        """Process one received frame. Returns what it delivered; raises
+        ProtocolError (after counting the reason) when the frame is rejected."""
+        try:
+            out = self._receive(bytes(raw))
+        except ProtocolError as exc:
+            self.rejected[exc.reason] += 1
+            raise
+        self.accepted += 1
+        return out
+
+    def _receive(self, frame: bytes) -> list[Delivery]:
+        w0, w1, ns = check_tc_frame(frame, fecf=self.fecf)
+        if w0 & 0x3FF != self.scid:
+            raise FrameError(Reason.WRONG_SCID, f"SCID {w0 & 0x3FF}")
+        vcid = w1 >> 10
+        cfg = self.vcs.get(vcid)
+        if cfg is None:
+            raise FrameError(Reason.UNKNOWN_VCID, f"VC {vcid}")
+        bypass, cc = bool(w0 & 0x2000), bool(w0 & 0x1000)
+        if cc and not bypass:
+            raise FrameError(Reason.ILLEGAL_FRAME_TYPE, "bypass 0 with control command 1")
+        end = len(frame) - (FECF_LEN if self.fecf else 0)
+        hlen = PRIMARY_HEADER_LEN + (cfg.segment_header and not cc)
+        if end < hlen + 1:
+            raise FrameError(Reason.TRUNCATED, "no frame data")
+        sa = None
+        verified = None
+        if cfg.authenticated:
+            assert self.security is not None
+            verified = self.security.verify(memoryview(frame)[:end], hlen, vcid)
+            sa, data = verified.sa, verified.data
+        else:
+            data = frame[hlen:end]
+        farm = self.farms[vcid]
+        if cc:
+            farm.control_command(data)
+            self._commit(verified)
+            for key in [k for k in self._reassembly if k[0] == vcid]:
+                self._reassembly[key].reset()
+            return [Delivery(vcid, None, sa, data, "control")]
+        seg_flags, map_id = SEQ_UNSEGMENTED, None
+        if cfg.segment_header:
+            seg = frame[PRIMARY_HEADER_LEN]
+            seg_flags, map_id = seg >> 6, seg & 0x3F
+            if map_id not in cfg.maps:
+                raise FrameError(Reason.UNKNOWN_MAP, f"MAP {map_id} on VC {vcid}")
+        if bypass:
+            farm.bd_frame()
+        else:
+            farm.ad_frame(ns)
+        self._commit(verified)
+        if map_id == MANAGEMENT_MAP:
+            if seg_flags != SEQ_UNSEGMENTED:
+                raise FrameError(Reason.SEGMENT_SEQUENCE, "security PDUs are not segmented")
+            if sa is None:
+                raise SecurityError(Reason.NOT_AUTHENTICATED, "key management needs an SA")
+            assert self.security is not None
+            self.security.rekey(data, sa)
+            return [Delivery(vcid, map_id, sa, data, "rekey")]
+        key = (vcid, map_id if map_id is not None else 0)
+        rs = self._reassembly.get(key)
+        if rs is None:
+            rs = self._reassembly[key] = SegmentReassembler()
+        unit = rs.add(seg_flags, data)
+        if unit is None:
+            return []
+        return [Delivery(vcid, map_id, sa, p.encode()) for p in iter_packets(unit)]
+
+    def _commit(self, verified) -> None:
+        if verified is not None:
+            assert self.security is not None
+            self.security.commit(verified)
+
+    def clcw(self, vcid: int):
+        """The CLCW to put in the OCF of the downlink for `vcid`."""
+        return self.farms[vcid].clcw()
+
+
+class TcSender:
+    """The ground side of the TC uplink: builds frames for one spacecraft.
+
+    One `SecuritySender` per SA the ground may use (chosen per call by SPI).
+    """
+
+    def __init__(self, scid: int, vcs: dict[int, VcConfig],
+                 senders: dict[int, SecuritySender] | None = None, fecf: bool = True,
+                 max_frame_len: int = MAX_FRAME_LEN) -> None:
+        self.scid = scid
+        self.vcs = vcs
+        self.senders = senders or {}
+        self.fecf = fecf
+        self.max_frame_len = max_frame_len
+        self.fops: dict[int, Fop1] = {}
+
+    def frame(self, vcid: int, ns: int, data: bytes, *, map_id: int = 0,
+              seq_flags: int = SEQ_UNSEGMENTED, bypass: bool = False,
+              control: bool = False, spi: int | None = None) -> bytes:
+        """One complete frame around `data` (a packet, a segment, a directive)."""
+        cfg = self.vcs[vcid]
+        seg = (bytes(((seq_flags << 6) | map_id,))
+               if cfg.segment_header and not control else b"")
+        sec = None
+        if cfg.authenticated:
+            if spi is None:
+                raise SecurityError(Reason.NOT_AUTHENTICATED, f"VC {vcid} needs an SPI")
+            sec = self.senders[spi]
+        total = PRIMARY_HEADER_LEN + len(seg) + len(data) + (FECF_LEN if self.fecf else 0)
+        if sec is not None:
+            total += sec.sa.overhead()
+        if total > self.max_frame_len:
+            raise FrameError(Reason.TOO_LONG, f"frame of {total} octets")
+        hdr = ((bypass << 13) | (control << 12) | self.scid).to_bytes(2, "big") + \
+            ((vcid << 10) | (total - 1)).to_bytes(2, "big") + bytes((ns,)) + seg
+        body = sec.protect(hdr, data) if sec is not None else hdr + data
+        if self.fecf:
+            body += crc16(body).to_bytes(2, "big")
+        return body
+
+    def capacity(self, vcid: int, spi: int | None) -> int:
+        """Octets of user data one frame can carry on `vcid`."""
+        cfg = self.vcs[vcid]
+        over = PRIMARY_HEADER_LEN + cfg.segment_header + (FECF_LEN if self.fecf else 0)
+        if cfg.authenticated and spi is not None:
+            over += self.senders[spi].sa.overhead()
+        return self.max_frame_len - over
+
+    def segments(self, vcid: int, packet: bytes, spi: int | None) -> list[tuple[int, bytes]]:
+        """Cut a packet into (sequence flags, segment) pieces that fit a frame."""
+        cap = self.capacity(vcid, spi)
+        if len(packet) <= cap:
+            return [(SEQ_UNSEGMENTED, packet)]
+        if not self.vcs[vcid].segment_header:
+            raise FrameError(Reason.TOO_LONG, "packet does not fit and VC has no segment header")
+        pieces = [packet[i:i + cap] for i in range(0, len(packet), cap)]
+        flags = [SEQ_FIRST] + [SEQ_CONTINUATION] * (len(pieces) - 2) + [SEQ_LAST]
+        return list(zip(flags, pieces, strict=True))
+
+    def fop(self, vcid: int, spi: int | None, map_id: int = 0, **kw) -> Fop1:
+        """A FOP-1 for `vcid` that builds AD frames with this sender."""
+        def build(ns: int, item: tuple[int, bytes] | bytes) -> bytes:
+            flags, data = item if isinstance(item, tuple) else (SEQ_UNSEGMENTED, item)
+            return self.frame(vcid, ns, data, map_id=map_id, seq_flags=flags, spi=spi)
+        fop = self.fops[vcid] = Fop1(vcid, build, **kw)
+        return fop
