@@ -878,8 +878,8 @@ void tsr_sgp4_many_jd(const tsr_sgp4_sat *sats, long nsat, const double *jd,
         for (long i = 0; i < ntimes; ++i) {
             /* difference the whole and fractional parts separately to keep
              * sub-microsecond resolution over decades */
-            const double tsince = ((jd[i] - sat->epoch_jd) + (jd_frac[i] - sat->epoch_jd_frac))
-                                  * 1440.0;
+            const double tsince = (jd[i] - sat->epoch_jd) * 1440.0
+                                  + (jd_frac[i] - sat->epoch_jd_frac) * 1440.0;
             const long k = s * ntimes + i;
             err[k] = tsr_sgp4(sat, tsince, r_km + 3 * k, v_km_s + 3 * k);
         }
