@@ -1,0 +1,7 @@
+"""`python -m fsw` is the `tessera` command."""
+
+import sys
+
+from fsw.cli import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+"""ADCS app: reads the attitude sensors, runs the control law, drives the actuators."""
+
+from fsw.apps.adcs.app import ADCS_STATE, AdcsApp, AdcsMode
+
+__all__ = ["ADCS_STATE", "AdcsApp", "AdcsMode"]

@@ -1,0 +1,118 @@
+"""Rigid spacecraft with reaction wheels and magnetorquers (C core, RK4).
+
+The simulator's truth model. State and parameters live in C structs owned
+by the `RigidBody` object; one `step` is one C call. See csrc/tsr_dynamics.h
+for the equations (Markley & Crassidis 2014, sec. 3.3.5).
+
+Frames: `q_body_eci` is scalar-first Hamilton, the attitude of the body
+relative to ECI (v_body = A(q) v_eci); body rates are rad/s in the body frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from fsw.gnc._core import ffi, lib
+
+MAX_WHEELS = lib.TSR_MAX_WHEELS
+
+
+class DynamicsError(ValueError):
+    """Bad parameters, or a step that failed (non-finite state, bad dt)."""
+
+
+@dataclass(frozen=True)
+class Wheel:
+    """One reaction wheel: spin axis in the body frame and its limits."""
+
+    axis_body: Sequence[float]
+    inertia_kgm2: float = 1.5e-5
+    max_torque_nm: float = 2e-3
+    max_speed_rad_s: float = 628.0
+
+
+class RigidBody:
+    """Attitude dynamics of one spacecraft, integrated by the C core."""
+
+    def __init__(self, inertia_kgm2: np.ndarray | Sequence[Sequence[float]],
+                 wheels: Sequence[Wheel] = ()) -> None:
+        inertia = np.asarray(inertia_kgm2, dtype=float)
+        if inertia.shape != (3, 3) or not np.allclose(inertia, inertia.T):
+            raise DynamicsError("inertia must be a symmetric 3x3 matrix, kg m^2")
+        if len(wheels) > MAX_WHEELS:
+            raise DynamicsError(f"at most {MAX_WHEELS} wheels")
+        self._p = ffi.new("tsr_body_params *")
+        self._s = ffi.new("tsr_body_state *")
+        self._u = ffi.new("tsr_body_inputs *")
+        self._p.inertia_kgm2 = list(inertia.ravel())
+        self._p.n_wheels = len(wheels)
+        for i, w in enumerate(wheels):
+            axis = np.asarray(w.axis_body, dtype=float)
+            axis = axis / np.linalg.norm(axis)
+            self._p.wheel_axis_body[3 * i:3 * i + 3] = list(axis)
+            self._p.wheel_inertia_kgm2[i] = w.inertia_kgm2
+            self._p.wheel_max_torque_nm[i] = w.max_torque_nm
+            self._p.wheel_max_speed_rad_s[i] = w.max_speed_rad_s
+        if lib.tsr_body_params_init(self._p) != 0:
+            raise DynamicsError("inertia is singular or a wheel is ill-defined")
+        self.n_wheels = len(wheels)
+        self._s.q_body_eci = [1.0, 0.0, 0.0, 0.0]
+
+    # -- state -------------------------------------------------------------
+    @property
+    def t_s(self) -> float:
+        return self._s.t_s
+
+    @property
+    def q_body_eci(self) -> np.ndarray:
+        return np.array(list(self._s.q_body_eci))
+
+    @q_body_eci.setter
+    def q_body_eci(self, q: Sequence[float]) -> None:
+        q = np.asarray(q, dtype=float)
+        self._s.q_body_eci = list(q / np.linalg.norm(q))
+
+    @property
+    def w_body_rad_s(self) -> np.ndarray:
+        return np.array(list(self._s.w_body_rad_s))
+
+    @w_body_rad_s.setter
+    def w_body_rad_s(self, w: Sequence[float]) -> None:
+        self._s.w_body_rad_s = [float(x) for x in w]
+
+    @property
+    def wheel_speed_rad_s(self) -> np.ndarray:
+        return np.array(list(self._s.wheel_speed_rad_s)[: self.n_wheels])
+
+    def to_body(self, v_eci: Sequence[float]) -> np.ndarray:
+        """Express an ECI vector in the body frame at the current attitude."""
+        v = ffi.new("double[3]", [float(x) for x in v_eci])
+        lib.tsr_quat_apply_inverse(self._s.q_body_eci, v, v)
+        return np.array(list(v))
+
+    def momentum_eci_nms(self) -> np.ndarray:
+        """Total angular momentum of body and wheels, ECI, N m s."""
+        out = ffi.new("double[3]")
+        lib.tsr_body_momentum(self._p, self._s, out)
+        return np.array(list(out))
+
+    def kinetic_energy_j(self) -> float:
+        return lib.tsr_body_kinetic_energy(self._p, self._s)
+
+    # -- integration ---------------------------------------------------------
+    def step(self, dt_s: float, *, b_eci_t: Sequence[float],
+             mtq_dipole_am2: Sequence[float] = (0.0, 0.0, 0.0),
+             wheel_torque_nm: Sequence[float] = (),
+             ext_torque_body_nm: Sequence[float] = (0.0, 0.0, 0.0), substeps: int = 1) -> None:
+        """Advance by dt_s with inputs held over the step (field in ECI, tesla)."""
+        u = self._u
+        u.b_eci_t = list(b_eci_t)
+        u.mtq_dipole_am2 = list(mtq_dipole_am2)
+        u.ext_torque_body_nm = list(ext_torque_body_nm)
+        torques = list(wheel_torque_nm) + [0.0] * (MAX_WHEELS - len(wheel_torque_nm))
+        u.wheel_torque_cmd_nm = torques
+        if lib.tsr_body_step(self._p, self._s, u, dt_s, substeps) != 0:
+            raise DynamicsError(f"step of {dt_s} s failed: bad step or non-finite state")

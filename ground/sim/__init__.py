@@ -1,0 +1,1 @@
+"""The ground simulator: orbit, environment, attitude truth, device emulators."""

@@ -1,0 +1,80 @@
+"""Two-body Keplerian orbit: the simulator's simplest orbit model.
+
+Position and velocity in an Earth-centred inertial frame from classical
+elements, by solving Kepler's equation (Vallado, "Fundamentals of
+Astrodynamics and Applications", 4th ed., algorithms 2 and 10). No
+perturbations: SGP4 (fsw.gnc.orbit) is the model when a TLE is at hand.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+MU_EARTH_KM3_S2 = 398600.4418  # WGS-84 / EGM-96
+R_EARTH_KM = 6378.137
+
+
+@dataclass(frozen=True)
+class KeplerOrbit:
+    """Classical elements at t = 0 (km, degrees)."""
+
+    a_km: float
+    e: float = 0.0
+    i_deg: float = 97.4
+    raan_deg: float = 0.0
+    argp_deg: float = 0.0
+    m0_deg: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.e < 1.0:
+            raise ValueError(f"eccentricity {self.e} is not elliptical")
+        if self.a_km * (1.0 - self.e) <= R_EARTH_KM:
+            raise ValueError(f"perigee {self.a_km * (1 - self.e):.0f} km is inside the Earth")
+
+    @classmethod
+    def circular(cls, alt_km: float, i_deg: float = 97.4, raan_deg: float = 0.0) -> KeplerOrbit:
+        return cls(R_EARTH_KM + alt_km, 0.0, i_deg, raan_deg)
+
+    @property
+    def mean_motion_rad_s(self) -> float:
+        return math.sqrt(MU_EARTH_KM3_S2 / self.a_km**3)
+
+    @property
+    def period_s(self) -> float:
+        return 2.0 * math.pi / self.mean_motion_rad_s
+
+    def state_eci(self, t_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Position (km) and velocity (km/s), inertial frame, at t_s after epoch."""
+        e = self.e
+        m = math.radians(self.m0_deg) + self.mean_motion_rad_s * t_s
+        big_e = m if e < 0.8 else math.pi
+        for _ in range(50):  # Newton on E - e sin E = M; converges in a few steps
+            d = (big_e - e * math.sin(big_e) - m) / (1.0 - e * math.cos(big_e))
+            big_e -= d
+            if abs(d) < 1e-14:
+                break
+        cos_e, sin_e = math.cos(big_e), math.sin(big_e)
+        a = self.a_km
+        r = a * (1.0 - e * cos_e)
+        # Perifocal position and velocity.
+        b = a * math.sqrt(1.0 - e * e)
+        p_pf = np.array([a * (cos_e - e), b * sin_e, 0.0])
+        k = math.sqrt(MU_EARTH_KM3_S2 * a) / r
+        v_pf = np.array([-k * sin_e, k * math.sqrt(1.0 - e * e) * cos_e, 0.0])
+        rot = _perifocal_to_eci(math.radians(self.raan_deg), math.radians(self.i_deg),
+                                math.radians(self.argp_deg))
+        return rot @ p_pf, rot @ v_pf
+
+
+def _perifocal_to_eci(raan: float, inc: float, argp: float) -> np.ndarray:
+    cO, sO = math.cos(raan), math.sin(raan)
+    ci, si = math.cos(inc), math.sin(inc)
+    cw, sw = math.cos(argp), math.sin(argp)
+    return np.array([
+        [cO * cw - sO * sw * ci, -cO * sw - sO * cw * ci, sO * si],
+        [sO * cw + cO * sw * ci, -sO * sw + cO * cw * ci, -cO * si],
+        [sw * si, cw * si, ci],
+    ])
