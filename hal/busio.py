@@ -21,7 +21,7 @@ import threading
 
 from hal import BusBusyError, DataError
 
-__all__ = ["I2C", "Lockable"]
+__all__ = ["CAN", "I2C", "SPI", "UART", "CanMessage", "Listener", "Lockable", "Match"]
 
 _Buffer = bytes | bytearray | memoryview
 
@@ -130,3 +130,268 @@ def check_address(address: int) -> int:
         raise ValueError(f"I2C address 0x{address:X} is not a 7-bit address")
     return address
 
+
+
+class SPI(Lockable):
+    """SPI controller (busio.SPI shape) with numbered chip selects.
+
+    CircuitPython drives chip select from a separate pin; here the bus owns
+    its chip selects (as Linux spidev does: /dev/spidevB.C), and every call is
+    one frame with chip select asserted for its duration. `select(cs)` picks
+    the device the busio calls address.
+
+    Backends implement `_exchange(cs, tx) -> rx`: one full-duplex frame,
+    len(rx) == len(tx).
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.cs = 0
+        self.baudrate = 100_000
+        self.polarity = 0
+        self.phase = 0
+        self.bits = 8
+
+    def configure(self, *, baudrate: int = 100_000, polarity: int = 0, phase: int = 0,
+                  bits: int = 8) -> None:
+        """Clock rate (Hz), mode (CPOL, CPHA) and word size for following frames."""
+        if polarity not in (0, 1) or phase not in (0, 1) or bits != 8:
+            raise ValueError("SPI mode needs polarity and phase in {0, 1} and 8-bit words")
+        self.baudrate, self.polarity, self.phase, self.bits = baudrate, polarity, phase, bits
+
+    def select(self, cs: int) -> None:
+        """Address following busio calls to chip select `cs`."""
+        self.cs = cs
+
+    def write(self, buffer: _Buffer, *, start: int = 0, end: int | None = None) -> None:
+        """Clock out buffer[start:end], discarding what comes back."""
+        self._exchange(self.cs, bytes(buffer[start:end]))
+
+    def readinto(self, buffer: bytearray | memoryview, *, start: int = 0,
+                 end: int | None = None, write_value: int = 0) -> None:
+        """Clock in len(buffer[start:end]) bytes while sending `write_value`."""
+        end = len(buffer) if end is None else end
+        buffer[start:end] = self._checked(bytes([write_value]) * (end - start))
+
+    def write_readinto(self, out_buffer: _Buffer, in_buffer: bytearray | memoryview, *,
+                       out_start: int = 0, out_end: int | None = None, in_start: int = 0,
+                       in_end: int | None = None) -> None:
+        """Full duplex: send out_buffer[out_start:out_end] while reading the
+        same number of bytes into in_buffer[in_start:in_end]."""
+        out = bytes(out_buffer[out_start:out_end])
+        in_end = len(in_buffer) if in_end is None else in_end
+        if len(out) != in_end - in_start:
+            raise ValueError("write_readinto needs equal out and in lengths")
+        in_buffer[in_start:in_end] = self._checked(out)
+
+    def transfer(self, cs: int, out: bytes, n_in: int = 0) -> bytes:
+        """One frame on chip select `cs`: send `out`, then clock in `n_in`
+        bytes (sending zeros); returns those `n_in` bytes. The register-read
+        shape drivers use."""
+        rx = self._exchange(cs, out + bytes(n_in))
+        if len(rx) != len(out) + n_in:
+            raise DataError(f"backend returned {len(rx)} bytes for a "
+                            f"{len(out) + n_in}-byte frame", bus=self.name, address=cs)
+        return rx[len(out):]
+
+    def _checked(self, tx: bytes) -> bytes:
+        rx = self._exchange(self.cs, tx)
+        if len(rx) != len(tx):
+            raise DataError(f"backend returned {len(rx)} bytes for {len(tx)} sent",
+                            bus=self.name, address=self.cs)
+        return rx
+
+    def _exchange(self, cs: int, tx: bytes) -> bytes:  # pragma: no cover
+        raise NotImplementedError
+
+
+class UART:
+    """Serial port (busio.UART shape). Reads wait at most `timeout` seconds
+    and return what arrived (possibly nothing), never block longer.
+
+    Backends implement `_read(n, timeout_s) -> bytes`, `_write(data) -> int`,
+    `in_waiting` and `reset_input_buffer()`.
+    """
+
+    def __init__(self, name: str, *, baudrate: int = 9600, timeout: float = 1.0) -> None:
+        self.name = name
+        self.baudrate = baudrate
+        self.timeout = timeout
+
+    def read(self, nbytes: int | None = None) -> bytes | None:
+        """Up to `nbytes` bytes (default: what is waiting, at least one
+        awaited), or None if none arrived within the timeout (busio semantics)."""
+        n = nbytes if nbytes is not None else max(1, self.in_waiting)
+        data = self._read(n, self.timeout)
+        return data or None
+
+    def readinto(self, buf: bytearray | memoryview) -> int | None:
+        """Read into buf; returns the count, or None on timeout with nothing read."""
+        data = self._read(len(buf), self.timeout)
+        if not data:
+            return None
+        buf[:len(data)] = data
+        return len(data)
+
+    def readline(self, max_bytes: int = 256) -> bytes | None:
+        """Bytes up to and including b"\\n", at most `max_bytes`, within the timeout."""
+        data = self._readline(max_bytes, self.timeout)
+        return data or None
+
+    def write(self, buf: _Buffer) -> int:
+        """Queue bytes for sending; returns the count written."""
+        return self._write(bytes(buf))
+
+    @property
+    def in_waiting(self) -> int:  # pragma: no cover
+        raise NotImplementedError
+
+    def reset_input_buffer(self) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def deinit(self) -> None:
+        """Close the port."""
+
+    def _read(self, n: int, timeout_s: float) -> bytes:  # pragma: no cover
+        raise NotImplementedError
+
+    def _readline(self, max_bytes: int, timeout_s: float) -> bytes:  # pragma: no cover
+        raise NotImplementedError
+
+    def _write(self, data: bytes) -> int:  # pragma: no cover
+        raise NotImplementedError
+
+
+class CanMessage:
+    """One CAN frame (canio.Message shape): `id`, `data` (0-8 bytes), `extended`."""
+
+    __slots__ = ("data", "extended", "id")
+
+    def __init__(self, id: int, data: bytes = b"", *, extended: bool = False) -> None:
+        limit = 0x1FFFFFFF if extended else 0x7FF
+        if not 0 <= id <= limit:
+            raise ValueError(f"CAN id 0x{id:X} out of range for a "
+                             f"{'29' if extended else '11'}-bit identifier")
+        if len(data) > 8:
+            raise ValueError("classic CAN carries at most 8 data bytes")
+        self.id = id
+        self.data = bytes(data)
+        self.extended = extended
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, CanMessage) and self.id == other.id
+                and self.data == other.data and self.extended == other.extended)
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.data, self.extended))
+
+    def __repr__(self) -> str:
+        return f"CanMessage(0x{self.id:X}, {self.data.hex()}, extended={self.extended})"
+
+
+class Match:
+    """A receive filter (canio.Match shape): a frame passes when
+    `frame.id & mask == id & mask` and the identifier kinds agree."""
+
+    __slots__ = ("extended", "id", "mask")
+
+    def __init__(self, id: int, *, mask: int | None = None, extended: bool = False) -> None:
+        self.id = id
+        self.mask = mask if mask is not None else (0x1FFFFFFF if extended else 0x7FF)
+        self.extended = extended
+
+    def matches(self, msg: CanMessage) -> bool:
+        return msg.extended == self.extended and (msg.id & self.mask) == (self.id & self.mask)
+
+
+class Listener:
+    """Frames that passed this listener's filters, in arrival order (bounded:
+    when full, the oldest is dropped and counted in `dropped`)."""
+
+    def __init__(self, can: CAN, matches: list[Match] | None, timeout: float,
+                 depth: int = 64) -> None:
+        from collections import deque
+
+        self.can = can
+        self.matches = list(matches or [])
+        self.timeout = timeout
+        self.queue: deque[CanMessage] = deque(maxlen=depth)
+        self.dropped = 0
+
+    def accepts(self, msg: CanMessage) -> bool:
+        return not self.matches or any(m.matches(msg) for m in self.matches)
+
+    def offer(self, msg: CanMessage) -> None:
+        if len(self.queue) == self.queue.maxlen:
+            self.dropped += 1
+        self.queue.append(msg)
+
+    def receive(self) -> CanMessage | None:
+        """Next matching frame, waiting at most `timeout` s; None if none came."""
+        if not self.queue:
+            self.can._pump(self.timeout, self)
+        return self.queue.popleft() if self.queue else None
+
+    def in_waiting(self) -> int:
+        """Matching frames already queued (after draining the backend)."""
+        self.can._pump(0.0, None)
+        return len(self.queue)
+
+    def deinit(self) -> None:
+        self.can._listeners.remove(self)
+
+    def __enter__(self) -> Listener:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.deinit()
+
+
+class CAN(Lockable):
+    """CAN controller (canio.CAN shape): `send(message)` and
+    `listen(matches, timeout) -> Listener`.
+
+    Backends implement `_send(msg)` and `_recv(timeout_s) -> CanMessage | None`.
+    Received frames are dispatched to every listener whose filters pass them.
+    """
+
+    max_pump = 256
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._listeners: list[Listener] = []
+
+    def send(self, message: CanMessage) -> None:
+        """Queue one frame for transmission."""
+        self._send(message)
+
+    def listen(self, matches: list[Match] | None = None, *, timeout: float = 0.01,
+               depth: int = 64) -> Listener:
+        """A new listener for frames passing any of `matches` (all if none)."""
+        listener = Listener(self, matches, timeout, depth)
+        self._listeners.append(listener)
+        return listener
+
+    def _pump(self, timeout_s: float, waiting: Listener | None) -> None:
+        """Move frames from the backend to listeners until `waiting` has one
+        or `timeout_s` passes (0: only what is already there)."""
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        # Bounded: a flooded bus cannot hold the caller beyond max_pump frames.
+        for _ in range(self.max_pump):
+            remaining = max(0.0, deadline - time.monotonic())
+            msg = self._recv(remaining)
+            if msg is None:
+                return
+            for listener in self._listeners:
+                if listener.accepts(msg):
+                    listener.offer(msg)
+            if waiting is not None and waiting.queue:
+                return
+
+    def _send(self, message: CanMessage) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _recv(self, timeout_s: float) -> CanMessage | None:  # pragma: no cover
+        raise NotImplementedError

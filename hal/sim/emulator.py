@@ -107,6 +107,23 @@ class I2CTarget:
             return data
         return b""
 
+    def spi_exchange(self, tx: bytes) -> bytes:
+        """One SPI frame (chip select asserted for all of `tx`); returns as
+        many bytes as were sent. A dead or browned-out part leaves MISO
+        pulled up: all 0xFF. Subclasses with an SPI interface override
+        `on_spi`."""
+        if self._fault_active:
+            if self._nack or self._brownout_until_s >= 0.0 or self._timeout:
+                return b"\xff" * len(tx)
+        self.transfers += 1
+        rx = self.on_spi(tx)
+        if self._flip_rate:
+            rx = rx[:1] + self._flip(rx[1:])
+        return rx
+
+    def on_spi(self, tx: bytes) -> bytes:
+        raise NotImplementedError(f"{self.part} has no SPI interface")
+
     def probe(self) -> bool:
         """True when the target would acknowledge its address now."""
         return not (self._nack or self._brownout_until_s >= 0.0)

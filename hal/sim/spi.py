@@ -1,0 +1,38 @@
+"""The `sim` SPI backend: each chip select drives an emulator in this process."""
+
+from __future__ import annotations
+
+from hal.busio import SPI
+from hal.sim.emulator import I2CTarget
+
+__all__ = ["SimSPI"]
+
+
+class SimSPI(SPI):
+    """An SPI bus whose chip selects are wired to emulators.
+
+    With nothing on a chip select, MISO floats high and every byte reads 0xFF
+    (SPI has no acknowledge; drivers detect absence by their ID register).
+    """
+
+    def __init__(self, name: str = "spi0") -> None:
+        super().__init__(name)
+        self._targets: dict[int, I2CTarget] = {}
+
+    def attach(self, cs: int, emulator: I2CTarget) -> None:
+        """Wire `emulator` to chip select `cs`."""
+        if cs in self._targets:
+            raise ValueError(f"{self.name}: chip select {cs} already wired")
+        self._targets[cs] = emulator
+
+    def detach(self, cs: int) -> I2CTarget:
+        return self._targets.pop(cs)
+
+    def target(self, cs: int) -> I2CTarget:
+        return self._targets[cs]
+
+    def _exchange(self, cs: int, tx: bytes) -> bytes:
+        target = self._targets.get(cs)
+        if target is None:
+            return b"\xff" * len(tx)
+        return target.spi_exchange(tx)

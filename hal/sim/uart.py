@@ -1,0 +1,193 @@
+"""UART emulation: byte-stream devices, an in-process `sim` UART backend,
+and a host that serves an emulator on a real pseudo-terminal.
+
+A pty (like any in-process pipe) does not pace bytes at the baud rate, so
+the emulator does: every byte it sends becomes available 10 bit times
+(start + 8 data + stop) after the previous one, on the emulator's clock.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+
+from hal.busio import UART
+
+__all__ = ["PtyHost", "SimUART", "StreamTarget"]
+
+
+class StreamTarget:
+    """A device on the other end of a UART.
+
+    Subclasses implement `on_receive(data)` and call `emit(data)` to send;
+    `advance(t_s)` moves the emulator's clock, releasing paced bytes.
+    Faults: `silent` (sends nothing, ignores input), `garble_rate`
+    (per-byte probability of one flipped bit, seeded).
+    """
+
+    part = "UART device"
+
+    def __init__(self, *, baudrate: int = 9600, seed: int = 0) -> None:
+        import numpy as np
+
+        self.baudrate = baudrate
+        self.rng = np.random.default_rng(seed)
+        self.t_s = 0.0
+        self.line_free_s = 0.0  # when the TX line finishes the queued bytes
+        self._tx: deque[tuple[float, int]] = deque()  # (time fully sent, byte)
+        self.silent = False
+        self.garble_rate = 0.0
+        self.received = bytearray()
+
+    @property
+    def byte_time_s(self) -> float:
+        return 10.0 / self.baudrate
+
+    def advance(self, t_s: float) -> None:
+        """Set the emulator clock (simulation time, s); subclasses emit here."""
+        self.t_s = t_s
+
+    def emit(self, data: bytes) -> None:
+        """Send bytes, paced at the baud rate from now or when the line frees."""
+        if self.silent:
+            return
+        if self.garble_rate:
+            data = bytearray(data)
+            for i in range(len(data)):
+                if self.rng.random() < self.garble_rate:
+                    data[i] ^= 1 << int(self.rng.integers(8))
+        t = max(self.t_s, self.line_free_s)
+        bt = self.byte_time_s
+        for b in data:
+            t += bt
+            self._tx.append((t, b))
+        self.line_free_s = t
+
+    def take(self, n: int) -> bytes:
+        """Up to n bytes that have finished arriving by the emulator's time."""
+        out = bytearray()
+        tx = self._tx
+        while tx and len(out) < n and tx[0][0] <= self.t_s + 1e-12:
+            out.append(tx.popleft()[1])
+        return bytes(out)
+
+    def available(self) -> int:
+        return sum(1 for t, _ in self._tx if t <= self.t_s + 1e-12)
+
+    def receive(self, data: bytes) -> None:
+        """Bytes from the driver."""
+        if self.silent:
+            return
+        self.received += data
+        del self.received[:-4096]
+        self.on_receive(data)
+
+    def on_receive(self, data: bytes) -> None:
+        """Handle bytes from the driver; default: ignore (a talker-only part)."""
+
+
+class SimUART(UART):
+    """In-process UART wired to a `StreamTarget`, in the emulator's time.
+
+    Reads never wait: in virtual time there is nothing to wait for; they
+    return what the emulator has finished sending by its current time.
+    """
+
+    def __init__(self, name: str = "uart0", target: StreamTarget | None = None, *,
+                 baudrate: int = 9600, timeout: float = 0.0) -> None:
+        super().__init__(name, baudrate=baudrate, timeout=timeout)
+        self.target = target
+
+    def attach(self, target: StreamTarget) -> None:
+        self.target = target
+
+    @property
+    def in_waiting(self) -> int:
+        return self.target.available() if self.target is not None else 0
+
+    def reset_input_buffer(self) -> None:
+        if self.target is not None:
+            self.target.take(1 << 30)
+
+    def _read(self, n: int, timeout_s: float) -> bytes:
+        return self.target.take(n) if self.target is not None else b""
+
+    def _readline(self, max_bytes: int, timeout_s: float) -> bytes:
+        out = bytearray()
+        while len(out) < max_bytes:
+            b = self._read(1, 0.0)
+            if not b:
+                break
+            out += b
+            if b == b"\n":
+                break
+        return bytes(out)
+
+    def _write(self, data: bytes) -> int:
+        if self.target is not None and self.target.baudrate == self.baudrate:
+            self.target.receive(data)
+        # At a baud-rate mismatch the part sees framing errors: nothing useful.
+        return len(data)
+
+
+class PtyHost:
+    """Serves a `StreamTarget` on a pseudo-terminal in real time.
+
+    The emulator's clock follows the wall clock from `start()`, so its bytes
+    reach the pty at the baud rate; bytes the driver writes are fed to the
+    emulator. `port` is the path a driver opens (e.g. with pyserial).
+    """
+
+    def __init__(self, target: StreamTarget, *, poll_s: float = 0.002) -> None:
+        import tty
+
+        self.target = target
+        self.poll_s = poll_s
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.port = os.ttyname(self.slave)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._t0 = 0.0
+
+    def start(self) -> PtyHost:
+        self._t0 = time.monotonic()
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        import select
+
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.master], [], [], self.poll_s)
+            if ready:
+                try:
+                    data = os.read(self.master, 4096)
+                except OSError:
+                    return
+                self.target.receive(data)
+            self.target.advance(time.monotonic() - self._t0)
+            out = self.target.take(4096)
+            if out:
+                try:
+                    os.write(self.master, out)
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(2.0)
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def __enter__(self) -> PtyHost:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
