@@ -861,6 +861,11 @@ int tsr_sgp4_init(tsr_sgp4_sat *sat, double epoch_jd, double epoch_jd_frac,
     return sat->init_error;
 }
 
+int tsr_sgp4_rv(const tsr_sgp4_sat *sat, double tsince_min, double rv[6])
+{
+    return tsr_sgp4(sat, tsince_min, rv, rv + 3);
+}
+
 void tsr_sgp4_times(const tsr_sgp4_sat *sat, const double *tsince_min, long n,
                     double *r_km, double *v_km_s, int *err)
 {

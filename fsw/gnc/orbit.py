@@ -23,8 +23,11 @@ For codes 1-4 the state is NaN.
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -74,6 +77,10 @@ def _dptr(array: np.ndarray):
 
 def _iptr(array: np.ndarray):
     return ffi.cast("int *", ffi.from_buffer(array))
+
+
+_rv = lib.tsr_sgp4_rv
+_from_buffer = ffi.from_buffer
 
 
 class Satellite:
@@ -152,32 +159,72 @@ class Satellite:
 
         Raises PropagationError for any nonzero error code (decay included).
         """
-        r = ffi.new("double[3]")
-        v = ffi.new("double[3]")
-        minutes = float(minutes_since_epoch)
-        code = lib.tsr_sgp4(self._rec, minutes, r, v)
+        out = np.empty(6)
+        code = _rv(self._rec, minutes_since_epoch, _from_buffer("double[]", out))
         if code:
-            raise PropagationError(code, minutes)
-        return np.array(list(r)), np.array(list(v))
+            raise PropagationError(code, float(minutes_since_epoch))
+        return out[:3], out[3:]
 
-    def propagate_array(self, minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def propagate_array(self, minutes: np.ndarray, threads: int = 1
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Propagate to many times (minutes since epoch) in one C loop.
 
         Returns r_km[n, 3], v_km_s[n, 3] (TEME) and error codes[n] (int32).
+        ``threads`` > 1 splits the times over that many threads.
         """
         t = _f64(minutes).reshape(-1)
         n = t.size
         r = np.empty((n, 3))
         v = np.empty((n, 3))
         err = np.empty(n, dtype=np.intc)
-        lib.tsr_sgp4_times(self._rec, _dptr(t), n, _dptr(r), _dptr(v), _iptr(err))
+        tp, rp, vp, ep = _dptr(t), _dptr(r), _dptr(v), _iptr(err)
+
+        def call(first: int, count: int) -> None:
+            lib.tsr_sgp4_times(self._rec, tp + first, count, rp + 3 * first, vp + 3 * first,
+                               ep + first)
+
+        _run_chunks(n, threads, call)
         return r, v, err
 
-    def propagate_jd(self, jd: np.ndarray, jd_frac: np.ndarray
+    def propagate_jd(self, jd: np.ndarray, jd_frac: np.ndarray, threads: int = 1
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Propagate to UTC Julian dates given as whole + fraction arrays."""
-        r, v, err = SatelliteArray([self]).propagate_jd(jd, jd_frac)
-        return r[0], v[0], err[0]
+        """Propagate to UTC Julian dates given as whole + fraction arrays.
+
+        Returns r_km[n, 3], v_km_s[n, 3] (TEME) and error codes[n] (int32).
+        """
+        whole = _f64(jd).reshape(-1)
+        frac = _f64(jd_frac).reshape(-1)
+        if whole.shape != frac.shape:
+            raise ValueError("jd and jd_frac must have the same length")
+        n = whole.size
+        r = np.empty((n, 3))
+        v = np.empty((n, 3))
+        err = np.empty(n, dtype=np.intc)
+        jp, fp, rp, vp, ep = _dptr(whole), _dptr(frac), _dptr(r), _dptr(v), _iptr(err)
+
+        def call(first: int, count: int) -> None:
+            lib.tsr_sgp4_many_jd(self._rec, 1, jp + first, fp + first, count, rp + 3 * first,
+                                 vp + 3 * first, ep + first)
+
+        _run_chunks(n, threads, call)
+        return r, v, err
+
+
+def _run_chunks(total: int, threads: int, call) -> None:
+    """Call ``call(first, count)`` over contiguous chunks of range(total).
+
+    The C loops run without the GIL (cffi releases it), so chunks run in
+    parallel on separate threads; results do not depend on ``threads``.
+    """
+    threads = max(1, min(int(threads), total))
+    if threads == 1:
+        call(0, total)
+        return
+    bounds = np.linspace(0, total, threads + 1).astype(int)
+    futures = [_executor().submit(call, int(a), int(b - a))
+               for a, b in itertools.pairwise(bounds) if b > a]
+    for future in futures:
+        future.result()
 
 
 class SatelliteArray:
@@ -196,7 +243,8 @@ class SatelliteArray:
     def __len__(self) -> int:
         return len(self.satellites)
 
-    def propagate(self, minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def propagate(self, minutes: np.ndarray, threads: int = 1
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each satellite at the same minutes since its own epoch.
 
         Returns r_km[nsat, n, 3], v_km_s[nsat, n, 3], error codes[nsat, n].
@@ -206,14 +254,21 @@ class SatelliteArray:
         r = np.empty((ns, n, 3))
         v = np.empty((ns, n, 3))
         err = np.empty((ns, n), dtype=np.intc)
-        lib.tsr_sgp4_many_tsince(self._recs, ns, _dptr(t), n, _dptr(r), _dptr(v), _iptr(err))
+        tp, rp, vp, ep = _dptr(t), _dptr(r), _dptr(v), _iptr(err)
+
+        def call(first: int, count: int) -> None:
+            lib.tsr_sgp4_many_tsince(self._recs + first, count, tp, n, rp + 3 * n * first,
+                                     vp + 3 * n * first, ep + n * first)
+
+        _run_chunks(ns, threads, call)
         return r, v, err
 
-    def propagate_jd(self, jd: np.ndarray, jd_frac: np.ndarray
+    def propagate_jd(self, jd: np.ndarray, jd_frac: np.ndarray, threads: int = 1
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All satellites at the same UTC instants (Julian date whole + fraction).
 
         Returns r_km[nsat, n, 3], v_km_s[nsat, n, 3], error codes[nsat, n].
+        ``threads`` > 1 splits the satellites over that many threads.
         """
         whole = _f64(jd).reshape(-1)
         frac = _f64(jd_frac).reshape(-1)
@@ -223,6 +278,22 @@ class SatelliteArray:
         r = np.empty((ns, n, 3))
         v = np.empty((ns, n, 3))
         err = np.empty((ns, n), dtype=np.intc)
-        lib.tsr_sgp4_many_jd(self._recs, ns, _dptr(whole), _dptr(frac), n,
-                             _dptr(r), _dptr(v), _iptr(err))
+        jp, fp, rp, vp, ep = _dptr(whole), _dptr(frac), _dptr(r), _dptr(v), _iptr(err)
+
+        def call(first: int, count: int) -> None:
+            lib.tsr_sgp4_many_jd(self._recs + first, count, jp, fp, n, rp + 3 * n * first,
+                                 vp + 3 * n * first, ep + n * first)
+
+        _run_chunks(ns, threads, call)
         return r, v, err
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _POOL  # one lazily created pool per process
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,
+                                   thread_name_prefix="tsr-sgp4")
+    return _POOL
