@@ -1,0 +1,177 @@
+"""COP-1 (CCSDS 232.1-B-2): FARM-1 state table, invariants, and FOP-1 with
+FARM-1 over a lossy link."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fsw.protocol import CopError, FrameError, Reason
+from fsw.protocol.cop1 import LOCKOUT, OPEN, WAIT, Farm1, Fop1, FopState
+from fsw.protocol.tc import UNLOCK, set_vr
+
+
+def judge(farm: Farm1, ns: int) -> Reason | None:
+    try:
+        farm.ad_frame(ns)
+    except CopError as e:
+        return e.reason
+    return None
+
+
+def test_farm_state_table():
+    f = Farm1(0, window=10)  # PW = NW = 5
+    f.vr = 100
+    assert judge(f, 100) is None and f.vr == 101 and not f.retransmit  # E1
+    assert judge(f, 103) == Reason.FARM_OUT_OF_WINDOW and f.retransmit  # E3
+    assert judge(f, 101) is None and not f.retransmit
+    assert judge(f, 100) == Reason.FARM_DUPLICATE  # E4
+    assert judge(f, 102 - 5) == Reason.FARM_DUPLICATE  # NW edge
+    assert judge(f, 102 + 4) == Reason.FARM_OUT_OF_WINDOW  # PW-1 edge
+    assert f.state == OPEN
+    assert judge(f, 102 + 5) == Reason.FARM_LOCKOUT  # E5
+    assert f.state == LOCKOUT and f.clcw().lockout
+    assert judge(f, 102) == Reason.FARM_LOCKOUT  # everything discarded in lockout
+    f.control_command(set_vr(7))  # ignored in lockout, but counted
+    assert f.vr == 102 and f.farm_b_counter == 1
+    f.control_command(UNLOCK)
+    assert f.state == OPEN and f.farm_b_counter == 2 and not f.clcw().lockout
+    f.control_command(set_vr(7))
+    assert f.vr == 7 and f.farm_b_counter == 3
+    f.bd_frame()
+    assert f.farm_b_counter == 0  # two bits, wraps
+
+
+def test_farm_wait_when_no_buffer_and_wrap():
+    f = Farm1(0, window=4)
+    f.vr = 255
+    assert judge(f, 255) is None and f.vr == 0  # 255 -> 0 wrap
+    f.buffers = 0
+    assert judge(f, 0) == Reason.FARM_NO_BUFFER  # E2
+    assert f.state == WAIT and f.clcw().wait and f.clcw().retransmit
+    f.buffers = 1
+    assert judge(f, 0) == Reason.FARM_NO_BUFFER  # still waiting until release
+    f.buffer_release()
+    assert f.state == OPEN
+    assert judge(f, 0) is None
+
+
+def test_farm_window_must_be_even():
+    for w in (0, 3, 256):
+        with pytest.raises(FrameError):
+            Farm1(0, window=w)
+
+
+events = st.one_of(
+    st.tuples(st.just("ad"), st.integers(0, 255)),
+    st.tuples(st.just("near"), st.integers(-6, 6)),
+    st.tuples(st.just("bd"), st.just(0)),
+    st.tuples(st.just("unlock"), st.just(0)),
+    st.tuples(st.just("setvr"), st.integers(0, 255)),
+    st.tuples(st.just("buffers"), st.integers(0, 1)),
+    st.tuples(st.just("release"), st.just(0)),
+)
+
+
+@given(st.sampled_from([2, 4, 10, 64, 254]), st.lists(events, max_size=200))
+def test_farm_invariants(window, evs):
+    f = Farm1(0, window=window)
+    for kind, x in evs:
+        before = (f.state, f.vr, f.farm_b_counter)
+        if kind in ("ad", "near"):
+            ns = x if kind == "ad" else (f.vr + x) & 0xFF
+            r = judge(f, ns)
+            if r is None:
+                # accepted only in sequence, only when open
+                assert before[0] == OPEN and ns == before[1]
+                assert f.vr == (ns + 1) & 0xFF and not f.retransmit
+            else:
+                assert f.vr == before[1]
+                if before[0] == LOCKOUT:
+                    assert f.state == LOCKOUT
+                ahead = (ns - before[1]) & 0xFF
+                behind = (before[1] - ns) & 0xFF
+                if before[0] != LOCKOUT and ahead > window // 2 - 1 and behind > window // 2:
+                    assert f.state == LOCKOUT
+            assert f.farm_b_counter == before[2]
+        elif kind == "bd":
+            f.bd_frame()
+            assert (f.state, f.vr) == before[:2]
+        elif kind == "unlock":
+            f.control_command(UNLOCK)
+            assert f.state == OPEN and f.vr == before[1] and not f.retransmit
+        elif kind == "setvr":
+            f.control_command(set_vr(x))
+            assert f.vr == (before[1] if before[0] == LOCKOUT else x)
+        elif kind == "buffers":
+            f.buffers = x
+        else:
+            f.buffer_release()
+            assert f.state != WAIT
+        if kind in ("bd", "unlock", "setvr"):
+            assert f.farm_b_counter == (before[2] + 1) & 3
+        c = f.clcw()
+        assert c.report_value == f.vr
+        assert c.lockout == (f.state == LOCKOUT) and c.wait == (f.state == WAIT)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 40), seed=st.randoms(use_true_random=False),
+       loss=st.sampled_from([0.0, 0.1, 0.3, 0.5]), window=st.sampled_from([2, 10, 64]))
+def test_fop_and_farm_deliver_everything_once_in_order(n, seed, loss, window):
+    """Over a link that drops frames and CLCWs, FOP-1 retransmits until FARM-1
+    has accepted every frame data unit exactly once, in order."""
+    farm = Farm1(0, window=window)
+    fop = Fop1(0, build=lambda ns, data: (ns, data), window_k=min(window // 2, 8) or 1,
+               t1_s=1.0, transmission_limit=10_000)
+    fop.initiate()
+    delivered: list[int] = []
+    t = 0.0
+    on_air = []
+    for i in range(n):
+        on_air += fop.transmit(i, t)
+    for _step in range(2000):
+        lossy = _step < 300
+        for ns, data in on_air:
+            if lossy and seed.random() < loss:
+                continue
+            if judge(farm, ns) is None:
+                delivered.append(data)
+        on_air = []
+        if not (lossy and seed.random() < loss):
+            on_air += fop.on_clcw(farm.clcw(), t)
+        t += 0.5
+        on_air += fop.on_timer(t)
+        if len(delivered) == n and not fop.sent:
+            break
+    assert fop.alert is None
+    assert delivered == list(range(n))
+    assert not fop.sent and fop.state == FopState.ACTIVE
+
+
+def test_fop_alerts_on_lockout_and_transmission_limit():
+    fop = Fop1(0, build=lambda ns, d: (ns, d), t1_s=1, transmission_limit=2)
+    fop.initiate()
+    fop.transmit(b"x", 0.0)
+    assert fop.on_timer(1.0) == [(0, b"x")]  # second transmission
+    assert fop.on_timer(2.0) == []  # limit reached
+    assert fop.alert == "transmission limit reached" and fop.state == FopState.INITIAL
+    fop2 = Fop1(0, build=lambda ns, d: (ns, d))
+    fop2.initiate()
+    fop2.transmit(b"y")
+    farm = Farm1(0)
+    farm.state = LOCKOUT
+    fop2.on_clcw(farm.clcw())
+    assert fop2.alert == "lockout"
+
+
+def test_fop_initiate_with_set_vr():
+    farm = Farm1(0)
+    fop = Fop1(0, build=lambda ns, d: (ns, d))
+    bc = fop.initiate(vr=200, build_bc=lambda data: data)
+    assert bc == [set_vr(200)]
+    assert fop.transmit(b"a") == []  # not active until the CLCW confirms
+    farm.control_command(bc[0])
+    out = fop.on_clcw(farm.clcw())
+    assert out == [(200, b"a")] and fop.state == FopState.ACTIVE

@@ -1,0 +1,190 @@
+"""Space Packets (CCSDS 133.0-B-2) and CUC time (301.0-B-4)."""
+
+from __future__ import annotations
+
+import ccsdspy
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from spacepackets.ccsds.spacepacket import PacketType, SequenceFlags, SpacePacketHeader
+
+from fsw.protocol import PacketError, Reason
+from fsw.protocol.cuc import TAI_1958, CucTime
+from fsw.protocol.spp import (
+    IDLE_APID,
+    TC,
+    TM,
+    SequenceCounter,
+    SpacePacket,
+    decode_bulk,
+    idle_packet,
+    iter_packets,
+    split_timed,
+    timed_packet,
+)
+
+packets = st.builds(
+    SpacePacket,
+    apid=st.integers(0, 0x7FF),
+    packet_type=st.sampled_from([TM, TC]),
+    sec_hdr_flag=st.booleans(),
+    seq_flags=st.integers(0, 3),
+    seq_count=st.integers(0, 0x3FFF),
+    data=st.binary(min_size=1, max_size=300),
+)
+
+
+def test_golden_vector():
+    p = SpacePacket(0x123, TM, False, 3, 5, bytes.fromhex("deadbeef"))
+    assert p.encode().hex() == "0123c0050003deadbeef"
+    assert SpacePacket.decode(bytes.fromhex("0123c0050003deadbeef")) == p
+
+
+@given(packets)
+def test_round_trip(p):
+    assert SpacePacket.decode(p.encode()) == p
+
+
+@given(packets)
+def test_spacepackets_parses_ours(p):
+    h = SpacePacketHeader.unpack(p.encode())
+    assert (h.apid, h.seq_count, h.sec_header_flag) == (p.apid, p.seq_count, p.sec_hdr_flag)
+    assert h.packet_type == PacketType(p.packet_type)
+    assert h.seq_flags == SequenceFlags(p.seq_flags)
+    assert h.packet_len == len(p.encode())
+
+
+@given(apid=st.integers(0, 0x7FF), count=st.integers(0, 0x3FFF),
+       ptype=st.sampled_from([TM, TC]), data=st.binary(min_size=1, max_size=100))
+def test_ours_decodes_spacepackets(apid, count, ptype, data):
+    from spacepackets.ccsds.spacepacket import SpacePacket as SpSpacePacket
+
+    hdr = SpacePacketHeader(PacketType(ptype), apid, count, len(data) - 1)
+    raw = SpSpacePacket(hdr, None, data).pack()
+    p = SpacePacket.decode(raw)
+    assert (p.apid, p.seq_count, p.packet_type, p.data) == (apid, count, ptype, data)
+
+
+def test_lying_length_and_version_rejected():
+    raw = bytearray(SpacePacket(5, data=b"abcd").encode())
+    for bad, reason in [(raw[:-1], Reason.LENGTH_MISMATCH), (raw + b"x", Reason.LENGTH_MISMATCH),
+                        (b"\x20" + raw[1:], Reason.BAD_VERSION), (raw[:6], Reason.TRUNCATED)]:
+        with pytest.raises(PacketError) as e:
+            SpacePacket.decode(bytes(bad))
+        assert e.value.reason == reason
+
+
+def test_out_of_range_fields_refused():
+    for kw in [{"apid": 0x800}, {"apid": 1, "seq_count": 0x4000}, {"apid": 1, "data": b""},
+               {"apid": 1, "seq_flags": 4}, {"apid": 1, "data": bytes(65537)}]:
+        with pytest.raises(PacketError):
+            SpacePacket(**kw)
+
+
+def test_longest_packet():
+    p = SpacePacket(7, data=bytes(65536))
+    assert len(p.encode()) == 65542
+    assert SpacePacket.decode(p.encode()) == p
+
+
+def test_sequence_counter_per_apid_wraps():
+    c = SequenceCounter()
+    assert [c.next(1) for _ in range(3)] == [0, 1, 2]
+    assert c.next(2) == 0
+    for _ in range(0x3FFF - 2):
+        c.next(1)
+    assert c.next(1) == 0  # 14-bit wrap
+    assert c.next(2) == 1
+
+
+def test_idle_packet():
+    p = idle_packet(20)
+    assert p.apid == IDLE_APID and p.is_idle and len(p.encode()) == 20
+    with pytest.raises(PacketError):
+        idle_packet(6)
+
+
+@given(st.floats(0, 2**32 - 1, allow_nan=False), st.binary(max_size=50))
+def test_timed_packet_round_trip(seconds, user):
+    t = CucTime.from_seconds(seconds)
+    p = timed_packet(42, t, user, seq_count=3)
+    back = SpacePacket.decode(p.encode())
+    t2, u2 = split_timed(back)
+    assert t2 == t and u2 == user
+    assert abs(t2.seconds - seconds) < 2 ** -16 + 1e-9 * seconds
+
+
+def test_cuc_p_field_and_formats():
+    t = CucTime(0x01020304, 0x8000)
+    assert t.encode().hex() == "2e010203048000"  # 0 010 11 10: agency epoch, 4+2
+    assert t.seconds == 0x01020304 + 0.5
+    tai = CucTime(1, 0, 2, 1, TAI_1958)
+    assert tai.encode()[0] == 0b0_001_01_01
+    assert CucTime.decode(tai.encode()) == tai
+    assert CucTime.decode(t.encode(False), coarse_octets=4, fine_octets=2) == t
+    for bad in [b"", b"\xae" + bytes(6), b"\x5e" + bytes(6), t.encode()[:-1], t.encode() + b"\0"]:
+        with pytest.raises(PacketError):
+            CucTime.decode(bad)
+
+
+@given(st.integers(1, 4), st.integers(0, 3), st.data())
+def test_cuc_round_trip(coarse_n, fine_n, data):
+    coarse = data.draw(st.integers(0, (1 << (8 * coarse_n)) - 1))
+    fine = data.draw(st.integers(0, (1 << (8 * fine_n)) - 1))
+    t = CucTime(coarse, fine, coarse_n, fine_n)
+    assert CucTime.decode(t.encode()) == t
+
+
+def test_iter_packets_and_bulk_mixed_lengths():
+    ps = [SpacePacket(i % 7, TM, False, 3, i, bytes([i]) * (1 + i % 5)) for i in range(50)]
+    raw = b"".join(p.encode() for p in ps)
+    assert list(iter_packets(raw)) == ps
+    t = decode_bulk(raw)
+    assert t.apid.tolist() == [p.apid for p in ps]
+    assert t.seq_count.tolist() == [p.seq_count for p in ps]
+    assert t.length.tolist() == [len(p.encode()) for p in ps]
+    assert t.field(6, "u1").tolist() == [p.data[0] for p in ps]
+    with pytest.raises(PacketError):
+        decode_bulk(raw[:-1])
+    with pytest.raises(PacketError):
+        t.field(7, ">u4")  # the shortest packets have 1 data octet
+
+
+def test_bulk_decode_matches_ccsdspy(tmp_path):
+    n = 500
+    rng = np.random.default_rng(1)
+    vals = rng.integers(0, 2**32, n, dtype=np.uint64)
+    temps = rng.normal(size=n)
+    raw = b"".join(
+        SpacePacket(0x42, TM, False, 3, i % 16384,
+                    int(vals[i]).to_bytes(4, "big") + np.float64(temps[i]).byteswap().tobytes()
+                    + b"\x00\x01").encode()
+        for i in range(n))
+    f = tmp_path / "pk.bin"
+    f.write_bytes(raw)
+    pkt = ccsdspy.FixedLength([
+        ccsdspy.PacketField(name="count", data_type="uint", bit_length=32),
+        ccsdspy.PacketField(name="temp", data_type="float", bit_length=64),
+        ccsdspy.PacketField(name="pad", data_type="uint", bit_length=16),
+    ])
+    ref = pkt.load(str(f), include_primary_header=True)
+    t = decode_bulk(raw)
+    assert np.array_equal(t.apid, ref["CCSDS_APID"])
+    assert np.array_equal(t.seq_count, ref["CCSDS_SEQUENCE_COUNT"])
+    assert np.array_equal(t.field(6, ">u4"), ref["count"])
+    assert np.array_equal(t.field(10, ">f8"), ref["temp"])
+
+
+def test_ccsdspy_reads_packets_we_write(tmp_path):
+    ps = [SpacePacket(0x10 + i % 3, TM, False, 3, i, i.to_bytes(2, "big")) for i in range(30)]
+    f = tmp_path / "mixed.bin"
+    f.write_bytes(b"".join(p.encode() for p in ps))
+    by_apid = ccsdspy.utils.split_by_apid(str(f))
+    for apid, stream in by_apid.items():
+        mine = [p for p in ps if p.apid == apid]
+        ref = ccsdspy.FixedLength([ccsdspy.PacketField(name="v", data_type="uint",
+                                                       bit_length=16)]).load(
+            stream, include_primary_header=True)
+        assert ref["v"].tolist() == [int.from_bytes(p.data, "big") for p in mine]
+        assert ref["CCSDS_SEQUENCE_COUNT"].tolist() == [p.seq_count for p in mine]
