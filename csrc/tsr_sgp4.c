@@ -533,6 +533,12 @@ int tsr_sgp4(const tsr_sgp4_sat *sat, double t, double r[3], double v[3])
     const double k = xke();
     const double vkmpersec = RE_KM * k / 60.0;
 
+    /* Not in the reference: its resonance integrator would loop forever on
+     * NaN or infinite times and for very long on absurd spans. */
+    if (!(fabs(t) <= TSR_SGP4_MAX_TSINCE_MIN)) {
+        return set_nan(r, v, TSR_SGP4_ERR_TIME);
+    }
+
     /* secular gravity and atmospheric drag [STR3 sec. 6] */
     const double xmdf = sat->mo + sat->mdot * t;
     const double argpdf = sat->argpo + sat->argpdot * t;

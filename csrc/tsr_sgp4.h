@@ -19,7 +19,9 @@
  *   4 semi-latus rectum < 0
  *   6 satellite has decayed (radius below one Earth radius); position and
  *     velocity are still returned, as the reference code does.
- * For codes 1-4 the outputs are set to NaN.
+ *   7 (Tessera's addition) time not finite or beyond +-1e8 minutes (190
+ *     years), where the deep-space resonance integration would not end.
+ * For codes 1-4 and 7 the outputs are set to NaN.
  *
  * No heap, no state outside the caller-owned tsr_sgp4_sat. Propagation never
  * writes to the satellite record, so one record may be shared by threads.
@@ -37,6 +39,8 @@
 #define TSR_SGP4_ERR_PERT_ECC 3
 #define TSR_SGP4_ERR_SEMI_LATUS 4
 #define TSR_SGP4_ERR_DECAYED 6
+#define TSR_SGP4_ERR_TIME 7
+#define TSR_SGP4_MAX_TSINCE_MIN 100000000
 
 #define TSR_SGP4_OPSMODE_IMPROVED 0
 #define TSR_SGP4_OPSMODE_AFSPC 1

@@ -142,6 +142,20 @@ static void test_batches_equal_single_calls(tsr_test_tally *t)
     CHECK_NEAR(t, r[0], 7022.46529266, POS_TOL_KM);
 }
 
+static void test_bad_times_end_with_error_7(tsr_test_tally *t)
+{
+    const tle_values sms = {2453518.5, 0.79417928, 0.0, -1.12e-06, 0.0, 0.0270971,
+                            327.5225, 9.4958, 30.8097, 1.16186785, 313.175};
+    tsr_sgp4_sat sat;
+    double r[3], v[3];
+    init_from(&sat, &sms);
+    CHECK(t, tsr_sgp4(&sat, NAN, r, v) == TSR_SGP4_ERR_TIME);
+    CHECK(t, isnan(r[0]) && isnan(v[0]));
+    CHECK(t, tsr_sgp4(&sat, INFINITY, r, v) == TSR_SGP4_ERR_TIME);
+    CHECK(t, tsr_sgp4(&sat, -2.0e8, r, v) == TSR_SGP4_ERR_TIME);
+    CHECK(t, tsr_sgp4(&sat, 1.0e6, r, v) == TSR_SGP4_OK);
+}
+
 static void test_gmst_iau82(tsr_test_tally *t)
 {
     /* Vallado, Fundamentals of Astrodynamics, Example 3-5: 1992 Aug 20
@@ -162,6 +176,7 @@ int main(void)
     RUN(&t, test_decay_is_error_6_with_state);
     RUN(&t, test_error_at_epoch_gives_nan);
     RUN(&t, test_batches_equal_single_calls);
+    RUN(&t, test_bad_times_end_with_error_7);
     RUN(&t, test_gmst_iau82);
     return TSR_TEST_EXIT(&t);
 }

@@ -16,9 +16,10 @@ Error codes per propagated point (Vallado et al. 2006):
 3     perturbed eccentricity out of range (deep space)
 4     semi-latus rectum < 0
 6     decayed: osculating radius below one Earth radius (state still returned)
+7     Tessera's addition: time not finite or beyond +-1e8 min (190 years)
 ====  ==========================================================
 
-For codes 1-4 the state is NaN.
+For codes 1-4 and 7 the state is NaN.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ ERROR_MESSAGES = {
     3: "perturbed eccentricity out of range",
     4: "semi-latus rectum negative",
     6: "satellite has decayed",
+    7: "time not finite or beyond 1e8 minutes",
 }
 
 _OPSMODES = {"i": lib.TSR_SGP4_OPSMODE_IMPROVED, "a": lib.TSR_SGP4_OPSMODE_AFSPC}

@@ -114,7 +114,7 @@ def _prepare(line: object, lineno: int) -> str:
     if len(text) != 69:
         raise TleError(f"line {lineno} must be 69 columns long, got {len(text)}")
     if text[0] != str(lineno):
-        raise TleError(f"line {lineno} column 1 (line number) must be {lineno!r}, got {text[0]!r}")
+        raise TleError(f"line {lineno} column 1 (line number) must be '{lineno}', got {text[0]!r}")
     return text
 
 
