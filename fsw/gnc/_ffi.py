@@ -1,0 +1,36 @@
+"""Small helpers between numpy arrays and the C core's cffi structs.
+
+Used by the attitude modules only; nothing here is public API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from fsw.gnc._core import ffi
+
+
+def vec(x: Sequence[float] | np.ndarray, n: int, name: str) -> np.ndarray:
+    """`x` as a contiguous float64 array of shape (n,), or ValueError."""
+    a = np.ascontiguousarray(x, dtype=np.float64)
+    if a.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), got {a.shape}")
+    return a
+
+
+def ptr(a: np.ndarray):
+    """A `double *` onto a contiguous float64 array (no copy)."""
+    return ffi.cast("double *", ffi.from_buffer(a))
+
+
+def view(cdata_array, n: int) -> np.ndarray:
+    """A float64 numpy view of n doubles inside a cffi struct (writes go through)."""
+    return np.frombuffer(ffi.buffer(cdata_array, 8 * n), dtype=np.float64)
+
+
+def out(n: int) -> tuple[np.ndarray, object]:
+    """A fresh float64 array of n zeros and a `double *` onto it."""
+    a = np.zeros(n)
+    return a, ptr(a)

@@ -1,0 +1,259 @@
+"""One ADCS cycle (estimate and control) as one C call.
+
+:class:`AdcsCycle` owns the caller-side C structs of ``tsr_adcs_step``
+(csrc/tsr_adcs.c): each :meth:`AdcsCycle.step` takes one set of sensor
+readings and returns the actuator commands with the estimate behind them.
+Inside the call: sun (Astronomical Almanac) and IGRF-14 field references at
+the given position and time, MEKF propagation with the gyro and updates with
+the sun sensor and magnetometer (TRIAD initialises it), then the mode's
+controller: B-dot (DETUMBLE) or quaternion feedback on the wheels toward the
+sun, nadir, an inertial attitude or a ground target, with magnetorquer
+desaturation of the wheels. No heap, no I/O, deterministic.
+
+Frames and units: ``q_body_eci`` scalar-first Hamilton (``v_body = A(q) v_eci``);
+sensor vectors in the body frame; field in tesla; rates rad/s; positions km
+and velocities km/s in ECI; ``gmst_rad`` is the Earth rotation angle from ECI
+to ECEF (from ``fsw.gnc.frames``); ``jd_tt`` Julian date (TT).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fsw.gnc import _ffi
+from fsw.gnc._core import ffi, lib
+from fsw.gnc.control import PdGains, WheelArray
+
+__all__ = [
+    "AdcsCommands",
+    "AdcsConfig",
+    "AdcsCycle",
+    "AdcsSensors",
+    "Mode",
+    "Status",
+    "default_wheels",
+]
+
+
+class Mode(enum.IntEnum):
+    """Controller modes of the cycle."""
+
+    IDLE = lib.TSR_ADCS_MODE_IDLE
+    DETUMBLE = lib.TSR_ADCS_MODE_DETUMBLE
+    SUN = lib.TSR_ADCS_MODE_SUN
+    NADIR = lib.TSR_ADCS_MODE_NADIR
+    INERTIAL = lib.TSR_ADCS_MODE_INERTIAL
+    TARGET = lib.TSR_ADCS_MODE_TARGET
+
+
+class Status(enum.IntFlag):
+    """Status bits of one cycle."""
+
+    EST_VALID = lib.TSR_ADCS_EST_VALID
+    DESAT_ACTIVE = lib.TSR_ADCS_DESAT_ACTIVE
+    WHEELS_SATURATED = lib.TSR_ADCS_WHEELS_SATURATED
+    ECLIPSE = lib.TSR_ADCS_ECLIPSE
+    MAG_REJECTED = lib.TSR_ADCS_MAG_REJECTED
+    SUN_REJECTED = lib.TSR_ADCS_SUN_REJECTED
+    NO_CONTROL = lib.TSR_ADCS_NO_CONTROL
+
+
+def default_wheels() -> WheelArray:
+    """Four wheels: one on each body axis and one skewed along (1, 1, 1)/sqrt(3)."""
+    s = 1.0 / math.sqrt(3.0)
+    return WheelArray(axes_body=[[1, 0, 0], [0, 1, 0], [0, 0, 1], [s, s, s]],
+                      inertia_kgm2=1.5e-5, max_torque_nm=2e-3)
+
+
+@dataclass(frozen=True)
+class AdcsConfig:
+    """Parameters of the cycle; the defaults describe a 3U CubeSat at 10 Hz."""
+
+    dt_s: float = 0.1
+    inertia_kgm2: Sequence[Sequence[float]] = ((0.033, 0.0, 0.0), (0.0, 0.034, 0.0),
+                                               (0.0, 0.0, 0.0067))
+    wheels: WheelArray = field(default_factory=default_wheels)
+    gains: PdGains = field(default_factory=lambda: PdGains.from_bandwidth(
+        0.1, 0.9, max_slew_rate_rad_s=math.radians(1.5)))
+    max_dipole_am2: Sequence[float] = (0.2, 0.2, 0.2)
+    bdot_gain_am2_per_t_s: float = 4.0e5
+    bdot_filter_alpha: float = 0.3
+    gyro_arw_rad_s_sqrt_hz: float = 1.7e-4
+    gyro_bias_rw_rad_s2_sqrt_hz: float = 2e-6
+    mekf_init_sigma_att_rad: float = math.radians(10.0)
+    mekf_init_sigma_bias_rad_s: float = math.radians(0.5)
+    sun_sigma_rad: float = math.radians(0.5)
+    mag_sigma_rad: float = math.radians(1.5)
+    innovation_gate_rad: float = math.radians(30.0)
+    igrf_nmax: int = 13
+    desat_gain_per_s: float = 0.005
+    desat_h_on_nms: float = 2.0e-3
+    desat_h_off_nms: float = 0.5e-3
+    sun_axis_body: Sequence[float] = (1.0, 0.0, 0.0)
+    sun_secondary_body: Sequence[float] = (0.0, 0.0, 1.0)
+    nadir_axis_body: Sequence[float] = (0.0, 0.0, 1.0)
+    nadir_secondary_body: Sequence[float] = (0.0, 1.0, 0.0)
+
+    def to_c(self):
+        """A filled ``tsr_adcs_params`` struct."""
+        p = ffi.new("tsr_adcs_params *")
+        p.dt_s = self.dt_s
+        p.igrf_nmax = self.igrf_nmax
+        p.bdot.gain_am2_per_t_s = self.bdot_gain_am2_per_t_s
+        p.bdot.max_dipole_am2 = [float(x) for x in self.max_dipole_am2]
+        p.bdot.filter_alpha = self.bdot_filter_alpha
+        p.mekf.gyro_arw_rad_s_sqrt_hz = self.gyro_arw_rad_s_sqrt_hz
+        p.mekf.gyro_bias_rw_rad_s2_sqrt_hz = self.gyro_bias_rw_rad_s2_sqrt_hz
+        p.mekf_init_sigma_att_rad = self.mekf_init_sigma_att_rad
+        p.mekf_init_sigma_bias_rad_s = self.mekf_init_sigma_bias_rad_s
+        p.sun_sigma_rad = self.sun_sigma_rad
+        p.mag_sigma_rad = self.mag_sigma_rad
+        p.innovation_gate_rad = self.innovation_gate_rad
+        p.pd.inertia_kgm2 = list(np.asarray(self.inertia_kgm2, dtype=float).reshape(9))
+        self.wheels.fill(p.pd)
+        self.gains.fill(p.pd)
+        p.desat.gain_per_s = self.desat_gain_per_s
+        p.desat.h_on_nms = self.desat_h_on_nms
+        p.desat.h_off_nms = self.desat_h_off_nms
+        p.desat.max_dipole_am2 = [float(x) for x in self.max_dipole_am2]
+        for name in ("sun_axis_body", "sun_secondary_body", "nadir_axis_body",
+                     "nadir_secondary_body"):
+            setattr(p, name, [float(x) for x in getattr(self, name)])
+        return p
+
+
+@dataclass
+class AdcsSensors:
+    """One cycle's inputs. A sensor set to None is treated as invalid."""
+
+    gyro_rad_s: np.ndarray | Sequence[float] | None
+    mag_body_t: np.ndarray | Sequence[float] | None
+    sun_body: np.ndarray | Sequence[float] | None
+    r_eci_km: np.ndarray | Sequence[float]
+    v_eci_km_s: np.ndarray | Sequence[float]
+    jd_tt: float
+    gmst_rad: float
+    decimal_year: float
+    wheel_speed_rad_s: np.ndarray | Sequence[float] = (0.0, 0.0, 0.0, 0.0)
+
+
+@dataclass
+class AdcsCommands:
+    """One cycle's outputs: actuator commands and the estimate behind them."""
+
+    wheel_torque_nm: np.ndarray          # motor torque per wheel, N m
+    mtq_dipole_am2: np.ndarray           # body frame
+    q_body_eci: np.ndarray               # estimate
+    w_body_rad_s: np.ndarray             # bias-corrected rate
+    gyro_bias_rad_s: np.ndarray
+    att_sigma_rad: np.ndarray            # 1-sigma attitude uncertainty per body axis
+    q_target_eci: np.ndarray
+    pointing_error_rad: float            # estimated angle to the target
+    sun_eci: np.ndarray                  # unit vector from the satellite
+    b_eci_t: np.ndarray                  # IGRF-14 model field
+    shadow_fraction: float               # 0 full sun .. 1 umbra
+    wheel_momentum_body_nms: np.ndarray
+    status: Status
+
+
+_IN_FIELDS = (("gyro_rad_s", 3), ("mag_body_t", 3), ("sun_body", 3), ("wheel_speed_rad_s", 4),
+              ("r_eci_km", 3), ("v_eci_km_s", 3))
+_OUT_FIELDS = (("wheel_torque_cmd_nm", 4), ("mtq_dipole_am2", 3), ("q_body_eci", 4),
+               ("w_body_rad_s", 3), ("gyro_bias_rad_s", 3), ("att_sigma_rad", 3),
+               ("q_target_eci", 4), ("sun_eci", 3), ("b_eci_t", 3),
+               ("wheel_momentum_body_nms", 3))
+
+
+class AdcsCycle:
+    """The ADCS cycle with its state; ``step(sensors) -> AdcsCommands``."""
+
+    def __init__(self, config: AdcsConfig | None = None, mode: Mode = Mode.DETUMBLE) -> None:
+        self.config = config or AdcsConfig()
+        self._p = self.config.to_c()
+        self.n_wheels = int(self._p.pd.n_wheels)
+        self._s = ffi.new("tsr_adcs_state *")
+        self._in = ffi.new("tsr_adcs_inputs *")
+        self._out = ffi.new("tsr_adcs_outputs *")
+        lib.tsr_adcs_init(self._s, int(mode))
+        self._iv = {name: _ffi.view(getattr(self._in, name), n) for name, n in _IN_FIELDS}
+        self._ov = {name: _ffi.view(getattr(self._out, name), n) for name, n in _OUT_FIELDS}
+
+    # -- commands from the ground / mode manager -----------------------------
+    @property
+    def mode(self) -> Mode:
+        return Mode(self._s.mode)
+
+    @mode.setter
+    def mode(self, mode: Mode) -> None:
+        self._s.mode = int(Mode(mode))
+
+    def set_inertial_target(self, q_target_eci: Sequence[float]) -> None:
+        """Attitude to hold in INERTIAL mode (normalised here)."""
+        q = _ffi.vec(q_target_eci, 4, "q_target_eci")
+        n = float(np.linalg.norm(q))
+        if not n > 0.0 or not math.isfinite(n):
+            raise ValueError("q_target_eci must be a finite, non-zero quaternion")
+        self._s.q_inertial_target = list(q / n)
+
+    def set_ground_target(self, r_ecef_km: Sequence[float]) -> None:
+        """Ground point (Earth-fixed, km) to track in TARGET mode."""
+        self._s.target_ecef_km = list(_ffi.vec(r_ecef_km, 3, "r_ecef_km"))
+
+    def reset_estimator(self) -> None:
+        """Forget the attitude estimate; the next cycle with sun and field re-initialises."""
+        self._s.mekf.initialized = 0
+
+    @property
+    def estimator_initialized(self) -> bool:
+        return bool(self._s.mekf.initialized)
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """MEKF covariance of [dtheta (rad), dbias (rad/s)], 6x6."""
+        return np.array(list(self._s.mekf.p)).reshape(6, 6)
+
+    # -- the cycle -------------------------------------------------------------
+    def step(self, sensors: AdcsSensors) -> AdcsCommands:
+        """Run one cycle on these readings and return the commands."""
+        iv = self._iv
+        c = self._in
+        for name, valid_name in (("gyro_rad_s", "gyro_valid"), ("mag_body_t", "mag_valid"),
+                                 ("sun_body", "sun_valid")):
+            value = getattr(sensors, name)
+            if value is None:
+                setattr(c, valid_name, 0)
+            else:
+                iv[name][:] = value
+                setattr(c, valid_name, 1)
+        ws = iv["wheel_speed_rad_s"]
+        ws[:] = 0.0
+        ws[: self.n_wheels] = np.asarray(sensors.wheel_speed_rad_s, dtype=float)[: self.n_wheels]
+        iv["r_eci_km"][:] = sensors.r_eci_km
+        iv["v_eci_km_s"][:] = sensors.v_eci_km_s
+        c.jd_tt = sensors.jd_tt
+        c.gmst_rad = sensors.gmst_rad
+        c.decimal_year = sensors.decimal_year
+        if lib.tsr_adcs_step(self._p, self._s, c, self._out) != 0:
+            raise ValueError("ADCS cycle rejected its inputs (non-finite orbit or time)")
+        ov = self._ov
+        o = self._out
+        return AdcsCommands(
+            wheel_torque_nm=ov["wheel_torque_cmd_nm"][: self.n_wheels].copy(),
+            mtq_dipole_am2=ov["mtq_dipole_am2"].copy(),
+            q_body_eci=ov["q_body_eci"].copy(),
+            w_body_rad_s=ov["w_body_rad_s"].copy(),
+            gyro_bias_rad_s=ov["gyro_bias_rad_s"].copy(),
+            att_sigma_rad=ov["att_sigma_rad"].copy(),
+            q_target_eci=ov["q_target_eci"].copy(),
+            pointing_error_rad=o.pointing_error_rad,
+            sun_eci=ov["sun_eci"].copy(),
+            b_eci_t=ov["b_eci_t"].copy(),
+            shadow_fraction=o.shadow_fraction,
+            wheel_momentum_body_nms=ov["wheel_momentum_body_nms"].copy(),
+            status=Status(o.status),
+        )
