@@ -49,6 +49,8 @@ def _check_packet(raw: bytes, packet_type: int, min_data: int) -> tuple[int, int
         raise PacketError(Reason.FIELD_RANGE, "wrong packet type (TC/TM)")
     if not w0 & 0x0800:
         raise PacketError(Reason.FIELD_RANGE, "PUS packets have a secondary header")
+    if w1 >> 14 != 3:
+        raise PacketError(Reason.FIELD_RANGE, "PUS packets are unsegmented (flags 11)")
     if crc16(raw) != 0:
         raise PacketError(Reason.BAD_PEC, "packet error control does not match")
     return w0, w1
@@ -96,8 +98,6 @@ class PusTc:
     def decode(cls, raw: bytes | bytearray | memoryview) -> PusTc:
         raw = bytes(raw)
         w0, w1 = _check_packet(raw, 1, TC_SEC_HDR_LEN + PEC_LEN)
-        if w1 >> 14 != 3:
-            raise PacketError(Reason.FIELD_RANGE, "telecommands are unsegmented")
         vflags, service, subtype, source = _TC_SH.unpack_from(raw, 6)
         if vflags >> 4 != PUS_VERSION:
             raise PacketError(Reason.BAD_VERSION, f"PUS version {vflags >> 4}")

@@ -1,0 +1,172 @@
+"""PUS-C packets (ECSS-E-ST-70-41C 7.4) and the service layouts, checked
+against spacepackets in both directions."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from spacepackets.ecss import PusTc as SpTc
+from spacepackets.ecss import PusTm as SpTm
+
+from fsw.protocol import PacketError, Reason
+from fsw.protocol.cuc import CucTime
+from fsw.protocol.pus import PusTc, PusTm
+from fsw.protocol.services import (
+    ActivityId,
+    EventReport,
+    HkReport,
+    HkStructure,
+    PerformFunction,
+    ScheduledTc,
+    VerificationReport,
+    decode_connection_test,
+    decode_delete,
+    decode_ids,
+    decode_insert,
+    decode_tc_app_data,
+    decode_values,
+    encode_connection_test,
+    encode_delete,
+    encode_ids,
+    encode_insert,
+    encode_values,
+)
+
+tcs = st.builds(PusTc, apid=st.integers(0, 0x7FE), service=st.integers(0, 255),
+                subtype=st.integers(0, 255), app_data=st.binary(max_size=200),
+                seq_count=st.integers(0, 0x3FFF), source_id=st.integers(0, 0xFFFF),
+                ack_flags=st.integers(0, 15))
+times = st.builds(CucTime, coarse=st.integers(0, 2**32 - 1), fine=st.integers(0, 0xFFFF))
+tms = st.builds(PusTm, apid=st.integers(0, 0x7FE), service=st.integers(0, 255),
+                subtype=st.integers(0, 255), source_data=st.binary(max_size=200),
+                seq_count=st.integers(0, 0x3FFF), msg_counter=st.integers(0, 0xFFFF),
+                dest_id=st.integers(0, 0xFFFF), time=times, time_ref_status=st.integers(0, 15))
+
+
+def test_golden_ping():
+    tc = PusTc(1, 17, 1, seq_count=22)
+    assert tc.encode().hex() == "1801c01600062f11010000ab62"
+    assert tc.request_id == 0x1801C016
+    assert PusTc.decode(bytes.fromhex("1801c01600062f11010000ab62")) == tc
+
+
+@given(tcs)
+def test_tc_round_trip_and_spacepackets_agrees(tc):
+    raw = tc.encode()
+    assert PusTc.decode(raw) == tc
+    ref = SpTc.unpack(raw)
+    assert (ref.apid, ref.service, ref.message_subtype, ref.seq_count, ref.source_id,
+            ref.app_data) == (tc.apid, tc.service, tc.subtype, tc.seq_count, tc.source_id,
+                              tc.app_data)
+    assert ref.pack() == raw
+
+
+@given(tcs)
+def test_spacepackets_tc_decodes_here(tc):
+    raw = SpTc(service=tc.service, message_subtype=tc.subtype, apid=tc.apid, seq_count=tc.seq_count,
+               source_id=tc.source_id, app_data=tc.app_data, ack_flags=tc.ack_flags).pack()
+    assert PusTc.decode(raw) == tc
+
+
+@given(tms)
+def test_tm_round_trip_and_spacepackets_agrees(tm):
+    raw = tm.encode()
+    assert PusTm.decode(raw) == tm
+    ref = SpTm.unpack(raw, timestamp_len=7)
+    sh = ref.pus_tm_sec_header
+    assert (ref.apid, ref.service, ref.message_subtype, ref.seq_count, sh.message_counter,
+            sh.dest_id, sh.spacecraft_time_ref, ref.source_data, ref.timestamp) == (
+        tm.apid, tm.service, tm.subtype, tm.seq_count, tm.msg_counter, tm.dest_id,
+        tm.time_ref_status, tm.source_data, tm.time.encode())
+
+
+@given(tms)
+def test_spacepackets_tm_decodes_here(tm):
+    raw = SpTm(service=tm.service, message_subtype=tm.subtype, timestamp=tm.time.encode(),
+               source_data=tm.source_data, apid=tm.apid, seq_count=tm.seq_count,
+               message_counter=tm.msg_counter, destination_id=tm.dest_id).pack()
+    back = PusTm.decode(raw)
+    assert (back.apid, back.service, back.subtype, back.source_data, back.time) == (
+        tm.apid, tm.service, tm.subtype, tm.source_data, tm.time)
+
+
+def test_bad_tc_reasons():
+    raw = bytearray(PusTc(1, 17, 1, seq_count=22).encode())
+    bad_pec = bytes(raw[:-1]) + bytes([raw[-1] ^ 1])
+    assert _reason(lambda: PusTc.decode(bad_pec)) == Reason.BAD_PEC
+    assert _reason(lambda: PusTc.decode(raw[:-1])) == Reason.TRUNCATED
+    longer = PusTc(1, 20, 1, b"\x00\x01\x00\x05").encode()
+    assert _reason(lambda: PusTc.decode(longer[:-1])) == Reason.LENGTH_MISMATCH
+    assert _reason(lambda: PusTc.decode(longer + b"\0")) == Reason.LENGTH_MISMATCH
+    v1 = SpTc(service=17, message_subtype=1, apid=1).pack()
+    v1 = bytearray(v1)
+    v1[6] = 0x1F  # PUS version 1
+    from fsw.protocol.crc import crc16
+    v1[-2:] = crc16(bytes(v1[:-2])).to_bytes(2, "big")
+    assert _reason(lambda: PusTc.decode(bytes(v1))) == Reason.BAD_VERSION
+    tm = PusTm(1, 1, 1).encode()
+    assert _reason(lambda: PusTc.decode(tm)) == Reason.FIELD_RANGE  # a TM is not a TC
+    assert _reason(lambda: PusTc.decode(raw[:8])) == Reason.TRUNCATED
+
+
+def _reason(fn) -> Reason:
+    with pytest.raises(PacketError) as e:
+        fn()
+    return e.value.reason
+
+
+def test_verification_request_id_matches_spacepackets():
+    tc = PusTc(0x42, 8, 1, b"\x01", seq_count=77)
+    assert tc.request_id == int.from_bytes(SpTc.unpack(tc.encode()).pack()[:4], "big")
+
+
+@given(st.sampled_from([1, 2, 3, 4, 5, 6, 7, 8, 10]), st.integers(0, 2**32 - 1),
+       st.integers(0, 255), st.integers(0, 0xFFFF), st.binary(max_size=20))
+def test_verification_round_trip(sub, rid, step, code, data):
+    r = VerificationReport(sub, rid,
+                           step if sub in (5, 6) else None,
+                           None if sub % 2 else code,
+                           b"" if sub % 2 else data)
+    assert VerificationReport.decode(sub, r.encode()) == r
+
+
+def test_service_layouts_round_trip():
+    assert HkStructure.decode(HkStructure(7, 1000, [1, 2, 3]).encode()) == \
+        HkStructure(7, 1000, [1, 2, 3])
+    assert HkReport.decode(HkReport(7, b"\x01\x02").encode()) == HkReport(7, b"\x01\x02")
+    assert EventReport.decode(3, EventReport(3, 99, b"aux").encode()) == EventReport(3, 99, b"aux")
+    assert PerformFunction.decode(PerformFunction(4, b"xy").encode()) == PerformFunction(4, b"xy")
+    assert decode_ids(encode_ids([5, 6])) == [5, 6]
+    vals = [(1, True), (2, 7), (3, -7), (4, 1.5), (5, b"abc")]
+    assert decode_values(encode_values(vals)) == vals
+    assert decode_connection_test(encode_connection_test(0x42)) == 0x42
+    acts = [ScheduledTc(CucTime(100, 5), PusTc(0x42, 17, 1, seq_count=3)),
+            ScheduledTc(CucTime(200), PusTc(0x43, 8, 1, b"\x01abc", seq_count=4))]
+    assert decode_insert(encode_insert(acts)) == acts
+    ids = [ActivityId.of(a.tc) for a in acts]
+    assert decode_delete(encode_delete(ids)) == ids
+
+
+def test_service_decoders_reject_lies():
+    for fn, data in [
+        (decode_ids, b"\x00\x03\x00\x01"),  # N = 3, one ID
+        (decode_ids, b"\xff\xff"),  # huge N, nothing behind it
+        (decode_ids, b"\x00\x01\x00\x01\x00"),  # trailing octet
+        (decode_values, b"\x00\x01\x00\x01\x09"),  # unknown type
+        (decode_values, b"\x00\x01\x00\x01\x01\x02"),  # boolean 2
+        (decode_values, b"\x00\x01\x00\x01\x07\x05ab"),  # octet string longer than data
+        (decode_insert, b"\x00\x01" + bytes(6) + b"\x18\x42\xc0\x00\xff\xff"),  # TC length lies
+        (decode_connection_test, b"\x07\xff"),
+    ]:
+        with pytest.raises(PacketError) as e:
+            fn(data)
+        assert e.value.reason in (Reason.BAD_APP_DATA, Reason.FIELD_RANGE)
+
+
+def test_tc_app_data_dispatch():
+    assert decode_tc_app_data(PusTc(1, 17, 1)) is None
+    assert decode_tc_app_data(PusTc(1, 20, 1, encode_ids([3]))) == [3]
+    assert _reason(lambda: decode_tc_app_data(PusTc(1, 99, 1))) == Reason.UNKNOWN_SERVICE
+    assert _reason(lambda: decode_tc_app_data(PusTc(1, 17, 9))) == Reason.UNKNOWN_SUBTYPE
+    assert _reason(lambda: decode_tc_app_data(PusTc(1, 17, 1, b"x"))) == Reason.BAD_APP_DATA
