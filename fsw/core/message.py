@@ -146,17 +146,20 @@ class Layout:
             raise ValueError(f"duplicate field names in {names}")
         self.struct = struct.Struct(">" + "".join(f.fmt for f in self.fields))
         self.size: int = self.struct.size
-        self._arrays = any(f.count > 1 for f in self.fields)
+        self._names = tuple(f.name for f in self.fields)
+        self._counts = tuple(f.count for f in self.fields)
+        self._arrays = any(n > 1 for n in self._counts)
 
     def pack(self, **values: Any) -> bytes:
         """Pack named values (arrays as sequences) into bytes."""
+        if not self._arrays:
+            return self.struct.pack(*[values[name] for name in self._names])
         flat: list[Any] = []
-        for f in self.fields:
-            v = values[f.name]
-            if f.count > 1:
-                flat.extend(v)
+        for name, n in zip(self._names, self._counts, strict=True):
+            if n > 1:
+                flat.extend(values[name])
             else:
-                flat.append(v)
+                flat.append(values[name])
         return self.struct.pack(*flat)
 
     def unpack(self, payload: bytes) -> dict[str, Any]:
@@ -168,9 +171,8 @@ class Layout:
             return {f.name: v for f, v in zip(self.fields, flat, strict=True)}
         out: dict[str, Any] = {}
         i = 0
-        for f in self.fields:
-            n = f.count
-            out[f.name] = flat[i] if n == 1 else tuple(flat[i:i + n])
+        for name, n in zip(self._names, self._counts, strict=True):
+            out[name] = flat[i] if n == 1 else tuple(flat[i:i + n])
             i += n
         return out
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -42,6 +43,11 @@ class KeplerOrbit:
     def mean_motion_rad_s(self) -> float:
         return math.sqrt(MU_EARTH_KM3_S2 / self.a_km**3)
 
+    @cached_property
+    def _to_eci(self) -> np.ndarray:
+        return _perifocal_to_eci(math.radians(self.raan_deg), math.radians(self.i_deg),
+                                 math.radians(self.argp_deg))
+
     @property
     def period_s(self) -> float:
         return 2.0 * math.pi / self.mean_motion_rad_s
@@ -51,22 +57,22 @@ class KeplerOrbit:
         e = self.e
         m = math.radians(self.m0_deg) + self.mean_motion_rad_s * t_s
         big_e = m if e < 0.8 else math.pi
-        for _ in range(50):  # Newton on E - e sin E = M; converges in a few steps
-            d = (big_e - e * math.sin(big_e) - m) / (1.0 - e * math.cos(big_e))
-            big_e -= d
-            if abs(d) < 1e-14:
-                break
+        if e > 0.0:
+            for _ in range(50):  # Newton on E - e sin E = M; converges in a few steps
+                d = (big_e - e * math.sin(big_e) - m) / (1.0 - e * math.cos(big_e))
+                big_e -= d
+                if abs(d) < 1e-14:
+                    break
         cos_e, sin_e = math.cos(big_e), math.sin(big_e)
         a = self.a_km
         r = a * (1.0 - e * cos_e)
-        # Perifocal position and velocity.
-        b = a * math.sqrt(1.0 - e * e)
-        p_pf = np.array([a * (cos_e - e), b * sin_e, 0.0])
+        root = math.sqrt(1.0 - e * e)
+        # Perifocal position (x, y) and velocity (vx, vy); z is zero in that frame.
+        x, y = a * (cos_e - e), a * root * sin_e
         k = math.sqrt(MU_EARTH_KM3_S2 * a) / r
-        v_pf = np.array([-k * sin_e, k * math.sqrt(1.0 - e * e) * cos_e, 0.0])
-        rot = _perifocal_to_eci(math.radians(self.raan_deg), math.radians(self.i_deg),
-                                math.radians(self.argp_deg))
-        return rot @ p_pf, rot @ v_pf
+        vx, vy = -k * sin_e, k * root * cos_e
+        rot = self._to_eci
+        return rot[:, 0] * x + rot[:, 1] * y, rot[:, 0] * vx + rot[:, 1] * vy
 
 
 def _perifocal_to_eci(raan: float, inc: float, argp: float) -> np.ndarray:
