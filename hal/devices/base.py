@@ -1,5 +1,6 @@
-"""What every I2C device driver shares: bounded retries, a time budget and
-health counters."""
+"""What every register/command device driver shares: bounded retries, a time
+budget and health counters, over any bus with `transfer(address, out, n_in)`
+(I2C: address; SPI: chip select)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,18 @@ import time
 from collections.abc import Callable
 
 from hal import BusTimeoutError, ChecksumError, HalError, NackError
-from hal.busio import I2C, check_address
+from hal.busio import I2C, SPI, check_address
 from hal.health import Health
 
-__all__ = ["I2CDevice"]
+__all__ = ["Device", "I2CDevice"]
 
 # Transient failures worth repeating: a NACK during a device's busy window,
 # a timed-out transfer, a byte corrupted on the wire.
 TRANSIENT = (NackError, BusTimeoutError, ChecksumError)
 
 
-class I2CDevice:
-    """Base of the I2C drivers.
+class Device:
+    """Base of the register and command drivers on I2C or SPI.
 
     retries:  extra attempts after a transient failure (NACK, timeout, checksum).
     budget_s: wall-time budget for one transaction including its retries; once
@@ -27,12 +28,13 @@ class I2CDevice:
     """
 
     #: Name of the real part the driver is written for.
-    part = "I2C device"
+    part = "device"
 
-    def __init__(self, i2c: I2C, address: int, *, retries: int = 2,
+    def __init__(self, bus: I2C | SPI, address: int, *, retries: int = 2,
                  budget_s: float = 0.02) -> None:
-        self.i2c = i2c
-        self.address = check_address(address)
+        self.bus = bus
+        self.i2c = bus  # the name drivers written for I2C use
+        self.address = check_address(address) if isinstance(bus, I2C) else address
         self.retries = retries
         self.budget_s = budget_s
         self.health = Health()
@@ -50,12 +52,12 @@ class I2CDevice:
         while True:
             health.transactions += 1
             try:
-                data = self.i2c.transfer(self.address, out, n_in)
+                data = self.bus.transfer(self.address, out, n_in)
                 if check is not None:
                     check(data)
                 return data
             except HalError as exc:
-                exc.located(bus=self.i2c.name, address=self.address, device=self.part)
+                exc.located(bus=self.bus.name, address=self.address, device=self.part)
                 health.record(exc)
                 if attempt == 0:
                     start = time.perf_counter()
@@ -68,7 +70,10 @@ class I2CDevice:
 
     def _fail(self, exc: HalError) -> HalError:
         """Locate and count an error found after the transfer; returns it to raise."""
-        exc.located(bus=self.i2c.name, address=self.address, device=self.part)
+        exc.located(bus=self.bus.name, address=self.address, device=self.part)
         self.health.record(exc)
         self.health.failures += 1
         return exc
+
+
+I2CDevice = Device

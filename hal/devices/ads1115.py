@@ -1,0 +1,150 @@
+"""Driver for the TI ADS1115 16-bit 4-channel ADC (I2C 0x48-0x4B), and the
+coarse sun sensors read through it.
+
+Register facts (TI ADS1115 datasheet, SBAS444; also the public
+adafruit_ads1x15 driver):
+
+    pointer 0x00 conversion (int16 BE), 0x01 config, 0x02/0x03 thresholds
+    config  OS[15]  write 1: start a single conversion; read 0: converting
+            MUX[14:12] 100..111: AIN0..AIN3 against GND
+            PGA[11:9]  000 6.144 V, 001 4.096, 010 2.048, 011 1.024,
+                       100 0.512, 101-111 0.256 V full scale
+            MODE[8]    1: single-shot (power-on)
+            DR[7:5]    8/16/32/64/128/250/475/860 samples/s
+            COMP[4:0]  0x03: comparator disabled (power-on)
+    power-on config 0x8583; LSB = full scale / 32768
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hal import BusTimeoutError, DataError, DeviceIdError, HalError
+from hal.busio import I2C
+from hal.devices.base import Device
+
+__all__ = ["ADS1115", "PGA_V", "CoarseSunSensors", "SunReading"]
+
+REG_CONVERSION = 0x00
+REG_CONFIG = 0x01
+CONFIG_POWER_ON = 0x8583
+OS = 0x8000
+MODE_SINGLE = 0x0100
+COMP_DISABLE = 0x0003
+PGA_V = {6.144: 0, 4.096: 1, 2.048: 2, 1.024: 3, 0.512: 4, 0.256: 5}
+DATA_RATES = {8: 0, 16: 1, 32: 2, 64: 3, 128: 4, 250: 5, 475: 6, 860: 7}
+DEFAULT_ADDRESS = 0x48
+
+
+def config_word(channel: int, pga_v: float, data_rate: int) -> int:
+    """Config register value that starts a single-shot conversion of AINx vs GND."""
+    return (OS | ((0x4 | channel) << 12) | (PGA_V[pga_v] << 9) | MODE_SINGLE
+            | (DATA_RATES[data_rate] << 5) | COMP_DISABLE)
+
+
+class ADS1115(Device):
+    """TI ADS1115 in single-shot mode: `read_voltage(channel)` (volts, AINx vs GND).
+
+    The part has no ID register; at construction the driver reads the config
+    register and expects the power-on value or a single-shot configuration
+    this driver would have written (`DeviceIdError` otherwise or if absent).
+    """
+
+    part = "TI ADS1115"
+
+    def __init__(self, i2c: I2C, address: int = DEFAULT_ADDRESS, *, pga_v: float = 4.096,
+                 data_rate: int = 860, ready_polls: int = 4, retries: int = 2,
+                 budget_s: float = 0.02) -> None:
+        super().__init__(i2c, address, retries=retries, budget_s=budget_s)
+        if pga_v not in PGA_V or data_rate not in DATA_RATES:
+            raise ValueError(f"pga_v one of {sorted(PGA_V)}, data_rate one of "
+                             f"{sorted(DATA_RATES)}")
+        self.pga_v = pga_v
+        self.data_rate = data_rate
+        self.ready_polls = ready_polls
+        self.volts_per_lsb = pga_v / 32768.0
+        self._start = [config_word(ch, pga_v, data_rate).to_bytes(2, "big") for ch in range(4)]
+        with i2c:
+            try:
+                config = int.from_bytes(self._xfer(bytes([REG_CONFIG]), 2), "big")
+            except HalError as exc:
+                raise DeviceIdError(f"no answer to config read ({exc.reason})", bus=i2c.name,
+                                    address=address, device=self.part) from exc
+        if config != CONFIG_POWER_ON and (config & 0x011F) != (MODE_SINGLE | COMP_DISABLE):
+            raise self._fail(DeviceIdError(
+                f"config reads 0x{config:04X}, not an ADS1115 in single-shot mode"))
+
+    def read_voltage(self, channel: int) -> float:
+        """One single-shot conversion of AIN`channel` (0-3) against GND, volts."""
+        if not 0 <= channel <= 3:
+            raise ValueError("ADS1115 channel must be 0-3")
+        with self.bus:
+            self._xfer(bytes([REG_CONFIG]) + self._start[channel])
+            for _ in range(self.ready_polls):
+                config = int.from_bytes(self._xfer(bytes([REG_CONFIG]), 2), "big")
+                if config & OS:
+                    break
+            else:
+                raise self._fail(BusTimeoutError(
+                    f"conversion not done after {self.ready_polls} polls"))
+            expected_mux = 0x4 | channel
+            if (config >> 12) & 0x7 != expected_mux:
+                raise self._fail(DataError(
+                    f"config 0x{config:04X} reports input mux {(config >> 12) & 7}, "
+                    f"AIN{channel} was requested"))
+            raw = self._xfer(bytes([REG_CONVERSION]), 2)
+        return int.from_bytes(raw, "big", signed=True) * self.volts_per_lsb
+
+
+@dataclass(frozen=True)
+class SunReading:
+    """Coarse sun sensor output.
+
+    face_cos: per face (+X, -X, +Y, -Y, +Z, -Z) the photocurrent as a
+              fraction of full sun at normal incidence (~cos of the angle).
+    sun_body: unit sun vector in the body frame, or None when too little
+              light reaches the sensors (eclipse, or a dead head).
+    """
+
+    face_cos: np.ndarray
+    sun_body: np.ndarray | None
+
+
+class CoarseSunSensors:
+    """Six photodiodes, one per body face, read through ADS1115 channels.
+
+    channels: six (ADS1115, channel) pairs in face order +X, -X, +Y, -Y, +Z, -Z.
+    full_sun_v: photodiode amplifier output at normal incidence in full sun.
+    The sun vector is the difference of opposite faces, normalised; with a
+    cosine response and no albedo that is exact for any direction.
+    """
+
+    part = "coarse sun sensors"
+
+    def __init__(self, channels: list[tuple[ADS1115, int]], *, full_sun_v: float = 3.0,
+                 min_total: float = 0.2) -> None:
+        if len(channels) != 6:
+            raise ValueError("six (adc, channel) pairs, one per face")
+        self.channels = list(channels)
+        self.full_sun_v = full_sun_v
+        self.min_total = min_total
+
+    @property
+    def health(self):
+        """Health of the ADCs behind the sensors (one per distinct chip)."""
+        seen = {}
+        for adc, _ in self.channels:
+            seen[id(adc)] = adc.health
+        return list(seen.values())
+
+    def read(self) -> SunReading:
+        """Read all six faces; raises HalError if an ADC fails."""
+        v = np.array([adc.read_voltage(ch) for adc, ch in self.channels])
+        face = np.clip(v / self.full_sun_v, 0.0, None)
+        diff = face[0::2] - face[1::2]
+        norm = float(np.linalg.norm(diff))
+        if face.sum() < self.min_total or norm == 0.0:
+            return SunReading(face, None)
+        return SunReading(face, diff / norm)

@@ -1,0 +1,167 @@
+"""Driver for reaction wheels on CAN.
+
+Modelled part: CubeSpace CubeWheel (the CubeADCS wheel family, which offers
+CAN and I2C). Its interface control document is not public, so the frame
+layout below is Tessera's own stand-in, kept deliberately close to a
+torque-command/speed-telemetry wheel; replace it with the vendor ICD when a
+partner provides one (the emulator in `hal.sim.wheel` follows this module).
+
+Frames (11-bit identifiers, little-endian payloads):
+
+    command   0x200 + node   [opcode, payload...]
+    reply     0x280 + node   [opcode echo, status, payload...]
+
+    0x01 SET_TORQUE     payload int16 torque in 1e-7 N m    reply: no payload
+    0x02 GET_TELEMETRY  no payload   reply: int32 speed in 1e-3 rad/s,
+                                            int16 applied torque in 1e-7 N m
+    0x03 RESET          no payload   reply: none (the wheel reboots)
+
+    status bits: 0x01 torque limited, 0x02 at speed limit, 0x80 command refused
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import numpy as np
+
+from hal import BusTimeoutError, CommandRejectedError, DataError, HalError, NackError
+from hal.busio import CAN, CanMessage, Match
+from hal.health import Health
+
+__all__ = ["ReactionWheel", "ReactionWheels"]
+
+CMD_BASE = 0x200
+REPLY_BASE = 0x280
+OP_SET_TORQUE = 0x01
+OP_GET_TELEMETRY = 0x02
+OP_RESET = 0x03
+TORQUE_LSB_NM = 1e-7
+SPEED_LSB_RAD_S = 1e-3
+STATUS_TORQUE_LIMITED = 0x01
+STATUS_SPEED_LIMIT = 0x02
+STATUS_REFUSED = 0x80
+
+
+class ReactionWheel:
+    """One wheel at CAN node `node` (1-127).
+
+    Every command waits at most `reply_timeout_s` for the wheel's reply and
+    is retried `retries` times (CAN delivery is acknowledged by any node, so
+    only the reply proves the wheel acted).
+    """
+
+    part = "CubeSpace CubeWheel (CAN)"
+
+    def __init__(self, can: CAN, node: int, *, reply_timeout_s: float = 0.005,
+                 retries: int = 1) -> None:
+        if not 1 <= node <= 0x7F:
+            raise ValueError("wheel node id must be 1..127")
+        self.can = can
+        self.node = node
+        self.retries = retries
+        self.health = Health()
+        self.last_status = 0
+        self._listener = can.listen([Match(REPLY_BASE + node)], timeout=reply_timeout_s)
+        self._cmd_id = CMD_BASE + node
+
+    def _error(self, exc: HalError) -> HalError:
+        exc.located(bus=self.can.name, address=self.node, device=self.part)
+        self.health.record(exc)
+        return exc
+
+    def _request(self, opcode: int, payload: bytes, reply_len: int) -> bytes:
+        health = self.health
+        attempt = 0
+        while True:
+            health.transactions += 1
+            try:
+                # Stale replies (from a timed-out earlier request) are dropped.
+                self._listener.queue.clear()
+                self.can.send(CanMessage(self._cmd_id, bytes([opcode]) + payload))
+                reply = self._listener.receive()
+                if reply is None:
+                    raise BusTimeoutError("no reply from wheel")
+                return self._check(opcode, reply.data, reply_len)
+            except (NackError, BusTimeoutError) as exc:
+                self._error(exc)
+                if attempt >= self.retries:
+                    health.failures += 1
+                    raise
+                attempt += 1
+                health.retries += 1
+            except HalError as exc:
+                self._error(exc)
+                health.failures += 1
+                raise
+
+    def _check(self, opcode: int, data: bytes, reply_len: int) -> bytes:
+        if len(data) < 2 or data[0] != opcode:
+            raise DataError(f"reply {data.hex()} does not answer opcode 0x{opcode:02X}")
+        if len(data) != 2 + reply_len:
+            raise DataError(f"reply to 0x{opcode:02X} has {len(data)} bytes, "
+                            f"expected {2 + reply_len}")
+        self.last_status = data[1]
+        if data[1] & STATUS_REFUSED:
+            raise CommandRejectedError(f"wheel refused opcode 0x{opcode:02X}")
+        return data[2:]
+
+    def set_torque(self, torque_nm: float) -> None:
+        """Command motor torque, N m (positive spins the wheel up about its axis)."""
+        if not math.isfinite(torque_nm):
+            raise ValueError("torque must be finite")
+        counts = int(min(max(round(torque_nm / TORQUE_LSB_NM), -32768), 32767))
+        self._request(OP_SET_TORQUE, struct.pack("<h", counts), 0)
+
+    def read_telemetry(self) -> tuple[float, float]:
+        """(speed rad/s, applied torque N m) as the wheel reports them."""
+        speed, torque = struct.unpack("<ih", self._request(OP_GET_TELEMETRY, b"", 6))
+        return speed * SPEED_LSB_RAD_S, torque * TORQUE_LSB_NM
+
+    def read_speed_rad_s(self) -> float:
+        """Wheel speed about its spin axis, rad/s."""
+        return self.read_telemetry()[0]
+
+    def reset(self) -> None:
+        """Reboot the wheel (it stops applying torque)."""
+        self.health.transactions += 1
+        self.can.send(CanMessage(self._cmd_id, bytes([OP_RESET])))
+
+
+class ReactionWheels:
+    """A set of wheels (four in the reference pyramid) driven together.
+
+    A wheel that fails raises after the others were still commanded, so one
+    dead wheel does not take the rest down with it.
+    """
+
+    def __init__(self, wheels: list[ReactionWheel]) -> None:
+        self.wheels = list(wheels)
+
+    @property
+    def health(self) -> list[Health]:
+        return [w.health for w in self.wheels]
+
+    def set_torques(self, torques_nm) -> None:
+        """Torque per wheel, N m, shape (n,)."""
+        t = np.asarray(torques_nm, dtype=float).reshape(len(self.wheels))
+        first: HalError | None = None
+        for wheel, tau in zip(self.wheels, t, strict=True):
+            try:
+                wheel.set_torque(float(tau))
+            except HalError as exc:
+                first = first or exc
+        if first is not None:
+            raise first
+
+    def speeds_rad_s(self) -> np.ndarray:
+        """Speed per wheel, rad/s, shape (n,); NaN for a wheel that failed to
+        answer (its health counters say why)."""
+        out = np.full(len(self.wheels), np.nan)
+        for i, wheel in enumerate(self.wheels):
+            try:
+                out[i] = wheel.read_speed_rad_s()
+            except HalError:
+                pass
+        return out

@@ -1,0 +1,113 @@
+"""Register-level emulator of the TI ADS1115 ADC, and a coarse-sun-sensor
+head model that feeds photodiode voltages into ADS1115 emulators (see
+`hal.devices.ads1115` for the register facts)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hal.devices.ads1115 import CONFIG_POWER_ON, REG_CONFIG, REG_CONVERSION
+from hal.sim.emulator import I2CTarget
+
+__all__ = ["ADS1115Emulator", "SunSensorHeads"]
+
+_FSR_V = (6.144, 4.096, 2.048, 1.024, 0.512, 0.256, 0.256, 0.256)
+FACE_NORMALS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]],
+                        dtype=float)
+
+
+class ADS1115Emulator(I2CTarget):
+    """The ADS1115: pointer register, 16-bit config and conversion registers.
+
+    Truth in: `set_inputs(volts)` (AIN0..AIN3 against GND). A single-shot
+    conversion completes at once (the 1/DR conversion time is not modelled:
+    the config OS bit reads 1 by the next transaction). Result: input +
+    Gaussian noise (seeded), quantised at the programmed full scale and
+    clipped to the int16 code range. Reading more than two bytes repeats the
+    register, as the part does.
+    """
+
+    part = "TI ADS1115"
+
+    def __init__(self, *, noise_v: float = 0.0, seed: int = 0) -> None:
+        self.noise_v = float(noise_v)
+        self.inputs_v = np.zeros(4)
+        super().__init__(seed=seed)
+        self.power_on_reset()
+
+    def power_on_reset(self) -> None:
+        self.pointer = 0
+        self.config = CONFIG_POWER_ON
+        self.conversion = 0
+        self.thresholds = [0x8000, 0x7FFF]
+
+    def set_inputs(self, volts) -> None:
+        """Voltages at AIN0..AIN3, volts. Ignored while stuck (the inputs
+        freeze, so every channel keeps converting its old value)."""
+        if not self.stuck:
+            self.inputs_v = np.asarray(volts, dtype=float).reshape(4)
+
+    def on_write(self, out: bytes) -> None:
+        self.pointer = out[0] & 0x03
+        if len(out) < 3:
+            return
+        value = (out[1] << 8) | out[2]
+        if self.pointer == REG_CONFIG:
+            self.config = value & 0x7FFF | 0x8000  # OS reads 1: conversion done
+            if value & 0x8000 or not value & 0x0100:
+                self._convert()
+        elif self.pointer >= 2:
+            self.thresholds[self.pointer - 2] = value
+
+    def _convert(self) -> None:
+        mux = (self.config >> 12) & 0x7
+        v = self.inputs_v[mux - 4] if mux >= 4 else 0.0  # differential modes read 0
+        if self.noise_v:
+            v += self.rng.normal(0.0, self.noise_v)
+        fsr = _FSR_V[(self.config >> 9) & 0x7]
+        self.conversion = int(min(max(round(v / fsr * 32768.0), -32768), 32767))
+
+    def on_read(self, n: int) -> bytes:
+        if self.pointer == REG_CONVERSION:
+            if not self.config & 0x0100:  # continuous mode keeps converting
+                self._convert()
+            word = self.conversion & 0xFFFF
+        elif self.pointer == REG_CONFIG:
+            word = self.config
+        else:
+            word = self.thresholds[self.pointer - 2]
+        two = word.to_bytes(2, "big")
+        return (two * (n // 2 + 1))[:n]
+
+
+class SunSensorHeads:
+    """Photodiodes on the six body faces, wired to ADS1115 emulator inputs.
+
+    channels: six (ADS1115Emulator, input) pairs in face order +X, -X, +Y,
+    -Y, +Z, -Z (the same wiring the flight configuration declares).
+    Each face gives full_sun_v * illumination * max(0, n . s) (cosine law),
+    times a per-face scale error drawn once (seeded), plus `albedo_v` on
+    every face to stand for Earth light.
+    """
+
+    def __init__(self, channels: list[tuple[ADS1115Emulator, int]], *,
+                 full_sun_v: float = 3.0, scale_error: float = 0.0, albedo_v: float = 0.0,
+                 seed: int = 0) -> None:
+        if len(channels) != 6:
+            raise ValueError("six (emulator, input) pairs, one per face")
+        self.channels = list(channels)
+        self.full_sun_v = full_sun_v
+        self.albedo_v = albedo_v
+        rng = np.random.default_rng(seed)
+        self.scale = 1.0 + scale_error * rng.standard_normal(6)
+
+    def set_sun(self, sun_body_unit, illumination_fraction: float) -> None:
+        """Truth: unit sun vector in the body frame and the lit fraction
+        (1 in sunlight, 0 in umbra, between in penumbra)."""
+        s = np.asarray(sun_body_unit, dtype=float).reshape(3)
+        cos = np.clip(FACE_NORMALS @ s, 0.0, None)
+        volts = self.full_sun_v * float(illumination_fraction) * cos * self.scale + self.albedo_v
+        for (emu, ch), v in zip(self.channels, volts, strict=True):
+            inputs = emu.inputs_v.copy()
+            inputs[ch] = v
+            emu.set_inputs(inputs)

@@ -1,0 +1,100 @@
+"""Register-level emulator of the ST L3GD20H gyroscope, on I2C or SPI (see
+`hal.devices.l3gd20h` for the register facts)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from hal.devices.l3gd20h import (
+    FULL_SCALE,
+    REG_CTRL1,
+    REG_CTRL4,
+    REG_OUT_X_L,
+    REG_STATUS,
+    REG_WHO_AM_I,
+    STATUS_ZYXDA,
+    WHO_AM_I,
+)
+from hal.sim.emulator import RegisterTarget
+
+__all__ = ["L3GD20HEmulator"]
+
+_FS_BY_BITS = {0x00: 245, 0x10: 500, 0x20: 2000, 0x30: 2000}
+
+
+class L3GD20HEmulator(RegisterTarget):
+    """The L3GD20H as its register map.
+
+    Truth in: `set_rate(w_sensor_rad_s)`; each call is one new output sample
+    (truth + bias + Gaussian noise, seeded), quantised at the full scale
+    programmed in CTRL4 and saturated at the int16 output limits. In
+    power-down (CTRL1 PD = 0, the power-on state) outputs do not update.
+    Reading OUT_Z_H clears ZYXDA. Multi-byte access increments the address
+    only when asked (I2C: register bit 7; SPI: bit 6), as on the part.
+    """
+
+    part = "ST L3GD20H"
+    POWER_ON: ClassVar[dict[int, int]] = {REG_WHO_AM_I: WHO_AM_I, REG_CTRL1: 0x07}
+    WRITABLE = frozenset({REG_CTRL1, 0x21, 0x22, REG_CTRL4, 0x24, 0x2E, 0x39})
+
+    def __init__(self, *, noise_rad_s: float = 0.0, bias_rad_s=(0.0, 0.0, 0.0),
+                 seed: int = 0) -> None:
+        self.noise_rad_s = float(noise_rad_s)
+        self.bias_rad_s = np.asarray(bias_rad_s, dtype=float).reshape(3)
+        self._inc = True
+        super().__init__(seed=seed)
+
+    def set_rate(self, w_sensor_rad_s) -> None:
+        """Truth angular rate at the sensor, rad/s, sensor frame."""
+        regs = self.regs
+        if self.stuck or not regs[REG_CTRL1] & 0x08:
+            return
+        w = np.asarray(w_sensor_rad_s, dtype=float).reshape(3) + self.bias_rad_s
+        if self.noise_rad_s:
+            w = w + self.rng.normal(0.0, self.noise_rad_s, 3)
+        lsb = np.deg2rad(FULL_SCALE[_FS_BY_BITS[regs[REG_CTRL4] & 0x30]][1])
+        counts = np.clip(np.rint(w / lsb), -32768, 32767).astype(int)
+        for i in range(3):
+            if regs[REG_CTRL1] & (1 << i):
+                at = REG_OUT_X_L + 2 * i
+                regs[at:at + 2] = int(counts[i]).to_bytes(2, "little", signed=True)
+        regs[REG_STATUS] = STATUS_ZYXDA
+
+    # I2C: bit 7 of the sub-address asks for auto-increment.
+    def on_write(self, out: bytes) -> None:
+        self._inc = bool(out[0] & 0x80)
+        ptr = out[0] & 0x7F
+        for value in out[1:]:
+            self.write_reg(ptr, value)
+            if self._inc:
+                ptr = (ptr + 1) & 0x7F
+        self.ptr = out[0] & 0x7F if len(out) == 1 else ptr
+
+    def on_read(self, n: int) -> bytes:
+        return self._read_regs(self.ptr, n, self._inc)
+
+    def _read_regs(self, ptr: int, n: int, inc: bool) -> bytes:
+        if not inc:
+            self.before_read(ptr, 1)
+            return bytes([self.regs[ptr]]) * n
+        self.before_read(ptr, n)
+        return bytes(self.regs[(ptr + i) & 0x7F] for i in range(n))
+
+    # SPI: byte 0 is R/W (bit 7), MS (bit 6) and the address; MISO carries
+    # the data from byte 1 on.
+    def on_spi(self, tx: bytes) -> bytes:
+        cmd = tx[0]
+        reg = cmd & 0x3F
+        inc = bool(cmd & 0x40)
+        n = len(tx) - 1
+        if cmd & 0x80:
+            return b"\xff" + self._read_regs(reg, n, inc)
+        for i, value in enumerate(tx[1:]):
+            self.write_reg((reg + i) & 0x3F if inc else reg, value)
+        return b"\xff" * len(tx)
+
+    def before_read(self, reg: int, n: int) -> None:
+        if reg <= REG_OUT_X_L + 5 < reg + n:
+            self.regs[REG_STATUS] = 0

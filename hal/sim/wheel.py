@@ -1,0 +1,122 @@
+"""Emulator of a reaction wheel on CAN (frame layout in `hal.devices.wheel`)."""
+
+from __future__ import annotations
+
+import struct
+
+from hal.busio import CanMessage
+from hal.devices.wheel import (
+    CMD_BASE,
+    OP_GET_TELEMETRY,
+    OP_RESET,
+    OP_SET_TORQUE,
+    REPLY_BASE,
+    SPEED_LSB_RAD_S,
+    STATUS_REFUSED,
+    STATUS_SPEED_LIMIT,
+    STATUS_TORQUE_LIMITED,
+    TORQUE_LSB_NM,
+)
+from hal.sim.can import CanNode
+
+__all__ = ["ReactionWheelEmulator"]
+
+
+class ReactionWheelEmulator(CanNode):
+    """A wheel node on a `SimCAN` network.
+
+    Truth in: `set_speed(w_rad_s)` (the simulator integrates wheel speed).
+    Out: `commanded_torque_nm` (what the motor applies now: the last command
+    clipped at `max_torque_nm`, zero once the wheel is at `max_speed_rad_s`
+    in the commanded direction, after a reset or brown-out).
+    Defaults after the CubeWheel medium class: 1 mN m, 6000 rpm [assumed].
+    Faults: `inject_fault("nack" | "stuck" | "brownout", duration_s=...)`.
+    """
+
+    part = "CubeSpace CubeWheel (CAN)"
+
+    def __init__(self, node: int, *, max_torque_nm: float = 1e-3,
+                 max_speed_rad_s: float = 628.3, speed_noise_rad_s: float = 0.0,
+                 seed: int = 0) -> None:
+        super().__init__()
+        import numpy as np
+
+        self.node = node
+        self.max_torque_nm = max_torque_nm
+        self.max_speed_rad_s = max_speed_rad_s
+        self.speed_noise_rad_s = speed_noise_rad_s
+        self.rng = np.random.default_rng(seed)
+        self.speed_rad_s = 0.0
+        self._torque_cmd_nm = 0.0
+        self.stuck = False
+        self._brownout_until_s = -1.0
+        self.commands = 0
+
+    def set_speed(self, w_rad_s: float) -> None:
+        """Truth wheel speed, rad/s."""
+        if not self.stuck:
+            self.speed_rad_s = float(w_rad_s)
+
+    @property
+    def commanded_torque_nm(self) -> float:
+        if self._brownout_until_s >= 0.0:
+            return 0.0
+        tau = min(max(self._torque_cmd_nm, -self.max_torque_nm), self.max_torque_nm)
+        if abs(self.speed_rad_s) >= self.max_speed_rad_s and tau * self.speed_rad_s > 0:
+            return 0.0
+        return tau
+
+    def _status(self) -> int:
+        status = 0
+        if abs(self._torque_cmd_nm) > self.max_torque_nm:
+            status |= STATUS_TORQUE_LIMITED
+        if abs(self.speed_rad_s) >= self.max_speed_rad_s:
+            status |= STATUS_SPEED_LIMIT
+        return status
+
+    def advance(self, t_s: float) -> None:
+        super().advance(t_s)
+        if 0.0 <= self._brownout_until_s <= t_s:
+            self._brownout_until_s = -1.0
+            self.alive = True
+
+    def inject_fault(self, kind: str, *, duration_s: float = 0.0) -> None:
+        if kind == "nack":
+            self.alive = False
+        elif kind == "stuck":
+            self.stuck = True
+        elif kind == "brownout":
+            self._torque_cmd_nm = 0.0
+            if duration_s > 0:
+                self.alive = False
+                self._brownout_until_s = self.t_s + duration_s
+        else:
+            raise ValueError(f"unknown wheel fault {kind!r}")
+
+    def clear_faults(self) -> None:
+        self.alive = True
+        self.stuck = False
+        self._brownout_until_s = -1.0
+
+    def can_receive(self, msg: CanMessage) -> list[CanMessage]:
+        if msg.extended or msg.id != CMD_BASE + self.node or not msg.data:
+            return []
+        op = msg.data[0]
+        self.commands += 1
+        reply_id = REPLY_BASE + self.node
+        if op == OP_SET_TORQUE and len(msg.data) == 3:
+            (counts,) = struct.unpack("<h", msg.data[1:3])
+            self._torque_cmd_nm = counts * TORQUE_LSB_NM
+            return [CanMessage(reply_id, bytes([op, self._status()]))]
+        if op == OP_GET_TELEMETRY and len(msg.data) == 1:
+            w = self.speed_rad_s
+            if self.speed_noise_rad_s:
+                w += float(self.rng.normal(0.0, self.speed_noise_rad_s))
+            speed = int(min(max(round(w / SPEED_LSB_RAD_S), -(2**31)), 2**31 - 1))
+            torque = round(self.commanded_torque_nm / TORQUE_LSB_NM)
+            return [CanMessage(reply_id, bytes([op, self._status()])
+                               + struct.pack("<ih", speed, torque))]
+        if op == OP_RESET and len(msg.data) == 1:
+            self._torque_cmd_nm = 0.0
+            return []
+        return [CanMessage(reply_id, bytes([op, STATUS_REFUSED]))]
