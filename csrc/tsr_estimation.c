@@ -64,31 +64,73 @@ static double m3_adj_trace(const double s[9])
     return (s[4] * s[8] - s[5] * s[7]) + (s[0] * s[8] - s[2] * s[6]) + (s[0] * s[4] - s[1] * s[3]);
 }
 
-/* One QUEST solve for references already rotated by the caller. Writes the
- * optimal quaternion (M&C eq. 5.49-5.55 in our component order) and the
- * loss. Returns the scalar part's magnitude as a quality measure: near zero
- * means the rotation is near 180 deg and the result lost precision. */
-static double quest_solve(int n, const double *b, const double *r, const double *w,
-                          double q[4], double *loss)
+/* Determinant of the 3x3 minor of the 4x4 row-major m without row i, column j. */
+static double minor4(const double m[16], int i, int j)
 {
+    double a[9];
+    int r, c, k = 0;
+    for (r = 0; r < 4; r++) {
+        if (r == i) {
+            continue;
+        }
+        for (c = 0; c < 4; c++) {
+            if (c != j) {
+                a[k++] = m[4 * r + c];
+            }
+        }
+    }
+    return m3_det(a);
+}
+
+/* QUEST (M&C sec. 5.3.2). lambda_max of Davenport's K comes from Newton-
+ * Raphson on the characteristic equation (M&C eq. 5.53, after Shuster & Oh
+ * 1981) started at sum(w) = 1; the optimal quaternion is then the null
+ * vector of K - lambda I, taken as the column of its adjugate with the
+ * largest diagonal entry (the adjugate is q q^T times a scalar, so that
+ * column is the best conditioned one). This has none of the classical
+ * QUEST formula's trouble near 180 deg, which Shuster's sequential
+ * rotations otherwise work around. K is ordered [vector; scalar] as in M&C. */
+int tsr_quest(int n, const double b_body[], const double r_eci[], const double weights[],
+              double q_body_eci[4], double *loss)
+{
+    double b[3 * TSR_QUEST_MAX_VECTORS];
+    double r[3 * TSR_QUEST_MAX_VECTORS];
+    double w[TSR_QUEST_MAX_VECTORS];
     double bm[9] = {0};
     double s[9];
     double s2[9];
     double z[3] = {0.0, 0.0, 0.0};
     double sz[3];
     double s2z[3];
-    double x[3];
-    double sigma;
-    double kappa;
-    double delta;
-    double aa, bb, cc, dd;
-    double lam = 0.0;
-    double alpha, beta, gamma, norm;
-    int i, j, k, it;
+    double m[16];
+    double v[4];
+    double wsum = 0.0;
+    double sigma, kappa, delta, aa, bb, cc, dd;
+    double lam = 1.0;
+    double best = -1.0;
+    int i, j, k, it, col = 3;
 
+    q_body_eci[0] = 1.0;
+    q_body_eci[1] = q_body_eci[2] = q_body_eci[3] = 0.0;
+    if (loss != NULL) {
+        *loss = 0.0;
+    }
+    if (n < 2 || n > TSR_QUEST_MAX_VECTORS) {
+        return -1;
+    }
+    for (k = 0; k < n; k++) {
+        if (!(weights[k] > 0.0) || tsr_v3_normalize(&b_body[3 * k], &b[3 * k]) != 0 ||
+            tsr_v3_normalize(&r_eci[3 * k], &r[3 * k]) != 0) {
+            return -1;
+        }
+        wsum += weights[k];
+    }
+    if (!isfinite(wsum)) {
+        return -1;
+    }
     for (k = 0; k < n; k++) {
         double bxr[3];
-        lam += w[k];
+        w[k] = weights[k] / wsum;
         for (i = 0; i < 3; i++) {
             for (j = 0; j < 3; j++) {
                 bm[3 * i + j] += w[k] * b[3 * k + i] * r[3 * k + j];
@@ -114,124 +156,50 @@ static double quest_solve(int n, const double *b, const double *r, const double 
     bb = sigma * sigma + tsr_v3_dot(z, z);
     cc = delta + tsr_v3_dot(z, sz);
     dd = tsr_v3_dot(z, s2z);
-    /* Newton-Raphson on the characteristic equation from lambda0 = sum(w)
-     * (M&C eq. 5.53); a few steps reach machine precision. */
-    {
-        const double lam0 = lam;
-        for (it = 0; it < 20; it++) {
-            const double l2 = lam * lam;
-            const double f = l2 * l2 - (aa + bb) * l2 - cc * lam + (aa * bb + cc * sigma - dd);
-            const double fp = 4.0 * l2 * lam - 2.0 * (aa + bb) * lam - cc;
-            double step;
-            if (fp == 0.0) {
-                break;
-            }
-            step = f / fp;
-            lam -= step;
-            if (fabs(step) <= 1e-15 * lam0) {
-                break;
-            }
+    for (it = 0; it < 30; it++) {
+        const double l2 = lam * lam;
+        const double f = l2 * l2 - (aa + bb) * l2 - cc * lam + (aa * bb + cc * sigma - dd);
+        const double fp = 4.0 * l2 * lam - 2.0 * (aa + bb) * lam - cc;
+        double step;
+        if (fp == 0.0) {
+            break;
         }
-        *loss = lam0 - lam;
+        step = f / fp;
+        lam -= step;
+        if (fabs(step) <= 1e-15) {
+            break;
+        }
     }
-    alpha = lam * lam - sigma * sigma + kappa;
-    beta = lam - sigma;
-    gamma = (lam + sigma) * alpha - delta;
+    /* M = K - lambda I */
     for (i = 0; i < 3; i++) {
-        x[i] = alpha * z[i] + beta * sz[i] + s2z[i];
+        for (j = 0; j < 3; j++) {
+            m[4 * i + j] = s[3 * i + j] - ((i == j) ? sigma + lam : 0.0);
+        }
+        m[4 * i + 3] = z[i];
+        m[12 + i] = z[i];
     }
-    norm = sqrt(gamma * gamma + tsr_v3_dot(x, x));
-    if (!(norm > 0.0) || !isfinite(norm)) {
-        q[0] = 1.0;
-        q[1] = q[2] = q[3] = 0.0;
-        return 0.0;
+    m[15] = sigma - lam;
+    for (i = 0; i < 4; i++) {
+        const double d = fabs(minor4(m, i, i));
+        if (d > best) {
+            best = d;
+            col = i;
+        }
     }
-    q[0] = gamma / norm;
-    q[1] = x[0] / norm;
-    q[2] = x[1] / norm;
-    q[3] = x[2] / norm;
-    return fabs(q[0]);
-}
-
-/* Optimal attitude from n (2 .. TSR_QUEST_MAX_VECTORS) vector pairs: b_body
- * and r_eci hold n 3-vectors each (need not be unit; they are normalised),
- * weights n positive numbers (typically 1/sigma^2). *loss (may be NULL) is
- * Wahba's loss with the weights normalised to sum 1. Near-180-degree
- * rotations use Shuster's method of sequential rotations: the references
- * are turned 180 deg about one axis, solved, and the turn composed back.
- * Returns 0, or -1 for bad input. */
-int tsr_quest(int n, const double b_body[], const double r_eci[], const double weights[],
-              double q_body_eci[4], double *loss)
-{
-    double b[3 * TSR_QUEST_MAX_VECTORS];
-    double r[3 * TSR_QUEST_MAX_VECTORS];
-    double rr[3 * TSR_QUEST_MAX_VECTORS];
-    double w[TSR_QUEST_MAX_VECTORS];
-    double wsum = 0.0;
-    double q[4];
-    double l;
-    double quality;
-    int k;
-    int axis;
-
-    q_body_eci[0] = 1.0;
-    q_body_eci[1] = q_body_eci[2] = q_body_eci[3] = 0.0;
-    if (loss != NULL) {
-        *loss = 0.0;
+    for (i = 0; i < 4; i++) {
+        v[i] = (((i + col) % 2) ? -1.0 : 1.0) * minor4(m, col, i);
     }
-    if (n < 2 || n > TSR_QUEST_MAX_VECTORS) {
-        return -1;
-    }
-    for (k = 0; k < n; k++) {
-        if (!(weights[k] > 0.0) || tsr_v3_normalize(&b_body[3 * k], &b[3 * k]) != 0 ||
-            tsr_v3_normalize(&r_eci[3 * k], &r[3 * k]) != 0) {
+    /* [vector; scalar] -> scalar first */
+    {
+        const double qs[4] = {v[3], v[0], v[1], v[2]};
+        if (!(best > 1e-12) || tsr_quat_normalize(qs, q_body_eci) != 0) {
+            q_body_eci[0] = 1.0;
+            q_body_eci[1] = q_body_eci[2] = q_body_eci[3] = 0.0;
             return -1;
         }
-        wsum += weights[k];
-    }
-    if (!isfinite(wsum)) {
-        return -1;
-    }
-    for (k = 0; k < n; k++) {
-        w[k] = weights[k] / wsum;
-    }
-    quality = quest_solve(n, b, r, w, q, &l);
-    if (quality < 0.3) {
-        /* Rotate the references by 180 deg about each axis in turn; keep the
-         * best conditioned solution q', and compose q = e_axis (x) q'. */
-        double best_q[4] = {q[0], q[1], q[2], q[3]};
-        double best = quality;
-        double best_l = l;
-        for (axis = 0; axis < 3; axis++) {
-            double qa[4];
-            double la;
-            double qa_quality;
-            int i;
-            for (k = 0; k < n; k++) {
-                for (i = 0; i < 3; i++) {
-                    rr[3 * k + i] = (i == axis) ? r[3 * k + i] : -r[3 * k + i];
-                }
-            }
-            qa_quality = quest_solve(n, b, rr, w, qa, &la);
-            if (qa_quality > best) {
-                double e[4] = {0.0, 0.0, 0.0, 0.0};
-                e[1 + axis] = 1.0;
-                tsr_quat_mul(e, qa, best_q);
-                best = qa_quality;
-                best_l = la;
-            }
-        }
-        q[0] = best_q[0];
-        q[1] = best_q[1];
-        q[2] = best_q[2];
-        q[3] = best_q[3];
-        l = best_l;
-    }
-    if (tsr_quat_normalize(q, q_body_eci) != 0) {
-        return -1;
     }
     if (loss != NULL) {
-        *loss = l;
+        *loss = fmax(0.0, 1.0 - lam);
     }
     return 0;
 }
