@@ -90,6 +90,15 @@ void tsr_sgp4_many_tsince(const tsr_sgp4_sat *sats, long nsat, const double *tsi
                           long ntimes, double *r_km, double *v_km_s, int *err);
 
 double tsr_gstime(double jd_ut1);
+
+/* SGP4 straight to look angles from a WGS-84 site (defined in tsr_frames.c):
+ * the satellite at UTC Julian dates (whole + fraction), UT1 = UTC + dut1_s,
+ * polar motion ignored. out4 holds azimuth, elevation (rad), range (km) and
+ * range rate (km/s) per time; err the SGP4 error code (NaN look angles for
+ * codes 1-4 and 7). */
+void tsr_sgp4_look_angles(const tsr_sgp4_sat *sat, long n, const double *jd_utc,
+                          const double *jd_utc_frac, double dut1_s, double lat_rad,
+                          double lon_rad, double h_km, double *out4, int *err);
 /* cffi:end */
 
 #endif

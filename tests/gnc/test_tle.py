@@ -201,5 +201,6 @@ def test_generated_tles_round_trip_and_match_python_sgp4(
         e, rr, vv = ref.sgp4_tsince(float(t))
         assert err[k] == e
         if e == 0:
-            assert np.max(np.abs(r[k] - rr)) < 1e-6
-            assert np.max(np.abs(v[k] - vv)) < 1e-9
+            # 1 mm, or a few ulp for the absurd states of wild elements
+            assert np.max(np.abs(r[k] - rr)) < 1e-6 + 1e-14 * np.max(np.abs(rr))
+            assert np.max(np.abs(v[k] - vv)) < 1e-9 + 1e-14 * np.max(np.abs(vv))
