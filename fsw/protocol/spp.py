@@ -33,31 +33,32 @@ _unpack_hdr = _HDR.unpack_from
 _pack_hdr = _HDR.pack
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class SpacePacket:
     """One Space Packet. `data` is the whole packet data field (secondary
     header included, when `sec_hdr_flag` is set)."""
 
     apid: int
-    packet_type: int = TM
-    sec_hdr_flag: bool = False
-    seq_flags: int = SEQ_UNSEGMENTED
-    seq_count: int = 0
-    data: bytes = b"\x00"
+    packet_type: int
+    sec_hdr_flag: bool
+    seq_flags: int
+    seq_count: int
+    data: bytes
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.apid <= 0x7FF:
-            raise PacketError(Reason.FIELD_RANGE, f"APID {self.apid}")
-        if self.packet_type not in (TM, TC):
-            raise PacketError(Reason.FIELD_RANGE, f"packet type {self.packet_type}")
-        if not 0 <= self.seq_flags <= 3:
-            raise PacketError(Reason.FIELD_RANGE, f"sequence flags {self.seq_flags}")
-        if not 0 <= self.seq_count <= 0x3FFF:
-            raise PacketError(Reason.FIELD_RANGE, f"sequence count {self.seq_count}")
-        if not 1 <= len(self.data) <= 65536:
-            raise PacketError(Reason.FIELD_RANGE, f"data field of {len(self.data)} octets")
-        self.sec_hdr_flag = bool(self.sec_hdr_flag)
-        self.data = bytes(self.data)
+    def __init__(self, apid: int, packet_type: int = TM, sec_hdr_flag: bool = False,
+                 seq_flags: int = SEQ_UNSEGMENTED, seq_count: int = 0,
+                 data: bytes = b"\x00") -> None:
+        # one combined check keeps construction cheap on the hot path
+        if not (0 <= apid <= 0x7FF and (packet_type == 0 or packet_type == 1)
+                and 0 <= seq_flags <= 3 and 0 <= seq_count <= 0x3FFF
+                and 0 < len(data) <= 65536):
+            _range_error(apid, packet_type, seq_flags, seq_count, data)
+        self.apid = apid
+        self.packet_type = packet_type
+        self.sec_hdr_flag = True if sec_hdr_flag else False
+        self.seq_flags = seq_flags
+        self.seq_count = seq_count
+        self.data = data if type(data) is bytes else bytes(data)
 
     @property
     def is_idle(self) -> bool:
@@ -68,33 +69,33 @@ class SpacePacket:
         """First 16 bits of the header; the software bus message id (cFS convention)."""
         return (self.packet_type << 12) | (self.sec_hdr_flag << 11) | self.apid
 
-    def encode(self) -> bytes:
+    def encode(self, _pack=_pack_hdr) -> bytes:
         """The packet as transmitted: primary header + data field."""
-        return _pack_hdr(
+        return _pack(
             (self.packet_type << 12) | (self.sec_hdr_flag << 11) | self.apid,
             (self.seq_flags << 14) | self.seq_count,
             len(self.data) - 1,
         ) + self.data
 
     @classmethod
-    def decode(cls, data: bytes | bytearray | memoryview) -> SpacePacket:
+    def decode(cls, data: bytes | bytearray | memoryview, _unpack=_unpack_hdr) -> SpacePacket:
         """Decode exactly one packet; the length field must match len(data)."""
         n = len(data)
         if n < 7:
             raise PacketError(Reason.TRUNCATED, f"{n} octets, a packet has at least 7")
-        w0, w1, length = _unpack_hdr(data)
-        if w0 & 0xE000:
-            raise PacketError(Reason.BAD_VERSION, f"packet version {w0 >> 13}")
-        if length + 7 != n:
+        w0, w1, length = _unpack(data)
+        if w0 & 0xE000 or length + 7 != n:
+            if w0 & 0xE000:
+                raise PacketError(Reason.BAD_VERSION, f"packet version {w0 >> 13}")
             raise PacketError(Reason.LENGTH_MISMATCH,
                               f"length field says {length + 7} octets, got {n}")
-        pkt = _new(cls)
+        pkt = object.__new__(cls)
         pkt.apid = w0 & 0x7FF
         pkt.packet_type = (w0 >> 12) & 1
-        pkt.sec_hdr_flag = bool(w0 & 0x0800)
+        pkt.sec_hdr_flag = (w0 & 0x0800) != 0
         pkt.seq_flags = w1 >> 14
         pkt.seq_count = w1 & 0x3FFF
-        pkt.data = bytes(data[6:])
+        pkt.data = data[6:] if type(data) is bytes else bytes(data[6:])
         return pkt
 
     @classmethod
@@ -111,6 +112,19 @@ class SpacePacket:
 
 
 _new = object.__new__
+
+
+def _range_error(apid: int, packet_type: int, seq_flags: int, seq_count: int,
+                 data: bytes) -> None:
+    if not 0 <= apid <= 0x7FF:
+        raise PacketError(Reason.FIELD_RANGE, f"APID {apid}")
+    if packet_type not in (TM, TC):
+        raise PacketError(Reason.FIELD_RANGE, f"packet type {packet_type}")
+    if not 0 <= seq_flags <= 3:
+        raise PacketError(Reason.FIELD_RANGE, f"sequence flags {seq_flags}")
+    if not 0 <= seq_count <= 0x3FFF:
+        raise PacketError(Reason.FIELD_RANGE, f"sequence count {seq_count}")
+    raise PacketError(Reason.FIELD_RANGE, f"data field of {len(data)} octets")
 
 
 def packet_length(header: bytes | bytearray | memoryview, offset: int = 0) -> int:
@@ -197,6 +211,7 @@ class PacketTable:
     sec_hdr_flag: np.ndarray
     seq_flags: np.ndarray
     seq_count: np.ndarray
+    stride: int = 0  # packet length when every packet has the same length
 
     def __len__(self) -> int:
         return len(self.offset)
@@ -211,6 +226,9 @@ class PacketTable:
             dt = dt.newbyteorder(">")
         if byte_offset < 0 or (len(self) and int(self.length.min()) < byte_offset + dt.itemsize):
             raise PacketError(Reason.TRUNCATED, "field past the end of a packet")
+        if self.stride:
+            rows = self.buffer.reshape(-1, self.stride)
+            return rows[:, byte_offset:byte_offset + dt.itemsize].copy().view(dt).reshape(-1)
         idx = self.offset[:, None] + (byte_offset + np.arange(dt.itemsize))
         return self.buffer[idx].copy().view(dt).reshape(-1)
 
@@ -224,31 +242,36 @@ def decode_bulk(buf: bytes | bytearray | memoryview) -> PacketTable:
     """
     raw = np.frombuffer(buf, dtype=np.uint8)
     n = raw.size
+    if n >= 7:
+        size = (int(raw[4]) << 8 | int(raw[5])) + 7
+        if n % size == 0:
+            rows = raw.reshape(-1, size)
+            hdr = rows[:, :6].copy().view(">u2")  # (N, 3) big-endian words
+            if np.all(hdr[:, 2] == size - 7):
+                w0, w1 = hdr[:, 0], hdr[:, 1]
+                if np.any(w0 & 0xE000):
+                    raise PacketError(Reason.BAD_VERSION, "packet version not 0")
+                count = n // size
+                return PacketTable(raw, np.arange(0, n, size, dtype=np.int64),
+                                   np.full(count, size, dtype=np.int64), w0 & 0x7FF,
+                                   (w0 >> 12) & 1, (w0 >> 11) & 1, w1 >> 14, w1 & 0x3FFF,
+                                   stride=size)
     if n == 0:
         offsets = np.zeros(0, dtype=np.int64)
     else:
         if n < 7:
             raise PacketError(Reason.TRUNCATED, "buffer shorter than one packet")
-        first = int(raw[4]) << 8 | int(raw[5])
-        size = first + 7
-        offsets = None
-        if n % size == 0:
-            cand = np.arange(0, n, size, dtype=np.int64)
-            lens = (raw[cand + 4].astype(np.int64) << 8) | raw[cand + 5]
-            if np.all(lens == first):
-                offsets = cand
-        if offsets is None:
-            out = []
-            mv = memoryview(buf).cast("B") if not isinstance(buf, (bytes, bytearray)) else buf
-            off = 0
-            while off < n:
-                if n - off < PRIMARY_HEADER_LEN:
-                    raise PacketError(Reason.TRUNCATED, f"trailing {n - off} octets")
-                out.append(off)
-                off += ((mv[off + 4] << 8) | mv[off + 5]) + 7
-            if off != n:
-                raise PacketError(Reason.TRUNCATED, "last packet runs past the buffer")
-            offsets = np.asarray(out, dtype=np.int64)
+        out = []
+        mv = buf if isinstance(buf, (bytes, bytearray)) else memoryview(buf).cast("B")
+        off = 0
+        while off < n:
+            if n - off < PRIMARY_HEADER_LEN:
+                raise PacketError(Reason.TRUNCATED, f"trailing {n - off} octets")
+            out.append(off)
+            off += ((mv[off + 4] << 8) | mv[off + 5]) + 7
+        if off != n:
+            raise PacketError(Reason.TRUNCATED, "last packet runs past the buffer")
+        offsets = np.asarray(out, dtype=np.int64)
     w0 = (raw[offsets].astype(np.uint16) << 8) | raw[offsets + 1]
     w1 = (raw[offsets + 2].astype(np.uint16) << 8) | raw[offsets + 3]
     ln = ((raw[offsets + 4].astype(np.int64) << 8) | raw[offsets + 5]) + 7
