@@ -15,6 +15,7 @@
 #include "tsr_sgp4.h"
 
 #include <math.h>
+#include <stddef.h>
 
 #define TWOPI 6.283185307179586476925287
 #define PI 3.14159265358979323846
@@ -448,10 +449,20 @@ static void ds_init(tsr_sgp4_sat *sat, const ds_common *c, double xpidot, double
     }
 }
 
+/* Where the resonance integration last stopped: the state at a whole
+ * number of 720-minute steps from epoch. The steps are fixed, so going on
+ * from here gives bit for bit what a restart at epoch gives; batch loops
+ * keep one on their stack so that ordered times cost a step or two, as the
+ * reference code's continuing integrator does. */
+typedef struct {
+    double atime, xli, xni;
+} resonance_state;
+
 /* Deep-space secular update and resonance integration to time t (the
- * "dspace" step of [V2006]). Integration restarts at epoch each call. */
+ * "dspace" step of [V2006]). rs may be NULL: integrate from epoch. */
 static void ds_secular(const tsr_sgp4_sat *sat, double t, double *em, double *argpm,
-                       double *inclm, double *mm, double *nodem, double *nm)
+                       double *inclm, double *mm, double *nodem, double *nm,
+                       resonance_state *rs)
 {
     const double fasx2 = 0.13130908, fasx4 = 2.8843198, fasx6 = 0.37448087;
     const double g22 = 5.7686396, g32 = 0.95240898, g44 = 1.8014998;
@@ -473,6 +484,13 @@ static void ds_secular(const tsr_sgp4_sat *sat, double t, double *em, double *ar
     double atime = 0.0;
     double xni = sat->no_unkozai;
     double xli = sat->xlamo;
+    /* go on from the last stop only on the same side of epoch and not past t
+     * (the restart rule of [V2006]) */
+    if (rs != NULL && rs->atime != 0.0 && t * rs->atime > 0.0 && fabs(t) >= fabs(rs->atime)) {
+        atime = rs->atime;
+        xni = rs->xni;
+        xli = rs->xli;
+    }
     const double delt = (t > 0.0) ? stepp : -stepp;
     double xndt, xldot, xnddt, ft;
     for (;;) {
@@ -509,6 +527,11 @@ static void ds_secular(const tsr_sgp4_sat *sat, double t, double *em, double *ar
         xni = xni + xndt * delt + xnddt * step2;
         atime += delt;
     }
+    if (rs != NULL) {
+        rs->atime = atime;
+        rs->xli = xli;
+        rs->xni = xni;
+    }
     *nm = xni + xndt * ft + xnddt * ft * ft * 0.5;
     const double xl = xli + xldot * ft + xndt * ft * ft * 0.5;
     if (sat->irez != 1) {
@@ -528,7 +551,14 @@ static int set_nan(double r[3], double v[3], int err)
     return err;
 }
 
-int tsr_sgp4(const tsr_sgp4_sat *sat, double t, double r[3], double v[3])
+/* fmod(x, 2 pi), skipping the library call when it would return x */
+static double wrap_twopi(double x)
+{
+    return (fabs(x) < TWOPI) ? x : fmod(x, TWOPI);
+}
+
+static int sgp4_at(const tsr_sgp4_sat *sat, double t, double r[3], double v[3],
+                   resonance_state *rs)
 {
     const double k = xke();
     const double vkmpersec = RE_KM * k / 60.0;
@@ -569,12 +599,13 @@ int tsr_sgp4(const tsr_sgp4_sat *sat, double t, double r[3], double v[3])
     double em = sat->ecco;
     double inclm = sat->inclo;
     if (sat->deep) {
-        ds_secular(sat, t, &em, &argpm, &inclm, &mm, &nodem, &nm);
+        ds_secular(sat, t, &em, &argpm, &inclm, &mm, &nodem, &nm, rs);
     }
     if (nm <= 0.0) {
         return set_nan(r, v, TSR_SGP4_ERR_MEAN_MOTION);
     }
-    const double am = pow(k / nm, X2O3) * tempa * tempa;
+    /* near Earth nm is the constant no_unkozai: its power is kept from init */
+    const double am = (sat->deep ? pow(k / nm, X2O3) : sat->ao_unkozai) * tempa * tempa;
     nm = k / pow(am, 1.5);
     em = em - tempe;
     if (em >= 1.0 || em < -0.001) {
@@ -585,10 +616,10 @@ int tsr_sgp4(const tsr_sgp4_sat *sat, double t, double r[3], double v[3])
     }
     mm = mm + sat->no_unkozai * templ;
     double xlm = mm + argpm + nodem;
-    nodem = fmod(nodem, TWOPI);
-    argpm = fmod(argpm, TWOPI);
-    xlm = fmod(xlm, TWOPI);
-    mm = fmod(xlm - argpm - nodem, TWOPI);
+    nodem = wrap_twopi(nodem);
+    argpm = wrap_twopi(argpm);
+    xlm = wrap_twopi(xlm);
+    mm = wrap_twopi(xlm - argpm - nodem);
 
     /* lunar-solar periodics */
     double ep = em;
@@ -628,7 +659,7 @@ int tsr_sgp4(const tsr_sgp4_sat *sat, double t, double r[3], double v[3])
 
     /* Kepler's equation for E + omega, at most 10 Newton steps, each step
      * clamped to 0.95 rad [V2006] */
-    const double u = fmod(xl - nodep, TWOPI);
+    const double u = wrap_twopi(xl - nodep);
     double eo1 = u;
     double tem5 = 9999.9;
     double sineo1 = 0.0, coseo1 = 1.0;
@@ -703,6 +734,11 @@ int tsr_sgp4(const tsr_sgp4_sat *sat, double t, double r[3], double v[3])
     return (mrt < 1.0) ? TSR_SGP4_ERR_DECAYED : TSR_SGP4_OK;
 }
 
+int tsr_sgp4(const tsr_sgp4_sat *sat, double t, double r[3], double v[3])
+{
+    return sgp4_at(sat, t, r, v, NULL);
+}
+
 int tsr_sgp4_init(tsr_sgp4_sat *sat, double epoch_jd, double epoch_jd_frac,
                   double bstar, double ndot, double nddot, double ecco,
                   double argpo, double inclo, double mo,
@@ -743,6 +779,7 @@ int tsr_sgp4_init(tsr_sgp4_sat *sat, double epoch_jd, double epoch_jd_frac,
     del = d1 / (adel * adel);
     sat->no_unkozai = no_kozai / (1.0 + del);
     const double ao = pow(k / sat->no_unkozai, X2O3);
+    sat->ao_unkozai = ao;
     const double sinio = sin(inclo);
     const double po = ao * omeosq;
     const double con42 = 1.0 - 5.0 * cosio2;
@@ -875,8 +912,9 @@ int tsr_sgp4_rv(const tsr_sgp4_sat *sat, double tsince_min, double rv[6])
 void tsr_sgp4_times(const tsr_sgp4_sat *sat, const double *tsince_min, long n,
                     double *r_km, double *v_km_s, int *err)
 {
+    resonance_state rs = {0.0, 0.0, 0.0};
     for (long i = 0; i < n; ++i) {
-        err[i] = tsr_sgp4(sat, tsince_min[i], r_km + 3 * i, v_km_s + 3 * i);
+        err[i] = sgp4_at(sat, tsince_min[i], r_km + 3 * i, v_km_s + 3 * i, &rs);
     }
 }
 
@@ -886,13 +924,14 @@ void tsr_sgp4_many_jd(const tsr_sgp4_sat *sats, long nsat, const double *jd,
 {
     for (long s = 0; s < nsat; ++s) {
         const tsr_sgp4_sat *sat = sats + s;
+        resonance_state rs = {0.0, 0.0, 0.0};
         for (long i = 0; i < ntimes; ++i) {
             /* difference the whole and fractional parts separately to keep
              * sub-microsecond resolution over decades */
             const double tsince = (jd[i] - sat->epoch_jd) * 1440.0
                                   + (jd_frac[i] - sat->epoch_jd_frac) * 1440.0;
             const long k = s * ntimes + i;
-            err[k] = tsr_sgp4(sat, tsince, r_km + 3 * k, v_km_s + 3 * k);
+            err[k] = sgp4_at(sat, tsince, r_km + 3 * k, v_km_s + 3 * k, &rs);
         }
     }
 }

@@ -25,9 +25,10 @@
  *
  * No heap, no state outside the caller-owned tsr_sgp4_sat. Propagation never
  * writes to the satellite record, so one record may be shared by threads.
- * The deep-space resonance integrator is always restarted at epoch; its fixed
- * 720-minute steps make the result identical to the reference code's
- * continuing integrator.
+ * The deep-space resonance integrator restarts at epoch on every single
+ * call; the batch functions carry its state from one time to the next on
+ * their own stack. Its fixed 720-minute steps make both give, bit for bit,
+ * what the reference code's continuing integrator gives.
  */
 #ifndef TSR_SGP4_H
 #define TSR_SGP4_H
@@ -52,7 +53,7 @@ typedef struct {
     double bstar, ndot, nddot;
     double ecco, argpo, inclo, mo, no_kozai, nodeo;
     /* derived at initialisation */
-    double no_unkozai, gsto;
+    double no_unkozai, ao_unkozai, gsto;
     double aycof, con41, cc1, cc4, cc5, d2, d3, d4, delmo, eta;
     double argpdot, omgcof, sinmao, t2cof, t3cof, t4cof, t5cof;
     double x1mth2, x7thm1, mdot, nodedot, xlcof, xmcof, nodecf;
