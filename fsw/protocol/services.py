@@ -262,7 +262,7 @@ def encode_insert(activities: list[ScheduledTc]) -> bytes:
 def decode_insert(data: bytes) -> list[ScheduledTc]:
     r = _Reader(data)
     out = []
-    for _ in range(r.count(6 + 7 + 7)):
+    for _ in range(r.count(6 + 13)):  # release time + the shortest PUS TC
         t = CucTime.decode(r.take(6), coarse_octets=4, fine_octets=2)
         hdr = r.take(6)
         body = r.take(_U16.unpack_from(hdr, 4)[0] + 1)

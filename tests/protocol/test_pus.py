@@ -144,6 +144,8 @@ def test_service_layouts_round_trip():
     acts = [ScheduledTc(CucTime(100, 5), PusTc(0x42, 17, 1, seq_count=3)),
             ScheduledTc(CucTime(200), PusTc(0x43, 8, 1, b"\x01abc", seq_count=4))]
     assert decode_insert(encode_insert(acts)) == acts
+    shortest = [ScheduledTc(CucTime(1), PusTc(1, 17, 1))]  # a 13-octet TC
+    assert decode_insert(encode_insert(shortest)) == shortest
     ids = [ActivityId.of(a.tc) for a in acts]
     assert decode_delete(encode_delete(ids)) == ids
 

@@ -1,0 +1,288 @@
+"""Ground to flight and back: TCs built and protected by the same fsw.protocol
+code the ground uses go through the comms app into the target apps, and the
+verification, event, housekeeping and parameter TM comes back down in TM
+frames that the ground side decodes."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+
+from fsw.apps.comms import LINK_FAILURE_BASE, CommsApp
+from fsw.apps.sample import SampleApp
+from fsw.apps.scheduler import SchedulerApp
+from fsw.core import AppSpec, Executive, Store, VirtualClock
+from fsw.core.ids import COMMS_APID, SAMPLE_APID, SCHEDULER_APID
+from fsw.protocol import Reason
+from fsw.protocol import services as sv
+from fsw.protocol.crc import crc16
+from fsw.protocol.cuc import CucTime
+from fsw.protocol.pus import PusTc, PusTm
+from fsw.protocol.sdls import SecuritySender, load_key_file
+from fsw.protocol.store import ArsnStore
+from fsw.protocol.tm import Clcw, TmReceiver
+from fsw.protocol.uplink import TcSender, VcConfig
+
+SCID = 0x2AB
+OPERATOR, PARTNER_A = 1, 10
+PARTNER_APID = 0x100
+FRAME_LEN = 256
+
+
+class PartnerApp(SampleApp):
+    """A partner's payload app: the sample app on an APID allocated to partner A."""
+
+    NAME = "partner"
+    APID = PARTNER_APID
+
+
+KEYS = {
+    "version": 1,
+    "kek": bytes(range(32)).hex(),
+    "security_associations": [
+        {"spi": OPERATOR, "owner": "operator", "key": "a1" * 32, "apids": "all",
+         "vcids": [0, 1], "management": True},
+        {"spi": PARTNER_A, "owner": "uni-a", "key": "b2" * 32,
+         "apids": [PARTNER_APID, PARTNER_APID + 1], "vcids": [0]},
+    ],
+}
+
+
+class Ground:
+    """The ground side: builds frames, keeps N(S) per VC, decodes the downlink."""
+
+    def __init__(self, key_file) -> None:
+        sas, _ = load_key_file(key_file)
+        vcs = {0: VcConfig(0), 1: VcConfig(1)}
+        self.tx = TcSender(SCID, vcs, {sa.spi: SecuritySender(sa, ArsnStore(":memory:"))
+                                       for sa in sas})
+        self.rx = TmReceiver(SCID, FRAME_LEN)
+        self.ns = {0: 0, 1: 0}
+        self.seq = 0
+
+    def tc(self, apid: int, service: int, subtype: int, data: bytes = b"") -> PusTc:
+        self.seq += 1
+        return PusTc(apid, service, subtype, data, seq_count=self.seq, source_id=7)
+
+    def frame(self, tc: PusTc, spi: int, vc: int = 0) -> bytes:
+        raw = self.tx.frame(vc, self.ns[vc], tc.encode(), spi=spi)
+        self.ns[vc] = (self.ns[vc] + 1) & 0xFF
+        return raw
+
+    def downlink(self, frames: list[bytes]) -> list[PusTm]:
+        out = []
+        for f in frames:
+            assert len(f) == FRAME_LEN
+            out += [PusTm.decode(p) for _vc, p in self.rx.add(f)]
+        return out
+
+
+@pytest.fixture
+def system(tmp_path):
+    key_file = tmp_path / "keys.json"
+    key_file.write_text(json.dumps(KEYS))
+    clock = VirtualClock()
+    exe = Executive(clock, rate_groups_hz=(10.0, 1.0), housekeeping_hz=1.0,
+                    store=Store(tmp_path / "store.db"))
+    exe.add_app(AppSpec("comms", CommsApp, 10.0,
+                        {"scid": SCID, "key_file": str(key_file),
+                         "arsn_db": str(tmp_path / "arsn.db"), "tm_frame_len": FRAME_LEN}))
+    exe.add_app(AppSpec("sample", SampleApp, 10.0))
+    exe.add_app(AppSpec("partner", PartnerApp, 10.0))
+    exe.add_app(AppSpec("scheduler", SchedulerApp, 10.0))
+    assert exe.boot() == []
+    return exe, Ground(key_file)
+
+
+def run(exe: Executive, steps: int = 3) -> None:
+    for _ in range(steps):
+        exe.step()
+
+
+def exchange(exe, ground, frames, steps=3) -> list[PusTm]:
+    comms = exe.apps["comms"]
+    for f in frames:
+        comms.receive_frame(f)
+    run(exe, steps)
+    return ground.downlink(comms.take_frames())
+
+
+def reports(tms: list[PusTm], rid: int) -> list[tuple[int, int | None]]:
+    out = []
+    for tm in tms:
+        if tm.service == sv.ST_VERIFICATION:
+            r = sv.VerificationReport.decode(tm.subtype, tm.source_data)
+            if r.request_id == rid:
+                out.append((tm.subtype, r.code))
+    return out
+
+
+def test_ping_is_answered_with_verification(system):
+    exe, ground = system
+    tc = ground.tc(SAMPLE_APID, 17, 1)
+    tms = exchange(exe, ground, [ground.frame(tc, OPERATOR)])
+    assert reports(tms, tc.request_id) == [(1, None), (7, None)]
+    [pong] = [t for t in tms if (t.service, t.subtype) == (17, 2)]
+    assert pong.apid == SAMPLE_APID and pong.dest_id == 7
+
+
+def test_perform_function_reaches_the_app_and_verifies(system):
+    exe, ground = system
+    tc = ground.tc(SAMPLE_APID, 8, 1, sv.PerformFunction(10, struct.pack(">f", 3.0)).encode())
+    tms = exchange(exe, ground, [ground.frame(tc, OPERATOR)])
+    assert exe.apps["sample"].latest_input == 3.0
+    assert reports(tms, tc.request_id) == [(1, None), (7, None)]
+    # out of range: the app refuses it at acceptance with its reason code
+    bad = ground.tc(SAMPLE_APID, 8, 1, sv.PerformFunction(10, struct.pack(">f", 5e7)).encode())
+    tms = exchange(exe, ground, [ground.frame(bad, OPERATOR)])
+    assert reports(tms, bad.request_id) == [(2, 3)]  # core Reason.BAD_ARGUMENT
+    assert exe.apps["sample"].latest_input == 3.0
+
+
+def test_partner_commands_only_its_own_apids(system):
+    exe, ground = system
+    own = ground.tc(PARTNER_APID, 8, 1, sv.PerformFunction(10, struct.pack(">f", 1.5)).encode())
+    other = ground.tc(SAMPLE_APID, 8, 1, sv.PerformFunction(10, struct.pack(">f", 9.0)).encode())
+    tms = exchange(exe, ground, [ground.frame(own, PARTNER_A), ground.frame(other, PARTNER_A)])
+    assert exe.apps["partner"].latest_input == 1.5
+    assert exe.apps["sample"].latest_input == 0.0
+    assert reports(tms, own.request_id) == [(1, None), (7, None)]
+    assert reports(tms, other.request_id) == [(2, LINK_FAILURE_BASE + Reason.NOT_AUTHORISED)]
+    assert exe.apps["comms"].rejected_by_reason[Reason.NOT_AUTHORISED] == 1
+    events = [t for t in tms if t.service == 5 and t.apid == COMMS_APID]
+    assert any(b"uni-a may not command" in sv.EventReport.decode(e.subtype, e.source_data).aux
+               for e in events)
+
+
+def test_rejected_frames_are_counted_reported_and_change_nothing(system):
+    exe, ground = system
+    comms = exe.apps["comms"]
+    tc = ground.tc(SAMPLE_APID, 8, 1, sv.PerformFunction(10, struct.pack(">f", 2.0)).encode())
+    good = ground.frame(tc, OPERATOR)
+    tampered = bytearray(good)
+    tampered[20] ^= 0x40
+    tampered[-2:] = crc16(bytes(tampered[:-2])).to_bytes(2, "big")
+    tms = exchange(exe, ground, [bytes(tampered), good[:-1] + b"\0", good, good])
+    assert exe.apps["sample"].latest_input == 2.0  # executed once
+    assert comms.frames_accepted == 1 and comms.frames_rejected == 3
+    assert comms.rejected_by_reason[Reason.BAD_MAC] == 1
+    assert comms.rejected_by_reason[Reason.BAD_FECF] == 1
+    assert comms.rejected_by_reason[Reason.REPLAY] == 1
+    texts = [sv.EventReport.decode(t.subtype, t.source_data).aux for t in tms
+             if t.service == 5 and t.apid == COMMS_APID]
+    assert sum(b"TC frame rejected" in t for t in texts) == 3
+    assert any(b"replay" in t for t in texts)
+
+
+def test_parameters_set_and_reported(system):
+    exe, ground = system
+    set_tc = ground.tc(SAMPLE_APID, 20, 3, sv.encode_values([(0, 2.5)]))
+    get_tc = ground.tc(SAMPLE_APID, 20, 1, sv.encode_ids([0]))
+    tms = exchange(exe, ground, [ground.frame(set_tc, OPERATOR)])
+    assert exe.apps["sample"].params["gain"] == 2.5
+    assert reports(tms, set_tc.request_id) == [(1, None), (7, None)]
+    tms = exchange(exe, ground, [ground.frame(get_tc, OPERATOR)])
+    [rep] = [t for t in tms if (t.service, t.subtype) == (20, 2)]
+    assert rep.apid == SAMPLE_APID and sv.decode_values(rep.source_data) == [(0, 2.5)]
+    out_of_range = ground.tc(SAMPLE_APID, 20, 3, sv.encode_values([(0, 1000.0)]))
+    tms = exchange(exe, ground, [ground.frame(out_of_range, OPERATOR)])
+    assert reports(tms, out_of_range.request_id)[-1] == (8, 3)
+    assert exe.apps["sample"].params["gain"] == 2.5
+
+
+def test_time_tagged_tc_released_at_its_time(system):
+    exe, ground = system
+    inner = ground.tc(PARTNER_APID, 8, 1, sv.PerformFunction(10, struct.pack(">f", 4.0)).encode())
+    release = exe.clock.now() + 2.0
+    ins = ground.tc(SCHEDULER_APID, 11, 4,
+                    sv.encode_insert([sv.ScheduledTc(CucTime.from_seconds(release), inner)]))
+    # partner A may schedule TCs for its own APIDs
+    tms = exchange(exe, ground, [ground.frame(ins, PARTNER_A)])
+    assert reports(tms, ins.request_id) == [(1, None), (7, None)]
+    assert len(exe.apps["scheduler"].activities) == 1
+    run(exe, 10)  # 1 s later: not yet
+    assert exe.apps["partner"].latest_input == 0.0
+    run(exe, 15)
+    tms = ground.downlink(exe.apps["comms"].take_frames())
+    assert exe.apps["partner"].latest_input == 4.0
+    assert reports(tms, inner.request_id) == [(1, None), (7, None)]
+    assert not exe.apps["scheduler"].activities
+    # but not TCs for someone else's APID
+    foreign = ground.tc(SAMPLE_APID, 17, 1)
+    ins2 = ground.tc(SCHEDULER_APID, 11, 4, sv.encode_insert(
+        [sv.ScheduledTc(CucTime.from_seconds(exe.clock.now() + 5), foreign)]))
+    tms = exchange(exe, ground, [ground.frame(ins2, PARTNER_A)])
+    assert reports(tms, ins2.request_id) == [(2, LINK_FAILURE_BASE + Reason.NOT_AUTHORISED)]
+    assert not exe.apps["scheduler"].activities
+
+
+def test_schedule_delete_disable_and_reset(system):
+    exe, ground = system
+    t = exe.clock.now() + 1.0
+    acts = [sv.ScheduledTc(CucTime.from_seconds(t), ground.tc(SAMPLE_APID, 17, 1))
+            for _ in range(3)]
+    tms = exchange(exe, ground, [ground.frame(ground.tc(SCHEDULER_APID, 11, 4,
+                                                        sv.encode_insert(acts)), OPERATOR)])
+    sched = exe.apps["scheduler"]
+    assert len(sched.activities) == 3
+    delete = ground.tc(SCHEDULER_APID, 11, 5, sv.encode_delete([sv.ActivityId.of(acts[0].tc)]))
+    disable = ground.tc(SCHEDULER_APID, 11, 2)
+    tms = exchange(exe, ground, [ground.frame(delete, OPERATOR), ground.frame(disable, OPERATOR)])
+    assert reports(tms, delete.request_id) == [(1, None), (7, None)]
+    assert len(sched.activities) == 2 and not sched.enabled
+    run(exe, 20)
+    assert len(sched.activities) == 2  # disabled: nothing released
+    missing = ground.tc(SCHEDULER_APID, 11, 5, sv.encode_delete([sv.ActivityId.of(acts[0].tc)]))
+    tms = exchange(exe, ground, [ground.frame(missing, OPERATOR)])
+    assert reports(tms, missing.request_id)[-1] == (8, 3)
+    tms = exchange(exe, ground, [ground.frame(ground.tc(SCHEDULER_APID, 11, 3), OPERATOR)])
+    assert not sched.activities
+
+
+def test_housekeeping_reports_and_one_shot(system):
+    exe, ground = system
+    run(exe, 12)
+    tms = ground.downlink(exe.apps["comms"].take_frames())
+    hk = [sv.HkReport.decode(t.source_data) for t in tms if (t.service, t.subtype) == (3, 25)]
+    sids = {h.sid for h in hk}
+    assert {SAMPLE_APID, COMMS_APID, SCHEDULER_APID} <= sids
+    sample = next(h for h in hk if h.sid == SAMPLE_APID)
+    assert sample.values == SampleApp.HK.pack(**SampleApp.HK.unpack(sample.values))
+    disable = ground.tc(COMMS_APID, 3, 6, sv.encode_ids([SAMPLE_APID]))
+    exchange(exe, ground, [ground.frame(disable, OPERATOR)])
+    run(exe, 12)
+    tms = ground.downlink(exe.apps["comms"].take_frames())
+    assert SAMPLE_APID not in {sv.HkReport.decode(t.source_data).sid for t in tms
+                               if (t.service, t.subtype) == (3, 25)}
+    one = ground.tc(COMMS_APID, 3, 27, sv.encode_ids([SAMPLE_APID]))
+    tms = exchange(exe, ground, [ground.frame(one, OPERATOR)], steps=12)
+    assert [sv.HkReport.decode(t.source_data).sid for t in tms
+            if (t.service, t.subtype) == (3, 25)].count(SAMPLE_APID) == 1
+
+
+def test_clcw_in_downlink_tracks_farm(system):
+    exe, ground = system
+    frames = [ground.frame(ground.tc(SAMPLE_APID, 17, 1), OPERATOR) for _ in range(3)]
+    exchange(exe, ground, frames)
+    comms = exe.apps["comms"]
+    ground.downlink([comms.idle_frame()])
+    assert ground.rx.last_clcw == Clcw(vcid=0, report_value=3)
+    # a frame out of sequence asks for retransmission, reported in the CLCW
+    ground.ns[0] = 5
+    exchange(exe, ground, [ground.frame(ground.tc(SAMPLE_APID, 17, 1), OPERATOR)])
+    ground.downlink([comms.idle_frame()])
+    assert ground.rx.last_clcw.retransmit and ground.rx.last_clcw.report_value == 3
+    assert comms.rejected_by_reason[Reason.FARM_OUT_OF_WINDOW] == 1
+
+
+def test_unknown_service_and_malformed_tc_are_refused(system):
+    exe, ground = system
+    unknown = ground.tc(SAMPLE_APID, 99, 1)
+    short = ground.tc(SAMPLE_APID, 8, 1)  # no function ID
+    no_app = ground.tc(0x555, 8, 1, b"\x00")
+    tms = exchange(exe, ground, [ground.frame(tc, OPERATOR) for tc in (unknown, short, no_app)])
+    assert reports(tms, unknown.request_id) == [(2, LINK_FAILURE_BASE + Reason.UNKNOWN_SERVICE)]
+    assert reports(tms, short.request_id) == [(2, LINK_FAILURE_BASE + Reason.BAD_APP_DATA)]
+    assert reports(tms, no_app.request_id) == [(10, LINK_FAILURE_BASE + Reason.NO_SUCH_TARGET)]
