@@ -5,7 +5,8 @@ fraction arrays), and both return TEME position and velocity with an error
 code per point. Cases:
 
 1. one satellite x 100k times: ``Satellite.propagate_jd`` against
-   ``Satrec.sgp4_array`` (also split over two threads);
+   ``Satrec.sgp4_array`` (also split over two threads), for a LEO and for a
+   deep-space satellite in 12 h resonance;
 2. 1000 satellites x 100 times: ``SatelliteArray.propagate_jd`` against
    ``SatrecArray.sgp4`` (also with the work split over two threads, which
    Tessera can do because the C loop runs without the GIL);
@@ -84,6 +85,17 @@ def main() -> None:
     compare("SGP4 1 sat x 100k times, 2 threads", "prop/s",
             rate_per_s(lambda: ours.propagate_jd(jd, fr, threads=2), n),
             f"{PEER} sgp4_array", peer_rate)
+
+    # 1b. the same for a deep-space satellite with 12 h resonance (Molniya)
+    molniya = ("1 08195U 75081A   06176.33215444  .00000099  00000-0  11873-3 0   813",
+               "2 08195  64.1586 279.0717 6877146 264.7651  20.2257  2.00491383225656")
+    deep = Satellite.from_tle(*molniya)
+    deep_peer = Satrec.twoline2rv(*molniya)
+    jd_d = np.full(n, deep.epoch_jd[0])
+    fr_d = deep.epoch_jd[1] + np.linspace(0.0, 7.0, n)
+    compare("SGP4 1 deep-space sat x 100k times", "prop/s",
+            rate_per_s(lambda: deep.propagate_jd(jd_d, fr_d), n),
+            f"{PEER} sgp4_array", rate_per_s(lambda: deep_peer.sgp4_array(jd_d, fr_d), n))
 
     # 2. 1000 satellites x 100 times
     tles = catalogue(1000)
