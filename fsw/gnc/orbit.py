@@ -103,7 +103,12 @@ class Satellite:
         ``opsmode`` is 'i' (improved, the default, as in python-sgp4) or 'a'
         (AFSPC compatibility: the older sidereal-time formula).
         """
-        tle = parse_tle(line1, line2, verify_checksum=verify_checksum)
+        return cls.from_parsed(parse_tle(line1, line2, verify_checksum=verify_checksum),
+                               opsmode)
+
+    @classmethod
+    def from_parsed(cls, tle: Tle, opsmode: str = "i") -> Satellite:
+        """Initialise SGP4 from an already parsed element set."""
         sat = cls.from_elements(
             epoch_jd=tle.epoch_jd, epoch_jd_frac=tle.epoch_jd_frac,
             bstar_per_er=tle.bstar_per_er,
@@ -244,6 +249,11 @@ class SatelliteArray:
 
     def __len__(self) -> int:
         return len(self.satellites)
+
+    @classmethod
+    def from_tles(cls, tles: Sequence[Tle], opsmode: str = "i") -> SatelliteArray:
+        """One SatelliteArray from parsed element sets (see ``parse_tle_text``)."""
+        return cls([Satellite.from_parsed(t, opsmode) for t in tles])
 
     def propagate(self, minutes: np.ndarray, threads: int = 1
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Tle", "TleError", "checksum", "parse_tle"]
+__all__ = ["Tle", "TleError", "checksum", "parse_tle", "parse_tle_text"]
 
 _ALPHA5 = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # I and O are skipped, as in Space-Track's Alpha-5
 
@@ -57,6 +57,7 @@ class Tle:
     rev_number: int
     line1: str
     line2: str
+    name: str = ""
 
 
 def checksum(line: str) -> int:
@@ -132,7 +133,7 @@ _SATNUM = r"(?: {0,4}[0-9]{1,5}|[A-HJ-NP-Z][0-9]{4})"
 _EXPFIELD = r"[ +-][0-9 ]{4}[0-9][ +-][0-9]"
 
 
-def parse_tle(line1: str, line2: str, verify_checksum: bool = True) -> Tle:
+def parse_tle(line1: str, line2: str, verify_checksum: bool = True, name: str = "") -> Tle:
     """Parse and check a two-line element set.
 
     Lines may end in a newline and trailing blanks; otherwise each must be
@@ -175,14 +176,14 @@ def parse_tle(line1: str, line2: str, verify_checksum: bool = True) -> Tle:
     whole_text, frac_text = day_text.split(".")
     if not 0.0 <= day < 367.0:
         raise TleError(f"line 1 epoch day (columns 21-32) out of range: {day_text!r}")
-    for name, value, cols, high in (
+    for field, value, cols, high in (
         ("inclination", incl, "9-16", 180.0),
         ("right ascension of ascending node", raan, "18-25", 360.0),
         ("argument of perigee", argp, "35-42", 360.0),
         ("mean anomaly", mean_anom, "44-51", 360.0),
     ):
         if value > high:
-            raise TleError(f"line 2 {name} (columns {cols}) exceeds {high:g} degrees: {value}")
+            raise TleError(f"line 2 {field} (columns {cols}) exceeds {high:g} degrees: {value}")
     if n_rev_day <= 0.0:
         raise TleError(f"line 2 mean motion (columns 53-63) must be positive: {n_rev_day}")
 
@@ -214,6 +215,7 @@ def parse_tle(line1: str, line2: str, verify_checksum: bool = True) -> Tle:
         rev_number=int(revs) if revs.strip() else 0,
         line1=l1,
         line2=l2,
+        name=name,
     )
 
 
@@ -225,3 +227,35 @@ def _julian_date_jan1(year: int) -> float:
     m = 1 + 12 * a - 3
     jdn = 1 + (153 * m + 2) // 5 + 365 * y + y // 4 - y // 100 + y // 400 - 32045
     return jdn - 0.5
+
+
+def parse_tle_text(text: str, verify_checksum: bool = True) -> list[Tle]:
+    """Parse a catalogue: two-line sets, each optionally after a name line.
+
+    A name line is any line that does not start with '1 ' or '2 ' (a leading
+    '0 ', as in the three-line format, is dropped). Blank lines are skipped.
+    Raises TleError naming the catalogue line where a set is malformed.
+    """
+    if not isinstance(text, str):
+        raise TleError(f"catalogue must be text, got {type(text).__name__}")
+    lines = [line for line in text.splitlines() if line.strip()]
+    out: list[Tle] = []
+    name = ""
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.startswith("1 "):
+            if line.startswith("2 "):
+                raise TleError(f"catalogue line {i + 1}: line 2 without a line 1")
+            name = line[2:].strip() if line.startswith("0 ") else line.strip()
+            i += 1
+            continue
+        if i + 1 >= len(lines):
+            raise TleError(f"catalogue line {i + 1}: line 1 without a line 2")
+        try:
+            out.append(parse_tle(line, lines[i + 1], verify_checksum, name))
+        except TleError as exc:
+            raise TleError(f"catalogue line {i + 1}: {exc}") from None
+        name = ""
+        i += 2
+    return out
