@@ -1,0 +1,379 @@
+"""GNSS receiver speaking NMEA 0183 over a UART: the GGA and RMC parser, a
+line reader with bounded buffers, and the receiver driver.
+
+Modelled part: NovAtel OEM719 in NMEA output mode (GPGGA and GPRMC logs at
+1 Hz on a COM port; 9600 baud is assumed as the port setting).
+
+Sentence facts (NMEA 0183): `$` + talker (2 letters) + type (3 letters),
+comma-separated fields, `*HH` where HH is the XOR of every byte between `$`
+and `*` in hex, then CR LF; at most 82 characters in all. Latitude is
+ddmm.mmmm with N/S, longitude dddmm.mmmm with E/W, time hhmmss.ss UTC,
+date ddmmyy; RMC speed is in knots and course in degrees true.
+
+`parse_nmea` raises `ChecksumError` for a checksum mismatch and `DataError`
+for anything malformed or impossible (a sentence that "lies": latitude
+beyond 90 degrees, minute 61, 31 February ...); it never returns a
+half-parsed value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from hal import ChecksumError, DataError, HalError
+from hal.busio import UART
+from hal.health import Health
+
+__all__ = ["GGA", "RMC", "GpsFix", "GpsReceiver", "NmeaLineReader", "nmea_checksum",
+           "parse_nmea"]
+
+MAX_SENTENCE = 82
+KNOT_M_S = 1852.0 / 3600.0
+_NUM = re.compile(rb"^[+-]?[0-9]+(\.[0-9]+)?$")
+_UINT = re.compile(rb"^[0-9]+$")
+_HEX = b"0123456789ABCDEFabcdef"
+
+
+def nmea_checksum(body: bytes) -> int:
+    """XOR of the bytes between `$` and `*`."""
+    c = 0
+    for b in body:
+        c ^= b
+    return c
+
+
+@dataclass(frozen=True)
+class GGA:
+    """Fix data. Position fields are None when the receiver has no fix."""
+
+    talker: str
+    time_s: float | None        # seconds since 00:00 UTC
+    lat_deg: float | None
+    lon_deg: float | None
+    quality: int                # 0 no fix, 1 GPS, 2 DGPS, ... 6 estimated
+    satellites: int | None
+    hdop: float | None
+    alt_m: float | None         # above mean sea level
+    geoid_sep_m: float | None
+
+
+@dataclass(frozen=True)
+class RMC:
+    """Recommended minimum data."""
+
+    talker: str
+    time_s: float | None
+    valid: bool                 # status A (valid) or V (warning)
+    lat_deg: float | None
+    lon_deg: float | None
+    speed_m_s: float | None
+    course_deg: float | None
+    date: dt.date | None
+
+
+def _err(reason: str) -> DataError:
+    return DataError(reason, device="NMEA 0183")
+
+
+def _num(field: bytes, name: str) -> float | None:
+    if not field:
+        return None
+    if not _NUM.match(field):
+        raise _err(f"{name} field {field!r} is not a number")
+    return float(field)
+
+
+def _uint(field: bytes, name: str, hi: int) -> int | None:
+    if not field:
+        return None
+    if not _UINT.match(field) or len(field) > 3 or int(field) > hi:
+        raise _err(f"{name} field {field!r} is not an integer 0..{hi}")
+    return int(field)
+
+
+def _time(field: bytes) -> float | None:
+    if not field:
+        return None
+    if len(field) < 6 or not field[:6].isdigit() or not (
+            len(field) == 6 or (field[6:7] == b"." and field[7:].isdigit() and len(field) > 7)):
+        raise _err(f"time field {field!r} is not hhmmss[.ss]")
+    h, m, s = int(field[0:2]), int(field[2:4]), float(field[4:])
+    if h > 23 or m > 59 or s >= 61.0:  # 60.x allowed for a leap second
+        raise _err(f"time {field.decode()} does not exist")
+    return h * 3600 + m * 60 + s
+
+
+def _angle(value: bytes, hemi: bytes, deg_digits: int, limit: float, pos: bytes,
+           neg: bytes, name: str) -> float | None:
+    if not value and not hemi:
+        return None
+    if not value or hemi not in (pos, neg):
+        raise _err(f"{name} {value!r},{hemi!r} is incomplete")
+    if len(value) < deg_digits + 2 or not value[:deg_digits].isdigit() or not _NUM.match(
+            value[deg_digits:]) or value[deg_digits:deg_digits + 1] in (b"+", b"-"):
+        raise _err(f"{name} {value!r} is not {'d' * deg_digits}mm.mmmm")
+    deg = int(value[:deg_digits])
+    minutes = float(value[deg_digits:])
+    if minutes >= 60.0:
+        raise _err(f"{name} minutes {minutes} out of range")
+    angle = deg + minutes / 60.0
+    if angle > limit:
+        raise _err(f"{name} {angle:.6f} deg beyond {limit:.0f}")
+    return -angle if hemi == neg else angle
+
+
+def _date(field: bytes) -> dt.date | None:
+    if not field:
+        return None
+    if len(field) != 6 or not field.isdigit():
+        raise _err(f"date field {field!r} is not ddmmyy")
+    d, m, y = int(field[0:2]), int(field[2:4]), int(field[4:6])
+    # NMEA carries two year digits: pivot at 80 (80-99 -> 19yy, else 20yy).
+    try:
+        return dt.date((1900 if y >= 80 else 2000) + y, m, d)
+    except ValueError as exc:
+        raise _err(f"date {field.decode()} does not exist") from exc
+
+
+def parse_nmea(sentence: bytes) -> GGA | RMC:
+    """Parse one GGA or RMC sentence (with or without the trailing CR LF)."""
+    if not isinstance(sentence, (bytes, bytearray, memoryview)):
+        raise _err("sentence must be bytes")
+    s = bytes(sentence)
+    if len(s) > MAX_SENTENCE:
+        raise _err(f"sentence of {len(s)} bytes exceeds {MAX_SENTENCE}")
+    if s.endswith(b"\r\n"):
+        s = s[:-2]
+    elif s.endswith(b"\n"):
+        s = s[:-1]
+    if not s.startswith(b"$"):
+        raise _err("sentence does not start with '$'")
+    star = s.rfind(b"*")
+    if star < 0 or len(s) - star != 3:
+        raise _err("sentence lacks the *HH checksum")
+    body = s[1:star]
+    hh = s[star + 1:]
+    if any(c not in _HEX for c in hh):
+        raise _err(f"checksum {hh!r} is not hex")
+    if any(c < 0x20 or c > 0x7E or c in b"$*!" for c in body):
+        raise _err("sentence body holds characters NMEA does not allow")
+    if nmea_checksum(body) != int(hh, 16):
+        raise ChecksumError(f"checksum {hh.decode()} does not match "
+                            f"{nmea_checksum(body):02X}", device="NMEA 0183")
+    fields = body.split(b",")
+    addr = fields[0]
+    if len(addr) != 5 or not addr.isalpha() or not addr.isupper():
+        raise _err(f"address field {addr!r} is not talker + type")
+    talker, kind = addr[:2].decode(), addr[2:]
+    if kind == b"GGA":
+        return _gga(talker, fields[1:])
+    if kind == b"RMC":
+        return _rmc(talker, fields[1:])
+    raise _err(f"sentence type {kind.decode()} is not GGA or RMC")
+
+
+def _gga(talker: str, f: list[bytes]) -> GGA:
+    if len(f) != 14:
+        raise _err(f"GGA has {len(f)} fields, expected 14")
+    if f[9] not in (b"M", b"") or f[11] not in (b"M", b""):
+        raise _err("GGA altitude units are not metres")
+    quality = _uint(f[5], "fix quality", 8)
+    if quality is None:
+        raise _err("GGA fix quality is empty")
+    lat = _angle(f[1], f[2], 2, 90.0, b"N", b"S", "latitude")
+    lon = _angle(f[3], f[4], 3, 180.0, b"E", b"W", "longitude")
+    hdop = _num(f[7], "HDOP")
+    if hdop is not None and not 0.0 <= hdop <= 99.99:
+        raise _err(f"HDOP {hdop} out of range")
+    alt = _num(f[8], "altitude")
+    if alt is not None and not -1.0e4 <= alt <= 1.0e8:
+        raise _err(f"altitude {alt} m out of range")
+    if quality > 0 and (lat is None or lon is None):
+        raise _err("GGA claims a fix without a position")
+    return GGA(talker, _time(f[0]), lat, lon, quality, _uint(f[6], "satellites", 99), hdop,
+               alt, _num(f[10], "geoid separation"))
+
+
+def _rmc(talker: str, f: list[bytes]) -> RMC:
+    if not 11 <= len(f) <= 13:
+        raise _err(f"RMC has {len(f)} fields, expected 11 to 13")
+    if f[1] not in (b"A", b"V"):
+        raise _err(f"RMC status {f[1]!r} is not A or V")
+    lat = _angle(f[2], f[3], 2, 90.0, b"N", b"S", "latitude")
+    lon = _angle(f[4], f[5], 3, 180.0, b"E", b"W", "longitude")
+    speed_kn = _num(f[6], "speed")
+    course = _num(f[7], "course")
+    if speed_kn is not None and not 0.0 <= speed_kn <= 1.0e5:
+        raise _err(f"speed {speed_kn} kn out of range")
+    if course is not None and not 0.0 <= course < 360.0:
+        raise _err(f"course {course} deg out of range")
+    valid = f[1] == b"A"
+    if valid and (lat is None or lon is None):
+        raise _err("RMC claims a valid fix without a position")
+    return RMC(talker, _time(f[0]), valid, lat, lon,
+               None if speed_kn is None else speed_kn * KNOT_M_S, course, _date(f[8]))
+
+
+class NmeaLineReader:
+    """Splits a byte stream into sentences, each at most 82 bytes.
+
+    Bytes before a `$` are dropped; a line that grows past the limit is
+    dropped whole and counted, so memory stays bounded whatever arrives.
+    """
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self.overlong = 0
+        self.noise_bytes = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        lines = []
+        for b in data:
+            if not self._buf:
+                if b != 0x24:  # '$'
+                    self.noise_bytes += 1
+                    continue
+            elif b == 0x24:  # a new sentence starts: the old one was cut short
+                lines.append(bytes(self._buf))
+                self._buf.clear()
+            self._buf.append(b)
+            if b == 0x0A:
+                lines.append(bytes(self._buf))
+                self._buf.clear()
+            elif len(self._buf) > MAX_SENTENCE:
+                self.overlong += 1
+                self._buf.clear()
+        return lines
+
+
+@dataclass(frozen=True)
+class GpsFix:
+    """Latest fix from a GGA and RMC pair."""
+
+    utc: dt.datetime | None
+    valid: bool
+    lat_deg: float | None
+    lon_deg: float | None
+    alt_m: float | None          # above mean sea level
+    geoid_sep_m: float | None
+    speed_m_s: float | None
+    course_deg: float | None
+    satellites: int | None
+    hdop: float | None
+
+    def position_ecef_m(self) -> np.ndarray | None:
+        """WGS-84 ECEF position, metres, from latitude, longitude and
+        ellipsoidal height (MSL altitude + geoid separation)."""
+        if self.lat_deg is None or self.lon_deg is None or self.alt_m is None:
+            return None
+        return geodetic_to_ecef_m(self.lat_deg, self.lon_deg,
+                                  self.alt_m + (self.geoid_sep_m or 0.0))
+
+
+WGS84_A_M = 6378137.0
+WGS84_F = 1.0 / 298.257223563
+WGS84_E2 = WGS84_F * (2.0 - WGS84_F)
+
+
+def geodetic_to_ecef_m(lat_deg: float, lon_deg: float, h_m: float) -> np.ndarray:
+    """WGS-84 geodetic to ECEF, metres (NIMA TR8350.2)."""
+    lat, lon = math.radians(lat_deg), math.radians(lon_deg)
+    n = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * math.sin(lat) ** 2)
+    return np.array([(n + h_m) * math.cos(lat) * math.cos(lon),
+                     (n + h_m) * math.cos(lat) * math.sin(lon),
+                     (n * (1.0 - WGS84_E2) + h_m) * math.sin(lat)])
+
+
+def ecef_to_geodetic(r_ecef_m) -> tuple[float, float, float]:
+    """ECEF (m) to WGS-84 latitude, longitude (deg) and height (m), by
+    Bowring's iteration (converges to mm in a few steps)."""
+    x, y, z = (float(v) for v in r_ecef_m)
+    lon = math.atan2(y, x)
+    p = math.hypot(x, y)
+    lat = math.atan2(z, p * (1.0 - WGS84_E2))
+    h = 0.0
+    for _ in range(6):
+        n = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * math.sin(lat) ** 2)
+        h = p / math.cos(lat) - n if abs(lat) < math.radians(89.0) else \
+            z / math.sin(lat) - n * (1.0 - WGS84_E2)
+        lat = math.atan2(z, p * (1.0 - WGS84_E2 * n / (n + h)))
+    return math.degrees(lat), math.degrees(lon), h
+
+
+class GpsReceiver:
+    """NMEA receiver on a UART (modelled part: NovAtel OEM719).
+
+    `poll()` reads what the UART has (at most `max_bytes_per_poll`, so a
+    chattering port cannot hold a rate group), parses complete sentences
+    and returns the latest fix, or None if no new GGA/RMC arrived. A bad
+    sentence is counted in `health` and kept in `rejected` (newest last);
+    it never stops the sentences after it.
+    """
+
+    part = "NovAtel OEM719 (NMEA 0183)"
+
+    def __init__(self, uart: UART, *, max_bytes_per_poll: int = 2048) -> None:
+        self.uart = uart
+        self.max_bytes_per_poll = max_bytes_per_poll
+        self.reader = NmeaLineReader()
+        self.health = Health()
+        self.rejected: deque[HalError] = deque(maxlen=16)
+        self._gga: GGA | None = None
+        self._rmc: RMC | None = None
+        self.fix: GpsFix | None = None
+
+    def poll(self) -> GpsFix | None:
+        """Process waiting bytes; returns the fix if it changed, else None."""
+        try:
+            waiting = self.uart.in_waiting
+            data = (self.uart.read(min(waiting, self.max_bytes_per_poll)) or b"") if waiting \
+                else b""
+        except HalError as exc:
+            exc.located(bus=self.uart.name, device=self.part)
+            self.health.record(exc)
+            self.health.failures += 1
+            raise
+        changed = False
+        for line in self.reader.feed(data):
+            self.health.transactions += 1
+            try:
+                msg = parse_nmea(line)
+            except HalError as exc:
+                exc.located(bus=self.uart.name, device=self.part)
+                self.health.record(exc)
+                self.rejected.append(exc)
+                continue
+            if isinstance(msg, GGA):
+                self._gga = msg
+            else:
+                self._rmc = msg
+            changed = True
+        if changed:
+            self.fix = self._combine()
+            return self.fix
+        return None
+
+    def _combine(self) -> GpsFix:
+        g, r = self._gga, self._rmc
+        utc = None
+        if r is not None and r.date is not None and r.time_s is not None:
+            utc = dt.datetime.combine(r.date, dt.time(0), tzinfo=dt.timezone.utc) + \
+                dt.timedelta(seconds=r.time_s)
+        valid = bool(r is not None and r.valid and g is not None and g.quality > 0
+                     and g.time_s == r.time_s)
+        return GpsFix(
+            utc=utc, valid=valid,
+            lat_deg=(g.lat_deg if g is not None else r.lat_deg if r is not None else None),
+            lon_deg=(g.lon_deg if g is not None else r.lon_deg if r is not None else None),
+            alt_m=g.alt_m if g is not None else None,
+            geoid_sep_m=g.geoid_sep_m if g is not None else None,
+            speed_m_s=r.speed_m_s if r is not None else None,
+            course_deg=r.course_deg if r is not None else None,
+            satellites=g.satellites if g is not None else None,
+            hdop=g.hdop if g is not None else None)

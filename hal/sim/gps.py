@@ -1,0 +1,124 @@
+"""Byte-level emulator of an NMEA 0183 GNSS receiver (see `hal.devices.gps`).
+
+Emits one GGA and one RMC sentence at each whole second of its clock, paced
+at the baud rate. Truth in: `set_fix(...)` or `set_state_ecef(...)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+
+from hal.devices.gps import KNOT_M_S, ecef_to_geodetic, nmea_checksum
+from hal.sim.uart import StreamTarget
+
+__all__ = ["GpsEmulator", "nmea_sentence"]
+
+
+def nmea_sentence(body: str) -> bytes:
+    """`$body*HH\\r\\n` with the checksum filled in."""
+    raw = body.encode("ascii")
+    return b"$" + raw + b"*" + f"{nmea_checksum(raw):02X}".encode() + b"\r\n"
+
+
+def _lat(lat_deg: float) -> tuple[str, str]:
+    a = abs(lat_deg)
+    d = int(a)
+    m = (a - d) * 60.0
+    if round(m, 4) >= 60.0:
+        d, m = d + 1, 0.0
+    return f"{d:02d}{m:07.4f}", "N" if lat_deg >= 0 else "S"
+
+
+def _lon(lon_deg: float) -> tuple[str, str]:
+    a = abs(lon_deg)
+    d = int(a)
+    m = (a - d) * 60.0
+    if round(m, 4) >= 60.0:
+        d, m = d + 1, 0.0
+    return f"{d:03d}{m:07.4f}", "E" if lon_deg >= 0 else "W"
+
+
+class GpsEmulator(StreamTarget):
+    """NMEA receiver (modelled on the NovAtel OEM719's GPGGA/GPRMC logs).
+
+    `epoch_utc` is the UTC time at simulation time 0; sentences are stamped
+    epoch + t. Position noise (metres, seeded) is added to the truth.
+    Faults: `silent = True` (no output), `garble_rate` (bit flips, which
+    the checksum catches), `lie = True` (sentences with a valid checksum but
+    an impossible latitude).
+    """
+
+    part = "NovAtel OEM719 (NMEA 0183)"
+
+    def __init__(self, *, baudrate: int = 9600, epoch_utc: dt.datetime | None = None,
+                 noise_m: float = 0.0, talker: str = "GP", seed: int = 0) -> None:
+        super().__init__(baudrate=baudrate, seed=seed)
+        self.epoch_utc = epoch_utc or dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        self.noise_m = noise_m
+        self.talker = talker
+        self.lie = False
+        self._next_s = 0.0
+        self.fix: tuple[float, float, float, float, float] | None = None
+        self.satellites = 9
+        self.hdop = 0.9
+        self.sentences = 0
+
+    def set_fix(self, lat_deg: float, lon_deg: float, alt_m: float, *, speed_m_s: float = 0.0,
+                course_deg: float = 0.0) -> None:
+        """Truth position (WGS-84, altitude above the ellipsoid; the emulator
+        reports geoid separation 0) and ground speed/course."""
+        self.fix = (lat_deg, lon_deg, alt_m, speed_m_s, course_deg % 360.0)
+
+    def set_state_ecef(self, r_ecef_m, v_ecef_m_s=(0.0, 0.0, 0.0)) -> None:
+        """Truth position and velocity in ECEF, metres and m/s."""
+        lat, lon, h = ecef_to_geodetic(r_ecef_m)
+        v = np.asarray(v_ecef_m_s, dtype=float)
+        la, lo = math.radians(lat), math.radians(lon)
+        east = np.array([-math.sin(lo), math.cos(lo), 0.0])
+        north = np.array([-math.sin(la) * math.cos(lo), -math.sin(la) * math.sin(lo),
+                          math.cos(la)])
+        ve, vn = float(v @ east), float(v @ north)
+        self.set_fix(lat, lon, h, speed_m_s=math.hypot(ve, vn),
+                     course_deg=math.degrees(math.atan2(ve, vn)))
+
+    def set_no_fix(self) -> None:
+        self.fix = None
+
+    def advance(self, t_s: float) -> None:
+        while self._next_s <= t_s:
+            self.t_s = self._next_s
+            self._report(self._next_s)
+            self._next_s += 1.0
+        super().advance(t_s)
+
+    def _report(self, t_s: float) -> None:
+        utc = self.epoch_utc + dt.timedelta(seconds=t_s)
+        hms = utc.strftime("%H%M%S") + f".{utc.microsecond // 10000:02d}"
+        date = utc.strftime("%d%m%y")
+        tk = self.talker
+        if self.fix is None:
+            gga = f"{tk}GGA,{hms},,,,,0,00,99.99,,M,,M,,"
+            rmc = f"{tk}RMC,{hms},V,,,,,,,{date},,,N"
+        else:
+            lat, lon, alt, speed, course = self.fix
+            if self.noise_m:
+                dn, de, du = self.rng.normal(0.0, self.noise_m, 3)
+                lat += math.degrees(dn / 6378137.0)
+                lon += math.degrees(de / (6378137.0 * max(math.cos(math.radians(lat)), 1e-6)))
+                alt += du
+                lat = max(-90.0, min(90.0, lat))
+                lon = (lon + 180.0) % 360.0 - 180.0
+            la, ns = _lat(lat)
+            lo, ew = _lon(lon)
+            if self.lie:
+                la = "9512.0000"
+            gga = (f"{tk}GGA,{hms},{la},{ns},{lo},{ew},1,{self.satellites:02d},"
+                   f"{self.hdop:.1f},{alt:.1f},M,0.0,M,,")
+            rmc = (f"{tk}RMC,{hms},A,{la},{ns},{lo},{ew},{speed / KNOT_M_S:.2f},"
+                   f"{course:.2f},{date},,,A")
+        self.emit(nmea_sentence(gga))
+        self.emit(nmea_sentence(rmc))
+        self.sentences += 2
