@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sgp4.api import WGS72, Satrec
 
 from fsw.gnc.orbit import PropagationError, Satellite, SatelliteArray
@@ -116,3 +118,23 @@ def test_catalogue_text() -> None:
         parse_tle_text(ISS[0])
     with pytest.raises(TleError, match="without a line 1"):
         parse_tle_text(ISS[1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ecc=st.floats(-0.5, 1.5), incl=st.floats(-10.0, 200.0), n=st.floats(-1.0, 20.0),
+    bstar=st.floats(-1.0, 1.0), ndot=st.floats(-1.0, 1.0), nddot=st.floats(-1e-3, 1e-3),
+    minutes=st.lists(st.floats(-1e9, 1e9) | st.sampled_from([math.nan, math.inf, -math.inf]),
+                     min_size=1, max_size=5),
+)
+def test_any_elements_end_with_a_known_code(ecc: float, incl: float, n: float, bstar: float,
+                                            ndot: float, nddot: float,
+                                            minutes: list[float]) -> None:
+    """Nonsense elements must neither crash nor hang: every point gets a known code."""
+    sat = Satellite.from_elements(
+        epoch_jd=2460000.5, epoch_jd_frac=0.25, bstar_per_er=bstar, ndot_rev_day2=ndot,
+        nddot_rev_day3=nddot, eccentricity=ecc, arg_perigee_deg=10.0, inclination_deg=incl,
+        mean_anomaly_deg=20.0, mean_motion_rev_day=n, raan_deg=30.0,
+    )
+    _, _, err = sat.propagate_array(np.array(minutes))
+    assert set(err.tolist()) <= {0, 1, 2, 3, 4, 6, 7}
