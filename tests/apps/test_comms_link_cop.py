@@ -134,7 +134,7 @@ def test_fop_recovers_lost_frames_through_the_clcw(system, loss):
                 comms.receive_frame(f)
         outbox = []
         exe.step()
-        down = comms.take_frames() + [comms.idle_frame()]
+        down = [*comms.take_frames(), comms.idle_frame()]
         for tm in ground.downlink(down):
             if (tm.service, tm.subtype) == (1, 7):
                 rid = sv.VerificationReport.decode(7, tm.source_data).request_id
