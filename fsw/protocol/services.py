@@ -271,7 +271,7 @@ def decode_insert(data: bytes) -> list[ScheduledTc]:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class ActivityId:
     """An activity's request ID as ST11 names it: source ID, APID, sequence count."""
 

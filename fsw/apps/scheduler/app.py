@@ -71,7 +71,7 @@ class SchedulerApp(App):
         if not self.enabled or not self.activities:
             return
         now = self.now()
-        due = sorted((t, aid) for aid, (t, _) in self.activities.items() if t <= now)
+        due = sorted((t, aid) for aid, (t, _) in self.activities.items() if t <= now)  # by time, then ID
         for _t, aid in due:
             _release, raw = self.activities[aid]
             self._forget(aid)
@@ -144,6 +144,10 @@ class SchedulerApp(App):
             raise CommandError(Reason.NOT_ALLOWED_NOW, "schedule full")
         if len(new) != len(items):
             raise CommandError(Reason.BAD_ARGUMENT, "the same activity twice in one request")
+        again = [aid for aid in new if aid in self.activities]
+        if again:
+            raise CommandError(Reason.BAD_ARGUMENT, f"activity {_key(again[0])} is already "
+                               "scheduled; delete it first")
         # all or nothing: write them in one transaction
         store = self.ctx.store
         if store is not None:
