@@ -71,7 +71,8 @@ class SchedulerApp(App):
         if not self.enabled or not self.activities:
             return
         now = self.now()
-        due = sorted((t, aid) for aid, (t, _) in self.activities.items() if t <= now)  # by time, then ID
+        # in order of release time, then activity ID
+        due = sorted((t, aid) for aid, (t, _) in self.activities.items() if t <= now)
         for _t, aid in due:
             _release, raw = self.activities[aid]
             self._forget(aid)
