@@ -244,20 +244,24 @@ def tessera_orbit_python(seed: int = 1) -> tuple[float, float, float]:
     mag_noise = rng.normal(0.0, 100e-9, (steps, 3))
     sun_noise = rng.normal(0.0, SUN_SIGMA, (steps, 3))
     bias = np.radians([0.1, -0.08, 0.06])
+    # Everything that depends on time alone, vectorised: orbit, Earth angle, sun.
     a_km = R_EARTH_KM + ALT_KM
     n = math.sqrt(MU_KM3_S2 / a_km ** 3)
-    ci, si = math.cos(math.radians(INC_DEG)), math.sin(math.radians(INC_DEG))
+    inc = math.radians(INC_DEG)
+    u = n * DT * np.arange(steps)
+    r_all = a_km * np.stack([np.cos(u), np.sin(u) * math.cos(inc), np.sin(u) * math.sin(inc)], 1)
+    v_all = a_km * n * np.stack([-np.sin(u), np.cos(u) * math.cos(inc),
+                                 np.cos(u) * math.sin(inc)], 1)
+    jd_all = JD0 + DT * np.arange(steps) / 86400.0
+    gmst_all = np.radians(280.46061837 + 360.98564736629 * (jd_all - 2451545.0))
+    sun_all = env.sun_position_eci(jd_all)
+    lit_all = env.eclipse_fraction(r_all, sun_all) < 0.5
     for k in range(steps):
-        t = k * DT
-        u = n * t
-        r = a_km * np.array([math.cos(u), math.sin(u) * ci, math.sin(u) * si])
-        v = a_km * n * np.array([-math.sin(u), math.cos(u) * ci, math.cos(u) * si])
-        jd = JD0 + t / 86400.0
-        gmst = math.radians(280.46061837 + 360.98564736629 * (jd - 2451545.0))
-        year = 2027.22 + t / 31557600.0
+        r, v, jd, gmst = r_all[k], v_all[k], float(jd_all[k]), float(gmst_all[k])
+        year = 2027.22 + k * DT / 31557600.0
         b_eci = env.igrf_field_eci(r, gmst, year)
-        r_sun = env.sun_position_eci(jd)
-        lit = env.eclipse_fraction(r, r_sun) < 0.5
+        r_sun = sun_all[k]
+        lit = lit_all[k]
         q = body.q_body_eci
         w, x, y, z = q
         a = np.array([

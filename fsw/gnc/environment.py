@@ -86,7 +86,11 @@ def eclipse_fraction(r_sat_km: np.ndarray | Sequence[float], r_sun_km: np.ndarra
     fn = {"conical": lib.tsr_shadow_conical, "cylindrical": lib.tsr_shadow_cylindrical}.get(model)
     if fn is None:
         raise ValueError(f"model must be 'conical' or 'cylindrical', not {model!r}")
-    sat, sun = np.broadcast_arrays(_batch3(r_sat_km, "r_sat_km"), _batch3(r_sun_km, "r_sun_km"))
+    sat = _batch3(r_sat_km, "r_sat_km")
+    sun = _batch3(r_sun_km, "r_sun_km")
+    if sat.ndim == 1 and sun.ndim == 1:  # the common single-vector case, without broadcasting
+        return float(fn(_ffi.ptr(np.ascontiguousarray(sat)), _ffi.ptr(np.ascontiguousarray(sun))))
+    sat, sun = np.broadcast_arrays(sat, sun)
     shape = sat.shape[:-1]
     sat = np.ascontiguousarray(sat.reshape(-1, 3))
     sun = np.ascontiguousarray(sun.reshape(-1, 3))
