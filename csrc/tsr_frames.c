@@ -1,7 +1,9 @@
 /*
  * tsr_frames.c - see tsr_frames.h.
  *
- * References: D. A. Vallado, "Fundamentals of Astrodynamics and
+ * References: P. K. Seidelmann (ed.), "Explanatory Supplement to the
+ * Astronomical Almanac" (1992), sec. 3.222 (IAU 1980 nutation) and
+ * Lieske et al. 1977 (IAU 1976 precession); D. A. Vallado, "Fundamentals of Astrodynamics and
  * Applications" (teme2ecef, polar motion W = R1(yp) R2(xp) for IAU-76/FK5,
  * site and topocentric SEZ/ENU geometry); Vallado, Crawford, Hujsak & Kelso,
  * AIAA 2006-6753 (TEME and its relation to GMST); NIMA TR8350.2 (WGS-84).
@@ -193,5 +195,200 @@ void tsr_sgp4_look_angles(const tsr_sgp4_sat *sat, long n, const double *jd_utc,
         const double gmst = tsr_gmst82(jd_utc[i], jd_utc_frac[i] + dut1_s / 86400.0);
         tsr_teme_to_ecef(r, v, gmst, 0.0, 0.0, re, ve);
         tsr_look_angles(re, ve, lat, lon, h_km, out4 + 4 * i);
+    }
+}
+
+/* ---- precession and nutation ------------------------------------------ */
+
+#define ARCSEC (FR_PI / 648000.0)
+
+/* IAU 1980 nutation terms with amplitudes of 0.5 mas or more: multipliers
+ * of the Delaunay arguments D, M (sun), M' (moon), F, Omega, then dpsi
+ * sine coefficients A + B T and deps cosine coefficients C + D T, in
+ * 0.0001 arcsec (Seidelmann 1992, table 3.222.1). The terms left out are
+ * each below 0.0005 arcsec. */
+typedef struct {
+    signed char d, m, mp, f, om;
+    double a, b, c, dd;
+} nut_term;
+
+static const nut_term NUT80[] = {
+    {0, 0, 0, 0, 1, -171996.0, -174.2, 92025.0, 8.9},
+    {-2, 0, 0, 2, 2, -13187.0, -1.6, 5736.0, -3.1},
+    {0, 0, 0, 2, 2, -2274.0, -0.2, 977.0, -0.5},
+    {0, 0, 0, 0, 2, 2062.0, 0.2, -895.0, 0.5},
+    {0, 1, 0, 0, 0, 1426.0, -3.4, 54.0, -0.1},
+    {0, 0, 1, 0, 0, 712.0, 0.1, -7.0, 0.0},
+    {-2, 1, 0, 2, 2, -517.0, 1.2, 224.0, -0.6},
+    {0, 0, 0, 2, 1, -386.0, -0.4, 200.0, 0.0},
+    {0, 0, 1, 2, 2, -301.0, 0.0, 129.0, -0.1},
+    {-2, -1, 0, 2, 2, 217.0, -0.5, -95.0, 0.3},
+    {-2, 0, 1, 0, 0, -158.0, 0.0, 0.0, 0.0},
+    {-2, 0, 0, 2, 1, 129.0, 0.1, -70.0, 0.0},
+    {0, 0, -1, 2, 2, 123.0, 0.0, -53.0, 0.0},
+    {2, 0, 0, 0, 0, 63.0, 0.0, 0.0, 0.0},
+    {0, 0, 1, 0, 1, 63.0, 0.1, -33.0, 0.0},
+    {2, 0, -1, 2, 2, -59.0, 0.0, 26.0, 0.0},
+    {0, 0, -1, 0, 1, -58.0, -0.1, 32.0, 0.0},
+    {0, 0, 1, 2, 1, -51.0, 0.0, 27.0, 0.0},
+    {-2, 0, 2, 0, 0, 48.0, 0.0, 0.0, 0.0},
+    {0, 0, -2, 2, 1, 46.0, 0.0, -24.0, 0.0},
+    {2, 0, 0, 2, 2, -38.0, 0.0, 16.0, 0.0},
+    {0, 0, 2, 2, 2, -31.0, 0.0, 13.0, 0.0},
+    {0, 0, 2, 0, 0, 29.0, 0.0, 0.0, 0.0},
+    {-2, 0, 1, 2, 2, 29.0, 0.0, -12.0, 0.0},
+    {0, 0, 0, 2, 0, 26.0, 0.0, 0.0, 0.0},
+    {-2, 0, 0, 2, 0, -22.0, 0.0, 0.0, 0.0},
+    {0, 0, -1, 2, 1, 21.0, 0.0, -10.0, 0.0},
+    {0, 2, 0, 0, 0, 17.0, -0.1, 0.0, 0.0},
+    {2, 0, -1, 0, 1, 16.0, 0.0, -8.0, 0.0},
+    {-2, 2, 0, 2, 2, -16.0, 0.1, 7.0, 0.0},
+    {0, 1, 0, 0, 1, -15.0, 0.0, 9.0, 0.0},
+    {-2, 0, 1, 0, 1, -13.0, 0.0, 7.0, 0.0},
+    {0, -1, 0, 0, 1, -12.0, 0.0, 6.0, 0.0},
+    {0, 0, 2, -2, 0, 11.0, 0.0, 0.0, 0.0},
+    {2, 0, -1, 2, 1, -10.0, 0.0, 5.0, 0.0},
+    {2, 0, 1, 2, 2, -8.0, 0.0, 3.0, 0.0},
+    {0, 1, 0, 2, 2, 7.0, 0.0, -3.0, 0.0},
+    {-2, 1, 1, 0, 0, -7.0, 0.0, 0.0, 0.0},
+    {0, -1, 0, 2, 2, -7.0, 0.0, 3.0, 0.0},
+    {2, 0, 0, 2, 1, -7.0, 0.0, 3.0, 0.0},
+    {2, 0, 1, 0, 0, 6.0, 0.0, 0.0, 0.0},
+    {-2, 0, 2, 2, 2, 6.0, 0.0, -3.0, 0.0},
+    {-2, 0, 1, 2, 1, 6.0, 0.0, -3.0, 0.0},
+    {2, 0, -2, 0, 1, -6.0, 0.0, 3.0, 0.0},
+    {2, 0, 0, 0, 1, -6.0, 0.0, 3.0, 0.0},
+    {0, -1, 1, 0, 0, 5.0, 0.0, 0.0, 0.0},
+    {-2, -1, 0, 2, 1, -5.0, 0.0, 3.0, 0.0},
+    {-2, 0, 0, 0, 1, -5.0, 0.0, 3.0, 0.0},
+    {0, 0, 2, 2, 1, -5.0, 0.0, 3.0, 0.0},
+};
+
+static double centuries(double jd, double frac)
+{
+    return ((jd - 2451545.0) + frac) / 36525.0;
+}
+
+void tsr_nutation80(double jd_tt, double jd_tt_frac, double *dpsi, double *deps, double *eps0)
+{
+    const double t = centuries(jd_tt, jd_tt_frac);
+    const double deg = FR_PI / 180.0;
+    /* Delaunay arguments, degrees (IAU 1980 theory, as tabulated by Meeus
+     * and Vallado); the linear rates are revolutions * 360 + degrees */
+    const double d = fmod(297.85036306 + 445267.11148 * t - 0.0019142 * t * t
+                              + t * t * t / 189474.0, 360.0) * deg;
+    const double m = fmod(357.52772333 + 35999.05034 * t - 0.0001603 * t * t
+                              - t * t * t / 300000.0, 360.0) * deg;
+    const double mp = fmod(134.96298139 + 477198.8673981 * t + 0.0086972 * t * t
+                               + t * t * t / 56250.0, 360.0) * deg;
+    const double f = fmod(93.27191028 + 483202.0175381 * t - 0.0036825 * t * t
+                              + t * t * t / 327270.0, 360.0) * deg;
+    const double om = fmod(125.04452222 - 1934.1362608 * t + 0.0020708 * t * t
+                               + t * t * t / 450000.0, 360.0) * deg;
+    double sp = 0.0, se = 0.0;
+    for (unsigned i = 0; i < sizeof NUT80 / sizeof NUT80[0]; ++i) {
+        const nut_term *k = &NUT80[i];
+        const double arg = k->d * d + k->m * m + k->mp * mp + k->f * f + k->om * om;
+        sp += (k->a + k->b * t) * sin(arg);
+        se += (k->c + k->dd * t) * cos(arg);
+    }
+    *dpsi = sp * 1e-4 * ARCSEC;
+    *deps = se * 1e-4 * ARCSEC;
+    *eps0 = (84381.448 - 46.8150 * t - 0.00059 * t * t + 0.001813 * t * t * t) * ARCSEC;
+}
+
+/* frame rotations: r' = R r for axes turned by a about x or z */
+static void rot1(double a, double r[9])
+{
+    const double c = cos(a), s = sin(a);
+    r[0] = 1.0; r[1] = 0.0; r[2] = 0.0;
+    r[3] = 0.0; r[4] = c;   r[5] = s;
+    r[6] = 0.0; r[7] = -s;  r[8] = c;
+}
+
+static void rot2(double a, double r[9])
+{
+    const double c = cos(a), s = sin(a);
+    r[0] = c;   r[1] = 0.0; r[2] = -s;
+    r[3] = 0.0; r[4] = 1.0; r[5] = 0.0;
+    r[6] = s;   r[7] = 0.0; r[8] = c;
+}
+
+static void rot3(double a, double r[9])
+{
+    const double c = cos(a), s = sin(a);
+    r[0] = c;   r[1] = s;   r[2] = 0.0;
+    r[3] = -s;  r[4] = c;   r[5] = 0.0;
+    r[6] = 0.0; r[7] = 0.0; r[8] = 1.0;
+}
+
+static void mul3(const double a[9], const double b[9], double out[9])
+{
+    double t[9];
+    for (int i = 0; i < 3; ++i) {
+        for (int j = 0; j < 3; ++j) {
+            t[3 * i + j] = a[3 * i] * b[j] + a[3 * i + 1] * b[3 + j] + a[3 * i + 2] * b[6 + j];
+        }
+    }
+    for (int i = 0; i < 9; ++i) {
+        out[i] = t[i];
+    }
+}
+
+void tsr_teme_to_mod_matrix(double jd_tt, double jd_tt_frac, double m[9])
+{
+    double dpsi, deps, eps0, a[9], b[9];
+    tsr_nutation80(jd_tt, jd_tt_frac, &dpsi, &deps, &eps0);
+    /* TEME -> true of date: the x axis moves from the mean to the true
+     * equinox along the true equator, by the equation of the equinoxes */
+    rot3(-dpsi * cos(eps0), m);
+    /* true of date -> mean of date: R1(-eps0) R3(dpsi) R1(eps0 + deps) */
+    rot1(eps0 + deps, a);
+    mul3(a, m, m);
+    rot3(dpsi, b);
+    mul3(b, m, m);
+    rot1(-eps0, a);
+    mul3(a, m, m);
+}
+
+void tsr_teme_to_j2000_matrix(double jd_tt, double jd_tt_frac, double m[9])
+{
+    const double t = centuries(jd_tt, jd_tt_frac);
+    /* IAU 1976 precession angles, arcsec (Lieske et al. 1977) */
+    const double zeta = (2306.2181 * t + 0.30188 * t * t + 0.017998 * t * t * t) * ARCSEC;
+    const double theta = (2004.3109 * t - 0.42665 * t * t - 0.041833 * t * t * t) * ARCSEC;
+    const double z = (2306.2181 * t + 1.09468 * t * t + 0.018203 * t * t * t) * ARCSEC;
+    double a[9];
+    tsr_teme_to_mod_matrix(jd_tt, jd_tt_frac, m);
+    /* mean of date -> J2000: R3(zeta) R2(-theta) R3(z) */
+    rot3(z, a);
+    mul3(a, m, m);
+    rot2(-theta, a);
+    mul3(a, m, m);
+    rot3(zeta, a);
+    mul3(a, m, m);
+}
+
+void tsr_teme_inertial_many(long n, int to_j2000, int inverse, const double *jd_tt,
+                            const double *jd_tt_frac, const double *r_in, const double *v_in,
+                            double *r_out, double *v_out)
+{
+    for (long i = 0; i < n; ++i) {
+        double m[9];
+        if (to_j2000) {
+            tsr_teme_to_j2000_matrix(jd_tt[i], jd_tt_frac[i], m);
+        } else {
+            tsr_teme_to_mod_matrix(jd_tt[i], jd_tt_frac[i], m);
+        }
+        const double *r = r_in + 3 * i, *v = v_in + 3 * i;
+        for (int k = 0; k < 3; ++k) {
+            if (inverse) {
+                r_out[3 * i + k] = m[k] * r[0] + m[3 + k] * r[1] + m[6 + k] * r[2];
+                v_out[3 * i + k] = m[k] * v[0] + m[3 + k] * v[1] + m[6 + k] * v[2];
+            } else {
+                r_out[3 * i + k] = m[3 * k] * r[0] + m[3 * k + 1] * r[1] + m[3 * k + 2] * r[2];
+                v_out[3 * i + k] = m[3 * k] * v[0] + m[3 * k + 1] * v[1] + m[3 * k + 2] * v[2];
+            }
+        }
     }
 }

@@ -9,6 +9,11 @@
  *         TEME, so no nutation or equation of the equinoxes enters here.
  *   ECEF  PEF with polar motion (xp, yp; IAU-76/FK5 convention,
  *         r_pef = W r_ecef); pass xp = yp = 0 to take ECEF = PEF.
+ *   MOD, J2000  mean equator and equinox of date / of J2000.0 (FK5-like),
+ *         from TEME by the equation of the equinoxes (dpsi cos(eps_mean),
+ *         no kinematic terms, as for TEME), IAU-80 nutation and IAU-76
+ *         precession (Vallado, "Fundamentals...", teme2eci; Seidelmann,
+ *         Explanatory Supplement 1992, for the nutation series).
  * Velocities are transformed with Earth's rotation rate
  * 7.29211514670698e-5 rad/s (Vallado, "Fundamentals of Astrodynamics and
  * Applications", 4th ed., teme2ecef).
@@ -29,6 +34,20 @@
 #define TSR_FRAMES_H
 
 /* cffi:begin */
+/* Rotation matrices (row-major) from TEME to the mean equator and equinox
+ * of J2000 and of date, r_out = M r_teme, at Julian date (whole + fraction,
+ * TT; UTC is within 1e-4 arcsec here). IAU-76 precession and the IAU-80
+ * nutation series truncated to its terms of 0.5 mas and more. */
+void tsr_teme_to_j2000_matrix(double jd_tt, double jd_tt_frac, double m[9]);
+void tsr_teme_to_mod_matrix(double jd_tt, double jd_tt_frac, double m[9]);
+void tsr_nutation80(double jd_tt, double jd_tt_frac, double *dpsi_rad, double *deps_rad,
+                    double *mean_obliquity_rad);
+/* Batch: to_j2000 = 1 for J2000, 0 for mean of date; inverse = 1 maps the
+ * inertial frame back to TEME. Velocities turn with the same matrix (the
+ * frames' own rotation, below 1e-11 rad/s, is neglected). */
+void tsr_teme_inertial_many(long n, int to_j2000, int inverse, const double *jd_tt,
+                            const double *jd_tt_frac, const double *r_in, const double *v_in,
+                            double *r_out, double *v_out);
 double tsr_gmst82(double jd_ut1, double jd_ut1_frac);
 void tsr_teme_to_ecef(const double r_teme_km[3], const double v_teme_km_s[3], double gmst_rad,
                       double xp_rad, double yp_rad, double r_ecef_km[3], double v_ecef_km_s[3]);

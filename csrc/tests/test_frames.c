@@ -1,7 +1,8 @@
 /*
  * test_frames.c - Earth frames and topocentric geometry (tsr_frames.h).
  * Published values: Vallado, "Fundamentals of Astrodynamics and
- * Applications", Example 3-3 (ECEF to geodetic) and Example 3-5 (GMST).
+ * Applications", Example 3-3 (ECEF to geodetic) and Example 3-5 (GMST);
+ * Meeus, "Astronomical Algorithms", 2nd ed., Example 22.a (nutation).
  */
 #include "tsr_frames.h"
 #include "tsr_sgp4.h"
@@ -99,6 +100,49 @@ static void test_look_angles_geometry(tsr_test_tally *t)
     CHECK(t, out[0] >= 0.0 && out[0] < 2.0 * PI);
 }
 
+static void test_nutation_meeus_22a(tsr_test_tally *t)
+{
+    /* 1987 April 10, 0h TD: dpsi = -3.788", deps = +9.443",
+     * mean obliquity 23 deg 26' 27.407" */
+    const double as = PI / 648000.0;
+    double dpsi, deps, eps0;
+    tsr_nutation80(2446895.5, 0.0, &dpsi, &deps, &eps0);
+    CHECK_NEAR(t, dpsi / as, -3.788, 0.003);
+    CHECK_NEAR(t, deps / as, 9.443, 0.003);
+    CHECK_NEAR(t, eps0 / as, 23.0 * 3600.0 + 26.0 * 60.0 + 27.407, 0.001);
+}
+
+static void test_inertial_matrices(tsr_test_tally *t)
+{
+    double m[9], j[9];
+    /* orthonormal, and mean of date = J2000 at J2000.0 */
+    tsr_teme_to_mod_matrix(2451545.0, 0.0, m);
+    tsr_teme_to_j2000_matrix(2451545.0, 0.0, j);
+    for (int i = 0; i < 9; ++i) {
+        CHECK_NEAR(t, m[i], j[i], 1e-15);
+    }
+    tsr_teme_to_j2000_matrix(2460500.5, 0.25, j);
+    for (int a = 0; a < 3; ++a) {
+        for (int b = 0; b < 3; ++b) {
+            const double dot = j[3 * a] * j[3 * b] + j[3 * a + 1] * j[3 * b + 1]
+                               + j[3 * a + 2] * j[3 * b + 2];
+            CHECK_NEAR(t, dot, a == b ? 1.0 : 0.0, 1e-15);
+        }
+    }
+    /* 24.5 years of precession: the pole has moved about 490 arcsec */
+    CHECK_NEAR(t, acos(j[8]) / (PI / 648000.0), 2004.3109 * 0.245, 2.0);
+    /* batch round trip */
+    const double r[3] = {7000.0, -200.0, 300.0}, v[3] = {0.1, 7.5, 1.0};
+    const double jd = 2460500.5, fr = 0.25;
+    double ri[3], vi[3], r2[3], v2[3];
+    tsr_teme_inertial_many(1, 1, 0, &jd, &fr, r, v, ri, vi);
+    tsr_teme_inertial_many(1, 1, 1, &jd, &fr, ri, vi, r2, v2);
+    for (int k = 0; k < 3; ++k) {
+        CHECK_NEAR(t, r2[k], r[k], 1e-9);
+        CHECK_NEAR(t, v2[k], v[k], 1e-12);
+    }
+}
+
 static void test_sgp4_look_angles_batch(tsr_test_tally *t)
 {
     tsr_sgp4_sat sat;
@@ -130,5 +174,7 @@ int main(void)
     RUN(&t, test_teme_ecef_round_trip);
     RUN(&t, test_look_angles_geometry);
     RUN(&t, test_sgp4_look_angles_batch);
+    RUN(&t, test_nutation_meeus_22a);
+    RUN(&t, test_inertial_matrices);
     return TSR_TEST_EXIT(&t);
 }
