@@ -127,6 +127,7 @@ class SecurityEngine:
             self.sas[sa.spi] = sa
         self.store = store
         self.kek = kek
+        self._pending: dict[int, int] = {}  # accepted ARSNs not yet durable (batches)
         for spi, (gen, wrapped) in store.rekeyed().items():
             sa = self.sas.get(spi)
             if sa is not None and gen > sa.key_generation and kek is not None:
@@ -163,7 +164,7 @@ class SecurityEngine:
         if not hmac.compare_digest(mac, bytes(frame[mac_start:])):
             raise SecurityError(Reason.BAD_MAC, f"SPI {spi}")
         arsn = int.from_bytes(frame[header_len + SPI_LEN:sn_end], "big")
-        last = self.store.get(spi)[0]
+        last = self.last_accepted(spi)
         if arsn <= last:
             raise SecurityError(Reason.REPLAY, f"SPI {spi}: ARSN {arsn}, last accepted {last}")
         if arsn > last + sa.arsn_window:
@@ -171,11 +172,28 @@ class SecurityEngine:
                                 f"SPI {spi}: ARSN {arsn} beyond {last} + {sa.arsn_window}")
         return Verified(sa, arsn, bytes(frame[sn_end:mac_start]))
 
-    def commit(self, v: Verified) -> None:
-        """Durably record the ARSN of an accepted frame (before it is acted on)."""
-        if v.arsn <= self.store.get(v.sa.spi)[0]:
+    def last_accepted(self, spi: int) -> int:
+        """The last ARSN accepted on `spi` (durable or pending in a batch)."""
+        stored = self.store.get(spi)[0]
+        return max(stored, self._pending.get(spi, stored))
+
+    def commit(self, v: Verified, durable: bool = True) -> None:
+        """Record the ARSN of an accepted frame. With `durable` (the default) it
+        is on disk when this returns; otherwise it is held until `flush()`,
+        which must happen before any frame of the batch is acted on."""
+        if v.arsn <= self.last_accepted(v.sa.spi):
             raise SecurityError(Reason.REPLAY, "ARSN already used")
-        self.store.set_arsn(v.sa.spi, v.arsn)
+        if durable:
+            self.store.set_arsn(v.sa.spi, v.arsn)
+            self._pending.pop(v.sa.spi, None)
+        else:
+            self._pending[v.sa.spi] = v.arsn
+
+    def flush(self) -> None:
+        """Make every pending ARSN durable, in one commit."""
+        if self._pending:
+            self.store.set_many(self._pending)
+            self._pending.clear()
 
     def rekey(self, pdu: bytes, via: SecurityAssociation) -> int:
         """Apply a rekey PDU received on SA `via`; return the SPI rekeyed."""
@@ -191,6 +209,7 @@ class SecurityEngine:
         if self.kek is None:
             raise SecurityError(Reason.BAD_KEY, "no key-encryption key configured")
         key = _unwrap(self.kek, wrapped)
+        self.flush()
         self.store.rekey(target, gen, wrapped)
         sa.key = key
         sa.key_generation = gen

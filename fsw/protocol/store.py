@@ -61,6 +61,24 @@ class ArsnStore:
                     (spi, value, gen))
         self._cache[spi] = (value, gen)
 
+    def set_many(self, values: dict[int, int]) -> None:
+        """Durably record several SPIs' last ARSNs in one transaction."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                for spi, value in values.items():
+                    gen = self._cache.get(spi, (0, 0))[1]
+                    self._db.execute(
+                        "INSERT INTO arsn(spi, value, generation) VALUES (?, ?, ?) "
+                        "ON CONFLICT(spi) DO UPDATE SET value = excluded.value",
+                        (spi, value, gen))
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise SecurityError(Reason.STORE_FAILURE, str(exc)) from exc
+        for spi, value in values.items():
+            self._cache[spi] = (value, self._cache.get(spi, (0, 0))[1])
+
     def rekey(self, spi: int, generation: int, wrapped_key: bytes) -> None:
         """Durably store a new (wrapped) key and restart the SPI's ARSN at 0."""
         with self._lock:

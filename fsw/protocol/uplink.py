@@ -71,6 +71,7 @@ class TcReceiver:
     rejected: Counter = field(default_factory=Counter)
     farms: dict[int, Farm1] = field(default_factory=dict)
     _reassembly: dict[tuple[int, int], SegmentReassembler] = field(default_factory=dict)
+    _deferred: bool = False
 
     def __post_init__(self) -> None:
         for v, cfg in self.vcs.items():
@@ -87,6 +88,34 @@ class TcReceiver:
             self.rejected[exc.reason] += 1
             raise
         self.accepted += 1
+        return out
+
+    def receive_many(self, frames: list[bytes]) -> list[list[Delivery] | ProtocolError]:
+        """Process a burst of frames with one durable ARSN commit for all of
+        them (group commit). The result for each frame is its deliveries or the
+        ProtocolError that rejected it; nothing is returned, and so nothing can
+        be acted on, before the commit. If the commit fails every frame of the
+        burst is reported rejected."""
+        out: list[list[Delivery] | ProtocolError] = []
+        self._deferred = True
+        try:
+            for raw in frames:
+                try:
+                    out.append(self._receive(bytes(raw)))
+                except ProtocolError as exc:
+                    out.append(exc)
+        finally:
+            self._deferred = False
+        if self.security is not None:
+            try:
+                self.security.flush()
+            except ProtocolError as exc:
+                out = [exc] * len(out)
+        for r in out:
+            if isinstance(r, ProtocolError):
+                self.rejected[r.reason] += 1
+            else:
+                self.accepted += 1
         return out
 
     def _receive(self, frame: bytes) -> list[Delivery]:
@@ -136,6 +165,7 @@ class TcReceiver:
             if sa is None:
                 raise SecurityError(Reason.NOT_AUTHENTICATED, "key management needs an SA")
             assert self.security is not None
+            self.security.flush()  # this frame's ARSN is durable before the key changes
             self.security.rekey(data, sa)
             return [Delivery(vcid, map_id, sa, data, "rekey")]
         key = (vcid, map_id if map_id is not None else 0)
@@ -150,7 +180,7 @@ class TcReceiver:
     def _commit(self, verified) -> None:
         if verified is not None:
             assert self.security is not None
-            self.security.commit(verified)
+            self.security.commit(verified, durable=not self._deferred)
 
     def clcw(self, vcid: int):
         """The CLCW to put in the OCF of the downlink for `vcid`."""

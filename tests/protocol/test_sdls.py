@@ -262,3 +262,20 @@ def test_anti_replay_model(key_file, ops):
         if got:
             last, vr = arsn, (vr + 1) & 0xFF
         assert link.flight_store.get(OPERATOR_SPI)[0] == last
+
+
+def test_burst_with_group_commit(link: Link, key_file, tmp_path):
+    """A burst is committed once; replays inside the burst are still caught,
+    and after a restart every frame of the burst is a replay."""
+    frames = [link.tx.frame(0, i, ping(seq=i), spi=OPERATOR_SPI) for i in range(5)]
+    results = link.rx.receive_many([frames[0], frames[1], frames[1], frames[2], b"junk",
+                                    frames[3], frames[4]])
+    kinds = [r.reason if isinstance(r, ProtocolError) else "ok" for r in results]
+    assert kinds == ["ok", "ok", Reason.REPLAY, "ok", Reason.TRUNCATED, "ok", "ok"]
+    assert link.rx.accepted == 5 and sum(link.rx.rejected.values()) == 2
+    link.flight_store.close()
+    store = ArsnStore(tmp_path / "flight.db")
+    assert store.get(OPERATOR_SPI)[0] == 5
+    rx = TcReceiver(SCID, link.rx.vcs, SecurityEngine.from_key_file(key_file, store))
+    assert all(isinstance(r, SecurityError) and r.reason == Reason.REPLAY
+               for r in rx.receive_many(frames))

@@ -168,13 +168,20 @@ class CommsApp(App):
 
     def process_frame(self, raw: bytes) -> None:
         """Process one TC frame now."""
+        self.process_frames([raw])
+
+    def process_frames(self, frames: list[bytes]) -> None:
+        """Process a burst of TC frames now, with one durable anti-replay commit
+        before any of them is acted on."""
         assert self.rx is not None
-        try:
-            deliveries = self.rx.receive(raw)
-        except ProtocolError as exc:
-            self._reject_frame(exc.reason, str(exc))
-            return
-        self.frames_accepted += 1
+        for result in self.rx.receive_many(frames):
+            if isinstance(result, ProtocolError):
+                self._reject_frame(result.reason, str(result))
+            else:
+                self.frames_accepted += 1
+                self._deliver(result)
+
+    def _deliver(self, deliveries: list) -> None:
         for d in deliveries:
             if d.kind == "rekey":
                 self.event(EV_REKEYED, Severity.MEDIUM, f"SA rekeyed via SPI {d.sa.spi}")
@@ -191,8 +198,11 @@ class CommsApp(App):
 
     # -- main loop ---------------------------------------------------------------
     def execute(self) -> None:
+        burst = []
         while self.uplink_queue:
-            self.process_frame(self.uplink_queue.popleft())
+            burst.append(self.uplink_queue.popleft())
+        if burst:
+            self.process_frames(burst)
         for _mid, payload in self.results.drain():
             self._command_result(COMMAND_RESULT_MSG.unpack(payload))
         for _mid, payload in self.params_in.drain():
