@@ -17,9 +17,10 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-# 2026-01-01T00:00:00 TAI in seconds since 1958-01-01 TAI: an arbitrary but
-# fixed default epoch so simulated packets carry plausible CUC times.
-DEFAULT_EPOCH_TAI_S = 2145916800.0
+# 2026-01-01T00:00:00 UTC (37 s of leap seconds behind TAI) in TAI seconds
+# since 1958-01-01: a fixed default epoch so simulations are reproducible and
+# packets carry plausible CUC times.
+DEFAULT_EPOCH_TAI_S = 2145916800.0 + 37.0
 
 
 class Clock(Protocol):
@@ -76,3 +77,29 @@ class VirtualClock:
         for listener in self._listeners:
             listener(self._t, t_s)
         self._t = t_s
+
+
+# -- mission time scales -------------------------------------------------------
+# TAI seconds since 1958-01-01T00:00:00 TAI (the CCSDS epoch, CCSDS 301.0-B-4)
+# to the Julian dates the GNC models take.
+JD_CCSDS_EPOCH = 2436204.5        # 1958-01-01T00:00:00 as a Julian date
+TT_MINUS_TAI_S = 32.184           # exact, by definition of TT
+TAI_MINUS_UTC_S = 37.0            # leap seconds since 2017-01-01 (IERS Bulletin C)
+JD_J2000 = 2451545.0
+DAYS_PER_JULIAN_YEAR = 365.25
+
+
+def jd_tt(tai_s: float) -> float:
+    """Julian date in TT for a TAI time (seconds since 1958)."""
+    return JD_CCSDS_EPOCH + (tai_s + TT_MINUS_TAI_S) / 86400.0
+
+
+def jd_utc_split(tai_s: float) -> tuple[float, float]:
+    """UTC Julian date as (whole, fraction), keeping full precision in the fraction."""
+    days, seconds = divmod(tai_s - TAI_MINUS_UTC_S, 86400.0)
+    return JD_CCSDS_EPOCH + days, seconds / 86400.0
+
+
+def decimal_year(tai_s: float) -> float:
+    """Year with fraction (Julian years from J2000), as field models take it."""
+    return 2000.0 + (jd_tt(tai_s) - JD_J2000) / DAYS_PER_JULIAN_YEAR

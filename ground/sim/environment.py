@@ -1,34 +1,71 @@
 """The space environment the simulator puts the spacecraft in.
 
-Earth rotation is a uniform spin from a Greenwich angle at t = 0 (rate
-7.292115e-5 rad/s, Vallado 4th ed. eq. 3-40's sidereal rate); the field is
-the C core's tilted dipole (IGRF-13 degree 1), evaluated in ECI.
+Time: simulation time t (s) counts from the mission epoch `epoch_tai_s`
+(TAI seconds since 1958, as the flight clock). Earth's rotation angle is
+GMST (IAU-82, with UT1 = UTC); the sun is the Astronomical Almanac
+low-precision position; the shadow is the conical umbra/penumbra model; the
+field is IGRF-14 to degree 13, or the IGRF-13 tilted dipole when a test or
+benchmark wants the simplest model. All from the C core via fsw.gnc.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
+from fsw.core.time import DEFAULT_EPOCH_TAI_S, decimal_year, jd_tt, jd_utc_split
 from fsw.gnc._core import ffi, lib
+from fsw.gnc.environment import IGRF_NMAX
 
-EARTH_RATE_RAD_S = 7.292115e-5
+FieldModel = Literal["igrf", "dipole"]
 
 
 class Environment:
-    """Geomagnetic field along the orbit."""
+    """Field, sun and shadow along the orbit, at simulation time t_s."""
 
-    def __init__(self, gmst0_rad: float = 0.0) -> None:
-        self.gmst0_rad = gmst0_rad
+    def __init__(self, epoch_tai_s: float = DEFAULT_EPOCH_TAI_S,
+                 field_model: FieldModel = "igrf") -> None:
+        if field_model not in ("igrf", "dipole"):
+            raise ValueError(f"field_model must be 'igrf' or 'dipole', not {field_model!r}")
+        self.epoch_tai_s = epoch_tai_s
+        self.field_model = field_model
+        self.decimal_year = decimal_year(epoch_tai_s)  # secular change over a run is negligible
+        # The simulator calls these every step: C buffers reused, no numpy round trips.
         self._r = ffi.new("double[3]")
         self._b = ffi.new("double[3]")
+        self._sun = ffi.new("double[3]")
+
+    def jd_tt(self, t_s: float) -> float:
+        return jd_tt(self.epoch_tai_s + t_s)
+
+    def jd_utc(self, t_s: float) -> tuple[float, float]:
+        return jd_utc_split(self.epoch_tai_s + t_s)
 
     def gmst_rad(self, t_s: float) -> float:
-        return self.gmst0_rad + EARTH_RATE_RAD_S * t_s
+        """Earth rotation angle ECI -> ECEF (GMST, IAU-82; UT1 taken as UTC)."""
+        whole, frac = self.jd_utc(t_s)
+        return lib.tsr_gmst82(whole, frac)
 
     def b_eci_t(self, r_eci_km: Sequence[float], t_s: float) -> np.ndarray:
         """Field at r (km, ECI) at time t_s, tesla, ECI."""
+        gmst = self.gmst_rad(t_s)
         self._r[0:3] = [float(x) for x in r_eci_km]
-        lib.tsr_dipole_field_eci(self._r, self.gmst_rad(t_s), self._b)
+        if self.field_model == "dipole":
+            lib.tsr_dipole_field_eci(self._r, gmst, self._b)
+        elif lib.tsr_igrf_field_eci(self._r, gmst, self.decimal_year, IGRF_NMAX, self._b) != 0:
+            raise ValueError(f"IGRF-14 undefined at r={list(r_eci_km)} km, "
+                             f"year {self.decimal_year:.3f}")
         return np.array(list(self._b))
+
+    def sun_eci_km(self, t_s: float) -> np.ndarray:
+        """Geocentric sun position, km, ECI."""
+        lib.tsr_sun_position_eci(self.jd_tt(t_s), self._sun)
+        return np.array(list(self._sun))
+
+    def lit_fraction(self, r_eci_km: Sequence[float], sun_eci_km: Sequence[float]) -> float:
+        """Fraction of the solar disc visible from r: 1 in full sun, 0 in umbra."""
+        self._r[0:3] = [float(x) for x in r_eci_km]
+        self._sun[0:3] = [float(x) for x in sun_eci_km]
+        return 1.0 - lib.tsr_shadow_conical(self._r, self._sun)

@@ -1,9 +1,11 @@
-"""Two-body Keplerian orbit: the simulator's simplest orbit model.
+"""Orbit models of the simulator.
 
-Position and velocity in an Earth-centred inertial frame from classical
-elements, by solving Kepler's equation (Vallado, "Fundamentals of
-Astrodynamics and Applications", 4th ed., algorithms 2 and 10). No
-perturbations: SGP4 (fsw.gnc.orbit) is the model when a TLE is at hand.
+`Sgp4Orbit` propagates SGP4 mean elements (the same elements the flight
+software is given, so both sides agree on the orbit as they would with a
+fresh TLE); TEME serves as the inertial frame. `KeplerOrbit` is the plain
+two-body model for tests that want no perturbations: Kepler's equation
+solved from classical elements (Vallado, "Fundamentals of Astrodynamics and
+Applications", 4th ed., algorithms 2 and 10).
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
-MU_EARTH_KM3_S2 = 398600.4418  # WGS-84 / EGM-96
-R_EARTH_KM = 6378.137
+from fsw.gnc.ephemeris import MU_EARTH_KM3_S2, R_EARTH_KM, MeanElements
 
 
 @dataclass(frozen=True)
@@ -84,3 +85,20 @@ def _perifocal_to_eci(raan: float, inc: float, argp: float) -> np.ndarray:
         [sO * cw + cO * sw * ci, -sO * sw + cO * cw * ci, -cO * si],
         [sw * si, cw * si, ci],
     ])
+
+
+class Sgp4Orbit:
+    """SGP4 orbit from mean elements; TEME is used as the inertial frame.
+
+    Simulation time t_s counts from `sim_epoch_tai_s`.
+    """
+
+    def __init__(self, elements: MeanElements, sim_epoch_tai_s: float) -> None:
+        self.elements = elements
+        self._sat = elements.satellite()
+        self._offset_min = (sim_epoch_tai_s - elements.epoch_tai_s) / 60.0
+        self.period_s = 86400.0 / elements.mean_motion_rev_day
+
+    def state_eci(self, t_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Position (km) and velocity (km/s), TEME, at t_s after the simulation epoch."""
+        return self._sat.propagate(self._offset_min + t_s / 60.0)

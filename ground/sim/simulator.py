@@ -1,23 +1,42 @@
 """The simulator: integrates the truth between flight-software cycles.
 
 It runs as a listener of the executive's `VirtualClock`: each time the
-flight software waits for its next minor frame, the simulator integrates the
-attitude from t0 to t1 with the dipole the magnetorquer emulator is applying,
-moves every emulator to t1 and writes the new truth into the sensor
-emulators' registers. The flight software then reads those registers through
-its ordinary drivers, exactly as it would read hardware.
+flight software waits for its next minor frame, the simulator integrates
+the attitude and wheels from t0 to t1 with what the actuator emulators are
+applying (the magnetorquer dipole, each wheel's motor torque), moves every
+emulator to t1 and writes the new truth into the sensor emulators'
+registers: field, body rate, sun direction and illumination, wheel speeds.
+The flight software then reads those registers through its ordinary
+drivers, exactly as it would read hardware.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from fsw.gnc.dynamics import RigidBody
 from ground.sim.environment import Environment
-from ground.sim.orbit import KeplerOrbit
 from ground.sim.spacecraft import SpacecraftModel
+
+
+@dataclass
+class Emulators:
+    """The device emulators the simulator drives (sensors read truth, actuators act)."""
+
+    magnetometer: Any
+    magnetorquer: Any
+    gyro: Any = None
+    sun_sensors: Any = None
+    wheels: list[Any] = field(default_factory=list)
+    others: list[Any] = field(default_factory=list)
+
+    def all_with_time(self) -> list[Any]:
+        """Every emulator that keeps time (the sun heads live inside the ADCs)."""
+        found = [self.magnetometer, self.magnetorquer, self.gyro, *self.wheels, *self.others]
+        return [e for e in found if e is not None and hasattr(e, "advance")]
 
 
 @dataclass
@@ -25,41 +44,49 @@ class TruthLog:
     """Truth sampled every `every_s` seconds of simulated time."""
 
     every_s: float
-    t_s: list[float] = field(default_factory=list)
-    w_body_rad_s: list[np.ndarray] = field(default_factory=list)
-    b_body_t: list[np.ndarray] = field(default_factory=list)
-    dipole_am2: list[np.ndarray] = field(default_factory=list)
+    rows: dict[str, list[Any]] = field(default_factory=lambda: {
+        "t_s": [], "w_body_rad_s": [], "q_body_eci": [], "b_body_t": [], "sun_body": [],
+        "lit_fraction": [], "dipole_am2": [], "wheel_speed_rad_s": []})
+
+    def add(self, **values: Any) -> None:
+        for key, value in values.items():
+            self.rows[key].append(value)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"t_s": np.array(self.t_s), "w_body_rad_s": np.array(self.w_body_rad_s),
-                "b_body_t": np.array(self.b_body_t), "dipole_am2": np.array(self.dipole_am2)}
+        return {key: np.array(values) for key, values in self.rows.items()}
+
+    def __getattr__(self, name: str) -> list[Any]:
+        try:
+            return self.__dict__["rows"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 class Simulator:
     """Orbit, environment and attitude truth driving the device emulators."""
 
-    def __init__(self, orbit: KeplerOrbit, environment: Environment, model: SpacecraftModel,
-                 *, magnetometer: object, magnetorquer: object,
-                 q0_body_eci: np.ndarray | None = None,
+    def __init__(self, orbit: Any, environment: Environment, model: SpacecraftModel,
+                 emulators: Emulators, *, q0_body_eci: np.ndarray | None = None,
                  w0_body_rad_s: np.ndarray | None = None,
                  substeps: int = 1, log_every_s: float = 1.0) -> None:
         self.orbit = orbit
         self.environment = environment
         self.model = model
-        self.body = RigidBody(model.inertia_kgm2)
+        self.emulators = emulators
+        self.body = RigidBody(model.inertia_kgm2, model.wheels if emulators.wheels else ())
         if q0_body_eci is not None:
             self.body.q_body_eci = q0_body_eci
         if w0_body_rad_s is not None:
             self.body.w_body_rad_s = w0_body_rad_s
-        self.magnetometer = magnetometer
-        self.magnetorquer = magnetorquer
-        self.emulators = [magnetometer, magnetorquer]
+        self._timed = emulators.all_with_time()
         self.substeps = substeps
         self.log = TruthLog(log_every_s)
         self._next_log_s = 0.0
-        self._sensor_from_body = np.asarray(model.magnetometer_to_body).T
         self.steps = 0
         self._b_eci_t = np.zeros(3)
+        self.r_eci_km = np.zeros(3)
+        self.sun_body = np.zeros(3)
+        self.lit_fraction = 1.0
 
     def start(self, t_s: float = 0.0) -> None:
         """Put the initial truth into the sensors before the first flight cycle."""
@@ -71,22 +98,37 @@ class Simulator:
         The field in ECI is held at its t0 value over the step: in 0.1 s of
         LEO flight its direction moves by well under a milliradian.
         """
-        dipole = self.magnetorquer.dipole_now_am2
-        self.body.step(t1_s - t0_s, b_eci_t=self._b_eci_t, mtq_dipole_am2=dipole,
-                       substeps=self.substeps)
+        emus = self.emulators
+        torques = [w.commanded_torque_nm for w in emus.wheels]
+        self.body.step(t1_s - t0_s, b_eci_t=self._b_eci_t,
+                       mtq_dipole_am2=emus.magnetorquer.dipole_now_am2,
+                       wheel_torque_nm=torques, substeps=self.substeps)
         self.steps += 1
         self._update_sensors(t1_s)
 
     def _update_sensors(self, t_s: float) -> None:
-        for emulator in self.emulators:
+        for emulator in self._timed:
             emulator.advance(t_s)
-        r_km, _ = self.orbit.state_eci(t_s)
-        self._b_eci_t = self.environment.b_eci_t(r_km, t_s)
-        b_body = self.body.to_body(self._b_eci_t)
-        self.magnetometer.set_field(self._sensor_from_body @ b_body)
+        env, body, emus = self.environment, self.body, self.emulators
+        self.r_eci_km, _ = self.orbit.state_eci(t_s)
+        self._b_eci_t = env.b_eci_t(self.r_eci_km, t_s)
+        b_body = body.to_body(self._b_eci_t)
+        emus.magnetometer.set_field(b_body)
+        w_body = body.w_body_rad_s
+        if emus.gyro is not None:
+            emus.gyro.set_rate(w_body)
+        if emus.sun_sensors is not None:
+            sun_eci_km = env.sun_eci_km(t_s)
+            self.lit_fraction = env.lit_fraction(self.r_eci_km, sun_eci_km)
+            sun_from_sat = sun_eci_km - self.r_eci_km
+            self.sun_body = body.to_body(sun_from_sat / np.linalg.norm(sun_from_sat))
+            emus.sun_sensors.set_sun(self.sun_body, self.lit_fraction)
+        speeds = body.wheel_speed_rad_s
+        for emulator, speed in zip(emus.wheels, speeds, strict=True):
+            emulator.set_speed(float(speed))
         if t_s >= self._next_log_s - 1e-9:
             self._next_log_s += self.log.every_s
-            self.log.t_s.append(t_s)
-            self.log.w_body_rad_s.append(self.body.w_body_rad_s)
-            self.log.b_body_t.append(b_body)
-            self.log.dipole_am2.append(np.asarray(self.magnetorquer.dipole_now_am2, dtype=float))
+            self.log.add(t_s=t_s, w_body_rad_s=w_body, q_body_eci=body.q_body_eci,
+                         b_body_t=b_body, sun_body=self.sun_body, lit_fraction=self.lit_fraction,
+                         dipole_am2=np.asarray(emus.magnetorquer.dipole_now_am2, dtype=float),
+                         wheel_speed_rad_s=speeds)

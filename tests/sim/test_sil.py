@@ -1,52 +1,98 @@
 """Software in the loop: the real executive, drivers and emulators close the loop."""
 
 import csv
+import io
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 
-from ground.sim.demo import detumble_time, run_demo
-from ground.sim.orbit import MU_EARTH_KM3_S2, KeplerOrbit
-from ground.sim.sil import Scenario, build_sil
-
-
-def test_detumble_from_10_deg_s_per_axis_within_one_orbit(tmp_path):
-    result = run_demo(tmp_path, orbits=1.0, plot=False, stream=open("/dev/null", "w"))
-    assert np.allclose(result.w_start_deg_s, 10.0)
-    assert result.detumbled_at_s is not None
-    assert result.detumbled_at_s < result.orbit_period_s
-    assert np.linalg.norm(result.w_end_deg_s) < 0.5
-    assert result.failed_apps == []
+from fsw.core.executive import load_config
+from ground.sim.demo import CSV_COLUMNS, detumble_time, run_demo
+from ground.sim.orbit import MU_EARTH_KM3_S2, KeplerOrbit, Sgp4Orbit
+from ground.sim.sil import DEFAULT_FLIGHT_CONFIG, Scenario, build_sil
+from ground.sim.spacecraft import SpacecraftModel
 
 
-def test_demo_files_hold_the_body_rates(tmp_path):
-    result = run_demo(tmp_path, orbits=0.05, plot=True, stream=open("/dev/null", "w"))
-    rows = list(csv.DictReader(result.csv_path.open()))
-    assert len(rows) == int(0.05 * result.orbit_period_s) + 1  # one row a second
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """One orbit of the demonstration: detumble, then sun pointing."""
+    return run_demo(tmp_path_factory.mktemp("demo"), orbits=1.0, plot=True, stream=io.StringIO())
+
+
+def test_detumbles_from_10_deg_s_per_axis_within_one_orbit(demo):
+    assert np.allclose(demo.w_start_deg_s, 10.0)
+    assert demo.detumbled_at_s is not None
+    assert demo.detumbled_at_s < demo.orbit_period_s
+    assert demo.failed_apps == []
+
+
+def test_then_points_at_the_sun_within_one_degree(demo):
+    assert demo.sun_pointing_from_s is not None
+    assert demo.sun_error_3sigma_deg is not None and demo.sun_error_3sigma_deg < 1.0
+    assert np.linalg.norm(demo.w_end_deg_s) < 0.1
+
+
+def test_demo_files_hold_truth_and_flight_telemetry(demo):
+    rows = list(csv.DictReader(demo.csv_path.open()))
+    assert list(rows[0]) == CSV_COLUMNS
+    assert len(rows) == round(demo.sim_s) + 1  # one row a second, both ends included
     assert float(rows[0]["wx_deg_s"]) == 10.0
-    assert float(rows[0]["w_norm_deg_s"]) == np.float64(np.sqrt(300)).round(5)
-    assert result.png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The gyro the flight software read tracks the true rate (plus its bias and noise).
+    for row in rows[100:3000:97]:
+        assert abs(float(row["gyro_x_deg_s"]) - float(row["wx_deg_s"])) < 0.2
+    # Sun sensors report a unit vector whenever the sun is up.
+    lit = [r for r in rows if float(r["lit_fraction"]) > 0.99 and r["css_sun_x"]]
+    norms = [np.linalg.norm([float(r[f"css_sun_{a}"]) for a in "xyz"]) for r in lit]
+    assert len(lit) > 1000 and np.allclose(norms, 1.0, atol=1e-3)
+    assert demo.png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_runs_are_deterministic():
     ends = []
     for _ in range(2):
         run = build_sil(Scenario(seed=7))
-        run.executive.run(60.0)
+        run.executive.run(30.0)
         ends.append(run.simulator.body.w_body_rad_s)
     assert np.array_equal(ends[0], ends[1])
 
 
-def test_magnetometer_sees_the_truth_through_the_registers():
-    run = build_sil(Scenario(magnetometer_noise_t=0.0))
+def test_sensors_see_the_truth_through_the_registers():
+    from fsw.apps.adcs import ADCS_STATE
+
+    model = SpacecraftModel(magnetometer_noise_t=0.0, gyro_noise_rad_s=0.0,
+                            gyro_bias_rad_s=(0.0, 0.0, 0.0))
+    run = build_sil(Scenario(model=model))
+    assert run.executive.boot() == []
+    states = run.executive.bus.create_pipe("test.state", 128)
+    run.executive.bus.subscribe(states, ADCS_STATE.msg_id)
     run.executive.run(5.0)
-    truth = run.simulator.log.b_body_t[-1]  # logged at t = 5 s, before the frame at 5 s
+    b_truth = run.simulator.log.b_body_t[-1]  # logged at t = 5 s, before the frame at 5 s
+    w_truth = run.simulator.log.w_body_rad_s[-1]
     assert run.simulator.log.t_s[-1] == 5.0
+    states.drain()
     run.executive.step()
+    state = ADCS_STATE.unpack(states.drain()[0][1])
+    assert state["time_s"] == pytest.approx(5.0)
+    assert np.allclose(state["b_body_t"], b_truth, atol=1e-6 / 75 + 1e-12)  # RM3100 LSB, CC=200
+    # L3GD20H at 245 dps full scale: 8.75 mdps per LSB.
+    assert np.allclose(state["gyro_rad_s"], w_truth, atol=np.radians(8.75e-3))
+
+
+def test_dead_sun_sensors_and_wheels_leave_detumble_running():
+    run = build_sil(Scenario())
+    for adc in run.emulators.others:
+        adc.inject_fault("nack")
+    for wheel in run.emulators.wheels:
+        wheel.inject_fault("nack")
+    run.executive.run(120.0)
     app = run.executive.apps["adcs"]
-    # RM3100 at CC=200 quantises at 1/75 uT.
-    assert np.allclose(app.b_body_t, truth, atol=1e-6 / 75)
+    assert app.state.name == "RUNNING"
+    assert app.sensor_faults["sun_sensors"] >= 1199 and app.sensor_faults["wheels"] >= 1199
+    assert np.any(run.emulators.magnetorquer.dipole_now_am2 != 0)  # still detumbling
+    texts = [e.text for e in run.executive.events.recent if e.apid == app.APID]
+    assert any("sun_sensors" in t and "0x48" in t for t in texts)
 
 
 def test_detumble_time_is_when_rates_stay_low():
@@ -56,7 +102,7 @@ def test_detumble_time_is_when_rates_stay_low():
     assert detumble_time(t, np.zeros(6)) == 0.0
 
 
-def test_kepler_orbit_conserves_energy_and_closes():
+def test_orbits_conserve_energy_and_close():
     orbit = KeplerOrbit(8000.0, 0.1, 51.0, 30.0, 40.0, 10.0)
     r0, _ = orbit.state_eci(0.0)
     for t in (100.0, 1234.5, orbit.period_s):
@@ -64,12 +110,22 @@ def test_kepler_orbit_conserves_energy_and_closes():
         energy = v @ v / 2 - MU_EARTH_KM3_S2 / np.linalg.norm(r)
         assert abs(energy + MU_EARTH_KM3_S2 / 16000.0) < 1e-9
     assert np.allclose(orbit.state_eci(orbit.period_s)[0], r0, atol=1e-6)
+    sgp4 = Sgp4Orbit(Scenario().elements, Scenario().epoch_tai_s)
+    r, v = sgp4.state_eci(0.0)
+    assert 6850 < np.linalg.norm(r) < 6900 and 7.5 < np.linalg.norm(v) < 7.7
+
+
+def test_flight_config_without_adcs_orbit_is_filled_from_the_scenario():
+    config = load_config(DEFAULT_FLIGHT_CONFIG)
+    assert "orbit" not in config["apps"][0]["config"]
+    run = build_sil(Scenario(alt_km=600.0))
+    assert run.executive.boot() == []
 
 
 def test_tessera_demo_command_runs_as_a_process(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "fsw", "demo", "--orbits", "0.02", "--no-plot",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert "Summary" in proc.stdout and "real time" in proc.stdout
-    assert (tmp_path / "detumble.csv").exists()
+    assert (tmp_path / "demo.csv").exists()
     # 0.02 orbit is too short to detumble: the command says so in its exit code.
     assert proc.returncode == 1

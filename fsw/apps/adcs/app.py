@@ -1,25 +1,38 @@
-"""The ADCS flight app.
+"""The ADCS flight app: sensors in, one C cycle, actuators out.
 
-Every cycle (10 Hz) the app reads the magnetometer through the HAL, turns the
-reading into the body frame, runs the control law of its mode and commands
-the magnetorquers, then publishes its state. In DETUMBLE the law is B-dot.
-Torquers are commanded for a little longer than one cycle, so that if the
-app stops they switch themselves off instead of holding a stale dipole.
+Every cycle (10 Hz) the app reads its sensors through the HAL (magnetometer;
+and, when fitted, the gyro, the coarse sun sensors and the wheel speeds),
+propagates its own orbit with SGP4 from the uplinked mean elements, and
+hands everything to one call of the C ADCS cycle (`fsw.gnc.adcs.AdcsCycle`):
+IGRF-14 and sun references, the MEKF, and the mode's control law (B-dot in
+DETUMBLE; quaternion feedback on the wheels with magnetorquer desaturation
+in SUN, NADIR, INERTIAL and TARGET). It then commands the magnetorquers and
+wheels and publishes its state.
 
-A device fault (any `hal.HalError`) never stops the app: the cycle is
-counted as degraded, the torquers are commanded to zero, the B-dot filter
-forgets its last sample, and an event says what failed (the first fault of
-a run and then every 100th, so a dead sensor does not flood the downlink).
+Faults never stop the app. A sensor that fails (any `hal.HalError`) is
+passed to the cycle as invalid for that cycle and counted; an event names
+it (its first fault of a run, then every 100th). Torquers are commanded for
+1.5 cycles at a time, so they switch themselves off if the app stops.
 
-Devices (names in the executive's device map): ``magnetometer`` with
-``read_field_t()``, and ``magnetorquer`` with ``start_dipole(m_am2,
-duration_s)`` and ``cancel()``.
+With `detumble_exit_rate_deg_s` > 0 the app leaves DETUMBLE for SUN pointing
+by itself once the estimated rate has stayed below that threshold for
+`detumble_exit_hold_s`.
+
+Configuration (`[apps.config]`): `rate_hz`, `initial_mode`, `orbit` (mean
+elements as `ground.sim.orbit.MeanElements` fields, epoch in TAI seconds)
+or `tle = [line1, line2]`, optional `inertia_kgm2` and `wheels`
+(`axes_body`, `inertia_kgm2`, `max_torque_nm`) and `parameters`.
+
+Devices: ``magnetometer`` (`read_field_t()`) and ``magnetorquer``
+(`start_dipole(m, duration_s)`, `cancel()`) are required; ``gyro``
+(`read_rate_rad_s()`), ``sun_sensors`` (`read().sun_body`) and ``wheels``
+(`set_torques(t)`, `speeds_rad_s()`) are used when configured.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from enum import IntEnum
+import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -27,29 +40,41 @@ import numpy as np
 from fsw.core import App, CommandError, Field, MessageType, Parameter, Reason, Severity, command
 from fsw.core.ids import ADCS_APID
 from fsw.core.message import tm_msg_id
-from fsw.gnc.bdot import BDot
+from fsw.core.time import decimal_year, jd_tt, jd_utc_split
+from fsw.gnc._core import lib
+from fsw.gnc.adcs import AdcsConfig, AdcsCycle, AdcsSensors, Mode, Status
+from fsw.gnc.control import WheelArray
+from fsw.gnc.ephemeris import satellite_from_config
+from fsw.gnc.frames import geodetic_to_ecef
+from fsw.gnc.orbit import PropagationError
 from hal import HalError
 
+AdcsMode = Mode
 
-class AdcsMode(IntEnum):
-    IDLE = 0
-    DETUMBLE = 1
-
+SENSOR_BITS = {"magnetometer": 1, "gyro": 2, "sun_sensors": 4, "wheels": 8}
 
 ADCS_STATE = MessageType("AdcsState", tm_msg_id(ADCS_APID + 1), [
     Field("time_s", "d", "s", "executive clock"),
-    Field("mode", "B", doc="AdcsMode"),
-    Field("sensor_ok", "?", doc="false when this cycle's magnetometer read failed"),
+    Field("mode", "B", doc="fsw.gnc.adcs.Mode"),
+    Field("status", "H", doc="fsw.gnc.adcs.Status bits"),
+    Field("sensors_ok", "B", doc="bit 0 magnetometer, 1 gyro, 2 sun sensors, 3 wheels"),
     Field("b_body_t", "3f", "T", "measured field, body frame"),
-    Field("bdot_t_s", "3f", "T/s", "filtered field rate, body frame"),
+    Field("gyro_rad_s", "3f", "rad/s", "measured rate, body frame"),
+    Field("sun_body", "3f", doc="measured sun unit vector, body frame (zero when none)"),
+    Field("q_body_eci", "4f", doc="estimated attitude, scalar first"),
+    Field("w_body_rad_s", "3f", "rad/s", "estimated rate, bias removed"),
+    Field("gyro_bias_rad_s", "3f", "rad/s", "estimated gyro bias"),
+    Field("pointing_error_deg", "f", "deg", "estimated angle to the target attitude"),
     Field("dipole_cmd_am2", "3f", "A m^2", "commanded dipole, body frame"),
+    Field("wheel_torque_cmd_nm", "4f", "N m"),
+    Field("wheel_speed_rad_s", "4f", "rad/s", "measured, relative to the body"),
 ], doc="ADCS state every control cycle")
 
 # Event ids.
 EV_MODE = 1
 EV_SENSOR_FAULT = 2
 EV_ACTUATOR_FAULT = 3
-EV_RECOVERED = 4
+EV_ORBIT = 4
 
 
 class AdcsApp(App):
@@ -57,10 +82,12 @@ class AdcsApp(App):
     APID = ADCS_APID
     HK_FIELDS = (
         Field("mode", "B"),
+        Field("status", "H"),
         Field("cycles", "I"),
-        Field("sensor_faults", "I", doc="failed magnetometer reads"),
-        Field("actuator_faults", "I", doc="failed magnetorquer commands"),
+        Field("sensor_faults", "I", doc="failed sensor reads, all sensors"),
+        Field("actuator_faults", "I", doc="failed actuator commands"),
         Field("b_norm_nt", "f", "nT", "field magnitude at the last good read"),
+        Field("pointing_error_deg", "f", "deg"),
     )
     TELEMETRY = (ADCS_STATE,)
     PARAMETERS = (
@@ -70,89 +97,191 @@ class AdcsApp(App):
                   doc="per-axis magnetorquer limit"),
         Parameter("filter_alpha", "f", default=0.5, low=0.01, high=1.0,
                   doc="low-pass weight of the newest dB/dt sample"),
+        Parameter("detumble_exit_rate_deg_s", "f", default=0.0, low=0.0, high=10.0,
+                  unit="deg/s", doc="leave DETUMBLE for SUN below this rate; 0 never"),
+        Parameter("detumble_exit_hold_s", "f", default=60.0, low=0.0, high=3600.0, unit="s",
+                  doc="how long the rate must stay low first"),
     )
 
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
         self.rate_hz = float(self.config.get("rate_hz", 10.0))
-        self.mode = AdcsMode[str(self.config.get("initial_mode", "DETUMBLE")).upper()]
-        mount = np.asarray(self.config.get("magnetometer_to_body", np.eye(3)), dtype=float)
-        if mount.shape != (3, 3) or not np.allclose(mount @ mount.T, np.eye(3), atol=1e-6):
-            raise ValueError("magnetometer_to_body must be a 3x3 rotation matrix")
-        self.mag_to_body = mount
+        self.initial_mode = Mode[str(self.config.get("initial_mode", "DETUMBLE")).upper()]
+        self.satellite = satellite_from_config(self.config)
         self.cycles = 0
-        self.sensor_faults = 0
+        self.sensor_faults = {name: 0 for name in SENSOR_BITS}
         self.actuator_faults = 0
         self.b_body_t = np.zeros(3)
-        self.dipole_cmd_am2 = np.zeros(3)
+        self.last: Any = None
+        self._slow_since_s: float | None = None
 
-    # -- init ---------------------------------------------------------------
+    # -- init -----------------------------------------------------------------
     def init(self) -> None:
         self.magnetometer = self.device("magnetometer")
         self.magnetorquer = self.device("magnetorquer")
-        self.bdot = BDot(self.params["bdot_gain"], [self.params["dipole_limit_am2"]] * 3,
-                         self.params["filter_alpha"])
+        self.gyro = self.ctx.devices.get("gyro")
+        self.sun_sensors = self.ctx.devices.get("sun_sensors")
+        self.wheels = self.ctx.devices.get("wheels")
+        self.cycle = AdcsCycle(self._cycle_config(), self.initial_mode)
+
+    def _cycle_config(self) -> AdcsConfig:
+        base = AdcsConfig()
+        wheels = self.config.get("wheels")
+        wheel_array = base.wheels if wheels is None else WheelArray(
+            axes_body=wheels["axes_body"], inertia_kgm2=wheels.get("inertia_kgm2", 1.5e-5),
+            max_torque_nm=wheels.get("max_torque_nm", 1e-3))
+        limit = float(self.params["dipole_limit_am2"])
+        return AdcsConfig(
+            dt_s=1.0 / self.rate_hz,
+            inertia_kgm2=self.config.get("inertia_kgm2", base.inertia_kgm2),
+            wheels=wheel_array, max_dipole_am2=(limit, limit, limit),
+            bdot_gain_am2_per_t_s=float(self.params["bdot_gain"]),
+            bdot_filter_alpha=float(self.params["filter_alpha"]))
 
     def parameter_changed(self, name: str, value: float) -> None:
-        self.bdot = BDot(self.params["bdot_gain"], [self.params["dipole_limit_am2"]] * 3,
-                         self.params["filter_alpha"])
+        if name in ("bdot_gain", "dipole_limit_am2", "filter_alpha"):
+            mode = self.cycle.mode
+            self.cycle = AdcsCycle(self._cycle_config(), mode)
 
-    # -- main loop ------------------------------------------------------------
+    # -- main loop --------------------------------------------------------------
     def execute(self) -> None:
         self.cycles += 1
-        sensor_ok = self._read_sensors()
-        dipole = np.zeros(3)
-        if sensor_ok and self.mode == AdcsMode.DETUMBLE:
-            dipole = self.bdot.step(self.b_body_t, 1.0 / self.rate_hz)
-        self._command_torquers(dipole)
-        self.publish(ADCS_STATE, time_s=self.now(), mode=int(self.mode), sensor_ok=sensor_ok,
-                     b_body_t=self.b_body_t, bdot_t_s=self.bdot.bdot_t_s,
-                     dipole_cmd_am2=self.dipole_cmd_am2)
-
-    def _read_sensors(self) -> bool:
+        t_s = self.now()
+        tai_s = self.ctx.clock.epoch_tai_s + t_s
+        whole, frac = jd_utc_split(tai_s)
         try:
-            b_sensor = self.magnetometer.read_field_t()
-        except HalError as exc:
-            self.sensor_faults += 1
-            self.bdot.reset()  # a gap would look like a huge dB/dt
-            if self.sensor_faults % 100 == 1:
-                self.event(EV_SENSOR_FAULT, Severity.MEDIUM,
-                           f"magnetometer read failed ({self.sensor_faults}): {exc}")
-            return False
-        self.b_body_t = self.mag_to_body @ b_sensor
-        return True
+            minutes = ((whole - self.satellite.epoch_jd[0]) +
+                       (frac - self.satellite.epoch_jd[1])) * 1440.0
+            r_km, v_km_s = self.satellite.propagate(minutes)
+        except PropagationError as exc:
+            self._fault(EV_ORBIT, "orbit", f"orbit propagation failed: {exc}")
+            self._command(np.zeros(3), None)
+            return
 
-    def _command_torquers(self, dipole_am2: np.ndarray) -> None:
-        # Held for 1.5 cycles: continuous while the app runs, off soon after it stops.
+        ok = 0
+        mag = self._read("magnetometer", self.magnetometer.read_field_t)
+        if mag is not None:
+            self.b_body_t = mag
+            ok |= SENSOR_BITS["magnetometer"]
+        gyro = self._read("gyro", self.gyro.read_rate_rad_s) if self.gyro else None
+        ok |= SENSOR_BITS["gyro"] if gyro is not None else 0
+        sun = None
+        if self.sun_sensors is not None:
+            reading = self._read("sun_sensors", self.sun_sensors.read)
+            if reading is not None:
+                ok |= SENSOR_BITS["sun_sensors"]
+                sun = reading.sun_body  # None in eclipse: the cycle then uses the field only
+        speeds = np.zeros(4)
+        if self.wheels is not None:
+            measured = self._read("wheels", self.wheels.speeds_rad_s)
+            if measured is not None and np.all(np.isfinite(measured)):
+                ok |= SENSOR_BITS["wheels"]
+                speeds[:len(measured)] = measured
+            elif measured is not None:
+                self._fault(EV_SENSOR_FAULT, "wheels", "a wheel did not report its speed")
+                speeds[:len(measured)] = np.nan_to_num(measured)
+
+        out = self.cycle.step(AdcsSensors(
+            gyro_rad_s=gyro, mag_body_t=mag, sun_body=sun, r_eci_km=r_km, v_eci_km_s=v_km_s,
+            jd_tt=jd_tt(tai_s), gmst_rad=lib.tsr_gmst82(whole, frac),
+            decimal_year=decimal_year(tai_s), wheel_speed_rad_s=speeds))
+        self.last = out
+        self._command(out.mtq_dipole_am2, out.wheel_torque_nm)
+        self._maybe_leave_detumble(out, t_s)
+        # One struct call in field order: this packet goes out every cycle.
+        zero3 = (0.0, 0.0, 0.0)
+        self.bus.publish(ADCS_STATE.msg_id, ADCS_STATE.struct.pack(
+            t_s, int(self.cycle.mode), int(out.status), ok, *self.b_body_t,
+            *(gyro if gyro is not None else zero3), *(sun if sun is not None else zero3),
+            *out.q_body_eci, *out.w_body_rad_s, *out.gyro_bias_rad_s,
+            math.degrees(out.pointing_error_rad), *out.mtq_dipole_am2,
+            *_four(out.wheel_torque_nm), *speeds))
+
+    def _read(self, name: str, read: Callable[[], Any]) -> Any:
+        try:
+            return read()
+        except HalError as exc:
+            self._fault(EV_SENSOR_FAULT, name, f"{name} read failed: {exc}")
+            return None
+
+    def _fault(self, event_id: int, name: str, text: str) -> None:
+        count = self.sensor_faults.get(name, 0) + 1
+        self.sensor_faults[name] = count
+        if count % 100 == 1:
+            self.event(event_id, Severity.MEDIUM, f"{text} ({count})")
+
+    def _command(self, dipole_am2: np.ndarray, wheel_torque_nm: np.ndarray | None) -> None:
         try:
             self.magnetorquer.start_dipole(dipole_am2, 1.5 / self.rate_hz)
+            if self.wheels is not None and wheel_torque_nm is not None:
+                self.wheels.set_torques(wheel_torque_nm)
         except HalError as exc:
             self.actuator_faults += 1
             if self.actuator_faults % 100 == 1:
                 self.event(EV_ACTUATOR_FAULT, Severity.MEDIUM,
-                           f"magnetorquer command failed ({self.actuator_faults}): {exc}")
+                           f"actuator command failed ({self.actuator_faults}): {exc}")
+
+    def _maybe_leave_detumble(self, out: Any, t_s: float) -> None:
+        threshold = float(self.params["detumble_exit_rate_deg_s"])
+        if self.cycle.mode != Mode.DETUMBLE or threshold <= 0.0:
+            self._slow_since_s = None
             return
-        self.dipole_cmd_am2 = dipole_am2
+        slow = (Status.EST_VALID in out.status and
+                math.degrees(float(np.linalg.norm(out.w_body_rad_s))) < threshold)
+        if not slow:
+            self._slow_since_s = None
+        elif self._slow_since_s is None:
+            self._slow_since_s = t_s
+        elif t_s - self._slow_since_s >= float(self.params["detumble_exit_hold_s"]):
+            self._switch(Mode.SUN, "rates low: detumble complete")
+
+    def _switch(self, mode: Mode, why: str) -> None:
+        self.event(EV_MODE, Severity.INFO, f"mode {self.cycle.mode.name} -> {mode.name}: {why}")
+        self.cycle.mode = mode
+        self._slow_since_s = None
 
     def stop(self) -> None:
-        try:
-            self.magnetorquer.cancel()
-        except (HalError, AttributeError):
-            pass
+        for stop in (getattr(self.magnetorquer, "cancel", None),
+                     (lambda: self.wheels.set_torques(np.zeros(4))) if self.wheels else None):
+            if stop is None:
+                continue
+            try:
+                stop()
+            except HalError:
+                pass
 
-    # -- command handler ---------------------------------------------------------
-    @command(10, Field("mode", "B", low=0, high=max(AdcsMode)))
+    # -- command handler -----------------------------------------------------------
+    @command(10, Field("mode", "B", low=0, high=max(Mode)))
     def set_mode(self, mode: int) -> None:
-        """Switch the control mode (0 idle, 1 detumble)."""
-        new = AdcsMode(mode)
-        if new == self.mode:
+        """Switch the control mode (0 idle, 1 detumble, 2 sun, 3 nadir, 4 inertial, 5 target)."""
+        new = Mode(mode)
+        if new == self.cycle.mode:
             raise CommandError(Reason.NOT_ALLOWED_NOW, f"already in {new.name}")
-        self.bdot.reset()
-        self.event(EV_MODE, Severity.INFO, f"mode {self.mode.name} -> {new.name}")
-        self.mode = new
+        self._switch(new, "commanded")
 
-    # -- housekeeping --------------------------------------------------------------
+    @command(11, Field("q_target_eci", "4d"))
+    def set_inertial_target(self, q_target_eci: tuple[float, ...]) -> None:
+        """Attitude to hold in INERTIAL mode (scalar-first quaternion, normalised here)."""
+        self.cycle.set_inertial_target(q_target_eci)
+
+    @command(12, Field("lat_deg", "d", "deg", low=-90.0, high=90.0),
+             Field("lon_deg", "d", "deg", low=-180.0, high=360.0),
+             Field("alt_km", "d", "km", low=-1.0, high=10.0))
+    def set_ground_target(self, lat_deg: float, lon_deg: float, alt_km: float) -> None:
+        """Ground point (WGS-84 geodetic) to track in TARGET mode."""
+        self.cycle.set_ground_target(geodetic_to_ecef(lat_deg, lon_deg, alt_km))
+
+    # -- housekeeping ------------------------------------------------------------------
     def housekeeping_values(self) -> Mapping[str, Any]:
-        return {"mode": int(self.mode), "cycles": self.cycles,
-                "sensor_faults": self.sensor_faults, "actuator_faults": self.actuator_faults,
-                "b_norm_nt": float(np.linalg.norm(self.b_body_t) * 1e9)}
+        last = self.last
+        return {"mode": int(self.cycle.mode), "status": int(last.status) if last else 0,
+                "cycles": self.cycles, "sensor_faults": sum(self.sensor_faults.values()),
+                "actuator_faults": self.actuator_faults,
+                "b_norm_nt": float(np.linalg.norm(self.b_body_t) * 1e9),
+                "pointing_error_deg": math.degrees(last.pointing_error_rad) if last else 0.0}
+
+
+def _four(values: np.ndarray) -> list[float]:
+    out = [0.0, 0.0, 0.0, 0.0]
+    out[:len(values)] = [float(v) for v in values]
+    return out
