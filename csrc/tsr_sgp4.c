@@ -25,8 +25,8 @@
 #define RE_KM 6378.135
 #define MU_KM3_S2 398600.8
 #define J2 0.001082616
-#define J3 -0.00000253881
-#define J4 -0.00000165597
+#define J3 (-0.00000253881)
+#define J4 (-0.00000165597)
 #define J3OJ2 (J3 / J2)
 
 static double xke(void)
