@@ -20,6 +20,7 @@ class Reason(IntEnum):
     FIELD_RANGE = 4
     BAD_VERSION = 5
     SPARE_BITS_SET = 6
+    QUEUE_FULL = 7
     # Checksums (20..29)
     BAD_FECF = 20
     BAD_PEC = 21

@@ -49,6 +49,8 @@ def _check_packet(raw: bytes, packet_type: int, min_data: int) -> tuple[int, int
         raise PacketError(Reason.FIELD_RANGE, "wrong packet type (TC/TM)")
     if not w0 & 0x0800:
         raise PacketError(Reason.FIELD_RANGE, "PUS packets have a secondary header")
+    if w0 & 0x7FF == 0x7FF:
+        raise PacketError(Reason.FIELD_RANGE, "idle packets (APID 0x7FF) carry no PUS data")
     if w1 >> 14 != 3:
         raise PacketError(Reason.FIELD_RANGE, "PUS packets are unsegmented (flags 11)")
     if crc16(raw) != 0:

@@ -179,3 +179,15 @@ def test_fuzzed_frames_into_the_app(tmp_path_factory, data):
     for f in comms.take_frames():
         TmFrame.decode(f, frame_len=FRAME_LEN)
     ground.downlink([])
+
+
+def test_uplink_queue_overflow_is_counted_and_reported(tmp_path):
+    exe, ground = boot(tmp_path)
+    comms = exe.apps["comms"]
+    frames = [ground.frame(ground.tc(SAMPLE_APID, 17, 1), OPERATOR) for _ in range(70)]
+    for f in frames:
+        comms.receive_frame(f)  # the queue holds 64: the 6 oldest are dropped
+    exe.step()
+    assert comms.rejected_by_reason[Reason.QUEUE_FULL] == 6
+    assert comms.frames_rejected >= 6
+    assert sum("uplink queue full" in e.text for e in exe.events.recent) == 6

@@ -172,3 +172,41 @@ def test_tc_app_data_dispatch():
     assert _reason(lambda: decode_tc_app_data(PusTc(1, 99, 1))) == Reason.UNKNOWN_SERVICE
     assert _reason(lambda: decode_tc_app_data(PusTc(1, 17, 9))) == Reason.UNKNOWN_SUBTYPE
     assert _reason(lambda: decode_tc_app_data(PusTc(1, 17, 1, b"x"))) == Reason.BAD_APP_DATA
+
+
+ids16 = st.lists(st.integers(0, 0xFFFF), max_size=20)
+values = st.lists(st.tuples(st.integers(0, 0xFFFF), st.one_of(
+    st.booleans(), st.integers(-(2**63), 2**64 - 1), st.floats(allow_nan=False),
+    st.binary(max_size=255))), max_size=10)
+
+
+@given(st.integers(0, 0xFFFF), st.integers(0, 2**32 - 1), ids16)
+def test_hk_structure_round_trip(sid, interval, params):
+    s = HkStructure(sid, interval, params)
+    assert HkStructure.decode(s.encode()) == s
+
+
+@given(ids16)
+def test_id_lists_round_trip(ids):
+    assert decode_ids(encode_ids(ids)) == ids
+
+
+@given(values)
+def test_parameter_values_round_trip(vals):
+    back = decode_values(encode_values(vals))
+    assert back == vals
+    assert [type(v) for _, v in back] == [type(v) for _, v in vals]
+
+
+@given(st.integers(1, 4), st.integers(0, 0xFFFF), st.binary(max_size=60))
+def test_event_report_round_trip(sev, eid, aux):
+    r = EventReport(sev, eid, aux)
+    assert EventReport.decode(sev, r.encode()) == r
+
+
+@given(st.lists(st.tuples(times, tcs), max_size=5))
+def test_schedule_insert_and_delete_round_trip(items):
+    acts = [ScheduledTc(t, tc) for t, tc in items]
+    assert decode_insert(encode_insert(acts)) == acts
+    ids = [ActivityId.of(tc) for _, tc in items]
+    assert decode_delete(encode_delete(ids)) == ids

@@ -117,6 +117,7 @@ class CommsApp(App):
         self.frame_len = int(cfg.get("tm_frame_len", 256))
         self.queue_frames = int(cfg.get("downlink_queue_frames", 1024))
         self.uplink_queue: deque[bytes] = deque(maxlen=int(cfg.get("uplink_queue_frames", 64)))
+        self._uplink_overflow = 0
         self.rx: TcReceiver | None = None
         self.tm = TmMasterChannel(self.scid, self.frame_len, vcids=(0,))
         self.frames: deque[bytes] = deque()
@@ -161,9 +162,14 @@ class CommsApp(App):
 
     # -- link side -------------------------------------------------------------
     def receive_frame(self, raw: bytes) -> None:
-        """Queue one TC frame from a link (thread-safe); processed next cycle."""
+        """Queue one TC frame from a link; processed in the next cycle.
+
+        Safe to call from a link thread: it only appends to the queue. When the
+        queue is full the oldest frame is dropped; the drop is counted here and
+        reported (counter, reason, event) by the next cycle.
+        """
         if len(self.uplink_queue) == self.uplink_queue.maxlen:
-            self._reject_frame(Why.TOO_LONG, "uplink queue full, frame dropped")
+            self._uplink_overflow += 1
         self.uplink_queue.append(bytes(raw))
 
     def process_frame(self, raw: bytes) -> None:
@@ -198,6 +204,9 @@ class CommsApp(App):
 
     # -- main loop ---------------------------------------------------------------
     def execute(self) -> None:
+        lost, self._uplink_overflow = self._uplink_overflow, 0
+        for _ in range(lost):
+            self._reject_frame(Why.QUEUE_FULL, "uplink queue full, oldest frame dropped")
         burst = []
         while self.uplink_queue:
             burst.append(self.uplink_queue.popleft())
