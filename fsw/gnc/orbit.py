@@ -141,6 +141,11 @@ class Satellite:
         )
         return sat
 
+    def __repr__(self) -> str:
+        whole, frac = self.epoch_jd
+        return (f"Satellite(satnum={self.satnum}, epoch_jd={whole + frac:.8f}, "
+                f"deep_space={self.deep_space})")
+
     @property
     def epoch_jd(self) -> tuple[float, float]:
         """Epoch as (whole, fraction) UTC Julian date."""

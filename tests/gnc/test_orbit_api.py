@@ -86,6 +86,7 @@ def test_properties_and_scalar_error() -> None:
     assert sat.epoch_jd == (2460409.5, 0.5)  # 2024 day 100.5 = 9 April 12:00
     assert not sat.deep_space and Satellite.from_tle(*MOLNIYA).deep_space
     assert sat.init_error == 0
+    assert repr(sat) == "Satellite(satnum=25544, epoch_jd=2460410.00000000, deep_space=False)"
     assert sat.mean_motion_rad_min == pytest.approx(15.49815308 * 2 * math.pi / 1440, rel=1e-3)
     with pytest.raises(PropagationError) as info:
         sat.propagate(float("nan"))
