@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skyfield.api import EarthSatellite, load, wgs84
 
-from fsw.gnc.frames import Station
+from fsw.gnc.frames import Station, ecef_to_geodetic, teme_to_ecef
 from fsw.gnc.orbit import Satellite
 from fsw.gnc.passes import Pass, elevation_deg, find_passes, jd_from_datetime, jd_to_datetime
 
@@ -124,3 +124,18 @@ def test_datetime_helpers_and_argument_checks() -> None:
     with pytest.raises(ValueError):
         find_passes(sat, STATION, jd, jd + 1, precision_s=0.0)
     assert isinstance(find_passes(sat, STATION, jd, jd + 0.5)[0], Pass)
+
+
+def test_geostationary_always_or_never_visible() -> None:
+    geo = ("1 24208U 96044A   06177.04061740 -.00000094  00000-0  10000-3 0  1600",
+           "2 24208   3.8536  80.0121 0026640 311.0977  48.3000  1.00778054 36119")
+    sat = Satellite.from_tle(*geo)
+    start = sat.epoch_jd[0] + sat.epoch_jd[1]
+    r, v, _ = sat.propagate_array(np.array([0.0]))
+    r_e, _ = teme_to_ecef(r, v, sat.epoch_jd[0], sat.epoch_jd[1])
+    _, lon, _ = ecef_to_geodetic(r_e[0])
+    below = Station(0.0, float(lon))
+    (p,) = find_passes(sat, below, start, start + 1.0)
+    assert p.starts_before_span and p.ends_after_span
+    assert p.max_elevation_deg > 80.0
+    assert find_passes(sat, Station(0.0, float(lon) + 180.0), start, start + 1.0) == []
