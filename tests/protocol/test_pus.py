@@ -3,6 +3,8 @@ against spacepackets in both directions."""
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -210,3 +212,38 @@ def test_schedule_insert_and_delete_round_trip(items):
     assert decode_insert(encode_insert(acts)) == acts
     ids = [ActivityId.of(tc) for _, tc in items]
     assert decode_delete(encode_delete(ids)) == ids
+
+
+def test_ccsdspy_reads_pus_tm_we_write(tmp_path):
+    """A file of TM[3,25] packets built here, read by ccsdspy with the PUS-C TM
+    secondary header declared field by field."""
+    import ccsdspy
+
+    tms = [PusTm(0x30, 3, 25, HkReport(7, struct.pack(">f", i / 4)).encode(), seq_count=i,
+                 msg_counter=100 + i, dest_id=9, time=CucTime(1000 + i, 0x8000))
+           for i in range(40)]
+    f = tmp_path / "hk.bin"
+    f.write_bytes(b"".join(tm.encode() for tm in tms))
+    u = "uint"
+    ref = ccsdspy.FixedLength([
+        ccsdspy.PacketField(name="pus_version", data_type=u, bit_length=4),
+        ccsdspy.PacketField(name="time_ref", data_type=u, bit_length=4),
+        ccsdspy.PacketField(name="service", data_type=u, bit_length=8),
+        ccsdspy.PacketField(name="subtype", data_type=u, bit_length=8),
+        ccsdspy.PacketField(name="counter", data_type=u, bit_length=16),
+        ccsdspy.PacketField(name="dest", data_type=u, bit_length=16),
+        ccsdspy.PacketField(name="p_field", data_type=u, bit_length=8),
+        ccsdspy.PacketField(name="coarse", data_type=u, bit_length=32),
+        ccsdspy.PacketField(name="fine", data_type=u, bit_length=16),
+        ccsdspy.PacketField(name="sid", data_type=u, bit_length=16),
+        ccsdspy.PacketField(name="value", data_type="float", bit_length=32),
+        ccsdspy.PacketField(name="pec", data_type=u, bit_length=16),
+    ]).load(str(f), include_primary_header=True)
+    assert set(ref["pus_version"]) == {2} and set(ref["service"]) == {3}
+    assert set(ref["subtype"]) == {25} and set(ref["dest"]) == {9}
+    assert ref["counter"].tolist() == [100 + i for i in range(40)]
+    assert ref["coarse"].tolist() == [1000 + i for i in range(40)]
+    assert set(ref["p_field"]) == {0x2E} and set(ref["fine"]) == {0x8000}
+    assert ref["value"].tolist() == [i / 4 for i in range(40)]
+    assert ref["pec"].tolist() == [int.from_bytes(tm.encode()[-2:], "big") for tm in tms]
+    assert ref["CCSDS_APID"].tolist() == [0x30] * 40
