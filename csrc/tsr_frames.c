@@ -175,6 +175,21 @@ void tsr_ecef_to_geodetic_many(long n, const double *r_ecef, double *lat, double
     }
 }
 
+void tsr_geodetic_to_ecef_many(long n, const double *lat, const double *lon, const double *h_km,
+                               double *r_ecef)
+{
+    for (long i = 0; i < n; ++i) {
+        tsr_geodetic_to_ecef_wgs84(lat[i], lon[i], h_km[i], r_ecef + 3 * i);
+    }
+}
+
+void tsr_gmst82_many(long n, const double *jd_ut1, const double *jd_ut1_frac, double *gmst)
+{
+    for (long i = 0; i < n; ++i) {
+        gmst[i] = tsr_gmst82(jd_ut1[i], jd_ut1_frac[i]);
+    }
+}
+
 void tsr_look_angles_many(long n, const double *r_ecef, const double *v_ecef, double lat,
                           double lon, double h_km, double *out4)
 {

@@ -67,6 +67,9 @@ void tsr_ecef_to_teme_many(long n, const double *r_ecef_km, const double *v_ecef
                            double yp_rad, double *r_teme_km, double *v_teme_km_s);
 void tsr_ecef_to_geodetic_many(long n, const double *r_ecef_km, double *lat_rad,
                                double *lon_rad, double *h_km);
+void tsr_geodetic_to_ecef_many(long n, const double *lat_rad, const double *lon_rad,
+                               const double *h_km, double *r_ecef_km);
+void tsr_gmst82_many(long n, const double *jd_ut1, const double *jd_ut1_frac, double *gmst_rad);
 void tsr_look_angles_many(long n, const double *r_ecef_km, const double *v_ecef_km_s,
                           double lat_rad, double lon_rad, double h_km, double *out4);
 

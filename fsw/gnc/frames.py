@@ -92,11 +92,11 @@ def gmst_rad(jd_ut1: float | np.ndarray, jd_ut1_frac: float | np.ndarray = 0.0) 
     """Greenwich mean sidereal time (IAU-82), radians in [0, 2 pi)."""
     whole, frac = np.broadcast_arrays(np.asarray(jd_ut1, dtype=np.float64),
                                       np.asarray(jd_ut1_frac, dtype=np.float64))
-    out = np.empty(whole.shape)
-    flat = out.reshape(-1)
-    for i, (w, f) in enumerate(zip(whole.reshape(-1), frac.reshape(-1), strict=True)):
-        flat[i] = lib.tsr_gmst82(float(w), float(f))
-    return out
+    w = np.ascontiguousarray(whole).reshape(-1)
+    f = np.ascontiguousarray(frac).reshape(-1)
+    out = np.empty(w.size)
+    lib.tsr_gmst82_many(w.size, _p(w), _p(f), _p(out))
+    return out.reshape(whole.shape)
 
 
 def teme_to_ecef(r_teme_km: np.ndarray, v_teme_km_s: np.ndarray, jd_utc: object,
@@ -136,14 +136,12 @@ def geodetic_to_ecef(lat_deg: object, lon_deg: object, alt_km: object = 0.0) -> 
     lat, lon, alt = np.broadcast_arrays(np.asarray(lat_deg, dtype=np.float64),
                                         np.asarray(lon_deg, dtype=np.float64),
                                         np.asarray(alt_km, dtype=np.float64))
-    out = np.empty((*lat.shape, 3))
-    flat = out.reshape(-1, 3)
-    buf = ffi.new("double[3]")
-    for i, (a, b, h) in enumerate(zip(np.radians(lat).reshape(-1), np.radians(lon).reshape(-1),
-                                      alt.reshape(-1), strict=True)):
-        lib.tsr_geodetic_to_ecef_wgs84(float(a), float(b), float(h), buf)
-        flat[i] = (buf[0], buf[1], buf[2])
-    return out
+    la = np.ascontiguousarray(np.radians(lat)).reshape(-1)
+    lo = np.ascontiguousarray(np.radians(lon)).reshape(-1)
+    h = np.ascontiguousarray(alt).reshape(-1)
+    out = np.empty((la.size, 3))
+    lib.tsr_geodetic_to_ecef_many(la.size, _p(la), _p(lo), _p(h), _p(out))
+    return out.reshape((*lat.shape, 3))
 
 
 def ecef_to_geodetic(r_ecef_km: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
