@@ -286,3 +286,36 @@ def test_unknown_service_and_malformed_tc_are_refused(system):
     assert reports(tms, unknown.request_id) == [(2, LINK_FAILURE_BASE + Reason.UNKNOWN_SERVICE)]
     assert reports(tms, short.request_id) == [(2, LINK_FAILURE_BASE + Reason.BAD_APP_DATA)]
     assert reports(tms, no_app.request_id) == [(10, LINK_FAILURE_BASE + Reason.NO_SUCH_TARGET)]
+
+
+def test_event_reports_can_be_disabled_and_enabled(system):
+    exe, ground = system
+
+    def noop_events() -> list[sv.EventReport]:
+        tc = ground.tc(SAMPLE_APID, 8, 1, sv.PerformFunction(0).encode())  # NOOP
+        tms = exchange(exe, ground, [ground.frame(tc, OPERATOR)])
+        assert reports(tms, tc.request_id) == [(1, None), (7, None)]
+        evs = [sv.EventReport.decode(t.subtype, t.source_data) for t in tms
+               if t.service == 5 and t.apid == SAMPLE_APID]
+        return [e for e in evs if e.event_id == 3]  # the no-op event
+
+    run(exe, 2)
+    exe.apps["comms"].take_frames()  # boot events out of the way
+    [ev] = noop_events()
+    assert ev.subtype == sv.EV_INFO and ev.event_id == 3 and b"no-op" in ev.aux
+    exchange(exe, ground, [ground.frame(ground.tc(SAMPLE_APID, 5, 6, sv.encode_ids([3])),
+                                        OPERATOR)])
+    assert noop_events() == []
+    exchange(exe, ground, [ground.frame(ground.tc(SAMPLE_APID, 5, 5, sv.encode_ids([3])),
+                                        OPERATOR)])
+    assert len(noop_events()) == 1
+
+
+def test_connection_test(system):
+    exe, ground = system
+    ok = ground.tc(SAMPLE_APID, 17, 3, sv.encode_connection_test(SCHEDULER_APID))
+    nobody = ground.tc(SAMPLE_APID, 17, 3, sv.encode_connection_test(0x3FF))
+    tms = exchange(exe, ground, [ground.frame(ok, OPERATOR), ground.frame(nobody, OPERATOR)])
+    [rep] = [t for t in tms if (t.service, t.subtype) == (17, 4)]
+    assert sv.decode_connection_test(rep.source_data) == SCHEDULER_APID
+    assert reports(tms, nobody.request_id) == [(2, LINK_FAILURE_BASE + Reason.NO_SUCH_TARGET)]
