@@ -214,7 +214,9 @@ def find_passes(sat: Satellite, station: Station, start_jd: float, end_jd: float
     for k in range(1, n - 1):
         if above[k - 1] or above[k] or above[k + 1]:
             continue
-        if not (f[k] >= f[k - 1] and f[k] >= f[k + 1]):
+        # strict on one side: a flat run (e.g. after a decay) is no peak, and
+        # two equal samples give one search, not two
+        if not (f[k] >= f[k - 1] and f[k] > f[k + 1]):
             continue
         t_peak, el_peak = _golden_max(sky, grid[k - 1], grid[k + 1], precision_s)
         if el_peak - min_elevation_deg < 0.0:
