@@ -58,7 +58,7 @@ class SpacePacket:
         self.sec_hdr_flag = True if sec_hdr_flag else False
         self.seq_flags = seq_flags
         self.seq_count = seq_count
-        self.data = data if type(data) is bytes else bytes(data)
+        self.data = data if data.__class__ is bytes else bytes(data)
 
     @property
     def is_idle(self) -> bool:
@@ -78,7 +78,8 @@ class SpacePacket:
         ) + self.data
 
     @classmethod
-    def decode(cls, data: bytes | bytearray | memoryview, _unpack=_unpack_hdr) -> SpacePacket:
+    def decode(cls, data: bytes | bytearray | memoryview, _unpack=_unpack_hdr,
+               _new=object.__new__) -> SpacePacket:
         """Decode exactly one packet; the length field must match len(data)."""
         n = len(data)
         if n < 7:
@@ -89,13 +90,13 @@ class SpacePacket:
                 raise PacketError(Reason.BAD_VERSION, f"packet version {w0 >> 13}")
             raise PacketError(Reason.LENGTH_MISMATCH,
                               f"length field says {length + 7} octets, got {n}")
-        pkt = object.__new__(cls)
+        pkt = _new(cls)
         pkt.apid = w0 & 0x7FF
         pkt.packet_type = (w0 >> 12) & 1
         pkt.sec_hdr_flag = (w0 & 0x0800) != 0
         pkt.seq_flags = w1 >> 14
         pkt.seq_count = w1 & 0x3FFF
-        pkt.data = data[6:] if type(data) is bytes else bytes(data[6:])
+        pkt.data = data[6:] if data.__class__ is bytes else bytes(data[6:])
         return pkt
 
     @classmethod
