@@ -10,6 +10,7 @@
 #include "tsr_vecmath.h"
 
 #define EARTH_RATE_RAD_S 7.292115e-5
+#define SUN_NORMAL_MIN_SIN 0.0348994967 /* sin(2 deg) */
 
 /* Clear all state and select a mode. */
 void tsr_adcs_init(tsr_adcs_state *s, int mode)
@@ -164,8 +165,18 @@ int tsr_adcs_step(const tsr_adcs_params *p, tsr_adcs_state *s, const tsr_adcs_in
     switch (s->mode) {
     case TSR_ADCS_MODE_SUN: {
         double normal[3];
+        double across[3];
+        const double *secondary = normal;
         tsr_v3_cross(in->r_eci_km, in->v_eci_km_s, normal);
-        if (tsr_target_two_axis(p->sun_axis_body, p->sun_secondary_body, out->sun_eci, normal,
+        (void)tsr_v3_normalize(normal, normal);
+        tsr_v3_cross(out->sun_eci, normal, across);
+        /* Within 2 deg of the orbit normal the sun leaves the roll about it
+         * ill-defined (beta near 90 deg): lean toward the zenith instead,
+         * which is then nearly perpendicular to the sun. */
+        if (tsr_v3_norm(across) < SUN_NORMAL_MIN_SIN) {
+            secondary = in->r_eci_km;
+        }
+        if (tsr_target_two_axis(p->sun_axis_body, p->sun_secondary_body, out->sun_eci, secondary,
                                 out->q_target_eci) != 0) {
             out->status |= TSR_ADCS_NO_CONTROL;
             return 0;

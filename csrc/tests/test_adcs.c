@@ -242,6 +242,57 @@ static void test_modes_and_bad_input(tsr_test_tally *t)
     CHECK(t, out.status & TSR_ADCS_EST_VALID); /* estimation still ran */
 }
 
+/* Sun on the orbit normal: the secondary axis leans to the zenith instead. */
+static void test_sun_on_orbit_normal(tsr_test_tally *t)
+{
+    tsr_adcs_params p;
+    tsr_body_params bp;
+    tsr_adcs_state a;
+    tsr_body_state s;
+    tsr_adcs_inputs in;
+    tsr_adcs_outputs out;
+    double b_eci[3], sun_eci[3], r_sun[3], sun_body[3];
+    int i;
+    make_params(&p, &bp);
+    start(&s);
+    tsr_adcs_init(&a, TSR_ADCS_MODE_SUN);
+    truth(0.0, &s, &in, b_eci, sun_eci);
+    /* turn the orbit so that r x v points 1 deg from the sun, tilted away
+     * from the zenith (without the fallback the secondary axis would follow
+     * the tilt, perpendicular to the zenith) */
+    tsr_sun_position_eci(in.jd_tt, r_sun);
+    (void)tsr_v3_normalize(r_sun, r_sun);
+    {
+        double e1[3], tilt[3], n[3], e2[3];
+        const double z[3] = {0.0, 0.0, 1.0};
+        tsr_v3_cross(z, r_sun, e1);
+        (void)tsr_v3_normalize(e1, e1);
+        tsr_v3_cross(r_sun, e1, tilt);
+        for (i = 0; i < 3; i++) {
+            n[i] = r_sun[i] + tan(1.0 * DEG) * tilt[i];
+        }
+        (void)tsr_v3_normalize(n, n);
+        tsr_v3_cross(n, e1, e2);
+        for (i = 0; i < 3; i++) {
+            in.r_eci_km[i] = 6878.0 * e1[i];
+            in.v_eci_km_s[i] = 7.6 * e2[i];
+        }
+    }
+    tsr_quat_apply_inverse(s.q_body_eci, r_sun, sun_body);
+    for (i = 0; i < 3; i++) {
+        in.sun_body[i] = sun_body[i];
+    }
+    in.sun_valid = 1;
+    (void)tsr_adcs_step(&p, &a, &in, &out);
+    CHECK(t, tsr_adcs_step(&p, &a, &in, &out) == 0);
+    CHECK(t, !(out.status & TSR_ADCS_NO_CONTROL));
+    {
+        double zen[3];
+        tsr_quat_apply_inverse(out.q_target_eci, in.r_eci_km, zen);
+        CHECK(t, zen[2] / tsr_v3_norm(zen) > 0.999); /* +Z (secondary) at the zenith */
+    }
+}
+
 int main(void)
 {
     tsr_test_tally t;
@@ -250,5 +301,6 @@ int main(void)
     RUN(&t, test_deterministic);
     RUN(&t, test_inertial_and_nadir);
     RUN(&t, test_modes_and_bad_input);
+    RUN(&t, test_sun_on_orbit_normal);
     return TSR_TEST_EXIT(&t);
 }
