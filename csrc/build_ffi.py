@@ -28,8 +28,27 @@ CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fno-strict-aliasin
 _BLOCK = re.compile(r"/\* cffi:begin \*/(.*?)/\* cffi:end \*/", re.S)
 
 
+_INCLUDE = re.compile(r'^#include "(tsr_\w+\.h)"', re.M)
+
+
 def _headers() -> list[Path]:
-    return sorted(CSRC.glob("*.h"))
+    """Public headers, each after the headers it includes (cffi needs types first)."""
+    by_name = {h.name: h for h in sorted(CSRC.glob("*.h"))}
+    ordered: list[Path] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        header = by_name.get(name)
+        if header is None or header in ordered or name in visiting:
+            return
+        visiting.add(name)
+        for dependency in _INCLUDE.findall(header.read_text()):
+            visit(dependency)
+        ordered.append(header)
+
+    for name in by_name:
+        visit(name)
+    return ordered
 
 
 def _sources() -> list[Path]:
