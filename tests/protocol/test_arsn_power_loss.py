@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 
+import pytest
 from spacelink_kit import OPERATOR_SPI, SCID, Link, vc_table
 
 from fsw.protocol import ProtocolError, Reason
@@ -25,28 +26,42 @@ from fsw.protocol import ProtocolError
 from fsw.protocol.sdls import SecurityEngine
 from fsw.protocol.store import ArsnStore
 from fsw.protocol.uplink import TcReceiver, VcConfig
-key_file, db = sys.argv[1], sys.argv[2]
+key_file, db, burst = sys.argv[1], sys.argv[2], int(sys.argv[3])
 engine = SecurityEngine.from_key_file(key_file, ArsnStore(db))
 rx = TcReceiver(0x2AB, {0: VcConfig(0), 1: VcConfig(1)}, engine)
 print("READY", flush=True)
+batch = []
 for line in sys.stdin:
-    raw = bytes.fromhex(line.strip())
-    try:
-        rx.receive(raw)
-        print("OK", int.from_bytes(raw[8:12], "big"), flush=True)
-    except ProtocolError as e:
-        print("REJ", e.reason.name, flush=True)
+    batch.append(bytes.fromhex(line.strip()))
+    if len(batch) < burst:
+        continue
+    # acknowledged only once receive/receive_many returned: the ARSN is on disk
+    if burst == 1:
+        try:
+            results = [rx.receive(batch[0])]
+        except ProtocolError as e:
+            results = [e]
+    else:
+        results = rx.receive_many(batch)
+    for raw, r in zip(batch, results):
+        if isinstance(r, ProtocolError):
+            print("REJ", r.reason.name, flush=True)
+        else:
+            print("OK", int.from_bytes(raw[8:12], "big"), flush=True)
+    batch = []
 """
 
 
-def test_replays_rejected_after_sigkill(key_file, tmp_path):
+@pytest.mark.parametrize("burst", [1, 8])
+def test_replays_rejected_after_sigkill(key_file, tmp_path, burst):
     flight_db = tmp_path / "flight.db"
     link = Link(key_file, ":memory:", tmp_path / "ground.db")
     assert SCID == 0x2AB and 0 in vc_table()
     frames = [link.tx.frame(0, 0, PusTc(0x42, 17, 1, seq_count=i % 16384).encode(),
                             bypass=True, spi=OPERATOR_SPI) for i in range(3000)]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(key_file), str(flight_db)],
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(key_file), str(flight_db),
+                              str(burst)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     assert child.stdout.readline().strip() == "READY"
 
