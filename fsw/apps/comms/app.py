@@ -76,6 +76,7 @@ SCHEDULER_CODES = {sv.SCHED_ENABLE: 10, sv.SCHED_DISABLE: 11, sv.SCHED_RESET: 12
                    sv.SCHED_INSERT: 13, sv.SCHED_DELETE: 14}
 _STAGE_ACK = {1: ACK_ACCEPTANCE, 3: ACK_START, 5: ACK_PROGRESS, 7: ACK_COMPLETION}
 _PENDING_MAX = 256
+_DISABLED_EVENTS_MAX = 1024
 
 
 @dataclass
@@ -316,6 +317,9 @@ class CommsApp(App):
         elif s == sv.ST_HOUSEKEEPING:
             self._housekeeping_tc(tc, data)
         elif s == sv.ST_EVENTS:
+            if t == sv.EV_DISABLE and len(self.disabled_events | {(tc.apid, e) for e in data}) \
+                    > _DISABLED_EVENTS_MAX:
+                raise ProtocolError(Why.BAD_ARGUMENT, "too many disabled event IDs")
             for eid in data:
                 key = (tc.apid, eid)
                 if t == sv.EV_DISABLE:
