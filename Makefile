@@ -36,5 +36,9 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,ground,bench]'
 	$(BIN)/python -m bench
 
+# Coverage-guided fuzzing of every space-link decoder (a minute; the test suite runs a short form).
+fuzz: $(STAMP)
+	$(BIN)/python -m bench.fuzz_space_link -max_total_time=60
+
 clean:
 	rm -rf $(VENV) build out .pytest_cache .hypothesis fsw/gnc/_core*.so
