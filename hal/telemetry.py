@@ -1,0 +1,47 @@
+"""Device health as a software-bus message.
+
+Drivers know nothing of the bus; the app that owns them publishes one
+`DEVICE_HEALTH` message per device per housekeeping cycle:
+
+    msg = device_health_message(apid)             # once, at app init
+    bus.publish(msg.msg_id, pack_device_health(msg, index, driver.health))
+
+`index` identifies the device within the app (its position in the app's
+device list). The APID is the owning app's choice (see fsw/core/ids.py).
+"""
+
+from __future__ import annotations
+
+from hal.health import ERROR_KINDS, Health
+
+__all__ = ["LAST_ERROR_BYTES", "device_health_message", "pack_device_health"]
+
+LAST_ERROR_BYTES = 48
+
+
+def device_health_message(apid: int):
+    """The `fsw.core.message.MessageType` of a device health report."""
+    from fsw.core.message import Field, MessageType, tm_msg_id
+
+    fields = [Field("device", "B", doc="device index within the owning app"),
+              Field("transactions", "I", doc="bus transactions attempted since boot"),
+              Field("retries", "I", doc="transactions repeated after a transient fault"),
+              Field("failures", "I", doc="operations that gave up and raised")]
+    fields += [Field(f"err_{kind}", "I", doc=f"attempts that failed with kind {kind!r}")
+               for kind in ERROR_KINDS]
+    fields.append(Field("last_error", f"{LAST_ERROR_BYTES}s",
+                        doc="text of the most recent error, truncated, NUL-padded"))
+    return MessageType("DEVICE_HEALTH", tm_msg_id(apid), fields,
+                       doc="Health counters of one device driver")
+
+
+def pack_device_health(msg, index: int, health: Health) -> bytes:
+    """Payload of `msg` (from `device_health_message`) for one driver's health.
+    Counters saturate at the field limits rather than wrapping."""
+    cap = 0xFFFFFFFF
+    values = {"device": index & 0xFF, "transactions": min(health.transactions, cap),
+              "retries": min(health.retries, cap), "failures": min(health.failures, cap),
+              "last_error": health.last_error.encode("utf-8", "replace")[:LAST_ERROR_BYTES]}
+    for kind in ERROR_KINDS:
+        values[f"err_{kind}"] = min(health.errors.get(kind, 0), cap)
+    return msg.pack(**values)
