@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hal import DeviceIdError, HalError
+from hal import DataError, DeviceIdError, HalError
 from hal.busio import SPI
 from hal.devices.base import Device
 
@@ -63,7 +63,11 @@ class L3GD20H(Device):
         self.full_scale_dps = full_scale_dps
         self.rad_s_per_lsb = np.deg2rad(dps_per_lsb)
         self._spi = isinstance(bus, SPI)
-        self._read_out = self._read_cmd(REG_OUT_X_L, 6)
+        self.last_status = 0
+        # STATUS and the six output bytes in one burst: STATUS tells stale
+        # data apart, and a part that is absent on SPI (MISO pulled high)
+        # reads as all 0xFF, which no real STATUS + data combination is.
+        self._read_out = self._read_cmd(REG_STATUS, 7)
         with bus:
             try:
                 who = self._read(REG_WHO_AM_I, 1)[0]
@@ -92,11 +96,20 @@ class L3GD20H(Device):
     def read_rate_rad_s(self) -> np.ndarray:
         """Angular rate, rad/s, sensor frame, shape (3,)."""
         with self.bus:
-            raw = self._xfer(self._read_out, 6)
-        x = int.from_bytes(raw[0:2], "little", signed=True)
-        y = int.from_bytes(raw[2:4], "little", signed=True)
-        z = int.from_bytes(raw[4:6], "little", signed=True)
+            raw = self._xfer(self._read_out, 7)
+        if raw == b"\xff" * 7:
+            raise self._fail(DataError("STATUS and outputs read all 0xFF: part absent or "
+                                       "its data line stuck high"))
+        self.last_status = raw[0]
+        x = int.from_bytes(raw[1:3], "little", signed=True)
+        y = int.from_bytes(raw[3:5], "little", signed=True)
+        z = int.from_bytes(raw[5:7], "little", signed=True)
         return np.array((x, y, z), dtype=float) * self.rad_s_per_lsb
+
+    @property
+    def data_was_new(self) -> bool:
+        """Whether the last read returned a fresh sample (STATUS ZYXDA)."""
+        return bool(self.last_status & STATUS_ZYXDA)
 
     def check_configuration(self) -> bool:
         """Read CTRL1 and CTRL4 back; after a brown-out the part is in

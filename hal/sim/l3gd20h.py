@@ -77,10 +77,12 @@ class L3GD20HEmulator(RegisterTarget):
 
     def _read_regs(self, ptr: int, n: int, inc: bool) -> bytes:
         if not inc:
-            self.before_read(ptr, 1)
-            return bytes([self.regs[ptr]]) * n
-        self.before_read(ptr, n)
-        return bytes(self.regs[(ptr + i) & 0x7F] for i in range(n))
+            data = bytes([self.regs[ptr]]) * n
+            self._after_read(ptr, 1)
+            return data
+        data = bytes(self.regs[(ptr + i) & 0x7F] for i in range(n))
+        self._after_read(ptr, n)
+        return data
 
     # SPI: byte 0 is R/W (bit 7), MS (bit 6) and the address; MISO carries
     # the data from byte 1 on.
@@ -95,6 +97,7 @@ class L3GD20HEmulator(RegisterTarget):
             self.write_reg((reg + i) & 0x3F if inc else reg, value)
         return b"\xff" * len(tx)
 
-    def before_read(self, reg: int, n: int) -> None:
+    def _after_read(self, reg: int, n: int) -> None:
+        # Reading OUT_Z_H ends the sample: ZYXDA clears for the next read.
         if reg <= REG_OUT_X_L + 5 < reg + n:
             self.regs[REG_STATUS] = 0

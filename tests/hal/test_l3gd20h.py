@@ -112,11 +112,11 @@ def test_wrong_or_absent_part_raises_device_id_on_both_buses():
 
 def test_register_addresses_on_the_wire():
     bus = SimI2C("i2c0")
-    target = ScriptedTarget([b"\xd7"])
+    target = ScriptedTarget([b"\xd7"], fill=0x00)
     bus.attach(0x6B, target)
     L3GD20H(bus).read_rate_rad_s()
     assert target.written[0] == b"\x0f"
-    assert target.written[-1] == b"\xa8"  # OUT_X_L with auto-increment
+    assert target.written[-1] == b"\xa7"  # STATUS then OUT_X_L.., auto-increment
     emu = L3GD20HEmulator()
     spi = SimSPI("spi0")
     spi.attach(0, emu)
@@ -133,5 +133,22 @@ def test_malformed_output_bytes_raise_only_hal_errors(reply):
     bus = SimI2C("i2c0")
     bus.attach(0x6B, ScriptedTarget([b"\xd7", reply]))
     gyro = L3GD20H(bus)
-    w = gyro.read_rate_rad_s()  # any 6 bytes are a valid int16 triple
-    assert np.all(np.abs(w) <= np.deg2rad(32768 * 8.75e-3))
+    try:
+        w = gyro.read_rate_rad_s()
+    except hal.DataError as exc:
+        assert "0xFF" in exc.reason
+    else:
+        assert np.all(np.abs(w) <= np.deg2rad(32768 * 8.75e-3))
+
+
+def test_new_data_flag_and_dead_spi_part():
+    emu, gyro = on_spi()
+    emu.set_rate([0.1, 0, 0])
+    gyro.read_rate_rad_s()
+    assert gyro.data_was_new
+    gyro.read_rate_rad_s()
+    assert not gyro.data_was_new  # no new sample since the last read
+    emu.inject_fault("nack")  # on SPI: the part stops driving MISO
+    with pytest.raises(hal.DataError) as info:
+        gyro.read_rate_rad_s()
+    assert "spi0" in str(info.value) and "stuck high" in str(info.value)
