@@ -48,18 +48,23 @@ class GpsEmulator(StreamTarget):
     epoch + t. Position noise (metres, seeded) is added to the truth.
     Faults: `silent = True` (no output), `garble_rate` (bit flips, which
     the checksum catches), `lie = True` (sentences with a valid checksum but
-    an impossible latitude).
+    an impossible latitude), `stuck` (the reported position freezes), and
+    `inject_fault("brownout", duration_s=...)`: silent for the duration, then
+    no fix for `cold_start_s` (time to first fix after a cold start).
     """
 
     part = "NovAtel OEM719 (NMEA 0183)"
 
     def __init__(self, *, baudrate: int = 9600, epoch_utc: dt.datetime | None = None,
-                 noise_m: float = 0.0, talker: str = "GP", seed: int = 0) -> None:
+                 noise_m: float = 0.0, talker: str = "GP", cold_start_s: float = 30.0,
+                 seed: int = 0) -> None:
         super().__init__(baudrate=baudrate, seed=seed)
         self.epoch_utc = epoch_utc or dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
         self.noise_m = noise_m
         self.talker = talker
         self.lie = False
+        self.cold_start_s = cold_start_s
+        self._no_fix_until_s = -1.0
         self._next_s = 0.0
         self.fix: tuple[float, float, float, float, float] | None = None
         self.satellites = 9
@@ -69,7 +74,9 @@ class GpsEmulator(StreamTarget):
     def set_fix(self, lat_deg: float, lon_deg: float, alt_m: float, *, speed_m_s: float = 0.0,
                 course_deg: float = 0.0) -> None:
         """Truth position (WGS-84, altitude above the ellipsoid; the emulator
-        reports geoid separation 0) and ground speed/course."""
+        reports geoid separation 0) and ground speed/course. Ignored while stuck."""
+        if self.stuck:
+            return
         self.fix = (lat_deg, lon_deg, alt_m, speed_m_s, course_deg % 360.0)
 
     def set_state_ecef(self, r_ecef_m, v_ecef_m_s=(0.0, 0.0, 0.0)) -> None:
@@ -87,9 +94,23 @@ class GpsEmulator(StreamTarget):
     def set_no_fix(self) -> None:
         self.fix = None
 
+    def power_on_reset(self) -> None:
+        # The almanac survives, the fix does not: no fix until a cold start
+        # completes after power returns.
+        self._no_fix_until_s = self.t_s + self.cold_start_s
+
+    def inject_fault(self, kind: str, *, rate: float = 0.01, duration_s: float = 0.0) -> None:
+        super().inject_fault(kind, rate=rate, duration_s=duration_s)
+        if kind == "brownout":
+            self._no_fix_until_s = self.t_s + duration_s + self.cold_start_s
+
+    def clear_faults(self) -> None:
+        super().clear_faults()
+        self._no_fix_until_s = -1.0
+
     def advance(self, t_s: float) -> None:
         while self._next_s <= t_s:
-            self.t_s = self._next_s
+            super().advance(self._next_s)  # ends a brown-out on time
             self._report(self._next_s)
             self._next_s += 1.0
         super().advance(t_s)
@@ -99,7 +120,7 @@ class GpsEmulator(StreamTarget):
         hms = utc.strftime("%H%M%S") + f".{utc.microsecond // 10000:02d}"
         date = utc.strftime("%d%m%y")
         tk = self.talker
-        if self.fix is None:
+        if self.fix is None or t_s < self._no_fix_until_s:
             gga = f"{tk}GGA,{hms},,,,,0,00,99.99,,M,,M,,"
             rmc = f"{tk}RMC,{hms},V,,,,,,,{date},,,N"
         else:

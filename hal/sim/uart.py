@@ -24,7 +24,9 @@ class StreamTarget:
     Subclasses implement `on_receive(data)` and call `emit(data)` to send;
     `advance(t_s)` moves the emulator's clock, releasing paced bytes.
     Faults: `silent` (sends nothing, ignores input), `garble_rate`
-    (per-byte probability of one flipped bit, seeded).
+    (per-byte probability of one flipped bit, seeded), `stuck` (the
+    device's measurements freeze), or uniformly with the register
+    emulators: `inject_fault(kind, rate=..., duration_s=...)`.
     """
 
     part = "UART device"
@@ -39,6 +41,8 @@ class StreamTarget:
         self._tx: deque[tuple[float, int]] = deque()  # (time fully sent, byte)
         self.silent = False
         self.garble_rate = 0.0
+        self.stuck = False
+        self._brownout_until_s = -1.0
         self.received = bytearray()
 
     @property
@@ -48,6 +52,40 @@ class StreamTarget:
     def advance(self, t_s: float) -> None:
         """Set the emulator clock (simulation time, s); subclasses emit here."""
         self.t_s = t_s
+        if 0.0 <= self._brownout_until_s <= t_s:
+            self._brownout_until_s = -1.0
+            self.silent = False
+
+    def inject_fault(self, kind: str, *, rate: float = 0.01, duration_s: float = 0.0) -> None:
+        """`nack` and `timeout`: the device stops talking and listening;
+        `bit_flip`: bytes it sends are garbled at `rate`; `stuck`: its
+        measurements freeze; `brownout`: power-on reset, silent for
+        `duration_s`."""
+        if kind in ("nack", "timeout"):
+            self.silent = True
+        elif kind == "bit_flip":
+            if not 0.0 < rate <= 1.0:
+                raise ValueError("bit_flip rate must be in (0, 1]")
+            self.garble_rate = rate
+        elif kind == "stuck":
+            self.stuck = True
+        elif kind == "brownout":
+            self._tx.clear()
+            self.line_free_s = self.t_s
+            self.power_on_reset()
+            if duration_s > 0.0:
+                self.silent = True
+                self._brownout_until_s = self.t_s + duration_s
+        else:
+            raise ValueError(f"unknown fault {kind!r}")
+
+    def clear_faults(self) -> None:
+        self.silent = self.stuck = False
+        self.garble_rate = 0.0
+        self._brownout_until_s = -1.0
+
+    def power_on_reset(self) -> None:
+        """Return to the power-on state; subclasses override."""
 
     def emit(self, data: bytes) -> None:
         """Send bytes, paced at the baud rate from now or when the line frees."""

@@ -30,7 +30,11 @@ class ReactionWheelEmulator(CanNode):
     clipped at `max_torque_nm`, zero once the wheel is at `max_speed_rad_s`
     in the commanded direction, after a reset or brown-out).
     Defaults after the CubeWheel medium class: 1 mN m, 6000 rpm [assumed].
-    Faults: `inject_fault("nack" | "stuck" | "brownout", duration_s=...)`.
+    Faults: `inject_fault(kind, rate=..., duration_s=...)` with `nack` and
+    `timeout` (the node stops answering), `stuck` (speed reading freezes),
+    `bit_flip` (each reply is lost with probability `rate`: CAN's CRC makes
+    a receiver discard a corrupted frame, so corruption shows as loss),
+    `brownout` (torque command lost; silent for `duration_s`).
     """
 
     part = "CubeSpace CubeWheel (CAN)"
@@ -49,6 +53,7 @@ class ReactionWheelEmulator(CanNode):
         self.speed_rad_s = 0.0
         self._torque_cmd_nm = 0.0
         self.stuck = False
+        self.loss_rate = 0.0
         self._brownout_until_s = -1.0
         self.commands = 0
 
@@ -80,9 +85,13 @@ class ReactionWheelEmulator(CanNode):
             self._brownout_until_s = -1.0
             self.alive = True
 
-    def inject_fault(self, kind: str, *, duration_s: float = 0.0) -> None:
-        if kind == "nack":
+    def inject_fault(self, kind: str, *, rate: float = 0.01, duration_s: float = 0.0) -> None:
+        if kind in ("nack", "timeout"):
             self.alive = False
+        elif kind == "bit_flip":
+            if not 0.0 < rate <= 1.0:
+                raise ValueError("bit_flip rate must be in (0, 1]")
+            self.loss_rate = rate
         elif kind == "stuck":
             self.stuck = True
         elif kind == "brownout":
@@ -96,11 +105,18 @@ class ReactionWheelEmulator(CanNode):
     def clear_faults(self) -> None:
         self.alive = True
         self.stuck = False
+        self.loss_rate = 0.0
         self._brownout_until_s = -1.0
 
     def can_receive(self, msg: CanMessage) -> list[CanMessage]:
         if msg.extended or msg.id != CMD_BASE + self.node or not msg.data:
             return []
+        replies = self._handle(msg)
+        if self.loss_rate and replies and self.rng.random() < self.loss_rate:
+            return []
+        return replies
+
+    def _handle(self, msg: CanMessage) -> list[CanMessage]:
         op = msg.data[0]
         self.commands += 1
         reply_id = REPLY_BASE + self.node
