@@ -177,3 +177,13 @@ def test_can_frame_limits():
 def test_can_unknown_interface_is_a_config_error():
     with pytest.raises(hal.ConfigError):
         LinuxCAN("can9", interface="no-such-interface", channel="x")
+
+
+def test_can_filters_reach_python_can_when_every_listener_filters(can_pair):
+    a, b = can_pair
+    only = b.listen([Match(0x300, mask=0x700)], timeout=0.3)
+    a.send(CanMessage(0x123, b"x"))
+    a.send(CanMessage(0x3AB, b"y"))
+    assert only.receive() == CanMessage(0x3AB, b"y")
+    assert only.receive() is None
+    assert b._bus.filters == [{"can_id": 0x300, "can_mask": 0x700, "extended": False}]

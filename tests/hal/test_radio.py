@@ -169,3 +169,10 @@ def test_radio_on_a_real_pty():
             assert ax25_decode(ax25_check_fcs(emu.air_tx[0])).info == b"hello ground"
         finally:
             uart.deinit()
+
+
+def test_baud_rate_mismatch_loses_the_bytes():
+    emu = UhfRadioEmulator(baudrate=19200)
+    radio = UhfRadio(SimUART("uart1", emu, baudrate=9600), callsign="TSR1")
+    radio.send(b"into the void")
+    assert not emu.air_tx and not emu.received
