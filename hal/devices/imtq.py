@@ -1,14 +1,15 @@
 """Driver for the ISIS iMTQ magnetorquer board (three torquers, I2C 0x10).
 
-Protocol facts (ISIS iMTQ interface, as implemented by the public KubOS
-`isis-imtq-api`):
+Protocol facts (ISIS iMTQ interface control document, issue 1.5, as
+implemented by the public KubOS `isis-imtq-api` and the PW-Sat2 flight
+software's iMTQ driver):
 
 - A command is one I2C write: command code, then little-endian parameters.
   The reply is read in a separate transfer and begins with the command
-  code echoed and a status byte; the low nibble of the status is the
-  result: 0 accepted, 1 rejected, 2 invalid command code, 3 parameter
-  missing, 4 parameter invalid, 5 unavailable in the current mode,
-  7 internal error.
+  code echoed and a status byte: bit 7 "new data", bits 6-4 invalid X/Y/Z
+  axis data, and the low nibble the result: 0 accepted, 1 rejected,
+  2 invalid command code, 3 parameter missing, 4 parameter invalid,
+  5 unavailable in the current mode, 7 internal error.
 - 0x02 NOOP, 0x03 cancel operation, 0x06 start actuation by dipole:
   x, y, z dipole as int16 in units of 1e-4 A m^2, then the duration as
   u16 in milliseconds.
