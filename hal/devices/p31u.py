@@ -12,8 +12,8 @@ Protocol facts (NanoPower P31u manual, as implemented by the public KubOS
 - 16 RESET_WDT [16, 0x78] -> [16, status] (ground watchdog kick)
 - 4 REBOOT [4, 0x80, 0x07, 0x80, 0x07] (no reply)
 
-Assumed: GET_HOUSEKEEPING is sent with a type byte 0 ("all"), as in the
-KubOS API. The P31u reports battery voltage, not state of charge: the
+GET_HOUSEKEEPING is sent with a type byte 0 (the full eps_hk_t), as public
+P31u drivers do. The P31u reports battery voltage, not state of charge: the
 driver estimates state of charge from voltage with the open-circuit curve
 of a Li-ion cell (`soc_from_cell_v`), which is only meaningful at low current.
 """
