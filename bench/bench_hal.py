@@ -94,7 +94,7 @@ def main() -> None:
     finally:
         type(i2c)._transfer = orig
     spi = buses["spi0"]
-    gyro_frames = [(spi.target(0), b"\xe8" + bytes(6))]
+    gyro_frames = [(spi.target(0), b"\xe7" + bytes(7))]  # STATUS + OUT burst
     can = buses["can0"]
     from hal.busio import CanMessage
 
