@@ -24,12 +24,14 @@ class Health:
     retries:      transactions repeated after a transient failure.
     errors:       failures by `HalError.kind` (every attempt that failed).
     failures:     driver operations that gave up and raised to the caller.
+    recoveries:   times the driver found the part reset and reconfigured it.
     last_error:   text of the most recent error, or "".
     """
 
     transactions: int = 0
     retries: int = 0
     failures: int = 0
+    recoveries: int = 0
     errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ERROR_KINDS, 0))
     last_error: str = ""
 
@@ -46,5 +48,6 @@ class Health:
     def snapshot(self) -> dict[str, object]:
         """A plain dict copy, safe to hand to telemetry."""
         return {"transactions": self.transactions, "retries": self.retries,
-                "failures": self.failures, "errors": dict(self.errors),
+                "failures": self.failures, "recoveries": self.recoveries,
+                "errors": dict(self.errors),
                 "last_error": self.last_error}

@@ -26,7 +26,8 @@ def device_health_message(apid: int):
     fields = [Field("device", "B", doc="device index within the owning app"),
               Field("transactions", "I", doc="bus transactions attempted since boot"),
               Field("retries", "I", doc="transactions repeated after a transient fault"),
-              Field("failures", "I", doc="operations that gave up and raised")]
+              Field("failures", "I", doc="operations that gave up and raised"),
+              Field("recoveries", "I", doc="part found reset and reconfigured")]
     fields += [Field(f"err_{kind}", "I", doc=f"attempts that failed with kind {kind!r}")
                for kind in ERROR_KINDS]
     fields.append(Field("last_error", f"{LAST_ERROR_BYTES}s",
@@ -41,6 +42,7 @@ def pack_device_health(msg, index: int, health: Health) -> bytes:
     cap = 0xFFFFFFFF
     values = {"device": index & 0xFF, "transactions": min(health.transactions, cap),
               "retries": min(health.retries, cap), "failures": min(health.failures, cap),
+              "recoveries": min(health.recoveries, cap),
               "last_error": health.last_error.encode("utf-8", "replace")[:LAST_ERROR_BYTES]}
     for kind in ERROR_KINDS:
         values[f"err_{kind}"] = min(health.errors.get(kind, 0), cap)

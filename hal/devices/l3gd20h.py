@@ -122,4 +122,5 @@ class L3GD20H(Device):
                 return True
             self._write(REG_CTRL4, bytes([self._ctrl[1]]))
             self._write(REG_CTRL1, bytes([self._ctrl[0]]))
+        self.health.recoveries += 1
         return False

@@ -35,6 +35,7 @@ REG_REVID = 0x36
 READ = 0x80
 REVID = 0x22
 POLL_XYZ = 0x70
+CMM_ALL_AXES = 0x71  # START + CMX, CMY, CMZ (the Zephyr driver's value)
 STATUS_DRDY = 0x80
 RANGE_UT = 800.0
 DEFAULT_ADDRESS = 0x20
@@ -46,19 +47,31 @@ def gain_lsb_per_ut(cycle_count: int) -> float:
 
 
 class RM3100(I2CDevice):
-    """PNI RM3100 on I2C (addresses 0x20-0x23), single-measurement (POLL) mode.
+    """PNI RM3100 on I2C (addresses 0x20-0x23).
 
-    `read_field_t()` starts a measurement of all three axes, waits for DRDY
-    (at most `drdy_polls` status reads, so the call is bounded) and returns
-    the field in tesla in the sensor frame.
+    mode "cmm" (default): continuous measurement of all axes at the TMRC
+    rate (power-on 0x96, as the Zephyr driver leaves it); `read_field_t()`
+    reads STATUS and the latest results, and `data_was_new` says whether
+    DRDY was set (a new conversion since the last read). A conversion at
+    CC=200 takes milliseconds, so flight never waits for one.
+    mode "poll": `read_field_t()` starts one measurement and waits for DRDY
+    for at most `drdy_polls` status reads (bounded), then reads it; only
+    useful where the conversion is fast compared with a status read.
+    Returns the field in tesla, sensor frame.
     """
 
     part = "PNI RM3100"
 
     def __init__(self, i2c: I2C, address: int = DEFAULT_ADDRESS, *,
-                 cycle_count: int = 200, drdy_polls: int = 4, retries: int = 2,
-                 budget_s: float = 0.02) -> None:
+                 cycle_count: int = 200, mode: str = "cmm", drdy_polls: int = 4,
+                 stale_limit: int = 2, retries: int = 2, budget_s: float = 0.02) -> None:
         super().__init__(i2c, address, retries=retries, budget_s=budget_s)
+        if mode not in ("cmm", "poll"):
+            raise ValueError('mode is "cmm" or "poll"')
+        self.mode = mode
+        self.data_was_new = False
+        self.stale_limit = stale_limit
+        self._stale = 0
         if not 1 <= cycle_count <= 0xFFFF:
             raise ValueError("cycle_count must be 1..65535")
         self.cycle_count = cycle_count
@@ -70,11 +83,25 @@ class RM3100(I2CDevice):
         self._poll = bytes([REG_POLL, POLL_XYZ])
         self._status = bytes([REG_STATUS | READ])
         self._results = bytes([REG_MX | READ])
+        self._cmm = CMM_ALL_AXES if mode == "cmm" else 0x00
         with i2c:
             self._check_id()
-            cc = cycle_count.to_bytes(2, "big")
-            self._xfer(bytes([REG_CCX]) + cc * 3)
-            self._xfer(bytes([REG_CMM, 0x00]))
+            self._configure()
+
+    def _configure(self) -> None:
+        self._xfer(bytes([REG_CCX]) + self.cycle_count.to_bytes(2, "big") * 3)
+        self._xfer(bytes([REG_CMM, self._cmm]))
+
+    def _restore_if_lost(self) -> bool:
+        """In continuous mode, data that stays stale may mean the part reset
+        (brown-out) and dropped out of CMM: read CMM back and reconfigure if
+        so. Returns True when it had to."""
+        self._stale = 0
+        if self._xfer(bytes([REG_CMM | READ]), 1)[0] == self._cmm:
+            return False
+        self._configure()
+        self.health.recoveries += 1
+        return True
 
     def _check_id(self) -> None:
         try:
@@ -89,13 +116,24 @@ class RM3100(I2CDevice):
     def read_field_t(self) -> np.ndarray:
         """Magnetic field, tesla, sensor frame, shape (3,)."""
         with self.i2c:
-            self._xfer(self._poll)
-            for _ in range(self.drdy_polls):
-                if self._xfer(self._status, 1)[0] & STATUS_DRDY:
-                    break
+            if self.mode == "cmm":
+                new = bool(self._xfer(self._status, 1)[0] & STATUS_DRDY)
+                if new:
+                    self._stale = 0
+                else:
+                    self._stale += 1
+                    if self._stale >= self.stale_limit and self._restore_if_lost():
+                        new = bool(self._xfer(self._status, 1)[0] & STATUS_DRDY)
+                self.data_was_new = new
             else:
-                raise self._fail(BusTimeoutError(
-                    f"DRDY not set after {self.drdy_polls} status reads"))
+                self._xfer(self._poll)
+                for _ in range(self.drdy_polls):
+                    if self._xfer(self._status, 1)[0] & STATUS_DRDY:
+                        break
+                else:
+                    raise self._fail(BusTimeoutError(
+                        f"DRDY not set after {self.drdy_polls} status reads"))
+                self.data_was_new = True
             raw = self._xfer(self._results, 9)
         x = int.from_bytes(raw[0:3], "big", signed=True)
         y = int.from_bytes(raw[3:6], "big", signed=True)

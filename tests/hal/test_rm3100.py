@@ -59,8 +59,11 @@ def test_saturates_at_the_parts_range():
 def test_noise_and_bias_are_seeded_and_shaped():
     def readings(seed):
         _, emu, mag = rig(noise_t=15e-9, bias_t=(1e-6, 0, -2e-6), seed=seed)
-        emu.set_field([10e-6, 10e-6, 10e-6])
-        return np.array([mag.read_field_t() for _ in range(400)])
+        out = []
+        for _ in range(400):
+            emu.set_field([10e-6, 10e-6, 10e-6])  # one conversion per step
+            out.append(mag.read_field_t())
+        return np.array(out)
 
     a = readings(7)
     assert np.array_equal(a, readings(7))
@@ -120,27 +123,43 @@ def test_brownout_restores_defaults_and_driver_sees_it_through():
     with pytest.raises(hal.NackError):
         mag.read_field_t()
     emu.advance(0.2)
+    # The reset left continuous mode: the first read is stale (reset
+    # registers), the second finds CMM lost, restores it and reads fresh data.
+    assert mag.read_field_t()[1] == 0.0 and not mag.data_was_new
     assert mag.read_field_t()[1] == pytest.approx(30e-6, abs=2e-8)
+    assert mag.data_was_new and mag.health.recoveries == 1
 
 
 def test_drdy_never_rising_is_a_bounded_timeout():
     bus = SimI2C("i2c0")
     # REVID ok, then every STATUS read says not ready.
     bus.attach(0x20, ScriptedTarget([b"\x22"], fill=0x00))
-    mag = RM3100(bus, drdy_polls=3)
+    mag = RM3100(bus, mode="poll", drdy_polls=3)
     with pytest.raises(hal.BusTimeoutError) as info:
         mag.read_field_t()
     assert "DRDY" in str(info.value)
 
 
-def test_read_pointer_carries_the_read_bit():
+@pytest.mark.parametrize(("mode", "cmm", "writes"), [
+    ("poll", b"\x01\x00", [b"\x00\x70", b"\xb4", b"\xa4"]),
+    ("cmm", b"\x01\x71", [b"\xb4", b"\xa4"])])
+def test_bytes_on_the_wire_and_read_bit(mode, cmm, writes):
     bus = SimI2C("i2c0")
     target = ScriptedTarget([b"\x22", b"\x80", bytes(9)])
     bus.attach(0x20, target)
-    RM3100(bus).read_field_t()
-    reads = [w for w in target.written if len(w) == 1]
-    assert reads == [b"\xb6", b"\xb4", b"\xa4"]
+    RM3100(bus, mode=mode).read_field_t()
+    assert target.written[0] == b"\xb6"  # REVID with the read bit
     assert target.written[1] == b"\x04\x00\xc8\x00\xc8\x00\xc8"
+    assert target.written[2] == cmm
+    assert target.written[3:] == writes
+
+
+def test_continuous_mode_flags_repeated_data():
+    _, emu, mag = rig()
+    emu.set_field([1e-6, 0, 0])
+    assert mag.read_field_t()[0] == pytest.approx(1e-6, abs=2e-8) and mag.data_was_new
+    assert mag.read_field_t()[0] == pytest.approx(1e-6, abs=2e-8)
+    assert not mag.data_was_new  # no conversion since the last read
 
 
 @settings(max_examples=300)
@@ -148,7 +167,7 @@ def test_read_pointer_carries_the_read_bit():
 def test_malformed_replies_raise_only_hal_errors(status, results):
     bus = SimI2C("i2c0")
     bus.attach(0x20, ScriptedTarget([b"\x22", status, results], fill=0xFF))
-    mag = RM3100(bus, drdy_polls=1)
+    mag = RM3100(bus, mode="poll", drdy_polls=1)
     try:
         b = mag.read_field_t()
     except hal.HalError as exc:
