@@ -341,7 +341,7 @@ register_driver("imtq", _imtq, bus_kind=("i2c",), options=("retries", "budget_s"
 register_driver("l3gd20h", _l3gd20h, bus_kind=("i2c", "spi"),
                 options=("full_scale_dps", "odr_hz", "retries", "budget_s"))
 register_driver("ads1115", _ads1115, bus_kind=("i2c",),
-                options=("pga_v", "data_rate", "ready_polls", "retries", "budget_s"))
+                options=("pga_v", "data_rate", "ready_timeout_s", "retries", "budget_s"))
 register_driver("coarse_sun_sensors", _css, bus_kind=None,
                 options=("channels", "full_sun_v", "min_total"))
 register_driver("reaction_wheels", _wheels, bus_kind=("can",),

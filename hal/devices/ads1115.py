@@ -17,6 +17,7 @@ adafruit_ads1x15 driver):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +48,11 @@ def config_word(channel: int, pga_v: float, data_rate: int) -> int:
 class ADS1115(Device):
     """TI ADS1115 in single-shot mode: `read_voltage(channel)` (volts, AINx vs GND).
 
+    A conversion takes 1/data_rate s (1.2 ms at 860 SPS): the driver polls
+    the OS bit until it reads 1, for at most `ready_timeout_s` (default two
+    conversion times plus 1 ms), so one reading costs about one conversion
+    time on hardware and is bounded.
+
     The part has no ID register; at construction the driver reads the config
     register and expects the power-on value or a single-shot configuration
     this driver would have written (`DeviceIdError` otherwise or if absent).
@@ -55,15 +61,16 @@ class ADS1115(Device):
     part = "TI ADS1115"
 
     def __init__(self, i2c: I2C, address: int = DEFAULT_ADDRESS, *, pga_v: float = 4.096,
-                 data_rate: int = 860, ready_polls: int = 4, retries: int = 2,
-                 budget_s: float = 0.02) -> None:
+                 data_rate: int = 860, ready_timeout_s: float | None = None,
+                 retries: int = 2, budget_s: float = 0.02) -> None:
         super().__init__(i2c, address, retries=retries, budget_s=budget_s)
         if pga_v not in PGA_V or data_rate not in DATA_RATES:
             raise ValueError(f"pga_v one of {sorted(PGA_V)}, data_rate one of "
                              f"{sorted(DATA_RATES)}")
         self.pga_v = pga_v
         self.data_rate = data_rate
-        self.ready_polls = ready_polls
+        self.ready_timeout_s = (2.0 / data_rate + 1e-3 if ready_timeout_s is None
+                                else ready_timeout_s)
         self.volts_per_lsb = pga_v / 32768.0
         self._start = [config_word(ch, pga_v, data_rate).to_bytes(2, "big") for ch in range(4)]
         with i2c:
@@ -82,13 +89,19 @@ class ADS1115(Device):
             raise ValueError("ADS1115 channel must be 0-3")
         with self.bus:
             self._xfer(bytes([REG_CONFIG]) + self._start[channel])
-            for _ in range(self.ready_polls):
+            start = 0.0
+            polls = 0
+            while True:
                 config = int.from_bytes(self._xfer(bytes([REG_CONFIG]), 2), "big")
+                polls += 1
                 if config & OS:
                     break
-            else:
-                raise self._fail(BusTimeoutError(
-                    f"conversion not done after {self.ready_polls} polls"))
+                if polls == 1:
+                    start = time.perf_counter()
+                elif time.perf_counter() - start > self.ready_timeout_s:
+                    raise self._fail(BusTimeoutError(
+                        f"conversion not done after {polls} polls in "
+                        f"{self.ready_timeout_s * 1e3:.1f} ms"))
             expected_mux = 0x4 | channel
             if (config >> 12) & 0x7 != expected_mux:
                 raise self._fail(DataError(

@@ -97,7 +97,7 @@ def test_conversion_never_done_is_a_bounded_timeout():
     bus = SimI2C("i2c1")
     # Power-on config, then every config poll says "converting" (OS = 0).
     bus.attach(0x48, ScriptedTarget([b"\x85\x83"], fill=0x00))
-    adc = ADS1115(bus, 0x48, ready_polls=3)
+    adc = ADS1115(bus, 0x48, ready_timeout_s=0.002)
     with pytest.raises(hal.BusTimeoutError):
         adc.read_voltage(0)
 
