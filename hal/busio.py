@@ -18,6 +18,7 @@ sees exactly the transactions flight would.
 from __future__ import annotations
 
 import threading
+import time
 
 from hal import BusBusyError, DataError
 
@@ -317,8 +318,16 @@ class Listener:
         self.timeout = timeout
         self.queue: deque[CanMessage] = deque(maxlen=depth)
         self.dropped = 0
+        # Filters on exact identifiers (the usual case) reduce to a set lookup:
+        # every frame on the bus passes through here, for every listener.
+        full = {False: 0x7FF, True: 0x1FFFFFFF}
+        exact = all(m.mask == full[m.extended] for m in self.matches)
+        self._exact = ({(m.id, m.extended) for m in self.matches}
+                       if self.matches and exact else None)
 
     def accepts(self, msg: CanMessage) -> bool:
+        if self._exact is not None:
+            return (msg.id, msg.extended) in self._exact
         return not self.matches or any(m.matches(msg) for m in self.matches)
 
     def offer(self, msg: CanMessage) -> None:
@@ -375,8 +384,6 @@ class CAN(Lockable):
     def _pump(self, timeout_s: float, waiting: Listener | None) -> None:
         """Move frames from the backend to listeners until `waiting` has one
         or `timeout_s` passes (0: only what is already there)."""
-        import time
-
         deadline = time.monotonic() + timeout_s
         # Bounded: a flooded bus cannot hold the caller beyond max_pump frames.
         for _ in range(self.max_pump):

@@ -7,7 +7,8 @@ applying (the magnetorquer dipole, each wheel's motor torque), moves every
 emulator to t1 and writes the new truth into the sensor emulators'
 registers: field, body rate, sun direction and illumination, wheel speeds.
 The flight software then reads those registers through its ordinary
-drivers, exactly as it would read hardware.
+drivers, exactly as it would read hardware. Once a second it also gives the
+GPS receiver its Earth-fixed state and the EPS its solar-array current.
 """
 
 from __future__ import annotations
@@ -17,26 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from fsw.gnc._core import ffi, lib
 from fsw.gnc.dynamics import RigidBody
 from ground.sim.environment import Environment
 from ground.sim.spacecraft import SpacecraftModel
-
-
-@dataclass
-class Emulators:
-    """The device emulators the simulator drives (sensors read truth, actuators act)."""
-
-    magnetometer: Any
-    magnetorquer: Any
-    gyro: Any = None
-    sun_sensors: Any = None
-    wheels: list[Any] = field(default_factory=list)
-    others: list[Any] = field(default_factory=list)
-
-    def all_with_time(self) -> list[Any]:
-        """Every emulator that keeps time (the sun heads live inside the ADCs)."""
-        found = [self.magnetometer, self.magnetorquer, self.gyro, *self.wheels, *self.others]
-        return [e for e in found if e is not None and hasattr(e, "advance")]
+from hal.sim.reference import ReferenceEmulators
 
 
 @dataclass
@@ -66,19 +52,29 @@ class Simulator:
     """Orbit, environment and attitude truth driving the device emulators."""
 
     def __init__(self, orbit: Any, environment: Environment, model: SpacecraftModel,
-                 emulators: Emulators, *, q0_body_eci: np.ndarray | None = None,
+                 emulators: ReferenceEmulators, *, q0_body_eci: np.ndarray | None = None,
                  w0_body_rad_s: np.ndarray | None = None,
                  substeps: int = 1, log_every_s: float = 1.0) -> None:
         self.orbit = orbit
         self.environment = environment
         self.model = model
         self.emulators = emulators
-        self.body = RigidBody(model.inertia_kgm2, model.wheels if emulators.wheels else ())
+        self.body = RigidBody(model.inertia_kgm2, model.wheels)
+        self._wheels = emulators.wheels[:len(model.wheels)]
         if q0_body_eci is not None:
             self.body.q_body_eci = q0_body_eci
         if w0_body_rad_s is not None:
             self.body.w_body_rad_s = w0_body_rad_s
-        self._timed = emulators.all_with_time()
+        emulators.gyro.bias_rad_s = np.asarray(model.gyro_bias_rad_s, dtype=float)
+        # Only the parts this spacecraft carries keep time (the others are not wired).
+        fitted = [emulators.magnetometer, emulators.magnetorquer, *self._wheels]
+        if model.has_gyro:
+            fitted.append(emulators.gyro)
+        if model.has_sun_sensors:
+            fitted += [emulators.sun_adc_a, emulators.sun_adc_b]
+        if model.has_power_gps_radio:
+            fitted += [emulators.eps, emulators.gps, emulators.radio]
+        self._timed = fitted
         self.substeps = substeps
         self.log = TruthLog(log_every_s)
         self._next_log_s = 0.0
@@ -87,6 +83,11 @@ class Simulator:
         self.r_eci_km = np.zeros(3)
         self.sun_body = np.zeros(3)
         self.lit_fraction = 1.0
+        self._next_slow_s = 0.0
+        self._r_teme = ffi.new("double[3]")
+        self._v_teme = ffi.new("double[3]")
+        self._r_ecef = ffi.new("double[3]")
+        self._v_ecef = ffi.new("double[3]")
 
     def start(self, t_s: float = 0.0) -> None:
         """Put the initial truth into the sensors before the first flight cycle."""
@@ -98,37 +99,58 @@ class Simulator:
         The field in ECI is held at its t0 value over the step: in 0.1 s of
         LEO flight its direction moves by well under a milliradian.
         """
-        emus = self.emulators
-        torques = [w.commanded_torque_nm for w in emus.wheels]
+        torques = [w.commanded_torque_nm for w in self._wheels]
         self.body.step(t1_s - t0_s, b_eci_t=self._b_eci_t,
-                       mtq_dipole_am2=emus.magnetorquer.dipole_now_am2,
+                       mtq_dipole_am2=self.emulators.magnetorquer.dipole_now_am2,
                        wheel_torque_nm=torques, substeps=self.substeps)
         self.steps += 1
         self._update_sensors(t1_s)
 
     def _update_sensors(self, t_s: float) -> None:
+        emus, env, body, model = self.emulators, self.environment, self.body, self.model
         for emulator in self._timed:
             emulator.advance(t_s)
-        env, body, emus = self.environment, self.body, self.emulators
-        self.r_eci_km, _ = self.orbit.state_eci(t_s)
+        self.r_eci_km, v_eci_km_s = self.orbit.state_eci(t_s)
         self._b_eci_t = env.b_eci_t(self.r_eci_km, t_s)
         b_body = body.to_body(self._b_eci_t)
         emus.magnetometer.set_field(b_body)
         w_body = body.w_body_rad_s
-        if emus.gyro is not None:
+        if model.has_gyro:
             emus.gyro.set_rate(w_body)
-        if emus.sun_sensors is not None:
-            sun_eci_km = env.sun_eci_km(t_s)
-            self.lit_fraction = env.lit_fraction(self.r_eci_km, sun_eci_km)
-            sun_from_sat = sun_eci_km - self.r_eci_km
-            self.sun_body = body.to_body(sun_from_sat / np.linalg.norm(sun_from_sat))
-            emus.sun_sensors.set_sun(self.sun_body, self.lit_fraction)
+        slow = t_s >= self._next_slow_s - 1e-9
+        if model.has_sun_sensors or slow:
+            self._update_sun(t_s)
+        if model.has_sun_sensors:
+            emus.sun.set_sun(self.sun_body, self.lit_fraction)
         speeds = body.wheel_speed_rad_s
-        for emulator, speed in zip(emus.wheels, speeds, strict=True):
+        for emulator, speed in zip(self._wheels, speeds, strict=True):
             emulator.set_speed(float(speed))
+        if slow:
+            self._next_slow_s += 1.0
+            if model.has_power_gps_radio:
+                self._update_gps_and_power(t_s, v_eci_km_s)
         if t_s >= self._next_log_s - 1e-9:
             self._next_log_s += self.log.every_s
             self.log.add(t_s=t_s, w_body_rad_s=w_body, q_body_eci=body.q_body_eci,
                          b_body_t=b_body, sun_body=self.sun_body, lit_fraction=self.lit_fraction,
                          dipole_am2=np.asarray(emus.magnetorquer.dipole_now_am2, dtype=float),
                          wheel_speed_rad_s=speeds)
+
+    def _update_sun(self, t_s: float) -> None:
+        sun_eci_km = self.environment.sun_eci_km(t_s)
+        self.lit_fraction = self.environment.lit_fraction(self.r_eci_km, sun_eci_km)
+        sun_from_sat = sun_eci_km - self.r_eci_km
+        self.sun_body = self.body.to_body(sun_from_sat / np.linalg.norm(sun_from_sat))
+
+    def _update_gps_and_power(self, t_s: float, v_eci_km_s: np.ndarray) -> None:
+        """Once a second: the GPS receiver's Earth-fixed fix and the solar-array current."""
+        self._r_teme[0:3] = [float(x) for x in self.r_eci_km]
+        self._v_teme[0:3] = [float(x) for x in v_eci_km_s]
+        lib.tsr_teme_to_ecef(self._r_teme, self._v_teme, self.environment.gmst_rad(t_s), 0.0, 0.0,
+                             self._r_ecef, self._v_ecef)
+        self.emulators.gps.set_state_ecef([x * 1e3 for x in self._r_ecef],
+                                          [x * 1e3 for x in self._v_ecef])
+        faces = self.model.solar_panel_normals_body
+        cosines = np.clip(faces @ self.sun_body, 0.0, None)
+        current = self.lit_fraction * self.model.solar_panel_current_a * float(cosines.sum())
+        self.emulators.eps.set_solar_current(current)

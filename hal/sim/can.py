@@ -12,9 +12,15 @@ __all__ = ["CanNode", "SimCAN"]
 
 class CanNode:
     """A CAN node emulator: sees every frame sent on the network and returns
-    the frames it transmits in reply."""
+    the frames it transmits in reply.
+
+    A node whose acceptance filter is a fixed set of identifiers lists them in
+    `can_ids` (standard 11-bit ids); the network then hands it only those
+    frames. With `can_ids` None it sees every frame.
+    """
 
     part = "CAN node"
+    can_ids: tuple[int, ...] | None = None
 
     def __init__(self) -> None:
         self.t_s = 0.0
@@ -41,12 +47,23 @@ class SimCAN(CAN):
         self._rx: deque[CanMessage] = deque(maxlen=depth)
         self.bus_off = False
         self.sent: int = 0
+        self._index()
 
     def attach(self, node: CanNode) -> None:
         self.nodes.append(node)
+        self._index()
 
     def detach(self, node: CanNode) -> None:
         self.nodes.remove(node)
+        self._index()
+
+    def _index(self) -> None:
+        ids = {id(n): getattr(n, "can_ids", None) for n in self.nodes}
+        self._promiscuous = [n for n in self.nodes if ids[id(n)] is None]
+        self._by_id: dict[int, list[CanNode]] = {}
+        for node in self.nodes:
+            for can_id in ids[id(node)] or ():
+                self._by_id.setdefault(can_id, []).append(node)
 
     def inject(self, msg: CanMessage) -> None:
         """Put a frame on the network as if another node sent it."""
@@ -55,14 +72,18 @@ class SimCAN(CAN):
     def _send(self, message: CanMessage) -> None:
         if self.bus_off:
             raise NackError("controller is bus-off", bus=self.name, address=message.id)
-        live = [n for n in self.nodes if n.alive]
-        if not live:
+        # Any live node acknowledges a frame, whether or not it is addressed.
+        if not any(n.alive for n in self.nodes):
             raise NackError("no node acknowledged the frame", bus=self.name,
                             address=message.id)
         self.sent += 1
-        for node in live:
-            for reply in node.can_receive(message):
-                self._rx.append(reply)
+        targets = self._promiscuous
+        if not message.extended and message.id in self._by_id:
+            targets = self._by_id[message.id] + targets
+        for node in targets:
+            if node.alive:
+                for reply in node.can_receive(message):
+                    self._rx.append(reply)
 
     def _recv(self, timeout_s: float) -> CanMessage | None:
         return self._rx.popleft() if self._rx else None

@@ -46,6 +46,7 @@ class ReactionWheelEmulator(CanNode):
         import numpy as np
 
         self.node = node
+        self.can_ids = (CMD_BASE + node,)
         self.max_torque_nm = max_torque_nm
         self.max_speed_rad_s = max_speed_rad_s
         self.speed_noise_rad_s = speed_noise_rad_s

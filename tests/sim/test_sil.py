@@ -61,9 +61,8 @@ def test_runs_are_deterministic():
 def test_sensors_see_the_truth_through_the_registers():
     from fsw.apps.adcs import ADCS_STATE
 
-    model = SpacecraftModel(magnetometer_noise_t=0.0, gyro_noise_rad_s=0.0,
-                            gyro_bias_rad_s=(0.0, 0.0, 0.0))
-    run = build_sil(Scenario(model=model))
+    model = SpacecraftModel(gyro_bias_rad_s=(0.0, 0.0, 0.0))
+    run = build_sil(Scenario(model=model, sensor_noise=False))
     assert run.executive.boot() == []
     states = run.executive.bus.create_pipe("test.state", 128)
     run.executive.bus.subscribe(states, ADCS_STATE.msg_id)
@@ -82,7 +81,7 @@ def test_sensors_see_the_truth_through_the_registers():
 
 def test_dead_sun_sensors_and_wheels_leave_detumble_running():
     run = build_sil(Scenario())
-    for adc in run.emulators.others:
+    for adc in (run.emulators.sun_adc_a, run.emulators.sun_adc_b):
         adc.inject_fault("nack")
     for wheel in run.emulators.wheels:
         wheel.inject_fault("nack")
