@@ -94,6 +94,28 @@ def test_dead_sun_sensors_and_wheels_leave_detumble_running():
     assert any("sun_sensors" in t and "0x48" in t for t in texts)
 
 
+def test_device_health_is_published_on_the_bus():
+    from fsw.apps.adcs import DEVICE_HEALTH
+
+    run = build_sil(Scenario())
+    assert run.executive.boot() == []
+    health = run.executive.bus.create_pipe("test.health", 64)
+    run.executive.bus.subscribe(health, DEVICE_HEALTH.msg_id)
+    run.emulators.magnetometer.inject_fault("nack")
+    run.executive.run(2.05)  # housekeeping at 0, 1 and 2 s
+    app = run.executive.apps["adcs"]
+    labels = [label for label, _ in app.health_sources]
+    assert labels[:3] == ["magnetometer", "magnetorquer", "gyro"]
+    assert labels.count("wheels[0]") == 1 and len(labels) == 3 + 2 + 4
+    reports = [DEVICE_HEALTH.unpack(p) for _, p in health.drain()]
+    assert len(reports) == 3 * len(labels)
+    mag = [r for r in reports if r["device"] == 0][-1]
+    assert mag["failures"] >= 19 and mag["err_nack"] > 0
+    assert b"RM3100, bus i2c0, address 0x20: no ack" in mag["last_error"]
+    gyro = [r for r in reports if r["device"] == 2][-1]
+    assert gyro["transactions"] >= 20 and gyro["failures"] == 0
+
+
 def test_detumble_time_is_when_rates_stay_low():
     t = np.arange(6.0)
     assert detumble_time(t, np.array([9, 0.1, 0.7, 0.2, 0.1, 0.1])) == 3.0

@@ -23,6 +23,9 @@ elements as `ground.sim.orbit.MeanElements` fields, epoch in TAI seconds)
 or `tle = [line1, line2]`, optional `inertia_kgm2` and `wheels`
 (`axes_body`, `inertia_kgm2`, `max_torque_nm`) and `parameters`.
 
+Every housekeeping cycle the app also publishes one `DEVICE_HEALTH` report
+(transactions, retries, failures and errors by kind) per driver it owns.
+
 Devices: ``magnetometer`` (`read_field_t()`) and ``magnetorquer``
 (`start_dipole(m, duration_s)`, `cancel()`) are required; ``gyro``
 (`read_rate_rad_s()`), ``sun_sensors`` (`read().sun_body`) and ``wheels``
@@ -48,6 +51,7 @@ from fsw.gnc.ephemeris import satellite_from_config
 from fsw.gnc.frames import geodetic_to_ecef
 from fsw.gnc.orbit import PropagationError
 from hal import HalError
+from hal.telemetry import device_health_message, pack_device_health
 
 AdcsMode = Mode
 
@@ -70,6 +74,10 @@ ADCS_STATE = MessageType("AdcsState", tm_msg_id(ADCS_APID + 1), [
     Field("wheel_speed_rad_s", "4f", "rad/s", "measured, relative to the body"),
 ], doc="ADCS state every control cycle")
 
+# Health of every driver the app owns, one report per driver per housekeeping cycle;
+# `device` is the index into AdcsApp.health_sources (magnetometer first).
+DEVICE_HEALTH = device_health_message(ADCS_APID + 2)
+
 # Event ids.
 EV_MODE = 1
 EV_SENSOR_FAULT = 2
@@ -89,7 +97,7 @@ class AdcsApp(App):
         Field("b_norm_nt", "f", "nT", "field magnitude at the last good read"),
         Field("pointing_error_deg", "f", "deg"),
     )
-    TELEMETRY = (ADCS_STATE,)
+    TELEMETRY = (ADCS_STATE, DEVICE_HEALTH)
     PARAMETERS = (
         Parameter("bdot_gain", "d", default=2e5, low=0.0, high=1e9, unit="A m^2 s/T",
                   doc="B-dot gain k in m = -k dB/dt"),
@@ -123,6 +131,19 @@ class AdcsApp(App):
         self.sun_sensors = self.ctx.devices.get("sun_sensors")
         self.wheels = self.ctx.devices.get("wheels")
         self.cycle = AdcsCycle(self._cycle_config(), self.initial_mode)
+        self.health_sources = self._health_sources()
+
+    def _health_sources(self) -> list[tuple[str, Any]]:
+        """(label, Health) for every driver, in report order; sets of parts are flattened."""
+        sources = []
+        for name in ("magnetometer", "magnetorquer", "gyro", "sun_sensors", "wheels"):
+            device = self.ctx.devices.get(name)
+            health = getattr(device, "health", None)
+            if isinstance(health, list):
+                sources += [(f"{name}[{i}]", h) for i, h in enumerate(health)]
+            elif health is not None:
+                sources.append((name, health))
+        return sources
 
     def _cycle_config(self) -> AdcsConfig:
         base = AdcsConfig()
@@ -272,6 +293,11 @@ class AdcsApp(App):
         self.cycle.set_ground_target(geodetic_to_ecef(lat_deg, lon_deg, alt_km))
 
     # -- housekeeping ------------------------------------------------------------------
+    def report_housekeeping(self) -> None:
+        super().report_housekeeping()
+        for index, (_, health) in enumerate(self.health_sources):
+            self.bus.publish(DEVICE_HEALTH.msg_id, pack_device_health(DEVICE_HEALTH, index, health))
+
     def housekeeping_values(self) -> Mapping[str, Any]:
         last = self.last
         return {"mode": int(self.cycle.mode), "status": int(last.status) if last else 0,
