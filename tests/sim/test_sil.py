@@ -79,8 +79,9 @@ def test_sensors_see_the_truth_through_the_registers():
     assert np.allclose(state["gyro_rad_s"], w_truth, atol=np.radians(8.75e-3))
 
 
-def test_dead_sun_sensors_and_wheels_leave_detumble_running():
+def test_dead_gyro_sun_sensors_and_wheels_leave_detumble_running():
     run = build_sil(Scenario())
+    run.emulators.gyro.inject_fault("nack")  # on SPI a dead part reads all ones
     for adc in (run.emulators.sun_adc_a, run.emulators.sun_adc_b):
         adc.inject_fault("nack")
     for wheel in run.emulators.wheels:
@@ -89,9 +90,11 @@ def test_dead_sun_sensors_and_wheels_leave_detumble_running():
     app = run.executive.apps["adcs"]
     assert app.state.name == "RUNNING"
     assert app.sensor_faults["sun_sensors"] >= 1199 and app.sensor_faults["wheels"] >= 1199
+    assert app.sensor_faults["gyro"] >= 1199
     assert np.any(run.emulators.magnetorquer.dipole_now_am2 != 0)  # still detumbling
     texts = [e.text for e in run.executive.events.recent if e.apid == app.APID]
     assert any("sun_sensors" in t and "0x48" in t for t in texts)
+    assert any("gyro" in t and "0xFF" in t for t in texts)
 
 
 def test_device_health_is_published_on_the_bus():
