@@ -102,29 +102,45 @@ class Parameter:
         return Field(self.name, self.fmt, self.unit, self.doc, self.low, self.high)
 
 
+ArgumentParser = Callable[[bytes], Mapping[str, Any]]
+
+
 @dataclass(frozen=True)
 class CommandSpec:
-    """A declared command: function code, name, argument layout and handler."""
+    """A declared command: function code, name, argument layout and handler.
+
+    `parse` is set for commands whose arguments have no fixed layout (lists,
+    nested packets); it turns the argument bytes into keyword arguments.
+    """
 
     code: int
     name: str
     args: Layout
     handler: str
     doc: str = ""
+    parse: ArgumentParser | None = None
 
 
-def command(code: int, *args: Field) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def command(code: int, *args: Field, parse: ArgumentParser | None = None
+            ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark an App method as the handler of function `code` with typed `args`.
 
     The method is called with the arguments as keyword arguments after they
     have been checked against their types and ranges. It may raise
     ``CommandError(reason, text)`` to fail the command with a reason.
+
+    A command whose arguments vary in length gives `parse` instead of
+    `args`: it receives the argument bytes and returns the keyword
+    arguments, or raises ValueError (or CommandError) to refuse them, which
+    fails the command at acceptance with BAD_ARGUMENT.
     """
     if not 0 <= code <= 0xFF:
         raise ValueError(f"function code {code} does not fit one octet")
+    if parse is not None and args:
+        raise ValueError("a command takes either declared args or a parse function")
 
     def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
-        fn._tessera_command = (code, args)  # type: ignore[attr-defined]
+        fn._tessera_command = (code, args, parse)  # type: ignore[attr-defined]
         return fn
 
     return mark
@@ -169,13 +185,13 @@ class App:
                 mark = getattr(fn, "_tessera_command", None)
                 if mark is None:
                     continue
-                code, args = mark
+                code, args, parse = mark
                 if code in commands and commands[code].handler != attr:
                     raise TypeError(f"{cls.__name__}: function code {code} is used by both "
                                     f"{commands[code].handler} and {attr}")
                 doc = (fn.__doc__ or "").strip().splitlines()
                 commands[code] = CommandSpec(code, attr.upper(), Layout(args), attr,
-                                             doc[0] if doc else "")
+                                             doc[0] if doc else "", parse)
         cls.COMMANDS = commands
         if cls.APID >= 0:
             cls.HK = MessageType(f"{cls.NAME or cls.__name__}Housekeeping", tm_msg_id(cls.APID),
@@ -268,15 +284,22 @@ class App:
             self._reject(request_id, code, Reason.UNKNOWN_FUNCTION, f"no function code {code}")
             return
         body = payload[COMMAND_HEADER.size:]
-        if len(body) != spec.args.size:
-            self._reject(request_id, code, Reason.BAD_LENGTH,
-                         f"{spec.name} takes {spec.args.size} argument bytes, got {len(body)}")
-            return
-        args = spec.args.unpack(body)
-        why = spec.args.check(args)
-        if why:
-            self._reject(request_id, code, Reason.BAD_ARGUMENT, f"{spec.name}: {why}")
-            return
+        if spec.parse is not None:
+            try:
+                args = dict(spec.parse(body))
+            except (CommandError, ValueError) as exc:
+                self._reject(request_id, code, Reason.BAD_ARGUMENT, f"{spec.name}: {exc}")
+                return
+        else:
+            if len(body) != spec.args.size:
+                self._reject(request_id, code, Reason.BAD_LENGTH,
+                             f"{spec.name} takes {spec.args.size} argument bytes, got {len(body)}")
+                return
+            args = spec.args.unpack(body)
+            why = spec.args.check(args)
+            if why:
+                self._reject(request_id, code, Reason.BAD_ARGUMENT, f"{spec.name}: {why}")
+                return
         self._report(request_id, code, Stage.ACCEPTANCE, True, Reason.NONE)
         try:
             getattr(self, spec.handler)(**args)

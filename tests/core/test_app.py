@@ -144,3 +144,49 @@ def test_any_command_bytes_get_one_verdict_and_leave_the_app_running(payload):
     exe.step()
     assert app.state.name == "RUNNING"
     assert [COMMAND_RESULT_MSG.unpack(p)["ok"] for _, p in verdicts.drain()] == [True, True]
+
+
+def _parse_numbers(body: bytes) -> dict:
+    if len(body) % 2:
+        raise ValueError(f"{len(body)} bytes is not a whole number of u16 values")
+    return {"values": list(struct.unpack(f">{len(body) // 2}H", body))}
+
+
+def test_variable_length_command_parses_and_is_verified(executive, results):
+    from fsw.core import App, CommandError, command
+
+    class ListApp(App):
+        NAME = "lists"
+        APID = 0x0D0
+
+        def init(self):
+            self.total = 0
+
+        @command(10, parse=_parse_numbers)
+        def add_all(self, values):
+            """Add every value given."""
+            if not values:
+                raise CommandError(Reason.BAD_ARGUMENT, "nothing to add")
+            self.total += sum(values)
+
+    executive.add_app(AppSpec("lists", ListApp, 10.0))
+    assert executive.boot() == []
+    cmd = cmd_msg_id(ListApp.APID)
+    executive.bus.publish(cmd, struct.pack(">IB3H", 1, 10, 1, 2, 3))
+    executive.bus.publish(cmd, struct.pack(">IB", 2, 10) + b"\x01\x02\x03")
+    executive.bus.publish(cmd, struct.pack(">IB", 3, 10))
+    executive.step()
+    assert executive.apps["lists"].total == 6
+    verdicts = [(r["request_id"], r["stage"], r["ok"], r["reason"]) for r in results()]
+    assert verdicts == [(1, Stage.ACCEPTANCE, True, 0), (1, Stage.COMPLETION, True, 0),
+                        (2, Stage.ACCEPTANCE, False, Reason.BAD_ARGUMENT),
+                        (3, Stage.ACCEPTANCE, True, 0),
+                        (3, Stage.COMPLETION, False, Reason.BAD_ARGUMENT)]
+    assert any("whole number" in e.text for e in executive.events.recent)
+
+
+def test_command_takes_args_or_parse_not_both():
+    from fsw.core import Field, command
+
+    with pytest.raises(ValueError, match="either"):
+        command(1, Field("x", "B"), parse=_parse_numbers)

@@ -15,10 +15,10 @@ survives a reboot. At most MAX_ACTIVITIES activities are held.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from fsw.core import CommandError, Field, Reason, Severity, Stage, cmd_msg_id, command
+from fsw.core import CommandError, Field, Reason, Severity, cmd_msg_id, command
 from fsw.core.app import COMMAND_HEADER, App
 from fsw.core.ids import COMMS_APID, SCHEDULER_APID
 from fsw.protocol import ProtocolError
@@ -109,35 +109,15 @@ class SchedulerApp(App):
             self._forget(aid)
         self._set_enabled(False)
 
-    def handle_command(self, payload: bytes) -> None:
-        """Insert and delete carry variable-length ST11 data; the rest are
-        ordinary declared commands."""
-        if len(payload) < COMMAND_HEADER.size:
-            super().handle_command(payload)
-            return
-        rid, code = COMMAND_HEADER.unpack_from(payload)
-        if code not in (FC_INSERT, FC_DELETE):
-            super().handle_command(payload)
-            return
-        body = payload[COMMAND_HEADER.size:]
-        try:
-            items = sv.decode_insert(body) if code == FC_INSERT else sv.decode_delete(body)
-        except ProtocolError as exc:
-            self._reject(rid, code, Reason.BAD_ARGUMENT, f"ST11 data: {exc}")
-            return
-        self._report(rid, code, Stage.ACCEPTANCE, True, Reason.NONE)
-        try:
-            if code == FC_INSERT:
-                self._insert(items)
-            else:
-                self._delete(items)
-        except CommandError as exc:
-            self.cmd_error_count += 1
-            self._report(rid, code, Stage.COMPLETION, False, exc.reason)
-            self.event(2, Severity.LOW, f"ST11 request failed: {exc}")
-            return
-        self.cmd_count += 1
-        self._report(rid, code, Stage.COMPLETION, True, Reason.NONE)
+    @command(FC_INSERT, parse=lambda body: {"items": _decoded(sv.decode_insert, body)})
+    def insert_activities(self, items: list[sv.ScheduledTc]) -> None:
+        """TC[11,4]: schedule time-tagged TCs, all or none."""
+        self._insert(items)
+
+    @command(FC_DELETE, parse=lambda body: {"ids": _decoded(sv.decode_delete, body)})
+    def delete_activities(self, ids: list[sv.ActivityId]) -> None:
+        """TC[11,5]: delete activities by request ID, all or none."""
+        self._delete(ids)
 
     def _insert(self, items: list[sv.ScheduledTc]) -> None:
         new = {sv.ActivityId.of(a.tc): a for a in items}
@@ -174,3 +154,11 @@ class SchedulerApp(App):
         self.enabled = on
         if self.ctx.store is not None:
             self.ctx.store.put(_NS, "enabled", b"\x01" if on else b"\x00")
+
+
+def _decoded(decode: Callable[[bytes], Any], body: bytes) -> Any:
+    """ST11 request data, or ValueError (a refusal at acceptance) naming what is wrong."""
+    try:
+        return decode(body)
+    except ProtocolError as exc:
+        raise ValueError(f"ST11 data: {exc}") from None
