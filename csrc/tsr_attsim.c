@@ -1,6 +1,7 @@
 /* tsr_attsim.c - see tsr_attsim.h. */
 #include "tsr_attsim.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -168,7 +169,8 @@ long tsr_attsim_log_rows(const tsr_attsim_state *s, long n_steps, long log_every
 {
     long first;
     long last;
-    if (s == NULL || n_steps <= 0 || log_every <= 0 || s->steps < 0) {
+    if (s == NULL || n_steps <= 0 || log_every <= 0 || s->steps < 0 ||
+        n_steps > LONG_MAX - s->steps) {
         return 0;
     }
     first = (s->steps + log_every - 1) / log_every; /* first multiple >= steps, in units */
@@ -371,7 +373,8 @@ int tsr_attsim_run(const tsr_attsim_params *p, tsr_attsim_state *s, long n_steps
     if (n_logged != NULL) {
         *n_logged = 0;
     }
-    if (p == NULL || s == NULL || n_steps < 0 || log_every < 0 || log_capacity < 0) {
+    if (p == NULL || s == NULL || n_steps < 0 || log_every < 0 || log_capacity < 0 ||
+        s->steps < 0 || n_steps > LONG_MAX - s->steps) {
         return TSR_ATTSIM_EARGS;
     }
     rc = tsr_attsim_check(p);
