@@ -33,17 +33,30 @@ _unpack_hdr = _HDR.unpack_from
 _pack_hdr = _HDR.pack
 
 
-@dataclass(slots=True, init=False)
 class SpacePacket:
     """One Space Packet. `data` is the whole packet data field (secondary
-    header included, when `sec_hdr_flag` is set)."""
+    header included, when `sec_hdr_flag` is set).
 
-    apid: int
-    packet_type: int
-    sec_hdr_flag: bool
-    seq_flags: int
-    seq_count: int
-    data: bytes
+    The fields `apid`, `packet_type`, `sec_hdr_flag`, `seq_flags` and
+    `seq_count` read and write like attributes, and a write is range-checked
+    like the constructor. Packets compare equal when their fields and data are
+    equal, and are not hashable (they are mutable).
+
+    Representation: the packet keeps the first two header words as they go on
+    the wire (`_w0` = packet identification, `_w1` = packet sequence control)
+    and the data field, and derives the fields from the words when they are
+    read. Building, encoding and decoding are the hot paths (every packet of
+    the link goes through them) while most users read one or two fields, so
+    this puts the work where it is cheapest: the constructor combines the
+    fields once, `encode` packs the words as they are, and `decode` stores
+    the two words it unpacked without splitting them into six attributes.
+    Once the version bits are zero, every pair of words is a valid header,
+    so decoded words need no further check.
+    """
+
+    __slots__ = ("_w0", "_w1", "data")
+    __match_args__ = ("apid", "packet_type", "sec_hdr_flag", "seq_flags", "seq_count", "data")
+    __hash__ = None  # mutable and compared by value
 
     def __init__(self, apid: int, packet_type: int = TM, sec_hdr_flag: bool = False,
                  seq_flags: int = SEQ_UNSEGMENTED, seq_count: int = 0,
@@ -53,29 +66,88 @@ class SpacePacket:
                 and 0 <= seq_flags <= 3 and 0 <= seq_count <= 0x3FFF
                 and 0 < len(data) <= 65536):
             _range_error(apid, packet_type, seq_flags, seq_count, data)
-        self.apid = apid
-        self.packet_type = packet_type
-        self.sec_hdr_flag = True if sec_hdr_flag else False
-        self.seq_flags = seq_flags
-        self.seq_count = seq_count
+        # the fields are in range, so they occupy disjoint bits and + is |;
+        # CPython runs + and * on small ints faster than | and <<
+        self._w0 = packet_type * 0x1000 + (0x800 if sec_hdr_flag else 0) + apid
+        self._w1 = seq_flags * 0x4000 + seq_count
         self.data = data if data.__class__ is bytes else bytes(data)
+
+    # --- fields, derived from the header words ---
+
+    @property
+    def apid(self) -> int:
+        return self._w0 & 0x7FF
+
+    @apid.setter
+    def apid(self, value: int) -> None:
+        if not 0 <= value <= 0x7FF:
+            raise PacketError(Reason.FIELD_RANGE, f"APID {value}")
+        self._w0 = (self._w0 & 0x1800) | value
+
+    @property
+    def packet_type(self) -> int:
+        return self._w0 >> 12  # the version bits above it are always zero
+
+    @packet_type.setter
+    def packet_type(self, value: int) -> None:
+        if not (value == 0 or value == 1):
+            raise PacketError(Reason.FIELD_RANGE, f"packet type {value}")
+        self._w0 = (self._w0 & 0x0FFF) | (value << 12)
+
+    @property
+    def sec_hdr_flag(self) -> bool:
+        return (self._w0 & 0x0800) != 0
+
+    @sec_hdr_flag.setter
+    def sec_hdr_flag(self, value: bool) -> None:
+        self._w0 = (self._w0 & 0x17FF) | (0x0800 if value else 0)
+
+    @property
+    def seq_flags(self) -> int:
+        return self._w1 >> 14
+
+    @seq_flags.setter
+    def seq_flags(self, value: int) -> None:
+        if not 0 <= value <= 3:
+            raise PacketError(Reason.FIELD_RANGE, f"sequence flags {value}")
+        self._w1 = (value << 14) | (self._w1 & 0x3FFF)
+
+    @property
+    def seq_count(self) -> int:
+        return self._w1 & 0x3FFF
+
+    @seq_count.setter
+    def seq_count(self, value: int) -> None:
+        if not 0 <= value <= 0x3FFF:
+            raise PacketError(Reason.FIELD_RANGE, f"sequence count {value}")
+        self._w1 = (self._w1 & 0xC000) | value
 
     @property
     def is_idle(self) -> bool:
-        return self.apid == IDLE_APID
+        return (self._w0 & 0x7FF) == IDLE_APID
 
     @property
     def packet_id(self) -> int:
         """First 16 bits of the header; the software bus message id (cFS convention)."""
-        return (self.packet_type << 12) | (self.sec_hdr_flag << 11) | self.apid
+        return self._w0
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self._w0 == other._w0 and self._w1 == other._w1  # type: ignore[attr-defined]
+                and self.data == other.data)  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__qualname__}(apid={self.apid}, "
+                f"packet_type={self.packet_type}, sec_hdr_flag={self.sec_hdr_flag}, "
+                f"seq_flags={self.seq_flags}, seq_count={self.seq_count}, data={self.data!r})")
+
+    # --- wire format ---
 
     def encode(self, _pack=_pack_hdr) -> bytes:
         """The packet as transmitted: primary header + data field."""
-        return _pack(
-            (self.packet_type << 12) | (self.sec_hdr_flag << 11) | self.apid,
-            (self.seq_flags << 14) | self.seq_count,
-            len(self.data) - 1,
-        ) + self.data
+        data = self.data
+        return _pack(self._w0, self._w1, len(data) - 1) + data
 
     @classmethod
     def decode(cls, data: bytes | bytearray | memoryview, _unpack=_unpack_hdr,
@@ -90,12 +162,11 @@ class SpacePacket:
                 raise PacketError(Reason.BAD_VERSION, f"packet version {w0 >> 13}")
             raise PacketError(Reason.LENGTH_MISMATCH,
                               f"length field says {length + 7} octets, got {n}")
+        # the words are valid as they stand (see the class docstring), so the
+        # constructor and its checks are skipped
         pkt = _new(cls)
-        pkt.apid = w0 & 0x7FF
-        pkt.packet_type = (w0 >> 12) & 1
-        pkt.sec_hdr_flag = (w0 & 0x0800) != 0
-        pkt.seq_flags = w1 >> 14
-        pkt.seq_count = w1 & 0x3FFF
+        pkt._w0 = w0
+        pkt._w1 = w1
         pkt.data = data[6:] if data.__class__ is bytes else bytes(data[6:])
         return pkt
 
@@ -110,9 +181,6 @@ class SpacePacket:
             raise PacketError(Reason.TRUNCATED, f"packet needs {end - offset} octets, "
                               f"{len(buf) - offset} left")
         return cls.decode(memoryview(buf)[offset:end]), end
-
-
-_new = object.__new__
 
 
 def _range_error(apid: int, packet_type: int, seq_flags: int, seq_count: int,

@@ -188,3 +188,96 @@ def test_ccsdspy_reads_packets_we_write(tmp_path):
             stream, include_primary_header=True)
         assert ref["v"].tolist() == [int.from_bytes(p.data, "big") for p in mine]
         assert ref["CCSDS_SEQUENCE_COUNT"].tolist() == [p.seq_count for p in mine]
+
+
+# --- the header-word representation against the field-by-field definition ----
+
+FIELDS = ("apid", "packet_type", "sec_hdr_flag", "seq_flags", "seq_count")
+
+
+def fields_and_data(p: SpacePacket) -> tuple:
+    return (*(getattr(p, f) for f in FIELDS), p.data)
+
+
+def reference_encode(apid, packet_type, sec_hdr_flag, seq_flags, seq_count, data) -> bytes:
+    """133.0-B-2 4.1.3 written out field by field."""
+    return bytes([
+        (packet_type << 4) | (int(sec_hdr_flag) << 3) | (apid >> 8), apid & 0xFF,
+        (seq_flags << 6) | (seq_count >> 8), seq_count & 0xFF,
+        (len(data) - 1) >> 8, (len(data) - 1) & 0xFF]) + data
+
+
+def reference_decode(raw: bytes):
+    """The fields of a well-formed packet, or the reason a decoder must give."""
+    if len(raw) < 7:
+        return Reason.TRUNCATED
+    if raw[0] >> 5:
+        return Reason.BAD_VERSION
+    if ((raw[4] << 8) | raw[5]) + 7 != len(raw):
+        return Reason.LENGTH_MISMATCH
+    return ((raw[0] & 7) << 8 | raw[1], (raw[0] >> 4) & 1, bool(raw[0] & 8), raw[2] >> 6,
+            (raw[2] & 0x3F) << 8 | raw[3], raw[6:])
+
+
+@given(apid=st.integers(0, 0x7FF), ptype=st.sampled_from([TM, TC]), sec=st.booleans(),
+       flags=st.integers(0, 3), count=st.integers(0, 0x3FFF),
+       data=st.binary(min_size=1, max_size=300))
+def test_fields_encode_and_repr_match_the_definition(apid, ptype, sec, flags, count, data):
+    p = SpacePacket(apid, ptype, sec, flags, count, data)
+    assert fields_and_data(p) == (apid, ptype, sec, flags, count, data)
+    assert type(p.sec_hdr_flag) is bool
+    assert p.encode() == reference_encode(apid, ptype, sec, flags, count, data)
+    assert p.packet_id == (ptype << 12) | (sec << 11) | apid
+    assert repr(p) == (f"SpacePacket(apid={apid}, packet_type={ptype}, sec_hdr_flag={sec}, "
+                       f"seq_flags={flags}, seq_count={count}, data={data!r})")
+    back = SpacePacket.decode(bytearray(p.encode()))
+    assert back == p and type(back.data) is bytes
+    assert not p != back
+
+
+@given(st.one_of(st.binary(max_size=40), packets.map(lambda p: p.encode()),
+                 packets.map(lambda p: p.encode()).flatmap(
+                     lambda raw: st.tuples(st.integers(0, len(raw) - 1), st.integers(0, 255))
+                     .map(lambda iv: raw[:iv[0]] + bytes([iv[1]]) + raw[iv[0] + 1:]))))
+def test_decode_agrees_with_the_definition_on_any_bytes(raw):
+    want = reference_decode(raw)
+    if isinstance(want, Reason):
+        with pytest.raises(PacketError) as e:
+            SpacePacket.decode(raw)
+        assert e.value.reason == want
+    else:
+        p = SpacePacket.decode(raw)
+        assert fields_and_data(p) == want
+        assert p.encode() == raw
+
+
+@given(packets, st.sampled_from(FIELDS), st.integers(-2, 0x4001))
+def test_setting_a_field_is_checked_and_changes_only_that_field(p, field, value):
+    limit = {"apid": 0x7FF, "packet_type": 1, "sec_hdr_flag": None, "seq_flags": 3,
+             "seq_count": 0x3FFF}[field]
+    before = {f: getattr(p, f) for f in FIELDS}
+    if limit is not None and not 0 <= value <= limit:
+        with pytest.raises(PacketError) as e:
+            setattr(p, field, value)
+        assert e.value.reason == Reason.FIELD_RANGE
+        assert {f: getattr(p, f) for f in FIELDS} == before
+        return
+    setattr(p, field, value)
+    want = dict(before, **{field: bool(value) if limit is None else value})
+    assert {f: getattr(p, f) for f in FIELDS} == want
+    assert p.encode() == reference_encode(*want.values(), p.data)
+
+
+def test_packets_are_values_not_keys():
+    import copy
+    import pickle
+
+    p = SpacePacket(0x42, TC, True, 1, 9, b"abc")
+    assert copy.copy(p) == p and pickle.loads(pickle.dumps(p)) == p
+    assert p != SpacePacket(0x42, TC, True, 1, 10, b"abc")
+    assert p != (0x42, TC, True, 1, 9, b"abc")
+    with pytest.raises(TypeError):
+        hash(p)
+    match p:
+        case SpacePacket(apid, ptype, sec, flags, count, data):
+            assert (apid, ptype, sec, flags, count, data) == (0x42, TC, True, 1, 9, b"abc")
