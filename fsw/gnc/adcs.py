@@ -81,8 +81,8 @@ class AdcsConfig:
     gains: PdGains = field(default_factory=lambda: PdGains.from_bandwidth(
         0.1, 0.9, max_slew_rate_rad_s=math.radians(1.5)))
     max_dipole_am2: Sequence[float] = (0.2, 0.2, 0.2)
-    bdot_gain_am2_per_t_s: float = 4.0e5
-    bdot_filter_alpha: float = 0.3
+    bdot_gain_am2_per_t_s: float = 2.0e5
+    bdot_filter_alpha: float = 0.5
     gyro_arw_rad_s_sqrt_hz: float = 1.7e-4
     gyro_bias_rw_rad_s2_sqrt_hz: float = 2e-6
     mekf_init_sigma_att_rad: float = math.radians(10.0)
