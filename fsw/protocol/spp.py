@@ -37,24 +37,29 @@ class SpacePacket:
     """One Space Packet. `data` is the whole packet data field (secondary
     header included, when `sec_hdr_flag` is set).
 
-    The fields `apid`, `packet_type`, `sec_hdr_flag`, `seq_flags` and
-    `seq_count` read and write like attributes, and a write is range-checked
-    like the constructor. Packets compare equal when their fields and data are
-    equal, and are not hashable (they are mutable).
+    All six fields read and write like attributes. Writes to `apid`,
+    `packet_type` and `sec_hdr_flag` are range-checked like the constructor
+    (they share one header word, so a bad value would corrupt its
+    neighbours); `seq_flags`, `seq_count` and `data` are plain attributes,
+    checked only when the packet is built.
+    Packets compare equal when their fields and data are equal, and are not
+    hashable (they are mutable).
 
-    Representation: the packet keeps the first two header words as they go on
-    the wire (`_w0` = packet identification, `_w1` = packet sequence control)
-    and the data field, and derives the fields from the words when they are
-    read. Building, encoding and decoding are the hot paths (every packet of
-    the link goes through them) while most users read one or two fields, so
-    this puts the work where it is cheapest: the constructor combines the
-    fields once, `encode` packs the words as they are, and `decode` stores
-    the two words it unpacked without splitting them into six attributes.
-    Once the version bits are zero, every pair of words is a valid header,
-    so decoded words need no further check.
+    Representation: the packet identification (the first header word:
+    version, type, secondary header flag, APID) is kept as the 16-bit word
+    it is on the wire, `_w0`, and `apid`, `packet_type` and `sec_hdr_flag`
+    are derived from it when read. That word is the same for every packet of
+    an APID and is the software bus message id, so senders and routers use it
+    whole: the constructor combines it once, `encode` packs it as it is, and
+    `decode` stores it without splitting it into three attributes (once its
+    version bits are zero every value is a valid packet identification, so
+    it needs no further check). The sequence flags and count change from
+    packet to packet and receivers read the count of every packet (gap
+    checks), so they stay plain attributes: in CPython 3.11 a plain slot reads
+    in about 10 ns and a derived property in about 45 ns.
     """
 
-    __slots__ = ("_w0", "_w1", "data")
+    __slots__ = ("_w0", "data", "seq_count", "seq_flags")
     __match_args__ = ("apid", "packet_type", "sec_hdr_flag", "seq_flags", "seq_count", "data")
     __hash__ = None  # mutable and compared by value
 
@@ -69,10 +74,11 @@ class SpacePacket:
         # the fields are in range, so they occupy disjoint bits and + is |;
         # CPython runs + and * on small ints faster than | and <<
         self._w0 = packet_type * 0x1000 + (0x800 if sec_hdr_flag else 0) + apid
-        self._w1 = seq_flags * 0x4000 + seq_count
+        self.seq_flags = seq_flags
+        self.seq_count = seq_count
         self.data = data if data.__class__ is bytes else bytes(data)
 
-    # --- fields, derived from the header words ---
+    # --- fields derived from the packet identification word ---
 
     @property
     def apid(self) -> int:
@@ -103,26 +109,6 @@ class SpacePacket:
         self._w0 = (self._w0 & 0x17FF) | (0x0800 if value else 0)
 
     @property
-    def seq_flags(self) -> int:
-        return self._w1 >> 14
-
-    @seq_flags.setter
-    def seq_flags(self, value: int) -> None:
-        if not 0 <= value <= 3:
-            raise PacketError(Reason.FIELD_RANGE, f"sequence flags {value}")
-        self._w1 = (value << 14) | (self._w1 & 0x3FFF)
-
-    @property
-    def seq_count(self) -> int:
-        return self._w1 & 0x3FFF
-
-    @seq_count.setter
-    def seq_count(self, value: int) -> None:
-        if not 0 <= value <= 0x3FFF:
-            raise PacketError(Reason.FIELD_RANGE, f"sequence count {value}")
-        self._w1 = (self._w1 & 0xC000) | value
-
-    @property
     def is_idle(self) -> bool:
         return (self._w0 & 0x7FF) == IDLE_APID
 
@@ -134,7 +120,9 @@ class SpacePacket:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return (self._w0 == other._w0 and self._w1 == other._w1  # type: ignore[attr-defined]
+        return (self._w0 == other._w0  # type: ignore[attr-defined]
+                and self.seq_count == other.seq_count  # type: ignore[attr-defined]
+                and self.seq_flags == other.seq_flags  # type: ignore[attr-defined]
                 and self.data == other.data)  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
@@ -146,27 +134,30 @@ class SpacePacket:
 
     def encode(self, _pack=_pack_hdr) -> bytes:
         """The packet as transmitted: primary header + data field."""
+        # seq_flags and seq_count are plain attributes: | and << (not + and *)
+        # keep a negative value written to them an error here (struct refuses
+        # it), as it always was
         data = self.data
-        return _pack(self._w0, self._w1, len(data) - 1) + data
+        return _pack(self._w0, (self.seq_flags << 14) | self.seq_count, len(data) - 1) + data
 
     @classmethod
     def decode(cls, data: bytes | bytearray | memoryview, _unpack=_unpack_hdr,
                _new=object.__new__) -> SpacePacket:
         """Decode exactly one packet; the length field must match len(data)."""
-        n = len(data)
-        if n < 7:
-            raise PacketError(Reason.TRUNCATED, f"{n} octets, a packet has at least 7")
-        w0, w1, length = _unpack(data)
-        if w0 & 0xE000 or length + 7 != n:
-            if w0 & 0xE000:
-                raise PacketError(Reason.BAD_VERSION, f"packet version {w0 >> 13}")
-            raise PacketError(Reason.LENGTH_MISMATCH,
-                              f"length field says {length + 7} octets, got {n}")
-        # the words are valid as they stand (see the class docstring), so the
+        try:
+            w0, w1, length = _unpack(data)
+        except struct.error:  # under 6 octets
+            raise PacketError(Reason.TRUNCATED, f"{len(data)} octets, a packet has at "
+                              "least 7") from None
+        # one test for a good packet; a version other than 0 makes w0 > 0x1FFF
+        if w0 > 0x1FFF or length + 7 != len(data):
+            _decode_error(data, w0, length)
+        # every field decoded from a version-0 header is in range, so the
         # constructor and its checks are skipped
         pkt = _new(cls)
         pkt._w0 = w0
-        pkt._w1 = w1
+        pkt.seq_flags = w1 >> 14
+        pkt.seq_count = w1 & 0x3FFF
         pkt.data = data[6:] if data.__class__ is bytes else bytes(data[6:])
         return pkt
 
@@ -181,6 +172,15 @@ class SpacePacket:
             raise PacketError(Reason.TRUNCATED, f"packet needs {end - offset} octets, "
                               f"{len(buf) - offset} left")
         return cls.decode(memoryview(buf)[offset:end]), end
+
+
+def _decode_error(data: bytes | bytearray | memoryview, w0: int, length: int) -> None:
+    n = len(data)
+    if n < 7:
+        raise PacketError(Reason.TRUNCATED, f"{n} octets, a packet has at least 7")
+    if w0 & 0xE000:
+        raise PacketError(Reason.BAD_VERSION, f"packet version {w0 >> 13}")
+    raise PacketError(Reason.LENGTH_MISMATCH, f"length field says {length + 7} octets, got {n}")
 
 
 def _range_error(apid: int, packet_type: int, seq_flags: int, seq_count: int,

