@@ -1,5 +1,6 @@
 """The `tessera fsw` command: the flight software on the real clock and real buses."""
 
+import re
 import subprocess
 import sys
 
@@ -26,7 +27,9 @@ def test_runs_a_flight_configuration_in_real_time(tmp_path):
                    "--store", str(tmp_path / "store.db"))
     assert proc.returncode == 0, proc.stderr
     assert "booted 1 of 1 apps" in proc.stdout
-    assert "ran 5 minor frames" in proc.stdout
+    # 0.5 s at 10 Hz: five frames, more counted if a loaded machine made some late.
+    frames = re.search(r"ran (\d+) minor frames", proc.stdout)
+    assert frames and int(frames.group(1)) >= 5
     assert (tmp_path / "store.db").exists()
 
 

@@ -191,9 +191,11 @@ def test_real_clock_paces_frames():
     exe.boot()
     exe.run(0.25)
     times = exe.apps["tick"].times
-    assert len(times) == 5
     # Frames start no earlier than their deadlines: real time is not compressed.
     assert all(t >= i / 20.0 - 1e-3 for i, t in enumerate(times))
+    # A loaded machine may make the executive drop late frames, never lose count of them.
+    assert exe.minor_frames == len(times) + exe.skipped_frames >= 5
+    assert exe.clock.now() >= 0.25
 
 
 def test_shutdown_stops_apps():
