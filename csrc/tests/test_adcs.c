@@ -8,54 +8,13 @@
 #include "tsr_dynamics.h"
 #include "tsr_env.h"
 #include "tsr_igrf.h"
+#include "reference_cubesat.h"
 #include "tsr_test.h"
 #include "tsr_vecmath.h"
 
 #define DEG (3.14159265358979323846 / 180.0)
 #define JD0 2461120.5
 
-static void make_params(tsr_adcs_params *p, tsr_body_params *b)
-{
-    const double s = 1.0 / sqrt(3.0);
-    int i;
-    memset(p, 0, sizeof(*p));
-    memset(b, 0, sizeof(*b));
-    p->dt_s = 0.1;
-    p->igrf_nmax = 13;
-    p->bdot.gain_am2_per_t_s = 4e5;
-    p->bdot.filter_alpha = 0.3;
-    p->mekf.gyro_arw_rad_s_sqrt_hz = 1.7e-4;
-    p->mekf.gyro_bias_rw_rad_s2_sqrt_hz = 2e-6;
-    p->mekf_init_sigma_att_rad = 10.0 * DEG;
-    p->mekf_init_sigma_bias_rad_s = 0.5 * DEG;
-    p->sun_sigma_rad = 0.5 * DEG;
-    p->mag_sigma_rad = 1.5 * DEG;
-    p->innovation_gate_rad = 30.0 * DEG;
-    p->pd.kp_per_s2 = 0.01;
-    p->pd.kd_per_s = 0.18;
-    p->pd.max_slew_rate_rad_s = 1.5 * DEG;
-    p->pd.inertia_kgm2[0] = b->inertia_kgm2[0] = 0.033;
-    p->pd.inertia_kgm2[4] = b->inertia_kgm2[4] = 0.034;
-    p->pd.inertia_kgm2[8] = b->inertia_kgm2[8] = 0.0067;
-    p->pd.n_wheels = b->n_wheels = 4;
-    for (i = 0; i < 3; i++) {
-        p->pd.wheel_axis_body[4 * i] = b->wheel_axis_body[4 * i] = 1.0;
-        p->pd.wheel_axis_body[9 + i] = b->wheel_axis_body[9 + i] = s;
-        p->bdot.max_dipole_am2[i] = p->desat.max_dipole_am2[i] = 0.2;
-    }
-    for (i = 0; i < 4; i++) {
-        p->pd.wheel_inertia_kgm2[i] = b->wheel_inertia_kgm2[i] = 1.5e-5;
-        p->pd.wheel_max_torque_nm[i] = b->wheel_max_torque_nm[i] = 2e-3;
-        b->wheel_max_speed_rad_s[i] = 600.0;
-    }
-    p->desat.gain_per_s = 0.005;
-    p->desat.h_on_nms = 2e-3;
-    p->desat.h_off_nms = 0.5e-3;
-    p->sun_axis_body[0] = 1.0;
-    p->sun_secondary_body[2] = 1.0;
-    p->nadir_axis_body[2] = 1.0;
-    p->nadir_secondary_body[1] = 1.0;
-}
 
 /* Circular 500 km orbit inclined 97.4 deg, and the truth sensors. */
 static void truth(double t_s, const tsr_body_state *s, tsr_adcs_inputs *in, double b_eci[3],
@@ -140,7 +99,7 @@ static void test_sun_pointing_closed_loop(tsr_test_tally *t)
     tsr_body_state s;
     tsr_adcs_outputs out;
     double err;
-    make_params(&p, &bp);
+    reference_cubesat(&p, &bp);
     CHECK(t, tsr_body_params_init(&bp) == 0);
     tsr_adcs_init(&a, TSR_ADCS_MODE_SUN);
     start(&s);
@@ -161,7 +120,7 @@ static void test_deterministic(tsr_test_tally *t)
     tsr_adcs_state a1, a2;
     tsr_body_state s1, s2;
     tsr_adcs_outputs o1, o2;
-    make_params(&p, &bp);
+    reference_cubesat(&p, &bp);
     CHECK(t, tsr_body_params_init(&bp) == 0);
     tsr_adcs_init(&a1, TSR_ADCS_MODE_NADIR);
     tsr_adcs_init(&a2, TSR_ADCS_MODE_NADIR);
@@ -183,7 +142,7 @@ static void test_inertial_and_nadir(tsr_test_tally *t)
     tsr_body_state s;
     tsr_adcs_outputs out;
     const double axis[3] = {1.0, 2.0, 3.0};
-    make_params(&p, &bp);
+    reference_cubesat(&p, &bp);
     CHECK(t, tsr_body_params_init(&bp) == 0);
     tsr_adcs_init(&a, TSR_ADCS_MODE_INERTIAL);
     tsr_quat_from_axis_angle(axis, 1.0, a.q_inertial_target);
@@ -207,7 +166,7 @@ static void test_modes_and_bad_input(tsr_test_tally *t)
     tsr_adcs_outputs out;
     double b_eci[3], sun_eci[3];
     int i;
-    make_params(&p, &bp);
+    reference_cubesat(&p, &bp);
     start(&s);
     s.w_body_rad_s[0] = 10.0 * DEG;
     tsr_adcs_init(&a, TSR_ADCS_MODE_DETUMBLE);
@@ -253,7 +212,7 @@ static void test_sun_on_orbit_normal(tsr_test_tally *t)
     tsr_adcs_outputs out;
     double b_eci[3], sun_eci[3], r_sun[3], sun_body[3];
     int i;
-    make_params(&p, &bp);
+    reference_cubesat(&p, &bp);
     start(&s);
     tsr_adcs_init(&a, TSR_ADCS_MODE_SUN);
     truth(0.0, &s, &in, b_eci, sun_eci);

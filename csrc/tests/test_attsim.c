@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tsr_attsim.h"
+#include "reference_cubesat.h"
 #include "tsr_test.h"
 #include "tsr_vecmath.h"
 
@@ -19,48 +20,11 @@ static double log_b[MAX_ROWS * TSR_ATTSIM_LOG_COLS];
 /* The 3U of the closed-loop tests on a 500 km, 97.4 deg SGP4 orbit. */
 static void make_params(tsr_attsim_params *p)
 {
-    const double s = 1.0 / sqrt(3.0);
     const double a_km = 6878.137;
     const double n_rad_min = 60.0 * sqrt(398600.4418 / (a_km * a_km * a_km));
-    tsr_adcs_params *a = &p->adcs;
     tsr_body_params *b = &p->body;
-    int i;
     memset(p, 0, sizeof(*p));
-    a->dt_s = 0.1;
-    a->igrf_nmax = 13;
-    a->bdot.gain_am2_per_t_s = 4e5;
-    a->bdot.filter_alpha = 0.3;
-    a->mekf.gyro_arw_rad_s_sqrt_hz = 1.7e-4;
-    a->mekf.gyro_bias_rw_rad_s2_sqrt_hz = 2e-6;
-    a->mekf_init_sigma_att_rad = 10.0 * DEG;
-    a->mekf_init_sigma_bias_rad_s = 0.5 * DEG;
-    a->sun_sigma_rad = 0.5 * DEG;
-    a->mag_sigma_rad = 1.5 * DEG;
-    a->innovation_gate_rad = 30.0 * DEG;
-    a->pd.kp_per_s2 = 0.01;
-    a->pd.kd_per_s = 0.18;
-    a->pd.max_slew_rate_rad_s = 1.5 * DEG;
-    a->pd.inertia_kgm2[0] = b->inertia_kgm2[0] = 0.033;
-    a->pd.inertia_kgm2[4] = b->inertia_kgm2[4] = 0.034;
-    a->pd.inertia_kgm2[8] = b->inertia_kgm2[8] = 0.0067;
-    a->pd.n_wheels = b->n_wheels = 4;
-    for (i = 0; i < 3; i++) {
-        a->pd.wheel_axis_body[4 * i] = b->wheel_axis_body[4 * i] = 1.0;
-        a->pd.wheel_axis_body[9 + i] = b->wheel_axis_body[9 + i] = s;
-        a->bdot.max_dipole_am2[i] = a->desat.max_dipole_am2[i] = 0.2;
-    }
-    for (i = 0; i < 4; i++) {
-        a->pd.wheel_inertia_kgm2[i] = b->wheel_inertia_kgm2[i] = 1.5e-5;
-        a->pd.wheel_max_torque_nm[i] = b->wheel_max_torque_nm[i] = 2e-3;
-        b->wheel_max_speed_rad_s[i] = 600.0;
-    }
-    a->desat.gain_per_s = 0.005;
-    a->desat.h_on_nms = 2e-3;
-    a->desat.h_off_nms = 0.5e-3;
-    a->sun_axis_body[0] = 1.0;
-    a->sun_secondary_body[2] = 1.0;
-    a->nadir_axis_body[2] = 1.0;
-    a->nadir_secondary_body[1] = 1.0;
+    reference_cubesat(&p->adcs, b);
     (void)tsr_body_params_init(b);
     (void)tsr_sgp4_init(&p->sat, JD0, 0.0, 0.0, 0.0, 0.0, 1e-4, 0.0, 97.4 * DEG, 0.0, n_rad_min,
                         30.0 * DEG, TSR_SGP4_OPSMODE_IMPROVED);
