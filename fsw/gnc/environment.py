@@ -25,6 +25,9 @@ import numpy as np
 from fsw.gnc import _ffi
 from fsw.gnc._core import lib
 
+# One WGS-84 model for both modules: the C conversion and its constants live in frames.
+from fsw.gnc.frames import WGS84_A_KM, WGS84_F, geodetic_to_ecef
+
 __all__ = [
     "IGRF_NMAX",
     "WGS84_A_KM",
@@ -43,8 +46,6 @@ __all__ = [
 ]
 
 IGRF_NMAX = lib.TSR_IGRF_NMAX
-WGS84_A_KM = 6378.137
-WGS84_F = 1.0 / 298.257223563
 
 
 def _batch3(x: np.ndarray | Sequence[float], name: str) -> np.ndarray:
@@ -131,20 +132,6 @@ def igrf_field_eci(r_eci_km: np.ndarray | Sequence[float], gmst_rad: float, deci
                               p) != 0:
         raise ValueError(f"IGRF-14 undefined for r={r} km, year {decimal_year}, nmax {nmax}")
     return out
-
-
-def geodetic_to_ecef(lat_deg: np.ndarray | float, lon_deg: np.ndarray | float,
-                     alt_km: np.ndarray | float) -> np.ndarray:
-    """WGS84 geodetic latitude, longitude and height to ECEF position, km; shape (..., 3)."""
-    lat = np.radians(np.asarray(lat_deg, dtype=float))
-    lon = np.radians(np.asarray(lon_deg, dtype=float))
-    h = np.asarray(alt_km, dtype=float)
-    e2 = WGS84_F * (2.0 - WGS84_F)
-    n = WGS84_A_KM / np.sqrt(1.0 - e2 * np.sin(lat) ** 2)
-    return np.stack(np.broadcast_arrays(
-        (n + h) * np.cos(lat) * np.cos(lon),
-        (n + h) * np.cos(lat) * np.sin(lon),
-        (n * (1.0 - e2) + h) * np.sin(lat)), axis=-1)
 
 
 def igrf_field_geodetic(lat_deg: np.ndarray | float, lon_deg: np.ndarray | float,
