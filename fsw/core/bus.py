@@ -8,7 +8,7 @@ event. Memory therefore stays bounded however fast a publisher runs.
 
 Publishing checks the message id is registered and the payload length
 matches its declared layout; both failures raise a `BusError` subclass that
-names the message id and who published it, and nothing is delivered.
+names the message id (and the layout's name), and nothing is delivered.
 """
 
 from __future__ import annotations
@@ -67,15 +67,14 @@ class _Route:
     min_size: int
     max_size: int
     pipes: list[Pipe] = field(default_factory=list)
-    published: int = 0
 
 
 class SoftwareBus:
     """Routes published messages to the pipes subscribed to their message id."""
 
     def __init__(self) -> None:
-        # msg_id -> [min_size, max_size, pipes]; a list, not the _Route, keeps
-        # publish() to one dict lookup and no attribute access.
+        # msg_id -> (min_size, max_size, pipes); a plain tuple, not the _Route,
+        # keeps publish() to one dict lookup and no attribute access.
         self._fast: dict[int, tuple[int, int, list[Pipe]]] = {}
         self._routes: dict[int, _Route] = {}
         self._pipes: dict[str, Pipe] = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -59,7 +60,7 @@ class Event:
 class EventLog:
     """Raises events: publishes them, logs them and keeps the newest `keep`."""
 
-    def __init__(self, bus: SoftwareBus, now: callable, keep: int = 256) -> None:
+    def __init__(self, bus: SoftwareBus, now: Callable[[], float], keep: int = 256) -> None:
         self._bus = bus
         self._now = now
         self.recent: deque[Event] = deque(maxlen=keep)
