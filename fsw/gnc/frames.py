@@ -103,31 +103,30 @@ def teme_to_ecef(r_teme_km: np.ndarray, v_teme_km_s: np.ndarray, jd_utc: object,
                  jd_utc_frac: object = 0.0, dut1_s: float = 0.0, xp_rad: float = 0.0,
                  yp_rad: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """TEME position/velocity (shape (..., 3)) to ECEF at the given UTC instants."""
-    r = _vec3(r_teme_km, "r_teme_km")
-    v = _vec3(v_teme_km_s, "v_teme_km_s")
-    if r.shape != v.shape:
-        raise ValueError("r and v must have the same shape")
-    n = r.size // 3
-    whole, frac = _times(jd_utc, jd_utc_frac, n, dut1_s)
-    r_out, v_out = np.empty(r.shape), np.empty(v.shape)
-    lib.tsr_teme_to_ecef_many(n, _p(r), _p(v), _p(whole), _p(frac), xp_rad, yp_rad,
-                              _p(r_out), _p(v_out))
-    return r_out, v_out
+    return _earth_rotation(lib.tsr_teme_to_ecef_many, "teme", r_teme_km, v_teme_km_s, jd_utc,
+                           jd_utc_frac, dut1_s, xp_rad, yp_rad)
 
 
 def ecef_to_teme(r_ecef_km: np.ndarray, v_ecef_km_s: np.ndarray, jd_utc: object,
                  jd_utc_frac: object = 0.0, dut1_s: float = 0.0, xp_rad: float = 0.0,
                  yp_rad: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """ECEF position/velocity (shape (..., 3)) to TEME at the given UTC instants."""
-    r = _vec3(r_ecef_km, "r_ecef_km")
-    v = _vec3(v_ecef_km_s, "v_ecef_km_s")
+    return _earth_rotation(lib.tsr_ecef_to_teme_many, "ecef", r_ecef_km, v_ecef_km_s, jd_utc,
+                           jd_utc_frac, dut1_s, xp_rad, yp_rad)
+
+
+def _earth_rotation(rotate_many, frame: str, r_km: object, v_km_s: object, jd_utc: object,
+                    jd_utc_frac: object, dut1_s: float, xp_rad: float, yp_rad: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Run one of the batch TEME<->ECEF C routines over (..., 3) position/velocity arrays."""
+    r = _vec3(r_km, f"r_{frame}_km")
+    v = _vec3(v_km_s, f"v_{frame}_km_s")
     if r.shape != v.shape:
         raise ValueError("r and v must have the same shape")
     n = r.size // 3
     whole, frac = _times(jd_utc, jd_utc_frac, n, dut1_s)
     r_out, v_out = np.empty(r.shape), np.empty(v.shape)
-    lib.tsr_ecef_to_teme_many(n, _p(r), _p(v), _p(whole), _p(frac), xp_rad, yp_rad,
-                              _p(r_out), _p(v_out))
+    rotate_many(n, _p(r), _p(v), _p(whole), _p(frac), xp_rad, yp_rad, _p(r_out), _p(v_out))
     return r_out, v_out
 
 
