@@ -78,7 +78,6 @@ class Simulator:
         self.substeps = substeps
         self.log = TruthLog(log_every_s)
         self._next_log_s = 0.0
-        self.steps = 0
         self._b_eci_t = np.zeros(3)
         self.r_eci_km = np.zeros(3)
         self.sun_body = np.zeros(3)
@@ -103,7 +102,6 @@ class Simulator:
         self.body.step(t1_s - t0_s, b_eci_t=self._b_eci_t,
                        mtq_dipole_am2=self.emulators.magnetorquer.dipole_now_am2,
                        wheel_torque_nm=torques, substeps=self.substeps)
-        self.steps += 1
         self._update_sensors(t1_s)
 
     def _update_sensors(self, t_s: float) -> None:
