@@ -153,3 +153,12 @@ def test_tessera_demo_command_runs_as_a_process(tmp_path):
     assert (tmp_path / "demo.csv").exists()
     # 0.02 orbit is too short to detumble: the command says so in its exit code.
     assert proc.returncode == 1
+
+
+def test_shutdown_stops_torquers_and_wheels():
+    run = build_sil(Scenario())
+    run.executive.run(5.0)
+    run.executive.shutdown()
+    assert run.executive.apps["adcs"].state.name == "STOPPED"
+    assert all(w.commanded_torque_nm == 0.0 for w in run.emulators.wheels)
+    assert not run.emulators.magnetorquer.actuating

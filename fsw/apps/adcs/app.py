@@ -116,6 +116,7 @@ class AdcsApp(App):
         self.rate_hz = float(self.config.get("rate_hz", 10.0))
         self.initial_mode = Mode[str(self.config.get("initial_mode", "DETUMBLE")).upper()]
         self.satellite = satellite_from_config(self.config)
+        self._epoch_jd = self.satellite.epoch_jd
         self.cycles = 0
         self.sensor_faults = {name: 0 for name in SENSOR_BITS}
         self.actuator_faults = 0
@@ -171,8 +172,7 @@ class AdcsApp(App):
         tai_s = self.ctx.clock.epoch_tai_s + t_s
         whole, frac = jd_utc_split(tai_s)
         try:
-            minutes = ((whole - self.satellite.epoch_jd[0]) +
-                       (frac - self.satellite.epoch_jd[1])) * 1440.0
+            minutes = ((whole - self._epoch_jd[0]) + (frac - self._epoch_jd[1])) * 1440.0
             r_km, v_km_s = self.satellite.propagate(minutes)
         except PropagationError as exc:
             self._fault(EV_ORBIT, "orbit", f"orbit propagation failed: {exc}")
@@ -262,12 +262,13 @@ class AdcsApp(App):
         self._slow_since_s = None
 
     def stop(self) -> None:
-        for stop in (getattr(self.magnetorquer, "cancel", None),
-                     (lambda: self.wheels.set_torques(np.zeros(4))) if self.wheels else None):
-            if stop is None:
-                continue
+        try:
+            self.magnetorquer.cancel()
+        except HalError:
+            pass
+        if self.wheels is not None:
             try:
-                stop()
+                self.wheels.set_torques(np.zeros(self.cycle.n_wheels))
             except HalError:
                 pass
 
