@@ -15,7 +15,7 @@ rate_hz = 10
 
 
 def tessera(*args, timeout=60):
-    return subprocess.run([sys.executable, "-m", "fsw", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "tessera", *args], capture_output=True, text=True,
                           timeout=timeout)
 
 

@@ -1,0 +1,33 @@
+"""`tessera sim`: a software-in-the-loop run with your own scenario."""
+
+from __future__ import annotations
+
+import argparse
+
+from tessera.options import bounded_float, bounded_int, writable_dir
+
+
+def run(args: argparse.Namespace) -> int:
+    from ground.sim.demo import run_demo
+    from ground.sim.sil import Scenario
+
+    scenario = Scenario(alt_km=args.alt_km, inclination_deg=args.inclination_deg,
+                        w0_body_deg_s=tuple(args.w0_deg_s), seed=args.seed)
+    result = run_demo(args.out, orbits=args.orbits, plot=not args.no_plot, scenario=scenario)
+    return 0 if not result.failed_apps else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    sim = sub.add_parser("sim", help="software-in-the-loop run of the detumble scenario")
+    sim.add_argument("--out", type=writable_dir, default="out")
+    sim.add_argument("--orbits", type=bounded_float(0.0, 100.0, low_open=True), default=1.0)
+    sim.add_argument("--alt-km", type=bounded_float(160.0, 2000.0), default=500.0,
+                     help="circular orbit altitude, km (low Earth orbit)")
+    sim.add_argument("--inclination-deg", type=bounded_float(0.0, 180.0), default=97.4)
+    sim.add_argument("--w0-deg-s", type=bounded_float(-180.0, 180.0), nargs=3,
+                     default=(10.0, 10.0, 10.0), metavar=("WX", "WY", "WZ"),
+                     help="initial body rates, deg/s")
+    sim.add_argument("--seed", type=bounded_int(0, 2**32 - 1), default=1,
+                     help="sensor noise seed")
+    sim.add_argument("--no-plot", action="store_true")
+    sim.set_defaults(run=run)
