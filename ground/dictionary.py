@@ -227,6 +227,7 @@ class Dictionary:
                 self.packets_by_name[pkt.name] = pkt
         except (KeyError, TypeError, ValueError) as exc:
             raise DictionaryError(f"malformed dictionary: {exc!r}") from None
+        self.failure_codes = {int(k): v for k, v in doc.get("failure_codes", {}).items()}
         self.parameters: dict[str, tuple[PacketDef, FieldDef]] = {
             qn: (pkt, f) for pkt in self.packets.values() for qn, f in pkt.parameters}
 
@@ -358,11 +359,17 @@ def generate(config: str | Path | Mapping[str, Any], *,
         entry, pkts = app_json(cls)
         apps.append(entry)
         packets += pkts
+    from fsw.apps.comms.app import LINK_FAILURE_BASE
+    from fsw.core.app import Reason as AppReason
+    from fsw.protocol.errors import Reason as LinkReason
+    failure_codes = {str(int(r)): r.name for r in AppReason}
+    failure_codes.update({str(LINK_FAILURE_BASE + int(r)): r.name for r in LinkReason})
     names = [p["name"] for p in packets]
     sids = [p["sid"] for p in packets]
     if len(set(sids)) != len(sids) or len(set(names)) != len(names):
         raise DictionaryError("two packets share a structure ID or a name")
-    return {"format": FORMAT, "version": VERSION, "apps": apps, "packets": packets}
+    return {"format": FORMAT, "version": VERSION, "apps": apps, "packets": packets,
+            "failure_codes": failure_codes}
 
 
 def write(doc: Mapping[str, Any], path: str | Path) -> None:
