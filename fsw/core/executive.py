@@ -45,12 +45,14 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from fsw.core.app import App, AppContext, AppState
+from fsw.core.boot import record_boot, record_shutdown
 from fsw.core.bus import SoftwareBus
 from fsw.core.errors import BusError, ConfigError
 from fsw.core.events import EventLog, Severity
-from fsw.core.ids import EXECUTIVE_APID
+from fsw.core.ids import APP_HEARTBEAT_APID, EXECUTIVE_APID
 from fsw.core.message import Field, MessageType, tm_msg_id
 from fsw.core.store import Store
+from fsw.core.tables import TableRegistry
 from fsw.core.time import Clock
 
 MAX_CONSECUTIVE_FAILURES = 5
@@ -66,6 +68,13 @@ EXECUTIVE_HK = MessageType("ExecutiveHousekeeping", tm_msg_id(EXECUTIVE_APID), [
     Field("pipe_drops", "I", doc="messages dropped by full pipes since boot"),
     Field("max_work_ms", "f", "ms", "longest minor-frame work since the last report"),
 ])
+
+APP_HEARTBEAT = MessageType("AppHeartbeat", tm_msg_id(APP_HEARTBEAT_APID), [
+    Field("apid", "H", doc="the app reported on"),
+    Field("state", "B", doc="fsw.core.app.AppState"),
+    Field("cycles", "I", doc="cycles completed since boot: stops advancing when the app does"),
+    Field("cycle_errors", "H", doc="cycles that raised"),
+], doc="One per app every housekeeping cycle, for the health app's software watchdog")
 
 # Event ids raised by the executive.
 EV_APP_LOAD_FAILED = 1
@@ -145,7 +154,8 @@ class Executive:
         self.clock = clock
         self.bus = bus or SoftwareBus()
         self.events = EventLog(self.bus, clock.now)
-        self.context = AppContext(self.bus, clock, self.events, dict(devices or {}), store)
+        self.context = AppContext(self.bus, clock, self.events, dict(devices or {}), store,
+                                  TableRegistry(store))
         self.base_hz = max(rate_groups_hz)
         self.groups = [self._make_group(r) for r in sorted(set(rate_groups_hz), reverse=True)]
         self.hk_divisor = self._divisor(housekeeping_hz, "housekeeping_hz")
@@ -160,6 +170,8 @@ class Executive:
         self._t0 = 0.0
         self._booted = False
         self.bus.register(EXECUTIVE_HK)
+        self.bus.register(APP_HEARTBEAT)
+        self.context.apps = self.apps
 
     # -- configuration ---------------------------------------------------------
     @classmethod
@@ -221,6 +233,7 @@ class Executive:
         raised as a high-severity event naming the app and the reason.
         """
         failed = []
+        self.context.boot = record_boot(self.context.store)
         for spec in self.specs:
             try:
                 cls = resolve_app_class(spec.target, spec.name)
@@ -249,7 +262,9 @@ class Executive:
         self._t0 = self.clock.now()
         self._booted = True
         running = sum(app.state == AppState.RUNNING for app in self.apps.values())
-        self._exec_event(EV_BOOTED, Severity.INFO, f"booted {running} of {len(self.specs)} apps")
+        boot = self.context.boot
+        self._exec_event(EV_BOOTED, Severity.INFO, f"booted {running} of {len(self.specs)} apps "
+                         f"(boot {boot.count}, {boot.cause.name})")
         return failed
 
     # -- running -----------------------------------------------------------------
@@ -303,14 +318,17 @@ class Executive:
             self.step()
 
     def shutdown(self) -> None:
-        """Stop every running app."""
-        for name, app in self.apps.items():
-            if app.state == AppState.RUNNING:
-                try:
-                    app.stop()
-                finally:
-                    app.state = AppState.STOPPED
-                    self._exec_event(EV_APP_STOPPED, Severity.INFO, f"app {name!r} stopped")
+        """Stop every running app; the next boot then counts as orderly."""
+        try:
+            for name, app in self.apps.items():
+                if app.state == AppState.RUNNING:
+                    try:
+                        app.stop()
+                    finally:
+                        app.state = AppState.STOPPED
+                        self._exec_event(EV_APP_STOPPED, Severity.INFO, f"app {name!r} stopped")
+        finally:
+            record_shutdown(self.context.store)
 
     def _run_group(self, group: RateGroup) -> float:
         start = time.perf_counter()
@@ -352,6 +370,10 @@ class Executive:
             self.total_drops += n
             self._exec_event(EV_PIPE_DROPS, Severity.MEDIUM, f"pipe {pipe.name} full: dropped "
                              f"{n}, last {pipe.last_dropped_msg_id:#06x}")
+        for app in self.apps.values():
+            self.bus.publish(APP_HEARTBEAT.msg_id, APP_HEARTBEAT.pack(
+                apid=app.APID, state=int(app.state), cycles=app.cycles_run & 0xFFFFFFFF,
+                cycle_errors=min(app.cycle_error_count, 0xFFFF)))
         running = sum(a.state == AppState.RUNNING for a in self.apps.values())
         failed = sum(a.state == AppState.FAILED for a in self.apps.values())
         self.bus.publish(EXECUTIVE_HK.msg_id, EXECUTIVE_HK.pack(
