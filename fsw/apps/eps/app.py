@@ -35,17 +35,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from fsw.core import App, CommandError, Field, Reason, Severity, command
+from fsw.core.events import EventDef
 from fsw.core.ids import EPS_APID
 from fsw.core.tables import check_keys, check_number
 from hal import HalError
 from hal.devices.p31u import N_OUTPUTS, soc_from_cell_v
 
-EV_SHED = 1
-EV_RESTORED = 2
-EV_LATCHUP = 3
-EV_LOCKED_OUT = 4
-EV_READ_FAILED = 5
-EV_SWITCH_FAILED = 6
+EV_SHED = EventDef(10, "SHED", Severity.MEDIUM,
+                   "output {name} shed: charge {soc:.1f} % < {limit} %")
+EV_RESTORED = EventDef(11, "RESTORED", Severity.INFO,
+                       "output {name} restored: charge {soc:.1f} % > {limit} %")
+EV_LATCHUP = EventDef(12, "LATCHUP", Severity.MEDIUM, "output {name} latched off on over-current "
+                      "({streak}); retry in {retry_s:g} s", burst=6, rate_hz=0.1)
+EV_LOCKED_OUT = EventDef(13, "LOCKED_OUT", Severity.HIGH,
+                         "output {name} locked out after {retries} retries")
+EV_READ_FAILED = EventDef(14, "READ_FAILED", Severity.MEDIUM,
+                          "EPS housekeeping failed ({count}): {why}", burst=1, rate_hz=1 / 60)
+EV_SWITCH_FAILED = EventDef(15, "SWITCH_FAILED", Severity.MEDIUM, "switching {name} failed: {why}",
+                            burst=3, rate_hz=0.1)
 
 
 def validate_shedding(content: Any, channels: Mapping[str, int]) -> list[str]:
@@ -98,6 +105,7 @@ class EpsApp(App):
         Field("wdt_gnd_resets", "H", doc="resets caused by the EPS ground watchdog"),
         Field("read_failures", "H"),
     )
+    EVENTS = (EV_SHED, EV_RESTORED, EV_LATCHUP, EV_LOCKED_OUT, EV_READ_FAILED, EV_SWITCH_FAILED)
 
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
@@ -146,9 +154,7 @@ class EpsApp(App):
             hk = self.eps.housekeeping()
         except HalError as exc:
             self.read_failures += 1
-            if self.read_failures % 60 == 1:
-                self.event(EV_READ_FAILED, Severity.MEDIUM,
-                           f"EPS housekeeping failed ({self.read_failures}): {exc}")
+            self.event(EV_READ_FAILED, count=self.read_failures, why=exc)
             return
         self.hk = hk
         self._estimate_soc(hk, t_s)
@@ -183,13 +189,11 @@ class EpsApp(App):
             if self.latch_streak[name] > self.latch_retries:
                 self.locked_out.add(name)
                 self.retry_at.pop(name, None)
-                self.event(EV_LOCKED_OUT, Severity.HIGH,
-                           f"output {name} locked out after {self.latch_retries} retries")
+                self.event(EV_LOCKED_OUT, name=name, retries=self.latch_retries)
             else:
                 self.retry_at[name] = t_s + self.latch_retry_s
-                self.event(EV_LATCHUP, Severity.MEDIUM,
-                           f"output {name} latched off on over-current "
-                           f"({self.latch_streak[name]}); retry in {self.latch_retry_s:g} s")
+                self.event(EV_LATCHUP, name=name, streak=self.latch_streak[name],
+                           retry_s=self.latch_retry_s)
 
     def _shed_and_restore(self) -> None:
         soc_pct = 100.0 * (self.soc or 0.0)
@@ -197,14 +201,10 @@ class EpsApp(App):
             name = entry["channel"]
             if name not in self.shed and soc_pct < entry["off_below_pct"]:
                 self.shed.add(name)
-                self.event(EV_SHED, Severity.MEDIUM,
-                           f"output {name} shed: charge {soc_pct:.1f} % < "
-                           f"{entry['off_below_pct']} %")
+                self.event(EV_SHED, name=name, soc=soc_pct, limit=entry["off_below_pct"])
             elif name in self.shed and soc_pct > entry["on_above_pct"]:
                 self.shed.discard(name)
-                self.event(EV_RESTORED, Severity.INFO,
-                           f"output {name} restored: charge {soc_pct:.1f} % > "
-                           f"{entry['on_above_pct']} %")
+                self.event(EV_RESTORED, name=name, soc=soc_pct, limit=entry["on_above_pct"])
 
     def _apply(self, hk: Any, t_s: float) -> None:
         """Switch each output whose state differs from what it should be."""
@@ -221,7 +221,7 @@ class EpsApp(App):
             try:
                 self.eps.set_output(out, should)
             except HalError as exc:
-                self.event(EV_SWITCH_FAILED, Severity.MEDIUM, f"switching {name} failed: {exc}")
+                self.event(EV_SWITCH_FAILED, name=name, why=exc)
 
     # -- commands -------------------------------------------------------------------------
     def _channel(self, output: int) -> str:

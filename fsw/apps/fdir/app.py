@@ -45,17 +45,21 @@ from typing import Any
 
 from fsw.core import App, Field, MessageType, Severity
 from fsw.core.app import AppState
+from fsw.core.events import EventDef
 from fsw.core.executive import APP_HEARTBEAT
 from fsw.core.ids import FDIR_APID
 from fsw.core.sequence import SequenceError, Step, resolve, send
 from fsw.core.tables import check_keys, check_number
 from hal import HalError
 
-EV_TRIPPED = 1
-EV_HEARTBEAT_LOST = 2
-EV_HEARTBEAT_BACK = 3
-EV_WATCHDOG_FAILED = 4
-EV_WATCHDOG_HELD = 5
+EV_TRIPPED = EventDef(10, "TRIPPED", Severity.HIGH, "monitor {name}: {parameter}={value:g} "
+                      "outside [{low:g}, {high:g}] for {count} samples")
+EV_HEARTBEAT_LOST = EventDef(11, "HEARTBEAT_LOST", Severity.HIGH, "app {app} heartbeat lost: {why}")
+EV_HEARTBEAT_BACK = EventDef(12, "HEARTBEAT_BACK", Severity.INFO, "app {app} heartbeat back")
+EV_WATCHDOG_FAILED = EventDef(13, "WATCHDOG_FAILED", Severity.MEDIUM,
+                              "watchdog kick failed: {why}", burst=3, rate_hz=0.01)
+EV_WATCHDOG_HELD = EventDef(14, "WATCHDOG_HELD", Severity.HIGH,
+                            "hardware watchdog no longer kicked: {app} is lost")
 
 _PARAM = re.compile(r"^(\w+)\.(\w+)(?:\[(\d+)\])?$")
 _MONITOR_KEYS = {"name", "parameter", "low", "high", "mask", "delta", "persistence",
@@ -111,6 +115,8 @@ class FdirApp(App):
         Field("watchdog_kicks", "I", doc="hardware watchdog kicks since boot"),
         Field("watchdog_held", "?", doc="kicks withheld: a critical app is lost"),
     )
+    EVENTS = (EV_TRIPPED, EV_HEARTBEAT_LOST, EV_HEARTBEAT_BACK, EV_WATCHDOG_FAILED,
+              EV_WATCHDOG_HELD)
 
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
@@ -283,9 +289,8 @@ class FdirApp(App):
             m.trips += 1
             self.trips += 1
             self.last_trip = self.monitors.index(m)
-            self.event(EV_TRIPPED, Severity.HIGH,
-                       f"monitor {m.name}: {m.param.text}={value:g} outside "
-                       f"[{m.low:g}, {m.high:g}] for {m.count} samples")
+            self.event(EV_TRIPPED, name=m.name, parameter=m.param.text, value=value, low=m.low,
+                       high=m.high, count=m.count)
             send(self.bus, m.response, request_id=0xFD000000 | self.last_trip)
 
     def _watch_heartbeats(self, t_s: float) -> None:
@@ -305,27 +310,27 @@ class FdirApp(App):
                 self.lost.add(name)
                 why = "failed" if state == AppState.FAILED else \
                     f"no cycle for {t_s - since_s:.0f} s"
-                self.event(EV_HEARTBEAT_LOST, Severity.HIGH, f"app {name} heartbeat lost: {why}")
+                self.event(EV_HEARTBEAT_LOST, app=name, why=why)
                 send(self.bus, self.hb_response, request_id=0xFDFF0000 | apid)
             elif not lost and name in self.lost:
                 self.lost.discard(name)
-                self.event(EV_HEARTBEAT_BACK, Severity.INFO, f"app {name} heartbeat back")
+                self.event(EV_HEARTBEAT_BACK, app=name)
 
     def _kick(self, t_s: float) -> None:
         if self.watchdog is None or t_s < self._next_kick_s:
             return
-        held = any(name in self.lost for name in self.hb_critical)
+        lost = [name for name in self.hb_critical if name in self.lost]
+        held = bool(lost)
         if held != self.watchdog_held:
             self.watchdog_held = held
             if held:
-                self.event(EV_WATCHDOG_HELD, Severity.HIGH,
-                           "hardware watchdog no longer kicked: a critical app is lost")
+                self.event(EV_WATCHDOG_HELD, app=", ".join(lost))
         if held:
             return
         try:
             self.watchdog.kick_watchdog()
         except HalError as exc:
-            self.event(EV_WATCHDOG_FAILED, Severity.MEDIUM, f"watchdog kick failed: {exc}")
+            self.event(EV_WATCHDOG_FAILED, why=exc)
             return
         self.kicks += 1
         self._next_kick_s = t_s + self.wd_period_s

@@ -39,6 +39,7 @@ from typing import Any
 
 from fsw.core import App, CommandError, Field, MessageType, Reason, Severity, command
 from fsw.core.boot import ResetCause
+from fsw.core.events import EventDef
 from fsw.core.ids import BEACON_APID, MODE_APID
 from fsw.core.message import tm_msg_id
 from fsw.core.sequence import Step, resolve, send
@@ -75,10 +76,14 @@ BEACON = MessageType("Beacon", tm_msg_id(BEACON_APID), [
     Field("s_since_contact", "f", "s"),
 ], doc="Sent every beacon_period_s while in SAFE, for any ground station to hear")
 
-EV_TRANSITION = 1
-EV_REFUSED = 2
-EV_RESET_LOOP = 3
-EV_BOOT_MODE = 4
+EV_TO_SAFE = EventDef(10, "TO_SAFE", Severity.HIGH, "mode {old} -> SAFE: {why}")
+EV_TRANSITION = EventDef(11, "TRANSITION", Severity.INFO, "mode {old} -> {new}: {why}")
+EV_REFUSED = EventDef(12, "REFUSED", Severity.LOW, "transition {old} -> {new} is not allowed",
+                      burst=5, rate_hz=0.1)
+EV_RESET_LOOP = EventDef(13, "RESET_LOOP", Severity.HIGH,
+                         "{count} watchdog resets in a row: booting into SAFE")
+EV_BOOT = EventDef(14, "BOOT", Severity.INFO, "boot {count} ({cause}) into {mode}")
+EV_BOOT_SAFE = EventDef(15, "BOOT_SAFE", Severity.HIGH, "boot {count} ({cause}) into SAFE ({why})")
 
 _NS = "mode"
 _DEFAULT_TRANSITIONS = [["SAFE", "NOMINAL"], ["NOMINAL", "PAYLOAD"], ["PAYLOAD", "NOMINAL"],
@@ -106,6 +111,7 @@ class ModeManagerApp(App):
         Field("watchdog_resets", "B", doc="hardware watchdog resets in a row"),
     )
     TELEMETRY = (BEACON,)
+    EVENTS = (EV_TO_SAFE, EV_TRANSITION, EV_REFUSED, EV_RESET_LOOP, EV_BOOT, EV_BOOT_SAFE)
 
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
@@ -163,8 +169,7 @@ class ModeManagerApp(App):
             cause = SafeCause(raw[1]) if mode == Mode.SAFE else SafeCause.NONE
         if self.watchdog_resets >= self.reset_loop_count and mode != Mode.SAFE:
             mode, cause = Mode.SAFE, SafeCause.WATCHDOG_LOOP
-            self.event(EV_RESET_LOOP, Severity.HIGH,
-                       f"{self.watchdog_resets} watchdog resets in a row: booting into SAFE")
+            self.event(EV_RESET_LOOP, count=self.watchdog_resets)
         with store.transaction():
             store.put(_NS, "mode", bytes([mode, cause]))
             store.put(_NS, "wdt_in_a_row", bytes([self.watchdog_resets]))
@@ -191,9 +196,12 @@ class ModeManagerApp(App):
             self._contact_hk = source.HK
             self.bus.subscribe(self.contact_pipe, source.HK.msg_id)
         self._contact_s = self.now()
-        self.event(EV_BOOT_MODE, Severity.INFO if self.mode != Mode.SAFE else Severity.HIGH,
-                   f"boot {self.ctx.boot.count} ({self.reset_cause.name}) into {self.mode.name}"
-                   + (f" ({self.cause.name})" if self.mode == Mode.SAFE else ""))
+        if self.mode == Mode.SAFE:
+            self.event(EV_BOOT_SAFE, count=self.ctx.boot.count, cause=self.reset_cause.name,
+                       why=self.cause.name)
+        else:
+            self.event(EV_BOOT, count=self.ctx.boot.count, cause=self.reset_cause.name,
+                       mode=self.mode.name)
         send(self.bus, self.entry.get(self.mode, []), request_id=0x0D000000)
 
     # -- main loop -----------------------------------------------------------------------
@@ -223,16 +231,17 @@ class ModeManagerApp(App):
         self.mode, self.cause = new, cause
         self.transitions += 1
         self._next_beacon_s = self.now()
-        self.event(EV_TRANSITION, Severity.HIGH if new == Mode.SAFE else Severity.INFO,
-                   f"mode {old.name} -> {new.name}: {why}")
+        if new == Mode.SAFE:
+            self.event(EV_TO_SAFE, old=old.name, why=why)
+        else:
+            self.event(EV_TRANSITION, old=old.name, new=new.name, why=why)
         send(self.bus, self.entry.get(new, []), request_id=0x0D000000 | self.transitions)
 
     def _check(self, new: Mode, allowed: set[tuple[Mode, Mode]]) -> None:
         if new == self.mode:
             raise CommandError(Reason.NOT_ALLOWED_NOW, f"already in {new.name}")
         if (self.mode, new) not in allowed:
-            self.event(EV_REFUSED, Severity.LOW,
-                       f"transition {self.mode.name} -> {new.name} is not allowed")
+            self.event(EV_REFUSED, old=self.mode.name, new=new.name)
             raise CommandError(Reason.NOT_ALLOWED_NOW,
                                f"{self.mode.name} -> {new.name} is not allowed")
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fsw.core import App, CommandError, Field, MessageType, Reason, Severity, command
+from fsw.core.events import EventDef
 from fsw.core.ids import TABLE_REPORT_APID, TABLES_APID
 from fsw.core.message import tm_msg_id
 from fsw.core.tables import NAME_BYTES, TableError, encode_content
@@ -33,11 +34,12 @@ TABLE_REPORT = MessageType("TableReport", tm_msg_id(TABLE_REPORT_APID), [
     Field("has_previous", "?", doc="a rollback is possible"),
 ], doc="What one table holds")
 
-EV_LOADED = 10
-EV_VALIDATED = 11
-EV_REFUSED = 12
-EV_ACTIVATED = 13
-EV_ROLLBACK = 14
+EV_LOADED = EventDef(10, "LOADED", Severity.INFO, "table {table}: {size} bytes loaded")
+EV_VALIDATED = EventDef(11, "VALIDATED", Severity.INFO, "table {table} validated")
+EV_REFUSED = EventDef(12, "REFUSED", Severity.MEDIUM, "{why}", doc="lists the table's problems")
+EV_ACTIVATED = EventDef(13, "ACTIVATED", Severity.INFO,
+                        "table {table} active in {owner}: crc {crc:08x}")
+EV_ROLLBACK = EventDef(14, "ROLLBACK", Severity.MEDIUM, "table {table}: rollback requested")
 
 _NAME = Field("name", f"{NAME_BYTES}s", doc="table name, NUL padded")
 
@@ -67,6 +69,7 @@ class TablesApp(App):
         Field("activations", "H", doc="activations and rollbacks taken by owners"),
     )
     TELEMETRY = (TABLE_REPORT,)
+    EVENTS = (EV_LOADED, EV_VALIDATED, EV_REFUSED, EV_ACTIVATED, EV_ROLLBACK)
 
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
@@ -82,8 +85,7 @@ class TablesApp(App):
         for name, table in self.registry.tables.items():
             if table.activations != self._seen.get(name, 0):
                 self._seen[name] = table.activations
-                self.event(EV_ACTIVATED, Severity.INFO,
-                           f"table {name} active in {table.owner}: crc {table.crc32:08x}")
+                self.event(EV_ACTIVATED, table=name, owner=table.owner, crc=table.crc32)
 
     def _do(self, step: Any, raw_name: bytes, *args: Any) -> str:
         name = _name(raw_name)
@@ -98,7 +100,7 @@ class TablesApp(App):
         """Load JSON content into a table's inactive buffer."""
         table = self._do(self.registry.load, name, content)
         self.loads += 1
-        self.event(EV_LOADED, Severity.INFO, f"table {table}: {len(content)} bytes loaded")
+        self.event(EV_LOADED, table=table, size=len(content))
 
     @command(11, _NAME)
     def validate(self, name: bytes) -> None:
@@ -106,9 +108,9 @@ class TablesApp(App):
         try:
             table = self._do(self.registry.validate, name)
         except CommandError as exc:
-            self.event(EV_REFUSED, Severity.MEDIUM, str(exc))
+            self.event(EV_REFUSED, why=exc)
             raise
-        self.event(EV_VALIDATED, Severity.INFO, f"table {table} validated")
+        self.event(EV_VALIDATED, table=table)
 
     @command(12, _NAME)
     def activate(self, name: bytes) -> None:
@@ -119,7 +121,7 @@ class TablesApp(App):
     def rollback(self, name: bytes) -> None:
         """Make a table's previous content active again."""
         table = self._do(self.registry.rollback, name)
-        self.event(EV_ROLLBACK, Severity.MEDIUM, f"table {table}: rollback requested")
+        self.event(EV_ROLLBACK, table=table)
 
     @command(14, _NAME)
     def report(self, name: bytes) -> None:
