@@ -14,7 +14,7 @@ spacecraft. Each `SpacecraftLink`:
   treats as a COP-1 duplicate, never as a replay of a new command;
 - checks every TC before anything is sent: the command exists, its
   arguments have the declared types and ranges, and the role may command
-  the target (the key file's rights); a refusal is a `CommandRefused`;
+  the target (the key file's rights); a refusal is a `CommandRefusedError`;
 - downlinks TM frames -> packets -> parameters (`ground.telemetry`), keeps
   the latest value of every parameter, tracks every TC through its
   verification stages (`ground.verification`), and archives frames,
@@ -40,7 +40,7 @@ from fsw.protocol.cop1 import Fop1, FopState
 from fsw.protocol.cuc import CucTime
 from fsw.protocol.errors import ProtocolError
 from fsw.protocol.pus import PusTc
-from fsw.protocol.sdls import SecurityAssociation, SecuritySender
+from fsw.protocol.sdls import SecuritySender
 from fsw.protocol.store import ArsnStore
 from fsw.protocol.tm import TmReceiver
 from fsw.protocol.uplink import TcSender, VcConfig
@@ -56,7 +56,7 @@ GROUND_EVENT_LIMIT = 1
 GROUND_EVENT_GAP = 2
 
 
-class CommandRefused(ValueError):
+class CommandRefusedError(ValueError):
     """A TC the ground will not send (unknown, bad argument, not allowed); one line."""
 
 
@@ -123,7 +123,7 @@ class SpacecraftLink:
 
     def _check_role(self, apid: int) -> None:
         if not self.holder.may_command(apid):
-            raise CommandRefused(f"role {self.holder.name} may not command "
+            raise CommandRefusedError(f"role {self.holder.name} may not command "
                                  f"{self.dictionary.app_name(apid)} (APID {apid:#05x})")
 
     def build(self, service: int, subtype: int, apid: int, data: bytes = b"") -> PusTc:
@@ -135,7 +135,7 @@ class SpacecraftLink:
         """Uplink one TC under COP-1 and start tracking its verification."""
         with self.lock:
             if not self._fop_started:
-                raise CommandRefused(f"{self.config.name}: no CLCW from the spacecraft yet "
+                raise CommandRefusedError(f"{self.config.name}: no CLCW from the spacecraft yet "
                                      "(not in a pass, or the link is down)")
             frames = self.fop.transmit(tc.encode(), time.monotonic())
             rec = self.tracker.sent(TcRecord(tc.request_id, text, time.time(),
@@ -315,7 +315,7 @@ class Session:
         try:
             return self.links[name]
         except KeyError:
-            raise CommandRefused(f"no spacecraft named {name!r} "
+            raise CommandRefusedError(f"no spacecraft named {name!r} "
                                  f"(have {', '.join(self.links)})") from None
 
     # -- running -----------------------------------------------------------------
@@ -347,27 +347,27 @@ class Session:
     def resolve(self, dotted: str) -> CommandDef:
         app, _, name = dotted.partition(".")
         if not name:
-            raise CommandRefused(f"{dotted!r}: commands are written APP.COMMAND")
+            raise CommandRefusedError(f"{dotted!r}: commands are written APP.COMMAND")
         try:
             return self.dictionary.command(app, name)
         except ValueError as exc:
-            raise CommandRefused(str(exc)) from None
+            raise CommandRefusedError(str(exc)) from None
 
     def check_args(self, cmd: CommandDef, values: Mapping[str, Any]) -> bytes:
-        """The argument bytes of `cmd`, or CommandRefused saying what is wrong."""
+        """The argument bytes of `cmd`, or CommandRefusedError saying what is wrong."""
         if cmd.variable:
-            raise CommandRefused(f"{cmd.app}.{cmd.name} takes variable arguments; "
+            raise CommandRefusedError(f"{cmd.app}.{cmd.name} takes variable arguments; "
                                  "send it from a procedure with raw bytes")
         names = [a.name for a in cmd.args]
         extra = set(values) - set(names)
         if extra:
-            raise CommandRefused(f"{cmd.app}.{cmd.name} has no argument {sorted(extra)[0]}")
+            raise CommandRefusedError(f"{cmd.app}.{cmd.name} has no argument {sorted(extra)[0]}")
         for a in cmd.args:
             if a.name not in values:
-                raise CommandRefused(f"{cmd.app}.{cmd.name} needs {a.name}")
+                raise CommandRefusedError(f"{cmd.app}.{cmd.name} needs {a.name}")
             why = a.check(values[a.name])
             if why:
-                raise CommandRefused(f"{cmd.app}.{cmd.name}: {why}")
+                raise CommandRefusedError(f"{cmd.app}.{cmd.name}: {why}")
         return cmd.encode_args(values)
 
     def command_tc(self, sc: SpacecraftLink, dotted: str, values: Mapping[str, Any]
@@ -390,7 +390,7 @@ class Session:
         try:
             return self.dictionary.apps[name]
         except KeyError:
-            raise CommandRefused(f"no app named {name!r}") from None
+            raise CommandRefusedError(f"no app named {name!r}") from None
 
     def ping(self, app: str, spacecraft: str | None = None) -> TcRecord:
         """PUS TC[17,1] are-you-alive, addressed to `app`'s APID."""
@@ -403,7 +403,7 @@ class Session:
         app = self._app(app_name)
         p = app.parameters.get(pname)
         if p is None:
-            raise CommandRefused(f"app {app_name} has no parameter {pname!r}")
+            raise CommandRefusedError(f"app {app_name} has no parameter {pname!r}")
         return app, p
 
     def set_parameter(self, dotted: str, value: float, spacecraft: str | None = None
@@ -412,7 +412,7 @@ class Session:
         app, p = self._parameter(dotted)
         why = p.field.check(value)
         if why:
-            raise CommandRefused(f"{dotted}: {why}")
+            raise CommandRefusedError(f"{dotted}: {why}")
         sc = self.spacecraft(spacecraft)
         tc = sc.build(sv.ST_PARAMETERS, sv.PARAM_SET, app.apid,
                       sv.encode_values([(p.index, float(value))]))
@@ -434,7 +434,7 @@ class Session:
         """
         sc = self.spacecraft(spacecraft)
         if sc.onboard_time_s is not None and release_s <= sc.onboard_time_s:
-            raise CommandRefused(f"release time {release_s:g} s has passed on board "
+            raise CommandRefusedError(f"release time {release_s:g} s has passed on board "
                                  f"(now about {sc.onboard_time_s:g} s)")
         inner, text = self.command_tc(sc, dotted, dict(values or {}))
         data = sv.encode_insert([sv.ScheduledTc(CucTime.from_seconds(release_s), inner)])
@@ -462,7 +462,7 @@ def parse_value(text: str, f: FieldDef) -> Any:
         try:
             return bytes.fromhex(text)
         except ValueError:
-            raise CommandRefused(f"{f.name} takes hex bytes, not {text!r}") from None
+            raise CommandRefusedError(f"{f.name} takes hex bytes, not {text!r}") from None
     if f.count > 1:
         parts = text.split(",")
         return [parse_value(p, FieldDef(f.name, f.type)) for p in parts]
@@ -472,4 +472,4 @@ def parse_value(text: str, f: FieldDef) -> Any:
         try:
             return float(text)
         except ValueError:
-            raise CommandRefused(f"{f.name} takes a number, not {text!r}") from None
+            raise CommandRefusedError(f"{f.name} takes a number, not {text!r}") from None

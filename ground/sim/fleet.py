@@ -32,6 +32,7 @@ from fsw.core.executive import load_config
 from fsw.core.time import jd_utc_split
 from fsw.gnc.frames import Station
 from fsw.gnc.passes import find_passes
+from fsw.protocol.keyfile import simulator_key_file
 from ground.sim.radio import RadioPort
 from ground.sim.sil import DEFAULT_FLIGHT_CONFIG, Scenario, SilRun, build_sil
 
@@ -132,7 +133,7 @@ class Fleet:
         self.out.mkdir(parents=True, exist_ok=True)
         self.compress_gaps = compress_gaps
         self.key_file = self.out / "keys.json"
-        write_simulator_keys(self.key_file)
+        simulator_key_file(self.key_file)
         self.craft: list[Flying] = []
         try:
             for spec in specs:
@@ -204,20 +205,3 @@ class Fleet:
         for f in self.craft:
             f.radio.close()
             f.run.executive.shutdown()
-
-
-def write_simulator_keys(path: Path) -> None:
-    """A fresh simulator key file: the operator and partners uni-a and uni-b."""
-    import secrets
-
-    from fsw.core.ids import UNI_A_SAMPLE_APID, UNI_B_SAMPLE_APID
-    doc = {"version": 1, "kek": secrets.token_hex(32), "security_associations": [
-        {"spi": 1, "owner": "operator", "key": secrets.token_hex(32), "apids": "all",
-         "vcids": [0, 1], "management": True},
-        {"spi": 10, "owner": "uni-a", "key": secrets.token_hex(32),
-         "apids": list(range(UNI_A_SAMPLE_APID, UNI_A_SAMPLE_APID + 16)), "vcids": [0]},
-        {"spi": 11, "owner": "uni-b", "key": secrets.token_hex(32),
-         "apids": list(range(UNI_B_SAMPLE_APID, UNI_B_SAMPLE_APID + 16)), "vcids": [0]},
-    ]}
-    path.write_text(json.dumps(doc, indent=1) + "\n")
-    path.chmod(0o600)
