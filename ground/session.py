@@ -88,7 +88,7 @@ class SpacecraftLink:
     arsn_path: Path
     notify: Notify
     tc_timeout_s: float = 30.0
-    t1_s: float = 3.0
+    t1_s: float = 6.0
     latest: dict[str, Latest] = field(default_factory=dict)
     onboard_time_s: float | None = None
 
@@ -113,6 +113,11 @@ class SpacecraftLink:
         self._fop_started = False
         self._was_up = False
         self._last_error = ""
+
+    @property
+    def ready(self) -> bool:
+        """True once a CLCW has started COP-1: the spacecraft is in a pass and listening."""
+        return self._fop_started
 
     # -- uplink ----------------------------------------------------------------
     def _next_tc(self, apid: int, service: int, subtype: int, data: bytes) -> PusTc:

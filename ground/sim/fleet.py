@@ -205,3 +205,37 @@ class Fleet:
         for f in self.craft:
             f.radio.close()
             f.run.executive.shutdown()
+
+
+def serve(specs: Sequence[SpacecraftSpec], out_dir: str | Path, *, duration_s: float | None,
+          compress_gaps: bool, pty: bool, stations: Sequence[Station] = DEFAULT_STATIONS,
+          min_elevation_deg: float = 5.0, say: Any = print) -> int:
+    """`tessera sim --radio`: build the fleet, write its files, fly until stopped."""
+    from ground.dictionary import generate, write
+
+    out = Path(out_dir)
+    fleet = Fleet(specs, out, stations=stations, min_elevation_deg=min_elevation_deg,
+                  compress_gaps=compress_gaps, pty=pty)
+    try:
+        write(generate(DEFAULT_FLIGHT_CONFIG), out / "dictionary.json")
+        manifest = fleet.write_manifest()
+        doc = json.loads(manifest.read_text())
+        doc["dictionary"] = str((out / "dictionary.json").resolve())
+        manifest.write_text(json.dumps(doc, indent=1) + "\n")
+        say(f"fleet of {len(fleet.craft)}: ground file {manifest}, keys {fleet.key_file} "
+            "(simulation keys)")
+        for f in fleet.craft:
+            nxt = f.next_aos(0.0)
+            when = "none in the next two days" if nxt is None else \
+                ("in a pass now" if f.in_pass(0.0) else f"next pass at t={nxt:.0f} s")
+            pty_text = f", pty {f.radio.pty_path}" if f.radio.pty_path else ""
+            say(f"  {f.spec.name}: SCID {f.spec.scid:#05x}, radio {f.radio.url}{pty_text}; "
+                f"{when}")
+        say("running" + (" (time between passes compressed)" if compress_gaps else "") +
+            "; Ctrl-C stops", flush=True)
+        fleet.run(duration_s)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fleet.close()
+    return 0
