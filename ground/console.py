@@ -12,6 +12,7 @@ the dictionary):
     events [N] / commands [N]                newest archived events / TC history
     sc [NAME]                                list spacecraft or pick the current one
     status                                   links, COP-1, counters
+    wait [S]                                 wait for a pass (a CLCW), at most S s
     quit
 
 Completion (Tab) offers console words, ``APP.COMMAND`` names, argument
@@ -31,8 +32,8 @@ from typing import IO, Any
 
 from ground.session import CommandRefusedError, Session, parse_value
 
-WORDS = ("ping", "set", "get", "at", "in", "tm", "events", "commands", "sc", "status", "help",
-         "quit")
+WORDS = ("ping", "set", "get", "at", "in", "tm", "events", "commands", "sc", "status", "wait",
+         "help", "quit")
 
 
 class Console(cmd.Cmd):
@@ -224,6 +225,15 @@ class Console(cmd.Cmd):
         for n, sc in self.session.links.items():
             mark = "*" if n == (self.current or next(iter(self.session.links))) else " "
             self.say(f"{mark} {n} SCID {sc.config.scid:#05x} {sc.config.url}")
+
+    def do_wait(self, arg: str) -> None:
+        """wait [S]: wait up to S s (default 60) until the spacecraft is in a pass."""
+        limit = _number(arg or "60", "wait")
+        sc = self.session.spacecraft(self.current)
+        deadline = time.monotonic() + limit
+        while not sc.ready and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.say(f"{sc.config.name}: {'in a pass' if sc.ready else 'no pass yet'}")
 
     def do_status(self, arg: str) -> None:
         """status: link, COP-1 and counters of every spacecraft."""

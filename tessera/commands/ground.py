@@ -73,7 +73,9 @@ def _session(args: argparse.Namespace, notify: Any = None) -> Any:
     dictionary = Dictionary.load(dict_path)
     holder = load_holder(key_file, args.role)
     archive = SqliteArchive(args.archive)
-    state = Path(args.state) if args.state else Path(args.archive).with_suffix(".state")
+    # The uplink's anti-replay counter belongs to the key, not to one archive: every
+    # session of a role shares it, so a second archive never reuses a sequence number.
+    state = Path(args.state) if args.state else Path(key_file).with_suffix(".ground-state")
     return Session(dictionary, holder, archive, craft, state, notify,
                    tc_timeout_s=args.tc_timeout_s)
 
@@ -209,7 +211,7 @@ def _session_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dict", type=existing_file, help="dictionary JSON (default: the fleet's)")
     p.add_argument("--archive", default="ground.db", help="SQLite archive file")
     p.add_argument("--state", help="folder for the uplink state (ARSN); default beside the "
-                   "archive")
+                   "key file")
     p.add_argument("--tc-timeout-s", type=bounded_float(0.1, 86400.0), default=30.0)
 
 
