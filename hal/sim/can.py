@@ -73,17 +73,33 @@ class SimCAN(CAN):
         if self.bus_off:
             raise NackError("controller is bus-off", bus=self.name, address=message.id)
         # Any live node acknowledges a frame, whether or not it is addressed.
-        if not any(n.alive for n in self.nodes):
+        for node in self.nodes:
+            if node.alive:
+                break
+        else:
             raise NackError("no node acknowledged the frame", bus=self.name,
                             address=message.id)
         self.sent += 1
         targets = self._promiscuous
-        if not message.extended and message.id in self._by_id:
-            targets = self._by_id[message.id] + targets
+        if not message.extended:
+            addressed = self._by_id.get(message.id)
+            if addressed:
+                targets = addressed + targets if targets else addressed
         for node in targets:
             if node.alive:
                 for reply in node.can_receive(message):
-                    self._rx.append(reply)
+                    self._deliver(reply)
+
+    def _deliver(self, reply: CanMessage) -> None:
+        """A node's reply is on the wire now: every listener whose filters pass
+        it receives it at once, as every controller on a CAN bus does. Frames
+        still queued from `inject` go first, to keep the order on the wire."""
+        if self._rx:
+            self._rx.append(reply)
+            return
+        for listener in self._listeners:
+            if listener.accepts(reply):
+                listener.offer(reply)
 
     def _recv(self, timeout_s: float) -> CanMessage | None:
         return self._rx.popleft() if self._rx else None

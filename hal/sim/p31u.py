@@ -86,7 +86,10 @@ class P31uEmulator(I2CTarget):
     @property
     def battery_current_a(self) -> float:
         """Out of the battery to the system, A."""
-        return self.system_a + float(self.output_currents_a.sum())
+        # Plain floats: the simulator integrates the battery every step.
+        on = self.outputs[:N_LATCHED]
+        return self.system_a + sum(load for load, o in zip(self.loads_a.tolist(), on, strict=True)
+                                   if o)
 
     @property
     def vbatt_v(self) -> float:
