@@ -178,7 +178,7 @@ class Simulator:
         self.emulators.gps.set_state_ecef([x * 1e3 for x in self._r_ecef],
                                           [x * 1e3 for x in self._v_ecef])
         faces = self.model.solar_panel_normals_body
-        cosines = np.clip(faces @ np.array(self._sun_body), 0.0, None)
+        cosines = np.clip(faces @ self.sun_body, 0.0, None)
         current = self.lit_fraction * self.model.solar_panel_current_a * float(cosines.sum())
         self.emulators.eps.set_solar_current(current)
 

@@ -90,6 +90,9 @@ class SimCAN(CAN):
                 for reply in node.can_receive(message):
                     self._deliver(reply)
 
+    # `CAN.send` only forwards to `_send`; the sim bus answers it directly.
+    send = _send
+
     def _deliver(self, reply: CanMessage) -> None:
         """A node's reply is on the wire now: every listener whose filters pass
         it receives it at once, as every controller on a CAN bus does. Frames

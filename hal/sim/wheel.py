@@ -71,8 +71,11 @@ class ReactionWheelEmulator(CanNode):
     def commanded_torque_nm(self) -> float:
         if self._brownout_until_s >= 0.0:
             return 0.0
-        tau = min(max(self._torque_cmd_nm, -self.max_torque_nm), self.max_torque_nm)
-        if abs(self.speed_rad_s) >= self.max_speed_rad_s and tau * self.speed_rad_s > 0:
+        tau, limit = self._torque_cmd_nm, self.max_torque_nm
+        tau = limit if tau > limit else -limit if tau < -limit else tau
+        speed = self.speed_rad_s
+        if (speed >= self.max_speed_rad_s and tau > 0.0) or (
+                speed <= -self.max_speed_rad_s and tau < 0.0):
             return 0.0
         return tau
 
