@@ -179,6 +179,7 @@ class AdcsCycle:
         self._in = ffi.new("tsr_adcs_inputs *")
         self._out = ffi.new("tsr_adcs_outputs *")
         lib.tsr_adcs_init(self._s, int(mode))
+        self._mode = Mode(mode)
         self._iv = {name: _ffi.view(getattr(self._in, name), n) for name, n in _IN_FIELDS}
         # The outputs are consecutive doubles in the C struct (tsr_adcs_outputs):
         # one copy of them all per cycle, which the returned arrays slice.
@@ -187,11 +188,14 @@ class AdcsCycle:
     # -- commands from the ground / mode manager -----------------------------
     @property
     def mode(self) -> Mode:
-        return Mode(self._s.mode)
+        # Kept beside the C state, which only the caller changes: an enum
+        # lookup per read would cost a microsecond every cycle.
+        return self._mode
 
     @mode.setter
     def mode(self, mode: Mode) -> None:
-        self._s.mode = int(Mode(mode))
+        self._mode = Mode(mode)
+        self._s.mode = int(self._mode)
 
     def set_inertial_target(self, q_target_eci: Sequence[float]) -> None:
         """Attitude to hold in INERTIAL mode (normalised here)."""

@@ -16,7 +16,7 @@ solar-array current.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,10 +130,10 @@ class Simulator:
         r_eci_km, v_eci_km_s = self.orbit.state_eci(t_s)
         r = self._r_eci_km = tuple(r_eci_km.tolist())
         b_eci = self._b_eci_t = env.field_eci_t(r, t_s)
-        to_body = _eci_to_body(body.q_body_eci.tolist())
+        q_body_eci, w_body, speeds = body.state_tuples()
+        to_body = _eci_to_body(q_body_eci)
         b_body = to_body(b_eci)
         emus.magnetometer.set_field(b_body)
-        w_body = body.w_body_rad_s.tolist()
         if model.has_gyro:
             emus.gyro.set_rate(w_body)
         slow = t_s >= self._next_slow_s - 1e-9
@@ -141,7 +141,6 @@ class Simulator:
             self._update_sun(t_s, slow, to_body)
         if model.has_sun_sensors:
             emus.sun.set_sun(self._sun_body, self.lit_fraction)
-        speeds = body.wheel_speed_rad_s.tolist()
         for emulator, speed in zip(self._wheels, speeds, strict=True):
             emulator.set_speed(speed)
         if slow:
@@ -150,7 +149,7 @@ class Simulator:
                 self._update_gps_and_power(t_s, v_eci_km_s)
         if t_s >= self._next_log_s - 1e-9:
             self._next_log_s += self.log.every_s
-            self.log.add(t_s=t_s, w_body_rad_s=np.array(w_body), q_body_eci=body.q_body_eci,
+            self.log.add(t_s=t_s, w_body_rad_s=np.array(w_body), q_body_eci=np.array(q_body_eci),
                          b_body_t=np.array(b_body), sun_body=np.array(self._sun_body),
                          lit_fraction=self.lit_fraction,
                          dipole_am2=np.array(emus.magnetorquer.applied_dipole_am2()),
@@ -184,7 +183,7 @@ class Simulator:
         self.model.power.update(self.emulators.eps, self.sun_body, self.lit_fraction)
 
 
-def _eci_to_body(q_body_eci: list[float]
+def _eci_to_body(q_body_eci: Sequence[float]
                  ) -> Callable[[tuple[float, float, float]], tuple[float, float, float]]:
     """v_body = A(q) v_eci for a scalar-first Hamilton quaternion of the body
     relative to ECI (Markley & Crassidis 2014, eq. 2.129), as a function of v.

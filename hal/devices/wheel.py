@@ -43,6 +43,7 @@ STATUS_TORQUE_LIMITED = 0x01
 STATUS_SPEED_LIMIT = 0x02
 STATUS_REFUSED = 0x80
 _TELEMETRY = struct.Struct("<ih")
+_SET_TORQUE = bytes([OP_SET_TORQUE])
 
 
 class ReactionWheel:
@@ -121,7 +122,8 @@ class ReactionWheel:
         if not math.isfinite(torque_nm):
             raise ValueError("torque must be finite")
         counts = int(min(max(round(torque_nm / TORQUE_LSB_NM), -32768), 32767))
-        self._request(OP_SET_TORQUE, counts.to_bytes(2, "little", signed=True), 0)
+        self._exchange(CanMessage(self._cmd_id, _SET_TORQUE + counts.to_bytes(2, "little",
+                                                                              signed=True)), 0)
 
     def read_telemetry(self) -> tuple[float, float]:
         """(speed rad/s, applied torque N m) as the wheel reports them."""
@@ -130,7 +132,7 @@ class ReactionWheel:
 
     def read_speed_rad_s(self) -> float:
         """Wheel speed about its spin axis, rad/s."""
-        return self.read_telemetry()[0]
+        return _TELEMETRY.unpack(self._exchange(self._get_telemetry, 6))[0] * SPEED_LSB_RAD_S
 
     def reset(self) -> None:
         """Reboot the wheel (it stops applying torque)."""

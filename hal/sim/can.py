@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from hal import NackError
-from hal.busio import CAN, CanMessage
+from hal.busio import CAN, CanMessage, Listener
 
 __all__ = ["CanNode", "SimCAN"]
 
@@ -48,6 +48,7 @@ class SimCAN(CAN):
         self.bus_off = False
         self.sent: int = 0
         self._index()
+        self._listeners_changed()
 
     def attach(self, node: CanNode) -> None:
         self.nodes.append(node)
@@ -100,9 +101,26 @@ class SimCAN(CAN):
         if self._rx:
             self._rx.append(reply)
             return
-        for listener in self._listeners:
+        for listener in self._routes.get((reply.id, reply.extended), ()):
+            listener.offer(reply)
+        for listener in self._filtering:
             if listener.accepts(reply):
                 listener.offer(reply)
+
+    def _listeners_changed(self) -> None:
+        """Index the listeners that filter on exact identifiers (the drivers'
+        usual filter) by identifier, so a reply reaches its listener with one
+        lookup; the others are asked frame by frame."""
+        routes: dict[tuple[int, bool], list[Listener]] = {}
+        filtering = []
+        for listener in self._listeners:
+            if listener._exact is None:
+                filtering.append(listener)
+            else:
+                for key in listener._exact:
+                    routes.setdefault(key, []).append(listener)
+        self._routes = routes
+        self._filtering = filtering
 
     def _recv(self, timeout_s: float) -> CanMessage | None:
         return self._rx.popleft() if self._rx else None

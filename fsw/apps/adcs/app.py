@@ -257,7 +257,9 @@ class AdcsApp(App):
         whole, frac = jd_utc_split(tai_s)
         try:
             minutes = ((whole - self._epoch_jd[0]) + (frac - self._epoch_jd[1])) * 1440.0
-            r_km, v_km_s = self.satellite.propagate(minutes)
+            code, r_km, v_km_s = self.satellite.sgp4_tsince(minutes)
+            if code:
+                raise PropagationError(code, minutes)
         except PropagationError as exc:
             self._fault(EV_ORBIT, "orbit", f"orbit propagation failed: {exc}")
             self._command(np.zeros(3), None)
@@ -279,7 +281,7 @@ class AdcsApp(App):
         speeds = np.zeros(4)
         if self.wheels is not None:
             measured = self._read("wheels", self.wheels.speeds_rad_s)
-            if measured is not None and np.isfinite(measured).all():
+            if measured is not None and all(map(math.isfinite, measured.tolist())):
                 ok |= SENSOR_BITS["wheels"]
                 speeds[:len(measured)] = measured
             elif measured is not None:
@@ -304,9 +306,9 @@ class AdcsApp(App):
         self.bus.publish(ADCS_STATE.msg_id, ADCS_STATE.struct.pack(
             t_s, int(self.cycle.mode), int(out.status), ok, *self.b_body_t,
             *(gyro if gyro is not None else zero3), *(sun if sun is not None else zero3),
-            *out.q_body_eci, *out.w_body_rad_s, *out.gyro_bias_rad_s,
-            math.degrees(out.pointing_error_rad), *out.mtq_dipole_am2,
-            *_four(out.wheel_torque_nm), *speeds))
+            *out.q_body_eci.tolist(), *out.w_body_rad_s.tolist(), *out.gyro_bias_rad_s.tolist(),
+            math.degrees(out.pointing_error_rad), *out.mtq_dipole_am2.tolist(),
+            *_four(out.wheel_torque_nm), *speeds.tolist()))
 
     def _check_wheels(self, speeds: np.ndarray) -> None:
         """Declare failed a wheel that does not speed up under a steady torque command.
