@@ -27,6 +27,8 @@ SCHEDULER_APID = 0x011
 MODE_APID = 0x012
 FDIR_APID = 0x013
 TABLES_APID = 0x014
+RELEASED_TC_APID = 0x01A
+"""A TC the scheduler released, with its owner's SPI, for the comms app to authorise and run."""
 BEACON_APID = 0x01C
 """The mode manager's beacon, sent while in SAFE."""
 ADCS_APID = 0x020
