@@ -1,0 +1,352 @@
+"""Partner app tooling on the ground: project template, development keys, and a
+simulation that flies a partner project beside the reference mission.
+
+`create_project` writes what `tessera app new` gives a student. `PartnerSim`
+is what `tessera sim --app` and a project's own tests use: the real flight
+executive on a virtual clock with the payload host (sandbox, bridge and
+supervisor included) and the audit app, the project packed and signed with
+keys made for the run, uplinked into ``incoming/``, installed and started by
+commands, exactly as on board. Nothing in the Tessera tree is written: the
+run lives in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from fsw.core import COMMAND_RESULT_MSG, Event, Executive, Severity, VirtualClock
+from fsw.core.app import COMMAND_HEADER
+from fsw.core.events import EVENT_MSG
+from fsw.core.executive import AppSpec
+from fsw.core.ids import PAYLOAD_HOST_APID
+from fsw.core.message import Layout, cmd_msg_id
+from fsw.payload.bundle import generate_key, load_private_key, pack, public_raw
+from fsw.payload.manifest import Manifest, load_manifest
+
+OPERATOR_ALLOCATIONS = Path(__file__).resolve().parents[1] / "fsw" / "configs" / "partners.toml"
+
+MANIFEST_TEMPLATE = """\
+# The one place your app is declared: the payload host, the dictionary and
+# the SDK all read it. Ask the bus operator for your partner name and APIDs.
+[app]
+name = "{name}"
+partner = "{partner}"
+version = 1
+entry = "{name}.app:{cls}"
+apid = {apid:#05x}
+rate_hz = 1
+devices = []
+subscribe = ["ExecutiveHousekeeping"]
+
+[resources]
+cpu_percent = 10
+memory_mib = 128
+storage_kib = 512
+messages_per_s = 20
+downlink_bytes_per_day = 1_000_000
+
+[[telemetry]]
+name = "{cls}Status"
+apid = {tm_apid:#05x}
+fields = [
+    {{ name = "count", type = "I", doc = "cycles since start" }},
+    {{ name = "reading", type = "f", unit = "degC" }},
+    {{ name = "gain", type = "f" }},
+]
+
+[[commands]]
+name = "SET_GAIN"
+code = 10
+args = [{{ name = "gain", type = "f", low = 0, high = 10 }}]
+doc = "Scale the reading"
+"""
+
+APP_TEMPLATE = '''\
+"""{cls}: a payload app. It may import only `fsw.payload` and the standard library."""
+
+from fsw.payload import PayloadApp, on_command
+
+
+class {cls}(PayloadApp):
+    def init(self):
+        self.count = 0
+        self.gain = 1.0
+        self.frames = 0
+        self.subscribe("ExecutiveHousekeeping", self.on_executive)
+        if self.storage.exists("count"):
+            self.count = int(self.storage.read_bytes("count"))
+
+    def execute(self):
+        self.count += 1
+        self.publish("{cls}Status", count=self.count, reading=21.5 * self.gain,
+                     gain=self.gain)
+
+    @on_command("SET_GAIN")
+    def set_gain(self, gain):
+        self.gain = gain
+        self.event(f"gain set to {{gain}}")
+
+    def on_executive(self, values):
+        self.frames = values["minor_frames"]
+
+    def stop(self):
+        self.storage.write_bytes("count", str(self.count).encode())
+'''
+
+TEST_TEMPLATE = '''\
+"""Fly the app in the simulator, as on board, and check what reaches the ground."""
+
+from pathlib import Path
+
+from ground.payload import PartnerSim
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def test_status_flows_and_gain_command_works():
+    with PartnerSim(PROJECT) as sim:
+        sim.run(5.0)
+        assert sim.telemetry("{cls}Status")[-1]["count"] >= 4
+        assert sim.command("SET_GAIN", gain=2.0) is True
+        sim.run(2.0)
+        assert sim.telemetry("{cls}Status")[-1]["gain"] == 2.0
+'''
+
+SCENARIO_TEMPLATE = """\
+# What `tessera sim --app .` does with your app, in mission seconds.
+duration_s = 30
+
+[[commands]]
+at_s = 10
+name = "SET_GAIN"
+args = {{ gain = 2.0 }}
+"""
+
+README_TEMPLATE = """\
+# {name}
+
+A Tessera payload app of partner {partner}. See the Tessera partner guide
+(docs/partners.md): `tessera sim --app .` flies it, `pytest tests` tests it,
+`tessera app pack .` makes the signed bundle.
+"""
+
+
+def class_name(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_")) + "App"
+
+
+def create_project(dest: str | Path, name: str, partner: str = "uni-a",
+                   apid: int = 0x100) -> Path:
+    """Write a new partner project at `dest` (which must not exist)."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,15}", name):
+        raise ValueError(f"{name!r}: 1-16 of a-z, 0-9, _ starting with a letter")
+    root = Path(dest)
+    if root.exists():
+        raise FileExistsError(f"{root} already exists")
+    cls = class_name(name)
+    files = {
+        "manifest.toml": MANIFEST_TEMPLATE.format(name=name, partner=partner, cls=cls,
+                                                  apid=apid, tm_apid=apid + 1),
+        f"{name}/__init__.py": "",
+        f"{name}/app.py": APP_TEMPLATE.format(cls=cls),
+        "tests/test_app.py": TEST_TEMPLATE.format(cls=cls),
+        "scenario.toml": SCENARIO_TEMPLATE.format(),
+        "README.md": README_TEMPLATE.format(name=name, partner=partner),
+        ".gitignore": "keys/\n__pycache__/\n*.bundle\n",
+    }
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+@dataclass
+class PartnerSim:
+    """The flight executive with the payload host running one partner project."""
+
+    project: Path
+    allocations: Path = OPERATOR_ALLOCATIONS
+    workdir: Path | None = None
+    telemetry_log: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.project = Path(self.project)
+        self.manifest: Manifest = load_manifest(self.project / "manifest.toml")
+        self._tmp = tempfile.TemporaryDirectory(prefix="tessera-sim-")
+        self.workdir = Path(self._tmp.name)
+        self.workdir.chmod(0o711)  # the app's own user id passes through to its directory
+        self._rid = 0x4000
+        self.executive: Executive | None = None
+
+    # -- set up and tear down -----------------------------------------------------
+    def __enter__(self) -> PartnerSim:
+        self.boot()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def boot(self, *, extra_apps: list[AppSpec] | None = None) -> None:
+        assert self.workdir is not None
+        w = self.workdir
+        partner_key = load_private_key(_key(w / "partner.pem"))
+        operator_key = load_private_key(_key(w / "operator.pem"))
+        alloc = _with_keys(self.allocations, self.manifest.partner, public_raw(partner_key),
+                           public_raw(operator_key))
+        (w / "partners.toml").write_text(alloc)
+        bundle = pack(self.project, partner_key, operator_key=operator_key,
+                      now_s=_unix_now(VirtualClock()))
+        (w / "payload" / "incoming").mkdir(parents=True, exist_ok=True)
+        (w / "payload" / "incoming" / "app.bundle").write_bytes(bundle)
+        clock = VirtualClock()
+        exe = Executive(clock, rate_groups_hz=(10.0, 1.0))
+        for spec in extra_apps or []:
+            exe.add_app(spec)
+        exe.add_app(AppSpec("audit", "fsw.apps.audit:AuditApp", 1.0,
+                            {"path": str(w / "audit.log")}))
+        exe.add_app(AppSpec("payload_host", "fsw.apps.payload_host:PayloadHostApp", 10.0,
+                            {"root": str(w / "payload"), "allocations": str(w / "partners.toml"),
+                             "lockstep_timeout_s": 2.0}))
+        self.executive = exe
+        exe.boot()
+        self.host = exe.apps["payload_host"]
+        self._watch = exe.bus.create_pipe("partner_sim.watch", 4096)
+        for msg_id in (EVENT_MSG.msg_id, COMMAND_RESULT_MSG.msg_id):
+            exe.bus.subscribe(self._watch, msg_id)
+        if not self.host_command(10, b"app.bundle".ljust(48, b"\0")):
+            raise RuntimeError("install refused: " + self.last_event_text())
+        self._subscribe_telemetry()
+        if not self.host_command(12, self.manifest.name.encode().ljust(16, b"\0")):
+            raise RuntimeError("start refused: " + self.last_event_text())
+
+    def close(self) -> None:
+        if self.executive is not None:
+            self.executive.shutdown()
+            self.executive = None
+        self._tmp.cleanup()
+
+    # -- driving ------------------------------------------------------------------------
+    def run(self, seconds: float) -> None:
+        """Run the executive (and the app in its sandbox) for `seconds` of mission time."""
+        assert self.executive is not None
+        self.executive.run(seconds)
+        self._collect()
+
+    def command(self, name: str, **args: Any) -> bool:
+        """Send the manifest command `name`; True when it completed successfully."""
+        decl = next((c for c in self.manifest.commands if c.name == name), None)
+        if decl is None:
+            raise KeyError(f"command {name!r} is not in the manifest")
+        body = Layout(decl.args).pack(**args)
+        return self._command(self.manifest.apid, decl.code, body)
+
+    def host_command(self, code: int, body: bytes = b"") -> bool:
+        """Send a payload host command (INSTALL, START ...)."""
+        return self._command(PAYLOAD_HOST_APID, code, body)
+
+    def _command(self, apid: int, code: int, body: bytes) -> bool:
+        assert self.executive is not None
+        self._rid += 1
+        rid = self._rid
+        self.executive.bus.publish(cmd_msg_id(apid), COMMAND_HEADER.pack(rid, code) + body)
+        for _ in range(50):
+            self.executive.step()
+            self._collect()
+            done = [r for r in self.results if r["request_id"] == rid and
+                    (r["stage"] == 7 or not r["ok"])]
+            if done:
+                return bool(done[-1]["ok"])
+        return False
+
+    def telemetry(self, name: str) -> list[dict[str, Any]]:
+        """Every decoded packet of the manifest telemetry `name` so far."""
+        return self.telemetry_log.get(name, [])
+
+    def last_event_text(self) -> str:
+        self._collect()
+        return self.events[-1].text if self.events else ""
+
+    def events_of(self, severity: Severity | None = None) -> list[Event]:
+        self._collect()
+        return [e for e in self.events if severity is None or e.severity == severity]
+
+    def _subscribe_telemetry(self) -> None:
+        assert self.executive is not None
+        self._tm_pipe = self.executive.bus.create_pipe("partner_sim.telemetry", 4096)
+        self._layouts = {t.msg_id: t for t in self.manifest.telemetry}
+        for msg_id in self._layouts:
+            self.executive.bus.subscribe(self._tm_pipe, msg_id)
+
+    def _collect(self) -> None:
+        for msg_id, payload in self._watch.drain():
+            if msg_id == EVENT_MSG.msg_id:
+                self.events.append(Event.decode(payload))
+            else:
+                self.results.append(COMMAND_RESULT_MSG.unpack(payload))
+        if hasattr(self, "_tm_pipe"):
+            for msg_id, payload in self._tm_pipe.drain():
+                mtype = self._layouts[msg_id]
+                self.telemetry_log.setdefault(mtype.name, []).append(mtype.unpack(payload))
+
+
+def _key(path: Path) -> Path:
+    if not path.exists():
+        generate_key(path)
+    return path
+
+
+def _unix_now(clock: VirtualClock) -> float:
+    from fsw.apps.payload_host.app import UNIX_TAI_OFFSET_S
+    return clock.epoch_tai_s - UNIX_TAI_OFFSET_S
+
+
+def _with_keys(allocations: Path, partner: str, partner_pub: bytes, operator_pub: bytes) -> str:
+    """The operator's allocations with the run's keys, as TOML text."""
+    with allocations.open("rb") as fh:
+        doc = tomllib.load(fh)
+    lines = [f'[operator]\npublic_key = "{operator_pub.hex()}"\n']
+    for name, table in doc.get("partners", {}).items():
+        lines.append(f'[partners.{name}]')
+        key = partner_pub.hex() if name == partner else table.get("public_key", "")
+        lines.append(f'public_key = "{key}"')
+        for k, v in table.items():
+            if k not in ("public_key", "resources"):
+                lines.append(f"{k} = {_toml(v)}")
+        lines.append(f"[partners.{name}.resources]")
+        for k, v in table.get("resources", {}).items():
+            lines.append(f"{k} = {_toml(v)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    if isinstance(v, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml(x)}" for k, x in v.items()) + " }"
+    raise TypeError(type(v))
+
+
+def copy_project(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
