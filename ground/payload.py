@@ -16,7 +16,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -172,25 +171,36 @@ def create_project(dest: str | Path, name: str, partner: str = "uni-a",
     return root
 
 
-@dataclass
 class PartnerSim:
-    """The flight executive with the payload host running one partner project."""
+    """The flight executive with the payload host running partner projects.
 
-    project: Path
-    allocations: Path = OPERATOR_ALLOCATIONS
-    workdir: Path | None = None
-    telemetry_log: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    events: list[Event] = field(default_factory=list)
-    results: list[dict[str, Any]] = field(default_factory=list)
+    `projects` is one project directory or several (their partners may
+    differ). `executive` gives an executive to add the host to (the SIL
+    reference mission, say); by default a bare one on a virtual clock.
+    `lockstep` makes the host wait for each app cycle (repeatable
+    simulations); on a real clock leave it off, as in flight.
+    """
 
-    def __post_init__(self) -> None:
-        self.project = Path(self.project)
-        self.manifest: Manifest = load_manifest(self.project / "manifest.toml")
+    def __init__(self, projects: str | Path | list[str | Path], *,
+                 allocations: Path = OPERATOR_ALLOCATIONS,
+                 executive: Executive | None = None, lockstep: bool = True,
+                 host_config: Mapping[str, Any] | None = None) -> None:
+        items = projects if isinstance(projects, list) else [projects]
+        self.projects = [Path(p) for p in items]
+        self.manifests: list[Manifest] = [load_manifest(p / "manifest.toml")
+                                          for p in self.projects]
+        self.manifest = self.manifests[0]
+        self.allocations = allocations
+        self.telemetry_log: dict[str, list[dict[str, Any]]] = {}
+        self.events: list[Event] = []
+        self.results: list[dict[str, Any]] = []
         self._tmp = tempfile.TemporaryDirectory(prefix="tessera-sim-")
         self.workdir = Path(self._tmp.name)
-        self.workdir.chmod(0o711)  # the app's own user id passes through to its directory
+        self.workdir.chmod(0o711)  # the apps' own user ids pass through to their directories
         self._rid = 0x4000
-        self.executive: Executive | None = None
+        self._lockstep = lockstep
+        self._host_config = dict(host_config or {})
+        self.executive: Executive | None = executive
 
     # -- set up and tear down -----------------------------------------------------
     def __enter__(self) -> PartnerSim:
@@ -200,38 +210,45 @@ class PartnerSim:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def boot(self, *, extra_apps: list[AppSpec] | None = None) -> None:
-        assert self.workdir is not None
+    def keys(self) -> tuple[dict[str, Any], Any]:
+        """Partner keys (by partner) and the operator key made for this run."""
         w = self.workdir
-        partner_key = load_private_key(_key(w / "partner.pem"))
-        operator_key = load_private_key(_key(w / "operator.pem"))
-        alloc = _with_keys(self.allocations, self.manifest.partner, public_raw(partner_key),
-                           public_raw(operator_key))
-        (w / "partners.toml").write_text(alloc)
-        bundle = pack(self.project, partner_key, operator_key=operator_key,
-                      now_s=_unix_now(VirtualClock()))
-        (w / "payload" / "incoming").mkdir(parents=True, exist_ok=True)
-        (w / "payload" / "incoming" / "app.bundle").write_bytes(bundle)
-        clock = VirtualClock()
-        exe = Executive(clock, rate_groups_hz=(10.0, 1.0))
-        for spec in extra_apps or []:
-            exe.add_app(spec)
+        partner_keys = {m.partner: load_private_key(_key(w / f"{m.partner}.pem"))
+                        for m in self.manifests}
+        return partner_keys, load_private_key(_key(w / "operator.pem"))
+
+    def boot(self) -> None:
+        w = self.workdir
+        partner_keys, operator_key = self.keys()
+        (w / "partners.toml").write_text(_with_keys(
+            self.allocations, {p: public_raw(k) for p, k in partner_keys.items()},
+            public_raw(operator_key)))
+        incoming = w / "payload" / "incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        exe = self.executive or Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
+        now_s = _unix_now(exe.clock)
+        for i, (project, m) in enumerate(zip(self.projects, self.manifests, strict=True)):
+            (incoming / f"app{i}.bundle").write_bytes(
+                pack(project, partner_keys[m.partner], operator_key=operator_key, now_s=now_s))
         exe.add_app(AppSpec("audit", "fsw.apps.audit:AuditApp", 1.0,
                             {"path": str(w / "audit.log")}))
+        config = {"root": str(w / "payload"), "allocations": str(w / "partners.toml"),
+                  "lockstep_timeout_s": 2.0 if self._lockstep else 0.0, **self._host_config}
         exe.add_app(AppSpec("payload_host", "fsw.apps.payload_host:PayloadHostApp", 10.0,
-                            {"root": str(w / "payload"), "allocations": str(w / "partners.toml"),
-                             "lockstep_timeout_s": 2.0}))
+                            config))
         self.executive = exe
         exe.boot()
         self.host = exe.apps["payload_host"]
-        self._watch = exe.bus.create_pipe("partner_sim.watch", 4096)
+        self._watch = exe.bus.create_pipe("partner_sim.watch", 8192)
         for msg_id in (EVENT_MSG.msg_id, COMMAND_RESULT_MSG.msg_id):
             exe.bus.subscribe(self._watch, msg_id)
-        if not self.host_command(10, b"app.bundle".ljust(48, b"\0")):
-            raise RuntimeError("install refused: " + self.last_event_text())
+        for i in range(len(self.projects)):
+            if not self.host_command(10, f"app{i}.bundle".encode().ljust(48, b"\0")):
+                raise RuntimeError("install refused: " + self.last_event_text())
         self._subscribe_telemetry()
-        if not self.host_command(12, self.manifest.name.encode().ljust(16, b"\0")):
-            raise RuntimeError("start refused: " + self.last_event_text())
+        for m in self.manifests:
+            if not self.host_command(12, m.name.encode().ljust(16, b"\0")):
+                raise RuntimeError("start refused: " + self.last_event_text())
 
     def close(self) -> None:
         if self.executive is not None:
@@ -246,13 +263,15 @@ class PartnerSim:
         self.executive.run(seconds)
         self._collect()
 
-    def command(self, name: str, **args: Any) -> bool:
-        """Send the manifest command `name`; True when it completed successfully."""
-        decl = next((c for c in self.manifest.commands if c.name == name), None)
+    def command(self, name: str, *, app: str | None = None, **args: Any) -> bool:
+        """Send the manifest command `name` (to `app`, by default the first project's);
+        True when it completed successfully."""
+        m = next(m for m in self.manifests if app is None or m.name == app)
+        decl = next((c for c in m.commands if c.name == name), None)
         if decl is None:
-            raise KeyError(f"command {name!r} is not in the manifest")
+            raise KeyError(f"command {name!r} is not in {m.name}'s manifest")
         body = Layout(decl.args).pack(**args)
-        return self._command(self.manifest.apid, decl.code, body)
+        return self._command(m.apid, decl.code, body)
 
     def host_command(self, code: int, body: bytes = b"") -> bool:
         """Send a payload host command (INSTALL, START ...)."""
@@ -287,7 +306,7 @@ class PartnerSim:
     def _subscribe_telemetry(self) -> None:
         assert self.executive is not None
         self._tm_pipe = self.executive.bus.create_pipe("partner_sim.telemetry", 4096)
-        self._layouts = {t.msg_id: t for t in self.manifest.telemetry}
+        self._layouts = {t.msg_id: t for m in self.manifests for t in m.telemetry}
         for msg_id in self._layouts:
             self.executive.bus.subscribe(self._tm_pipe, msg_id)
 
@@ -309,19 +328,19 @@ def _key(path: Path) -> Path:
     return path
 
 
-def _unix_now(clock: VirtualClock) -> float:
+def _unix_now(clock: Any) -> float:
     from fsw.apps.payload_host.app import UNIX_TAI_OFFSET_S
     return clock.epoch_tai_s - UNIX_TAI_OFFSET_S
 
 
-def _with_keys(allocations: Path, partner: str, partner_pub: bytes, operator_pub: bytes) -> str:
+def _with_keys(allocations: Path, partner_pubs: Mapping[str, bytes], operator_pub: bytes) -> str:
     """The operator's allocations with the run's keys, as TOML text."""
     with allocations.open("rb") as fh:
         doc = tomllib.load(fh)
     lines = [f'[operator]\npublic_key = "{operator_pub.hex()}"\n']
     for name, table in doc.get("partners", {}).items():
         lines.append(f'[partners.{name}]')
-        key = partner_pub.hex() if name == partner else table.get("public_key", "")
+        key = partner_pubs[name].hex() if name in partner_pubs else table.get("public_key", "")
         lines.append(f'public_key = "{key}"')
         for k, v in table.items():
             if k not in ("public_key", "resources"):

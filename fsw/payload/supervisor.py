@@ -5,7 +5,8 @@ the payload host takes the measurements (/proc, the bridge counters, the
 private directory) and carries out the actions.
 
 - A resource over its quota in one supervision period (1 s) is throttled
-  (the host pauses a CPU hog for the next period, drops messages over the
+  (the host pauses a CPU hog for the next period, which then neither
+  earns nor clears a CPU strike; it drops messages over the
   rate and telemetry over the daily downlink budget) and earns a strike;
   `STRIKES_TO_STOP` periods over in a row stop the app. Storage over quota
   stops it at once (the directory cannot be throttled).
@@ -46,6 +47,7 @@ class Measurement:
     storage_bytes: int
     messages_over: int  # publishes dropped for exceeding messages_per_s
     downlink_over: int  # telemetry bytes dropped for exceeding the daily budget
+    paused: bool = False  # the host held the app stopped in this period (CPU throttle)
 
 
 @dataclass
@@ -82,6 +84,8 @@ class Supervisor:
         }
         worst = Verdict(Action.NONE, "", cpu_percent)
         for key, (is_over, text) in over.items():
+            if key == "cpu" and m.paused:
+                continue  # a paused period says nothing about the app's appetite
             if not is_over:
                 self.strikes[key] = 0
                 continue

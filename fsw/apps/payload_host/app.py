@@ -77,7 +77,7 @@ EV_SWITCHED = 19
 EV_UNINSTALLED = 20
 
 NAME_FIELD = Field("app", "16s", doc="app name, NUL padded")
-READ_BUDGET_BYTES = 256 * 1024  # per app per cycle: a flood costs the host a bounded time
+READ_BUDGET_BYTES = 16 * 1024  # per app per cycle: a flood costs the host a bounded time
 OUT_BUFFER_MAX = 1 << 20  # bytes waiting for a slow app before new frames are dropped
 STOP_GRACE_S = 1.0
 UNIX_TAI_OFFSET_S = 378691200.0 + 37.0  # 1958-01-01 TAI to 1970-01-01 UTC, TAI-UTC 37 s
@@ -108,6 +108,7 @@ class Running:
     downlink_day: int = 0
     downlink_over: int = 0
     violations: int = 0
+    violation_kinds: dict[str, int] = field(default_factory=dict)
     frames_dropped: int = 0
     cpu_ticks: int = 0
     rss_kib: int = 0
@@ -148,6 +149,7 @@ class PayloadHostApp(App):
         self.running: dict[str, Running] = {}
         self.supervisors: dict[str, Supervisor] = {}
         self.restart_at: dict[str, float] = {}
+        self.stopping: list[tuple[Running, float]] = []
         self.refused = 0
         self.violations = 0
         self.messages_in = 0
@@ -176,7 +178,7 @@ class PayloadHostApp(App):
 
     def stop(self) -> None:
         for name in list(self.running):
-            self._stop(name, "host stopping", keep_enabled=True)
+            self._stop(name, "host stopping", keep_enabled=True, wait=True)
 
     def stop_all(self, reason: str) -> int:
         """Stop every partner app (safe mode); they stay stopped until commanded.
@@ -268,7 +270,7 @@ class PayloadHostApp(App):
             self.registry["apps"][name]["enabled"] = False
             self._save()
             raise CommandError(Reason.NOT_ALLOWED_NOW, f"{name} is not running")
-        self._stop(name, "commanded", keep_enabled=False)
+        self._stop(name, "commanded", keep_enabled=False, actor="operator")
 
     @command(14, NAME_FIELD)
     def rollback(self, app: bytes) -> None:
@@ -286,7 +288,7 @@ class PayloadHostApp(App):
         """Stop the app and remove every version and its private directory."""
         name = self._known(app)
         if name in self.running:
-            self._stop(name, "uninstalling", keep_enabled=False)
+            self._stop(name, "uninstalling", keep_enabled=False, actor="operator", wait=True)
         self.restart_at.pop(name, None)
         shutil.rmtree(self.root / "apps" / name, ignore_errors=True)
         shutil.rmtree(self.root / "data" / name, ignore_errors=True)
@@ -303,6 +305,8 @@ class PayloadHostApp(App):
     # -- the cycle ----------------------------------------------------------------------
     def execute(self) -> None:
         now = self.now()
+        if self.stopping:
+            self._finish_stops()
         for name, due in list(self.restart_at.items()):
             if now >= due:
                 self.restart_at.pop(name)
@@ -348,7 +352,7 @@ class PayloadHostApp(App):
         rec = self.registry["apps"][name]
         was_running = name in self.running
         if was_running:
-            self._stop(name, f"switching to version {version}", keep_enabled=True)
+            self._stop(name, f"switching to version {version}", keep_enabled=True, wait=True)
         link = self.root / "apps" / name / "current"
         tmp = link.with_name(".current.new")
         if tmp.is_symlink():
@@ -450,35 +454,50 @@ class PayloadHostApp(App):
                 self.bus.unsubscribe(pipe, msg_id)
             pipe.drain()
 
-    def _stop(self, name: str, why: str, *, keep_enabled: bool) -> None:
+    def _stop(self, name: str, why: str, *, keep_enabled: bool, actor: str = "onboard",
+              graceful: bool = True, wait: bool = False) -> None:
+        """Stop an app without blocking the cycle: a graceful stop sends STOP and
+        kills after STOP_GRACE_S; a misbehaving app is killed at once."""
         run = self.running.pop(name)
         run.stopping = True
+        self._unsubscribe_all(run)
         proc = run.launched.process
-        try:
+        if graceful:
             if run.paused:
                 os.kill(proc.pid, signal.SIGCONT)
-            run.launched.sock.setblocking(True)
-            run.launched.sock.settimeout(0.2)
-            run.launched.sock.sendall(bridge.encode(Kind.STOP, 0))
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout=STOP_GRACE_S)
-        except Exception:  # TimeoutExpired: it will not go by itself
+            run.out = bytearray(bridge.encode(Kind.STOP, 0))
+            self._flush(run)
+            kill_at = time.monotonic() + STOP_GRACE_S
+        else:
             proc.kill()
-            proc.wait()
-        self._close(run)
+            kill_at = 0.0
+        self.stopping.append((run, kill_at))
+        if wait:
+            while self.stopping:
+                self._finish_stops()
+                time.sleep(0.005)
         rec = self.registry["apps"].get(name)
         if rec is not None:
             rec["enabled"] = keep_enabled
             self._save()
-        self.event(EV_STOPPED, Severity.MEDIUM if "over" in why else Severity.INFO,
+        self.event(EV_STOPPED, Severity.INFO if graceful else Severity.HIGH,
                    f"{name} stopped: {why}")
-        self._audit("onboard" if keep_enabled or "over" in why else "operator",
-                    "stop", name, why)
+        self._audit(actor, "stop", name, why)
+
+    def _finish_stops(self) -> None:
+        """Close the processes that have ended; kill those past their grace."""
+        still = []
+        for run, kill_at in self.stopping:
+            proc = run.launched.process
+            if proc.poll() is not None:
+                self._close(run)
+                continue
+            if time.monotonic() >= kill_at:
+                proc.kill()
+            still.append((run, kill_at))
+        self.stopping = still
 
     def _close(self, run: Running) -> None:
-        self._unsubscribe_all(run)
         try:
             run.launched.sock.close()
         except OSError:
@@ -612,7 +631,8 @@ class PayloadHostApp(App):
     def _publish(self, name: str, run: Running, msg_id: int, body: bytes) -> None:
         m = run.manifest
         if msg_id != m.hk_id and msg_id not in m.publish_ids:
-            self._violation(name, run, f"publish on {msg_id:#06x} refused: not its own id")
+            self._violation(name, run, f"publish on {msg_id:#06x} refused: not its own id",
+                            key=f"id {msg_id}")
             return
         now = self.now()
         rate = m.resources.messages_per_s
@@ -657,14 +677,16 @@ class PayloadHostApp(App):
         layout = json.dumps({"name": topic, "fields": [[f.name, f.fmt] for f in mtype.fields]})
         self._send(run, bridge.encode(Kind.GRANTED, mtype.msg_id, layout.encode()))
 
-    def _violation(self, name: str, run: Running, text: str, fatal: bool = False) -> None:
+    def _violation(self, name: str, run: Running, text: str, fatal: bool = False,
+                   key: str = "") -> None:
         run.violations += 1
         self.violations += 1
-        if run.violations & (run.violations - 1) == 0:  # 1st, 2nd, 4th ...: no event flood
-            self.event(EV_VIOLATION, Severity.MEDIUM, f"{name}: {text} (x{run.violations})")
+        n = run.violation_kinds[key or text] = run.violation_kinds.get(key or text, 0) + 1
+        if n & (n - 1) == 0:  # 1st, 2nd, 4th ... of each kind: no event flood
+            self.event(EV_VIOLATION, Severity.MEDIUM, f"{name}: {text} (x{n})")
             self._audit("onboard", "refuse", name, text)
         if fatal and name in self.running:
-            self._stop(name, text, keep_enabled=False)
+            self._stop(name, text, keep_enabled=False, graceful=False)
 
     # -- supervision ----------------------------------------------------------------------
     def _measure(self, run: Running) -> tuple[int, int]:
@@ -692,16 +714,16 @@ class PayloadHostApp(App):
         ticks, run.rss_kib = self._measure(run)
         cpu_s = (ticks - run.cpu_ticks) / self._clk_tck
         run.cpu_ticks = ticks
+        was_paused = run.paused
         if run.paused:
             os.kill(run.pid, signal.SIGCONT)
             run.paused = False
         verdict = self._sup(name).assess(Measurement(
             self.period_s, cpu_s, run.rss_kib, self._storage_bytes(name), run.messages_over,
-            run.downlink_over))
+            run.downlink_over, paused=was_paused))
         run.messages_over = run.downlink_over = 0
         if verdict.action is Action.STOP:
-            self._audit("onboard", "quota-stop", name, verdict.why)
-            self._stop(name, verdict.why, keep_enabled=False)
+            self._stop(name, f"quota: {verdict.why}", keep_enabled=False, graceful=False)
         elif verdict.action is Action.THROTTLE:
             if "CPU" in verdict.why:
                 os.kill(run.pid, signal.SIGSTOP)  # paused for the next period
