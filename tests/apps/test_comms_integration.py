@@ -248,8 +248,13 @@ def test_housekeeping_reports_and_one_shot(system):
     hk = [sv.HkReport.decode(t.source_data) for t in tms if (t.service, t.subtype) == (3, 25)]
     sids = {h.sid for h in hk}
     assert {SAMPLE_APID, COMMS_APID, SCHEDULER_APID} <= sids
-    sample = next(h for h in hk if h.sid == SAMPLE_APID)
-    assert sample.values == SampleApp.HK.pack(**SampleApp.HK.unpack(sample.values))
+    # The layout as docs/apps.md states it, read with struct, not the app's own
+    # MessageType: the standard counters (u16 x3) then cycles u32, gain f32,
+    # enabled bool, big-endian.
+    sample = [struct.unpack(">HHHIf?", h.values) for h in hk if h.sid == SAMPLE_APID]
+    cycles = [v[3] for v in sample]
+    assert cycles == sorted(cycles) and 0 < cycles[-1] <= exe.apps["sample"].cycles
+    assert {v[:3] + v[4:] for v in sample} == {(0, 0, 0, 1.0, True)}  # default gain 1.0
     disable = ground.tc(COMMS_APID, 3, 6, sv.encode_ids([SAMPLE_APID]))
     exchange(exe, ground, [ground.frame(disable, OPERATOR)])
     run(exe, 12)

@@ -101,7 +101,9 @@ def test_serial_link_over_a_pty(system):
             if not ready:
                 break
             data += os.read(master, 65536)
-        chunks = [c for c in data.split(ASM) if c]
+        # CCSDS 131.0-B-4 9.3: the attached sync marker is 0x1ACFFC1D
+        assert data.startswith(bytes.fromhex("1ACFFC1D")) and ASM == bytes.fromhex("1ACFFC1D")
+        chunks = [c for c in data.split(bytes.fromhex("1ACFFC1D")) if c]
         assert chunks and all(len(c) == FRAME_LEN for c in chunks)
         tms = ground.downlink(chunks)
         assert reports(tms, tc.request_id) == [(1, None), (7, None)]
