@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fsw.core import App, CommandError, Field, Reason, Severity, command
+from fsw.core import App, CommandError, EventDef, Field, Reason, Severity, command
 from fsw.core.ids import AUDIT_APID
 from fsw.payload.audit import AUDIT_RECORD_MSG, FC_RECORD, AuditLog, decode_submission
 
-EV_RECORD_FAILED = 10
+EV_RECORD_FAILED = EventDef(10, "RECORD_FAILED", Severity.HIGH, "audit log write failed: {why}")
 
 
 class AuditApp(App):
@@ -23,6 +23,7 @@ class AuditApp(App):
     COMMAND_PIPE_DEPTH = 256
     HK_FIELDS = (Field("records", "I", doc="records in the log"),)
     TELEMETRY = (AUDIT_RECORD_MSG,)
+    EVENTS = (EV_RECORD_FAILED,)
 
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
@@ -34,7 +35,7 @@ class AuditApp(App):
         try:
             rec, digest = self.log.append(self.now(), actor, action, app, detail)
         except OSError as exc:
-            self.event(EV_RECORD_FAILED, Severity.HIGH, f"audit log write failed: {exc}")
+            self.event(EV_RECORD_FAILED, why=exc)
             raise CommandError(Reason.EXECUTION_FAILED, str(exc)) from None
         self.publish(AUDIT_RECORD_MSG, seq=rec.seq, time_s=rec.time_s,
                      actor=actor.encode()[:16], action=action.encode()[:16],

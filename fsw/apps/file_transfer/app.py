@@ -22,16 +22,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fsw.core import App, CommandError, Field, Reason, Severity, command
+from fsw.core import App, CommandError, EventDef, Field, Reason, Severity, command
 from fsw.core.ids import FILE_PDU_APID, FILE_TRANSFER_APID
 from fsw.core.message import tm_msg_id
 from fsw.protocol.cfdp import CfdpError, decode_header
 from fsw.protocol.cfdp_entity import EntityConfig, Receiver, Sender
 
 FILE_PDU_MSG_ID = tm_msg_id(FILE_PDU_APID)
-EV_FILE_RECEIVED = 10
-EV_FILE_SENT = 11
-EV_PDU_REJECTED = 12
+EV_FILE_RECEIVED = EventDef(10, "FILE_RECEIVED", Severity.INFO,
+                            "file {name} received ({size} octets)")
+EV_FILE_SENT = EventDef(11, "FILE_SENT", Severity.INFO, "file {name} sent ({outcome})")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$")
 
 
@@ -51,6 +51,7 @@ class FileTransferApp(App):
         Field("pdus_rejected", "I"),
         Field("transactions", "B", doc="open receiving transactions"),
     )
+    EVENTS = (EV_FILE_RECEIVED, EV_FILE_SENT)
 
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
@@ -78,8 +79,7 @@ class FileTransferApp(App):
 
     def _received(self, path: Path) -> None:
         self.files_received += 1
-        self.event(EV_FILE_RECEIVED, Severity.INFO,
-                   f"file {path.name} received ({path.stat().st_size} octets)")
+        self.event(EV_FILE_RECEIVED, name=path.name, size=path.stat().st_size)
 
     @command(10, parse=_raw_pdu)
     def pdu(self, pdu: bytes) -> None:
@@ -120,9 +120,8 @@ class FileTransferApp(App):
             if sender.done:
                 self.senders.remove(sender)
                 self.files_sent += 1
-                self.event(EV_FILE_SENT, Severity.INFO,
-                           f"file {sender.dest_name.decode()} sent "
-                           f"({'delivered' if sender.delivered else 'not delivered'})")
+                self.event(EV_FILE_SENT, name=sender.dest_name.decode(),
+                           outcome="delivered" if sender.delivered else "not delivered")
         self.receiver.forget_finished()
 
     def housekeeping_values(self) -> Mapping[str, Any]:

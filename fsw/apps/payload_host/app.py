@@ -48,6 +48,7 @@ from fsw.core import (
     PARAMETER_REPORT_MSG,
     App,
     CommandError,
+    EventDef,
     Field,
     Reason,
     Severity,
@@ -64,17 +65,25 @@ from fsw.payload.bundle import BundleError, verify_bundle, verify_installed
 from fsw.payload.manifest import Allocations, Manifest, load_allocations, load_manifest
 from fsw.payload.supervisor import Action, Measurement, Supervisor
 
-EV_INSTALLED = 10
-EV_REFUSED = 11
-EV_STARTED = 12
-EV_STOPPED = 13
-EV_CRASHED = 14
-EV_THROTTLED = 15
-EV_DISABLED = 16
-EV_VIOLATION = 17
-EV_APP_EVENT = 18
-EV_SWITCHED = 19
-EV_UNINSTALLED = 20
+EV_INSTALLED = EventDef(10, "INSTALLED", Severity.INFO, "{partner}/{app} v{version} installed")
+EV_REFUSED = EventDef(11, "REFUSED", Severity.HIGH, "{subject}: {why}")
+EV_STARTED = EventDef(12, "STARTED", Severity.INFO, "{app} v{version} started (pid {pid}, {why})")
+EV_STOPPED = EventDef(13, "STOPPED", Severity.INFO, "{app} stopped: {why}")
+EV_CRASHED = EventDef(14, "CRASHED", Severity.HIGH, "{app} crashed ({how}); {then}")
+EV_THROTTLED = EventDef(15, "THROTTLED", Severity.MEDIUM, "{app} throttled: {why}")
+EV_DISABLED = EventDef(16, "DISABLED", Severity.HIGH, "{app} disabled: {why}")
+EV_VIOLATION = EventDef(17, "VIOLATION", Severity.MEDIUM, "{app}: {what} (x{count})",
+                        doc="a refused bridge request; raised for the 1st, 2nd, 4th ... of "
+                            "each kind")
+EV_SWITCHED = EventDef(19, "SWITCHED", Severity.INFO, "{app}: version {old} -> {new}")
+EV_UNINSTALLED = EventDef(20, "UNINSTALLED", Severity.INFO, "{app} uninstalled")
+EV_KILLED = EventDef(21, "KILLED", Severity.HIGH, "{app} stopped: {why}",
+                     doc="stopped at once for exceeding a quota or breaking the bridge rules")
+EV_LAUNCH_FAILED = EventDef(22, "LAUNCH_FAILED", Severity.HIGH,
+                            "{app} could not be launched: {why}")
+PAYLOAD_HOST_EVENTS = (EV_INSTALLED, EV_REFUSED, EV_STARTED, EV_STOPPED, EV_CRASHED,
+                       EV_THROTTLED, EV_DISABLED, EV_VIOLATION, EV_SWITCHED, EV_UNINSTALLED,
+                       EV_KILLED, EV_LAUNCH_FAILED)
 
 NAME_FIELD = Field("app", "16s", doc="app name, NUL padded")
 READ_BUDGET_BYTES = 16 * 1024  # per app per cycle: a flood costs the host a bounded time
@@ -128,6 +137,7 @@ class PayloadHostApp(App):
     NAME = "payload_host"
     APID = PAYLOAD_HOST_APID
     COMMAND_PIPE_DEPTH = 32
+    EVENTS = PAYLOAD_HOST_EVENTS
     HK_FIELDS = (
         Field("installed", "B", doc="apps installed"),
         Field("running", "B", doc="apps running"),
@@ -210,7 +220,7 @@ class PayloadHostApp(App):
                                    now_s=self._utc_now())
         except BundleError as exc:
             self.refused += 1
-            self.event(EV_REFUSED, Severity.HIGH, f"bundle {fname} refused: {exc}")
+            self.event(EV_REFUSED, subject=f"bundle {fname} refused", why=exc)
             self._audit("operator", "refuse", fname[:16], str(exc))
             raise CommandError(Reason.EXECUTION_FAILED, str(exc)) from None
         m = bundle.manifest
@@ -236,7 +246,7 @@ class PayloadHostApp(App):
         self.registry["uids"].setdefault(m.name, self.base_uid + len(self.registry["uids"]))
         self._save()
         src.unlink()
-        self.event(EV_INSTALLED, Severity.INFO, f"{m.partner}/{m.name} v{m.version} installed")
+        self.event(EV_INSTALLED, partner=m.partner, app=m.name, version=m.version)
         self._audit(m.partner, "install", m.name, f"version {m.version}")
         if not rec["active"]:
             self._activate(m.name, m.version)
@@ -294,7 +304,7 @@ class PayloadHostApp(App):
         shutil.rmtree(self.root / "data" / name, ignore_errors=True)
         partner = self.registry["apps"].pop(name)["partner"]
         self._save()
-        self.event(EV_UNINSTALLED, Severity.INFO, f"{name} uninstalled")
+        self.event(EV_UNINSTALLED, app=name)
         self._audit("operator", "uninstall", name, f"of {partner}")
 
     @command(16)
@@ -362,7 +372,7 @@ class PayloadHostApp(App):
         old, rec["active"] = rec["active"], version
         self._save()
         self._declare(name)
-        self.event(EV_SWITCHED, Severity.INFO, f"{name}: version {old} -> {version}")
+        self.event(EV_SWITCHED, app=name, old=old, new=version)
         self._audit("operator", "activate", name, f"version {old} -> {version}")
         if was_running:
             self._start(name, actor="onboard", why=f"now version {version}")
@@ -405,7 +415,7 @@ class PayloadHostApp(App):
         try:
             m = verify_installed(code, self.allocations)
         except (BundleError, ValueError) as exc:
-            self.event(EV_REFUSED, Severity.HIGH, f"{name} not started: {exc}")
+            self.event(EV_REFUSED, subject=f"{name} not started", why=exc)
             self._audit(actor, "refuse-start", name, str(exc))
             return False
         self._declare(name)
@@ -416,7 +426,7 @@ class PayloadHostApp(App):
         try:
             launched = sandbox.launch(spec)
         except OSError as exc:
-            self.event(EV_CRASHED, Severity.HIGH, f"{name} could not be launched: {exc}")
+            self.event(EV_LAUNCH_FAILED, app=name, why=exc)
             return False
         now = self.now()
         run = Running(m, launched, now, tick_next_s=now, hk_next_s=now,
@@ -434,8 +444,7 @@ class PayloadHostApp(App):
                 self._read(name, run)
         rec["enabled"] = True
         self._save()
-        self.event(EV_STARTED, Severity.INFO,
-                   f"{name} v{m.version} started (pid {run.pid}, {why})")
+        self.event(EV_STARTED, app=name, version=m.version, pid=run.pid, why=why)
         self._audit(actor, "start", name, f"version {m.version}: {why}")
         return True
 
@@ -480,8 +489,7 @@ class PayloadHostApp(App):
         if rec is not None:
             rec["enabled"] = keep_enabled
             self._save()
-        self.event(EV_STOPPED, Severity.INFO if graceful else Severity.HIGH,
-                   f"{name} stopped: {why}")
+        self.event(EV_STOPPED if graceful else EV_KILLED, app=name, why=why)
         self._audit(actor, "stop", name, why)
 
     def _finish_stops(self) -> None:
@@ -521,12 +529,12 @@ class PayloadHostApp(App):
         if last:
             how += ": " + last.decode("utf-8", "replace")[:60]
         verdict = self._sup(name).crashed(self.now())
-        self.event(EV_CRASHED, Severity.HIGH, f"{name} crashed ({how}); {verdict.why}")
+        self.event(EV_CRASHED, app=name, how=how, then=verdict.why)
         self._audit("onboard", "crash", name, f"{how}; {verdict.why}")
         if verdict.action is Action.DISABLE:
             self.registry["apps"][name]["enabled"] = False
             self._save()
-            self.event(EV_DISABLED, Severity.HIGH, f"{name} disabled: {verdict.why}")
+            self.event(EV_DISABLED, app=name, why=verdict.why)
             self._audit("onboard", "disable", name, verdict.why)
         else:
             self.restart_at[name] = self.now() + verdict.cpu_percent  # the delay, s
@@ -683,7 +691,7 @@ class PayloadHostApp(App):
         self.violations += 1
         n = run.violation_kinds[key or text] = run.violation_kinds.get(key or text, 0) + 1
         if n & (n - 1) == 0:  # 1st, 2nd, 4th ... of each kind: no event flood
-            self.event(EV_VIOLATION, Severity.MEDIUM, f"{name}: {text} (x{n})")
+            self.event(EV_VIOLATION, app=name, what=text, count=n)
             self._audit("onboard", "refuse", name, text)
         if fatal and name in self.running:
             self._stop(name, text, keep_enabled=False, graceful=False)
@@ -728,7 +736,7 @@ class PayloadHostApp(App):
             if "CPU" in verdict.why:
                 os.kill(run.pid, signal.SIGSTOP)  # paused for the next period
                 run.paused = True
-            self.event(EV_THROTTLED, Severity.MEDIUM, f"{name} throttled: {verdict.why}")
+            self.event(EV_THROTTLED, app=name, why=verdict.why)
             self._audit("onboard", "throttle", name, verdict.why)
 
     # -- audit ----------------------------------------------------------------------------
