@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -218,18 +218,25 @@ class PartnerSim:
         return partner_keys, load_private_key(_key(w / "operator.pem"))
 
     def boot(self) -> None:
+        """Keys and allocations for the run, then every project packed, uplinked
+        into incoming/, installed and started by commands to the payload host."""
         w = self.workdir
         partner_keys, operator_key = self.keys()
         (w / "partners.toml").write_text(_with_keys(
             self.allocations, {p: public_raw(k) for p, k in partner_keys.items()},
             public_raw(operator_key)))
-        incoming = w / "payload" / "incoming"
-        incoming.mkdir(parents=True, exist_ok=True)
-        exe = self.executive or Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
-        now_s = _unix_now(exe.clock)
-        for i, (project, m) in enumerate(zip(self.projects, self.manifests, strict=True)):
-            (incoming / f"app{i}.bundle").write_bytes(
-                pack(project, partner_keys[m.partner], operator_key=operator_key, now_s=now_s))
+        self.start_executive(self.executive)
+        for project in self.projects:
+            if not self.install(self.upload(project)):
+                raise RuntimeError("install refused: " + self.last_event_text())
+        for m in list(self.manifests):
+            if not self.host_command(12, m.name.encode().ljust(16, b"\0")):
+                raise RuntimeError("start refused: " + self.last_event_text())
+
+    def start_executive(self, exe: Executive | None = None) -> None:
+        """Boot an executive with the audit app and the payload host on this run's files."""
+        w = self.workdir
+        exe = exe or Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
         exe.add_app(AppSpec("audit", "fsw.apps.audit:AuditApp", 1.0,
                             {"path": str(w / "audit.log")}))
         config = {"root": str(w / "payload"), "allocations": str(w / "partners.toml"),
@@ -237,18 +244,48 @@ class PartnerSim:
         exe.add_app(AppSpec("payload_host", "fsw.apps.payload_host:PayloadHostApp", 10.0,
                             config))
         self.executive = exe
+        self._watch = exe.bus.create_pipe("partner_sim.watch", 8192)
+        exe.bus.subscribe(self._watch, EVENT_MSG.msg_id)  # boot's own events included
+        exe.bus.register(COMMAND_RESULT_MSG)
+        exe.bus.subscribe(self._watch, COMMAND_RESULT_MSG.msg_id)
+        self._subscribe_telemetry()
         exe.boot()
         self.host = exe.apps["payload_host"]
-        self._watch = exe.bus.create_pipe("partner_sim.watch", 8192)
-        for msg_id in (EVENT_MSG.msg_id, COMMAND_RESULT_MSG.msg_id):
-            exe.bus.subscribe(self._watch, msg_id)
-        for i in range(len(self.projects)):
-            if not self.host_command(10, f"app{i}.bundle".encode().ljust(48, b"\0")):
-                raise RuntimeError("install refused: " + self.last_event_text())
-        self._subscribe_telemetry()
-        for m in self.manifests:
-            if not self.host_command(12, m.name.encode().ljust(16, b"\0")):
-                raise RuntimeError("start refused: " + self.last_event_text())
+        self._watch_telemetry()
+
+    def reboot(self) -> None:
+        """Shut the executive down and boot a new one on the same on-board files."""
+        assert self.executive is not None
+        self.executive.shutdown()
+        self.executive = None
+        self.start_executive()
+
+    def upload(self, project: str | Path, *, valid_days: float = 90.0) -> str:
+        """Pack and sign `project` as this run's partner and operator, and put the bundle
+        in the spacecraft's incoming/ (what file transfer does); return its file name."""
+        m = load_manifest(Path(project) / "manifest.toml")
+        if (m.name, m.version) not in {(k.name, k.version) for k in self.manifests}:
+            self.manifests.append(m)
+            if hasattr(self, "_layouts"):
+                for t in m.telemetry:
+                    self._layouts.setdefault(t.msg_id, t)
+        partner_keys, operator_key = self.keys()
+        name = f"{m.name}-{m.version}.bundle"
+        incoming = self.workdir / "payload" / "incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        clock = self.executive.clock if self.executive else VirtualClock()
+        (incoming / name).write_bytes(pack(project, partner_keys[m.partner],
+                                           operator_key=operator_key, valid_days=valid_days,
+                                           now_s=_unix_now(clock)))
+        return name
+
+    def install(self, bundle_name: str) -> bool:
+        """Command INSTALL of a bundle in incoming/."""
+        return self.host_command(10, bundle_name.encode().ljust(48, b"\0"))
+
+    def app_command(self, code: int, app: str, extra: bytes = b"") -> bool:
+        """A payload host command that names an app (11 ACTIVATE ... 15 UNINSTALL)."""
+        return self.host_command(code, app.encode().ljust(16, b"\0") + extra)
 
     def close(self) -> None:
         if self.executive is not None:
@@ -260,6 +297,7 @@ class PartnerSim:
     def run(self, seconds: float) -> None:
         """Run the executive (and the app in its sandbox) for `seconds` of mission time."""
         assert self.executive is not None
+        self._watch_telemetry()
         self.executive.run(seconds)
         self._collect()
 
@@ -304,11 +342,16 @@ class PartnerSim:
         return [e for e in self.events if severity is None or e.severity == severity]
 
     def _subscribe_telemetry(self) -> None:
+        """Watch the partner telemetry ids (registered as the host installs them)."""
         assert self.executive is not None
         self._tm_pipe = self.executive.bus.create_pipe("partner_sim.telemetry", 4096)
         self._layouts = {t.msg_id: t for m in self.manifests for t in m.telemetry}
+
+    def _watch_telemetry(self) -> None:
+        registered = self.executive.bus.registered() if self.executive else {}
         for msg_id in self._layouts:
-            self.executive.bus.subscribe(self._tm_pipe, msg_id)
+            if msg_id in registered:
+                self.executive.bus.subscribe(self._tm_pipe, msg_id)
 
     def _collect(self) -> None:
         for msg_id, payload in self._watch.drain():
@@ -317,6 +360,7 @@ class PartnerSim:
             else:
                 self.results.append(COMMAND_RESULT_MSG.unpack(payload))
         if hasattr(self, "_tm_pipe"):
+            self._watch_telemetry()
             for msg_id, payload in self._tm_pipe.drain():
                 mtype = self._layouts[msg_id]
                 self.telemetry_log.setdefault(mtype.name, []).append(mtype.unpack(payload))
@@ -369,3 +413,82 @@ def _toml(v: Any) -> str:
 def copy_project(src: Path, dest: Path) -> Path:
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__"))
     return dest
+
+
+def load_scenario(project: Path) -> tuple[float, list[tuple[float, str, dict[str, Any]]]]:
+    """(duration_s, [(at_s, command, args)]) from the project's scenario.toml, if any."""
+    path = Path(project) / "scenario.toml"
+    if not path.exists():
+        return 30.0, []
+    with path.open("rb") as fh:
+        doc = tomllib.load(fh)
+    commands = [(float(c["at_s"]), str(c["name"]), dict(c.get("args", {})))
+                for c in doc.get("commands", [])]
+    return float(doc.get("duration_s", 30.0)), sorted(commands, key=lambda c: c[0])
+
+
+def fly_app(project: str | Path, out: Path, *, duration_s: float | None = None,
+            print_every_s: float = 5.0, echo: Callable[[str], None] = print) -> int:
+    """`tessera sim --app`: the project beside the reference mission (SIL, virtual time).
+
+    The project is packed and signed with keys made for the run, installed and
+    started by commands; its scenario's commands are sent at their times; its
+    telemetry is printed as it arrives and written to ``out/<app>-telemetry.csv``.
+    Returns 0 when the app ran to the end, 1 otherwise.
+    """
+    from ground.sim.sil import build_sil
+
+    project = Path(project)
+    scenario_s, commands = load_scenario(project)
+    total_s = duration_s if duration_s is not None else scenario_s
+    sil = build_sil()
+    sim = PartnerSim(project, executive=sil.executive)
+    try:
+        sim.boot()
+    except RuntimeError as exc:
+        echo(f"not flown: {exc}")
+        sim.close()
+        return 1
+    m = sim.manifest
+    echo(f"{m.partner}/{m.name} v{m.version} installed and started beside the reference "
+         "mission (ADCS, sample app)")
+    t = 0.0
+    shown = 0
+    try:
+        while t < total_s - 1e-9:
+            step = min(print_every_s, total_s - t)
+            due = [c for c in commands if t <= c[0] < t + step]
+            for at_s, name, args in due:
+                sim.run(max(at_s - t, 0.0))
+                t = at_s
+                ok = sim.command(name, **args)
+                shown_args = ", ".join(f"{k}={v}" for k, v in args.items())
+                echo(f"t={t:7.1f} s  command {name}({shown_args}): "
+                     f"{'completed' if ok else 'FAILED'}")
+                step = max(0.0, min(print_every_s, total_s - t))
+            sim.run(step)
+            t += step
+            for tm in m.telemetry:
+                rows = sim.telemetry(tm.name)
+                if rows:
+                    values = " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                                      for k, v in rows[-1].items())
+                    echo(f"t={t:7.1f} s  {tm.name} {values}")
+            for e in sim.events[shown:]:
+                if e.apid == m.apid or m.name in e.text:
+                    echo(f"t={e.time_s:7.1f} s  event [{e.severity.name}] {e.text}")
+            shown = len(sim.events)
+        out.mkdir(parents=True, exist_ok=True)
+        for tm in m.telemetry:
+            rows = sim.telemetry(tm.name)
+            csv = out / f"{m.name}-{tm.name}.csv"
+            names = [f.name for f in tm.fields]
+            csv.write_text(",".join(names) + "\n" + "".join(
+                ",".join(str(r[n]) for n in names) + "\n" for r in rows))
+            echo(f"{len(rows)} {tm.name} packets written to {csv}")
+        running = m.name in sim.host.running
+        if not running:
+            echo(f"{m.name} is not running at the end: see the events above")
+        return 0 if running else 1
+    finally:
+        sim.close()
