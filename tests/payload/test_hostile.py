@@ -89,12 +89,18 @@ from fsw.payload import PayloadApp
 
 class App(PayloadApp):
     def init(self):
+        self.outcome = None
+
+    def execute(self):   # every second: the other app may start after this one
         other = os.path.join(os.getcwd(), "..", "good", "secret.txt")
         try:
             with open(other) as fh:
-                self.event("read: " + fh.read())
+                outcome = "read: " + fh.read()
         except OSError as exc:
-            self.event(f"snoop denied: {exc.strerror}")
+            outcome = f"snoop denied: {exc.strerror}"
+        if outcome != self.outcome:
+            self.outcome = outcome
+            self.event(outcome)
 """
 
 ESCAPE = """
