@@ -101,8 +101,7 @@ class SpacecraftLink:
         self.sender = TcSender(cfg.scid, {self.vcid: VcConfig(self.vcid)},
                                {sa.spi: SecuritySender(sa, ArsnStore(self.arsn_path))})
         self.fop: Fop1 = self.sender.fop(self.vcid, sa.spi, t1_s=self.t1_s)
-        self.decoder = TelemetryDecoder(
-            self.dictionary, None if self.holder.sees_all else self.holder.apids)
+        self.decoder = TelemetryDecoder(self.dictionary)
         self.tracker = VerificationTracker(self.dictionary.failure_codes, self._verified)
         self.lock = threading.RLock()
         self.frames_in = 0
@@ -225,8 +224,7 @@ class SpacecraftLink:
         self._send_frames(self.fop.on_clcw(clcw, now))
 
     def process_packet(self, pkt: bytes) -> DecodedPacket | None:
-        apid = (pkt[0] << 8 | pkt[1]) & 0x7FF if len(pkt) >= 2 else -1
-        if not self.holder.sees_all and apid not in self.holder.apids:
+        if not self.holder.sees_all and not self._visible(pkt):
             self.packets_hidden += 1
             return None
         try:
@@ -267,6 +265,16 @@ class SpacecraftLink:
                 self.latest[name] = Latest(out.time_s, value, value)
                 self.notify("parameter", f"{self.config.name}: {name} = {value}")
         return out
+
+    def _visible(self, pkt: bytes) -> bool:
+        """A partner sees its own APIDs, and the verification of its own TCs wherever they
+        went (the scheduler's, say): PUS TM[1,x] addressed to its source ID."""
+        if len(pkt) < 13:
+            return False
+        apid = (pkt[0] << 8 | pkt[1]) & 0x7FF
+        if apid in (self.holder.apids or ()):
+            return True
+        return pkt[7] == sv.ST_VERIFICATION and (pkt[11] << 8 | pkt[12]) == self.holder.sa.spi
 
     def _ground_event(self, t: float, eid: int, name: str, severity: int, text: str) -> None:
         self.archive.add_event(EventRecord(self.config.scid, t, "ground", "ground", eid, name,
@@ -443,7 +451,10 @@ class Session:
                                  f"(now about {sc.onboard_time_s:g} s)")
         inner, text = self.command_tc(sc, dotted, dict(values or {}))
         data = sv.encode_insert([sv.ScheduledTc(CucTime.from_seconds(release_s), inner)])
-        outer = sc.build(sv.ST_SCHEDULING, sv.SCHED_INSERT, inner.apid, data)
+        # ST11 requests go to the scheduler; the spacecraft authorises the TC inside
+        # against the sender (checked here already by command_tc).
+        outer = sc._next_tc(self._app("scheduler").apid, sv.ST_SCHEDULING, sv.SCHED_INSERT,
+                            data)
         with sc.lock:
             timed = sc.tracker.sent(TcRecord(inner.request_id, f"{text} @ {release_s:g} s",
                                              time.time(), sc.tc_timeout_s, release_s))

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from tessera.options import bounded_float, bounded_int, writable_dir
+from tessera.options import bounded_float, bounded_int, partner_project, writable_dir
 
 
 def run(args: argparse.Namespace) -> int:
     if args.radio:
         return run_radio(args)
+    if args.app is not None:
+        from ground.payload import fly_app
+        duration = None if args.duration_s is None else args.duration_s
+        return fly_app(args.app, args.out, duration_s=duration)
     from ground.sim.demo import run_demo
     from ground.sim.sil import Scenario
 
@@ -56,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="run as fast as possible between passes")
     radio.add_argument("--min-elevation-deg", type=bounded_float(0.0, 89.0), default=5.0,
                        help="ground-station elevation mask, deg")
-    radio.add_argument("--duration-s", type=bounded_float(0.0, 30 * 86400.0, low_open=True),
-                       default=None, help="stop after this much wall time")
+    sim.add_argument("--app", type=partner_project, metavar="PATH",
+                     help="fly a partner app project beside the reference mission")
+    sim.add_argument("--duration-s", type=bounded_float(0.0, 86400.0, low_open=True),
+                     help="with --app: mission seconds to fly (default: the scenario's); "
+                     "with --radio: seconds of wall time to run (default: until Ctrl-C)")
     sim.set_defaults(run=run)
