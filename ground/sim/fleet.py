@@ -48,6 +48,14 @@ DEFAULT_STATIONS = (
 )
 
 
+# The example partners fly the sample app on their own APIDs (fsw.apps.sample.partners),
+# so each partner session has an app of its own to command.
+PARTNER_APPS = (
+    {"name": "uni_a_sample", "class": "fsw.apps.sample.partners:UniASample", "rate_hz": 1},
+    {"name": "uni_b_sample", "class": "fsw.apps.sample.partners:UniBSample", "rate_hz": 1},
+)
+
+
 @dataclass(frozen=True)
 class SpacecraftSpec:
     """One spacecraft of the fleet."""
@@ -85,6 +93,7 @@ def flight_config_for(spec: SpacecraftSpec, key_file: Path, state_dir: Path,
                       base: str | Path | dict = DEFAULT_FLIGHT_CONFIG) -> dict[str, Any]:
     """The reference flight configuration set up for one spacecraft of the fleet."""
     config = copy.deepcopy(load_config(base))
+    config["apps"] = config.get("apps", []) + [dict(a) for a in PARTNER_APPS]
     for app in config.get("apps", []):
         if app.get("class", "").startswith("fsw.apps.comms"):
             cfg = app.setdefault("config", {})
@@ -139,8 +148,9 @@ class Fleet:
             for spec in specs:
                 scenario = Scenario(alt_km=spec.alt_km, inclination_deg=spec.inclination_deg,
                                     raan_deg=spec.raan_deg, seed=spec.scid)
-                run = build_sil(scenario, flight_config_for(spec, self.key_file, self.out,
-                                                             flight_config))
+                self.flight_config = flight_config_for(spec, self.key_file, self.out,
+                                                       flight_config)
+                run = build_sil(scenario, self.flight_config)
                 failed = run.executive.boot()
                 if failed:
                     raise RuntimeError(f"{spec.name}: apps failed to boot: {', '.join(failed)}")
@@ -217,7 +227,7 @@ def serve(specs: Sequence[SpacecraftSpec], out_dir: str | Path, *, duration_s: f
     fleet = Fleet(specs, out, stations=stations, min_elevation_deg=min_elevation_deg,
                   compress_gaps=compress_gaps, pty=pty)
     try:
-        write(generate(DEFAULT_FLIGHT_CONFIG), out / "dictionary.json")
+        write(generate(fleet.flight_config), out / "dictionary.json")
         manifest = fleet.write_manifest()
         doc = json.loads(manifest.read_text())
         doc["dictionary"] = str((out / "dictionary.json").resolve())
