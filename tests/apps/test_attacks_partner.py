@@ -5,6 +5,8 @@ operator's next TC must still execute."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from uplink_kit import (
     OPERATOR,
@@ -277,3 +279,38 @@ def test_tc_rate_quota(link: Link):
             [(2, LINK_FAILURE_BASE + Reason.QUOTA_EXCEEDED)]]
     assert len(over) == 5
     link.operator_still_commands()
+
+
+# -- 6. bounded cost per frame and per cycle -------------------------------------------
+
+def test_one_unit_carries_at_most_16_packets(link: Link):
+    g = link.ground
+    pings = [g.tc(UNI_A_APID, 17, 1) for _ in range(20)]
+    tms = link.send([g.frame(b"".join(p.encode() for p in pings), UNI_A)])
+    answered = [p for p in pings if reports(tms, p.request_id) == [(1, None), (7, None)]]
+    assert answered == pings[:16]
+    texts = [e.text for e in link.exe.events.recent if e.apid == COMMS_APID]
+    assert any("more than 16 packets in one unit" in t for t in texts)
+    link.operator_still_commands()
+
+
+def test_tm_in_reply_to_a_partner_is_within_its_quota_per_cycle(link: Link):
+    g = link.ground
+    sa = link.comms.rx.security.sas[UNI_A]
+    quota = 300  # octets: a tight allocation, as the key file may give
+    sa.rights = replace(sa.rights, quotas=replace(sa.rights.quotas, tm_bytes_per_cycle=quota))
+    # 16 connection tests: each answered with acceptance, a report and completion
+    tests = [g.tc(UNI_A_APID, 17, 3, sv.encode_connection_test(UNI_A_APID)) for _ in range(16)]
+    frame = g.frame(b"".join(t.encode() for t in tests), UNI_A)
+    link.comms.receive_frame(frame)
+    link.exe.step()
+    tms = link.ground.downlink(link.comms.take_frames())
+    replies = [t for t in tms if t.dest_id == 7 and t.apid == UNI_A_APID]
+    assert 0 < sum(len(t.encode()) for t in replies) <= quota
+    assert link.comms.tm_withheld > 0
+    assert any("quota withheld" in e.text for e in link.exe.events.recent)
+    link.operator_still_commands()
+
+
+def test_every_declared_tc_type_has_exactly_one_handler(link: Link):
+    assert set(link.comms.services.handlers) == {t.name for t in sv.TC_TYPES}
