@@ -207,7 +207,7 @@ def main() -> None:
     if not sys.platform.startswith("linux"):
         note("payload benchmarks need Linux (the sandbox)")
         return
-    heading("cryptography", "pyseccomp")
+    heading("cryptography", "pyseccomp", rounds=5)
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)
         root.chmod(0o711)
