@@ -37,6 +37,8 @@ EQUIVALENT_LIST = ROOT / "docs" / "mutants-equivalent.md"
 # Packages a test may import: all of them are copied into the work folder so
 # the mutated copy of a package shadows the original completely.
 PACKAGES = ("fsw", "hal", "ground", "hil", "tessera")
+# Files the tests read besides code (doc snippets run as tests, C sources).
+ALSO_COPY = ("docs", "README.md", "bench", "csrc", "setup.py", "Makefile")
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ def _pyproject_for(area: Area, only: list[str]) -> str:
         f"source_paths = {json.dumps([p for p in PACKAGES if (ROOT / p).is_dir()])}\n"
         f"only_mutate = {json.dumps(only or list(area.mutate))}\n"
         f"do_not_mutate = {json.dumps(['*/__init__.py'])}\n"
+        f"also_copy = {json.dumps([p for p in ALSO_COPY if (ROOT / p).exists()])}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         # Short forms only: the slow soaks would dominate the run and add no kills.
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "not slow", "-q", "-x"]\n'
@@ -91,13 +94,14 @@ def _prepare(area: Area, only: list[str]) -> Path:
     """A work folder whose packages and tests link to the repository's."""
     work = OUT / "work" / area.name
     work.mkdir(parents=True, exist_ok=True)
-    for name in (*PACKAGES, "tests"):
+    for name in (*PACKAGES, *ALSO_COPY, "tests"):
         link = work / name
         if (ROOT / name).exists() and not link.exists():
             link.symlink_to(ROOT / name)
     (work / "pyproject.toml").write_text(_pyproject_for(area, only))
     # Tests change as mutants are hunted down: take the current ones each run.
-    shutil.rmtree(work / "mutants" / "tests", ignore_errors=True)
+    for name in ("tests", "docs"):
+        shutil.rmtree(work / "mutants" / name, ignore_errors=True)
     return work
 
 
