@@ -9,13 +9,21 @@ import struct
 import pytest
 
 from fsw.apps.sample import SampleApp
-from fsw.core import App, AppSpec, ConfigError, EventDef, Executive, Severity, SoftwareBus
-from fsw.core import VirtualClock, command
+from fsw.core import (
+    App,
+    AppSpec,
+    ConfigError,
+    EventDef,
+    Executive,
+    Severity,
+    SoftwareBus,
+    VirtualClock,
+    command,
+)
 from fsw.core.bus import UnknownMessageError
 from fsw.core.errors import CommandError
 from fsw.core.events import EVENT_MSG, Event, EventLog, check_unique
 from fsw.core.message import Field, MessageType, tm_msg_id
-
 
 # -- commands ------------------------------------------------------------------
 
@@ -37,7 +45,7 @@ def test_args_and_a_parser_together_are_refused():
 
 def test_two_handlers_for_one_code_name_both():
     with pytest.raises(TypeError, match="function code 7 is used by both first and second"):
-        class Clash(App):  # noqa: F841
+        class Clash(App):
             NAME, APID = "clash", 0x0F0
 
             @command(7)
@@ -73,7 +81,7 @@ def test_command_error_carries_its_text():
 
 def test_an_app_with_an_event_name_declared_twice_is_refused():
     with pytest.raises(TypeError, match="Twice: two events are named DUP"):
-        class Twice(App):  # noqa: F841
+        class Twice(App):
             NAME, APID = "twice", 0x0F2
             EVENTS = (EventDef(20, "DUP", Severity.INFO, "a"),
                       EventDef(21, "DUP", Severity.INFO, "b"))
