@@ -189,3 +189,18 @@ def test_a_stopped_app_is_reported_by_name():
     exe.boot()
     exe.shutdown()
     assert any(e.text == "app 'sample' stopped" for e in exe.events.recent)
+
+
+# -- message layouts ---------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["af", "2xf", "x2f", "3z"])
+def test_unsupported_field_formats_are_refused(fmt):
+    with pytest.raises(ValueError, match="unsupported format"):
+        Field("x", fmt)
+
+
+def test_two_element_arrays_pack_big_endian_as_struct_does():
+    pair = MessageType("Pair", tm_msg_id(0x30), [Field("v", "2f"), Field("n", "B")])
+    raw = pair.pack(v=(1.5, -2.0), n=7)
+    assert raw == struct.pack(">ffB", 1.5, -2.0, 7)
+    assert pair.unpack(raw) == {"v": (1.5, -2.0), "n": 7}
