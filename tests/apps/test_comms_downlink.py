@@ -13,10 +13,14 @@ from fsw.apps.sample import SampleApp
 from fsw.core import AppSpec, Executive, VirtualClock
 
 KEYS = {
-    "version": 1,
-    "security_associations": [
-        {"spi": 1, "owner": "operator", "key": "a1" * 32, "apids": "all", "vcids": [0, 1, 2],
-         "management": True},
+    "version": 2,
+    "key_holders": [
+        {"name": "operator", "spi": 1, "key": "a1" * 32,
+         "rights": {"apids": "all", "vcids": [0, 1], "maps": "all", "farm_control": "all",
+                    "whole_schedule": True, "key_management": True}},
+        {"name": "uni-a", "spi": 10, "key": "b2" * 32,
+         "rights": {"apids": [0x100], "vcids": [2], "maps": [0], "farm_control": [2],
+                    "whole_schedule": False, "key_management": False}},
     ],
 }
 
@@ -50,28 +54,28 @@ def clcw_vcid(frame: bytes) -> int:
 def test_defaults_the_docs_state(tmp_path):
     exe = boot(tmp_path)
     comms = exe.apps["comms"]
-    exe.run(1.05)
+    exe.run(6.05)
     frames = comms.take_frames()
     assert frames
     for f in frames:
         assert len(f) == 256  # tm_frame_len default
         assert header(f) == {**header(f), "version": 0, "scid": 0x2AB, "ocf": 1}
-    # tc_vcids default [0, 1]: the CLCW takes turns over both
-    assert {clcw_vcid(f) for f in frames} == {0, 1}
-    assert sorted(comms.rx.farms) == [0, 1]
+    # tc_vcids defaults to every VC of the key file: the CLCW takes turns over them
+    assert {clcw_vcid(f) for f in frames} == {0, 1, 2}
+    assert sorted(comms.rx.farms) == [0, 1, 2]
     assert all(farm.window == 10 for farm in comms.rx.farms.values())  # farm_window
     assert comms.queue_frames == 1024  # downlink_queue_frames
 
 
 def test_clcw_cycles_over_every_tc_virtual_channel(tmp_path):
-    exe = boot(tmp_path, tc_vcids=[0, 1, 2])
+    exe = boot(tmp_path, tc_vcids=[0, 2])
     comms = exe.apps["comms"]
     exe.run(8.05)
     frames = comms.take_frames()
     assert len(frames) >= 6
     turns = [clcw_vcid(f) for f in frames]
     first = turns[0]
-    assert turns == [(first + i) % 3 for i in range(len(turns))]
+    assert turns == [[0, 2][(first // 2 + i) % 2] for i in range(len(turns))]
     # an idle frame reports the lowest VC
     assert clcw_vcid(comms.idle_frame()) == 0
 

@@ -123,7 +123,7 @@ def test_arsn_window_old_and_far_future(link: Link):
 def test_key_file_default_window_is_64(link: Link):
     # docs/space-link.md: "arsn_window defaults to 64"; partner A's SA in the
     # key file names no window. ARSN last + 64 passes the check, last + 65 not.
-    frames = [link.tx.frame(0, 0, ping(seq=i), spi=PARTNER_A_SPI) for i in range(66)]
+    frames = [link.tx.frame(1, 0, ping(seq=i), spi=PARTNER_A_SPI) for i in range(66)]
     link.rx.receive(frames[0])
     edge = reason_of(lambda: link.rx.receive(frames[65]))
     assert edge == Reason.ARSN_OUT_OF_WINDOW
