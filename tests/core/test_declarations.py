@@ -204,3 +204,20 @@ def test_two_element_arrays_pack_big_endian_as_struct_does():
     raw = pair.pack(v=(1.5, -2.0), n=7)
     assert raw == struct.pack(">ffB", 1.5, -2.0, 7)
     assert pair.unpack(raw) == {"v": (1.5, -2.0), "n": 7}
+
+
+def test_named_apids_are_the_apids_and_nothing_else():
+    from fsw.core import ids
+
+    named = ids.named_apids()
+    assert named["SAMPLE_APID"] == ids.SAMPLE_APID and "PARTNER_APID_BASE" not in named
+    assert all(name.endswith("_APID") and 0 <= v <= 0x7FF for name, v in named.items())
+
+
+def test_run_without_a_duration_stops_when_told():
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("sample", SampleApp, 10.0))
+    exe.run(until=lambda: exe.apps.get("sample") is not None and exe.apps["sample"].cycles == 7)
+    assert exe.apps["sample"].cycles == 7
+    exe.run(0.5)
+    assert exe.apps["sample"].cycles == 12
