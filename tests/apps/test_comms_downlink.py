@@ -64,7 +64,7 @@ def test_defaults_the_docs_state(tmp_path):
     assert {clcw_vcid(f) for f in frames} == {0, 1, 2}
     assert sorted(comms.rx.farms) == [0, 1, 2]
     assert all(farm.window == 10 for farm in comms.rx.farms.values())  # farm_window
-    assert comms.queue_frames == 1024  # downlink_queue_frames
+    assert comms.downlink.queue_frames == 1024  # downlink_queue_frames
 
 
 def test_clcw_cycles_over_every_tc_virtual_channel(tmp_path):
@@ -84,13 +84,13 @@ def test_downlink_queue_overflow_keeps_the_newest_and_counts_the_rest(tmp_path):
     exe = boot(tmp_path, downlink_queue_frames=4)
     comms = exe.apps["comms"]
     exe.run(5.05)  # nobody takes frames for five seconds
-    assert comms.frames_dropped > 0
+    assert comms.downlink.frames_dropped > 0
     frames = comms.take_frames()
     assert len(frames) == 4
     counts = [header(f)["mc_count"] for f in frames]
     # the kept frames are the newest, in order; every frame before them was dropped
     assert counts == [(counts[0] + i) & 0xFF for i in range(4)]
-    assert counts[0] == comms.frames_dropped & 0xFF
+    assert counts[0] == comms.downlink.frames_dropped & 0xFF
     assert any("downlink queue full" in e.text for e in exe.events.recent)
     # after the overflow the next frames follow on without a gap
     exe.run(1.0)
