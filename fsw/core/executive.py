@@ -47,7 +47,7 @@ except ModuleNotFoundError:  # Python 3.10
 from fsw.core.app import App, AppContext, AppState
 from fsw.core.bus import SoftwareBus
 from fsw.core.errors import BusError, ConfigError
-from fsw.core.events import EventLog, Severity
+from fsw.core.events import EventDef, EventLog, Severity, check_unique
 from fsw.core.ids import EXECUTIVE_APID
 from fsw.core.message import Field, MessageType, tm_msg_id
 from fsw.core.store import Store
@@ -67,14 +67,25 @@ EXECUTIVE_HK = MessageType("ExecutiveHousekeeping", tm_msg_id(EXECUTIVE_APID), [
     Field("max_work_ms", "f", "ms", "longest minor-frame work since the last report"),
 ])
 
-# Event ids raised by the executive.
-EV_APP_LOAD_FAILED = 1
-EV_APP_INIT_FAILED = 2
-EV_APP_CYCLE_FAILED = 3
-EV_APP_STOPPED = 4
-EV_OVERRUN = 5
-EV_PIPE_DROPS = 6
-EV_BOOTED = 7
+# The executive's events (raised under EXECUTIVE_APID).
+EV_APP_LOAD_FAILED = EventDef(1, "APP_LOAD_FAILED", Severity.HIGH, "{why}")
+EV_APP_INIT_FAILED = EventDef(2, "APP_INIT_FAILED", Severity.HIGH,
+                              "app {app!r} failed to initialise: {why}")
+EV_APP_CYCLE_FAILED = EventDef(3, "APP_CYCLE_FAILED", Severity.MEDIUM,
+                               "app {app!r} {work} failed: {why}", burst=20, rate_hz=1.0)
+EV_APP_STOPPED = EventDef(4, "APP_STOPPED", Severity.INFO, "app {app!r} stopped")
+# An overrunning group overruns every cycle: a few in a row, then one a minute.
+EV_OVERRUN = EventDef(5, "OVERRUN", Severity.MEDIUM,
+                      "{rate_hz:g} Hz group overran: {work_ms:.1f} ms (overrun {count})",
+                      burst=3, rate_hz=1 / 60)
+EV_PIPE_DROPS = EventDef(6, "PIPE_DROPS", Severity.MEDIUM,
+                         "pipe {pipe} full: dropped {count}, last {msg_id:#06x}",
+                         burst=10, rate_hz=0.2)
+EV_BOOTED = EventDef(7, "BOOTED", Severity.INFO, "booted {running} of {apps} apps")
+EV_APP_FAILED = EventDef(8, "APP_FAILED", Severity.HIGH, "app {app!r} {why}")
+EXECUTIVE_EVENTS = (EV_APP_LOAD_FAILED, EV_APP_INIT_FAILED, EV_APP_CYCLE_FAILED, EV_APP_STOPPED,
+                    EV_OVERRUN, EV_PIPE_DROPS, EV_BOOTED, EV_APP_FAILED)
+check_unique("executive", EXECUTIVE_EVENTS)
 
 
 @dataclass
@@ -225,15 +236,14 @@ class Executive:
             try:
                 cls = resolve_app_class(spec.target, spec.name)
             except ConfigError as exc:
-                self._exec_event(EV_APP_LOAD_FAILED, Severity.HIGH, str(exc))
+                self._exec_event(EV_APP_LOAD_FAILED, why=exc)
                 failed.append(spec.name)
                 continue
             try:
                 app = cls(self.context, spec.config)
                 app.init()
             except Exception as exc:  # any failure of one app must not stop the boot
-                self._exec_event(EV_APP_INIT_FAILED, Severity.HIGH,
-                                 f"app {spec.name!r} failed to initialise: {exc}")
+                self._exec_event(EV_APP_INIT_FAILED, app=spec.name, why=exc)
                 failed.append(spec.name)
                 continue
             self.apps[spec.name] = app
@@ -249,7 +259,7 @@ class Executive:
         self._t0 = self.clock.now()
         self._booted = True
         running = sum(app.state == AppState.RUNNING for app in self.apps.values())
-        self._exec_event(EV_BOOTED, Severity.INFO, f"booted {running} of {len(self.specs)} apps")
+        self._exec_event(EV_BOOTED, running=running, apps=len(self.specs))
         return failed
 
     # -- running -----------------------------------------------------------------
@@ -269,10 +279,8 @@ class Executive:
                 group.max_work_s = work
             if work > 1.0 / group.rate_hz:
                 group.overruns += 1
-                if group.overruns & (group.overruns - 1) == 0:  # 1st, 2nd, 4th, ...: no flood
-                    self._exec_event(EV_OVERRUN, Severity.MEDIUM,
-                                     f"{group.rate_hz:g} Hz group overran: {work * 1e3:.1f} ms "
-                                     f"(overrun {group.overruns})")
+                self._exec_event(EV_OVERRUN, rate_hz=group.rate_hz, work_ms=work * 1e3,
+                                 count=group.overruns)
         self._max_work_s = max(self._max_work_s, frame_work)
         if frame % self.hk_divisor == 0:
             self._housekeeping()
@@ -310,7 +318,7 @@ class Executive:
                     app.stop()
                 finally:
                     app.state = AppState.STOPPED
-                    self._exec_event(EV_APP_STOPPED, Severity.INFO, f"app {name!r} stopped")
+                    self._exec_event(EV_APP_STOPPED, app=name)
 
     def _run_group(self, group: RateGroup) -> float:
         start = time.perf_counter()
@@ -322,8 +330,8 @@ class Executive:
             except Exception as exc:  # contain the fault to the app that raised it
                 app.cycle_error_count += 1
                 self._failures_in_a_row[name] += 1
-                self._exec_event(EV_APP_CYCLE_FAILED, Severity.MEDIUM,
-                                 f"app {name!r} cycle failed: {type(exc).__name__}: {exc}")
+                self._exec_event(EV_APP_CYCLE_FAILED, app=name, work="cycle",
+                                 why=f"{type(exc).__name__}: {exc}")
                 if self._failures_in_a_row[name] >= MAX_CONSECUTIVE_FAILURES:
                     self._fail(name, f"stopped after {MAX_CONSECUTIVE_FAILURES} "
                                      "failed cycles in a row")
@@ -338,7 +346,7 @@ class Executive:
             app.stop()
         except Exception:  # a failed app's cleanup must not take the executive down
             pass
-        self._exec_event(EV_APP_STOPPED, Severity.HIGH, f"app {name!r} {why}")
+        self._exec_event(EV_APP_FAILED, app=name, why=why)
 
     def _housekeeping(self) -> None:
         for app in self.apps.values():
@@ -346,12 +354,12 @@ class Executive:
                 try:
                     app.report_housekeeping()
                 except (BusError, ValueError, KeyError) as exc:
-                    self._exec_event(EV_APP_CYCLE_FAILED, Severity.MEDIUM,
-                                     f"app {app.NAME!r} housekeeping failed: {exc}")
+                    self._exec_event(EV_APP_CYCLE_FAILED, app=app.NAME, work="housekeeping",
+                                     why=exc)
         for pipe, n in self.bus.new_drops():
             self.total_drops += n
-            self._exec_event(EV_PIPE_DROPS, Severity.MEDIUM, f"pipe {pipe.name} full: dropped "
-                             f"{n}, last {pipe.last_dropped_msg_id:#06x}")
+            self._exec_event(EV_PIPE_DROPS, pipe=pipe.name, count=n,
+                             msg_id=pipe.last_dropped_msg_id)
         running = sum(a.state == AppState.RUNNING for a in self.apps.values())
         failed = sum(a.state == AppState.FAILED for a in self.apps.values())
         self.bus.publish(EXECUTIVE_HK.msg_id, EXECUTIVE_HK.pack(
@@ -363,5 +371,5 @@ class Executive:
             pipe_drops=self.total_drops & 0xFFFFFFFF, max_work_ms=self._max_work_s * 1e3))
         self._max_work_s = 0.0
 
-    def _exec_event(self, event_id: int, severity: Severity, text: str) -> None:
-        self.events.raise_event(EXECUTIVE_APID, event_id, severity, text)
+    def _exec_event(self, event: EventDef, **values: Any) -> None:
+        self.events.emit(EXECUTIVE_APID, event, **values)

@@ -11,7 +11,7 @@ wheels and publishes its state.
 
 Faults never stop the app. A sensor that fails (any `hal.HalError`) is
 passed to the cycle as invalid for that cycle and counted; an event names
-it (its first fault of a run, then every 100th). Torquers are commanded for
+it, squelched to one every ten seconds (see `EV_SENSOR_FAULT`). Torquers are commanded for
 1.5 cycles at a time, so they switch themselves off if the app stops.
 
 With `detumble_exit_rate_deg_s` > 0 the app leaves DETUMBLE for SUN pointing
@@ -41,7 +41,8 @@ from typing import Any
 import numpy as np
 
 from fsw.core import App, CommandError, Field, MessageType, Parameter, Reason, Severity, command
-from fsw.core.ids import ADCS_APID
+from fsw.core.events import EventDef
+from fsw.core.ids import ADCS_APID, ADCS_DEVICE_HEALTH_APID, ADCS_STATE_APID
 from fsw.core.message import tm_msg_id
 from fsw.core.time import decimal_year, jd_tt, jd_utc_split
 from fsw.gnc._core import lib
@@ -57,7 +58,7 @@ AdcsMode = Mode
 
 SENSOR_BITS = {"magnetometer": 1, "gyro": 2, "sun_sensors": 4, "wheels": 8}
 
-ADCS_STATE = MessageType("AdcsState", tm_msg_id(ADCS_APID + 1), [
+ADCS_STATE = MessageType("AdcsState", tm_msg_id(ADCS_STATE_APID), [
     Field("time_s", "d", "s", "executive clock"),
     Field("mode", "B", doc="fsw.gnc.adcs.Mode"),
     Field("status", "H", doc="fsw.gnc.adcs.Status bits"),
@@ -76,13 +77,19 @@ ADCS_STATE = MessageType("AdcsState", tm_msg_id(ADCS_APID + 1), [
 
 # Health of every driver the app owns, one report per driver per housekeeping cycle;
 # `device` is the index into AdcsApp.health_sources (magnetometer first).
-DEVICE_HEALTH = device_health_message(ADCS_APID + 2)
+DEVICE_HEALTH = device_health_message(ADCS_DEVICE_HEALTH_APID)
 
-# Event ids.
-EV_MODE = 1
-EV_SENSOR_FAULT = 2
-EV_ACTUATOR_FAULT = 3
-EV_ORBIT = 4
+# A failing device fails every 0.1 s cycle: its first fault is reported, then one per ten
+# seconds. Each sensor has an event of its own, so one dead sensor does not hide another.
+EV_MODE = EventDef(10, "MODE", Severity.INFO, "mode {old} -> {new}: {why}")
+EV_ACTUATOR_FAULT = EventDef(11, "ACTUATOR_FAULT", Severity.MEDIUM,
+                             "actuator command failed ({count}): {why}", burst=1, rate_hz=0.1)
+EV_ORBIT = EventDef(12, "ORBIT", Severity.MEDIUM, "{text} ({count})", burst=1, rate_hz=0.1,
+                    doc="the on-board orbit could not be propagated")
+EV_SENSOR_FAULT = {name: EventDef(13 + i, f"{name.upper()}_FAULT", Severity.MEDIUM,
+                                  "{text} ({count})", burst=1, rate_hz=0.1,
+                                  doc=f"a {name} read failed")
+                   for i, name in enumerate(SENSOR_BITS)}
 
 
 class AdcsApp(App):
@@ -98,6 +105,7 @@ class AdcsApp(App):
         Field("pointing_error_deg", "f", "deg"),
     )
     TELEMETRY = (ADCS_STATE, DEVICE_HEALTH)
+    EVENTS = (EV_MODE, EV_ACTUATOR_FAULT, EV_ORBIT, *EV_SENSOR_FAULT.values())
     PARAMETERS = (
         Parameter("bdot_gain", "d", default=2e5, low=0.0, high=1e9, unit="A m^2 s/T",
                   doc="B-dot gain k in m = -k dB/dt"),
@@ -199,7 +207,7 @@ class AdcsApp(App):
                 ok |= SENSOR_BITS["wheels"]
                 speeds[:len(measured)] = measured
             elif measured is not None:
-                self._fault(EV_SENSOR_FAULT, "wheels", "a wheel did not report its speed")
+                self._fault(EV_SENSOR_FAULT["wheels"], "wheels", "a wheel did not report its speed")
                 speeds[:len(measured)] = np.nan_to_num(measured)
 
         out = self.cycle.step(AdcsSensors(
@@ -222,14 +230,13 @@ class AdcsApp(App):
         try:
             return read()
         except HalError as exc:
-            self._fault(EV_SENSOR_FAULT, name, f"{name} read failed: {exc}")
+            self._fault(EV_SENSOR_FAULT[name], name, f"{name} read failed: {exc}")
             return None
 
-    def _fault(self, event_id: int, name: str, text: str) -> None:
+    def _fault(self, event: EventDef, name: str, text: str) -> None:
         count = self.sensor_faults.get(name, 0) + 1
         self.sensor_faults[name] = count
-        if count % 100 == 1:
-            self.event(event_id, Severity.MEDIUM, f"{text} ({count})")
+        self.event(event, text=text, count=count)
 
     def _command(self, dipole_am2: np.ndarray, wheel_torque_nm: np.ndarray | None) -> None:
         try:
@@ -238,9 +245,7 @@ class AdcsApp(App):
                 self.wheels.set_torques(wheel_torque_nm)
         except HalError as exc:
             self.actuator_faults += 1
-            if self.actuator_faults % 100 == 1:
-                self.event(EV_ACTUATOR_FAULT, Severity.MEDIUM,
-                           f"actuator command failed ({self.actuator_faults}): {exc}")
+            self.event(EV_ACTUATOR_FAULT, count=self.actuator_faults, why=exc)
 
     def _maybe_leave_detumble(self, out: Any, t_s: float) -> None:
         threshold = float(self.params["detumble_exit_rate_deg_s"])
@@ -257,7 +262,7 @@ class AdcsApp(App):
             self._switch(Mode.SUN, "rates low: detumble complete")
 
     def _switch(self, mode: Mode, why: str) -> None:
-        self.event(EV_MODE, Severity.INFO, f"mode {self.cycle.mode.name} -> {mode.name}: {why}")
+        self.event(EV_MODE, old=self.cycle.mode.name, new=mode.name, why=why)
         self.cycle.mode = mode
         self._slow_since_s = None
 

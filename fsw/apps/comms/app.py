@@ -50,6 +50,7 @@ from fsw.core import (
     tm_msg_id,
 )
 from fsw.core.app import COMMAND_HEADER
+from fsw.core.events import EventDef
 from fsw.core.ids import COMMS_APID, SCHEDULER_APID
 from fsw.protocol import ProtocolError
 from fsw.protocol import Reason as Why
@@ -63,11 +64,17 @@ from fsw.protocol.tm import TmMasterChannel
 from fsw.protocol.uplink import TcReceiver, VcConfig
 
 LINK_FAILURE_BASE = 0x100
-EV_FRAME_REJECTED = 100
-EV_TC_REJECTED = 101
-EV_DOWNLINK_OVERFLOW = 102
-EV_REKEYED = 103
-EV_CONTROL_COMMAND = 104
+# Rejections come at the uplink's pace, which a sender controls: squelched.
+EV_FRAME_REJECTED = EventDef(100, "FRAME_REJECTED", Severity.LOW, "TC frame rejected: {why}",
+                             burst=20, rate_hz=2.0)
+EV_TC_REJECTED = EventDef(101, "TC_REJECTED", Severity.LOW, "TC rejected: {why}",
+                          burst=20, rate_hz=2.0)
+EV_DOWNLINK_OVERFLOW = EventDef(102, "DOWNLINK_OVERFLOW", Severity.MEDIUM,
+                                "downlink queue full: {count} oldest frames dropped",
+                                burst=5, rate_hz=0.1)
+EV_REKEYED = EventDef(103, "REKEYED", Severity.MEDIUM, "SA rekeyed via SPI {spi}")
+EV_CONTROL_COMMAND = EventDef(104, "CONTROL_COMMAND", Severity.INFO, "COP-1 control on VC {vcid}",
+                              burst=10, rate_hz=1.0)
 
 # comms function code for a TC released by the scheduler: [request_id][20][TC packet]
 FC_EXECUTE_TC = 20
@@ -107,6 +114,8 @@ class CommsApp(App):
         Field("farm_vr", "B", doc="FARM-1 V(R) of TC VC 0"),
         Field("farm_lockout", "?"),
     )
+    EVENTS = (EV_FRAME_REJECTED, EV_TC_REJECTED, EV_DOWNLINK_OVERFLOW, EV_REKEYED,
+              EV_CONTROL_COMMAND)
 
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
@@ -191,9 +200,9 @@ class CommsApp(App):
     def _deliver(self, deliveries: list) -> None:
         for d in deliveries:
             if d.kind == "rekey":
-                self.event(EV_REKEYED, Severity.MEDIUM, f"SA rekeyed via SPI {d.sa.spi}")
+                self.event(EV_REKEYED, spi=d.sa.spi)
             elif d.kind == "control":
-                self.event(EV_CONTROL_COMMAND, Severity.INFO, f"COP-1 control on VC {d.vcid}")
+                self.event(EV_CONTROL_COMMAND, vcid=d.vcid)
             else:
                 self._uplinked_packet(d.packet, d.sa)
 
@@ -408,12 +417,12 @@ class CommsApp(App):
         self.frames_rejected += 1
         self.last_reject_reason = int(reason)
         self.rejected_by_reason[reason] += 1
-        self.event(EV_FRAME_REJECTED, Severity.LOW, f"TC frame rejected: {text}")
+        self.event(EV_FRAME_REJECTED, why=text)
 
     def _reject_tc(self, reason: Why, text: str) -> None:
         self.tcs_rejected += 1
         self.rejected_by_reason[reason] += 1
-        self.event(EV_TC_REJECTED, Severity.LOW, f"TC rejected: {text}")
+        self.event(EV_TC_REJECTED, why=text)
 
     def _fail_tc(self, tc: PusTc, subtype: int, reason: Why, text: str) -> None:
         self._verify(tc.apid, tc.request_id, subtype, reason, ack=0xF, dest=tc.source_id)
@@ -465,8 +474,7 @@ class CommsApp(App):
             for _ in range(n):
                 self.frames.popleft()
             self.frames_dropped += n
-            self.event(EV_DOWNLINK_OVERFLOW, Severity.MEDIUM,
-                       f"downlink queue full: {n} oldest frames dropped")
+            self.event(EV_DOWNLINK_OVERFLOW, count=n)
 
     def idle_frame(self) -> bytes:
         """A frame to send when nothing is queued: idle data with a current CLCW."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from fsw.core import CommandError, Field, Reason, Severity, cmd_msg_id, command
 from fsw.core.app import COMMAND_HEADER, App
+from fsw.core.events import EventDef
 from fsw.core.ids import COMMS_APID, SCHEDULER_APID
 from fsw.protocol import ProtocolError
 from fsw.protocol import services as sv
@@ -31,8 +32,10 @@ FC_DELETE = 14
 FC_EXECUTE_TC = 20  # the comms app's function code for a released TC
 _NS = "scheduler"
 _RELEASE = struct.Struct(">d")
-EV_RELEASED = 10
-EV_RELEASE_FAILED = 11
+EV_RELEASED = EventDef(10, "RELEASED", Severity.INFO, "released TC {activity}",
+                       burst=20, rate_hz=2.0)
+EV_RELEASE_FAILED = EventDef(11, "RELEASE_FAILED", Severity.MEDIUM,
+                             "release of {activity} failed: {why}", burst=20, rate_hz=2.0)
 
 
 def _key(a: sv.ActivityId) -> str:
@@ -47,6 +50,7 @@ class SchedulerApp(App):
         Field("activities", "H"),
         Field("released", "I"),
     )
+    EVENTS = (EV_RELEASED, EV_RELEASE_FAILED)
 
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
@@ -81,11 +85,10 @@ class SchedulerApp(App):
                 self.bus.publish(self.comms_cmd,
                                  COMMAND_HEADER.pack(tc.request_id, FC_EXECUTE_TC) + raw)
             except Exception as exc:  # a bus fault must not stop later releases
-                self.event(EV_RELEASE_FAILED, Severity.MEDIUM,
-                           f"release of {_key(aid)} failed: {exc}")
+                self.event(EV_RELEASE_FAILED, activity=_key(aid), why=exc)
                 continue
             self.released += 1
-            self.event(EV_RELEASED, Severity.INFO, f"released TC {_key(aid)}")
+            self.event(EV_RELEASED, activity=_key(aid))
 
     def housekeeping_values(self) -> Mapping[str, Any]:
         return {"enabled": self.enabled, "activities": len(self.activities),
