@@ -36,12 +36,8 @@ from fsw.core.time import Clock, LockstepClock, MonotonicClock, VirtualClock
 __all__ = [
     "COMMAND_RESULT_MSG", "EVENT_MSG", "PARAMETER_REPORT_MSG", "App", "AppContext", "AppSpec",
     "AppState", "BusError", "Clock", "CommandError", "ConfigError", "DuplicateMessageError",
-<<<<<<< HEAD
-    "Event", "EventLog", "Executive", "Field", "Layout", "LockstepClock",
+    "Event", "EventDef", "EventLog", "Executive", "Field", "Layout", "LockstepClock",
     "MalformedMessageIdError",
-=======
-    "Event", "EventDef", "EventLog", "Executive", "Field", "Layout", "MalformedMessageIdError",
->>>>>>> main
     "MessageSizeError", "MessageType", "MonotonicClock", "Parameter", "Pipe", "Reason",
     "Severity", "SoftwareBus", "Stage", "Store", "StoreError", "UnknownMessageError",
     "VirtualClock", "apid_of", "cmd_msg_id", "command", "encode_command", "tm_msg_id",

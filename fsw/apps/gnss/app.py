@@ -1,8 +1,8 @@
 """GNSS app: polls the GPS receiver once a second and reports its latest fix.
 
 Same shape as `fsw.apps.sample`: `init` finds the ``gps`` device
-(`hal.devices.gps.GpsReceiver`; none fitted: the app idles), `execute` drains the receiver's UART and
-keeps the newest fix, and housekeeping reports it (WGS-84 geodetic
+(`hal.devices.gps.GpsReceiver`; none fitted: the app idles), `execute`
+drains the receiver's UART and keeps the newest fix, and housekeeping reports it (WGS-84 geodetic
 latitude and longitude in degrees, altitude above mean sea level in metres)
 with how many fixes arrived and how many errors the receiver's driver counted.
 """
@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fsw.core import App, Field, Severity
+from fsw.core import App, EventDef, Field, Severity
 from fsw.core.ids import GNSS_APID
 from hal import HalError
 
-EV_READ_FAILED = 1
+# Events: id (from 10; 1-9 are the base class's), severity, text format, squelch.
+EV_READ_FAILED = EventDef(10, "READ_FAILED", Severity.MEDIUM,
+                          "GPS read failed ({count}): {why}", burst=3, rate_hz=0.1)
 
 
 class GnssApp(App):
@@ -32,6 +34,8 @@ class GnssApp(App):
               "(checksum, syntax, range) and failed reads"),
         Field("read_faults", "I", doc="failed reads of the receiver's UART"),
     )
+
+    EVENTS = (EV_READ_FAILED,)
 
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
@@ -52,9 +56,7 @@ class GnssApp(App):
                 self.fix = fix
         except HalError as exc:
             self.read_faults += 1
-            if self.read_faults % 100 == 1:
-                self.event(EV_READ_FAILED, Severity.MEDIUM,
-                           f"GPS read failed ({self.read_faults}): {exc}")
+            self.event(EV_READ_FAILED, count=self.read_faults, why=str(exc))
 
     def housekeeping_values(self) -> Mapping[str, Any]:
         fix = self.fix
