@@ -158,6 +158,11 @@ class BenchServer:
         self._silent_until = 0.0
         self._t0_wall: float | None = None
         self.said_bye = False
+        self._stop = False
+
+    def stop(self) -> None:
+        """Make `serve` return at its next turn (from another thread)."""
+        self._stop = True
 
     # -- pacing -------------------------------------------------------------------
     def _byte_s(self) -> float:
@@ -192,7 +197,7 @@ class BenchServer:
         start = time.perf_counter()
         ended_at: float | None = None
         next_save = start
-        while True:
+        while not self._stop:
             now = time.perf_counter()
             if self.session is None and now - start > connect_timeout_s and not self._heard:
                 raise TimeoutError(f"no flight computer on {self.port.name} within "

@@ -225,14 +225,18 @@ class BenchLink:
             if not data:
                 continue
             errors = self._decoder.error_count
-            for frame in self._decoder.feed(data):
-                self.stats.frames_rx += 1
-                self._last_heard = time.monotonic()
-                if frame.type == want_type and frame.ack == seq:
-                    return frame.payload
-                self.stats.stale_replies += 1
+            frames = self._decoder.feed(data)
             if self._decoder.error_count != errors:
                 self.stats.frame_errors = dict(self._decoder.errors)
+            for frame in frames:
+                self.stats.frames_rx += 1
+                self._last_heard = time.monotonic()
+                if frame.type == want_type and frame.ack == seq and (
+                        frame.version == VERSION or want_type == MsgType.HELLO | REPLY):
+                    # a duplicate of this reply, read with it, is stale from now on
+                    self.stats.stale_replies += len(frames) - frames.index(frame) - 1
+                    return frame.payload
+                self.stats.stale_replies += 1
 
     # `_await` resends the payload of the request in flight (one at a time).
     _pending_payload = b""
