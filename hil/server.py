@@ -249,6 +249,8 @@ class BenchServer:
         frames = self.decoder.feed(data)
         if self.decoder.error_count != before:
             self.stats.frame_errors = dict(self.decoder.errors)
+            # Tell the flight side at once rather than let it wait out its retry time.
+            self._write(encode_frame(MsgType.DAMAGED | REPLY, 0, b""))
         if not frames:
             return
         if self.pace_baud:

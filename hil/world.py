@@ -30,7 +30,7 @@ from hal.tunnel.messages import (
     unpack_stamp,
     unpack_tick,
 )
-from hal.tunnel.protocol import FrameError, MsgType, Status
+from hal.tunnel.protocol import MAX_PAYLOAD, FrameError, MsgType, Status
 from hil.scenario import Fault, Scenario
 
 __all__ = ["BenchWorld", "Recorder", "telemetry_dictionary"]
@@ -153,6 +153,9 @@ class BenchWorld:
             return handler(payload)
         except FrameError as exc:
             return pack_reply(Status.BAD_REQUEST, exc.reason.encode())
+        except Exception as exc:  # a request the bench cannot serve must not stop the bench
+            self.on_event(f"request {type_:#04x} failed on the bench: {exc!r}")
+            return pack_reply(Status.DATA, f"bench failed: {exc}".encode()[:200])
 
     def _bus(self, shape: str, payload: bytes, kind: str):
         name, fields, data = unpack_bus_request(shape, payload)
@@ -211,6 +214,7 @@ class BenchWorld:
         bus, name, (n,), _ = self._bus("uart_read", payload, "readline")
         if bus is None:
             return self._no_bus(name)
+        n = min(n, MAX_PAYLOAD - 1)  # one reply frame; the rest waits for the next read
         return pack_reply(Status.OK, bus.read(n) or b"") if n else pack_reply(Status.OK)
 
     def _drain_can(self, name: str, limit: int) -> bytes:
@@ -364,7 +368,16 @@ class BenchWorld:
         return {"t_s": self.t_s, "q_body_eci": [float(x) for x in body.q_body_eci],
                 "w_body_rad_s": [float(x) for x in body.w_body_rad_s],
                 "faults_done": len(self.scenario.faults) - len(self._pending_faults),
+                "registers": {name: bytes(emu.regs).hex() for name, emu in self._register_parts()},
                 "recorder": self.recorder.as_dict()}
+
+    def _register_parts(self) -> list[tuple[str, Any]]:
+        emus = self.emulators
+        parts = [("magnetometer", emus.magnetometer), ("gyro", emus.gyro),
+                 ("magnetorquer", emus.magnetorquer), ("sun_adc_a", emus.sun_adc_a),
+                 ("sun_adc_b", emus.sun_adc_b), ("eps", emus.eps)]
+        return [(name, emu) for name, emu in parts
+                if isinstance(getattr(emu, "regs", None), bytearray)]
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
@@ -373,7 +386,8 @@ class BenchWorld:
 
     def resume(self, doc: dict[str, Any]) -> None:
         """Continue from a checkpoint: attitude and rate truth, faults already applied,
-        records so far. Wheel speeds restart at rest (the dynamics keep them private)."""
+        the parts' register settings, records so far. Wheel speeds restart at rest
+        (the dynamics keep them private)."""
         body = self.simulator.body
         self.t_s = float(doc["t_s"])
         body.q_body_eci = doc["q_body_eci"]
@@ -382,6 +396,14 @@ class BenchWorld:
         self.simulator._next_log_s = math.floor(self.t_s) + 1.0
         self.simulator.start(self.t_s)
         self._pending_faults = self._pending_faults[int(doc["faults_done"]):]
+        # The parts keep the configuration the flight software gave them: a
+        # bench restart is not a power cycle of the satellite.
+        saved = doc.get("registers", {})
+        for name, emu in self._register_parts():
+            if name in saved:
+                for reg, value in enumerate(bytes.fromhex(saved[name])):
+                    if reg in emu.WRITABLE:
+                        emu.write_reg(reg, value)
         self.recorder = Recorder.from_dict(doc["recorder"])
         self._truth_logged = len(self.simulator.log.rows["t_s"])
         self.recorder.events.append((self.t_s, "bench restarted: resumed from checkpoint"))

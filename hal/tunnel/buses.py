@@ -96,10 +96,9 @@ class TunnelUART(_Tunnelled, UART):
         self._rx = bytearray()
 
     def _fetch(self, n: int) -> None:
-        want = max(0, min(n, 4096) - len(self._rx))
-        if want:
+        if len(self._rx) < min(n, 1024):
             self._rx += self._call(MsgType.UART_READ,
-                                   pack_bus_request("uart_read", self.name, 4096), None)
+                                   pack_bus_request("uart_read", self.name, 1024), None)
 
     @property
     def in_waiting(self) -> int:

@@ -76,7 +76,7 @@ class BenchLink:
     the reply payload.
     """
 
-    def __init__(self, url: str, *, baudrate: int = 921_600, retry_s: float = 0.05,
+    def __init__(self, url: str, *, baudrate: int = 921_600, retry_s: float = 0.02,
                  lost_after_s: float = 2.0, give_up_s: float = 0.1,
                  abandon_after_s: float = 120.0,
                  on_event: Callable[[str], None] | None = None) -> None:
@@ -226,7 +226,8 @@ class BenchLink:
                 continue
             errors = self._decoder.error_count
             frames = self._decoder.feed(data)
-            if self._decoder.error_count != errors:
+            resend = self._decoder.error_count != errors
+            if resend:
                 self.stats.frame_errors = dict(self._decoder.errors)
             for frame in frames:
                 self.stats.frames_rx += 1
@@ -236,7 +237,15 @@ class BenchLink:
                     # a duplicate of this reply, read with it, is stale from now on
                     self.stats.stale_replies += len(frames) - frames.index(frame) - 1
                     return frame.payload
-                self.stats.stale_replies += 1
+                if frame.type == MsgType.DAMAGED | REPLY:
+                    resend = True  # the bench got a damaged frame: likely this request
+                else:
+                    self.stats.stale_replies += 1
+            if resend:
+                # Waiting out the retry time for a reply that was damaged (ours or
+                # its) only slows the link: resend at once, the bench's reply cache
+                # makes that safe.
+                sent = now - self.retry_s
 
     # `_await` resends the payload of the request in flight (one at a time).
     _pending_payload = b""

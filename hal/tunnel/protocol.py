@@ -62,7 +62,8 @@ class MsgType(IntEnum):
     """Request types; a reply is `type | 0x80`."""
 
     HELLO = 0x01        # version handshake and scenario start (JSON both ways)
-    CONTROL = 0x02      # bench control: reset, fault notice, scenario stop (JSON)
+    CONTROL = 0x02      # flight notices to the bench (JSON: {"op": "bye"})
+    DAMAGED = 0x03      # sent as a reply only: "a damaged frame arrived", resend now
     I2C = 0x10          # bus, address, n_in, bytes out -> status, bytes in
     I2C_PROBE = 0x11    # bus, address -> status (OK = acknowledged)
     SPI = 0x12          # bus, chip select, bytes out -> status, as many bytes in
