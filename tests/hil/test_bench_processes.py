@@ -198,7 +198,8 @@ above = 0
         time.sleep(0.05)
     devices = tmp_path / "devices.toml"
     reference = (ROOT / "hal" / "reference.toml").read_text()
-    devices.write_text(reference.replace('url = "/dev/ttyS1"', f'url = "{gps_link}"\ntimeout_s = 0.0')
+    devices.write_text(reference.replace('url = "/dev/ttyS1"',
+                                         f'url = "{gps_link}"\ntimeout_s = 0.0')
                        .replace('driver = "gps_nmea"', 'driver = "gps_nmea"\nbackend = "linux"'))
     bench = start_bench(tmp_path, scenario)
     # Lockstep runs faster than the wall clock and a real part cannot be made to wait:
@@ -208,7 +209,7 @@ above = 0
     code, fsw_out = finish(fsw)
     bench_code, bench_out = finish(bench)
     gps.send_signal(signal.SIGTERM)
-    gps_code, gps_out = finish(gps, 10)
+    _, gps_out = finish(gps, 10)
     assert code == 0, fsw_out
     assert bench_code == 0, bench_out
     assert "sent" in gps_out
@@ -238,7 +239,7 @@ def test_bad_input_is_one_line_and_status_2(args: list[str], message: str,
 def test_full_orbit_reference_detumble(tmp_path: Path) -> None:
     bench = start_bench(tmp_path, (ROOT / "hil" / "scenarios" / "detumble.toml").read_text())
     fsw = tessera("fsw", "--backend", "tunnel", "--port", str(tmp_path / "link"))
-    code, fsw_out = finish(fsw, 3600)
+    code, _ = finish(fsw, 3600)
     bench_code, bench_out = finish(bench, 60)
     assert code == 0 and bench_code == 0, bench_out
     assert all(verdicts(tmp_path).values())
