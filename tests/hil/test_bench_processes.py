@@ -58,9 +58,25 @@ equals = 0
 """
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _end_processes():
+    """Whatever a test started is ended with it, failed or not."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 def tessera(*args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tessera", *args], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "tessera", *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    _STARTED.append(proc)
+    return proc
 
 
 def start_bench(tmp: Path, scenario: str, *extra: str, name: str = "bench") -> subprocess.Popen:
