@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "sim",
     "fsw",
     "hil",
+    "app",
 )
 
 

@@ -38,12 +38,14 @@ from enum import IntEnum
 from itertools import chain
 from typing import Any, ClassVar
 
+from fsw.core.boot import BootRecord, ResetCause
 from fsw.core.bus import SoftwareBus
 from fsw.core.errors import BusError, CommandError, ConfigError
 from fsw.core.events import EventDef, EventLog, Severity, check_unique
 from fsw.core.ids import COMMAND_RESULT_APID, PARAMETER_REPORT_APID
 from fsw.core.message import Field, Layout, MessageType, cmd_msg_id, tm_msg_id
 from fsw.core.store import Store
+from fsw.core.tables import Table, TableRegistry, Validator
 from fsw.core.time import Clock
 
 COMMAND_HEADER = struct.Struct(">IB")  # request id, function code
@@ -174,6 +176,10 @@ class AppContext:
     events: EventLog
     devices: Mapping[str, Any] = field(default_factory=dict)
     store: Store | None = None
+    tables: TableRegistry = field(default_factory=TableRegistry)
+    apps: Mapping[str, App] = field(default_factory=dict)
+    """Every running app by name: for resolving declared command sequences only."""
+    boot: BootRecord = field(default_factory=lambda: BootRecord(1, ResetCause.FIRST_BOOT))
 
 
 class AppState(IntEnum):
@@ -236,6 +242,7 @@ class App:
         self.cmd_count = 0
         self.cmd_error_count = 0
         self.cycle_error_count = 0
+        self.cycles_run = 0  # completed cycles: the heartbeat the health app watches
         self.params: dict[str, float] = {p.name: p.default for p in self.PARAMETERS}
         for name, value in dict(self.config.get("parameters", {})).items():
             self._set_parameter_from_config(name, value)
@@ -289,13 +296,23 @@ class App:
     def now(self) -> float:
         return self.ctx.clock.now()
 
+    def register_table(self, name: str, default: Any, validate: Validator,
+                       on_activate: Callable[[Any], None]) -> Table:
+        """Own table `name` (see fsw.core.tables): `on_activate(content)` runs now with
+        the persisted or default content, and later between two cycles of this app."""
+        return self.ctx.tables.register(name, self.NAME, default, validate, on_activate)
+
     # -- driven by the executive ---------------------------------------------
     def run_cycle(self) -> None:
-        """Handle waiting commands, then do this cycle's work."""
+        """Handle waiting commands, take activated tables (the safe point), then do
+        this cycle's work."""
+        if self.NAME in self.ctx.tables.pending_owners:
+            self.ctx.tables.apply_pending(self.NAME)
         if len(self.command_pipe):
             for _msg_id, payload in self.command_pipe.drain():
                 self.handle_command(payload)
         self.execute()
+        self.cycles_run += 1
 
     def report_housekeeping(self) -> None:
         values = dict(self.housekeeping_values())

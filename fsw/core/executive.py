@@ -45,12 +45,14 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from fsw.core.app import App, AppContext, AppState
+from fsw.core.boot import record_boot, record_shutdown
 from fsw.core.bus import SoftwareBus
 from fsw.core.errors import BusError, ConfigError
 from fsw.core.events import EventDef, EventLog, Severity, check_unique
-from fsw.core.ids import EXECUTIVE_APID
+from fsw.core.ids import APP_HEARTBEAT_APID, EXECUTIVE_APID
 from fsw.core.message import Field, MessageType, tm_msg_id
 from fsw.core.store import Store
+from fsw.core.tables import TableRegistry
 from fsw.core.time import Clock
 
 MAX_CONSECUTIVE_FAILURES = 5
@@ -67,6 +69,13 @@ EXECUTIVE_HK = MessageType("ExecutiveHousekeeping", tm_msg_id(EXECUTIVE_APID), [
     Field("max_work_ms", "f", "ms", "longest minor-frame work since the last report"),
 ])
 
+APP_HEARTBEAT = MessageType("AppHeartbeat", tm_msg_id(APP_HEARTBEAT_APID), [
+    Field("apid", "H", doc="the app reported on"),
+    Field("state", "B", doc="fsw.core.app.AppState"),
+    Field("cycles", "I", doc="cycles completed since boot: stops advancing when the app does"),
+    Field("cycle_errors", "H", doc="cycles that raised"),
+], doc="One per app every housekeeping cycle, for the health app's software watchdog")
+
 # The executive's events (raised under EXECUTIVE_APID).
 EV_APP_LOAD_FAILED = EventDef(1, "APP_LOAD_FAILED", Severity.HIGH, "{why}")
 EV_APP_INIT_FAILED = EventDef(2, "APP_INIT_FAILED", Severity.HIGH,
@@ -81,7 +90,8 @@ EV_OVERRUN = EventDef(5, "OVERRUN", Severity.MEDIUM,
 EV_PIPE_DROPS = EventDef(6, "PIPE_DROPS", Severity.MEDIUM,
                          "pipe {pipe} full: dropped {count}, last {msg_id:#06x}",
                          burst=10, rate_hz=0.2)
-EV_BOOTED = EventDef(7, "BOOTED", Severity.INFO, "booted {running} of {apps} apps")
+EV_BOOTED = EventDef(7, "BOOTED", Severity.INFO,
+                      "booted {running} of {apps} apps (boot {boot}, {cause})")
 EV_APP_FAILED = EventDef(8, "APP_FAILED", Severity.HIGH, "app {app!r} {why}")
 EXECUTIVE_EVENTS = (EV_APP_LOAD_FAILED, EV_APP_INIT_FAILED, EV_APP_CYCLE_FAILED, EV_APP_STOPPED,
                     EV_OVERRUN, EV_PIPE_DROPS, EV_BOOTED, EV_APP_FAILED)
@@ -156,7 +166,8 @@ class Executive:
         self.clock = clock
         self.bus = bus or SoftwareBus()
         self.events = EventLog(self.bus, clock.now)
-        self.context = AppContext(self.bus, clock, self.events, dict(devices or {}), store)
+        self.context = AppContext(self.bus, clock, self.events, dict(devices or {}), store,
+                                  TableRegistry(store))
         self.base_hz = max(rate_groups_hz)
         self.groups = [self._make_group(r) for r in sorted(set(rate_groups_hz), reverse=True)]
         self.hk_divisor = self._divisor(housekeeping_hz, "housekeeping_hz")
@@ -171,6 +182,8 @@ class Executive:
         self._t0 = 0.0
         self._booted = False
         self.bus.register(EXECUTIVE_HK)
+        self.bus.register(APP_HEARTBEAT)
+        self.context.apps = self.apps
 
     # -- configuration ---------------------------------------------------------
     @classmethod
@@ -232,6 +245,7 @@ class Executive:
         raised as a high-severity event naming the app and the reason.
         """
         failed = []
+        self.context.boot = record_boot(self.context.store)
         for spec in self.specs:
             try:
                 cls = resolve_app_class(spec.target, spec.name)
@@ -259,7 +273,9 @@ class Executive:
         self._t0 = self.clock.now()
         self._booted = True
         running = sum(app.state == AppState.RUNNING for app in self.apps.values())
-        self._exec_event(EV_BOOTED, running=running, apps=len(self.specs))
+        boot = self.context.boot
+        self._exec_event(EV_BOOTED, running=running, apps=len(self.specs), boot=boot.count,
+                         cause=boot.cause.name)
         return failed
 
     # -- running -----------------------------------------------------------------
@@ -311,14 +327,17 @@ class Executive:
             self.step()
 
     def shutdown(self) -> None:
-        """Stop every running app."""
-        for name, app in self.apps.items():
-            if app.state == AppState.RUNNING:
-                try:
-                    app.stop()
-                finally:
-                    app.state = AppState.STOPPED
-                    self._exec_event(EV_APP_STOPPED, app=name)
+        """Stop every running app; the next boot then counts as orderly."""
+        try:
+            for name, app in self.apps.items():
+                if app.state == AppState.RUNNING:
+                    try:
+                        app.stop()
+                    finally:
+                        app.state = AppState.STOPPED
+                        self._exec_event(EV_APP_STOPPED, app=name)
+        finally:
+            record_shutdown(self.context.store)
 
     def _run_group(self, group: RateGroup) -> float:
         start = time.perf_counter()
@@ -360,6 +379,10 @@ class Executive:
             self.total_drops += n
             self._exec_event(EV_PIPE_DROPS, pipe=pipe.name, count=n,
                              msg_id=pipe.last_dropped_msg_id)
+        for app in self.apps.values():
+            self.bus.publish(APP_HEARTBEAT.msg_id, APP_HEARTBEAT.pack(
+                apid=app.APID, state=int(app.state), cycles=app.cycles_run & 0xFFFFFFFF,
+                cycle_errors=min(app.cycle_error_count, 0xFFFF)))
         running = sum(a.state == AppState.RUNNING for a in self.apps.values())
         failed = sum(a.state == AppState.FAILED for a in self.apps.values())
         self.bus.publish(EXECUTIVE_HK.msg_id, EXECUTIVE_HK.pack(

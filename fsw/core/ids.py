@@ -16,10 +16,28 @@ EXECUTIVE_APID = 0x001
 EVENT_APID = 0x002
 COMMAND_RESULT_APID = 0x003
 PARAMETER_REPORT_APID = 0x004
+APP_HEARTBEAT_APID = 0x008
+"""Every app's completed-cycle count, for the health app's software watchdog."""
+TABLE_REPORT_APID = 0x009
+"""What one table holds, on request."""
 
 # -- core flight apps (0x010-0x0FF) ----------------------------------------------
 COMMS_APID = 0x010
 SCHEDULER_APID = 0x011
+MODE_APID = 0x012
+FDIR_APID = 0x013
+TABLES_APID = 0x014
+PAYLOAD_HOST_APID = 0x015
+FILE_TRANSFER_APID = 0x016
+AUDIT_APID = 0x017
+AUDIT_RECORD_APID = 0x018
+"""Audit log records, one packet per record, for every partner."""
+FILE_PDU_APID = 0x019
+"""CFDP PDUs from the spacecraft's file transfer entity to the ground."""
+RELEASED_TC_APID = 0x01A
+"""A TC the scheduler released, with its owner's SPI, for the comms app to authorise and run."""
+BEACON_APID = 0x01C
+"""The mode manager's beacon, sent while in SAFE."""
 ADCS_APID = 0x020
 EPS_APID = 0x021
 ADCS_STATE_APID = 0x022

@@ -8,7 +8,9 @@ emulator to t1 and writes the new truth into the sensor emulators'
 registers: field, body rate, sun direction and illumination, wheel speeds.
 The flight software then reads those registers through its ordinary
 drivers, exactly as it would read hardware. Once a second it also gives the
-GPS receiver its Earth-fixed state and the EPS its solar-array current.
+GPS receiver its Earth-fixed state, and the power model (`ground.sim.power`)
+the sun in the body frame and the eclipse, from which it sets the EPS's
+solar-array current.
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ class Simulator:
 
     def start(self, t_s: float = 0.0) -> None:
         """Put the initial truth into the sensors before the first flight cycle."""
+        if self.model.has_power_gps_radio:
+            self.model.power.attach(self.emulators.eps)
         self._update_sensors(t_s)
 
     def advance(self, t0_s: float, t1_s: float) -> None:
@@ -148,7 +152,4 @@ class Simulator:
                              self._r_ecef, self._v_ecef)
         self.emulators.gps.set_state_ecef([x * 1e3 for x in self._r_ecef],
                                           [x * 1e3 for x in self._v_ecef])
-        faces = self.model.solar_panel_normals_body
-        cosines = np.clip(faces @ self.sun_body, 0.0, None)
-        current = self.lit_fraction * self.model.solar_panel_current_a * float(cosines.sum())
-        self.emulators.eps.set_solar_current(current)
+        self.model.power.update(self.emulators.eps, self.sun_body, self.lit_fraction)

@@ -79,6 +79,9 @@ class P31uHousekeeping:
     batt_mode: int            # 0 initial, 1 critical, 2 safe, 3 normal, 4 full
     boot_count: int
     soc: float                # state of charge estimate, 0-1
+    wdt_gnd_time_left_s: int = 0  # until the ground watchdog resets the satellite
+    wdt_gnd_resets: int = 0   # resets the ground watchdog has caused (counter_wdt_gnd)
+    boot_cause: int = 0       # the EPS's own record of why it last booted
 
     @property
     def net_current_a(self) -> float:
@@ -132,7 +135,9 @@ class P31u(Device):
         curout = np.array(f[10:16], dtype=float) * 1e-3
         outputs = f[16:24]
         latchups = f[40:46]
+        wdt_gnd_left, counter_wdt_gnd = f[47], f[51]
         counter_boot = f[54]
+        boot_cause = f[61]
         temps = np.array(f[55:61], dtype=float)
         batt_mode = f[62]
         problems = []
@@ -151,7 +156,9 @@ class P31u(Device):
             vbatt_v=vbatt_v, cursun_a=cursun * 1e-3, cursys_a=cursys * 1e-3, curout_a=curout,
             outputs_on=tuple(bool(o) for o in outputs), latchups=tuple(latchups),
             temps_c=temps, batt_mode=batt_mode, boot_count=counter_boot,
-            soc=soc_from_cell_v(vbatt_v / self.cells_in_series))
+            soc=soc_from_cell_v(vbatt_v / self.cells_in_series),
+            wdt_gnd_time_left_s=wdt_gnd_left, wdt_gnd_resets=counter_wdt_gnd,
+            boot_cause=boot_cause)
 
     def set_output(self, channel: int, on: bool, delay_s: int = 0) -> None:
         """Switch output `channel` (0-7) on or off after `delay_s` seconds.
@@ -161,5 +168,8 @@ class P31u(Device):
         self._command(struct.pack(">BBBH", CMD_SET_SINGLE_OUTPUT, channel, int(on), delay_s), 0)
 
     def reset_ground_watchdog(self) -> None:
-        """Kick the EPS ground watchdog (it reboots the satellite if not kicked)."""
+        """Kick the EPS ground watchdog (it power-cycles the satellite if not kicked)."""
         self._command(bytes([CMD_RESET_WDT, WDT_MAGIC]), 0)
+
+    kick_watchdog = reset_ground_watchdog
+    """The hardware watchdog seen by the flight software's health app."""

@@ -31,7 +31,8 @@ class ReactionWheelEmulator(CanNode):
     in the commanded direction, after a reset or brown-out).
     Defaults after the CubeWheel medium class: 1 mN m, 6000 rpm [assumed].
     Faults: `inject_fault(kind, rate=..., duration_s=...)` with `nack` and
-    `timeout` (the node stops answering), `stuck` (speed reading freezes),
+    `timeout` (the node stops answering), `stuck` (a seized wheel: the rotor
+    neither turns nor gives torque, so its speed reading stays where it was),
     `bit_flip` (each reply is lost with probability `rate`: CAN's CRC makes
     a receiver discard a corrupted frame, so corruption shows as loss),
     `brownout` (torque command lost; silent for `duration_s`).
@@ -65,7 +66,7 @@ class ReactionWheelEmulator(CanNode):
 
     @property
     def commanded_torque_nm(self) -> float:
-        if self._brownout_until_s >= 0.0:
+        if self._brownout_until_s >= 0.0 or self.stuck:
             return 0.0
         tau = min(max(self._torque_cmd_nm, -self.max_torque_nm), self.max_torque_nm)
         if abs(self.speed_rad_s) >= self.max_speed_rad_s and tau * self.speed_rad_s > 0:

@@ -23,6 +23,20 @@ elements as `ground.sim.orbit.MeanElements` fields, epoch in TAI seconds)
 or `tle = [line1, line2]`, optional `inertia_kgm2` and `wheels`
 (`axes_body`, `inertia_kgm2`, `max_torque_nm`) and `parameters`.
 
+Gains are the `adcs_gains` table (`fsw.core.tables`): B-dot gain, filter
+weight and torquer limit, the pointing loop's bandwidth and damping and the
+desaturation gain, validated as a whole and taken between two cycles (the
+cycle is rebuilt with the new gains in the same mode). Its default is built
+from the `parameters` of the configuration and `pointing`.
+
+Wheel check: a wheel commanded to torque in one direction for
+`WHEEL_CHECK_CYCLES` cycles, enough to change its speed by at least
+`WHEEL_CHECK_MIN_RAD_S` (torque / wheel inertia x time), whose measured
+speed moved by less than a quarter of that, away from its speed limit, is
+declared failed (`wheels_failed` in
+housekeeping) for the FDIR monitors to act on. `s_without_sun` counts the
+time in sunlight (by the orbit model) without a usable sun measurement.
+
 Every housekeeping cycle the app also publishes one `DEVICE_HEALTH` report
 (transactions, retries, failures and errors by kind) per driver it owns.
 
@@ -44,10 +58,11 @@ from fsw.core import App, CommandError, Field, MessageType, Parameter, Reason, S
 from fsw.core.events import EventDef
 from fsw.core.ids import ADCS_APID, ADCS_DEVICE_HEALTH_APID, ADCS_STATE_APID
 from fsw.core.message import tm_msg_id
+from fsw.core.tables import check_keys, check_number
 from fsw.core.time import decimal_year, jd_tt, jd_utc_split
 from fsw.gnc._core import lib
 from fsw.gnc.adcs import AdcsConfig, AdcsCycle, AdcsSensors, Mode, Status
-from fsw.gnc.control import WheelArray
+from fsw.gnc.control import PdGains, WheelArray
 from fsw.gnc.ephemeris import satellite_from_config
 from fsw.gnc.frames import geodetic_to_ecef
 from fsw.gnc.orbit import PropagationError
@@ -91,6 +106,32 @@ EV_SENSOR_FAULT = {name: EventDef(13 + i, f"{name.upper()}_FAULT", Severity.MEDI
                                   doc=f"a {name} read failed")
                    for i, name in enumerate(SENSOR_BITS)}
 
+EV_WHEEL_FAILED = EventDef(17, "WHEEL_FAILED", Severity.HIGH,
+                           "wheel {wheel} failed: {moved:+.2f} rad/s under torque that should "
+                           "give {expected:+.2f} rad/s")
+
+WHEEL_CHECK_CYCLES = 20
+WHEEL_CHECK_MIN_RAD_S = 1.0  # judge a wheel only when its commands should move it this much
+# The adcs_gains table: key -> (low, high) of its value.
+GAIN_LIMITS = {
+    "bdot_gain": (0.0, 1e9),                 # A m^2 per T/s
+    "filter_alpha": (0.01, 1.0),
+    "dipole_limit_am2": (0.0, 1.0),          # A m^2 per axis
+    "pointing_bandwidth_rad_s": (0.005, 1.0),
+    "pointing_damping": (0.3, 2.0),
+    "max_slew_rate_deg_s": (0.1, 10.0),
+    "desat_gain_per_s": (0.0, 0.1),
+}
+
+
+def validate_gains(content: Any) -> list[str]:
+    """Problems of an `adcs_gains` table (every key required, each within its limits)."""
+    problems: list[str] = []
+    if check_keys(content, set(GAIN_LIMITS), set(GAIN_LIMITS), problems):
+        for key, (low, high) in GAIN_LIMITS.items():
+            check_number(content, key, low, high, problems)
+    return problems
+
 
 class AdcsApp(App):
     NAME = "adcs"
@@ -103,9 +144,11 @@ class AdcsApp(App):
         Field("actuator_faults", "I", doc="failed actuator commands"),
         Field("b_norm_nt", "f", "nT", "field magnitude at the last good read"),
         Field("pointing_error_deg", "f", "deg"),
+        Field("wheels_failed", "B", doc="bit n: wheel n failed the wheel check"),
+        Field("s_without_sun", "f", "s", "in sunlight without a sun measurement"),
     )
     TELEMETRY = (ADCS_STATE, DEVICE_HEALTH)
-    EVENTS = (EV_MODE, EV_ACTUATOR_FAULT, EV_ORBIT, *EV_SENSOR_FAULT.values())
+    EVENTS = (EV_MODE, EV_ACTUATOR_FAULT, EV_ORBIT, *EV_SENSOR_FAULT.values(), EV_WHEEL_FAILED)
     PARAMETERS = (
         Parameter("bdot_gain", "d", default=2e5, low=0.0, high=1e9, unit="A m^2 s/T",
                   doc="B-dot gain k in m = -k dB/dt"),
@@ -131,6 +174,11 @@ class AdcsApp(App):
         self.b_body_t = np.zeros(3)
         self.last: Any = None
         self._slow_since_s: float | None = None
+        self.wheels_failed = 0
+        self._wheel_window: list[tuple[np.ndarray, np.ndarray]] = []
+        self._torque_cmd = np.zeros(4)
+        self.s_without_sun = 0.0
+        self.gains: dict[str, float] = {}
 
     # -- init -----------------------------------------------------------------
     def init(self) -> None:
@@ -139,8 +187,24 @@ class AdcsApp(App):
         self.gyro = self.ctx.devices.get("gyro")
         self.sun_sensors = self.ctx.devices.get("sun_sensors")
         self.wheels = self.ctx.devices.get("wheels")
-        self.cycle = AdcsCycle(self._cycle_config(), self.initial_mode)
+        pointing = dict(self.config.get("pointing", {}))
+        default = {name: float(self.params[name]) for name in
+                   ("bdot_gain", "filter_alpha", "dipole_limit_am2")}
+        default.update(pointing_bandwidth_rad_s=float(pointing.get("bandwidth_rad_s", 0.1)),
+                       pointing_damping=float(pointing.get("damping", 0.9)),
+                       max_slew_rate_deg_s=float(pointing.get("max_slew_rate_deg_s", 1.5)),
+                       desat_gain_per_s=float(pointing.get("desat_gain_per_s", 0.005)))
+        self.cycle = None
+        self.register_table("adcs_gains", default, validate_gains, self._take_gains)
         self.health_sources = self._health_sources()
+
+    def _take_gains(self, gains: Mapping[str, Any]) -> None:
+        """A new `adcs_gains` table, at the safe point: rebuild the cycle in its mode."""
+        self.gains = {k: float(v) for k, v in gains.items()}
+        for name in ("bdot_gain", "filter_alpha", "dipole_limit_am2"):
+            self.params[name] = self.gains[name]
+        mode = self.initial_mode if self.cycle is None else self.cycle.mode
+        self.cycle = AdcsCycle(self._cycle_config(), mode)
 
     def _health_sources(self) -> list[tuple[str, Any]]:
         """(label, Health) for every driver, in report order; sets of parts are flattened."""
@@ -161,15 +225,21 @@ class AdcsApp(App):
             axes_body=wheels["axes_body"], inertia_kgm2=wheels.get("inertia_kgm2", 1.5e-5),
             max_torque_nm=wheels.get("max_torque_nm", 1e-3))
         limit = float(self.params["dipole_limit_am2"])
+        g = self.gains
         return AdcsConfig(
             dt_s=1.0 / self.rate_hz,
             inertia_kgm2=self.config.get("inertia_kgm2", base.inertia_kgm2),
             wheels=wheel_array, max_dipole_am2=(limit, limit, limit),
             bdot_gain_am2_per_t_s=float(self.params["bdot_gain"]),
-            bdot_filter_alpha=float(self.params["filter_alpha"]))
+            bdot_filter_alpha=float(self.params["filter_alpha"]),
+            gains=PdGains.from_bandwidth(
+                g["pointing_bandwidth_rad_s"], g["pointing_damping"],
+                max_slew_rate_rad_s=math.radians(g["max_slew_rate_deg_s"])),
+            desat_gain_per_s=g["desat_gain_per_s"])
 
     def parameter_changed(self, name: str, value: float) -> None:
         if name in ("bdot_gain", "dipole_limit_am2", "filter_alpha"):
+            self.gains[name] = float(value)
             mode = self.cycle.mode
             self.cycle = AdcsCycle(self._cycle_config(), mode)
 
@@ -215,6 +285,12 @@ class AdcsApp(App):
             jd_tt=jd_tt(tai_s), gmst_rad=lib.tsr_gmst82(whole, frac),
             decimal_year=decimal_year(tai_s), wheel_speed_rad_s=speeds))
         self.last = out
+        if sun is not None or Status.ECLIPSE in out.status:
+            self.s_without_sun = 0.0
+        else:
+            self.s_without_sun += 1.0 / self.rate_hz
+        if ok & SENSOR_BITS["wheels"]:
+            self._check_wheels(speeds)
         self._command(out.mtq_dipole_am2, out.wheel_torque_nm)
         self._maybe_leave_detumble(out, t_s)
         # One struct call in field order: this packet goes out every cycle.
@@ -225,6 +301,32 @@ class AdcsApp(App):
             *out.q_body_eci, *out.w_body_rad_s, *out.gyro_bias_rad_s,
             math.degrees(out.pointing_error_rad), *out.mtq_dipole_am2,
             *_four(out.wheel_torque_nm), *speeds))
+
+    def _check_wheels(self, speeds: np.ndarray) -> None:
+        """Declare failed a wheel that does not speed up under a steady torque command."""
+        window = self._wheel_window
+        window.append((self._torque_cmd.copy(), speeds.copy()))
+        if len(window) <= WHEEL_CHECK_CYCLES:
+            return
+        del window[0]
+        torques = np.array([t for t, _ in window[1:]])
+        n = self.cycle.n_wheels
+        j_kgm2 = float(self.config.get("wheels", {}).get("inertia_kgm2", 1.5e-5))
+        max_speed = float(self.config.get("wheels", {}).get("max_speed_rad_s", 628.3))
+        for i in range(n):
+            bit = 1 << i
+            tau = torques[:, i]
+            if self.wheels_failed & bit or abs(window[-1][1][i]) > 0.9 * max_speed:
+                continue
+            if not (np.all(tau > 0.0) or np.all(tau < 0.0)):
+                continue
+            expected = float(tau.sum()) / j_kgm2 / self.rate_hz
+            if abs(expected) < WHEEL_CHECK_MIN_RAD_S:
+                continue  # too little commanded to tell a stuck wheel from noise
+            moved = float(window[-1][1][i] - window[0][1][i])
+            if abs(moved) < 0.25 * abs(expected):
+                self.wheels_failed |= bit
+                self.event(EV_WHEEL_FAILED, wheel=i + 1, moved=moved, expected=expected)
 
     def _read(self, name: str, read: Callable[[], Any]) -> Any:
         try:
@@ -243,6 +345,7 @@ class AdcsApp(App):
             self.magnetorquer.start_dipole(dipole_am2, 1.5 / self.rate_hz)
             if self.wheels is not None and wheel_torque_nm is not None:
                 self.wheels.set_torques(wheel_torque_nm)
+                self._torque_cmd[:len(wheel_torque_nm)] = wheel_torque_nm
         except HalError as exc:
             self.actuator_faults += 1
             self.event(EV_ACTUATOR_FAULT, count=self.actuator_faults, why=exc)
@@ -310,7 +413,8 @@ class AdcsApp(App):
                 "cycles": self.cycles, "sensor_faults": sum(self.sensor_faults.values()),
                 "actuator_faults": self.actuator_faults,
                 "b_norm_nt": float(np.linalg.norm(self.b_body_t) * 1e9),
-                "pointing_error_deg": math.degrees(last.pointing_error_rad) if last else 0.0}
+                "pointing_error_deg": math.degrees(last.pointing_error_rad) if last else 0.0,
+                "wheels_failed": self.wheels_failed, "s_without_sun": self.s_without_sun}
 
 
 def _four(values: np.ndarray) -> list[float]:
