@@ -13,11 +13,11 @@ import os
 import select
 import signal
 import time
-import tty
 from collections.abc import Callable
 from pathlib import Path
 
 from hil.scenario import Scenario
+from hil.server import linked_pty
 
 __all__ = ["serve_gps"]
 
@@ -31,16 +31,9 @@ def serve_gps(scenario: Scenario, link: str | Path, *, duration_s: float | None 
     world = BenchWorld(scenario)  # its simulator gives the receiver its orbit each second
     gps = world.emulators.gps
     world.scenario.duration_s = float("inf")  # a part runs until it is switched off
-    master, slave = os.openpty()
-    os.set_blocking(master, False)
-    tty.setraw(master)
-    tty.setraw(slave)
     link = Path(link)
-    tmp = link.with_name(link.name + ".new")
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(os.ttyname(slave), tmp)
-    os.replace(tmp, link)
+    master, slave = linked_pty(link)
+    os.set_blocking(master, False)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     say(f"gps: NMEA at {gps.baudrate} baud on {link} -> {os.ttyname(slave)}")

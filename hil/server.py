@@ -29,7 +29,23 @@ from hal.tunnel.protocol import REPLY, VERSION, FrameDecoder, FrameError, MsgTyp
 from hil.impair import Impairment
 from hil.world import BenchWorld
 
-__all__ = ["BenchPort", "BenchServer", "ServerStats"]
+__all__ = ["BenchPort", "BenchServer", "ServerStats", "linked_pty"]
+
+
+def linked_pty(link: Path) -> tuple[int, int]:
+    """A new raw pty (master, slave) whose slave is symlinked at `link`,
+    replacing any old link at once (a restarted bench takes over the path)."""
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(master)
+    tty.setraw(slave)
+    tmp = link.with_name(link.name + ".new")
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.ttyname(slave), tmp)
+    os.replace(tmp, link)
+    return master, slave
 
 
 class BenchPort:
@@ -42,19 +58,9 @@ class BenchPort:
         self._serial: Any = None
         self._keep: int | None = None
         if self.link_path is not None:
-            import tty
-
-            master, slave = os.openpty()
-            tty.setraw(slave)
-            tty.setraw(master)
-            self.fd, self._keep = master, slave  # holding the slave keeps the pty up
-            target = os.ttyname(slave)
-            tmp = self.link_path.with_name(self.link_path.name + ".new")
-            if tmp.is_symlink() or tmp.exists():
-                tmp.unlink()
-            os.symlink(target, tmp)
-            os.replace(tmp, self.link_path)
-            self.name = f"{self.link_path} -> {target}"
+            # holding the slave keeps the pty up while no flight computer has it open
+            self.fd, self._keep = linked_pty(self.link_path)
+            self.name = f"{self.link_path} -> {os.ttyname(self._keep)}"
         else:
             import serial
 
