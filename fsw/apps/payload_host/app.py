@@ -152,6 +152,8 @@ class PayloadHostApp(App):
         self.base_uid = int(self.config.get("base_uid", 61000))
         alloc = self.config.get("allocations")
         self.allocations: Allocations = load_allocations(alloc) if alloc else Allocations()
+        if self.config.get("key_file"):  # the comms app's key file: partners' command rights
+            self.allocations.attach_key_file(self.config["key_file"])
         self.period_s = float(self.config.get("supervision_period_s", 1.0))
         # Simulation: wait for each tick's cycle so a run on a virtual clock is repeatable.
         self.lockstep_s = float(self.config.get("lockstep_timeout_s", 0.0))
