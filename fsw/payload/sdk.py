@@ -27,7 +27,8 @@ SDK builds the message layouts from it, checks arguments and ranges, and
 answers the standard commands (0 NOOP, 1 RESET_COUNTERS, 2 SET_PARAMETER,
 3 REPORT_PARAMETER). Services: `publish`, `subscribe`, `event`, `params`,
 `now` (mission time, s), `storage` (the private directory, under its
-quota) and `device` (a device the manifest was granted; not yet proxied).
+quota) and `device` (a device the manifest was granted, whose methods the
+operator lists in the host's ``device_methods``; called through the host).
 A handler raises `CommandFailedError(text)` to fail a command.
 """
 
@@ -108,6 +109,30 @@ class Storage:
         self._path(name).unlink()
 
 
+class DeviceProxy:
+    """Calls methods of one granted device through the bridge; results come back as JSON
+    values (numbers, strings, lists). A refused call raises DeviceNotGrantedError."""
+
+    def __init__(self, name: str, link: _Link) -> None:
+        self._name = name
+        self._link = link
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        if method.startswith("_"):
+            raise AttributeError(method)
+
+        def call(*args: Any) -> Any:
+            reply = self._link.request(Kind.DEVICE, json.dumps(
+                {"device": self._name, "method": method, "args": list(args)}).encode(),
+                Kind.DEVICE_REPLY)
+            result = json.loads(reply)
+            if not result.get("ok"):
+                raise DeviceNotGrantedError(f"{self._name}.{method}: {result.get('error')}")
+            return result.get("value")
+
+        return call
+
+
 class PayloadApp:
     """Base class of a partner's payload app; see the module docstring."""
 
@@ -174,10 +199,12 @@ class PayloadApp:
         """Mission time, s (the executive's clock, as of the last cycle, plus time since)."""
         return self._mission_time + (time.monotonic() - self._time_mono)
 
-    def device(self, name: str) -> Any:
+    def device(self, name: str) -> DeviceProxy:
+        """A granted device: ``self.device("magnetometer").read_field_t()`` calls the driver
+        on board through the host, which allows only the methods the operator lists."""
         if name not in self.manifest.devices:
             raise DeviceNotGrantedError(f"device {name!r} is not granted in manifest.toml")
-        raise DeviceNotGrantedError(f"device {name!r}: device access is not proxied yet")
+        return DeviceProxy(name, self._link)
 
     # -- driven by the runner --------------------------------------------------------
     def _tick(self, body: bytes) -> None:
@@ -285,6 +312,22 @@ class _Link:
         self.sock = sock
         self.reader = bridge.FrameReader()
         self._out = bytearray()
+        self._backlog: list[tuple[int, int, bytes]] = []
+
+    def request(self, kind: int, body: bytes, reply_kind: int, timeout_s: float = 2.0) -> bytes:
+        """Send one request and wait for its reply; frames meanwhile are kept for later."""
+        self.send(kind, 0, body)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            frames = self._read(max(deadline - time.monotonic(), 0.0))
+            if frames is None:
+                break
+            for i, (k, _mid, b) in enumerate(frames):
+                if k == reply_kind:
+                    self._backlog.extend(frames[:i] + frames[i + 1:])
+                    return b
+            self._backlog.extend(frames)
+        return json.dumps({"ok": False, "error": "no reply from the host"}).encode()
 
     def send(self, kind: int, msg_id: int, body: bytes) -> None:
         self._out += bridge.encode(kind, msg_id, body)
@@ -298,6 +341,12 @@ class _Link:
 
     def receive(self, timeout_s: float) -> list[tuple[int, int, bytes]] | None:
         """Frames that arrived within `timeout_s`; None when the host closed the bridge."""
+        if self._backlog:
+            frames, self._backlog = self._backlog, []
+            return frames
+        return self._read(timeout_s)
+
+    def _read(self, timeout_s: float) -> list[tuple[int, int, bytes]] | None:
         self.flush()
         ready, _, _ = select.select([self.sock], [], [], timeout_s)
         if not ready:
