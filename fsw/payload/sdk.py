@@ -51,6 +51,14 @@ from fsw.payload.bridge import Kind
 from fsw.payload.manifest import CommandDecl, Manifest
 
 SEVERITIES = {"info": 1, "low": 2, "medium": 3, "high": 4}
+# Event ids the SDK and the runner raise for the app (above the App base class's 1-9);
+# the app's own events are FIRST_APP_EVENT and up.
+EV_SANDBOX = 10
+EV_CRASHED = 11
+EV_CYCLE_FAILED = 12
+EV_COMMAND_FAILED = 13
+EV_BRIDGE_FRAME = 14
+FIRST_APP_EVENT = 100
 HK_LAYOUT = Layout(STANDARD_HK_FIELDS)
 
 
@@ -190,8 +198,14 @@ class PayloadApp:
         self._topics[topic] = handler
         self._link.send(Kind.SUBSCRIBE, 0, topic.encode())
 
-    def event(self, text: str, severity: str = "info", event_id: int = 100) -> None:
-        """Raise an event (info, low, medium, high); it reaches the ground like any other."""
+    def event(self, text: str, severity: str = "info", event_id: int = FIRST_APP_EVENT) -> None:
+        """Raise an event (info, low, medium, high); it reaches the ground like any other.
+        Ids below 100 are the SDK's own; the app's are 100 and up."""
+        if not FIRST_APP_EVENT <= event_id <= 0xFFFF:
+            raise ValueError(f"event id {event_id}: an app's events are {FIRST_APP_EVENT}-65535")
+        self._sdk_event(text, severity, event_id)
+
+    def _sdk_event(self, text: str, severity: str, event_id: int) -> None:
         self._link.send(Kind.EVENT, 0, bridge.EVENT.pack(event_id, SEVERITIES[severity])
                         + text.encode()[:120])
 
@@ -214,7 +228,7 @@ class PayloadApp:
             self.execute()
         except Exception as exc:  # the app's own bug: count it, report it
             self.cycle_error_count += 1
-            self.event(f"cycle failed: {type(exc).__name__}: {exc}", "medium", 1)
+            self._sdk_event(f"cycle failed: {type(exc).__name__}: {exc}", "medium", EV_CYCLE_FAILED)
         if hk:
             self._link.send(Kind.PUBLISH, self.manifest.hk_id, HK_LAYOUT.pack(
                 cmd_count=min(self.cmd_count, 0xFFFF),
@@ -260,10 +274,11 @@ class PayloadApp:
         try:
             handler(**args)
         except CommandFailedError as exc:
-            self.event(f"command {code} failed: {exc}", "low", 2)
+            self._sdk_event(f"command {code} failed: {exc}", "low", EV_COMMAND_FAILED)
             return self._fail(rid, code, Stage.COMPLETION, Reason.EXECUTION_FAILED)
         except (ValueError, LookupError, ArithmeticError, TypeError) as exc:
-            self.event(f"command {code} failed: {type(exc).__name__}: {exc}", "medium", 2)
+            self._sdk_event(f"command {code} failed: {type(exc).__name__}: {exc}", "medium",
+                            EV_COMMAND_FAILED)
             return self._fail(rid, code, Stage.COMPLETION, Reason.EXECUTION_FAILED)
         self.cmd_count += 1
         self._result(rid, code, Stage.COMPLETION, True, Reason.NONE)
@@ -381,7 +396,8 @@ def serve(app: PayloadApp, link: _Link) -> None:
                 try:
                     handler(msg_id, body)
                 except (ValueError, struct.error, KeyError, TypeError) as exc:
-                    app.event(f"bridge frame {kind} not handled: {exc}", "low", 3)
+                    app._sdk_event(f"bridge frame {kind} not handled: {exc}", "low",
+                                   EV_BRIDGE_FRAME)
     app.stop()
 
 

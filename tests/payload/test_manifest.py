@@ -105,3 +105,19 @@ def test_an_apid_the_partners_key_may_not_command_is_refused(tmp_path):
     alloc.attach_key_file(tmp_path / "keys.json")
     assert check_allocation(m, alloc) == [
         "APID 0x115 is not one uni-a may command (key file)"]
+
+
+def test_the_dictionary_sees_a_partner_app_as_the_bus_sees_it(tmp_path):
+    from fsw.core.app import STANDARD_HK_FIELDS
+    from fsw.payload.sdk import HK_LAYOUT
+    from ground.payload import create_project, dictionary_app
+    project = create_project(tmp_path / "hello", "hello")
+    m = parse_manifest((project / "manifest.toml").read_text())
+    cls = dictionary_app(m)
+    assert (cls.NAME, cls.APID) == ("hello", 0x100)
+    assert cls.HK.msg_id == m.hk_id and cls.HK.fields == STANDARD_HK_FIELDS
+    assert cls.HK.size == HK_LAYOUT.size  # what the SDK publishes as housekeeping
+    assert [t.msg_id for t in cls.TELEMETRY] == [tm_msg_id(0x101)]
+    spec = cls.COMMANDS[10]
+    assert spec.name == "SET_GAIN" and spec.args.fields == m.commands[0].args
+    assert {0, 1, 2, 3, 10} == set(cls.COMMANDS)  # the standard commands the SDK answers
