@@ -104,17 +104,20 @@ def verdicts(tmp: Path) -> dict[str, bool]:
 
 
 def test_lockstep_detumble_passes_between_two_processes(tmp_path: Path) -> None:
+    reset = '\n[[faults]]\nat_s = 60.0\nkind = "reset"\n'
     bench = start_bench(tmp_path, SHORT_DETUMBLE.format(duration=100.0, below=16.0, ber=0.0,
-                                                         loss=0.0))
+                                                         loss=0.0) + reset)
     fsw = tessera("fsw", "--backend", "tunnel", "--port", str(tmp_path / "link"))
     code, fsw_out = finish(fsw)
     bench_code, bench_out = finish(bench)
     assert code == 0, fsw_out
     assert "scenario over" in fsw_out and "ran 1000 minor frames" in fsw_out
+    assert "reset by the bench: rebooted at 60.0 s; apps that failed to boot: none" in fsw_out
     assert bench_code == 0, bench_out
     assert all(verdicts(tmp_path).values()) and len(verdicts(tmp_path)) == 4
     report = (tmp_path / "out" / "report.html").read_text()
     assert "4 of 4 criteria passed" in report and "stuck on gyro" in report
+    assert "reset on the flight computer" in report
     assert (tmp_path / "out" / "rate.png").stat().st_size > 1000
     # Lockstep is deterministic: the truth is the one-process simulation's, step for step.
     from ground.sim.sil import build_sil
