@@ -127,6 +127,7 @@ class BenchWorld:
         self.finished = False
         self._last_tick_wall: float | None = None
         self._last_deadline_s: float | None = None
+        self._period_s: float | None = None
         self._tm_next: dict[int, float] = {}
         self._truth_logged = 0
         self._handlers = {
@@ -261,9 +262,16 @@ class BenchWorld:
         rec = self.recorder
         rec.frames_stamped += 1
         rec.work_ms.append((done_s - start_s) * 1e3)
-        # How late this frame started: after the deadline the previous stamp named.
-        if frame > 0 and self._last_deadline_s is not None:
-            rec.wake_late_ms.append(max(0.0, (start_s - self._last_deadline_s) * 1e3))
+        last = self._last_deadline_s
+        if frame > 0 and last is not None:
+            # How late this frame started: after the deadline the previous stamp named.
+            rec.wake_late_ms.append(max(0.0, (start_s - last) * 1e3))
+            step = deadline_s - last
+            if step > 1e-6:
+                self._period_s = min(self._period_s or step, step)
+                # The executive drops whole frames to catch up (their deadlines passed
+                # unserved): the next deadline then jumps by more than one period.
+                rec.deadline_misses += max(0, round(step / self._period_s) - 1)
         self._last_deadline_s = deadline_s
         if done_s > deadline_s:
             rec.deadline_misses += 1
