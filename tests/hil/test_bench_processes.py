@@ -133,14 +133,17 @@ def test_lockstep_detumble_passes_between_two_processes(tmp_path: Path) -> None:
 
 
 def test_impaired_link_still_passes_and_counts_the_errors(tmp_path: Path) -> None:
+    drop = '\n[[faults]]\nat_s = 20.0\nkind = "link_drop"\nduration_s = 3.0\n'
     bench = start_bench(tmp_path, SHORT_DETUMBLE.format(duration=40.0, below=17.0, ber=1e-4,
-                                                         loss=0.01))
+                                                         loss=0.01) + drop)
     fsw = tessera("fsw", "--backend", "tunnel", "--port", str(tmp_path / "link"))
     code, fsw_out = finish(fsw)
     bench_code, bench_out = finish(bench)
     assert code == 0, fsw_out
     assert bench_code == 0, bench_out
     assert all(verdicts(tmp_path).values())
+    # the cable pulled for 3 s: the flight side says so, and carries on once it is back
+    assert "bench link lost: no reply" in fsw_out and "bench link restored" in fsw_out
     link = fsw_out.splitlines()[-1]
     retries = int(link.split(" retries")[0].split()[-1])
     assert retries > 10, link

@@ -88,3 +88,12 @@ def test_deadline_misses_count_late_work_and_dropped_frames() -> None:
     assert world.recorder.frames_stamped == 5
     assert world.recorder.deadline_misses == 2
     assert world.recorder.wake_late_ms[2] == pytest.approx(50.0)
+
+
+def test_the_scenario_in_docs_hil_md_loads() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "hil.md").read_text()
+    block = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    scenario = load_scenario(block)
+    assert scenario.faults[0].device == "gyro" and scenario.criteria[0].op == "below"
