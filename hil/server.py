@@ -164,6 +164,7 @@ class BenchServer:
         self._silent_until = 0.0
         self._t0_wall: float | None = None
         self.said_bye = False
+        self.flight_stats: dict[str, float] = {}  # the flight side's link counters, at its bye
         self._stop = False
 
     def stop(self) -> None:
@@ -324,6 +325,10 @@ class BenchServer:
             doc = {}
         if doc.get("op") == "bye":
             self.said_bye = True
+            stats = doc.get("stats")
+            if isinstance(stats, dict):
+                self.flight_stats = {k: v for k, v in stats.items()
+                                     if isinstance(v, (int, float)) and not isinstance(v, bool)}
             self.on_event("flight computer said goodbye")
         self._reply(MsgType.CONTROL, frame.seq, pack_json({"ok": True}))
 

@@ -152,6 +152,9 @@ def test_impaired_link_still_passes_and_counts_the_errors(tmp_path: Path) -> Non
     lost = int(stats.split(" frames lost")[0].split()[-1])
     flipped = int(stats.split(" bits flipped")[0].split()[-1])
     assert bad > 10 and lost > 10 and flipped > 10, stats
+    assert f"flight side: {retries} retries" in stats  # the report has both ends
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert f"<td>flight_retries</td><td>{retries}</td>" in report
 
 
 def test_a_killed_bench_is_reported_and_the_run_resumes_after_restart(tmp_path: Path) -> None:
