@@ -24,6 +24,10 @@ def _bench(args: argparse.Namespace, devices: Any) -> tuple[Any, Any, Any] | int
     tunnelled = [n for n, b in devices.buses.items() if b.backend == "tunnel"]
     tunnelled += [d.bus for d in devices.devices.values() if d.backend == "tunnel"]
     if not tunnelled:
+        if args.port:
+            print("tessera fsw: --port is for buses on the tunnel backend, and none is "
+                  "(add --backend tunnel)", file=sys.stderr)
+            return 2
         return devices, None, None
     if not args.port:
         print("tessera fsw: --port URL is needed for buses on the tunnel backend",

@@ -251,6 +251,7 @@ above = 0
       "hil/scenarios/detumble.toml"], "cannot open"),
     (["hil", "bench", "--pty", "x", "--scenario", "pyproject.toml"], "unknown keys"),
     (["fsw", "--backend", "tunnel"], "--port URL is needed"),
+    (["fsw", "--port", "/tmp/x"], "add --backend tunnel"),
     (["fsw", "--backend", "tunnel", "--port", "/nonexistent/tty"], "cannot open bench link"),
 ])
 def test_bad_input_is_one_line_and_status_2(args: list[str], message: str,
