@@ -308,6 +308,11 @@ class BenchWorld:
             self.simulator.advance(self.t_s, t_s)
             self.t_s = t_s
 
+    @property
+    def directives_pending(self) -> bool:
+        """Directives not yet carried to the flight side (the stop, at the end)."""
+        return bool(self._directives)
+
     def take_directives(self) -> list[dict[str, Any]]:
         out, self._directives = self._directives, []
         return out
