@@ -195,7 +195,8 @@ def report(title: str, result: Paired, peer_name: str, *, unit: str = "items/s",
         return f"{_fmt(t.per_item * s)} ({_fmt(lo * s)}-{_fmt(hi * s)})"
 
     lo, hi = result.ratio_range
-    print(f"{title}\n    tessera {side(result.tessera)} {unit}   {peer_name} "
+    rounds = len(result.tessera.samples)
+    print(f"{title} [{rounds} rounds]\n    tessera {side(result.tessera)} {unit}   {peer_name} "
           f"{side(result.peer)} {unit}   ratio {result.ratio:.2f}x ({lo:.2f}-{hi:.2f})",
           flush=True)
     return result
@@ -250,13 +251,12 @@ def versions(*distributions: str) -> str:
     return ", ".join(parts)
 
 
-def heading(*distributions: str, rounds: int = ROUNDS, warmup: int = WARMUP,
-            gc_enabled: bool = False) -> None:
+def heading(*distributions: str, gc_enabled: bool = False) -> None:
     """Print the versions compared and the harness settings a benchmark module uses."""
     print(f"# {versions(*distributions)}", flush=True)
     policy = GC_POLICY_ENABLED if gc_enabled else GC_POLICY
-    print(f"# harness: {warmup} warm-up call(s) per side, {rounds} rounds alternating which "
-          f"side goes first, median (min-max); {policy}", flush=True)
+    print("# harness: a warm-up call per side, then rounds alternating which side goes "
+          f"first; median (min-max over the rounds); {policy}", flush=True)
 
 
 def machine() -> str:
