@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.tessera-installed
 CSRC   := $(wildcard csrc/*.c csrc/*.h) csrc/build_ffi.py
 
-.PHONY: all demo test lint ext bench fuzz clean
+.PHONY: all demo test soak mutants lint ext bench fuzz clean
 
 all: test
 
@@ -21,9 +21,22 @@ $(STAMP): $(BIN)/python pyproject.toml setup.py $(CSRC)
 demo: $(STAMP)
 	$(BIN)/tessera demo
 
+# The short forms only: tests marked `slow` (soaks, long fuzz runs) wait for `make soak`.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow"
+
+# The long forms of the soak and fuzz tests (minutes; run before a release).
+soak: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+# Mutation testing of the flight code, one area at a time on every core (tens of
+# minutes; not part of `make test`). Reports land in out/mutants/<area>.txt.
+# MUTANTS="fsw-core --jobs 1 --only fsw/core/bus.py" narrows a run.
+MUTANTS ?=
+mutants: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,ground,mutation]'
+	$(BIN)/python -m bench.mutants $(MUTANTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

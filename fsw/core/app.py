@@ -21,6 +21,12 @@ housekeeping goes out on ``tm_msg_id(APID)``.
 
 Every app also answers four standard commands: 0 NOOP, 1 RESET_COUNTERS,
 2 SET_PARAMETER(index, value), 3 REPORT_PARAMETER(index; 0xFFFF = all).
+
+Events are declared like commands: ``EVENTS`` lists the app's `EventDef`s
+(id, severity, text format, squelch) and ``self.event(EV_X, name=value)``
+raises one. Ids 1-9 belong to the base class's own events (`BASE_EVENTS`);
+an app numbers its events from 10. Ids are unique within an app: a class
+that declares one twice, or raises one it did not declare, is refused.
 """
 
 from __future__ import annotations
@@ -29,14 +35,17 @@ import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
+from itertools import chain
 from typing import Any, ClassVar
 
+from fsw.core.boot import BootRecord, ResetCause
 from fsw.core.bus import SoftwareBus
 from fsw.core.errors import BusError, CommandError, ConfigError
-from fsw.core.events import EventLog, Severity
+from fsw.core.events import EventDef, EventLog, Severity, check_unique
 from fsw.core.ids import COMMAND_RESULT_APID, PARAMETER_REPORT_APID
 from fsw.core.message import Field, Layout, MessageType, cmd_msg_id, tm_msg_id
 from fsw.core.store import Store
+from fsw.core.tables import Table, TableRegistry, Validator
 from fsw.core.time import Clock
 
 COMMAND_HEADER = struct.Struct(">IB")  # request id, function code
@@ -77,6 +86,18 @@ COMMAND_RESULT_MSG = MessageType("CommandResult", tm_msg_id(COMMAND_RESULT_APID)
 PARAMETER_REPORT_MSG = MessageType("ParameterReport", tm_msg_id(PARAMETER_REPORT_APID), [
     Field("apid", "H"), Field("index", "H"), Field("value", "d"),
 ], doc="The value of one app parameter (PUS service 20)")
+
+# The base class's events; app events are numbered from FIRST_APP_EVENT_ID.
+EV_COMMAND_REJECTED = EventDef(1, "COMMAND_REJECTED", Severity.LOW, "{text}", burst=10, rate_hz=1.0,
+                               doc="a command failed its header, length or argument checks")
+EV_COMMAND_FAILED = EventDef(2, "COMMAND_FAILED", Severity.LOW, "{command} failed: {why}",
+                             burst=10, rate_hz=1.0, doc="a handler refused its command")
+EV_NOOP = EventDef(3, "NOOP", Severity.INFO, "{app}: no-op", burst=10, rate_hz=1.0,
+                   doc="answer to the NOOP command")
+EV_COMMAND_ERROR = EventDef(4, "COMMAND_ERROR", Severity.MEDIUM, "{command} failed: {why}",
+                            burst=10, rate_hz=1.0, doc="a handler raised while executing")
+BASE_EVENTS = (EV_COMMAND_REJECTED, EV_COMMAND_FAILED, EV_NOOP, EV_COMMAND_ERROR)
+FIRST_APP_EVENT_ID = 10
 
 STANDARD_HK_FIELDS = (
     Field("cmd_count", "H", doc="commands executed"),
@@ -155,6 +176,10 @@ class AppContext:
     events: EventLog
     devices: Mapping[str, Any] = field(default_factory=dict)
     store: Store | None = None
+    tables: TableRegistry = field(default_factory=TableRegistry)
+    apps: Mapping[str, App] = field(default_factory=dict)
+    """Every running app by name: for resolving declared command sequences only."""
+    boot: BootRecord = field(default_factory=lambda: BootRecord(1, ResetCause.FIRST_BOOT))
 
 
 class AppState(IntEnum):
@@ -172,10 +197,13 @@ class App:
     HK_FIELDS: ClassVar[tuple[Field, ...]] = ()
     TELEMETRY: ClassVar[tuple[MessageType, ...]] = ()
     PARAMETERS: ClassVar[tuple[Parameter, ...]] = ()
+    EVENTS: ClassVar[tuple[EventDef, ...]] = BASE_EVENTS
     COMMAND_PIPE_DEPTH: ClassVar[int] = 16
 
     HK: ClassVar[MessageType]
     COMMANDS: ClassVar[dict[int, CommandSpec]]
+    EVENT_TABLE: ClassVar[dict[int, EventDef]]
+    """Every event the app may raise (the base class's and its own), by id."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -193,6 +221,13 @@ class App:
                 commands[code] = CommandSpec(code, attr.upper(), Layout(args), attr,
                                              doc[0] if doc else "", parse)
         cls.COMMANDS = commands
+        declared = [vars(k).get("EVENTS", ()) for k in reversed(cls.__mro__)]
+        cls.EVENT_TABLE = check_unique(cls.__name__, chain(*declared))
+        own = [e for e in cls.EVENT_TABLE.values() if e not in BASE_EVENTS]
+        low = [e.name for e in own if e.id < FIRST_APP_EVENT_ID]
+        if low:
+            raise TypeError(f"{cls.__name__}: event ids below {FIRST_APP_EVENT_ID} belong to "
+                            f"the base class ({', '.join(low)})")
         if cls.APID >= 0:
             cls.HK = MessageType(f"{cls.NAME or cls.__name__}Housekeeping", tm_msg_id(cls.APID),
                                  STANDARD_HK_FIELDS + tuple(cls.HK_FIELDS))
@@ -207,6 +242,7 @@ class App:
         self.cmd_count = 0
         self.cmd_error_count = 0
         self.cycle_error_count = 0
+        self.cycles_run = 0  # completed cycles: the heartbeat the health app watches
         self.params: dict[str, float] = {p.name: p.default for p in self.PARAMETERS}
         for name, value in dict(self.config.get("parameters", {})).items():
             self._set_parameter_from_config(name, value)
@@ -248,8 +284,11 @@ class App:
         except KeyError:
             raise ConfigError(f"app {self.NAME}: device {name!r} is not configured") from None
 
-    def event(self, event_id: int, severity: Severity, text: str) -> None:
-        self.ctx.events.raise_event(self.APID, event_id, severity, text)
+    def event(self, event: EventDef, **values: Any) -> None:
+        """Raise declared `event` with the values its text format names (squelch applies)."""
+        if self.EVENT_TABLE.get(getattr(event, "id", None)) is not event:
+            raise TypeError(f"app {self.NAME}: event {event!r} is not declared in its EVENTS")
+        self.ctx.events.emit(self.APID, event, **values)
 
     def publish(self, mtype: MessageType, **values: Any) -> None:
         self.bus.publish(mtype.msg_id, mtype.pack(**values))
@@ -257,13 +296,23 @@ class App:
     def now(self) -> float:
         return self.ctx.clock.now()
 
+    def register_table(self, name: str, default: Any, validate: Validator,
+                       on_activate: Callable[[Any], None]) -> Table:
+        """Own table `name` (see fsw.core.tables): `on_activate(content)` runs now with
+        the persisted or default content, and later between two cycles of this app."""
+        return self.ctx.tables.register(name, self.NAME, default, validate, on_activate)
+
     # -- driven by the executive ---------------------------------------------
     def run_cycle(self) -> None:
-        """Handle waiting commands, then do this cycle's work."""
+        """Handle waiting commands, take activated tables (the safe point), then do
+        this cycle's work."""
+        if self.NAME in self.ctx.tables.pending_owners:
+            self.ctx.tables.apply_pending(self.NAME)
         if len(self.command_pipe):
             for _msg_id, payload in self.command_pipe.drain():
                 self.handle_command(payload)
         self.execute()
+        self.cycles_run += 1
 
     def report_housekeeping(self) -> None:
         values = dict(self.housekeeping_values())
@@ -276,7 +325,7 @@ class App:
         """Decode, check, execute and verify one command message."""
         if len(payload) < COMMAND_HEADER.size:
             self.cmd_error_count += 1
-            self.event(1, Severity.LOW, f"command of {len(payload)} bytes has no header")
+            self.event(EV_COMMAND_REJECTED, text=f"command of {len(payload)} bytes has no header")
             return
         request_id, code = COMMAND_HEADER.unpack_from(payload)
         spec = self.COMMANDS.get(code)
@@ -306,12 +355,12 @@ class App:
         except CommandError as exc:
             self.cmd_error_count += 1
             self._report(request_id, code, Stage.COMPLETION, False, exc.reason)
-            self.event(2, Severity.LOW, f"{spec.name} failed: {exc}")
+            self.event(EV_COMMAND_FAILED, command=spec.name, why=exc)
             return
         except (BusError, ValueError, ArithmeticError, LookupError) as exc:
             self.cmd_error_count += 1
             self._report(request_id, code, Stage.COMPLETION, False, Reason.EXECUTION_FAILED)
-            self.event(2, Severity.MEDIUM, f"{spec.name} failed: {exc}")
+            self.event(EV_COMMAND_ERROR, command=spec.name, why=exc)
             return
         self.cmd_count += 1
         self._report(request_id, code, Stage.COMPLETION, True, Reason.NONE)
@@ -319,7 +368,7 @@ class App:
     def _reject(self, request_id: int, code: int, reason: Reason, text: str) -> None:
         self.cmd_error_count += 1
         self._report(request_id, code, Stage.ACCEPTANCE, False, reason)
-        self.event(1, Severity.LOW, text)
+        self.event(EV_COMMAND_REJECTED, text=text)
 
     def _report(self, request_id: int, code: int, stage: Stage, ok: bool, reason: int) -> None:
         self.bus.publish(COMMAND_RESULT_MSG.msg_id, COMMAND_RESULT_MSG.pack(
@@ -339,7 +388,7 @@ class App:
     @command(0)
     def noop(self) -> None:
         """Do nothing but count and raise an event: proves the command path works."""
-        self.event(3, Severity.INFO, f"{self.NAME}: no-op")
+        self.event(EV_NOOP, app=self.NAME)
 
     @command(1)
     def reset_counters(self) -> None:
@@ -374,6 +423,9 @@ class App:
         for i in indices:
             self.publish(PARAMETER_REPORT_MSG, apid=self.APID, index=i,
                          value=float(self.params[self.PARAMETERS[i].name]))
+
+
+App.EVENT_TABLE = check_unique("App", BASE_EVENTS)
 
 
 def encode_command(request_id: int, function_code: int, args: Layout | None = None,

@@ -45,12 +45,14 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from fsw.core.app import App, AppContext, AppState
+from fsw.core.boot import record_boot, record_shutdown
 from fsw.core.bus import SoftwareBus
 from fsw.core.errors import BusError, ConfigError
-from fsw.core.events import EventLog, Severity
-from fsw.core.ids import EXECUTIVE_APID
+from fsw.core.events import EventDef, EventLog, Severity, check_unique
+from fsw.core.ids import APP_HEARTBEAT_APID, EXECUTIVE_APID
 from fsw.core.message import Field, MessageType, tm_msg_id
 from fsw.core.store import Store
+from fsw.core.tables import TableRegistry
 from fsw.core.time import Clock
 
 MAX_CONSECUTIVE_FAILURES = 5
@@ -67,14 +69,33 @@ EXECUTIVE_HK = MessageType("ExecutiveHousekeeping", tm_msg_id(EXECUTIVE_APID), [
     Field("max_work_ms", "f", "ms", "longest minor-frame work since the last report"),
 ])
 
-# Event ids raised by the executive.
-EV_APP_LOAD_FAILED = 1
-EV_APP_INIT_FAILED = 2
-EV_APP_CYCLE_FAILED = 3
-EV_APP_STOPPED = 4
-EV_OVERRUN = 5
-EV_PIPE_DROPS = 6
-EV_BOOTED = 7
+APP_HEARTBEAT = MessageType("AppHeartbeat", tm_msg_id(APP_HEARTBEAT_APID), [
+    Field("apid", "H", doc="the app reported on"),
+    Field("state", "B", doc="fsw.core.app.AppState"),
+    Field("cycles", "I", doc="cycles completed since boot: stops advancing when the app does"),
+    Field("cycle_errors", "H", doc="cycles that raised"),
+], doc="One per app every housekeeping cycle, for the health app's software watchdog")
+
+# The executive's events (raised under EXECUTIVE_APID).
+EV_APP_LOAD_FAILED = EventDef(1, "APP_LOAD_FAILED", Severity.HIGH, "{why}")
+EV_APP_INIT_FAILED = EventDef(2, "APP_INIT_FAILED", Severity.HIGH,
+                              "app {app!r} failed to initialise: {why}")
+EV_APP_CYCLE_FAILED = EventDef(3, "APP_CYCLE_FAILED", Severity.MEDIUM,
+                               "app {app!r} {work} failed: {why}", burst=20, rate_hz=1.0)
+EV_APP_STOPPED = EventDef(4, "APP_STOPPED", Severity.INFO, "app {app!r} stopped")
+# An overrunning group overruns every cycle: a few in a row, then one a minute.
+EV_OVERRUN = EventDef(5, "OVERRUN", Severity.MEDIUM,
+                      "{rate_hz:g} Hz group overran: {work_ms:.1f} ms (overrun {count})",
+                      burst=3, rate_hz=1 / 60)
+EV_PIPE_DROPS = EventDef(6, "PIPE_DROPS", Severity.MEDIUM,
+                         "pipe {pipe} full: dropped {count}, last {msg_id:#06x}",
+                         burst=10, rate_hz=0.2)
+EV_BOOTED = EventDef(7, "BOOTED", Severity.INFO,
+                      "booted {running} of {apps} apps (boot {boot}, {cause})")
+EV_APP_FAILED = EventDef(8, "APP_FAILED", Severity.HIGH, "app {app!r} {why}")
+EXECUTIVE_EVENTS = (EV_APP_LOAD_FAILED, EV_APP_INIT_FAILED, EV_APP_CYCLE_FAILED, EV_APP_STOPPED,
+                    EV_OVERRUN, EV_PIPE_DROPS, EV_BOOTED, EV_APP_FAILED)
+check_unique("executive", EXECUTIVE_EVENTS)
 
 
 @dataclass
@@ -145,7 +166,8 @@ class Executive:
         self.clock = clock
         self.bus = bus or SoftwareBus()
         self.events = EventLog(self.bus, clock.now)
-        self.context = AppContext(self.bus, clock, self.events, dict(devices or {}), store)
+        self.context = AppContext(self.bus, clock, self.events, dict(devices or {}), store,
+                                  TableRegistry(store))
         self.base_hz = max(rate_groups_hz)
         self.groups = [self._make_group(r) for r in sorted(set(rate_groups_hz), reverse=True)]
         self.hk_divisor = self._divisor(housekeeping_hz, "housekeeping_hz")
@@ -160,6 +182,8 @@ class Executive:
         self._t0 = 0.0
         self._booted = False
         self.bus.register(EXECUTIVE_HK)
+        self.bus.register(APP_HEARTBEAT)
+        self.context.apps = self.apps
 
     # -- configuration ---------------------------------------------------------
     @classmethod
@@ -221,19 +245,19 @@ class Executive:
         raised as a high-severity event naming the app and the reason.
         """
         failed = []
+        self.context.boot = record_boot(self.context.store)
         for spec in self.specs:
             try:
                 cls = resolve_app_class(spec.target, spec.name)
             except ConfigError as exc:
-                self._exec_event(EV_APP_LOAD_FAILED, Severity.HIGH, str(exc))
+                self._exec_event(EV_APP_LOAD_FAILED, why=exc)
                 failed.append(spec.name)
                 continue
             try:
                 app = cls(self.context, spec.config)
                 app.init()
             except Exception as exc:  # any failure of one app must not stop the boot
-                self._exec_event(EV_APP_INIT_FAILED, Severity.HIGH,
-                                 f"app {spec.name!r} failed to initialise: {exc}")
+                self._exec_event(EV_APP_INIT_FAILED, app=spec.name, why=exc)
                 failed.append(spec.name)
                 continue
             self.apps[spec.name] = app
@@ -249,7 +273,9 @@ class Executive:
         self._t0 = self.clock.now()
         self._booted = True
         running = sum(app.state == AppState.RUNNING for app in self.apps.values())
-        self._exec_event(EV_BOOTED, Severity.INFO, f"booted {running} of {len(self.specs)} apps")
+        boot = self.context.boot
+        self._exec_event(EV_BOOTED, running=running, apps=len(self.specs), boot=boot.count,
+                         cause=boot.cause.name)
         return failed
 
     # -- running -----------------------------------------------------------------
@@ -269,10 +295,8 @@ class Executive:
                 group.max_work_s = work
             if work > 1.0 / group.rate_hz:
                 group.overruns += 1
-                if group.overruns & (group.overruns - 1) == 0:  # 1st, 2nd, 4th, ...: no flood
-                    self._exec_event(EV_OVERRUN, Severity.MEDIUM,
-                                     f"{group.rate_hz:g} Hz group overran: {work * 1e3:.1f} ms "
-                                     f"(overrun {group.overruns})")
+                self._exec_event(EV_OVERRUN, rate_hz=group.rate_hz, work_ms=work * 1e3,
+                                 count=group.overruns)
         self._max_work_s = max(self._max_work_s, frame_work)
         if frame % self.hk_divisor == 0:
             self._housekeeping()
@@ -303,14 +327,17 @@ class Executive:
             self.step()
 
     def shutdown(self) -> None:
-        """Stop every running app."""
-        for name, app in self.apps.items():
-            if app.state == AppState.RUNNING:
-                try:
-                    app.stop()
-                finally:
-                    app.state = AppState.STOPPED
-                    self._exec_event(EV_APP_STOPPED, Severity.INFO, f"app {name!r} stopped")
+        """Stop every running app; the next boot then counts as orderly."""
+        try:
+            for name, app in self.apps.items():
+                if app.state == AppState.RUNNING:
+                    try:
+                        app.stop()
+                    finally:
+                        app.state = AppState.STOPPED
+                        self._exec_event(EV_APP_STOPPED, app=name)
+        finally:
+            record_shutdown(self.context.store)
 
     def _run_group(self, group: RateGroup) -> float:
         start = time.perf_counter()
@@ -322,8 +349,8 @@ class Executive:
             except Exception as exc:  # contain the fault to the app that raised it
                 app.cycle_error_count += 1
                 self._failures_in_a_row[name] += 1
-                self._exec_event(EV_APP_CYCLE_FAILED, Severity.MEDIUM,
-                                 f"app {name!r} cycle failed: {type(exc).__name__}: {exc}")
+                self._exec_event(EV_APP_CYCLE_FAILED, app=name, work="cycle",
+                                 why=f"{type(exc).__name__}: {exc}")
                 if self._failures_in_a_row[name] >= MAX_CONSECUTIVE_FAILURES:
                     self._fail(name, f"stopped after {MAX_CONSECUTIVE_FAILURES} "
                                      "failed cycles in a row")
@@ -338,7 +365,7 @@ class Executive:
             app.stop()
         except Exception:  # a failed app's cleanup must not take the executive down
             pass
-        self._exec_event(EV_APP_STOPPED, Severity.HIGH, f"app {name!r} {why}")
+        self._exec_event(EV_APP_FAILED, app=name, why=why)
 
     def _housekeeping(self) -> None:
         for app in self.apps.values():
@@ -346,12 +373,16 @@ class Executive:
                 try:
                     app.report_housekeeping()
                 except (BusError, ValueError, KeyError) as exc:
-                    self._exec_event(EV_APP_CYCLE_FAILED, Severity.MEDIUM,
-                                     f"app {app.NAME!r} housekeeping failed: {exc}")
+                    self._exec_event(EV_APP_CYCLE_FAILED, app=app.NAME, work="housekeeping",
+                                     why=exc)
         for pipe, n in self.bus.new_drops():
             self.total_drops += n
-            self._exec_event(EV_PIPE_DROPS, Severity.MEDIUM, f"pipe {pipe.name} full: dropped "
-                             f"{n}, last {pipe.last_dropped_msg_id:#06x}")
+            self._exec_event(EV_PIPE_DROPS, pipe=pipe.name, count=n,
+                             msg_id=pipe.last_dropped_msg_id)
+        for app in self.apps.values():
+            self.bus.publish(APP_HEARTBEAT.msg_id, APP_HEARTBEAT.pack(
+                apid=app.APID, state=int(app.state), cycles=app.cycles_run & 0xFFFFFFFF,
+                cycle_errors=min(app.cycle_error_count, 0xFFFF)))
         running = sum(a.state == AppState.RUNNING for a in self.apps.values())
         failed = sum(a.state == AppState.FAILED for a in self.apps.values())
         self.bus.publish(EXECUTIVE_HK.msg_id, EXECUTIVE_HK.pack(
@@ -363,5 +394,5 @@ class Executive:
             pipe_drops=self.total_drops & 0xFFFFFFFF, max_work_ms=self._max_work_s * 1e3))
         self._max_work_s = 0.0
 
-    def _exec_event(self, event_id: int, severity: Severity, text: str) -> None:
-        self.events.raise_event(EXECUTIVE_APID, event_id, severity, text)
+    def _exec_event(self, event: EventDef, **values: Any) -> None:
+        self.events.emit(EXECUTIVE_APID, event, **values)

@@ -11,6 +11,7 @@ clock's listener. Nothing in the flight software knows it is simulated.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 import hal.config
-from fsw.core import Executive, VirtualClock
+from fsw.core import Executive, Store, VirtualClock
 from fsw.core.executive import load_config
 from fsw.core.time import DEFAULT_EPOCH_TAI_S
 from fsw.gnc.ephemeris import MeanElements
@@ -38,6 +39,7 @@ class Scenario:
     alt_km: float = 500.0
     inclination_deg: float = 97.4
     raan_deg: float = 0.0
+    mean_anomaly_deg: float = 0.0
     epoch_tai_s: float = DEFAULT_EPOCH_TAI_S
     w0_body_deg_s: tuple[float, float, float] = (10.0, 10.0, 10.0)
     q0_body_eci: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0)
@@ -48,8 +50,9 @@ class Scenario:
 
     @property
     def elements(self) -> MeanElements:
-        return MeanElements.circular(self.alt_km, self.epoch_tai_s, self.inclination_deg,
-                                     self.raan_deg)
+        return dataclasses.replace(
+            MeanElements.circular(self.alt_km, self.epoch_tai_s, self.inclination_deg,
+                                  self.raan_deg), mean_anomaly_deg=self.mean_anomaly_deg)
 
 
 @dataclass
@@ -80,8 +83,10 @@ def hal_config_for(model: SpacecraftModel) -> hal.config.HalConfig:
 
 
 def build_sil(scenario: Scenario | None = None,
-              flight_config: str | Path | dict = DEFAULT_FLIGHT_CONFIG) -> SilRun:
-    """Wire emulators, drivers, executive and simulator for one run."""
+              flight_config: str | Path | dict = DEFAULT_FLIGHT_CONFIG, *,
+              store: Store | None = None) -> SilRun:
+    """Wire emulators, drivers, executive and simulator for one run (with the
+    flight software's persistent `store` when given)."""
     scenario = scenario or Scenario()
     buses, emulators = reference_sim(seed=scenario.seed, realistic=scenario.sensor_noise)
     orbit = Sgp4Orbit(scenario.elements, scenario.epoch_tai_s)
@@ -94,7 +99,7 @@ def build_sil(scenario: Scenario | None = None,
     clock.add_listener(simulator.advance)
     hardware = hal.config.build(hal_config_for(scenario.model), sim_buses=buses)
     config = _with_uplinked_orbit(load_config(flight_config), scenario.elements)
-    executive = Executive.from_config(config, clock, devices=hardware.devices)
+    executive = Executive.from_config(config, clock, devices=hardware.devices, store=store)
     return SilRun(executive, simulator, clock, emulators, hardware)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fsw.gnc.dynamics import Wheel
+from ground.sim.power import PowerModel
 
 _S = 1.0 / math.sqrt(3.0)
 
@@ -31,7 +32,7 @@ def _reference_wheels() -> tuple[Wheel, ...]:
 @dataclass(frozen=True)
 class SpacecraftModel:
     """Mass properties (kg m^2, body frame), which parts are fitted, and what the
-    simulator adds to the parts' own models (hal.sim.reference): gyro bias, solar arrays."""
+    simulator adds to the parts' own models (hal.sim.reference): gyro bias, power."""
 
     inertia_kgm2: np.ndarray = field(default_factory=lambda: np.array(
         [[0.033, 0.0005, 0.0], [0.0005, 0.034, 0.0], [0.0, 0.0, 0.0067]]))
@@ -41,10 +42,8 @@ class SpacecraftModel:
     has_power_gps_radio: bool = True
     gyro_bias_rad_s: tuple[float, float, float] = (math.radians(0.05), math.radians(-0.03),
                                                    math.radians(0.02))
-    # Body-mounted solar panels on the four long faces; current per panel at normal incidence.
-    solar_panel_normals_body: np.ndarray = field(default_factory=lambda: np.array(
-        [[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, -1.0, 0.0]]))
-    solar_panel_current_a: float = 0.55
+    # Body-mounted solar panels on the four long faces, loads and battery.
+    power: PowerModel = field(default_factory=PowerModel)
 
     @classmethod
     def magnetic_only(cls) -> SpacecraftModel:

@@ -24,6 +24,9 @@ from hal.sim.emulator import I2CTarget
 __all__ = ["P31uEmulator"]
 
 ST_OK, ST_ERROR = 0, 1
+# The emulator's code in the boot_cause field after a ground-watchdog reset
+# (the value is this emulator's choice; a real P31u's codes are its own).
+BOOT_CAUSE_WDT_GND = 4
 
 
 class P31uEmulator(I2CTarget):
@@ -35,6 +38,13 @@ class P31uEmulator(I2CTarget):
     integrates the battery. State of charge drives the battery voltage
     through the Li-ion open-circuit curve, less an internal-resistance drop.
 
+    Ground watchdog: unless `reset_ground_watchdog` (RESET_WDT) arrives
+    within `wdt_gnd_timeout_s` (the P31u's is 48 h; a simulation may set it
+    shorter), the EPS power-cycles the satellite: every output goes off, the
+    watchdog reset counter and boot counter count up, `boot_cause` records
+    it and `power_cycles` counts it for a harness that restarts the flight
+    software.
+
     Over-current: an output whose load exceeds `limit_a[channel]` while on
     switches itself off and counts a latch-up, as the P31u's latch-up
     protection does; switching it on again clears the latch (and latches
@@ -45,7 +55,7 @@ class P31uEmulator(I2CTarget):
 
     def __init__(self, *, capacity_ah: float = 5.2, cells_in_series: int = 2,
                  soc: float = 0.8, internal_ohm: float = 0.1, limit_a=(1.0,) * 6,
-                 seed: int = 0) -> None:
+                 wdt_gnd_timeout_s: float = 48 * 3600.0, seed: int = 0) -> None:
         self.capacity_ah = capacity_ah
         self.cells_in_series = cells_in_series
         self.soc = soc
@@ -58,6 +68,11 @@ class P31uEmulator(I2CTarget):
         self.latchups = [0] * N_LATCHED
         self.boot_count = 0
         self.wdt_kicks = 0
+        self.wdt_gnd_timeout_s = wdt_gnd_timeout_s
+        self.wdt_gnd_resets = 0
+        self.power_cycles = 0
+        self.boot_cause = 0
+        self._last_kick_s = 0.0
         self._last_t_s = 0.0
         super().__init__(seed=seed)
         self.power_on_reset()
@@ -86,7 +101,12 @@ class P31uEmulator(I2CTarget):
     @property
     def battery_current_a(self) -> float:
         """Out of the battery to the system, A."""
-        return self.system_a + float(self.output_currents_a.sum())
+        # A plain loop: the simulator integrates the battery every step.
+        total, loads, outputs = self.system_a, self.loads_a, self.outputs
+        for ch in range(N_LATCHED):
+            if outputs[ch]:
+                total += float(loads[ch])
+        return total
 
     @property
     def vbatt_v(self) -> float:
@@ -99,7 +119,17 @@ class P31uEmulator(I2CTarget):
         self._last_t_s = t_s
         net_a = self.solar_a - self.battery_current_a
         self.soc = min(1.0, max(0.0, self.soc + net_a * dt / 3600.0 / self.capacity_ah))
+        if t_s - self._last_kick_s > self.wdt_gnd_timeout_s:
+            self._last_kick_s = t_s
+            self.wdt_gnd_resets += 1
+            self.power_cycles += 1
+            self.boot_cause = BOOT_CAUSE_WDT_GND
+            self.power_on_reset()
         super().advance(t_s)
+
+    @property
+    def wdt_gnd_time_left_s(self) -> int:
+        return max(0, round(self._last_kick_s + self.wdt_gnd_timeout_s - self._last_t_s))
 
     def _check_latch(self) -> None:
         for ch in range(N_LATCHED):
@@ -131,6 +161,7 @@ class P31uEmulator(I2CTarget):
             self._reply = bytes([code, ST_OK])
         elif code == CMD_RESET_WDT and len(out) == 2 and out[1] == WDT_MAGIC:
             self.wdt_kicks += 1
+            self._last_kick_s = self._last_t_s
             self._reply = bytes([code, ST_OK])
         elif code == CMD_REBOOT and bytes(out) == bytes([4, 0x80, 0x07, 0x80, 0x07]):
             self.power_on_reset()
@@ -148,8 +179,9 @@ class P31uEmulator(I2CTarget):
         return struct.pack(
             HK_FORMAT, *vboost, min(vbatt_mv, 0xFFFF), *curin, min(cursun, 0xFFFF),
             min(cursys, 0xFFFF), 0, *curout, *self.outputs, *([0] * 8), *([0] * 8),
-            *self.latchups, 0, 0, 0, 0, 0, self.wdt_kicks, 0, 0, self.boot_count, *temps,
-            0, self.batt_mode(), 1, 0)
+            *self.latchups, 0, min(self.wdt_gnd_time_left_s, 0xFFFFFFFF), 0, 0, 0,
+            self.wdt_gnd_resets, 0, 0, self.boot_count, *temps,
+            self.boot_cause, self.batt_mode(), 1, 0)
 
     def on_read(self, n: int) -> bytes:
         reply = self._reply[:n]

@@ -159,12 +159,26 @@ TestBusMachine = BusMachine.TestCase
 TestBusMachine.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
 
 
-@given(st.integers(0, 0xFFFF), st.binary(max_size=40))
-def test_publish_of_arbitrary_bytes_only_raises_bus_errors(msg_id, payload):
+# Half the ids are registered and half the payloads have a registered size,
+# so the delivery path is exercised as often as the rejections.
+any_msg_id = st.sampled_from([MAG.msg_id, GYRO.msg_id]) | st.integers(0, 0xFFFF)
+any_payload = st.binary(min_size=12, max_size=12) | st.binary(max_size=40)
+
+
+@given(any_msg_id, any_payload)
+def test_publish_delivers_exactly_the_valid_messages(msg_id, payload):
     from fsw.core import BusError
 
     bus = make_bus()
+    pipe = bus.create_pipe("all", 4)
+    bus.subscribe(pipe, MAG.msg_id)
+    bus.subscribe(pipe, GYRO.msg_id)
+    valid = msg_id in (MAG.msg_id, GYRO.msg_id) and len(payload) == 12
     try:
         bus.publish(msg_id, payload)
     except BusError:
-        pass
+        assert not valid
+        assert len(pipe) == 0
+        return
+    assert valid
+    assert pipe.drain() == [(msg_id, payload)]

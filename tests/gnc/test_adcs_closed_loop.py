@@ -58,8 +58,10 @@ def test_sun_pointing_error_and_gyro_bias_convergence(closed_loop) -> None:
     print(f"sun pointing after {converge_s:.0f} s: 99.73% {three_sigma:.3f} deg, "
           f"mean {errors_deg.mean():.3f}, max {errors_deg.max():.3f}; "
           f"bias error {bias_final} deg/s (true bias 0.1/-0.08/0.06)")
-    assert three_sigma < 1.0
-    assert np.all(bias_final < 0.005)
+    # docs/gnc.md states "about 0.2 deg" (3 sigma) and bias "within 0.002 deg/s":
+    # the test allows those figures and little more, not the 1 deg design aim.
+    assert three_sigma < 0.25
+    assert np.all(bias_final < 0.002)
     cmd, _ = loop.last
     assert cmd.status & Status.EST_VALID
     assert not cmd.status & Status.NO_CONTROL
@@ -80,14 +82,15 @@ def test_nadir_pointing_holds_within_a_degree(closed_loop) -> None:
     assert np.percentile(errs, 99.73) < 1.0
 
 
-@pytest.mark.slow
-def test_sun_pointing_through_eclipses(closed_loop) -> None:
-    # Two orbits with eclipses (beta 20 deg): gyro and magnetometer carry the
+@pytest.mark.parametrize("orbits", [1, pytest.param(4, marks=pytest.mark.slow)])
+def test_sun_pointing_through_eclipses(closed_loop, orbits) -> None:
+    # Orbits with eclipses (beta 20 deg): gyro and magnetometer carry the
     # estimate through the shadow; pointing in sunlight stays under 1 deg.
+    # `make test` flies one orbit (one eclipse), `make soak` four.
     loop_cls, scenario = closed_loop
     loop = loop_cls(scenario(mode=Mode.SUN, beta_deg=20.0, seed=11))
     lit_errors = []
-    for _ in range(int(2 * loop.period_s / loop.dt)):
+    for _ in range(int(orbits * loop.period_s / loop.dt)):
         loop.step()
         cmd, _ = loop.last
         if loop.t > 1000.0 and cmd.shadow_fraction == 0.0:

@@ -13,10 +13,20 @@ from hypothesis import strategies as st
 
 from fsw.gnc import environment as env
 
-ppigrf = pytest.importorskip("ppigrf")
-# IGRF-13 and -14 differ by tens of nT at LEO: pin the generation we committed.
-IGRF14_SHC = Path(ppigrf.__file__).with_name("IGRF14.shc")
 AU_KM = 149597870.7
+
+
+# Only the comparisons with ppigrf need it: the sun, eclipse and torque tests
+# run without it (a module-level skip would silently drop them too).
+@pytest.fixture(scope="module")
+def ppigrf():
+    return pytest.importorskip("ppigrf")
+
+
+@pytest.fixture(scope="module")
+def igrf14_shc(ppigrf) -> Path:
+    # IGRF-13 and -14 differ by tens of nT at LEO: pin the generation we committed.
+    return Path(ppigrf.__file__).with_name("IGRF14.shc")
 
 
 def test_sun_matches_vallado_example_5_1() -> None:
@@ -57,8 +67,8 @@ def _decimal_year_as_ppigrf(when: dt.datetime) -> float:
     return base.year + 5.0 * (when - base).total_seconds() / (nxt - base).total_seconds()
 
 
-def test_coefficient_table_is_the_igrf14_file() -> None:
-    lines = [ln.split() for ln in IGRF14_SHC.read_text().splitlines()
+def test_coefficient_table_is_the_igrf14_file(igrf14_shc) -> None:
+    lines = [ln.split() for ln in igrf14_shc.read_text().splitlines()
              if ln.strip() and not ln.startswith("#")]
     epochs = [float(x) for x in lines[1]]
     rows = lines[2:]
@@ -74,7 +84,7 @@ def test_coefficient_table_is_the_igrf14_file() -> None:
 IGRF_POINTS = 400
 
 
-def test_igrf_agrees_with_ppigrf_at_leo() -> None:
+def test_igrf_agrees_with_ppigrf_at_leo(ppigrf, igrf14_shc) -> None:
     rng = np.random.default_rng(2024)
     r = 6371.2 + rng.uniform(300.0, 1000.0, IGRF_POINTS)
     colat = np.degrees(np.arccos(rng.uniform(-1.0, 1.0, IGRF_POINTS)))
@@ -82,7 +92,7 @@ def test_igrf_agrees_with_ppigrf_at_leo() -> None:
     worst = 0.0
     for when in (dt.datetime(2026, 7, 2, 12), dt.datetime(2029, 3, 1), dt.datetime(2010, 5, 5)):
         br, bt, bp = (x.ravel() for x in ppigrf.igrf_gc(r, colat, lon, when,
-                                                          coeff_fn=str(IGRF14_SHC)))
+                                                          coeff_fn=str(igrf14_shc)))
         th, ph = np.radians(colat), np.radians(lon)
         # spherical (r, theta, phi) -> ECEF, then compare vectors in nT
         ref = np.stack([
@@ -97,12 +107,12 @@ def test_igrf_agrees_with_ppigrf_at_leo() -> None:
     assert worst < 1e-3
 
 
-def test_igrf_geodetic_matches_ppigrf() -> None:
+def test_igrf_geodetic_matches_ppigrf(ppigrf, igrf14_shc) -> None:
     when = dt.datetime(2027, 1, 1)
     lat = np.array([-80.0, -33.0, 0.0, 45.0, 78.0])
     lon = np.array([170.0, -70.0, 10.0, 7.0, 15.0])
     be, bn, bu = (x.ravel() for x in ppigrf.igrf(lon, lat, 550.0, when,
-                                                  coeff_fn=str(IGRF14_SHC)))
+                                                  coeff_fn=str(igrf14_shc)))
     ned = env.igrf_field_geodetic(lat, lon, 550.0, _decimal_year_as_ppigrf(when))
     # ppigrf converts geodetic<->geocentric with a series: agreement to ~1 nT
     np.testing.assert_allclose(ned, np.stack([bn, be, -bu], axis=-1), atol=1.0)

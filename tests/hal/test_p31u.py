@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,8 +22,84 @@ def rig(**kw):
     return emu, P31u(bus)
 
 
+# eps_hk_t as the NanoPower P31u manual and GomSpace's nanopower.h declare it
+# (packed, big-endian): (field, bytes per item, items, signed). Written out here
+# from the datasheet, not from the driver's format string, which the emulator
+# imports: a wrong field in the driver would otherwise be copied, not caught.
+EPS_HK_T = (
+    ("vboost", 2, 3, False), ("vbatt", 2, 1, False), ("curin", 2, 3, False),
+    ("cursun", 2, 1, False), ("cursys", 2, 1, False), ("reserved1", 2, 1, False),
+    ("curout", 2, 6, False), ("output", 1, 8, False), ("output_on_delta", 2, 8, False),
+    ("output_off_delta", 2, 8, False), ("latchup", 2, 6, False),
+    ("wdt_i2c_time_left", 4, 1, False), ("wdt_gnd_time_left", 4, 1, False),
+    ("wdt_csp_pings_left", 1, 2, False), ("counter_wdt_i2c", 4, 1, False),
+    ("counter_wdt_gnd", 4, 1, False), ("counter_wdt_csp", 4, 2, False),
+    ("counter_boot", 4, 1, False), ("temp", 2, 6, True), ("bootcause", 1, 1, False),
+    ("battmode", 1, 1, False), ("pptmode", 1, 1, False), ("reserved2", 2, 1, False),
+)
+
+
+def eps_hk_encode(values: dict[str, list[int]]) -> bytes:
+    out = b""
+    for name, size, count, signed in EPS_HK_T:
+        items = values.get(name, [0] * count)
+        assert len(items) == count
+        out += b"".join(v.to_bytes(size, "big", signed=signed) for v in items)
+    return out
+
+
+def eps_hk_decode(raw: bytes) -> dict[str, list[int]]:
+    values, at = {}, 0
+    for name, size, count, signed in EPS_HK_T:
+        values[name] = [int.from_bytes(raw[at + i * size: at + (i + 1) * size], "big",
+                                       signed=signed) for i in range(count)]
+        at += size * count
+    assert at == len(raw)
+    return values
+
+
 def test_housekeeping_layout_is_the_p31u_structure():
-    assert HK_SIZE == 131
+    assert HK_SIZE == sum(size * count for _, size, count, _ in EPS_HK_T) == 131
+
+
+def test_driver_reads_each_field_where_the_datasheet_puts_it():
+    # Distinct values in every field, so a shifted field reads someone else's value.
+    values = {"vboost": [5100, 5200, 5300], "vbatt": [7812], "curin": [11, 12, 13],
+              "cursun": [345], "cursys": [678], "curout": [21, 22, 23, 24, 25, 26],
+              "output": [1, 0, 1, 1, 0, 0, 1, 0], "output_on_delta": list(range(31, 39)),
+              "output_off_delta": list(range(41, 49)), "latchup": [51, 52, 53, 54, 55, 56],
+              "wdt_i2c_time_left": [61], "wdt_gnd_time_left": [62],
+              "wdt_csp_pings_left": [63, 64], "counter_wdt_i2c": [65],
+              "counter_wdt_gnd": [66], "counter_wdt_csp": [67, 68], "counter_boot": [4242],
+              "temp": [-40, -1, 0, 25, 85, 101], "bootcause": [7], "battmode": [3],
+              "pptmode": [1]}
+    bus = SimI2C("i2c0")
+    bus.attach(0x02, ScriptedTarget([b"\x01\x00\x5a", b"\x08\x00" + eps_hk_encode(values)]))
+    hk = P31u(bus, cells_in_series=2).housekeeping()
+    assert hk.vbatt_v == pytest.approx(7.812)
+    assert (hk.cursun_a, hk.cursys_a) == (pytest.approx(0.345), pytest.approx(0.678))
+    np.testing.assert_allclose(hk.curout_a, [0.021, 0.022, 0.023, 0.024, 0.025, 0.026])
+    assert hk.outputs_on == (True, False, True, True, False, False, True, False)
+    assert hk.latchups == (51, 52, 53, 54, 55, 56)
+    assert hk.temps_c.tolist() == [-40, -1, 0, 25, 85, 101]
+    assert (hk.batt_mode, hk.boot_count) == (3, 4242)
+
+
+def test_emulator_answers_in_the_datasheet_layout():
+    emu, eps = rig(soc=0.5)
+    eps.set_output(2, True)
+    emu.set_load(2, 0.3)
+    emu.set_solar_current(1.2)
+    bus = eps.bus
+    with bus:
+        bus.writeto(0x02, bytes([8, 0]))
+        reply = bytearray(2 + 131)
+        bus.readfrom_into(0x02, reply)
+    assert reply[:2] == b"\x08\x00"
+    hk = eps_hk_decode(bytes(reply[2:]))
+    assert hk["vbatt"] == [round(emu.vbatt_v * 1000)]
+    assert hk["cursun"] == [1200] and hk["output"][2] == 1 and hk["curout"][2] == 300
+    assert hk["battmode"][0] in range(5) and hk["counter_boot"] == [emu.boot_count]
 
 
 def test_battery_charges_in_sun_and_discharges_in_eclipse():

@@ -11,7 +11,7 @@ wheels and publishes its state.
 
 Faults never stop the app. A sensor that fails (any `hal.HalError`) is
 passed to the cycle as invalid for that cycle and counted; an event names
-it (its first fault of a run, then every 100th). Torquers are commanded for
+it, squelched to one every ten seconds (see `EV_SENSOR_FAULT`). Torquers are commanded for
 1.5 cycles at a time, so they switch themselves off if the app stops.
 
 With `detumble_exit_rate_deg_s` > 0 the app leaves DETUMBLE for SUN pointing
@@ -22,6 +22,20 @@ Configuration (`[apps.config]`): `rate_hz`, `initial_mode`, `orbit` (mean
 elements as `ground.sim.orbit.MeanElements` fields, epoch in TAI seconds)
 or `tle = [line1, line2]`, optional `inertia_kgm2` and `wheels`
 (`axes_body`, `inertia_kgm2`, `max_torque_nm`) and `parameters`.
+
+Gains are the `adcs_gains` table (`fsw.core.tables`): B-dot gain, filter
+weight and torquer limit, the pointing loop's bandwidth and damping and the
+desaturation gain, validated as a whole and taken between two cycles (the
+cycle is rebuilt with the new gains in the same mode). Its default is built
+from the `parameters` of the configuration and `pointing`.
+
+Wheel check: a wheel commanded to torque in one direction for
+`WHEEL_CHECK_CYCLES` cycles, enough to change its speed by at least
+`WHEEL_CHECK_MIN_RAD_S` (torque / wheel inertia x time), whose measured
+speed moved by less than a quarter of that, away from its speed limit, is
+declared failed (`wheels_failed` in
+housekeeping) for the FDIR monitors to act on. `s_without_sun` counts the
+time in sunlight (by the orbit model) without a usable sun measurement.
 
 Every housekeeping cycle the app also publishes one `DEVICE_HEALTH` report
 (transactions, retries, failures and errors by kind) per driver it owns.
@@ -35,18 +49,21 @@ Devices: ``magnetometer`` (`read_field_t()`) and ``magnetorquer``
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from fsw.core import App, CommandError, Field, MessageType, Parameter, Reason, Severity, command
-from fsw.core.ids import ADCS_APID
+from fsw.core.events import EventDef
+from fsw.core.ids import ADCS_APID, ADCS_DEVICE_HEALTH_APID, ADCS_STATE_APID
 from fsw.core.message import tm_msg_id
+from fsw.core.tables import check_keys, check_number
 from fsw.core.time import decimal_year, jd_tt, jd_utc_split
 from fsw.gnc._core import lib
 from fsw.gnc.adcs import AdcsConfig, AdcsCycle, AdcsSensors, Mode, Status
-from fsw.gnc.control import WheelArray
+from fsw.gnc.control import PdGains, WheelArray
 from fsw.gnc.ephemeris import satellite_from_config
 from fsw.gnc.frames import geodetic_to_ecef
 from fsw.gnc.orbit import PropagationError
@@ -57,7 +74,7 @@ AdcsMode = Mode
 
 SENSOR_BITS = {"magnetometer": 1, "gyro": 2, "sun_sensors": 4, "wheels": 8}
 
-ADCS_STATE = MessageType("AdcsState", tm_msg_id(ADCS_APID + 1), [
+ADCS_STATE = MessageType("AdcsState", tm_msg_id(ADCS_STATE_APID), [
     Field("time_s", "d", "s", "executive clock"),
     Field("mode", "B", doc="fsw.gnc.adcs.Mode"),
     Field("status", "H", doc="fsw.gnc.adcs.Status bits"),
@@ -76,13 +93,45 @@ ADCS_STATE = MessageType("AdcsState", tm_msg_id(ADCS_APID + 1), [
 
 # Health of every driver the app owns, one report per driver per housekeeping cycle;
 # `device` is the index into AdcsApp.health_sources (magnetometer first).
-DEVICE_HEALTH = device_health_message(ADCS_APID + 2)
+DEVICE_HEALTH = device_health_message(ADCS_DEVICE_HEALTH_APID)
 
-# Event ids.
-EV_MODE = 1
-EV_SENSOR_FAULT = 2
-EV_ACTUATOR_FAULT = 3
-EV_ORBIT = 4
+# A failing device fails every 0.1 s cycle: its first fault is reported, then one per ten
+# seconds. Each sensor has an event of its own, so one dead sensor does not hide another.
+EV_MODE = EventDef(10, "MODE", Severity.INFO, "mode {old} -> {new}: {why}")
+EV_ACTUATOR_FAULT = EventDef(11, "ACTUATOR_FAULT", Severity.MEDIUM,
+                             "actuator command failed ({count}): {why}", burst=1, rate_hz=0.1)
+EV_ORBIT = EventDef(12, "ORBIT", Severity.MEDIUM, "{text} ({count})", burst=1, rate_hz=0.1,
+                    doc="the on-board orbit could not be propagated")
+EV_SENSOR_FAULT = {name: EventDef(13 + i, f"{name.upper()}_FAULT", Severity.MEDIUM,
+                                  "{text} ({count})", burst=1, rate_hz=0.1,
+                                  doc=f"a {name} read failed")
+                   for i, name in enumerate(SENSOR_BITS)}
+
+EV_WHEEL_FAILED = EventDef(17, "WHEEL_FAILED", Severity.HIGH,
+                           "wheel {wheel} failed: {moved:+.2f} rad/s under torque that should "
+                           "give {expected:+.2f} rad/s")
+
+WHEEL_CHECK_CYCLES = 20
+WHEEL_CHECK_MIN_RAD_S = 1.0  # judge a wheel only when its commands should move it this much
+# The adcs_gains table: key -> (low, high) of its value.
+GAIN_LIMITS = {
+    "bdot_gain": (0.0, 1e9),                 # A m^2 per T/s
+    "filter_alpha": (0.01, 1.0),
+    "dipole_limit_am2": (0.0, 1.0),          # A m^2 per axis
+    "pointing_bandwidth_rad_s": (0.005, 1.0),
+    "pointing_damping": (0.3, 2.0),
+    "max_slew_rate_deg_s": (0.1, 10.0),
+    "desat_gain_per_s": (0.0, 0.1),
+}
+
+
+def validate_gains(content: Any) -> list[str]:
+    """Problems of an `adcs_gains` table (every key required, each within its limits)."""
+    problems: list[str] = []
+    if check_keys(content, set(GAIN_LIMITS), set(GAIN_LIMITS), problems):
+        for key, (low, high) in GAIN_LIMITS.items():
+            check_number(content, key, low, high, problems)
+    return problems
 
 
 class AdcsApp(App):
@@ -96,8 +145,11 @@ class AdcsApp(App):
         Field("actuator_faults", "I", doc="failed actuator commands"),
         Field("b_norm_nt", "f", "nT", "field magnitude at the last good read"),
         Field("pointing_error_deg", "f", "deg"),
+        Field("wheels_failed", "B", doc="bit n: wheel n failed the wheel check"),
+        Field("s_without_sun", "f", "s", "in sunlight without a sun measurement"),
     )
     TELEMETRY = (ADCS_STATE, DEVICE_HEALTH)
+    EVENTS = (EV_MODE, EV_ACTUATOR_FAULT, EV_ORBIT, *EV_SENSOR_FAULT.values(), EV_WHEEL_FAILED)
     PARAMETERS = (
         Parameter("bdot_gain", "d", default=2e5, low=0.0, high=1e9, unit="A m^2 s/T",
                   doc="B-dot gain k in m = -k dB/dt"),
@@ -123,6 +175,16 @@ class AdcsApp(App):
         self.b_body_t = np.zeros(3)
         self.last: Any = None
         self._slow_since_s: float | None = None
+        self.wheels_failed = 0
+        # (torque commanded, speeds measured) per good cycle, plain lists: the
+        # check runs every cycle. One more than the check spans: the oldest
+        # leaves as the newest comes.
+        self._wheel_window: deque[tuple[list[float], list[float]]] = deque(
+            maxlen=WHEEL_CHECK_CYCLES + 1)
+        self._torque_runs = [0, 0, 0, 0]  # signed count of same-sign commands in a row
+        self._torque_cmd = np.zeros(4)
+        self.s_without_sun = 0.0
+        self.gains: dict[str, float] = {}
 
     # -- init -----------------------------------------------------------------
     def init(self) -> None:
@@ -131,8 +193,24 @@ class AdcsApp(App):
         self.gyro = self.ctx.devices.get("gyro")
         self.sun_sensors = self.ctx.devices.get("sun_sensors")
         self.wheels = self.ctx.devices.get("wheels")
-        self.cycle = AdcsCycle(self._cycle_config(), self.initial_mode)
+        pointing = dict(self.config.get("pointing", {}))
+        default = {name: float(self.params[name]) for name in
+                   ("bdot_gain", "filter_alpha", "dipole_limit_am2")}
+        default.update(pointing_bandwidth_rad_s=float(pointing.get("bandwidth_rad_s", 0.1)),
+                       pointing_damping=float(pointing.get("damping", 0.9)),
+                       max_slew_rate_deg_s=float(pointing.get("max_slew_rate_deg_s", 1.5)),
+                       desat_gain_per_s=float(pointing.get("desat_gain_per_s", 0.005)))
+        self.cycle = None
+        self.register_table("adcs_gains", default, validate_gains, self._take_gains)
         self.health_sources = self._health_sources()
+
+    def _take_gains(self, gains: Mapping[str, Any]) -> None:
+        """A new `adcs_gains` table, at the safe point: rebuild the cycle in its mode."""
+        self.gains = {k: float(v) for k, v in gains.items()}
+        for name in ("bdot_gain", "filter_alpha", "dipole_limit_am2"):
+            self.params[name] = self.gains[name]
+        mode = self.initial_mode if self.cycle is None else self.cycle.mode
+        self.cycle = AdcsCycle(self._cycle_config(), mode)
 
     def _health_sources(self) -> list[tuple[str, Any]]:
         """(label, Health) for every driver, in report order; sets of parts are flattened."""
@@ -153,15 +231,21 @@ class AdcsApp(App):
             axes_body=wheels["axes_body"], inertia_kgm2=wheels.get("inertia_kgm2", 1.5e-5),
             max_torque_nm=wheels.get("max_torque_nm", 1e-3))
         limit = float(self.params["dipole_limit_am2"])
+        g = self.gains
         return AdcsConfig(
             dt_s=1.0 / self.rate_hz,
             inertia_kgm2=self.config.get("inertia_kgm2", base.inertia_kgm2),
             wheels=wheel_array, max_dipole_am2=(limit, limit, limit),
             bdot_gain_am2_per_t_s=float(self.params["bdot_gain"]),
-            bdot_filter_alpha=float(self.params["filter_alpha"]))
+            bdot_filter_alpha=float(self.params["filter_alpha"]),
+            gains=PdGains.from_bandwidth(
+                g["pointing_bandwidth_rad_s"], g["pointing_damping"],
+                max_slew_rate_rad_s=math.radians(g["max_slew_rate_deg_s"])),
+            desat_gain_per_s=g["desat_gain_per_s"])
 
     def parameter_changed(self, name: str, value: float) -> None:
         if name in ("bdot_gain", "dipole_limit_am2", "filter_alpha"):
+            self.gains[name] = float(value)
             mode = self.cycle.mode
             self.cycle = AdcsCycle(self._cycle_config(), mode)
 
@@ -173,7 +257,9 @@ class AdcsApp(App):
         whole, frac = jd_utc_split(tai_s)
         try:
             minutes = ((whole - self._epoch_jd[0]) + (frac - self._epoch_jd[1])) * 1440.0
-            r_km, v_km_s = self.satellite.propagate(minutes)
+            code, r_km, v_km_s = self.satellite.sgp4_tsince(minutes)
+            if code:
+                raise PropagationError(code, minutes)
         except PropagationError as exc:
             self._fault(EV_ORBIT, "orbit", f"orbit propagation failed: {exc}")
             self._command(np.zeros(3), None)
@@ -195,11 +281,11 @@ class AdcsApp(App):
         speeds = np.zeros(4)
         if self.wheels is not None:
             measured = self._read("wheels", self.wheels.speeds_rad_s)
-            if measured is not None and np.all(np.isfinite(measured)):
+            if measured is not None and all(map(math.isfinite, measured.tolist())):
                 ok |= SENSOR_BITS["wheels"]
                 speeds[:len(measured)] = measured
             elif measured is not None:
-                self._fault(EV_SENSOR_FAULT, "wheels", "a wheel did not report its speed")
+                self._fault(EV_SENSOR_FAULT["wheels"], "wheels", "a wheel did not report its speed")
                 speeds[:len(measured)] = np.nan_to_num(measured)
 
         out = self.cycle.step(AdcsSensors(
@@ -207,6 +293,12 @@ class AdcsApp(App):
             jd_tt=jd_tt(tai_s), gmst_rad=lib.tsr_gmst82(whole, frac),
             decimal_year=decimal_year(tai_s), wheel_speed_rad_s=speeds))
         self.last = out
+        if sun is not None or Status.ECLIPSE in out.status:
+            self.s_without_sun = 0.0
+        else:
+            self.s_without_sun += 1.0 / self.rate_hz
+        if ok & SENSOR_BITS["wheels"]:
+            self._check_wheels(speeds)
         self._command(out.mtq_dipole_am2, out.wheel_torque_nm)
         self._maybe_leave_detumble(out, t_s)
         # One struct call in field order: this packet goes out every cycle.
@@ -214,41 +306,77 @@ class AdcsApp(App):
         self.bus.publish(ADCS_STATE.msg_id, ADCS_STATE.struct.pack(
             t_s, int(self.cycle.mode), int(out.status), ok, *self.b_body_t,
             *(gyro if gyro is not None else zero3), *(sun if sun is not None else zero3),
-            *out.q_body_eci, *out.w_body_rad_s, *out.gyro_bias_rad_s,
-            math.degrees(out.pointing_error_rad), *out.mtq_dipole_am2,
-            *_four(out.wheel_torque_nm), *speeds))
+            *out.q_body_eci.tolist(), *out.w_body_rad_s.tolist(), *out.gyro_bias_rad_s.tolist(),
+            math.degrees(out.pointing_error_rad), *out.mtq_dipole_am2.tolist(),
+            *_four(out.wheel_torque_nm), *speeds.tolist()))
+
+    def _check_wheels(self, speeds: np.ndarray) -> None:
+        """Declare failed a wheel that does not speed up under a steady torque command.
+
+        The window spans WHEEL_CHECK_CYCLES good cycles: the speed change from
+        its first to its last, under the torques commanded in between, all of
+        one sign (`_torque_runs` counts them as they come, so the sign test
+        costs nothing per cycle).
+        """
+        window = self._wheel_window
+        torques = self._torque_cmd.tolist()
+        window.append((torques, speeds.tolist()))
+        n = self.cycle.n_wheels
+        runs = self._torque_runs
+        for i in range(n):
+            tau, run = torques[i], runs[i]
+            runs[i] = (max(run, 0) + 1 if tau > 0.0 else min(run, 0) - 1 if tau < 0.0 else 0)
+        if len(window) <= WHEEL_CHECK_CYCLES:
+            return
+        wheels = self.config.get("wheels", {})
+        j_kgm2 = float(wheels.get("inertia_kgm2", 1.5e-5))
+        max_speed = float(wheels.get("max_speed_rad_s", 628.3))
+        first, last = window[1][1], window[-1][1]
+        for i in range(n):
+            bit = 1 << i
+            if self.wheels_failed & bit or abs(last[i]) > 0.9 * max_speed:
+                continue
+            if abs(runs[i]) < WHEEL_CHECK_CYCLES - 1:
+                continue  # not one sign over the window
+            torque_sum = sum(window[k][0][i] for k in range(2, WHEEL_CHECK_CYCLES + 1))
+            expected = torque_sum / j_kgm2 / self.rate_hz
+            if abs(expected) < WHEEL_CHECK_MIN_RAD_S:
+                continue  # too little commanded to tell a stuck wheel from noise
+            moved = last[i] - first[i]
+            if abs(moved) < 0.25 * abs(expected):
+                self.wheels_failed |= bit
+                self.event(EV_WHEEL_FAILED, wheel=i + 1, moved=moved, expected=expected)
 
     def _read(self, name: str, read: Callable[[], Any]) -> Any:
         try:
             return read()
         except HalError as exc:
-            self._fault(EV_SENSOR_FAULT, name, f"{name} read failed: {exc}")
+            self._fault(EV_SENSOR_FAULT[name], name, f"{name} read failed: {exc}")
             return None
 
-    def _fault(self, event_id: int, name: str, text: str) -> None:
+    def _fault(self, event: EventDef, name: str, text: str) -> None:
         count = self.sensor_faults.get(name, 0) + 1
         self.sensor_faults[name] = count
-        if count % 100 == 1:
-            self.event(event_id, Severity.MEDIUM, f"{text} ({count})")
+        self.event(event, text=text, count=count)
 
     def _command(self, dipole_am2: np.ndarray, wheel_torque_nm: np.ndarray | None) -> None:
         try:
             self.magnetorquer.start_dipole(dipole_am2, 1.5 / self.rate_hz)
             if self.wheels is not None and wheel_torque_nm is not None:
                 self.wheels.set_torques(wheel_torque_nm)
+                self._torque_cmd[:len(wheel_torque_nm)] = wheel_torque_nm
         except HalError as exc:
             self.actuator_faults += 1
-            if self.actuator_faults % 100 == 1:
-                self.event(EV_ACTUATOR_FAULT, Severity.MEDIUM,
-                           f"actuator command failed ({self.actuator_faults}): {exc}")
+            self.event(EV_ACTUATOR_FAULT, count=self.actuator_faults, why=exc)
 
     def _maybe_leave_detumble(self, out: Any, t_s: float) -> None:
         threshold = float(self.params["detumble_exit_rate_deg_s"])
         if self.cycle.mode != Mode.DETUMBLE or threshold <= 0.0:
             self._slow_since_s = None
             return
+        w = out.w_body_rad_s
         slow = (Status.EST_VALID in out.status and
-                math.degrees(float(np.linalg.norm(out.w_body_rad_s))) < threshold)
+                math.degrees(math.sqrt(float(w @ w))) < threshold)
         if not slow:
             self._slow_since_s = None
         elif self._slow_since_s is None:
@@ -257,7 +385,7 @@ class AdcsApp(App):
             self._switch(Mode.SUN, "rates low: detumble complete")
 
     def _switch(self, mode: Mode, why: str) -> None:
-        self.event(EV_MODE, Severity.INFO, f"mode {self.cycle.mode.name} -> {mode.name}: {why}")
+        self.event(EV_MODE, old=self.cycle.mode.name, new=mode.name, why=why)
         self.cycle.mode = mode
         self._slow_since_s = None
 
@@ -305,7 +433,8 @@ class AdcsApp(App):
                 "cycles": self.cycles, "sensor_faults": sum(self.sensor_faults.values()),
                 "actuator_faults": self.actuator_faults,
                 "b_norm_nt": float(np.linalg.norm(self.b_body_t) * 1e9),
-                "pointing_error_deg": math.degrees(last.pointing_error_rad) if last else 0.0}
+                "pointing_error_deg": math.degrees(last.pointing_error_rad) if last else 0.0,
+                "wheels_failed": self.wheels_failed, "s_without_sun": self.s_without_sun}
 
 
 def _four(values: np.ndarray) -> list[float]:

@@ -6,7 +6,10 @@ Uplink framing: each TC frame is preceded by the CLTU start sequence 0xEB90
 (232.0-B 4.1.2.7); there is no BCH coding on this wired link. Downlink: each
 fixed-length TM frame is preceded by the attached sync marker 0x1ACFFC1D
 (CCSDS 131.0-B-4 9.3). A reader that loses step hunts for the next start
-sequence, so garbage on the line costs only the frames it hits.
+sequence, so garbage on the line costs only the frames it hits. A candidate
+frame is kept only if its primary header and FECF check out; otherwise the
+start sequence was false (noise that happened to read 0xEB90) and the hunt
+resumes two octets on, so a real frame behind it is still found.
 """
 
 from __future__ import annotations
@@ -15,17 +18,20 @@ from typing import Any
 
 import serial
 
-from fsw.protocol.tc import MAX_FRAME_LEN, PRIMARY_HEADER_LEN
+from fsw.protocol.errors import FrameError
+from fsw.protocol.tc import MAX_FRAME_LEN, PRIMARY_HEADER_LEN, check_tc_frame
 
 START_SEQUENCE = b"\xeb\x90"
 ASM = b"\x1a\xcf\xfc\x1d"
 
 
 class TcStreamDecoder:
-    """Splits a byte stream into candidate TC frames (bounded buffer)."""
+    """Splits a byte stream into TC frames whose header and FECF check out
+    (bounded buffer: at most one frame's worth is held)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fecf: bool = True) -> None:
         self._buf = bytearray()
+        self.fecf = fecf
         self.discarded = 0
 
     def feed(self, data: bytes) -> list[bytes]:
@@ -43,15 +49,58 @@ class TcStreamDecoder:
                 del self._buf[:i]
             if len(self._buf) < 2 + PRIMARY_HEADER_LEN:
                 return out
-            n = ((self._buf[4] & 0x03) << 8 | self._buf[5]) + 1
-            if n < PRIMARY_HEADER_LEN or n > MAX_FRAME_LEN:
-                self.discarded += 2
-                del self._buf[:2]
+            n = self._frame_len_at(0)
+            if n is None:
+                self._skip_false_start()
                 continue
             if len(self._buf) < 2 + n:
-                return out
-            out.append(bytes(self._buf[2:2 + n]))
+                # Wait for the rest, unless a complete valid frame already
+                # follows: then this start sequence was noise.
+                later = self._next_valid_start()
+                if later is None:
+                    return out
+                self.discarded += later
+                del self._buf[:later]
+                continue
+            frame = bytes(self._buf[2:2 + n])
+            if not self._valid(frame):
+                self._skip_false_start()
+                continue
+            out.append(frame)
             del self._buf[:2 + n]
+
+    def _frame_len_at(self, at: int) -> int | None:
+        """Frame length from the header after the start sequence at `at`, or
+        None if that header cannot be a TC frame's (CCSDS 232.0-B 4.1.2:
+        version 00, spare bits 00, length within the limits)."""
+        hdr = self._buf[at + 2:at + 2 + PRIMARY_HEADER_LEN]
+        if len(hdr) < PRIMARY_HEADER_LEN or hdr[0] & 0xCC:
+            return None
+        n = ((hdr[2] & 0x03) << 8 | hdr[3]) + 1
+        return n if PRIMARY_HEADER_LEN <= n <= MAX_FRAME_LEN else None
+
+    def _valid(self, frame: bytes) -> bool:
+        try:
+            check_tc_frame(frame, fecf=self.fecf)
+        except FrameError:
+            return False
+        return True
+
+    def _next_valid_start(self) -> int | None:
+        """Offset of a later start sequence followed by a complete valid frame."""
+        j = self._buf.find(START_SEQUENCE, 1)
+        while j > 0:
+            n = self._frame_len_at(j)
+            if n is not None and len(self._buf) >= j + 2 + n \
+                    and self._valid(bytes(self._buf[j + 2:j + 2 + n])):
+                return j
+            j = self._buf.find(START_SEQUENCE, j + 1)
+        return None
+
+    def _skip_false_start(self) -> None:
+        # a false start sequence: hunt on from the next octet
+        self.discarded += 2
+        del self._buf[:2]
 
 
 def encode_tc_stream(frame: bytes) -> bytes:

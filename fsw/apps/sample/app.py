@@ -1,10 +1,15 @@
-"""Sample app: counts, averages a subscribed value, and shows every part of an app.
+"""Sample app: scales a commanded input by a gain parameter every cycle, and shows
+every part of an app.
 
-Read this file top to bottom to learn the shape:
+The input is set by command 10 (SET_INPUT); each cycle, while the output is
+enabled (command 11), the app publishes ``SampleOutput`` with the input
+times the ``gain`` parameter. Read this file top to bottom to learn the shape:
 
 - the class attributes declare identity (NAME, APID), housekeeping fields,
-  telemetry, parameters; the base class registers and subscribes them;
-- ``init`` sets up state and subscriptions; ``execute`` is one cycle;
+  telemetry, parameters and events; the base class registers them on the bus
+  and subscribes the command pipe; ids come from `fsw.core.ids`;
+- ``init`` sets up state (and would subscribe to other apps' messages with
+  ``self.bus.subscribe``); ``execute`` is one cycle;
 - ``@command`` methods are the command handler, one method per function code;
 - ``housekeeping_values`` fills the app's own housekeeping fields.
 """
@@ -14,15 +19,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fsw.core import App, CommandError, Field, MessageType, Parameter, Reason, Severity, command
-from fsw.core.ids import SAMPLE_APID
+from fsw.core import (
+    App,
+    CommandError,
+    EventDef,
+    Field,
+    MessageType,
+    Parameter,
+    Reason,
+    Severity,
+    command,
+)
+from fsw.core.ids import SAMPLE_APID, SAMPLE_OUTPUT_APID
 from fsw.core.message import tm_msg_id
 
 # A second telemetry stream besides housekeeping: the app's output each cycle.
-SAMPLE_OUTPUT = MessageType("SampleOutput", tm_msg_id(SAMPLE_APID + 1), [
+SAMPLE_OUTPUT = MessageType("SampleOutput", tm_msg_id(SAMPLE_OUTPUT_APID), [
     Field("cycle", "I"),
     Field("scaled_value", "f", doc="latest input times the gain"),
 ], doc="Produced by the sample app every cycle")
+
+# Events: id (from 10; 1-9 are the base class's), severity, text format, squelch.
+EV_STARTED = EventDef(10, "STARTED", Severity.INFO, "sample app initialised, output {state}")
+EV_OUTPUT = EventDef(11, "OUTPUT", Severity.INFO, "output {state}", burst=5, rate_hz=1.0)
 
 
 class SampleApp(App):
@@ -36,6 +55,7 @@ class SampleApp(App):
     TELEMETRY = (SAMPLE_OUTPUT,)
     PARAMETERS = (Parameter("gain", "f", default=1.0, low=0.0, high=100.0,
                             doc="factor applied to the input"),)
+    EVENTS = (EV_STARTED, EV_OUTPUT)
 
     # -- init -------------------------------------------------------------
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
@@ -45,7 +65,7 @@ class SampleApp(App):
         self.latest_input = 0.0
 
     def init(self) -> None:
-        self.event(10, Severity.INFO, "sample app initialised")
+        self.event(EV_STARTED, state="on" if self.enabled else "off")
 
     # -- main loop ----------------------------------------------------------
     def execute(self) -> None:
@@ -66,6 +86,7 @@ class SampleApp(App):
         if bool(enabled) == self.enabled:
             raise CommandError(Reason.NOT_ALLOWED_NOW, "output already in that state")
         self.enabled = bool(enabled)
+        self.event(EV_OUTPUT, state="on" if self.enabled else "off")
 
     # -- housekeeping -----------------------------------------------------------
     def housekeeping_values(self) -> Mapping[str, Any]:

@@ -1,0 +1,276 @@
+"""Mutation testing of the flight software: `python -m bench.mutants` (or `make mutants`).
+
+Each area (a package of flight code and the tests that exercise it) is
+mutated by mutmut in a work folder of its own under ``out/mutants/work/``,
+so areas never share state and an interrupted run resumes where it stopped.
+mutmut runs, for every mutant, only the tests that executed the mutated
+function, on as many worker processes as ``--jobs`` allows.
+
+Each area writes ``out/mutants/<area>.txt``: the score, the counts by
+status, and every mutant that survived with its diff. Mutants that cannot
+change behaviour a user could notice are listed, with the reason, in
+``docs/mutants-equivalent.md``; the report reads that list, marks them
+``equivalent`` and leaves them out of the score.
+
+    python -m bench.mutants                      # every area
+    python -m bench.mutants fsw-core --jobs 1    # one area, one core
+    python -m bench.mutants fsw-core --only fsw/core/bus.py
+    python -m bench.mutants --report-only        # rewrite reports from the last run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "out" / "mutants"
+EQUIVALENT_LIST = ROOT / "docs" / "mutants-equivalent.md"
+# Packages a test may import: all of them are copied into the work folder so
+# the mutated copy of a package shadows the original completely.
+PACKAGES = ("fsw", "hal", "ground", "hil", "tessera")
+
+
+@dataclass(frozen=True)
+class Area:
+    """One unit of mutation: code to mutate and the tests that judge it."""
+
+    name: str
+    mutate: tuple[str, ...]  # glob patterns, relative to the repository
+    tests: tuple[str, ...]  # pytest paths
+
+
+AREAS = (
+    Area("fsw-core", ("fsw/core/*",), ("tests/core", "tests/apps")),
+    Area("fsw-protocol", ("fsw/protocol/*",), ("tests/protocol", "tests/apps")),
+    Area("fsw-apps", ("fsw/apps/*",), ("tests/apps", "tests/sim")),
+    Area("hal-devices", ("hal/devices/*",), ("tests/hal", "tests/sim")),
+    Area("ground", ("ground/*",), ("tests/ground",)),
+    Area("hil", ("hil/*",), ("tests/hil",)),
+)
+
+# mutmut's exit codes by meaning (mutmut.stats.status_by_exit_code).
+_STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
+           34: "skipped", 36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout",
+           255: "timeout", 37: "killed", -11: "segfault", -9: "segfault", None: "not checked"}
+# A mutant counts as detected when the tests failed, hung or crashed on it.
+_DETECTED = {"killed", "timeout", "segfault"}
+
+
+def _has_code_and_tests(area: Area) -> bool:
+    code = any(any(ROOT.glob(p.rstrip("*") + "**/*.py")) for p in area.mutate)
+    tests = any((ROOT / t).exists() for t in area.tests)
+    return code and tests
+
+
+def _pyproject_for(area: Area, only: list[str]) -> str:
+    """The repository's pyproject.toml with a [tool.mutmut] section for one area."""
+    text = (ROOT / "pyproject.toml").read_text()
+    text = re.sub(r"(?ms)^\[tool\.mutmut\].*?(?=^\[|\Z)", "", text)
+    tests = [t for t in area.tests if (ROOT / t).exists()]
+    return text + (
+        "\n[tool.mutmut]\n"
+        f"source_paths = {json.dumps([p for p in PACKAGES if (ROOT / p).is_dir()])}\n"
+        f"only_mutate = {json.dumps(only or list(area.mutate))}\n"
+        f"do_not_mutate = {json.dumps(['*/__init__.py'])}\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        # Short forms only: the slow soaks would dominate the run and add no kills.
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "not slow", "-q", "-x"]\n'
+    )
+
+
+def _prepare(area: Area, only: list[str]) -> Path:
+    """A work folder whose packages and tests link to the repository's."""
+    work = OUT / "work" / area.name
+    work.mkdir(parents=True, exist_ok=True)
+    for name in (*PACKAGES, "tests"):
+        link = work / name
+        if (ROOT / name).exists() and not link.exists():
+            link.symlink_to(ROOT / name)
+    (work / "pyproject.toml").write_text(_pyproject_for(area, only))
+    # Tests change as mutants are hunted down: take the current ones each run.
+    shutil.rmtree(work / "mutants" / "tests", ignore_errors=True)
+    return work
+
+
+def _forget_undetected(work: Path) -> None:
+    """Mark every mutant the tests missed as unchecked, so new tests get their chance."""
+    for meta in (work / "mutants").rglob("*.py.meta"):
+        data = json.loads(meta.read_text())
+        codes = data["exit_code_by_key"]
+        for key, code in codes.items():
+            if _STATUS.get(code, "suspicious") not in _DETECTED:
+                codes[key] = None
+        meta.write_text(json.dumps(data, indent=4))
+
+
+def run_area(area: Area, jobs: int, only: list[str], retest: bool = False) -> int:
+    """Run mutmut over one area; returns mutmut's exit status."""
+    work = _prepare(area, only)
+    if retest:
+        _forget_undetected(work)
+    log = OUT / f"{area.name}.log"
+    cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)]
+    started = time.monotonic()
+    with log.open("w") as out:
+        status = subprocess.call(cmd, cwd=work, stdout=out, stderr=subprocess.STDOUT)
+    print(f"{area.name}: mutmut finished with status {status} in "
+          f"{time.monotonic() - started:.0f} s (log {log.relative_to(ROOT)})")
+    return status
+
+
+@dataclass
+class Mutant:
+    key: str  # mutmut's name for it
+    path: str  # source file, relative to the repository
+    status: str
+    diff: str = ""
+
+    @property
+    def function(self) -> str:
+        """Dotted name of the mutated function: ``fsw.core.bus.SoftwareBus.publish``."""
+        head = self.key.rsplit("__mutmut_", 1)[0]
+        module, _, mangled = head.rpartition(".")
+        if mangled.startswith("xǁ"):
+            return ".".join([module, *mangled.split("ǁ")[1:]])
+        return f"{module}.{mangled.removeprefix('x_')}"
+
+    @property
+    def change(self) -> str:
+        """The mutated line(s) as they read after the mutation, for matching."""
+        added = [ln[1:].strip() for ln in self.diff.splitlines()
+                 if ln.startswith("+") and not ln.startswith("+++")]
+        return " / ".join(added)
+
+
+@dataclass
+class Report:
+    area: Area
+    mutants: list[Mutant] = field(default_factory=list)
+
+    def count(self, *statuses: str) -> int:
+        return sum(m.status in statuses for m in self.mutants)
+
+    @property
+    def score(self) -> float:
+        """Detected / (all - equivalent - skipped), in percent."""
+        judged = len(self.mutants) - self.count("equivalent", "skipped", "not checked")
+        return 100.0 * self.count(*_DETECTED) / judged if judged else 100.0
+
+
+def load_equivalents(path: Path = EQUIVALENT_LIST) -> dict[tuple[str, str], str]:
+    """(function, mutated line) -> reason, from the table in docs/mutants-equivalent.md."""
+    found: dict[tuple[str, str], str] = {}
+    if not path.exists():
+        return found
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`"):
+            continue
+        function, change, reason = (c.strip("`") for c in cells)
+        found[(function, change.replace("\\|", "|"))] = reason
+    return found
+
+
+def collect(area: Area) -> Report:
+    """Read one area's results from its work folder."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    report = Report(area)
+    work = OUT / "work" / area.name
+    equivalents = load_equivalents()
+    old_cwd = os.getcwd()
+    os.chdir(work)
+    try:
+        for meta in sorted(Path("mutants").rglob("*.py.meta")):
+            path = str(meta.relative_to("mutants"))[: -len(".meta")]
+            if not any(Path(path).match(p) or path.startswith(p.rstrip("*"))
+                       for p in area.mutate):
+                continue
+            codes = json.loads(meta.read_text())["exit_code_by_key"]
+            for key, code in codes.items():
+                m = Mutant(key, path, _STATUS.get(code, "suspicious"))
+                if m.status not in _DETECTED:
+                    m.diff = get_diff_for_mutant(key, path=Path(path))
+                    if (m.function, m.change) in equivalents:
+                        m.status = "equivalent"
+                report.mutants.append(m)
+    finally:
+        os.chdir(old_cwd)
+    return report
+
+
+def write_report(report: Report) -> Path:
+    """out/mutants/<area>.txt: score, counts, and each undetected mutant's diff."""
+    statuses = ("killed", "timeout", "segfault", "survived", "no tests", "suspicious",
+                "equivalent", "skipped", "not checked")
+    lines = [f"# Mutation report: {report.area.name}",
+             f"mutated: {', '.join(report.area.mutate)}",
+             f"tests:   {', '.join(report.area.tests)}",
+             f"score:   {report.score:.1f} % detected of {len(report.mutants)} mutants "
+             "(equivalent ones left out)", ""]
+    lines += [f"{s:>12}: {report.count(s)}" for s in statuses if report.count(s)]
+    by_file: dict[str, list[Mutant]] = {}
+    for m in report.mutants:
+        by_file.setdefault(m.path, []).append(m)
+    lines += ["", "## per file"]
+    for path, ms in sorted(by_file.items()):
+        sub = Report(report.area, ms)
+        lines.append(f"{sub.score:6.1f} %  {len(ms):4d}  {path}")
+    for wanted in ("survived", "no tests", "suspicious", "equivalent"):
+        left = [m for m in report.mutants if m.status == wanted]
+        if not left:
+            continue
+        lines += ["", f"## {wanted}"]
+        for m in left:
+            lines += ["", f"### {m.key}", f"function: {m.function}", m.diff.rstrip()]
+    path = OUT / f"{report.area.name}.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.mutants", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    names = ", ".join(a.name for a in AREAS)
+    parser.add_argument("areas", nargs="*", metavar="AREA",
+                        help=f"areas to mutate (default: every one of {names} that exists)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="mutants tested at once (default: the number of cores)")
+    parser.add_argument("--only", action="append", default=[], metavar="GLOB",
+                        help="mutate only files matching GLOB within the area (repeatable)")
+    parser.add_argument("--retest", action="store_true",
+                        help="test again the mutants the last run missed (after adding tests)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the reports from the last run without running mutmut")
+    args = parser.parse_args(argv)
+    known = {a.name: a for a in AREAS}
+    unknown = [a for a in args.areas if a not in known]
+    if unknown or args.jobs < 1:
+        parser.error(f"unknown area {unknown[0]!r}" if unknown else "--jobs must be at least 1")
+    chosen = [known[a] for a in args.areas] or [a for a in AREAS if _has_code_and_tests(a)]
+    OUT.mkdir(parents=True, exist_ok=True)
+    summary = []
+    for area in chosen:
+        if not args.report_only:
+            run_area(area, args.jobs, args.only, args.retest)
+        report = collect(area)
+        path = write_report(report)
+        summary.append(f"{area.name:>14}: {report.score:5.1f} % of {len(report.mutants)} "
+                       f"mutants detected, {report.count('survived', 'no tests')} left "
+                       f"({path.relative_to(ROOT)})")
+    print("\n".join(summary))
+    (OUT / "summary.txt").write_text("\n".join(summary) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
