@@ -70,17 +70,23 @@ def main() -> None:
 
     # Sensor sweep, and the same bytes replayed straight into the emulators.
     record = []
-    orig = type(i2c)._transfer
+    targets = dict(i2c._targets)
 
-    def spy(self, address, out, n_in):
-        record.append((self._targets[address], bytes(out), n_in))
-        return orig(self, address, out, n_in)
+    class Spy:
+        """Stands in for an emulator while one sweep is recorded."""
 
-    type(i2c)._transfer = spy
+        def __init__(self, target) -> None:
+            self.target = target
+
+        def i2c_transfer(self, out: bytes, n_in: int) -> bytes:
+            record.append((self.target, bytes(out), n_in))
+            return self.target.i2c_transfer(out, n_in)
+
+    i2c._targets.update({a: Spy(t) for a, t in targets.items()})
     try:
         sweep(hw.devices)
     finally:
-        type(i2c)._transfer = orig
+        i2c._targets.update(targets)
     spi = buses["spi0"]
     gyro_frames = [(spi.target(0), b"\xe7" + bytes(7))]  # STATUS + OUT burst
     can = buses["can0"]
