@@ -2,10 +2,12 @@
 
     python -m bench space_link
 
-1. Space Packet encode + decode, same packets, vs spacepackets.
-2. Bulk decode of a file of 100,000 packets (header fields plus two user
-   fields into arrays), vs ccsdspy.
-3. PUS TC encode + decode vs spacepackets.
+1. Space Packet encode + decode vs spacepackets: same packets, every header
+   field read and kept on both sides.
+2. PUS TC encode + decode with the CRC vs spacepackets.
+3. Bulk decode of a file of fixed-length packets (primary header fields and
+   three user fields into arrays) vs ccsdspy: with the sequence and APID
+   checks on both sides, and without them on both sides.
 4. Authenticated TC frame verification (FECF, header, HMAC-SHA-256/128,
    anti-replay window, FARM-1) against the aim of 20,000 frames/s: with the
    anti-replay store in memory, with a durable SQLite commit per frame on
