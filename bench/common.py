@@ -251,12 +251,18 @@ def versions(*distributions: str) -> str:
     return ", ".join(parts)
 
 
-def heading(*distributions: str, gc_enabled: bool = False) -> None:
-    """Print the versions compared and the harness settings a benchmark module uses."""
+def heading(*distributions: str, rounds: int | None = None, warmup: int = WARMUP,
+            gc_enabled: bool = False) -> None:
+    """Print the versions compared and the harness settings a benchmark module uses.
+
+    `rounds` names the module's round count when all its figures share one;
+    otherwise each `report` line gives its own.
+    """
     print(f"# {versions(*distributions)}", flush=True)
     policy = GC_POLICY_ENABLED if gc_enabled else GC_POLICY
-    print("# harness: a warm-up call per side, then rounds alternating which side goes "
-          f"first; median (min-max over the rounds); {policy}", flush=True)
+    count = f"{rounds} rounds" if rounds is not None else "rounds"
+    print(f"# harness: {warmup} warm-up call(s) per side, then {count} alternating which "
+          f"side goes first; median (min-max over the rounds); {policy}", flush=True)
 
 
 def machine() -> str:
