@@ -356,6 +356,16 @@ class Session:
             sc.close()
         self.archive.flush()
 
+    def wait_ready(self, timeout_s: float, spacecraft: str | None = None) -> bool:
+        """Wait until the spacecraft is in a pass (COP-1 started from its CLCW)."""
+        sc = self.spacecraft(spacecraft)
+        deadline = time.monotonic() + timeout_s
+        while not sc.ready:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     # -- commanding --------------------------------------------------------------
     def resolve(self, dotted: str) -> CommandDef:
         app, _, name = dotted.partition(".")
