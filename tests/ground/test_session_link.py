@@ -247,7 +247,7 @@ def test_the_docs_core_api_example_runs(tmp_path, dictionary, monkeypatch):
         work = tmp_path / "work"
         (work / "sim").mkdir(parents=True)
         (work / "sim" / "dictionary.json").write_text(json.dumps(dictionary.doc))
-        (work / "sim" / "keys.json").write_text(sc.keys.read_text())
+        (work / "sim" / "keys-sc1.json").write_text(sc.keys.read_text())
         monkeypatch.chdir(work)
         scope: dict = {}
         exec(code.replace("tcp://127.0.0.1:5000", sc.radio.url), scope)
