@@ -6,7 +6,7 @@ import argparse
 import sys
 from importlib.resources import files
 
-from tessera.options import bounded_float
+from tessera.options import backend_name, bounded_float, existing_file, writable_file
 
 
 def run(args: argparse.Namespace) -> int:
@@ -18,6 +18,16 @@ def run(args: argparse.Namespace) -> int:
         devices = hal.config.load_config(args.devices)
         if args.backend:
             devices = devices.with_backend(args.backend)
+        unattached = [name for name, spec in devices.devices.items()
+                      if spec.bus is not None and devices.buses[spec.bus].backend == "sim"]
+        if unattached:
+            # Outside a simulation nothing sits on a sim bus: every part would
+            # fail its identity check, which names a part instead of the cause.
+            print(f"tessera fsw: no hardware or emulators are attached: {len(unattached)} "
+                  f"devices ({', '.join(unattached)}) are on sim buses, which hold emulators "
+                  "only inside a simulation; use --backend linux on the flight computer, or "
+                  "tessera sim to fly the simulated spacecraft", file=sys.stderr)
+            return 2
         hardware = hal.config.build(devices)
     except HalError as exc:
         print(f"tessera fsw: devices: {exc}", file=sys.stderr)
@@ -47,12 +57,16 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     fsw = sub.add_parser("fsw", help="run the flight software on the real clock")
-    fsw.add_argument("--config", default=str(files("fsw").joinpath("configs", "reference.toml")),
+    fsw.add_argument("--config", type=existing_file,
+                     default=str(files("fsw").joinpath("configs", "reference.toml")),
                      help="flight configuration (apps and rate groups), TOML")
-    fsw.add_argument("--devices", default=str(files("hal").joinpath("reference.toml")),
+    fsw.add_argument("--devices", type=existing_file,
+                     default=str(files("hal").joinpath("reference.toml")),
                      help="device configuration (buses and drivers), TOML")
-    fsw.add_argument("--backend", help="put every bus on this backend (e.g. linux)")
-    fsw.add_argument("--store", help="SQLite file for the persistent store")
+    fsw.add_argument("--backend", type=backend_name,
+                     help="put every bus on this backend (e.g. linux)")
+    fsw.add_argument("--store", type=writable_file,
+                     help="SQLite file for the persistent store")
     fsw.add_argument("--duration-s", type=bounded_float(0.0, low_open=True), default=None,
                      help="stop after this long (default: run until interrupted)")
     fsw.set_defaults(run=run)
