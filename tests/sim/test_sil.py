@@ -16,9 +16,16 @@ from ground.sim.spacecraft import SpacecraftModel
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """One orbit of the demonstration: detumble, then sun pointing."""
-    return run_demo(tmp_path_factory.mktemp("demo"), orbits=1.0, plot=True, stream=io.StringIO())
+def demo_run(tmp_path_factory):
+    """One orbit of the demonstration (detumble, then sun pointing) and what it printed."""
+    printed = io.StringIO()
+    result = run_demo(tmp_path_factory.mktemp("demo"), orbits=1.0, plot=True, stream=printed)
+    return result, printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def demo(demo_run):
+    return demo_run[0]
 
 
 def test_detumbles_from_10_deg_s_per_axis_within_one_orbit(demo):
@@ -69,10 +76,8 @@ def test_the_summary_agrees_with_the_rows_it_wrote(demo):
     assert demo.sun_pointing_from_s <= demo.excursions[0].start_s
 
 
-def test_summary_lines_name_the_first_detumble_the_slew_and_for_good(tmp_path):
-    out = io.StringIO()
-    result = run_demo(tmp_path, orbits=0.7, plot=False, stream=out)
-    text = out.getvalue()
+def test_summary_lines_name_the_first_detumble_the_slew_and_for_good(demo_run):
+    result, text = demo_run
     assert f"|w| first below 0.5 deg/s after {result.first_below_s:.0f} s" in text
     assert "the slew to the sun" in text
     assert f"below 0.5 deg/s for good after {result.detumbled_at_s:.0f} s" in text
