@@ -28,7 +28,6 @@ from bench.bench_detumble import SIM_S, basilisk_rate
 from bench.common import heading, note, paired, report
 from ground.sim.parallel import constellation, fly, fly_constellation
 from ground.sim.sil import Scenario, build_sil
-from ground.sim.spacecraft import SpacecraftModel
 
 CONSTELLATION = 3
 WORKERS = 2
@@ -71,12 +70,6 @@ def main() -> None:
     cpu = sorted(CPU_S)[len(CPU_S) // 2]
     note(f"tessera on one core by CPU time (median of {len(CPU_S)} runs): "
          f"{SIM_S / cpu:,.0f} sim s per CPU s; the wall figures carry the machine's load")
-    CPU_S.clear()
-    magnetic = paired(lambda: tessera_run(Scenario(model=SpacecraftModel.magnetic_only(),
-                                                   field_model="dipole")),
-                      basilisk_run, items=SIM_S, self_timed=True)
-    report("magnetometer + torquers only in the loop vs Basilisk engine", magnetic,
-           "basilisk", unit="sim s / wall s")
     cores = os.cpu_count() or 1
     fleet = paired(
         lambda: fly_constellation(constellation(CONSTELLATION), SIM_S, workers=WORKERS),
