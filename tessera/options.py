@@ -154,3 +154,29 @@ def backend_name(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a bus backend (one of: {', '.join(known)})")
     return text
+
+
+@rejects("nosuch://host:1", "/nonexistent/tty", "", "socket://")
+def serial_url(text: str) -> str:
+    """A serial port as pyserial opens it: a device path that exists (a tty, a
+    pty) or a URL of a scheme pyserial knows (socket://host:port, rfc2217://,
+    loop://...). Checked without opening it."""
+    import serial
+
+    if not text:
+        raise argparse.ArgumentTypeError("an empty port name")
+    if "://" not in text:
+        if not Path(text).exists():
+            raise argparse.ArgumentTypeError(f"{text}: no such device")
+        return text
+    scheme, _, rest = text.partition("://")
+    if scheme in ("socket", "rfc2217"):  # pyserial reads host and port only when opening
+        host, _, port = rest.partition(":")
+        port = port.split("?")[0].rstrip("/")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise argparse.ArgumentTypeError(f"{text}: expected {scheme}://host:port")
+    try:
+        serial.serial_for_url(text, do_not_open=True)
+    except (ValueError, serial.SerialException) as exc:
+        raise argparse.ArgumentTypeError(f"{text}: {exc}") from None
+    return text
