@@ -150,6 +150,11 @@ def backend_name(text: str) -> str:
     import hal.config
 
     known = hal.config.backend_names()
+    try:
+        import hal.tunnel  # registers the bench's tunnel backend on import
+    except ImportError:  # its extra is missing: let the run say which package to install
+        known.append("tunnel")
+    known = sorted(set(hal.config.backend_names()) | set(known))
     if text not in known:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a bus backend (one of: {', '.join(known)})")
