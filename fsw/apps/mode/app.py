@@ -167,9 +167,10 @@ class ModeManagerApp(App):
         if raw is not None:
             mode = Mode.SAFE if raw[0] == Mode.SAFE else Mode.NOMINAL
             cause = SafeCause(raw[1]) if mode == Mode.SAFE else SafeCause.NONE
-        if self.watchdog_resets >= self.reset_loop_count and mode != Mode.SAFE:
-            mode, cause = Mode.SAFE, SafeCause.WATCHDOG_LOOP
+        if self.watchdog_resets >= self.reset_loop_count:
             self.event(EV_RESET_LOOP, count=self.watchdog_resets)
+            if mode != Mode.SAFE:  # already SAFE: keep the cause that put it there
+                mode, cause = Mode.SAFE, SafeCause.WATCHDOG_LOOP
         with store.transaction():
             store.put(_NS, "mode", bytes([mode, cause]))
             store.put(_NS, "wdt_in_a_row", bytes([self.watchdog_resets]))
