@@ -143,12 +143,13 @@ def bench_bulk() -> None:
 
 def _uplink(db: str):
     from fsw.protocol.pus import PusTc
+    from fsw.protocol.rights import Rights
     from fsw.protocol.sdls import SecurityAssociation, SecurityEngine, SecuritySender
     from fsw.protocol.store import ArsnStore
     from fsw.protocol.uplink import TcReceiver, TcSender, VcConfig
 
     def sa() -> SecurityAssociation:
-        return SecurityAssociation(1, "operator", b"\x5a" * 32, vcids=frozenset({0}),
+        return SecurityAssociation(1, "operator", b"\x5a" * 32, Rights.operator(vcids=(0,)),
                                    arsn_window=64)
 
     vcs = {0: VcConfig(0, farm_window=254)}

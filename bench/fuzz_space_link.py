@@ -20,6 +20,7 @@ with atheris.instrument_imports(include=["fsw"]):
     from fsw.protocol import ProtocolError
     from fsw.protocol.cuc import CucTime
     from fsw.protocol.pus import PusTc, PusTm
+    from fsw.protocol.rights import Rights
     from fsw.protocol.sdls import (
         SecurityAssociation,
         SecurityEngine,
@@ -46,11 +47,10 @@ SCID = 0x2AB
 
 
 def _uplink() -> tuple[TcReceiver, list[bytes]]:
-    sa = SecurityAssociation(1, "operator", b"\x11" * 32, vcids=frozenset({0}),
-                             management=True)
+    sa = SecurityAssociation(1, "operator", b"\x11" * 32, Rights.operator(vcids=(0,)))
     engine = SecurityEngine([sa], ArsnStore(":memory:"), kek=bytes(32))
     vcs = {0: VcConfig(0)}
-    sender_sa = SecurityAssociation(1, "operator", b"\x11" * 32, vcids=frozenset({0}))
+    sender_sa = SecurityAssociation(1, "operator", b"\x11" * 32, Rights.operator(vcids=(0,)))
     tx = TcSender(SCID, vcs, {1: SecuritySender(sender_sa, ArsnStore(":memory:"))})
     seeds = [tx.frame(0, i, PusTc(0x42, 17, 1, seq_count=i).encode(), spi=1) for i in range(3)]
     return TcReceiver(SCID, vcs, engine), seeds

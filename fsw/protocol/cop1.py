@@ -54,6 +54,21 @@ class Farm1:
     def wait(self) -> bool:
         return self.state == WAIT
 
+    def judge(self, ns: int) -> str:
+        """What `ad_frame(ns)` would do, without doing it: "accept", "wait"
+        (E2), "retransmit" (E3), "duplicate" (E4), "lockout" (E5) or
+        "locked" (in Lockout already)."""
+        if self.state == LOCKOUT:
+            return "locked"
+        ahead = (ns - self.vr) & 0xFF
+        if ahead == 0:
+            return "accept" if self.buffers > 0 and self.state == OPEN else "wait"
+        if ahead <= self.pw - 1:
+            return "retransmit"
+        if (self.vr - ns) & 0xFF <= self.nw:
+            return "duplicate"
+        return "lockout"
+
     def ad_frame(self, ns: int) -> None:
         """Judge an AD frame with sequence number N(S). Returns if it is accepted
         (V(R) advances); raises CopError with the reason otherwise."""
@@ -97,6 +112,26 @@ class Farm1:
         """The consumer freed a buffer (E10): Wait ends."""
         if self.state == WAIT:
             self.state = OPEN
+
+    def to_dict(self) -> dict:
+        """FARM-1 state as plain data (to keep it across a reboot)."""
+        return {"vcid": self.vcid, "window": self.window, "state": self.state, "vr": self.vr,
+                "retransmit": self.retransmit, "farm_b_counter": self.farm_b_counter}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Farm1:
+        """The FARM-1 saved by `to_dict`; FrameError for state that cannot be."""
+        try:
+            farm = cls(int(d["vcid"]), int(d["window"]))
+            if d["state"] not in (OPEN, WAIT, LOCKOUT):
+                raise ValueError(f"state {d['state']!r}")
+            farm.state = d["state"]
+            farm.vr = int(d["vr"]) & 0xFF
+            farm.retransmit = bool(d["retransmit"])
+            farm.farm_b_counter = int(d["farm_b_counter"]) & 3
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FrameError(Reason.FIELD_RANGE, f"saved FARM state: {exc}") from None
+        return farm
 
     def clcw(self) -> Clcw:
         return Clcw(vcid=self.vcid, report_value=self.vr, lockout=self.lockout,

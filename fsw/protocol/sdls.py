@@ -15,7 +15,8 @@ constant time. Anti-replay (355.0-B-2 4.2.2.2.6): the ARSN must lie in
 (stored, stored + window]; the stored value is the last accepted one and is
 committed durably before the frame is handed on.
 
-Security associations are listed in a JSON key file (see `load_key_file`).
+Security associations are listed in a JSON key file, one per key holder
+with its rights (see `fsw.protocol.keyfile` and `fsw.protocol.rights`).
 A rekey PDU, accepted only on a management SA (cf. the SDLS Extended
 Procedures key management, 355.1-B, and the lesson of CVE-2025-46675),
 carries a new key wrapped with AES key wrap (RFC 3394) under the
@@ -26,38 +27,36 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from fsw.protocol.errors import Reason, SecurityError
+from fsw.protocol.rights import KEY_MANAGEMENT_MAP, Rights
 from fsw.protocol.store import ArsnStore
 
 SPI_LEN = 2
 DEFAULT_ABM = b"\xff" * 6  # authenticate every header bit
 REKEY_TAG = 0x01
-MANAGEMENT_MAP = 63  # MAP ID that carries security management PDUs
+MANAGEMENT_MAP = KEY_MANAGEMENT_MAP  # MAP ID that carries security management PDUs
 _REKEY = struct.Struct(">BHI")
 WRAPPED_KEY_LEN = 40  # RFC 3394 wrap of a 32-octet key
 
 
 @dataclass
 class SecurityAssociation:
-    """One SA: one key, owned by the bus operator or by one partner."""
+    """One SA: one key, held by the bus operator or by one partner, with that
+    key holder's rights."""
 
     spi: int
     owner: str
     key: bytes
-    apids: frozenset[int] | None = None  # None: may command every APID
-    vcids: frozenset[int] = frozenset({0})
+    rights: Rights
     arsn_len: int = 4
     mac_len: int = 16
     arsn_window: int = 64
-    management: bool = False
     operational: bool = True
     key_generation: int = 0
     abm: bytes = DEFAULT_ABM
@@ -75,11 +74,9 @@ class SecurityAssociation:
             raise SecurityError(Reason.KEY_FILE, f"SA {self.spi}: ARSN window")
         if len(self.abm) != 6:
             raise SecurityError(Reason.KEY_FILE, f"SA {self.spi}: ABM must be 6 octets")
-        self.apids = None if self.apids is None else frozenset(self.apids)
-        self.vcids = frozenset(self.vcids)
 
     def may_command(self, apid: int) -> bool:
-        return self.apids is None or apid in self.apids
+        return self.rights.may_command(apid)
 
     @property
     def arsn_max(self) -> int:
@@ -107,6 +104,7 @@ class Verified:
     sa: SecurityAssociation
     arsn: int
     data: bytes  # the frame data between security header and trailer
+    fresh: bool = True  # False: authentic, but its ARSN was already used (see verify)
 
 
 @dataclass
@@ -134,16 +132,16 @@ class SecurityEngine:
                 sa.key = _unwrap(kek, wrapped)
                 sa.key_generation = gen
 
-    @classmethod
-    def from_key_file(cls, path: str | Path, store: ArsnStore) -> SecurityEngine:
-        sas, kek = load_key_file(path)
-        return cls(sas, store, kek)
-
-    def verify(self, frame: bytes | memoryview, header_len: int, vcid: int) -> Verified:
+    def verify(self, frame: bytes | memoryview, header_len: int, vcid: int,
+               stale_ok: bool = False) -> Verified:
         """Check SPI, MAC and ARSN of a frame (FECF already removed).
 
         `header_len` is the primary header plus segment header, if any. Nothing
-        is committed: call `commit` once the frame is accepted.
+        is committed: call `commit` once the frame is accepted. With
+        `stale_ok` an authentic frame whose ARSN was already used comes back
+        with `fresh` False instead of raising REPLAY, so that the caller can
+        tell a COP-1 retransmission of an accepted AD frame (a FARM-1
+        duplicate) from a replay; such a frame must never be accepted.
         """
         n = len(frame)
         if n < header_len + SPI_LEN:
@@ -154,7 +152,7 @@ class SecurityEngine:
             raise SecurityError(Reason.UNKNOWN_SPI, f"SPI {spi}")
         if not sa.operational:
             raise SecurityError(Reason.SA_NOT_OPERATIONAL, f"SPI {spi}")
-        if vcid not in sa.vcids:
+        if not sa.rights.may_use_vc(vcid):
             raise SecurityError(Reason.SA_WRONG_VC, f"SPI {spi} is not used on VC {vcid}")
         sn_end = header_len + SPI_LEN + sa.arsn_len
         mac_start = n - sa.mac_len
@@ -166,6 +164,8 @@ class SecurityEngine:
         arsn = int.from_bytes(frame[header_len + SPI_LEN:sn_end], "big")
         last = self.last_accepted(spi)
         if arsn <= last:
+            if stale_ok:
+                return Verified(sa, arsn, b"", fresh=False)
             raise SecurityError(Reason.REPLAY, f"SPI {spi}: ARSN {arsn}, last accepted {last}")
         if arsn > last + sa.arsn_window:
             raise SecurityError(Reason.ARSN_OUT_OF_WINDOW,
@@ -181,7 +181,7 @@ class SecurityEngine:
         """Record the ARSN of an accepted frame. With `durable` (the default) it
         is on disk when this returns; otherwise it is held until `flush()`,
         which must happen before any frame of the batch is acted on."""
-        if v.arsn <= self.last_accepted(v.sa.spi):
+        if not v.fresh or v.arsn <= self.last_accepted(v.sa.spi):
             raise SecurityError(Reason.REPLAY, "ARSN already used")
         if durable:
             self.store.set_arsn(v.sa.spi, v.arsn)
@@ -197,7 +197,7 @@ class SecurityEngine:
 
     def rekey(self, pdu: bytes, via: SecurityAssociation) -> int:
         """Apply a rekey PDU received on SA `via`; return the SPI rekeyed."""
-        if not via.management:
+        if not via.rights.key_management:
             raise SecurityError(Reason.EP_WRONG_SA,
                                 f"key management PDU on SA {via.spi}, not a management SA")
         target, gen, wrapped = parse_rekey(pdu)
@@ -268,48 +268,3 @@ def _unwrap(kek: bytes, wrapped: bytes) -> bytes:
         return aes_key_unwrap(kek, wrapped)
     except (InvalidUnwrap, ValueError) as exc:
         raise SecurityError(Reason.BAD_KEY, "wrapped key does not unwrap") from exc
-
-
-# --- key file ------------------------------------------------------------------
-
-def load_key_file(path: str | Path) -> tuple[list[SecurityAssociation], bytes | None]:
-    """Read a key file. Format (JSON, keys in hex):
-
-        {"version": 1,
-         "kek": "<32 octets hex, optional: key-encryption key for rekeying>",
-         "security_associations": [
-            {"spi": 1, "owner": "operator", "key": "<hex>", "apids": "all",
-             "vcids": [0, 1], "management": true,
-             "arsn_len": 4, "mac_len": 16, "arsn_window": 64},
-            {"spi": 10, "owner": "uni-a", "key": "<hex>", "apids": [256, 257], "vcids": [0]}
-         ]}
-    """
-    try:
-        doc = json.loads(Path(path).read_text())
-        return parse_key_document(doc)
-    except (OSError, ValueError) as exc:
-        raise SecurityError(Reason.KEY_FILE, str(exc)) from exc
-
-
-def parse_key_document(doc: dict) -> tuple[list[SecurityAssociation], bytes | None]:
-    try:
-        if doc.get("version") != 1:
-            raise SecurityError(Reason.KEY_FILE, "key file version must be 1")
-        kek = bytes.fromhex(doc["kek"]) if doc.get("kek") else None
-        if kek is not None and len(kek) not in (16, 24, 32):
-            raise SecurityError(Reason.KEY_FILE, "KEK must be an AES key")
-        sas = []
-        for e in doc["security_associations"]:
-            apids = e.get("apids", "all")
-            sas.append(SecurityAssociation(
-                spi=int(e["spi"]), owner=str(e["owner"]), key=bytes.fromhex(e["key"]),
-                apids=None if apids == "all" else frozenset(int(a) for a in apids),
-                vcids=frozenset(int(v) for v in e.get("vcids", [0])),
-                arsn_len=int(e.get("arsn_len", 4)), mac_len=int(e.get("mac_len", 16)),
-                arsn_window=int(e.get("arsn_window", 64)),
-                management=bool(e.get("management", False)),
-                operational=bool(e.get("operational", True)),
-            ))
-        return sas, kek
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise SecurityError(Reason.KEY_FILE, f"malformed key file: {exc!r}") from exc

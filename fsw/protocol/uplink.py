@@ -3,11 +3,18 @@
 Flight side (`TcReceiver`), in this order for every received frame:
 frame checks (length, version, spare bits, FECF; 232.0-B 4.2) -> SCID and
 VC configuration -> authentication and anti-replay window (355.0-B-2) ->
-FARM-1 (232.1-B-2) -> durable commit of the ARSN -> segment reassembly per
-MAP -> Space Packets out. Authentication comes before FARM-1 on purpose: an
-unauthenticated frame must not be able to move the FARM (force Lockout or
-Wait); the ARSN is committed only once FARM-1 accepted the frame, so a
-frame FARM-1 asked to be retransmitted can be retransmitted unchanged.
+the key holder's rights on this VC and MAP -> FARM-1 (232.1-B-2) -> durable
+commit of the ARSN -> segment reassembly per VC, MAP and security
+association -> Space Packets out.
+
+Authentication comes before FARM-1 on purpose: an unauthenticated frame must
+not be able to move the FARM (force Lockout or Wait). The ARSN of an AD
+frame is committed when FARM-1 accepted the frame, or when the frame drove
+FARM-1 into Lockout (so a replay of it cannot do that again); a frame that
+FARM-1 asked to be retransmitted (E3) is not committed, so the FOP's
+byte-identical retransmission gets through. An authentic AD frame whose
+ARSN was already used is a FOP retransmission when FARM-1 sees a duplicate
+(E4, counted as such) and a replay otherwise; it never moves FARM-1.
 
 Ground side (`TcSender`): packets -> segments -> frames with security header,
 MAC and FECF, through FOP-1 when sequence-controlled.
@@ -20,14 +27,22 @@ from dataclasses import dataclass, field
 
 from fsw.protocol.cop1 import Farm1, Fop1
 from fsw.protocol.crc import crc16
-from fsw.protocol.errors import FrameError, ProtocolError, Reason, SecurityError
+from fsw.protocol.errors import (
+    CopError,
+    FrameError,
+    PacketError,
+    ProtocolError,
+    Reason,
+    SecurityError,
+)
 from fsw.protocol.sdls import (
     MANAGEMENT_MAP,
     SecurityAssociation,
     SecurityEngine,
     SecuritySender,
+    Verified,
 )
-from fsw.protocol.spp import SEQ_CONTINUATION, SEQ_FIRST, SEQ_LAST, SEQ_UNSEGMENTED, iter_packets
+from fsw.protocol.spp import SEQ_CONTINUATION, SEQ_FIRST, SEQ_LAST, SEQ_UNSEGMENTED, SpacePacket
 from fsw.protocol.tc import (
     FECF_LEN,
     MAX_FRAME_LEN,
@@ -35,6 +50,10 @@ from fsw.protocol.tc import (
     SegmentReassembler,
     check_tc_frame,
 )
+
+# Bounds on the work one frame or one reassembled unit can cause on board.
+MAX_UNIT_LEN = 4096  # octets of one reassembled MAP service data unit
+MAX_PACKETS_PER_UNIT = 16
 
 
 @dataclass
@@ -46,6 +65,7 @@ class VcConfig:
     authenticated: bool = True
     farm_window: int = 10
     maps: frozenset[int] = frozenset(range(64))
+    max_unit_len: int = MAX_UNIT_LEN
 
 
 @dataclass
@@ -59,6 +79,31 @@ class Delivery:
     kind: str = "packet"  # "packet", "rekey", "control"
 
 
+class Accepted(list):
+    """What an accepted frame delivered (a list of `Delivery`), plus
+    `problems`: errors found after FARM-1 accepted the frame (a broken
+    segment sequence, trailing octets after the last packet, too many
+    packets). The frame counts as accepted; each problem must be reported."""
+
+    def __init__(self, deliveries: list[Delivery] | None = None,
+                 problems: list[ProtocolError] | None = None) -> None:
+        super().__init__(deliveries or [])
+        self.problems: list[ProtocolError] = problems or []
+
+
+@dataclass
+class _Header:
+    vcid: int
+    cfg: VcConfig
+    bypass: bool
+    control: bool
+    ns: int
+    header_len: int
+    end: int
+    seq_flags: int
+    map_id: int | None
+
+
 @dataclass
 class TcReceiver:
     """The flight side of the TC uplink for one spacecraft."""
@@ -70,7 +115,7 @@ class TcReceiver:
     accepted: int = 0
     rejected: Counter = field(default_factory=Counter)
     farms: dict[int, Farm1] = field(default_factory=dict)
-    _reassembly: dict[tuple[int, int], SegmentReassembler] = field(default_factory=dict)
+    _reassembly: dict[tuple[int, int, int], SegmentReassembler] = field(default_factory=dict)
     _deferred: bool = False
 
     def __post_init__(self) -> None:
@@ -79,7 +124,7 @@ class TcReceiver:
             if cfg.authenticated and self.security is None:
                 raise SecurityError(Reason.KEY_FILE, f"VC {v} is authenticated but no SAs")
 
-    def receive(self, raw: bytes | bytearray | memoryview) -> list[Delivery]:
+    def receive(self, raw: bytes | bytearray | memoryview) -> Accepted:
         """Process one received frame. Returns what it delivered; raises
         ProtocolError (after counting the reason) when the frame is rejected."""
         try:
@@ -90,13 +135,13 @@ class TcReceiver:
         self.accepted += 1
         return out
 
-    def receive_many(self, frames: list[bytes]) -> list[list[Delivery] | ProtocolError]:
+    def receive_many(self, frames: list[bytes]) -> list[Accepted | ProtocolError]:
         """Process a burst of frames with one durable ARSN commit for all of
         them (group commit). The result for each frame is its deliveries or the
         ProtocolError that rejected it; nothing is returned, and so nothing can
         be acted on, before the commit. If the commit fails every frame of the
         burst is reported rejected."""
-        out: list[list[Delivery] | ProtocolError] = []
+        out: list[Accepted | ProtocolError] = []
         self._deferred = True
         try:
             for raw in frames:
@@ -118,7 +163,26 @@ class TcReceiver:
                 self.accepted += 1
         return out
 
-    def _receive(self, frame: bytes) -> list[Delivery]:
+    def screen(self, raw: bytes | bytearray | memoryview) -> int | None:
+        """The cheap checks of a frame on arrival, changing nothing: frame
+        checks, configuration, MAC, ARSN freshness and the sender's rights.
+        Returns the SPI of an authenticated frame worth queueing (None on an
+        unauthenticated VC); raises the ProtocolError that will reject it
+        otherwise, so that frames without a valid MAC never take queue space
+        from key holders. Safe to call from a link thread."""
+        frame = bytes(raw)
+        h = self._header(frame)
+        if not h.cfg.authenticated:
+            return None
+        assert self.security is not None
+        v = self.security.verify(memoryview(frame)[:h.end], h.header_len, h.vcid,
+                                 stale_ok=not (h.bypass or h.control))
+        self._check_rights(h, v.sa)
+        if not v.fresh:
+            self._stale(h, v)
+        return v.sa.spi
+
+    def _header(self, frame: bytes) -> _Header:
         w0, w1, ns = check_tc_frame(frame, fecf=self.fecf)
         if w0 & 0x3FF != self.scid:
             raise FrameError(Reason.WRONG_SCID, f"SCID {w0 & 0x3FF}")
@@ -133,51 +197,93 @@ class TcReceiver:
         hlen = PRIMARY_HEADER_LEN + (cfg.segment_header and not cc)
         if end < hlen + 1:
             raise FrameError(Reason.TRUNCATED, "no frame data")
-        sa = None
-        verified = None
-        if cfg.authenticated:
-            assert self.security is not None
-            verified = self.security.verify(memoryview(frame)[:end], hlen, vcid)
-            sa, data = verified.sa, verified.data
-        else:
-            data = frame[hlen:end]
-        farm = self.farms[vcid]
-        if cc:
-            farm.control_command(data)
-            self._commit(verified)
-            for key in [k for k in self._reassembly if k[0] == vcid]:
-                self._reassembly[key].reset()
-            return [Delivery(vcid, None, sa, data, "control")]
         seg_flags, map_id = SEQ_UNSEGMENTED, None
-        if cfg.segment_header:
+        if cfg.segment_header and not cc:
             seg = frame[PRIMARY_HEADER_LEN]
             seg_flags, map_id = seg >> 6, seg & 0x3F
             if map_id not in cfg.maps:
                 raise FrameError(Reason.UNKNOWN_MAP, f"MAP {map_id} on VC {vcid}")
-        if bypass:
+        return _Header(vcid, cfg, bypass, cc, ns, hlen, end, seg_flags, map_id)
+
+    @staticmethod
+    def _check_rights(h: _Header, sa: SecurityAssociation) -> None:
+        if h.control:
+            if not sa.rights.may_control_farm(h.vcid):
+                raise SecurityError(Reason.NOT_AUTHORISED,
+                                    f"{sa.owner} may not control the FARM of VC {h.vcid}")
+        elif not sa.rights.may_send_data(h.vcid, h.map_id):
+            raise SecurityError(Reason.NOT_AUTHORISED,
+                                f"{sa.owner} may not send on VC {h.vcid} MAP {h.map_id}")
+
+    def _stale(self, h: _Header, v: Verified) -> None:
+        """An authentic AD frame with a used ARSN: never accepted, never moves FARM-1."""
+        if self.farms[h.vcid].judge(h.ns) == "duplicate":
+            raise CopError(Reason.FARM_DUPLICATE,
+                           f"N(S) {h.ns} already accepted (a COP-1 retransmission)")
+        raise SecurityError(Reason.REPLAY, f"SPI {v.sa.spi}: ARSN {v.arsn} already used")
+
+    def _receive(self, frame: bytes) -> Accepted:
+        h = self._header(frame)
+        vcid = h.vcid
+        sa = None
+        verified = None
+        if h.cfg.authenticated:
+            assert self.security is not None
+            verified = self.security.verify(memoryview(frame)[:h.end], h.header_len, vcid,
+                                            stale_ok=not (h.bypass or h.control))
+            sa, data = verified.sa, verified.data
+            self._check_rights(h, sa)
+            if not verified.fresh:
+                self._stale(h, verified)
+        else:
+            data = frame[h.header_len:h.end]
+        farm = self.farms[vcid]
+        if h.control:
+            farm.control_command(data)
+            self._commit(verified)
+            # the sender's own unfinished packets on this VC restart with the FOP
+            for key in [k for k in self._reassembly if k[0] == vcid and k[2] == _spi(sa)]:
+                self._reassembly[key].reset()
+            return Accepted([Delivery(vcid, None, sa, data, "control")])
+        if h.bypass:
             farm.bd_frame()
         else:
-            farm.ad_frame(ns)
+            was_locked = farm.lockout
+            try:
+                farm.ad_frame(h.ns)
+            except CopError:
+                if farm.lockout and not was_locked:
+                    self._commit(verified)  # a replay of it cannot force Lockout again
+                raise
         self._commit(verified)
+        map_id = h.map_id
         if map_id == MANAGEMENT_MAP:
-            if seg_flags != SEQ_UNSEGMENTED:
-                raise FrameError(Reason.SEGMENT_SEQUENCE, "security PDUs are not segmented")
+            if h.seq_flags != SEQ_UNSEGMENTED:
+                return Accepted(problems=[FrameError(Reason.SEGMENT_SEQUENCE,
+                                                     "security PDUs are not segmented")])
             if sa is None:
-                raise SecurityError(Reason.NOT_AUTHENTICATED, "key management needs an SA")
+                return Accepted(problems=[SecurityError(Reason.NOT_AUTHENTICATED,
+                                                        "key management needs an SA")])
             assert self.security is not None
             self.security.flush()  # this frame's ARSN is durable before the key changes
-            self.security.rekey(data, sa)
-            return [Delivery(vcid, map_id, sa, data, "rekey")]
-        key = (vcid, map_id if map_id is not None else 0)
+            try:
+                self.security.rekey(data, sa)
+            except ProtocolError as exc:
+                return Accepted(problems=[exc])
+            return Accepted([Delivery(vcid, map_id, sa, data, "rekey")])
+        key = (vcid, map_id if map_id is not None else 0, _spi(sa))
         rs = self._reassembly.get(key)
         if rs is None:
-            rs = self._reassembly[key] = SegmentReassembler()
-        unit = rs.add(seg_flags, data)
+            rs = self._reassembly[key] = SegmentReassembler(h.cfg.max_unit_len)
+        try:
+            unit = rs.add(h.seq_flags, data)
+        except ProtocolError as exc:
+            return Accepted(problems=[exc])
         if unit is None:
-            return []
-        return [Delivery(vcid, map_id, sa, p.encode()) for p in iter_packets(unit)]
+            return Accepted()
+        return split_unit(unit, lambda p: Delivery(vcid, map_id, sa, p))
 
-    def _commit(self, verified) -> None:
+    def _commit(self, verified: Verified | None) -> None:
         if verified is not None:
             assert self.security is not None
             self.security.commit(verified, durable=not self._deferred)
@@ -185,6 +291,33 @@ class TcReceiver:
     def clcw(self, vcid: int):
         """The CLCW to put in the OCF of the downlink for `vcid`."""
         return self.farms[vcid].clcw()
+
+
+def _spi(sa: SecurityAssociation | None) -> int:
+    return sa.spi if sa is not None else 0
+
+
+def split_unit(unit: bytes, deliver) -> Accepted:
+    """The Space Packets filling a reassembled unit, at most
+    MAX_PACKETS_PER_UNIT of them; a malformed or extra packet, or octets
+    after the last packet, become problems of the accepted frame."""
+    out = Accepted()
+    offset = 0
+    while offset < len(unit):
+        if len(out) == MAX_PACKETS_PER_UNIT:
+            out.problems.append(PacketError(
+                Reason.TOO_LONG, f"more than {MAX_PACKETS_PER_UNIT} packets in one unit: "
+                f"{len(unit) - offset} octets not processed"))
+            break
+        start = offset
+        try:
+            _pkt, offset = SpacePacket.decode_from(unit, offset)
+        except ProtocolError as exc:
+            out.problems.append(type(exc)(exc.reason, f"{len(unit) - offset} octets after "
+                                          f"{len(out)} packets: {exc.detail}"))
+            break
+        out.append(deliver(unit[start:offset]))
+    return out
 
 
 class TcSender:

@@ -19,8 +19,9 @@ from fsw.protocol import Reason
 from fsw.protocol import services as sv
 from fsw.protocol.crc import crc16
 from fsw.protocol.cuc import CucTime
+from fsw.protocol.keyfile import load_key_file
 from fsw.protocol.pus import PusTc, PusTm
-from fsw.protocol.sdls import SecuritySender, load_key_file
+from fsw.protocol.sdls import SecuritySender
 from fsw.protocol.store import ArsnStore
 from fsw.protocol.tm import Clcw, TmReceiver
 from fsw.protocol.uplink import TcSender, VcConfig
@@ -39,13 +40,15 @@ class PartnerApp(SampleApp):
 
 
 KEYS = {
-    "version": 1,
+    "version": 2,
     "kek": bytes(range(32)).hex(),
-    "security_associations": [
-        {"spi": OPERATOR, "owner": "operator", "key": "a1" * 32, "apids": "all",
-         "vcids": [0, 1], "management": True},
-        {"spi": PARTNER_A, "owner": "uni-a", "key": "b2" * 32,
-         "apids": [PARTNER_APID, PARTNER_APID + 1], "vcids": [0]},
+    "key_holders": [
+        {"name": "operator", "spi": OPERATOR, "key": "a1" * 32,
+         "rights": {"apids": "all", "vcids": [0], "maps": "all", "farm_control": "all",
+                    "whole_schedule": True, "key_management": True}},
+        {"name": "uni-a", "spi": PARTNER_A, "key": "b2" * 32,
+         "rights": {"apids": [PARTNER_APID, PARTNER_APID + 1], "vcids": [1], "maps": [0],
+                    "farm_control": [1], "whole_schedule": False, "key_management": False}},
     ],
 }
 
@@ -54,7 +57,8 @@ class Ground:
     """The ground side: builds frames, keeps N(S) per VC, decodes the downlink."""
 
     def __init__(self, key_file) -> None:
-        sas, _ = load_key_file(key_file)
+        sas = load_key_file(key_file).sas
+        self.vc_of = {sa.spi: min(sa.rights.vcids) for sa in sas}
         vcs = {0: VcConfig(0), 1: VcConfig(1)}
         self.tx = TcSender(SCID, vcs, {sa.spi: SecuritySender(sa, ArsnStore(":memory:"))
                                        for sa in sas})
@@ -66,7 +70,9 @@ class Ground:
         self.seq += 1
         return PusTc(apid, service, subtype, data, seq_count=self.seq, source_id=7)
 
-    def frame(self, tc: PusTc, spi: int, vc: int = 0) -> bytes:
+    def frame(self, tc: PusTc, spi: int, vc: int | None = None) -> bytes:
+        """An AD frame on the key holder's own VC (or `vc`)."""
+        vc = self.vc_of[spi] if vc is None else vc
         raw = self.tx.frame(vc, self.ns[vc], tc.encode(), spi=spi)
         self.ns[vc] = (self.ns[vc] + 1) & 0xFF
         return raw
@@ -169,11 +175,12 @@ def test_rejected_frames_are_counted_reported_and_change_nothing(system):
     assert comms.frames_accepted == 1 and comms.frames_rejected == 3
     assert comms.rejected_by_reason[Reason.BAD_MAC] == 1
     assert comms.rejected_by_reason[Reason.BAD_FECF] == 1
-    assert comms.rejected_by_reason[Reason.REPLAY] == 1
+    # the same frame again is what a COP-1 retransmission looks like
+    assert comms.rejected_by_reason[Reason.FARM_DUPLICATE] == 1
     texts = [sv.EventReport.decode(t.subtype, t.source_data).aux for t in tms
              if t.service == 5 and t.apid == COMMS_APID]
     assert sum(b"TC frame rejected" in t for t in texts) == 3
-    assert any(b"replay" in t for t in texts)
+    assert any(b"farm_duplicate" in t for t in texts)
 
 
 def test_parameters_set_and_reported(system):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fsw.protocol.sdls import SecurityEngine, SecuritySender, load_key_file
+from fsw.protocol.keyfile import load_key_file
+from fsw.protocol.sdls import SecuritySender
 from fsw.protocol.store import ArsnStore
 from fsw.protocol.uplink import TcReceiver, TcSender, VcConfig
 
@@ -14,22 +15,24 @@ OPERATOR_SPI, PARTNER_A_SPI, PARTNER_B_SPI = 1, 10, 11
 KEK = bytes(range(32))
 
 KEY_DOC = {
-    "version": 1,
+    "version": 2,
     "kek": KEK.hex(),
-    "security_associations": [
-        {"spi": OPERATOR_SPI, "owner": "operator", "key": "11" * 32, "apids": "all",
-         "vcids": [0, 1], "management": True, "arsn_window": 16},
-        {"spi": PARTNER_A_SPI, "owner": "uni-a", "key": "22" * 32, "apids": [256, 257],
-         "vcids": [0]},
-        {"spi": PARTNER_B_SPI, "owner": "uni-b", "key": "33" * 32, "apids": [300],
-         "vcids": [0]},
+    "key_holders": [
+        {"name": "operator", "spi": OPERATOR_SPI, "key": "11" * 32, "arsn_window": 16,
+         "rights": {"apids": "all", "vcids": [0], "maps": "all", "farm_control": "all",
+                    "whole_schedule": True, "key_management": True}},
+        {"name": "uni-a", "spi": PARTNER_A_SPI, "key": "22" * 32,
+         "rights": {"apids": [256, 257], "vcids": [1], "maps": [0], "farm_control": [1],
+                    "whole_schedule": False, "key_management": False}},
+        {"name": "uni-b", "spi": PARTNER_B_SPI, "key": "33" * 32,
+         "rights": {"apids": [300], "vcids": [2], "maps": [0], "farm_control": [2],
+                    "whole_schedule": False, "key_management": False}},
     ],
 }
 
 
 def vc_table() -> dict[int, VcConfig]:
-    return {0: VcConfig(0, segment_header=True, authenticated=True),
-            1: VcConfig(1, segment_header=True, authenticated=True)}
+    return {v: VcConfig(v, segment_header=True, authenticated=True) for v in (0, 1, 2)}
 
 
 class Link:
@@ -37,9 +40,10 @@ class Link:
 
     def __init__(self, key_file: Path, flight_db: Path | str, ground_db: Path | str) -> None:
         self.flight_store = ArsnStore(flight_db)
-        self.engine = SecurityEngine.from_key_file(key_file, self.flight_store)
+        self.keys = load_key_file(key_file)
+        self.engine = self.keys.engine(self.flight_store)
         self.rx = TcReceiver(SCID, vc_table(), self.engine)
-        sas, _ = load_key_file(key_file)
+        sas = load_key_file(key_file).sas  # the ground's own copy
         self.ground_store = ArsnStore(ground_db)
         self.tx = TcSender(SCID, vc_table(),
                            {sa.spi: SecuritySender(sa, self.ground_store) for sa in sas})

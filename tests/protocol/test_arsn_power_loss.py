@@ -15,19 +15,19 @@ import pytest
 from spacelink_kit import OPERATOR_SPI, SCID, Link, vc_table
 
 from fsw.protocol import ProtocolError, Reason
+from fsw.protocol.keyfile import load_key_file
 from fsw.protocol.pus import PusTc
-from fsw.protocol.sdls import SecurityEngine
 from fsw.protocol.store import ArsnStore
 from fsw.protocol.uplink import TcReceiver
 
 CHILD = r"""
 import sys
 from fsw.protocol import ProtocolError
-from fsw.protocol.sdls import SecurityEngine
+from fsw.protocol.keyfile import load_key_file
 from fsw.protocol.store import ArsnStore
 from fsw.protocol.uplink import TcReceiver, VcConfig
 key_file, db, burst = sys.argv[1], sys.argv[2], int(sys.argv[3])
-engine = SecurityEngine.from_key_file(key_file, ArsnStore(db))
+engine = load_key_file(key_file).engine(ArsnStore(db))
 rx = TcReceiver(0x2AB, {0: VcConfig(0), 1: VcConfig(1)}, engine)
 print("READY", flush=True)
 batch = []
@@ -91,7 +91,7 @@ def test_replays_rejected_after_sigkill(key_file, tmp_path, burst):
     last = store.get(OPERATOR_SPI)[0]
     assert last >= acked[-1]  # never older than what was acknowledged
     assert last < len(frames)  # the kill really was mid-stream
-    rx = TcReceiver(SCID, vc_table(), SecurityEngine.from_key_file(key_file, store))
+    rx = TcReceiver(SCID, vc_table(), load_key_file(key_file).engine(store))
     for f in frames[:last]:
         try:
             rx.receive(f)

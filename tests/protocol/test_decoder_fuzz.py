@@ -17,8 +17,9 @@ from spacelink_kit import OPERATOR_SPI, PARTNER_A_SPI, Link
 from fsw.protocol import ProtocolError, Reason
 from fsw.protocol.crc import crc16
 from fsw.protocol.cuc import CucTime
+from fsw.protocol.keyfile import parse_key_document
 from fsw.protocol.pus import PusTc, PusTm
-from fsw.protocol.sdls import MANAGEMENT_MAP, build_rekey, parse_key_document, parse_rekey
+from fsw.protocol.sdls import MANAGEMENT_MAP, build_rekey, parse_rekey
 from fsw.protocol.services import (
     EventReport,
     HkStructure,
@@ -195,7 +196,7 @@ def test_uplink_receiver(key_file, data):
     genuine = []
     for i in range(3):
         genuine.append(link.tx.frame(0, i, TCS[i % 3], spi=OPERATOR_SPI))
-    genuine.append(link.tx.frame(0, 3, TCS[0], spi=PARTNER_A_SPI))
+    genuine.append(link.tx.frame(1, 0, TCS[0], spi=PARTNER_A_SPI))
     genuine.append(link.tx.frame(0, 0, b"\x00", bypass=True, control=True, spi=OPERATOR_SPI))
     genuine.append(link.tx.frame(0, 4, build_rekey(bytes(range(32)), PARTNER_A_SPI, 9,
                                                    bytes(32)),
@@ -216,11 +217,18 @@ def test_uplink_receiver(key_file, data):
                                                                          max_size=4),
                     max_leaves=10), st.data())
 def test_key_document_parser(doc, data):
-    survives(parse_key_document, doc if isinstance(doc, dict) else {"version": 1,
-                                                                    "security_associations": doc})
-    base = {"version": 1, "security_associations": [
-        {"spi": 1, "owner": "o", "key": "11" * 32, "apids": "all"}]}
-    key = data.draw(st.sampled_from(["spi", "owner", "key", "apids", "vcids", "mac_len",
-                                     "arsn_len", "arsn_window"]))
-    base["security_associations"][0][key] = doc
+    survives(parse_key_document, doc if isinstance(doc, dict) else {"version": 2,
+                                                                    "key_holders": doc})
+    base = {"version": 2, "key_holders": [
+        {"name": "o", "spi": 1, "key": "11" * 32, "quotas": {},
+         "rights": {"apids": "all", "vcids": [0], "maps": "all", "farm_control": "all",
+                    "whole_schedule": True, "key_management": True}}]}
+    where = data.draw(st.sampled_from(["holder", "rights", "quotas"]))
+    target = base["key_holders"][0] if where == "holder" else base["key_holders"][0][where]
+    key = data.draw(st.sampled_from({
+        "holder": ["spi", "name", "key", "mac_len", "arsn_len", "arsn_window", "rights"],
+        "rights": ["apids", "vcids", "maps", "farm_control", "whole_schedule", "key_management"],
+        "quotas": ["schedule_slots", "event_table_entries", "tcs_per_s", "tm_bytes_per_cycle"],
+    }[where]))
+    target[key] = doc
     survives(parse_key_document, json.loads(json.dumps(base)))

@@ -13,15 +13,14 @@ from hypothesis import strategies as st
 from spacelink_kit import KEK, KEY_DOC, OPERATOR_SPI, PARTNER_A_SPI, SCID, Link
 
 from fsw.protocol import ProtocolError, Reason, SecurityError
+from fsw.protocol.keyfile import load_key_file, parse_key_document
 from fsw.protocol.pus import PusTc
+from fsw.protocol.rights import Rights
 from fsw.protocol.sdls import (
     MANAGEMENT_MAP,
     SecurityAssociation,
-    SecurityEngine,
     build_rekey,
     compute_mac,
-    load_key_file,
-    parse_key_document,
 )
 from fsw.protocol.store import ArsnStore
 from fsw.protocol.tc import UNLOCK
@@ -42,22 +41,29 @@ def test_hmac_sha256_truncated_rfc4231_case5():
     key = b"\x0c" * 20
     tag = hmac.new(key, b"Test With Truncation", hashlib.sha256).digest()[:16]
     assert tag.hex() == "a3b6167473100ee06e0c796c2955552b"
-    sa = SecurityAssociation(1, "op", key, abm=bytes(6))
+    sa = SecurityAssociation(1, "op", key, Rights.operator(), abm=bytes(6))
     # with an all-zero ABM over an empty header the MAC is plain HMAC of the rest
     assert compute_mac(sa, b"Test With Truncation", 0).hex() == tag.hex()
 
 
 def test_authenticated_frame_accepted_once(link: Link):
-    raw = link.tx.frame(0, 0, ping(), spi=PARTNER_A_SPI)
+    raw = link.tx.frame(1, 0, ping(), spi=PARTNER_A_SPI)
     out = link.rx.receive(raw)
     assert [d.packet for d in out] == [ping()]
     assert out[0].sa.owner == "uni-a"
+    # sent again at once it is what a FOP-1 retransmission looks like: a
+    # FARM-1 duplicate, discarded without alarm and without moving the FARM
+    assert reason_of(lambda: link.rx.receive(raw)) == Reason.FARM_DUPLICATE
+    assert link.rx.farms[1].vr == 1
+    # once the FARM moved on past its window it is plainly a replay
+    link.rx.farms[1].vr = 100
     assert reason_of(lambda: link.rx.receive(raw)) == Reason.REPLAY
-    assert link.rx.rejected[Reason.REPLAY] == 1 and link.rx.accepted == 1
+    assert link.rx.farms[1].vr == 100 and link.rx.farms[1].state == "open"
+    assert link.rx.accepted == 1
 
 
 def test_layout_is_spi_arsn_data_mac_fecf(link: Link):
-    raw = link.tx.frame(0, 0, ping(), spi=PARTNER_A_SPI)
+    raw = link.tx.frame(1, 0, ping(), spi=PARTNER_A_SPI)
     assert raw[6:8] == PARTNER_A_SPI.to_bytes(2, "big")
     assert raw[8:12] == (1).to_bytes(4, "big")
     assert raw[12:12 + len(ping())] == ping()
@@ -68,7 +74,7 @@ def test_layout_is_spi_arsn_data_mac_fecf(link: Link):
 
 
 def test_bad_mac_wrong_key_unknown_spi_wrong_vc(link: Link, key_file):
-    good = link.tx.frame(0, 0, ping(), spi=PARTNER_A_SPI)
+    good = link.tx.frame(1, 0, ping(), spi=PARTNER_A_SPI)
     from fsw.protocol.crc import crc16
 
     def refecf(b: bytes) -> bytes:
@@ -80,13 +86,13 @@ def test_bad_mac_wrong_key_unknown_spi_wrong_vc(link: Link, key_file):
     bad_spi = bytearray(good)
     bad_spi[6:8] = (999).to_bytes(2, "big")
     assert reason_of(lambda: link.rx.receive(refecf(bytes(bad_spi)))) == Reason.UNKNOWN_SPI
-    # a partner's SA is configured for VC 0 only
-    on_vc1 = link.tx.frame(1, 0, ping(), spi=PARTNER_A_SPI)
-    assert reason_of(lambda: link.rx.receive(on_vc1)) == Reason.SA_WRONG_VC
+    # a partner's SA is allocated VC 1 only
+    on_vc0 = link.tx.frame(0, 0, ping(), spi=PARTNER_A_SPI)
+    assert reason_of(lambda: link.rx.receive(on_vc0)) == Reason.SA_WRONG_VC
     # a frame protected with another partner's key under A's SPI
     doc = json.loads(json.dumps(KEY_DOC))
-    doc["security_associations"][1]["key"] = "44" * 32
-    sas, _ = parse_key_document(doc)
+    doc["key_holders"][1]["key"] = "44" * 32
+    sas = parse_key_document(doc).sas
     forger = Link.__new__(Link)
     from spacelink_kit import vc_table
 
@@ -94,10 +100,10 @@ def test_bad_mac_wrong_key_unknown_spi_wrong_vc(link: Link, key_file):
     from fsw.protocol.uplink import TcSender
     forger.tx = TcSender(SCID, vc_table(),
                          {s.spi: SecuritySender(s, ArsnStore(":memory:")) for s in sas})
-    forged = forger.tx.frame(0, 0, ping(), spi=PARTNER_A_SPI)
+    forged = forger.tx.frame(1, 0, ping(), spi=PARTNER_A_SPI)
     assert reason_of(lambda: link.rx.receive(forged)) == Reason.BAD_MAC
     # nothing moved the FARM or the stored ARSN
-    assert link.rx.farms[0].vr == 0 and link.flight_store.get(PARTNER_A_SPI) == (0, 0)
+    assert link.rx.farms[1].vr == 0 and link.flight_store.get(PARTNER_A_SPI) == (0, 0)
     assert link.rx.receive(good)
 
 
@@ -109,7 +115,8 @@ def test_arsn_window_old_and_far_future(link: Link):
     assert reason_of(lambda: link.rx.receive(frames[18])) == Reason.ARSN_OUT_OF_WINDOW
     assert link.rx.farms[0].vr == 1  # rejected before FARM
     link.rx.receive(frames[1])
-    assert reason_of(lambda: link.rx.receive(frames[0])) == Reason.REPLAY
+    # an accepted frame again: a COP-1 duplicate, not accepted twice
+    assert reason_of(lambda: link.rx.receive(frames[0])) == Reason.FARM_DUPLICATE
     assert sa.sa.arsn_window == 16
 
 
@@ -146,42 +153,42 @@ def test_authenticated_unlock(link: Link):
 
 
 def test_anti_replay_survives_restart(link: Link, key_file, tmp_path):
-    frames = [link.tx.frame(0, i, ping(seq=i), spi=PARTNER_A_SPI) for i in range(3)]
+    frames = [link.tx.frame(1, i, ping(seq=i), spi=PARTNER_A_SPI) for i in range(3)]
     for f in frames:
         link.rx.receive(f)
     link.flight_store.close()
     store = ArsnStore(tmp_path / "flight.db")
-    rx = TcReceiver(SCID, link.rx.vcs, SecurityEngine.from_key_file(key_file, store))
-    rx.farms[0].vr = 0  # a reboot resets FARM-1; a replay must still fail
+    rx = TcReceiver(SCID, link.rx.vcs, load_key_file(key_file).engine(store))
+    rx.farms[1].vr = 0  # a reboot resets FARM-1; a replay must still fail
     for f in frames:
         assert reason_of(lambda f=f: rx.receive(f)) == Reason.REPLAY
     # the ground's counter also survived: its next frame is accepted
     link.ground_store.close()
     link2 = Link(key_file, tmp_path / "flight.db", tmp_path / "ground.db")
-    link2.rx.farms[0].vr = 3
-    assert link2.rx.receive(link2.tx.frame(0, 3, ping(seq=3), spi=PARTNER_A_SPI))
+    link2.rx.farms[1].vr = 3
+    assert link2.rx.receive(link2.tx.frame(1, 3, ping(seq=3), spi=PARTNER_A_SPI))
 
 
 def test_rekey_on_management_sa_only(link: Link, key_file, tmp_path):
     new_key = bytes(range(100, 132))
     pdu = build_rekey(KEK, PARTNER_A_SPI, 1, new_key)
     # a partner may not rekey, not even itself
-    raw = link.tx.frame(0, 0, pdu, map_id=MANAGEMENT_MAP, spi=PARTNER_A_SPI)
-    assert reason_of(lambda: link.rx.receive(raw)) == Reason.EP_WRONG_SA
-    raw = link.tx.frame(0, 1, pdu, map_id=MANAGEMENT_MAP, spi=OPERATOR_SPI)
+    raw = link.tx.frame(1, 0, pdu, map_id=MANAGEMENT_MAP, spi=PARTNER_A_SPI)
+    assert reason_of(lambda: link.rx.receive(raw)) == Reason.NOT_AUTHORISED
+    raw = link.tx.frame(0, 0, pdu, map_id=MANAGEMENT_MAP, spi=OPERATOR_SPI)
     out = link.rx.receive(raw)
     assert out[0].kind == "rekey"
-    old = link.tx.frame(0, 2, ping(seq=2), spi=PARTNER_A_SPI)
+    old = link.tx.frame(1, 0, ping(seq=2), spi=PARTNER_A_SPI)
     assert reason_of(lambda: link.rx.receive(old)) == Reason.BAD_MAC
     link.tx.senders[PARTNER_A_SPI].rekeyed(new_key, 1)
-    assert link.rx.receive(link.tx.frame(0, 2, ping(seq=2), spi=PARTNER_A_SPI))
+    assert link.rx.receive(link.tx.frame(1, 0, ping(seq=2), spi=PARTNER_A_SPI))
     # rollback to an older generation is refused
-    raw = link.tx.frame(0, 3, build_rekey(KEK, PARTNER_A_SPI, 1, bytes(32)),
+    raw = link.tx.frame(0, 1, build_rekey(KEK, PARTNER_A_SPI, 1, bytes(32)),
                         map_id=MANAGEMENT_MAP, spi=OPERATOR_SPI)
-    assert reason_of(lambda: link.rx.receive(raw)) == Reason.BAD_KEY
+    assert [p.reason for p in link.rx.receive(raw).problems] == [Reason.BAD_KEY]
     # the new key survives a restart
     link.flight_store.close()
-    engine = SecurityEngine.from_key_file(key_file, ArsnStore(tmp_path / "flight.db"))
+    engine = load_key_file(key_file).engine(ArsnStore(tmp_path / "flight.db"))
     assert engine.sas[PARTNER_A_SPI].key == new_key
     assert engine.sas[PARTNER_A_SPI].key_generation == 1
 
@@ -190,42 +197,66 @@ def test_rekey_with_garbage_wrapped_key(link: Link):
     pdu = build_rekey(KEK, PARTNER_A_SPI, 5, bytes(32))
     pdu = pdu[:-1] + bytes([pdu[-1] ^ 1])
     raw = link.tx.frame(0, 0, pdu, map_id=MANAGEMENT_MAP, spi=OPERATOR_SPI)
-    assert reason_of(lambda: link.rx.receive(raw)) == Reason.BAD_KEY
+    assert [p.reason for p in link.rx.receive(raw).problems] == [Reason.BAD_KEY]
+
+
+def _holder(**over) -> dict:
+    e = {"name": "x", "spi": 1, "key": "11" * 32,
+         "rights": {"apids": "all", "vcids": [0], "maps": "all", "farm_control": "all",
+                    "whole_schedule": True, "key_management": True}}
+    e.update(over)
+    return e
 
 
 def test_key_file_errors(tmp_path):
     p = tmp_path / "k.json"
-    for doc in [{"version": 2, "security_associations": []},
-                {"version": 1},
-                {"version": 1, "security_associations": [{"spi": 0, "owner": "x",
-                                                          "key": "11" * 32}]},
-                {"version": 1, "security_associations": [{"spi": 1, "owner": "x",
-                                                          "key": "11" * 8}]},
-                {"version": 1, "security_associations": [{"spi": 1, "owner": "x",
-                                                          "key": "zz"}]},
-                {"version": 1, "security_associations": [
-                    {"spi": 1, "owner": "x", "key": "11" * 32, "mac_len": 33}]}]:
+    partial_rights = {"apids": "all", "vcids": [0]}  # the rest must be stated
+    for doc in [{"version": 2, "key_holders": []},
+                {"version": 1, "security_associations": [_holder()]},
+                {"version": 2},
+                {"version": 2, "key_holders": [_holder(spi=0)]},
+                {"version": 2, "key_holders": [_holder(key="11" * 8)]},
+                {"version": 2, "key_holders": [_holder(key="zz")]},
+                {"version": 2, "key_holders": [_holder(mac_len=33)]},
+                {"version": 2, "key_holders": [_holder(rights=partial_rights)]},
+                {"version": 2, "key_holders": [_holder(quotas={"schedule_slots": -1})]},
+                {"version": 2, "key_holders": [_holder(quotas={"no_such_quota": 1})]},
+                # one name or SPI twice; one data VC for two key holders
+                {"version": 2, "key_holders": [_holder(), _holder(spi=2)]},
+                {"version": 2, "key_holders": [_holder(), _holder(name="y")]},
+                {"version": 2, "key_holders": [_holder(), _holder(name="y", spi=2)]}]:
         p.write_text(json.dumps(doc))
         with pytest.raises(SecurityError) as e:
-            sas, kek = load_key_file(p)
-            SecurityEngine(sas, ArsnStore(":memory:"), kek)
-        assert e.value.reason == Reason.KEY_FILE
+            load_key_file(p)
+        assert e.value.reason == Reason.KEY_FILE, doc
     p.write_text("{not json")
     with pytest.raises(SecurityError):
         load_key_file(p)
-    p.write_text(json.dumps({"version": 1, "security_associations": [
-        {"spi": 3, "owner": "a", "key": "11" * 32}, {"spi": 3, "owner": "b", "key": "22" * 32}]}))
-    with pytest.raises(SecurityError):
-        SecurityEngine.from_key_file(p, ArsnStore(":memory:"))
+
+
+def test_key_file_apid_ranges_and_round_trip(tmp_path):
+    doc = {"version": 2, "key_holders": [
+        _holder(), _holder(name="uni-a", spi=10, rights={
+            "apids": ["0x100-0x10F", 0x120, [0x130, 0x131]], "vcids": [1], "maps": [0],
+            "farm_control": [1], "whole_schedule": False, "key_management": False})]}
+    kf = parse_key_document(doc)
+    rights = kf.by_name("uni-a").rights
+    assert rights.apids == frozenset(range(0x100, 0x110)) | {0x120, 0x130, 0x131}
+    assert rights.may_command(0x10F) and not rights.may_command(0x110)
+    assert not rights.may_send_data(1, MANAGEMENT_MAP) and not rights.may_control_farm(0)
+    assert kf.by_name("x").rights.may_control_farm(5)
+    again = parse_key_document(json.loads(json.dumps(kf.to_document())))
+    assert [(s.owner, s.spi, s.key, s.rights) for s in again.sas] == \
+        [(s.owner, s.spi, s.key, s.rights) for s in kf.sas]
 
 
 def test_segmented_packet_over_several_frames(link: Link):
     big = PusTc(256, 20, 3, bytes(2500), seq_count=9).encode()
-    pieces = link.tx.segments(0, big, PARTNER_A_SPI)
+    pieces = link.tx.segments(1, big, PARTNER_A_SPI)
     assert len(pieces) == 3
     got = []
     for ns, (flags, seg) in enumerate(pieces):
-        got += link.rx.receive(link.tx.frame(0, ns, seg, seq_flags=flags, spi=PARTNER_A_SPI))
+        got += link.rx.receive(link.tx.frame(1, ns, seg, seq_flags=flags, spi=PARTNER_A_SPI))
     assert [d.packet for d in got] == [big]
 
 
@@ -256,9 +287,12 @@ def test_anti_replay_model(key_file, ops):
             got = True
         except ProtocolError as e:
             got = False
-            if arsn <= last:
-                assert e.reason == Reason.REPLAY
+            if arsn <= last:  # used: a FOP-1 retransmission if FARM-1 sees a duplicate
+                nw = link.rx.farms[0].nw
+                dup = 0 < (vr - ns) & 0xFF <= nw
+                assert e.reason == (Reason.FARM_DUPLICATE if dup else Reason.REPLAY)
         assert got == expect
+        assert link.rx.farms[0].state == "open"
         if got:
             last, vr = arsn, (vr + 1) & 0xFF
         assert link.flight_store.get(OPERATOR_SPI)[0] == last
@@ -271,11 +305,11 @@ def test_burst_with_group_commit(link: Link, key_file, tmp_path):
     results = link.rx.receive_many([frames[0], frames[1], frames[1], frames[2], b"junk",
                                     frames[3], frames[4]])
     kinds = [r.reason if isinstance(r, ProtocolError) else "ok" for r in results]
-    assert kinds == ["ok", "ok", Reason.REPLAY, "ok", Reason.TRUNCATED, "ok", "ok"]
+    assert kinds == ["ok", "ok", Reason.FARM_DUPLICATE, "ok", Reason.TRUNCATED, "ok", "ok"]
     assert link.rx.accepted == 5 and sum(link.rx.rejected.values()) == 2
     link.flight_store.close()
     store = ArsnStore(tmp_path / "flight.db")
     assert store.get(OPERATOR_SPI)[0] == 5
-    rx = TcReceiver(SCID, link.rx.vcs, SecurityEngine.from_key_file(key_file, store))
+    rx = TcReceiver(SCID, link.rx.vcs, load_key_file(key_file).engine(store))
     assert all(isinstance(r, SecurityError) and r.reason == Reason.REPLAY
                for r in rx.receive_many(frames))

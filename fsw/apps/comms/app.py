@@ -56,8 +56,9 @@ from fsw.protocol import ProtocolError
 from fsw.protocol import Reason as Why
 from fsw.protocol import services as sv
 from fsw.protocol.cuc import CucTime
+from fsw.protocol.keyfile import load_key_file
 from fsw.protocol.pus import ACK_ACCEPTANCE, ACK_COMPLETION, ACK_PROGRESS, ACK_START, PusTc, PusTm
-from fsw.protocol.sdls import SecurityAssociation, SecurityEngine
+from fsw.protocol.sdls import SecurityAssociation
 from fsw.protocol.spp import SequenceCounter
 from fsw.protocol.store import ArsnStore
 from fsw.protocol.tm import TmMasterChannel
@@ -121,9 +122,7 @@ class CommsApp(App):
         super().__init__(ctx, config)
         cfg = self.config
         self.scid = int(cfg.get("scid", 0x2AB))
-        vcids = [int(v) for v in cfg.get("tc_vcids", [0, 1])]
-        self.vcs = {v: VcConfig(v, segment_header=True, authenticated=True,
-                                farm_window=int(cfg.get("farm_window", 10))) for v in vcids}
+        self.vcs: dict[int, VcConfig] = {}
         self.frame_len = int(cfg.get("tm_frame_len", 256))
         self.queue_frames = int(cfg.get("downlink_queue_frames", 1024))
         self.uplink_queue: deque[bytes] = deque(maxlen=int(cfg.get("uplink_queue_frames", 64)))
@@ -153,8 +152,12 @@ class CommsApp(App):
         if not key_file:
             raise ValueError("comms: 'key_file' is not configured")
         db = self.config.get("arsn_db") or str(Path(key_file).with_suffix(".arsn.db"))
-        engine = SecurityEngine.from_key_file(key_file, ArsnStore(db))
-        self.rx = TcReceiver(self.scid, self.vcs, engine)
+        keys = load_key_file(key_file)
+        vcids = [int(v) for v in self.config.get("tc_vcids", sorted(keys.vcids))]
+        self.vcs = {v: VcConfig(v, segment_header=True, authenticated=True,
+                                farm_window=int(self.config.get("farm_window", 10)))
+                    for v in vcids}
+        self.rx = TcReceiver(self.scid, self.vcs, keys.engine(ArsnStore(db)))
         self.results = self.bus.create_pipe("comms.results", 256)
         self.bus.subscribe(self.results, COMMAND_RESULT_MSG.msg_id)
         self.params_in = self.bus.create_pipe("comms.parameters", 256)
@@ -196,6 +199,8 @@ class CommsApp(App):
             else:
                 self.frames_accepted += 1
                 self._deliver(result)
+                for problem in result.problems:
+                    self._reject_tc(problem.reason, f"in an accepted frame: {problem}")
 
     def _deliver(self, deliveries: list) -> None:
         for d in deliveries:
