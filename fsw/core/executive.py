@@ -165,7 +165,7 @@ class Executive:
             raise ConfigError("executive: at least one rate group is needed")
         self.clock = clock
         self.bus = bus or SoftwareBus()
-        self.events = EventLog(self.bus, clock.now)
+        self.events = EventLog(self.bus, clock.now, store=store)
         self.context = AppContext(self.bus, clock, self.events, dict(devices or {}), store,
                                   TableRegistry(store))
         self.base_hz = max(rate_groups_hz)
