@@ -22,6 +22,7 @@ import hal.config
 from fsw.core import Executive, Store, VirtualClock
 from fsw.core.executive import load_config
 from fsw.core.time import DEFAULT_EPOCH_TAI_S
+from fsw.core.wiring import Wiring
 from fsw.gnc.ephemeris import MeanElements
 from ground.sim.environment import Environment, FieldModel
 from ground.sim.orbit import Sgp4Orbit
@@ -104,9 +105,11 @@ def build_sil(scenario: Scenario | None = None,
 
 
 def _with_uplinked_orbit(config: dict[str, Any], elements: MeanElements) -> dict[str, Any]:
-    """The flight configuration with the orbit the ground would have uplinked."""
+    """The flight configuration with the orbit the ground would have uplinked to the app
+    the wiring names (`orbit_to`)."""
     config = copy.deepcopy(config)
+    target = Wiring.from_config(config.get("wiring")).orbit_to
     for app in config.get("apps", []):
-        if app.get("class", "").startswith("fsw.apps.adcs") and "tle" not in app.get("config", {}):
+        if app.get("name") == target and "tle" not in app.get("config", {}):
             app.setdefault("config", {})["orbit"] = elements.as_dict()
     return config
