@@ -160,8 +160,8 @@ class Signal(App):
             self.publish(SIGNAL, value=value, flags=flags, gate=gate)
 
 
-def signal_rig(tmp_path, monitors: list) -> Rig:
-    return Rig(tmp_path / "store.db", P31uEmulator(soc=0.8), monitors=monitors,
+def signal_rig(monitors: list) -> Rig:
+    return Rig(":memory:", P31uEmulator(soc=0.8), monitors=monitors,
                extra=[AppSpec("signal", Signal, 1.0), AppSpec("sample", SampleApp, 1.0)])
 
 
@@ -172,11 +172,11 @@ NOOP = [{"app": "sample", "command": "noop"}]
 @given(st.lists(st.tuples(st.floats(-5, 15), st.integers(0, 3), st.integers(0, 1)),
                 min_size=1, max_size=30),
        st.integers(1, 4))
-def test_limit_monitor_trips_like_its_declaration(tmp_path_factory, samples, persistence):
+def test_limit_monitor_trips_like_its_declaration(samples, persistence):
     """A monitor trips once per excursion that lasts `persistence` samples while
     enabled, and its response is sent each time; the model is written from the
     declaration, not from the code."""
-    rig = signal_rig(tmp_path_factory.mktemp("fdir"), [
+    rig = signal_rig([
         {"name": "value_high", "parameter": "TestSignal.value", "low": 0.0, "high": 10.0,
          "persistence": persistence, "enable_if": {"parameter": "TestSignal.gate",
                                                    "values": [1]},
@@ -184,7 +184,7 @@ def test_limit_monitor_trips_like_its_declaration(tmp_path_factory, samples, per
     rig.exe.apps["signal"].queue = list(samples)
     rig.run(len(samples) + 2.0)
     expected, count = 0, 0
-    for value, _, gate in samples:
+    for value, _, gate in samples:  # off or within limits: the count starts again
         if gate != 1 or 0.0 <= value <= 10.0:
             count = 0
             continue
@@ -196,8 +196,8 @@ def test_limit_monitor_trips_like_its_declaration(tmp_path_factory, samples, per
     assert rig.exe.apps["sample"].cmd_count == expected
 
 
-def test_masked_and_delta_monitors(tmp_path):
-    rig = signal_rig(tmp_path, [
+def test_masked_and_delta_monitors():
+    rig = signal_rig([
         {"name": "bit1", "parameter": "TestSignal.flags", "mask": 2, "high": 0,
          "response": NOOP},
         {"name": "growing", "parameter": "TestSignal.value", "delta": True, "high": 0.5,
@@ -225,8 +225,8 @@ def test_masked_and_delta_monitors(tmp_path):
     ({"name": "x", "parameter": "TestSignal.value", "persistence": 0, "response": []},
      "persistence"),
 ])
-def test_a_bad_fdir_table_is_refused(tmp_path, monitor, problem):
-    rig = signal_rig(tmp_path, [])
+def test_a_bad_fdir_table_is_refused(monitor, problem):
+    rig = signal_rig([])
     problems = rig.exe.apps["fdir"].validate_table({"monitors": [monitor]})
     assert any(problem in p for p in problems), problems
 

@@ -303,12 +303,15 @@ class AdcsApp(App):
             *_four(out.wheel_torque_nm), *speeds))
 
     def _check_wheels(self, speeds: np.ndarray) -> None:
-        """Declare failed a wheel that does not speed up under a steady torque command."""
+        """Declare failed a wheel that does not speed up under a steady torque command.
+
+        Judged over back-to-back windows of WHEEL_CHECK_CYCLES cycles (not a sliding
+        one: a stuck wheel is seen within two windows, at a twentieth of the cost)."""
         window = self._wheel_window
         window.append((self._torque_cmd.copy(), speeds.copy()))
         if len(window) <= WHEEL_CHECK_CYCLES:
             return
-        del window[0]
+        self._wheel_window = [window[-1]]
         torques = np.array([t for t, _ in window[1:]])
         n = self.cycle.n_wheels
         j_kgm2 = float(self.config.get("wheels", {}).get("inertia_kgm2", 1.5e-5))
@@ -400,6 +403,12 @@ class AdcsApp(App):
     def set_ground_target(self, lat_deg: float, lon_deg: float, alt_km: float) -> None:
         """Ground point (WGS-84 geodetic) to track in TARGET mode."""
         self.cycle.set_ground_target(geodetic_to_ecef(lat_deg, lon_deg, alt_km))
+
+    @command(13)
+    def reset_wheel_check(self) -> None:
+        """Clear the wheels declared failed (after the operator has dealt with them)."""
+        self.wheels_failed = 0
+        self._wheel_window = []
 
     # -- housekeeping ------------------------------------------------------------------
     def report_housekeeping(self) -> None:

@@ -20,7 +20,8 @@ activated and rolled back like any table (`fsw.core.tables`)::
   only while that other parameter has one of these values (the spacecraft
   mode, the ADCS mode);
 - `response`: a command sequence (`fsw.core.sequence`) sent once when the
-  monitor trips. It re-arms when a sample is back within limits.
+  monitor trips. It re-arms when a sample is back within limits, or while
+  its `enable_if` is false.
 
 **Heartbeats and the software watchdog** (after cFS Health and Safety and F
 Prime's health pings): the executive reports every app's completed-cycle
@@ -278,6 +279,7 @@ class FdirApp(App):
         m.samples += 1
         if m.gate is not None and self.gates.get(m.gate.text) not in m.gate_values:
             m.count = 0
+            m.tripped = False  # a monitor that is not enabled starts afresh when it is again
             return
         if m.low <= value <= m.high:
             m.count = 0

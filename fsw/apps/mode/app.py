@@ -136,7 +136,7 @@ class ModeManagerApp(App):
         self.transitions = 0
         self.reset_cause = ctx.boot.cause
         self.watchdog_resets = 0
-        self._contact_value: float | None = None
+        self._contact_value = 0.0  # the source counts from zero at every boot
         self._contact_s = 0.0
         self._next_beacon_s = 0.0
         self.entry: dict[Mode, list[Step]] = {}
@@ -211,7 +211,7 @@ class ModeManagerApp(App):
         if self.contact_source:
             for _, payload in self.contact_pipe.drain():
                 value = float(self._contact_hk.unpack(payload)[self.contact_field])
-                if self._contact_value is not None and value != self._contact_value:
+                if value != self._contact_value:
                     self._contact_s = t_s
                 self._contact_value = value
         if self.mode == Mode.SAFE and t_s >= self._next_beacon_s:
