@@ -250,3 +250,45 @@ def test_eps_soc_is_pulled_to_the_voltage_and_latchups_lock_out(tmp_path):
     eps.set_output(1, 1)  # the operator clears the lock-out
     rig.run(3.0)
     assert emu.outputs[1] == 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["set", "request", "safe", "reboot"]),
+                          st.sampled_from(list(Mode))), max_size=20))
+def test_mode_manager_follows_its_transition_rules(tmp_path_factory, steps):
+    """Whatever is asked in whatever order, and across reboots: SAFE is left only by
+    the operator's SET_MODE, partners make only their allowed transitions, and a boot
+    comes up in SAFE exactly when SAFE was stored."""
+    from fsw.core import CommandError
+
+    path = tmp_path_factory.mktemp("mode") / "store.db"
+    emu = P31uEmulator(soc=0.8)
+    rig = Rig(path, emu)
+    model, t = Mode.NOMINAL, 0.0
+    operator = {(Mode.SAFE, Mode.NOMINAL), (Mode.NOMINAL, Mode.PAYLOAD),
+                (Mode.PAYLOAD, Mode.NOMINAL), (Mode.NOMINAL, Mode.SAFE),
+                (Mode.PAYLOAD, Mode.SAFE)}
+    partner = {(Mode.NOMINAL, Mode.PAYLOAD), (Mode.PAYLOAD, Mode.NOMINAL)}
+    for op, target in steps:
+        mode = rig.mode
+        try:
+            if op == "set":
+                mode.set_mode(int(target))
+            elif op == "request":
+                mode.request_mode(int(target))
+            elif op == "safe":
+                mode.enter_safe(int(SafeCause.LOW_BATTERY))
+            else:
+                t += 10.0
+                rig = Rig(path, emu, start_s=t)
+        except CommandError:
+            pass
+        if op == "set" and (model, target) in operator:
+            model = target
+        elif op == "request" and (model, target) in partner:
+            model = target
+        elif op == "safe":
+            model = Mode.SAFE
+        elif op == "reboot":
+            model = Mode.SAFE if model == Mode.SAFE else Mode.NOMINAL
+        assert rig.mode.mode == model
