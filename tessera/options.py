@@ -77,3 +77,16 @@ def writable_dir(text: str) -> Path:
     except OSError as exc:
         raise argparse.ArgumentTypeError(f"{text}: cannot write there ({exc.strerror})") from None
     return path
+
+
+def partner_project(text: str) -> Path:
+    """A partner app project: a directory with a manifest.toml that parses."""
+    from fsw.payload.manifest import ManifestError, load_manifest
+    path = Path(text)
+    if not (path / "manifest.toml").is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no manifest.toml there")
+    try:
+        load_manifest(path / "manifest.toml")
+    except ManifestError as exc:
+        raise argparse.ArgumentTypeError(f"{text}/manifest.toml: {exc}") from None
+    return path

@@ -27,6 +27,13 @@ SCHEDULER_APID = 0x011
 MODE_APID = 0x012
 FDIR_APID = 0x013
 TABLES_APID = 0x014
+PAYLOAD_HOST_APID = 0x015
+FILE_TRANSFER_APID = 0x016
+AUDIT_APID = 0x017
+AUDIT_RECORD_APID = 0x018
+"""Audit log records, one packet per record, for every partner."""
+FILE_PDU_APID = 0x019
+"""CFDP PDUs from the spacecraft's file transfer entity to the ground."""
 BEACON_APID = 0x01C
 """The mode manager's beacon, sent while in SAFE."""
 ADCS_APID = 0x020

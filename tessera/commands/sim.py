@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from tessera.options import bounded_float, bounded_int, writable_dir
+from tessera.options import bounded_float, bounded_int, partner_project, writable_dir
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.app is not None:
+        from ground.payload import fly_app
+        duration = None if args.duration_s is None else args.duration_s
+        return fly_app(args.app, args.out, duration_s=duration)
     from ground.sim.demo import run_demo
     from ground.sim.sil import Scenario
 
@@ -30,4 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--seed", type=bounded_int(0, 2**32 - 1), default=1,
                      help="sensor noise seed")
     sim.add_argument("--no-plot", action="store_true")
+    sim.add_argument("--app", type=partner_project, metavar="PATH",
+                     help="fly a partner app project beside the reference mission")
+    sim.add_argument("--duration-s", type=bounded_float(0.0, 86400.0, low_open=True),
+                     help="with --app: mission seconds to fly (default: the scenario's)")
     sim.set_defaults(run=run)

@@ -1,0 +1,341 @@
+"""The partner app SDK: the one API a payload app imports (``from fsw.payload import ...``).
+
+A payload app has the shape of every Tessera app (init, main loop, command
+handler, housekeeping), but it runs in its own sandboxed process and
+reaches the bus only through the host's bridge::
+
+    from fsw.payload import PayloadApp, on_command
+
+    class HelloApp(PayloadApp):
+        def init(self):
+            self.count = 0
+            self.subscribe("ExecutiveHousekeeping", self.on_executive)
+
+        def execute(self):                       # once per cycle, at the manifest's rate_hz
+            self.count += 1
+            self.publish("HelloStatus", count=self.count, temp_c=20.5)
+
+        @on_command("SET_GAIN")                  # declared in manifest.toml
+        def set_gain(self, gain):
+            self.gain = gain
+
+        def on_executive(self, values):          # a granted topic, decoded
+            self.last_frames = values["minor_frames"]
+
+Everything an app publishes or answers is declared in its manifest: the
+SDK builds the message layouts from it, checks arguments and ranges, and
+answers the standard commands (0 NOOP, 1 RESET_COUNTERS, 2 SET_PARAMETER,
+3 REPORT_PARAMETER). Services: `publish`, `subscribe`, `event`, `params`,
+`now` (mission time, s), `storage` (the private directory, under its
+quota) and `device` (a device the manifest was granted; not yet proxied).
+A handler raises `CommandFailedError(text)` to fail a command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import socket
+import struct
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fsw.core.app import COMMAND_HEADER, STANDARD_HK_FIELDS, Reason, Stage
+from fsw.core.message import Field, Layout, MessageType
+from fsw.payload import bridge
+from fsw.payload.bridge import Kind
+from fsw.payload.manifest import CommandDecl, Manifest
+
+SEVERITIES = {"info": 1, "low": 2, "medium": 3, "high": 4}
+HK_LAYOUT = Layout(STANDARD_HK_FIELDS)
+
+
+class CommandFailedError(Exception):
+    """Raised by a command handler: the command fails at completion with this text."""
+
+
+class DeviceNotGrantedError(Exception):
+    """The app asked for a device its manifest does not list."""
+
+
+def on_command(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a method as the handler of the manifest command `name`."""
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn._payload_command = name  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+class Storage:
+    """The app's private directory, with its quota (bytes) enforced on every write."""
+
+    def __init__(self, root: Path, quota_bytes: int) -> None:
+        self.root = root
+        self.quota_bytes = quota_bytes
+
+    def _path(self, name: str) -> Path:
+        p = (self.root / name).resolve()
+        if self.root.resolve() not in p.parents:
+            raise PermissionError(f"{name!r} is outside the app's directory")
+        return p
+
+    def used_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        """Write a file, refusing (OSError ENOSPC) anything that would exceed the quota."""
+        path = self._path(name)
+        old = path.stat().st_size if path.exists() else 0
+        if self.used_bytes() - old + len(data) > self.quota_bytes:
+            raise OSError(28, f"storage quota of {self.quota_bytes} bytes would be exceeded")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+    def read_bytes(self, name: str) -> bytes:
+        return self._path(name).read_bytes()
+
+    def exists(self, name: str) -> bool:
+        return self._path(name).exists()
+
+    def remove(self, name: str) -> None:
+        self._path(name).unlink()
+
+
+class PayloadApp:
+    """Base class of a partner's payload app; see the module docstring."""
+
+    def __init__(self, manifest: Manifest, link: _Link, data_dir: Path) -> None:
+        self.manifest = manifest
+        self._link = link
+        self._mission_time = 0.0
+        self._time_mono = time.monotonic()
+        self.cmd_count = 0
+        self.cmd_error_count = 0
+        self.cycle_error_count = 0
+        self.params: dict[str, float] = {p.name: p.default for p in manifest.parameters}
+        self.storage = Storage(data_dir, manifest.resources.storage_kib * 1024)
+        self._telemetry = {t.name: t for t in manifest.telemetry}
+        self._commands: dict[int, tuple[CommandDecl, Layout, Callable[..., Any]]] = {}
+        self._topics: dict[str, Callable[[dict[str, Any]], None]] = {}
+        self._topic_layouts: dict[int, tuple[str, Layout]] = {}
+        by_name = {c.name: c for c in manifest.commands}
+        for klass in reversed(type(self).__mro__):
+            for attr, fn in vars(klass).items():
+                cname = getattr(fn, "_payload_command", None)
+                if cname is None:
+                    continue
+                if cname not in by_name:
+                    raise TypeError(f"{type(self).__name__}.{attr}: command {cname!r} is not "
+                                    "declared in manifest.toml")
+                decl = by_name[cname]
+                self._commands[decl.code] = (decl, Layout(decl.args), getattr(self, attr))
+
+    # -- hooks ------------------------------------------------------------------
+    def init(self) -> None:
+        """Set up state and subscriptions."""
+
+    def execute(self) -> None:
+        """One cycle of work, at the manifest's rate_hz."""
+
+    def stop(self) -> None:
+        """Called before the app is stopped (save state to `self.storage`)."""
+
+    # -- services ---------------------------------------------------------------
+    def publish(self, name: str, **values: Any) -> None:
+        """Publish the manifest telemetry `name` with its field values."""
+        mtype = self._telemetry.get(name)
+        if mtype is None:
+            raise KeyError(f"telemetry {name!r} is not declared in manifest.toml")
+        self._link.send(Kind.PUBLISH, mtype.msg_id, mtype.pack(**values))
+
+    def publish_raw(self, msg_id: int, payload: bytes) -> None:
+        """Publish bytes under any message id (the host refuses ids that are not the app's)."""
+        self._link.send(Kind.PUBLISH, msg_id, payload)
+
+    def subscribe(self, topic: str, handler: Callable[[dict[str, Any]], None]) -> None:
+        """Ask for operator telemetry `topic`; `handler(values)` runs for each message once
+        the host grants it (the manifest must list it under app.subscribe)."""
+        self._topics[topic] = handler
+        self._link.send(Kind.SUBSCRIBE, 0, topic.encode())
+
+    def event(self, text: str, severity: str = "info", event_id: int = 100) -> None:
+        """Raise an event (info, low, medium, high); it reaches the ground like any other."""
+        self._link.send(Kind.EVENT, 0, bridge.EVENT.pack(event_id, SEVERITIES[severity])
+                        + text.encode()[:120])
+
+    def now(self) -> float:
+        """Mission time, s (the executive's clock, as of the last cycle, plus time since)."""
+        return self._mission_time + (time.monotonic() - self._time_mono)
+
+    def device(self, name: str) -> Any:
+        if name not in self.manifest.devices:
+            raise DeviceNotGrantedError(f"device {name!r} is not granted in manifest.toml")
+        raise DeviceNotGrantedError(f"device {name!r}: device access is not proxied yet")
+
+    # -- driven by the runner --------------------------------------------------------
+    def _tick(self, body: bytes) -> None:
+        self._mission_time, hk = bridge.TICK.unpack(body)
+        self._time_mono = time.monotonic()
+        try:
+            self.execute()
+        except Exception as exc:  # the app's own bug: count it, report it
+            self.cycle_error_count += 1
+            self.event(f"cycle failed: {type(exc).__name__}: {exc}", "medium", 1)
+        if hk:
+            self._link.send(Kind.PUBLISH, self.manifest.hk_id, HK_LAYOUT.pack(
+                cmd_count=min(self.cmd_count, 0xFFFF),
+                cmd_error_count=min(self.cmd_error_count, 0xFFFF),
+                cycle_error_count=min(self.cycle_error_count, 0xFFFF)))
+        self._link.send(Kind.DONE, 0, b"")
+        self._link.flush()
+
+    def _granted(self, msg_id: int, body: bytes) -> None:
+        info = json.loads(body)
+        layout = Layout(Field(n, f) for n, f in info["fields"])
+        self._topic_layouts[msg_id] = (info["name"], layout)
+
+    def _message(self, msg_id: int, body: bytes) -> None:
+        entry = self._topic_layouts.get(msg_id)
+        if entry is None:
+            return
+        name, layout = entry
+        handler = self._topics.get(name)
+        if handler is not None and len(body) == layout.size:
+            handler(layout.unpack(body))
+
+    def _command(self, body: bytes) -> None:
+        if len(body) < COMMAND_HEADER.size:
+            return
+        rid, code = COMMAND_HEADER.unpack_from(body)
+        args_raw = body[COMMAND_HEADER.size:]
+        std = {0: (Layout(()), self._noop), 1: (Layout(()), self._reset),
+               2: (Layout((Field("index", "H"), Field("value", "d"))), self._set_param),
+               3: (Layout((Field("index", "H"),)), self._report_param)}
+        if code in self._commands:
+            _decl, layout, handler = self._commands[code]
+        elif code in std:
+            layout, handler = std[code]
+        else:
+            return self._fail(rid, code, Stage.ACCEPTANCE, Reason.UNKNOWN_FUNCTION)
+        if len(args_raw) != layout.size:
+            return self._fail(rid, code, Stage.ACCEPTANCE, Reason.BAD_LENGTH)
+        args = layout.unpack(args_raw)
+        if layout.check(args):
+            return self._fail(rid, code, Stage.ACCEPTANCE, Reason.BAD_ARGUMENT)
+        self._result(rid, code, Stage.ACCEPTANCE, True, Reason.NONE)
+        try:
+            handler(**args)
+        except CommandFailedError as exc:
+            self.event(f"command {code} failed: {exc}", "low", 2)
+            return self._fail(rid, code, Stage.COMPLETION, Reason.EXECUTION_FAILED)
+        except (ValueError, LookupError, ArithmeticError, TypeError) as exc:
+            self.event(f"command {code} failed: {type(exc).__name__}: {exc}", "medium", 2)
+            return self._fail(rid, code, Stage.COMPLETION, Reason.EXECUTION_FAILED)
+        self.cmd_count += 1
+        self._result(rid, code, Stage.COMPLETION, True, Reason.NONE)
+
+    def _fail(self, rid: int, code: int, stage: Stage, reason: Reason) -> None:
+        self.cmd_error_count += 1
+        self._result(rid, code, stage, False, reason)
+
+    def _result(self, rid: int, code: int, stage: Stage, ok: bool, reason: Reason) -> None:
+        self._link.send(Kind.RESULT, 0, bridge.RESULT.pack(rid, code, int(stage), ok,
+                                                           int(reason)))
+
+    def _noop(self) -> None:
+        self.event(f"{self.manifest.name}: no-op")
+
+    def _reset(self) -> None:
+        self.cmd_count = -1
+        self.cmd_error_count = 0
+        self.cycle_error_count = 0
+
+    def _set_param(self, index: int, value: float) -> None:
+        params = self.manifest.parameters
+        if index >= len(params):
+            raise CommandFailedError(f"no parameter {index}")
+        p = params[index]
+        why = Field(p.name, p.fmt, low=p.low, high=p.high).check(
+            int(value) if p.fmt not in "fd" and float(value).is_integer() else value)
+        if why:
+            raise CommandFailedError(why)
+        self.params[p.name] = value
+
+    def _report_param(self, index: int) -> None:
+        params = self.manifest.parameters
+        indices = range(len(params)) if index == 0xFFFF else [index]
+        for i in indices:
+            if i >= len(params):
+                raise CommandFailedError(f"no parameter {i}")
+            self._link.send(Kind.PARAMETER, 0,
+                            bridge.PARAMETER.pack(i, float(self.params[params[i].name])))
+
+
+class _Link:
+    """The app's end of the bridge: buffered sends, framed receives."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.reader = bridge.FrameReader()
+        self._out = bytearray()
+
+    def send(self, kind: int, msg_id: int, body: bytes) -> None:
+        self._out += bridge.encode(kind, msg_id, body)
+        if len(self._out) >= 16384:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._out:
+            self.sock.sendall(self._out)
+            self._out.clear()
+
+    def receive(self, timeout_s: float) -> list[tuple[int, int, bytes]] | None:
+        """Frames that arrived within `timeout_s`; None when the host closed the bridge."""
+        self.flush()
+        ready, _, _ = select.select([self.sock], [], [], timeout_s)
+        if not ready:
+            return []
+        data = self.sock.recv(1 << 18)
+        if not data:
+            return None
+        return self.reader.feed(data)
+
+
+def serve(app: PayloadApp, link: _Link) -> None:
+    """The app's main loop: run what the host sends until it says STOP or goes away."""
+    app.init()
+    link.send(Kind.READY, 0, b"")
+    dispatch = {Kind.TICK: lambda _m, b: app._tick(b),
+                Kind.COMMAND: lambda _m, b: app._command(b),
+                Kind.MESSAGE: app._message,
+                Kind.GRANTED: app._granted}
+    while True:
+        frames = link.receive(1.0)
+        if frames is None:
+            break
+        for kind, msg_id, body in frames:
+            if kind == Kind.STOP:
+                app.stop()
+                link.flush()
+                return
+            if kind == Kind.REFUSED:
+                continue
+            handler = dispatch.get(kind)
+            if handler is not None:
+                try:
+                    handler(msg_id, body)
+                except (ValueError, struct.error, KeyError, TypeError) as exc:
+                    app.event(f"bridge frame {kind} not handled: {exc}", "low", 3)
+    app.stop()
+
+
+def standard_telemetry(manifest: Manifest) -> MessageType:
+    """The app's housekeeping message (standard counters) on tm_msg_id(app.apid)."""
+    return MessageType(f"{manifest.name}Housekeeping", manifest.hk_id, STANDARD_HK_FIELDS)

@@ -1,0 +1,160 @@
+"""Install beside, switch, rollback, uninstall, safe mode, reboot: commanded, as on board."""
+
+from __future__ import annotations
+
+import struct
+import sys
+
+import pytest
+
+from fsw.payload.audit import verify_chain
+from ground.payload import PartnerSim
+from tests.payload.kit import make_project
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
+
+VERSIONED = """
+from fsw.payload import PayloadApp, on_command
+
+VERSION = {version}
+
+class App(PayloadApp):
+    @on_command("SET_VALUE")
+    def set_value(self, value):
+        self.value = value
+
+    def init(self):
+        self.count = int(self.storage.read_bytes("count")) if self.storage.exists("count") else 0
+
+    def execute(self):
+        self.count += 1
+        self.publish(TM, count=self.count, value=VERSION)
+
+    def stop(self):
+        self.storage.write_bytes("count", str(self.count).encode())
+"""
+
+ACTIVATE, START, STOP, ROLLBACK, UNINSTALL, STOP_ALL = 11, 12, 13, 14, 15, 16
+
+
+def project(tmp_path, version, **kw):
+    return make_project(tmp_path, "probe", version=version,
+                        body=VERSIONED.format(version=version), **kw)
+
+
+def last_value(sim):
+    sim.run(2.0)
+    return sim.telemetry("ProbeStatus")[-1]["value"]
+
+
+@pytest.fixture()
+def sim(tmp_path):
+    s = PartnerSim(project(tmp_path, 1))
+    s.boot()
+    yield s
+    s.close()
+
+
+def audit(sim):
+    sim.run(1.5)  # the audit app appends at its 1 Hz rate
+    return verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+
+
+def test_new_version_installs_beside_and_switches_atomically_then_rolls_back(sim, tmp_path):
+    assert last_value(sim) == 1
+    name = sim.upload(project(tmp_path, 2))
+    assert sim.install(name)
+    apps = sim.workdir / "payload" / "apps" / "probe"
+    assert sorted(p.name for p in apps.iterdir()) == ["1", "2", "current"]
+    assert last_value(sim) == 1  # installed beside, not yet active
+    assert sim.app_command(ACTIVATE, "probe", struct.pack(">I", 0))
+    assert (apps / "current").readlink().name == "2"
+    assert last_value(sim) == 2
+    assert sim.app_command(ROLLBACK, "probe")
+    assert last_value(sim) == 1
+    assert not sim.app_command(ROLLBACK, "probe")  # nothing older than 1
+    texts = [e.text for e in sim.events_of()]
+    assert "probe: version 1 -> 2" in texts and "probe: version 2 -> 1" in texts
+
+
+def test_a_bundle_below_the_highest_installed_version_is_refused(sim, tmp_path):
+    assert sim.install(sim.upload(project(tmp_path, 5)))
+    assert not sim.install(sim.upload(project(tmp_path, 4)))
+    assert any(e.text.startswith("bundle probe-4.bundle refused: rolled back")
+               for e in sim.events_of())
+    assert ("refuse", "probe-4.bundle") in {(r.action, r.app) for r in audit(sim)}
+
+
+def test_expired_bundle_is_refused_on_board(sim, tmp_path):
+    assert not sim.install(sim.upload(project(tmp_path, 2), valid_days=-1))
+    assert any("refused: expired" in e.text for e in sim.events_of())
+
+
+def test_stop_start_and_uninstall(sim):
+    assert sim.app_command(STOP, "probe")
+    assert "probe" not in sim.host.running
+    assert not sim.app_command(STOP, "probe")
+    assert sim.app_command(START, "probe")
+    assert "probe" in sim.host.running
+    assert sim.app_command(UNINSTALL, "probe")
+    assert not (sim.workdir / "payload" / "apps" / "probe").exists()
+    assert not (sim.workdir / "payload" / "data" / "probe").exists()
+    assert not sim.app_command(START, "probe")
+
+
+def test_state_survives_reboot_and_a_stopped_app_stays_stopped(sim, tmp_path):
+    sim.run(3.0)
+    count_before = sim.telemetry("ProbeStatus")[-1]["count"]
+    sim.reboot()
+    assert "probe" in sim.host.running  # it was running: it runs again
+    sim.run(2.0)
+    assert sim.telemetry("ProbeStatus")[-1]["count"] > count_before  # its storage survived
+    assert sim.app_command(STOP, "probe")
+    sim.reboot()
+    assert "probe" not in sim.host.running
+
+
+def test_safe_mode_stops_every_app_until_commanded(sim):
+    assert sim.host.stop_all("safe mode") == 1
+    assert not sim.host.running
+    sim.reboot()
+    assert not sim.host.running
+    assert sim.app_command(START, "probe")
+
+
+def test_stop_all_command(sim):
+    assert sim.host_command(STOP_ALL)
+    assert not sim.host.running
+
+
+def test_tampered_installed_file_is_caught_at_start(sim):
+    assert sim.app_command(STOP, "probe")
+    app_py = sim.workdir / "payload" / "apps" / "probe" / "1" / "app" / "probe" / "app.py"
+    app_py.write_text(app_py.read_text() + "\nimport os\n")
+    assert not sim.app_command(START, "probe")
+    assert any(e.text.startswith("probe not started: tampered") for e in sim.events_of())
+
+
+def test_partner_commands_are_audited(sim, tmp_path):
+    assert sim.command("SET_VALUE", value=3.0) is True
+    sim.run(1.0)
+    records = audit(sim)
+    cmds = [r for r in records if r.action == "command" and r.app == "probe"]
+    assert cmds and cmds[0].actor == "uni-a" and cmds[0].detail.startswith("function 10")
+    assert {"install", "activate", "start"} <= {r.action for r in records}
+
+
+def test_storage_over_quota_stops_the_app(tmp_path):
+    hog = """
+    from fsw.payload import PayloadApp
+
+    class App(PayloadApp):
+        def execute(self):
+            # straight to the file system, past the SDK's own quota check
+            with open("blob-%d" % self.now(), "wb") as fh:
+                fh.write(b"x" * 30000)
+    """
+    with PartnerSim(make_project(tmp_path, "hog", body=hog, storage_kib=64)) as s:
+        s.run(6.0)
+        assert any(e.text.startswith("hog stopped: quota: storage") for e in s.events_of())
+        assert "hog" not in s.host.running
