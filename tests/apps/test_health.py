@@ -292,3 +292,35 @@ def test_mode_manager_follows_its_transition_rules(tmp_path_factory, steps):
         elif op == "reboot":
             model = Mode.SAFE if model == Mode.SAFE else Mode.NOMINAL
         assert rig.mode.mode == model
+
+
+def test_fdir_and_mode_manager_come_up_whatever_else_failed(tmp_path):
+    """An app that fails to boot must not take the safing chain with it: FDIR runs
+    without what names it, reports it lost, and the mode manager safes without it."""
+    emu = P31uEmulator(soc=0.8)
+
+    class Broken(Flaky):
+        NAME = "flaky"
+
+        def init(self) -> None:
+            raise RuntimeError("no such device")
+
+    i2c = SimI2C("i2c0")
+    i2c.attach(0x02, emu)
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,), devices={"eps": P31u(i2c)})
+    exe.add_app(AppSpec("flaky", Broken, 1.0))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {
+        "heartbeats": {"apps": ["flaky"], "critical": ["flaky"], "response": TO_SAFE},
+        "monitors": [{"name": "m", "parameter": "flaky.cycle_error_count", "high": 0,
+                      "response": []}]}))
+    exe.add_app(AppSpec("mode", ModeManagerApp, 1.0, {"entry": {"SAFE": [
+        {"app": "flaky", "command": "noop"}]}}))
+    assert exe.boot() == ["flaky"]
+    exe.run(2.0)
+    texts = [e.text for e in exe.events.recent]
+    assert "app flaky heartbeat lost: not running" in texts
+    assert any(t.startswith("left out at boot: monitors[0].parameter 'flaky.cycle_error_count'")
+               for t in texts)
+    assert "entry step entry.SAFE[0]: flaky.noop left out: app not running" in texts
+    assert exe.apps["mode"].mode == Mode.SAFE
+    assert exe.apps["mode"].cause == SafeCause.HEARTBEAT_LOST

@@ -84,6 +84,7 @@ EV_RESET_LOOP = EventDef(13, "RESET_LOOP", Severity.HIGH,
                          "{count} watchdog resets in a row: booting into SAFE")
 EV_BOOT = EventDef(14, "BOOT", Severity.INFO, "boot {count} ({cause}) into {mode}")
 EV_BOOT_SAFE = EventDef(15, "BOOT_SAFE", Severity.HIGH, "boot {count} ({cause}) into SAFE ({why})")
+EV_DEGRADED = EventDef(16, "DEGRADED", Severity.HIGH, "{what}", burst=8, rate_hz=0.0)
 
 _NS = "mode"
 _DEFAULT_TRANSITIONS = [["SAFE", "NOMINAL"], ["NOMINAL", "PAYLOAD"], ["PAYLOAD", "NOMINAL"],
@@ -111,7 +112,8 @@ class ModeManagerApp(App):
         Field("watchdog_resets", "B", doc="hardware watchdog resets in a row"),
     )
     TELEMETRY = (BEACON,)
-    EVENTS = (EV_TO_SAFE, EV_TRANSITION, EV_REFUSED, EV_RESET_LOOP, EV_BOOT, EV_BOOT_SAFE)
+    EVENTS = (EV_TO_SAFE, EV_TRANSITION, EV_REFUSED, EV_RESET_LOOP, EV_BOOT, EV_BOOT_SAFE,
+              EV_DEGRADED)
 
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
@@ -187,15 +189,25 @@ class ModeManagerApp(App):
             return None
 
     def start(self) -> None:
-        self.entry = {Mode[name]: resolve(steps, self.ctx.apps, f"entry.{name}")
+        # The mode manager must come up whatever else failed: steps to apps that are
+        # not running are left out (and reported), never a reason to stop here.
+        missing: list[str] = []
+        self.entry = {Mode[name]: resolve(steps, self.ctx.apps, f"entry.{name}",
+                                          missing=missing)
                       for name, steps in self._entry_cfg.items()}
+        for step in missing:
+            self.event(EV_DEGRADED, what=f"entry step {step} left out: app not running")
         if self.contact_source:
             source = self.ctx.apps.get(self.contact_source)
-            if source is None or self.contact_field not in source.HK._names:
+            if source is not None and self.contact_field not in source.HK._names:
                 raise ValueError(f"mode: contact source {self.contact_source}."
                                  f"{self.contact_field} is not an app housekeeping field")
-            self._contact_hk = source.HK
-            self.bus.subscribe(self.contact_pipe, source.HK.msg_id)
+            if source is None:
+                self.event(EV_DEGRADED, what=f"contact source {self.contact_source} not "
+                                             "running: no contact can be seen")
+            else:
+                self._contact_hk = source.HK
+                self.bus.subscribe(self.contact_pipe, source.HK.msg_id)
         self._contact_s = self.now()
         if self.mode == Mode.SAFE:
             self.event(EV_BOOT_SAFE, count=self.ctx.boot.count, cause=self.reset_cause.name,
