@@ -40,7 +40,7 @@ def test_the_doc_table_example_app_takes_a_validated_table_at_its_safe_point():
 
 def test_the_doc_toml_snippets_parse_and_the_wiring_is_valid():
     docs = [tomllib.loads(b) for b in blocks("toml")]
-    assert docs[0]["apps"]["config"]["entry"]["SAFE"][0]["command"] == "set_output"
+    assert docs[0]["apps"]["config"]["entry"]["SAFE"][0]["command"] == "stop_all_apps"
     assert docs[1]["apps"]["config"]["monitors"][0]["name"] == "low_battery"
     wiring = Wiring.from_config(docs[2]["wiring"])
     assert wiring.orbit_to == "adcs" and wiring.priority["Beacon"] == 240
