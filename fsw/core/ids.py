@@ -34,6 +34,8 @@ AUDIT_RECORD_APID = 0x018
 """Audit log records, one packet per record, for every partner."""
 FILE_PDU_APID = 0x019
 """CFDP PDUs from the spacecraft's file transfer entity to the ground."""
+RELEASED_TC_APID = 0x01A
+"""A TC the scheduler released, with its owner's SPI, for the comms app to authorise and run."""
 BEACON_APID = 0x01C
 """The mode manager's beacon, sent while in SAFE."""
 ADCS_APID = 0x020

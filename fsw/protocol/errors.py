@@ -60,6 +60,8 @@ class Reason(IntEnum):
     SCHEDULE_FULL = 85
     NO_SUCH_ACTIVITY = 86
     BAD_TIME = 87
+    QUOTA_EXCEEDED = 88
+    HANDLER_FAILED = 89
 
 
 class ProtocolError(Exception):

@@ -12,6 +12,7 @@ exactly and raises PacketError otherwise.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fsw.protocol.cuc import CucTime
@@ -42,16 +43,6 @@ SCHED_ENABLE, SCHED_DISABLE, SCHED_RESET, SCHED_INSERT, SCHED_DELETE = 1, 2, 3, 
 PING, PONG, CONNECTION_TEST, CONNECTION_REPORT = 1, 2, 3, 4
 # ST20 (6.20)
 PARAM_REPORT_REQ, PARAM_REPORT, PARAM_SET = 1, 2, 3
-
-TC_SUBTYPES: dict[int, frozenset[int]] = {
-    ST_HOUSEKEEPING: frozenset({HK_CREATE, HK_DELETE, HK_ENABLE, HK_DISABLE, HK_ONE_SHOT}),
-    ST_EVENTS: frozenset({EV_ENABLE, EV_DISABLE}),
-    ST_FUNCTION: frozenset({PERFORM_FUNCTION}),
-    ST_SCHEDULING: frozenset({SCHED_ENABLE, SCHED_DISABLE, SCHED_RESET, SCHED_INSERT,
-                              SCHED_DELETE}),
-    ST_TEST: frozenset({PING, CONNECTION_TEST}),
-    ST_PARAMETERS: frozenset({PARAM_REPORT_REQ, PARAM_SET}),
-}
 
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
@@ -373,34 +364,82 @@ def decode_connection_test(data: bytes) -> int:
     return apid
 
 
+# --- the TC types this mission implements: declared once ------------------------
+
+# How authorisation reads a TC of the type (fsw.apps.comms.routing):
+SCOPE_APID = "apid"          # the key holder may command the TC's APID
+SCOPE_STRUCTURES = "sids"    # ... and every housekeeping structure ID it names
+SCOPE_SCHEDULE = "schedule"  # ST11 rules: own activities, or the whole schedule
+
+
+def _no_data(data: bytes) -> None:
+    if data:
+        raise PacketError(Reason.BAD_APP_DATA, "this TC takes no application data")
+
+
+@dataclass(frozen=True)
+class TcType:
+    """One TC type: its (service, subtype), its name, the decoder of its
+    application data and the scope its authorisation checks. Everything that
+    decodes, authorises or routes a TC reads `TC_TABLE`."""
+
+    service: int
+    subtype: int
+    name: str
+    decode: Callable[[bytes], object]
+    scope: str = SCOPE_APID
+
+
+TC_TYPES: tuple[TcType, ...] = (
+    TcType(ST_HOUSEKEEPING, HK_CREATE, "HK_CREATE", HkStructure.decode, SCOPE_STRUCTURES),
+    TcType(ST_HOUSEKEEPING, HK_DELETE, "HK_DELETE", decode_ids, SCOPE_STRUCTURES),
+    TcType(ST_HOUSEKEEPING, HK_ENABLE, "HK_ENABLE", decode_ids, SCOPE_STRUCTURES),
+    TcType(ST_HOUSEKEEPING, HK_DISABLE, "HK_DISABLE", decode_ids, SCOPE_STRUCTURES),
+    TcType(ST_HOUSEKEEPING, HK_ONE_SHOT, "HK_ONE_SHOT", decode_ids, SCOPE_STRUCTURES),
+    TcType(ST_EVENTS, EV_ENABLE, "EVENTS_ENABLE", decode_ids),
+    TcType(ST_EVENTS, EV_DISABLE, "EVENTS_DISABLE", decode_ids),
+    TcType(ST_FUNCTION, PERFORM_FUNCTION, "PERFORM_FUNCTION", PerformFunction.decode),
+    TcType(ST_SCHEDULING, SCHED_ENABLE, "SCHEDULE_ENABLE", _no_data, SCOPE_SCHEDULE),
+    TcType(ST_SCHEDULING, SCHED_DISABLE, "SCHEDULE_DISABLE", _no_data, SCOPE_SCHEDULE),
+    TcType(ST_SCHEDULING, SCHED_RESET, "SCHEDULE_RESET", _no_data, SCOPE_SCHEDULE),
+    TcType(ST_SCHEDULING, SCHED_INSERT, "SCHEDULE_INSERT", decode_insert, SCOPE_SCHEDULE),
+    TcType(ST_SCHEDULING, SCHED_DELETE, "SCHEDULE_DELETE", decode_delete, SCOPE_SCHEDULE),
+    TcType(ST_TEST, PING, "ARE_YOU_ALIVE", _no_data),
+    TcType(ST_TEST, CONNECTION_TEST, "CONNECTION_TEST", decode_connection_test),
+    TcType(ST_PARAMETERS, PARAM_REPORT_REQ, "REPORT_PARAMETERS", decode_ids),
+    TcType(ST_PARAMETERS, PARAM_SET, "SET_PARAMETERS", decode_values),
+)
+
+
+def _index(types: tuple[TcType, ...]) -> dict[tuple[int, int], TcType]:
+    table: dict[tuple[int, int], TcType] = {}
+    for t in types:
+        if (t.service, t.subtype) in table or t.name in {u.name for u in table.values()}:
+            raise ValueError(f"TC[{t.service},{t.subtype}] {t.name} is declared twice")
+        table[(t.service, t.subtype)] = t
+    return table
+
+
+TC_TABLE: dict[tuple[int, int], TcType] = _index(TC_TYPES)
+TC_SUBTYPES: dict[int, frozenset[int]] = {
+    s: frozenset(t for (s2, t) in TC_TABLE if s2 == s) for s in {s for s, _ in TC_TABLE}}
+
+
+def tc_type(service: int, subtype: int) -> TcType:
+    """The declared type of TC[service, subtype]; PacketError if there is none."""
+    t = TC_TABLE.get((service, subtype))
+    if t is None:
+        if service not in TC_SUBTYPES:
+            raise PacketError(Reason.UNKNOWN_SERVICE, f"service {service}")
+        raise PacketError(Reason.UNKNOWN_SUBTYPE, f"TC[{service},{subtype}]")
+    return t
+
+
 def check_tc_type(service: int, subtype: int) -> None:
     """Raise unless (service, subtype) is a TC this mission implements."""
-    subs = TC_SUBTYPES.get(service)
-    if subs is None:
-        raise PacketError(Reason.UNKNOWN_SERVICE, f"service {service}")
-    if subtype not in subs:
-        raise PacketError(Reason.UNKNOWN_SUBTYPE, f"TC[{service},{subtype}]")
+    tc_type(service, subtype)
 
 
 def decode_tc_app_data(tc: PusTc) -> object:
     """Decode and check a TC's application data according to its type."""
-    check_tc_type(tc.service, tc.subtype)
-    s, t, d = tc.service, tc.subtype, tc.app_data
-    if s == ST_HOUSEKEEPING:
-        return HkStructure.decode(d) if t == HK_CREATE else decode_ids(d)
-    if s == ST_EVENTS:
-        return decode_ids(d)
-    if s == ST_FUNCTION:
-        return PerformFunction.decode(d)
-    if s == ST_SCHEDULING:
-        if t == SCHED_INSERT:
-            return decode_insert(d)
-        if t == SCHED_DELETE:
-            return decode_delete(d)
-    if s == ST_TEST and t == CONNECTION_TEST:
-        return decode_connection_test(d)
-    if s == ST_PARAMETERS:
-        return decode_ids(d) if t == PARAM_REPORT_REQ else decode_values(d)
-    if d:
-        raise PacketError(Reason.BAD_APP_DATA, f"TC[{s},{t}] takes no application data")
-    return None
+    return tc_type(tc.service, tc.subtype).decode(tc.app_data)

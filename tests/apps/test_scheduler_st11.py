@@ -1,11 +1,20 @@
-"""The ST11 scheduler app as a state machine, and its schedule surviving a reboot."""
+"""The ST11 scheduler app as a state machine over several key holders, and
+its schedule, owners included, surviving a reboot."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fsw.apps.scheduler import MAX_ACTIVITIES, SchedulerApp
+from fsw.apps.scheduler import (
+    MAX_ACTIVITIES,
+    RELEASED_TC_HEADER,
+    RELEASED_TC_MAX,
+    RELEASED_TC_MSG_ID,
+    ST11_FUNCTION,
+    Owner,
+    SchedulerApp,
+)
 from fsw.core import (
     COMMAND_RESULT_MSG,
     AppSpec,
@@ -16,25 +25,30 @@ from fsw.core import (
     cmd_msg_id,
 )
 from fsw.core.app import COMMAND_HEADER
-from fsw.core.ids import COMMS_APID, SCHEDULER_APID
+from fsw.core.ids import SCHEDULER_APID
 from fsw.protocol import services as sv
 from fsw.protocol.cuc import CucTime
 from fsw.protocol.pus import PusTc
 
 SCHED = cmd_msg_id(SCHEDULER_APID)
+OPERATOR = Owner(1, whole_schedule=True, slots=256)
+UNI_A = Owner(10, whole_schedule=False, slots=8)
+UNI_B = Owner(11, whole_schedule=False, slots=8)
+ENABLE, DISABLE, RESET, INSERT, DELETE = (ST11_FUNCTION[t] for t in (
+    sv.SCHED_ENABLE, sv.SCHED_DISABLE, sv.SCHED_RESET, sv.SCHED_INSERT, sv.SCHED_DELETE))
 
 
 class Harness:
     """An executive with the scheduler; released TCs are read off the bus where
-    the comms app would take them."""
+    the comms app would take them, with the SPI of their owner."""
 
     def __init__(self, store: Store | None = None) -> None:
         self.exe = Executive(VirtualClock(), rate_groups_hz=(10.0,), store=store)
         self.exe.add_app(AppSpec("scheduler", SchedulerApp, 10.0))
         bus = self.exe.bus
-        bus.register_variable(cmd_msg_id(COMMS_APID), "comms commands")
+        bus.register_variable(RELEASED_TC_MSG_ID, "released TCs", RELEASED_TC_MAX)
         self.released = bus.create_pipe("test.released", 1024)
-        bus.subscribe(self.released, cmd_msg_id(COMMS_APID))
+        bus.subscribe(self.released, RELEASED_TC_MSG_ID)
         bus.register(COMMAND_RESULT_MSG)
         self.results = bus.create_pipe("test.results", 1024)
         bus.subscribe(self.results, COMMAND_RESULT_MSG.msg_id)
@@ -42,126 +56,172 @@ class Harness:
         self.app: SchedulerApp = self.exe.apps["scheduler"]
         self.rid = 0
         self.last_run = 0.0
-        self.log: list[tuple[float, PusTc]] = []
+        self.log: list[tuple[float, int, PusTc]] = []
 
-    def command(self, code: int, body: bytes = b"") -> bool:
-        """Send one scheduler command, run a cycle; True if it completed ok."""
+    def command(self, code: int, body: bytes = b"", owner: Owner = OPERATOR) -> bool:
+        """Send one scheduler command as `owner`, run a cycle; True if it completed ok."""
         self.rid += 1
-        self.exe.bus.publish(SCHED, COMMAND_HEADER.pack(self.rid, code) + body)
+        self.exe.bus.publish(SCHED, COMMAND_HEADER.pack(self.rid, code) + owner.encode() + body)
         self.step()
         results = [COMMAND_RESULT_MSG.unpack(p) for _, p in self.results.drain()]
         mine = [r for r in results if r["request_id"] == self.rid]
         return any(r["stage"] == Stage.COMPLETION and r["ok"] for r in mine)
 
-    def step(self) -> list[tuple[float, PusTc]]:
+    def step(self) -> list[tuple[float, int, PusTc]]:
         """One minor frame; releases come with the time the scheduler ran at."""
         ran_at = self.last_run = self.exe.clock.now()
         self.exe.step()
         out = []
         for _, payload in self.released.drain():
-            rid, code = COMMAND_HEADER.unpack_from(payload)
-            tc = PusTc.decode(payload[COMMAND_HEADER.size:])
-            assert code == 20 and rid == tc.request_id
-            out.append((ran_at, tc))
+            (spi,) = RELEASED_TC_HEADER.unpack_from(payload)
+            out.append((ran_at, spi, PusTc.decode(payload[RELEASED_TC_HEADER.size:])))
         self.log += out
         return out
 
-    def take_releases(self) -> list[tuple[float, PusTc]]:
+    def take_releases(self) -> list[tuple[float, int, PusTc]]:
         out, self.log = self.log, []
         return out
 
 
+owners = st.sampled_from([OPERATOR, UNI_A, UNI_B])
 ops = st.lists(st.one_of(
-    st.tuples(st.just("insert"), st.lists(st.tuples(st.integers(0, 30), st.integers(0, 40)),
-                                          min_size=1, max_size=4)),
-    st.tuples(st.just("delete"), st.integers(0, 40)),
-    st.tuples(st.just("enable"), st.none()),
-    st.tuples(st.just("disable"), st.none()),
-    st.tuples(st.just("reset"), st.none()),
-    st.tuples(st.just("wait"), st.integers(1, 15)),
+    st.tuples(st.just("insert"), owners,
+              st.lists(st.tuples(st.integers(0, 30), st.integers(0, 12)), min_size=1,
+                       max_size=4)),
+    st.tuples(st.just("delete"), owners, st.integers(0, 12)),
+    st.tuples(st.just("enable"), owners, st.none()),
+    st.tuples(st.just("disable"), owners, st.none()),
+    st.tuples(st.just("reset"), owners, st.none()),
+    st.tuples(st.just("wait"), owners, st.integers(1, 15)),
 ), max_size=25)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(ops)
 def test_schedule_state_machine(ops):
-    """Against a model: an activity is released once, only while enabled, never
-    before its time and never after it was deleted or the schedule was reset."""
+    """Against a model: an activity is released once, with its owner, only
+    while the schedule and its owner's sub-schedule are enabled, never before
+    its time, never after it was deleted or reset; a key holder without the
+    whole-schedule right deletes, resets and switches only its own."""
     h = Harness()
-    model: dict[int, float] = {}  # seq -> release time
+    model: dict[tuple[int, int], float] = {}  # (owner SPI, seq) -> release time
     enabled = True
-    released: dict[int, float] = {}
+    owner_off: set[int] = set()
+    released: set[tuple[int, int]] = set()
 
-    def check_releases(items: list[tuple[float, PusTc]]) -> None:
-        for now, tc in items:
-            assert enabled
-            assert tc.seq_count in model and model[tc.seq_count] <= now + 1e-9
-            assert tc.seq_count not in released
-            released[tc.seq_count] = now
-            del model[tc.seq_count]
+    def check_releases(items: list[tuple[float, int, PusTc]]) -> None:
+        for now, spi, tc in items:
+            key = (spi, tc.seq_count)
+            assert enabled and spi not in owner_off
+            assert key in model and model[key] <= now + 1e-9
+            assert key not in released
+            released.add(key)
+            del model[key]
 
-    for op, arg in ops:
+    for op, owner, arg in ops:
         now = h.exe.clock.now()
+        mine = {k for k in model if k[0] == owner.spi}
         if op == "insert":
-            seqs = [s for _, s in arg]
+            keys = [(owner.spi, s) for _, s in arg]
+            if set(keys) & released:
+                continue  # keep "released once" simple: never reuse an ID
             acts = [sv.ScheduledTc(CucTime.from_seconds(now + 0.5 + dt / 10),
                                    PusTc(0x30, 17, 1, seq_count=s)) for dt, s in arg]
-            expect = (len(set(seqs)) == len(seqs) and not set(seqs) & set(model)
-                      and len(set(model) | set(seqs)) <= MAX_ACTIVITIES)
-            if set(seqs) & set(released):
-                continue  # keep "released once" simple: never reuse an ID
-            ok = h.command(13, sv.encode_insert(acts))
+            expect = (len(set(keys)) == len(keys) and not set(keys) & set(model)
+                      and len(mine) + len(keys) <= owner.slots)
+            ok = h.command(INSERT, sv.encode_insert(acts), owner)
             assert ok == expect
             if ok:
-                for a in acts:
-                    model[a.tc.seq_count] = a.release.seconds
+                for k, a in zip(keys, acts, strict=True):
+                    model[k] = a.release.seconds
         elif op == "delete":
             aid = sv.ActivityId(0, 0x30, arg)
-            ok = h.command(14, sv.encode_delete([aid]))
-            assert ok == (arg in model)
-            model.pop(arg, None)
-        elif op == "enable":
-            assert h.command(10)
-            enabled = True
-        elif op == "disable":
-            assert h.command(11)
-            enabled = False
+            hits = {k for k in model if k[1] == arg and
+                    (owner.whole_schedule or k[0] == owner.spi)}
+            assert h.command(DELETE, sv.encode_delete([aid]), owner) == bool(hits)
+            for k in hits:
+                del model[k]
+        elif op in ("enable", "disable"):
+            on = op == "enable"
+            assert h.command(ENABLE if on else DISABLE, b"", owner)
+            if owner.whole_schedule:
+                enabled = on
+            elif on:
+                owner_off.discard(owner.spi)
+            else:
+                owner_off.add(owner.spi)
         elif op == "reset":
-            assert h.command(12)
-            model.clear()
-            enabled = False
+            assert h.command(RESET, b"", owner)
+            if owner.whole_schedule:
+                model.clear()
+                enabled = False
+            else:
+                for k in mine:
+                    del model[k]
+                owner_off.add(owner.spi)
         else:
             for _ in range(arg):
                 h.step()
         h.step()
         check_releases(h.take_releases())
-        assert {a.seq_count for a in h.app.activities} == set(model)
+        assert {(k.owner, k.aid.seq_count) for k in h.app.activities} == set(model)
         assert h.app.enabled == enabled
         if enabled:  # nothing overdue stays behind
-            assert all(t > h.last_run for t in model.values())
+            assert all(t > h.last_run for k, t in model.items() if k[0] not in owner_off)
+
+
+def test_partners_share_a_pool_the_operator_does_not_draw_from():
+    h = Harness()
+    t = h.exe.clock.now() + 100.0
+    partners = [Owner(100 + i, False, 64) for i in range(MAX_ACTIVITIES // 64)]
+    for p in partners:
+        for first in (0, 32):  # 32 activities fit one bus command
+            acts = [sv.ScheduledTc(CucTime.from_seconds(t), PusTc(0x30, 17, 1, seq_count=i))
+                    for i in range(first, first + 32)]
+            assert h.command(INSERT, sv.encode_insert(acts), p)
+    late = Owner(99, False, 64)
+    one = [sv.ScheduledTc(CucTime.from_seconds(t), PusTc(0x30, 17, 1, seq_count=1))]
+    assert not h.command(INSERT, sv.encode_insert(one), late)  # the pool is full
+    assert h.command(INSERT, sv.encode_insert(one), OPERATOR)  # the operator still schedules
 
 
 def test_malformed_insert_is_refused_at_acceptance():
     h = Harness()
     h.rid += 1
-    h.exe.bus.publish(SCHED, COMMAND_HEADER.pack(h.rid, 13) + b"\x00\x05\x00")
+    h.exe.bus.publish(SCHED, COMMAND_HEADER.pack(h.rid, INSERT) + OPERATOR.encode() + b"\x00\x05")
     h.step()
     [r] = [COMMAND_RESULT_MSG.unpack(p) for _, p in h.results.drain()]
     assert (r["stage"], r["ok"], r["reason"]) == (Stage.ACCEPTANCE, False, 3)  # BAD_ARGUMENT
     assert h.app.activities == {} and h.app.cmd_error_count == 1
 
 
-def test_schedule_survives_a_reboot(tmp_path):
+def test_schedule_survives_a_reboot_with_its_owners(tmp_path):
     store = Store(tmp_path / "store.db")
     h = Harness(store)
     t = h.exe.clock.now() + 100.0
     acts = [sv.ScheduledTc(CucTime.from_seconds(t), PusTc(0x30, 17, 1, seq_count=i))
             for i in range(3)]
-    assert h.command(13, sv.encode_insert(acts))
-    assert h.command(14, sv.encode_delete([sv.ActivityId.of(acts[0].tc)]))
-    assert h.command(11)  # disabled, and that is remembered too
+    assert h.command(INSERT, sv.encode_insert(acts), UNI_A)
+    assert h.command(INSERT, sv.encode_insert(acts[:1]), OPERATOR)
+    assert h.command(DELETE, sv.encode_delete([sv.ActivityId.of(acts[0].tc)]), UNI_A)
+    assert h.command(DISABLE, b"", UNI_B)  # uni-b's own sub-schedule off, remembered too
+    assert h.command(DISABLE)  # and the whole schedule
     store.close()
     h2 = Harness(Store(tmp_path / "store.db"))
-    assert {a.seq_count for a in h2.app.activities} == {1, 2}
-    assert not h2.app.enabled
+    assert {(k.owner, k.aid.seq_count) for k in h2.app.activities} == {(10, 1), (10, 2), (1, 0)}
+    assert not h2.app.enabled and h2.app.owners_disabled == {UNI_B.spi}
     assert all(abs(rel - t) < 1e-4 for rel, _ in h2.app.activities.values())
+    # released after the reboot, each still with its owner's SPI
+    assert h2.command(ENABLE)
+    while h2.exe.clock.now() < t + 1:
+        h2.step()
+    assert sorted((spi, tc.seq_count) for _, spi, tc in h2.take_releases()) == \
+        [(1, 0), (10, 1), (10, 2)]
+
+
+def test_stored_activity_without_an_owner_is_dropped(tmp_path):
+    store = Store(tmp_path / "store.db")
+    store.put("scheduler", "0:48:7", bytes(8) + PusTc(0x30, 17, 1, seq_count=7).encode())
+    h = Harness(store)
+    assert h.app.activities == {}
+    assert any("no readable owner" in e.text for e in h.exe.events.recent)

@@ -1,0 +1,116 @@
+"""Downlink: PUS TM packets into fixed-length TM frames (CCSDS 132.0-B) on
+TM virtual channel 0, with the CLCW of the TC virtual channels in turn in
+the OCF, and a bounded frame queue (overflow drops the oldest, counted).
+
+TM generated in reply to a key holder's TCs (verification reports, replies)
+is charged to that key holder: at most its `tm_bytes_per_cycle` quota in
+one comms cycle; the rest is withheld and counted, so no key holder's TCs
+can fill the downlink for everyone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable
+
+from fsw.protocol import Reason as Why
+from fsw.protocol import services as sv
+from fsw.protocol.cuc import CucTime
+from fsw.protocol.pus import ACK_ACCEPTANCE, ACK_COMPLETION, ACK_PROGRESS, ACK_START, PusTm
+from fsw.protocol.sdls import SecurityAssociation
+from fsw.protocol.spp import SequenceCounter
+from fsw.protocol.tm import Clcw, TmMasterChannel
+
+# ST1 failure codes: the core's command Reason below this, fsw.protocol.Reason above.
+LINK_FAILURE_BASE = 0x100
+_STAGE_ACK = {1: ACK_ACCEPTANCE, 3: ACK_START, 5: ACK_PROGRESS, 7: ACK_COMPLETION}
+
+
+class Downlink:
+    """TM packets and frames, with a per-key-holder TM budget per cycle."""
+
+    def __init__(self, scid: int, frame_len: int, queue_frames: int,
+                 clcws: Callable[[], list[Clcw]], now: Callable[[], float]) -> None:
+        self.tm = TmMasterChannel(scid, frame_len, vcids=(0,))
+        self.queue_frames = queue_frames
+        self.frames: deque[bytes] = deque()
+        self.seq = SequenceCounter()
+        self.msg_counters: Counter[tuple[int, int]] = Counter()
+        self.clcws = clcws
+        self.now = now
+        self.tm_packets = 0
+        self.frames_dropped = 0
+        self.withheld: Counter[str] = Counter()  # TM packets withheld, by key holder
+        self._clcw_turn = 0
+        self._spent: Counter[int] = Counter()
+        self._payer: SecurityAssociation | None = None
+
+    # -- who pays ----------------------------------------------------------------
+    def new_cycle(self) -> None:
+        self._spent.clear()
+
+    def charge_to(self, sa: SecurityAssociation | None) -> None:
+        """TM sent from now on is in reply to `sa`'s TC (None: on board's own)."""
+        self._payer = sa
+
+    # -- packets -----------------------------------------------------------------
+    def send(self, apid: int, service: int, subtype: int, data: bytes, dest: int = 0) -> bool:
+        """Queue one TM packet; False if the paying key holder's budget withheld it."""
+        key = (apid, service)
+        payer = self._payer
+        tm = PusTm(apid, service, subtype, data, seq_count=self.seq.peek(apid),
+                   msg_counter=self.msg_counters[key] & 0xFFFF, dest_id=dest,
+                   time=CucTime.from_seconds(max(self.now(), 0)))
+        raw = tm.encode()
+        if payer is not None:
+            spent = self._spent[payer.spi] + len(raw)
+            if spent > payer.rights.quotas.tm_bytes_per_cycle:
+                self.withheld[payer.owner] += 1
+                return False
+            self._spent[payer.spi] = spent
+        self.seq.next(apid)
+        self.msg_counters[key] += 1
+        self.tm.add_packet(0, raw)
+        self.tm_packets += 1
+        return True
+
+    def verification(self, apid: int, rid: int, subtype: int, reason: int | None = None, *,
+                     ack: int, dest: int = 0) -> None:
+        """TM[1,subtype] for request `rid`. Successes only when the TC's ack
+        flags ask for that stage; failures always, with the failure code."""
+        success = subtype % 2 == 1
+        if success and not ack & _STAGE_ACK.get(subtype, 0):
+            return
+        code = None
+        if not success:
+            code = int(reason or 0)
+            if isinstance(reason, Why):
+                code += LINK_FAILURE_BASE
+        step = 0 if subtype in (sv.PROGRESS_OK, sv.PROGRESS_FAIL) else None
+        self.send(apid, sv.ST_VERIFICATION, subtype,
+                  sv.VerificationReport(subtype, rid, step, code).encode(), dest=dest)
+
+    # -- frames --------------------------------------------------------------------
+    def packetise(self) -> int:
+        """Close the packets into frames; returns the frames dropped for room."""
+        vc = self.tm.vcs[0]
+        vc.flush()
+        clcws = self.clcws()
+        while vc.pending:
+            if clcws:
+                self.tm.clcw = clcws[self._clcw_turn % len(clcws)]
+                self._clcw_turn += 1
+            self.frames.append(self.tm.frame(0))
+        n = max(0, len(self.frames) - self.queue_frames)
+        for _ in range(n):
+            self.frames.popleft()
+        self.frames_dropped += n
+        return n
+
+    def take(self, max_frames: int | None = None) -> list[bytes]:
+        n = len(self.frames) if max_frames is None else min(max_frames, len(self.frames))
+        return [self.frames.popleft() for _ in range(n)]
+
+    def idle_frame(self, clcw: Clcw) -> bytes:
+        self.tm.clcw = clcw
+        return self.tm.frame()
