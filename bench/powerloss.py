@@ -70,6 +70,7 @@ def child(store_path: str, seed: int) -> None:
     from fsw.apps.mode import Mode, ModeManagerApp
     from fsw.apps.sample import SampleApp
     from fsw.apps.scheduler import SchedulerApp
+    from fsw.apps.scheduler.app import Owner
     from fsw.core import AppSpec, Executive, Severity, Store, VirtualClock, cmd_msg_id
     from fsw.core.app import COMMAND_HEADER
     from fsw.core.tmqueue import TmQueue
@@ -87,6 +88,7 @@ def child(store_path: str, seed: int) -> None:
     tables = exe.context.tables
     table = tables.register(TABLE, "sample", _table(0), _table_problems, lambda c: None)
     mode = exe.apps["mode"]
+    scheduler = exe.apps["scheduler"]
     queue = TmQueue(store)
     out = sys.stdout
 
@@ -129,11 +131,23 @@ def child(store_path: str, seed: int) -> None:
                 mode.set_mode(int(Mode.NOMINAL))
             say("mode", target.name)
         elif op == 5:
+            owner = Owner(spi=1, whole_schedule=True, slots=256).encode()
+            if len(scheduler.activities) >= 40:  # keep room: delete the oldest first
+                old = min(scheduler.activities)
+                say("unsched?", old_key := f"act:1:{old.aid.source_id}:{old.aid.apid}:"
+                                           f"{old.aid.seq_count}")
+                exe.bus.publish(cmd_msg_id(0x011), COMMAND_HEADER.pack(n, 14) + owner
+                                + sv.encode_delete([old.aid]))
+                exe.step()
+                say("unsched", old_key)
             tc = PusTc(0x030, 17, 1, seq_count=n & 0x3FFF, source_id=n >> 14)
             data = sv.encode_insert([sv.ScheduledTc(CucTime(10**8 + n), tc)])
-            exe.bus.publish(cmd_msg_id(0x011), COMMAND_HEADER.pack(n, 13) + data)
+            exe.bus.publish(cmd_msg_id(0x011), COMMAND_HEADER.pack(n, 13) + owner + data)
             exe.step()
-            say("sched", f"{n >> 14}:{0x030}:{n & 0x3FFF}")
+            key = f"act:1:{n >> 14}:{0x030}:{n & 0x3FFF}"
+            if any(a.aid == sv.ActivityId(n >> 14, 0x030, n & 0x3FFF)
+                   for a in scheduler.activities):
+                say("sched", key)
 
 
 # -- the harness ---------------------------------------------------------------------------
@@ -151,6 +165,8 @@ class Reported:
     mode: str | None = None
     mode_pending: str | None = None
     sched: set[str] = field(default_factory=set)
+    unsched: set[str] = field(default_factory=set)
+    unsched_pending: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> Reported:
@@ -178,6 +194,11 @@ class Reported:
                 r.mode, r.mode_pending = rest, None
             elif word == "sched":
                 r.sched.add(rest)
+            elif word == "unsched?":
+                r.unsched_pending = rest
+            elif word == "unsched":
+                r.unsched.add(rest)
+                r.unsched_pending = None
         return r
 
 
@@ -194,6 +215,7 @@ class Expectation:
     mode: str = "NOMINAL"
     mode_alternative: str | None = None
     sched: set[str] = field(default_factory=set)
+    sched_maybe_gone: set[str] = field(default_factory=set)
 
 
 def check_store(path: Path, ex: Expectation, seen: Reported) -> list[str]:
@@ -231,8 +253,8 @@ def check_store(path: Path, ex: Expectation, seen: Reported) -> list[str]:
         name = {0: "SAFE", 1: "NOMINAL", 2: "PAYLOAD"}[stored_mode[0]] if stored_mode else None
         if name not in {ex.mode, ex.mode_alternative}:
             problems.append(f"mode {name}, reported {ex.mode} (or {ex.mode_alternative})")
-        sched = {k for k, _ in store.items("scheduler") if k != "enabled"}
-        if ex.sched - sched:
+        sched = {k for k, _ in store.items("scheduler") if k.startswith("act:")}
+        if ex.sched - ex.sched_maybe_gone - sched:
             problems.append(f"activities lost: {sorted(ex.sched - sched)[:3]}")
     finally:
         store.close()
@@ -252,6 +274,8 @@ def absorb(ex: Expectation, r: Reported) -> None:
         ex.mode = "SAFE" if r.mode == "SAFE" else "NOMINAL"
     ex.mode_alternative = r.mode_pending
     ex.sched |= r.sched
+    ex.sched -= r.unsched
+    ex.sched_maybe_gone = {r.unsched_pending} if r.unsched_pending else set()
 
 
 def settle(ex: Expectation, path: Path) -> None:
@@ -268,6 +292,7 @@ def settle(ex: Expectation, path: Path) -> None:
             ex.mode = "SAFE" if stored[0] == 0 else "NOMINAL"
         ex.mode_alternative = None
         ex.tm &= {k for k, _ in store.items("tmq")}
+        ex.sched &= {k for k, _ in store.items("scheduler")}
     finally:
         store.close()
 
