@@ -31,6 +31,7 @@ from typing import Any
 from fsw.core.errors import ConfigError
 from fsw.core.events import Severity
 from fsw.core.ids import EXECUTIVE_APID
+from fsw.core.message import tm_msg_id
 
 _KEYS = {"housekeeping", "events", "scheduler_releases_to", "orbit_to", "priority"}
 DEFAULT_PRIORITY = {"verification": 200, "events_high": 220, "events": 120, "housekeeping": 50}
@@ -92,21 +93,22 @@ class Wiring:
                 raise ConfigError(f"wiring.events.from: no app {name!r}")
 
     def housekeeping_msg_ids(self, apps: Mapping[str, Any], registered: Mapping[int, Any]
-                             ) -> dict[str, int]:
-        """The message id of each declared housekeeping source: an app's housekeeping
-        (``executive`` is the executive's), or a registered message by name."""
+                             ) -> tuple[dict[str, int], list[str]]:
+        """The message id of each declared housekeeping source (an app's housekeeping,
+        ``executive`` for the executive's, or a registered message by name), and the
+        names that have no sender (an app that is not running)."""
         by_name = {m.name: mid for mid, m in registered.items() if m is not None}
-        out = {}
+        found, missing = {}, []
         for name in self.housekeeping:
             if name == "executive":
-                out[name] = 0x0800 | EXECUTIVE_APID
+                found[name] = tm_msg_id(EXECUTIVE_APID)
             elif name in apps:
-                out[name] = apps[name].HK.msg_id
+                found[name] = apps[name].HK.msg_id
             elif name in by_name:
-                out[name] = by_name[name]
+                found[name] = by_name[name]
             else:
-                raise ConfigError(f"wiring.housekeeping: no app or message {name!r}")
-        return out
+                missing.append(name)
+        return found, missing
 
     def forwards_event(self, apid: int, severity: int, apids: Mapping[int, str]) -> bool:
         """Whether the event of app `apid` with `severity` goes down."""
