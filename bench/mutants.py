@@ -37,6 +37,8 @@ EQUIVALENT_LIST = ROOT / "docs" / "mutants-equivalent.md"
 # Packages a test may import: all of them are copied into the work folder so
 # the mutated copy of a package shadows the original completely.
 PACKAGES = ("fsw", "hal", "ground", "hil", "tessera")
+# Files the tests read besides code (doc snippets run as tests, C sources).
+ALSO_COPY = ("docs", "README.md", "bench", "csrc", "setup.py", "Makefile")
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ AREAS = (
     Area("fsw-core", ("fsw/core/*",), ("tests/core", "tests/apps")),
     Area("fsw-protocol", ("fsw/protocol/*",), ("tests/protocol", "tests/apps")),
     Area("fsw-apps", ("fsw/apps/*",), ("tests/apps", "tests/sim")),
-    Area("hal-devices", ("hal/devices/*",), ("tests/hal", "tests/sim")),
+    Area("hal-devices", ("hal/devices/*",), ("tests/hal",)),
     Area("ground", ("ground/*",), ("tests/ground",)),
     Area("hil", ("hil/*",), ("tests/hil",)),
 )
@@ -81,6 +83,7 @@ def _pyproject_for(area: Area, only: list[str]) -> str:
         f"source_paths = {json.dumps([p for p in PACKAGES if (ROOT / p).is_dir()])}\n"
         f"only_mutate = {json.dumps(only or list(area.mutate))}\n"
         f"do_not_mutate = {json.dumps(['*/__init__.py'])}\n"
+        f"also_copy = {json.dumps([p for p in ALSO_COPY if (ROOT / p).exists()])}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         # Short forms only: the slow soaks would dominate the run and add no kills.
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "not slow", "-q", "-x"]\n'
@@ -91,13 +94,14 @@ def _prepare(area: Area, only: list[str]) -> Path:
     """A work folder whose packages and tests link to the repository's."""
     work = OUT / "work" / area.name
     work.mkdir(parents=True, exist_ok=True)
-    for name in (*PACKAGES, "tests"):
+    for name in (*PACKAGES, *ALSO_COPY, "tests"):
         link = work / name
         if (ROOT / name).exists() and not link.exists():
             link.symlink_to(ROOT / name)
     (work / "pyproject.toml").write_text(_pyproject_for(area, only))
     # Tests change as mutants are hunted down: take the current ones each run.
-    shutil.rmtree(work / "mutants" / "tests", ignore_errors=True)
+    for name in ("tests", "docs"):
+        shutil.rmtree(work / "mutants" / name, ignore_errors=True)
     return work
 
 
@@ -258,15 +262,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown area {unknown[0]!r}" if unknown else "--jobs must be at least 1")
     chosen = [known[a] for a in args.areas] or [a for a in AREAS if _has_code_and_tests(a)]
     OUT.mkdir(parents=True, exist_ok=True)
-    summary = []
     for area in chosen:
         if not args.report_only:
             run_area(area, args.jobs, args.only, args.retest)
-        report = collect(area)
-        path = write_report(report)
-        summary.append(f"{area.name:>14}: {report.score:5.1f} % of {len(report.mutants)} "
-                       f"mutants detected, {report.count('survived', 'no tests')} left "
-                       f"({path.relative_to(ROOT)})")
+        write_report(collect(area))
+    # The summary covers every area run so far, not only this run's.
+    summary = []
+    for area in AREAS:
+        if (OUT / "work" / area.name / "mutants").is_dir():
+            report = collect(area)
+            path = write_report(report)
+            summary.append(f"{area.name:>14}: {report.score:5.1f} % of {len(report.mutants)} "
+                           f"mutants detected, {report.count('survived', 'no tests')} left, "
+                           f"{report.count('equivalent')} equivalent"
+                           + (f", {report.count('not checked')} not yet checked"
+                              if report.count("not checked") else "")
+                           + f" ({path.relative_to(ROOT)})")
     print("\n".join(summary))
     (OUT / "summary.txt").write_text("\n".join(summary) + "\n")
     return 0

@@ -909,6 +909,13 @@ int tsr_sgp4_rv(const tsr_sgp4_sat *sat, double tsince_min, double rv[6])
     return tsr_sgp4(sat, tsince_min, rv, rv + 3);
 }
 
+int tsr_sgp4_jd_rv(const tsr_sgp4_sat *sat, double jd, double jd_frac, double rv[6])
+{
+    /* as tsr_sgp4_many_jd: whole and fractional days differenced apart */
+    const double tsince = (jd - sat->epoch_jd) * 1440.0 + (jd_frac - sat->epoch_jd_frac) * 1440.0;
+    return tsr_sgp4(sat, tsince, rv, rv + 3);
+}
+
 void tsr_sgp4_times(const tsr_sgp4_sat *sat, const double *tsince_min, long n,
                     double *r_km, double *v_km_s, int *err)
 {

@@ -79,6 +79,8 @@ int tsr_sgp4_init(tsr_sgp4_sat *sat, double epoch_jd, double epoch_jd_frac,
 
 int tsr_sgp4(const tsr_sgp4_sat *sat, double tsince_min, double r_km[3], double v_km_s[3]);
 int tsr_sgp4_rv(const tsr_sgp4_sat *sat, double tsince_min, double rv[6]);
+/* One UTC Julian date given as whole + fraction (python-sgp4's sgp4(jd, fr)). */
+int tsr_sgp4_jd_rv(const tsr_sgp4_sat *sat, double jd, double jd_frac, double rv[6]);
 
 void tsr_sgp4_times(const tsr_sgp4_sat *sat, const double *tsince_min, long n,
                     double *r_km, double *v_km_s, int *err);

@@ -189,7 +189,7 @@ class PartnerSim:
         self.projects = [Path(p) for p in items]
         self.manifests: list[Manifest] = [load_manifest(p / "manifest.toml")
                                           for p in self.projects]
-        self.manifest = self.manifests[0]
+        self.manifest = self.manifests[0] if self.manifests else None
         self.allocations = allocations
         self.telemetry_log: dict[str, list[dict[str, Any]]] = {}
         self.events: list[Event] = []

@@ -348,6 +348,7 @@ class Listener:
 
     def deinit(self) -> None:
         self.can._listeners.remove(self)
+        self.can._listeners_changed()
 
     def __enter__(self) -> Listener:
         return self
@@ -379,7 +380,11 @@ class CAN(Lockable):
         """A new listener for frames passing any of `matches` (all if none)."""
         listener = Listener(self, matches, timeout, depth)
         self._listeners.append(listener)
+        self._listeners_changed()
         return listener
+
+    def _listeners_changed(self) -> None:
+        """A listener came or went (a backend that routes frames re-indexes here)."""
 
     def _pump(self, timeout_s: float, waiting: Listener | None) -> None:
         """Move frames from the backend to listeners until `waiting` has one

@@ -40,10 +40,11 @@ def pack_device_health(msg, index: int, health: Health) -> bytes:
     """Payload of `msg` (from `device_health_message`) for one driver's health.
     Counters saturate at the field limits rather than wrapping."""
     cap = 0xFFFFFFFF
-    values = {"device": index & 0xFF, "transactions": min(health.transactions, cap),
-              "retries": min(health.retries, cap), "failures": min(health.failures, cap),
-              "recoveries": min(health.recoveries, cap),
-              "last_error": health.last_error.encode("utf-8", "replace")[:LAST_ERROR_BYTES]}
-    for kind in ERROR_KINDS:
-        values[f"err_{kind}"] = min(health.errors.get(kind, 0), cap)
-    return msg.pack(**values)
+    errors = health.errors
+    # Positional, in the field order `device_health_message` declares: every
+    # owning app packs one of these per driver each housekeeping cycle.
+    return msg.struct.pack(
+        index & 0xFF, min(health.transactions, cap), min(health.retries, cap),
+        min(health.failures, cap), min(health.recoveries, cap),
+        *[min(errors.get(kind, 0), cap) for kind in ERROR_KINDS],
+        health.last_error.encode("utf-8", "replace")[:LAST_ERROR_BYTES])

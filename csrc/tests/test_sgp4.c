@@ -140,6 +140,12 @@ static void test_batches_equal_single_calls(tsr_test_tally *t)
     tsr_sgp4_many_jd(sats, 1, &jd, &fr, 1, r, v, err);
     CHECK(t, err[0] == 0);
     CHECK_NEAR(t, r[0], 7022.46529266, POS_TOL_KM);
+    /* one date at a time: the same state as the batch, 360 min after epoch */
+    const double later = fr + 0.25;
+    double rv[6];
+    tsr_sgp4_many_jd(sats, 1, &jd, &later, 1, r, v, err);
+    CHECK(t, tsr_sgp4_jd_rv(&sats[0], jd, later, rv) == err[0]);
+    CHECK(t, rv[0] == r[0] && rv[2] == r[2] && rv[4] == v[1]);
 }
 
 static void test_bad_times_end_with_error_7(tsr_test_tally *t)

@@ -44,6 +44,8 @@ ADCS_STATE_APID = 0x022
 """ADCS state, every control cycle."""
 ADCS_DEVICE_HEALTH_APID = 0x023
 """Health counters of each ADCS driver, every housekeeping cycle."""
+GNSS_APID = 0x028
+"""GNSS app: the GPS receiver's fix (housekeeping)."""
 SAMPLE_APID = 0x030
 SAMPLE_OUTPUT_APID = 0x031
 """The sample app's output, every cycle."""

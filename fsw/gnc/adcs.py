@@ -163,10 +163,9 @@ class AdcsCommands:
 
 _IN_FIELDS = (("gyro_rad_s", 3), ("mag_body_t", 3), ("sun_body", 3), ("wheel_speed_rad_s", 4),
               ("r_eci_km", 3), ("v_eci_km_s", 3))
-_OUT_FIELDS = (("wheel_torque_cmd_nm", 4), ("mtq_dipole_am2", 3), ("q_body_eci", 4),
-               ("w_body_rad_s", 3), ("gyro_bias_rad_s", 3), ("att_sigma_rad", 3),
-               ("q_target_eci", 4), ("sun_eci", 3), ("b_eci_t", 3),
-               ("wheel_momentum_body_nms", 3))
+# tsr_adcs_outputs up to `status`: 35 doubles, wheel_torque_cmd_nm first.
+_N_OUT_DOUBLES = 35
+_STATUS: dict[int, Status] = {}  # IntFlag construction costs a microsecond: one per code
 
 
 class AdcsCycle:
@@ -180,17 +179,23 @@ class AdcsCycle:
         self._in = ffi.new("tsr_adcs_inputs *")
         self._out = ffi.new("tsr_adcs_outputs *")
         lib.tsr_adcs_init(self._s, int(mode))
+        self._mode = Mode(mode)
         self._iv = {name: _ffi.view(getattr(self._in, name), n) for name, n in _IN_FIELDS}
-        self._ov = {name: _ffi.view(getattr(self._out, name), n) for name, n in _OUT_FIELDS}
+        # The outputs are consecutive doubles in the C struct (tsr_adcs_outputs):
+        # one copy of them all per cycle, which the returned arrays slice.
+        self._out_doubles = _ffi.view(self._out.wheel_torque_cmd_nm, _N_OUT_DOUBLES)
 
     # -- commands from the ground / mode manager -----------------------------
     @property
     def mode(self) -> Mode:
-        return Mode(self._s.mode)
+        # Kept beside the C state, which only the caller changes: an enum
+        # lookup per read would cost a microsecond every cycle.
+        return self._mode
 
     @mode.setter
     def mode(self, mode: Mode) -> None:
-        self._s.mode = int(Mode(mode))
+        self._mode = Mode(mode)
+        self._s.mode = int(self._mode)
 
     def set_inertial_target(self, q_target_eci: Sequence[float]) -> None:
         """Attitude to hold in INERTIAL mode (normalised here)."""
@@ -240,20 +245,23 @@ class AdcsCycle:
         c.decimal_year = sensors.decimal_year
         if lib.tsr_adcs_step(self._p, self._s, c, self._out) != 0:
             raise ValueError("ADCS cycle rejected its inputs (non-finite orbit or time)")
-        ov = self._ov
         o = self._out
+        a = self._out_doubles.copy()
+        status = _STATUS.get(o.status)
+        if status is None:
+            status = _STATUS[o.status] = Status(o.status)
         return AdcsCommands(
-            wheel_torque_nm=ov["wheel_torque_cmd_nm"][: self.n_wheels].copy(),
-            mtq_dipole_am2=ov["mtq_dipole_am2"].copy(),
-            q_body_eci=ov["q_body_eci"].copy(),
-            w_body_rad_s=ov["w_body_rad_s"].copy(),
-            gyro_bias_rad_s=ov["gyro_bias_rad_s"].copy(),
-            att_sigma_rad=ov["att_sigma_rad"].copy(),
-            q_target_eci=ov["q_target_eci"].copy(),
+            wheel_torque_nm=a[0:self.n_wheels],
+            mtq_dipole_am2=a[4:7],
+            q_body_eci=a[7:11],
+            w_body_rad_s=a[11:14],
+            gyro_bias_rad_s=a[14:17],
+            att_sigma_rad=a[17:20],
+            q_target_eci=a[20:24],
             pointing_error_rad=o.pointing_error_rad,
-            sun_eci=ov["sun_eci"].copy(),
-            b_eci_t=ov["b_eci_t"].copy(),
+            sun_eci=a[25:28],
+            b_eci_t=a[28:31],
             shadow_fraction=o.shadow_fraction,
-            wheel_momentum_body_nms=ov["wheel_momentum_body_nms"].copy(),
-            status=Status(o.status),
+            wheel_momentum_body_nms=a[32:35],
+            status=status,
         )

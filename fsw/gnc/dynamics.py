@@ -87,6 +87,13 @@ class RigidBody:
     def wheel_speed_rad_s(self) -> np.ndarray:
         return np.array(list(self._s.wheel_speed_rad_s)[: self.n_wheels])
 
+    def state_tuples(self) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+        """(q_body_eci, w_body_rad_s, wheel_speed_rad_s) as plain tuples, without
+        numpy: the form a simulator reads every step."""
+        s = self._s
+        return (tuple(s.q_body_eci), tuple(s.w_body_rad_s),
+                tuple(s.wheel_speed_rad_s)[: self.n_wheels])
+
     def to_body(self, v_eci: Sequence[float]) -> np.ndarray:
         """Express an ECI vector in the body frame at the current attitude."""
         v = ffi.new("double[3]", [float(x) for x in v_eci])

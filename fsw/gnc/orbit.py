@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import struct
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -82,16 +83,23 @@ def _iptr(array: np.ndarray):
 
 
 _rv = lib.tsr_sgp4_rv
+_jd_rv = lib.tsr_sgp4_jd_rv
 _from_buffer = ffi.from_buffer
+_unpack3 = struct.Struct("3d").unpack_from
+
+Vec3 = tuple[float, float, float]
 
 
 class Satellite:
     """One satellite's SGP4 state, initialised from a TLE or mean elements."""
 
-    __slots__ = ("_rec", "satnum", "tle")
+    __slots__ = ("_rec", "_rv", "_rv_bytes", "satnum", "tle")
 
     def __init__(self) -> None:
         self._rec = ffi.new("tsr_sgp4_sat *")
+        # The scalar calls' result buffer, allocated once (see `sgp4`).
+        self._rv = ffi.new("double[6]")
+        self._rv_bytes = ffi.buffer(self._rv)
         self.satnum = 0
         self.tle: Tle | None = None
 
@@ -176,6 +184,28 @@ class Satellite:
         if code:
             raise PropagationError(code, float(minutes_since_epoch))
         return out[:3], out[3:]
+
+    def sgp4(self, jd: float, fr: float) -> tuple[int, Vec3, Vec3]:
+        """TEME state at the UTC Julian date jd + fr, python-sgp4's scalar shape:
+        (error code, position (x, y, z) km, velocity km/s) as plain tuples.
+
+        The fast way to propagate one time: one C call, no numpy. Errors
+        are returned, not raised (see the codes above; the state is NaN for
+        codes 1-4 and 7). The result goes through a buffer owned by this
+        satellite while the C call runs without the GIL, so one `Satellite`
+        must not be propagated by several threads at once: give each thread
+        its own, or use `propagate_array(..., threads=n)`.
+        """
+        code = _jd_rv(self._rec, jd, fr, self._rv)
+        out = self._rv_bytes
+        return code, _unpack3(out), _unpack3(out, 24)
+
+    def sgp4_tsince(self, minutes_since_epoch: float) -> tuple[int, Vec3, Vec3]:
+        """`sgp4` at minutes since the element set's epoch (python-sgp4's
+        `sgp4_tsince`); the same threading rule applies."""
+        code = _rv(self._rec, minutes_since_epoch, self._rv)
+        out = self._rv_bytes
+        return code, _unpack3(out), _unpack3(out, 24)
 
     def propagate_array(self, minutes: np.ndarray, threads: int = 1
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

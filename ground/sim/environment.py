@@ -50,6 +50,11 @@ class Environment:
 
     def b_eci_t(self, r_eci_km: Sequence[float], t_s: float) -> np.ndarray:
         """Field at r (km, ECI) at time t_s, tesla, ECI."""
+        return np.array(self.field_eci_t(r_eci_km, t_s))
+
+    def field_eci_t(self, r_eci_km: Sequence[float], t_s: float) -> tuple[float, float, float]:
+        """`b_eci_t` as a plain (x, y, z) tuple, tesla, ECI: the simulator's
+        per-step form, without a numpy round trip."""
         gmst = self.gmst_rad(t_s)
         self._r[0:3] = [float(x) for x in r_eci_km]
         if self.field_model == "dipole":
@@ -57,7 +62,8 @@ class Environment:
         elif lib.tsr_igrf_field_eci(self._r, gmst, self.decimal_year, IGRF_NMAX, self._b) != 0:
             raise ValueError(f"IGRF-14 undefined at r={list(r_eci_km)} km, "
                              f"year {self.decimal_year:.3f}")
-        return np.array(list(self._b))
+        b = self._b
+        return (b[0], b[1], b[2])
 
     def sun_eci_km(self, t_s: float) -> np.ndarray:
         """Geocentric sun position, km, ECI."""

@@ -15,6 +15,8 @@ solar-array current.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,15 +82,28 @@ class Simulator:
         self.substeps = substeps
         self.log = TruthLog(log_every_s)
         self._next_log_s = 0.0
-        self._b_eci_t = np.zeros(3)
-        self.r_eci_km = np.zeros(3)
-        self.sun_body = np.zeros(3)
+        # Per-step truth as plain tuples: numpy on three-element vectors costs
+        # more than the arithmetic, and this runs every flight cycle.
+        self._b_eci_t: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self._r_eci_km: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self._sun_eci_km: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self._sun_body: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self.lit_fraction = 1.0
         self._next_slow_s = 0.0
         self._r_teme = ffi.new("double[3]")
         self._v_teme = ffi.new("double[3]")
         self._r_ecef = ffi.new("double[3]")
         self._v_ecef = ffi.new("double[3]")
+
+    @property
+    def r_eci_km(self) -> np.ndarray:
+        """Position at the last update, km, inertial frame (TEME for SGP4)."""
+        return np.array(self._r_eci_km)
+
+    @property
+    def sun_body(self) -> np.ndarray:
+        """Unit vector to the sun at the last update, body frame."""
+        return np.array(self._sun_body)
 
     def start(self, t_s: float = 0.0) -> None:
         """Put the initial truth into the sensors before the first flight cycle."""
@@ -104,7 +119,7 @@ class Simulator:
         """
         torques = [w.commanded_torque_nm for w in self._wheels]
         self.body.step(t1_s - t0_s, b_eci_t=self._b_eci_t,
-                       mtq_dipole_am2=self.emulators.magnetorquer.dipole_now_am2,
+                       mtq_dipole_am2=self.emulators.magnetorquer.applied_dipole_am2(),
                        wheel_torque_nm=torques, substeps=self.substeps)
         self._update_sensors(t1_s)
 
@@ -112,44 +127,77 @@ class Simulator:
         emus, env, body, model = self.emulators, self.environment, self.body, self.model
         for emulator in self._timed:
             emulator.advance(t_s)
-        self.r_eci_km, v_eci_km_s = self.orbit.state_eci(t_s)
-        self._b_eci_t = env.b_eci_t(self.r_eci_km, t_s)
-        b_body = body.to_body(self._b_eci_t)
+        r_eci_km, v_eci_km_s = self.orbit.state_eci(t_s)
+        r = self._r_eci_km = tuple(r_eci_km.tolist())
+        b_eci = self._b_eci_t = env.field_eci_t(r, t_s)
+        q_body_eci, w_body, speeds = body.state_tuples()
+        to_body = _eci_to_body(q_body_eci)
+        b_body = to_body(b_eci)
         emus.magnetometer.set_field(b_body)
-        w_body = body.w_body_rad_s
         if model.has_gyro:
             emus.gyro.set_rate(w_body)
         slow = t_s >= self._next_slow_s - 1e-9
         if model.has_sun_sensors or slow:
-            self._update_sun(t_s)
+            self._update_sun(t_s, slow, to_body)
         if model.has_sun_sensors:
-            emus.sun.set_sun(self.sun_body, self.lit_fraction)
-        speeds = body.wheel_speed_rad_s
+            emus.sun.set_sun(self._sun_body, self.lit_fraction)
         for emulator, speed in zip(self._wheels, speeds, strict=True):
-            emulator.set_speed(float(speed))
+            emulator.set_speed(speed)
         if slow:
             self._next_slow_s += 1.0
             if model.has_power_gps_radio:
                 self._update_gps_and_power(t_s, v_eci_km_s)
         if t_s >= self._next_log_s - 1e-9:
             self._next_log_s += self.log.every_s
-            self.log.add(t_s=t_s, w_body_rad_s=w_body, q_body_eci=body.q_body_eci,
-                         b_body_t=b_body, sun_body=self.sun_body, lit_fraction=self.lit_fraction,
-                         dipole_am2=np.asarray(emus.magnetorquer.dipole_now_am2, dtype=float),
-                         wheel_speed_rad_s=speeds)
+            self.log.add(t_s=t_s, w_body_rad_s=np.array(w_body), q_body_eci=np.array(q_body_eci),
+                         b_body_t=np.array(b_body), sun_body=np.array(self._sun_body),
+                         lit_fraction=self.lit_fraction,
+                         dipole_am2=np.array(emus.magnetorquer.applied_dipole_am2()),
+                         wheel_speed_rad_s=np.array(speeds))
 
-    def _update_sun(self, t_s: float) -> None:
-        sun_eci_km = self.environment.sun_eci_km(t_s)
-        self.lit_fraction = self.environment.lit_fraction(self.r_eci_km, sun_eci_km)
-        sun_from_sat = sun_eci_km - self.r_eci_km
-        self.sun_body = self.body.to_body(sun_from_sat / np.linalg.norm(sun_from_sat))
+    def _update_sun(self, t_s: float, slow: bool,
+                    to_body: Callable[[tuple[float, float, float]], tuple[float, float, float]]
+                    ) -> None:
+        """Sun direction and illumination at the spacecraft.
+
+        The sun's geocentric position is recomputed once a second (it moves
+        about 0.04 arcsec in that time); the direction from the spacecraft
+        and the shadow are recomputed every step from the current position.
+        """
+        if slow or self._sun_eci_km == (0.0, 0.0, 0.0):
+            self._sun_eci_km = tuple(self.environment.sun_eci_km(t_s).tolist())
+        sun, r = self._sun_eci_km, self._r_eci_km
+        self.lit_fraction = self.environment.lit_fraction(r, sun)
+        dx, dy, dz = sun[0] - r[0], sun[1] - r[1], sun[2] - r[2]
+        n = math.sqrt(dx * dx + dy * dy + dz * dz)
+        self._sun_body = to_body((dx / n, dy / n, dz / n))
 
     def _update_gps_and_power(self, t_s: float, v_eci_km_s: np.ndarray) -> None:
         """Once a second: the GPS receiver's Earth-fixed fix and the solar-array current."""
-        self._r_teme[0:3] = [float(x) for x in self.r_eci_km]
+        self._r_teme[0:3] = self._r_eci_km
         self._v_teme[0:3] = [float(x) for x in v_eci_km_s]
         lib.tsr_teme_to_ecef(self._r_teme, self._v_teme, self.environment.gmst_rad(t_s), 0.0, 0.0,
                              self._r_ecef, self._v_ecef)
         self.emulators.gps.set_state_ecef([x * 1e3 for x in self._r_ecef],
                                           [x * 1e3 for x in self._v_ecef])
         self.model.power.update(self.emulators.eps, self.sun_body, self.lit_fraction)
+
+
+def _eci_to_body(q_body_eci: Sequence[float]
+                 ) -> Callable[[tuple[float, float, float]], tuple[float, float, float]]:
+    """v_body = A(q) v_eci for a scalar-first Hamilton quaternion of the body
+    relative to ECI (Markley & Crassidis 2014, eq. 2.129), as a function of v.
+
+    The same rotation as `RigidBody.to_body`, with the matrix formed once per
+    step in plain floats for the two vectors the sensors need."""
+    w, x, y, z = q_body_eci
+    a11, a12, a13 = w * w + x * x - y * y - z * z, 2.0 * (x * y + w * z), 2.0 * (x * z - w * y)
+    a21, a22, a23 = 2.0 * (x * y - w * z), w * w - x * x + y * y - z * z, 2.0 * (y * z + w * x)
+    a31, a32, a33 = 2.0 * (x * z + w * y), 2.0 * (y * z - w * x), w * w - x * x - y * y + z * z
+
+    def apply(v: tuple[float, float, float]) -> tuple[float, float, float]:
+        vx, vy, vz = v
+        return (a11 * vx + a12 * vy + a13 * vz, a21 * vx + a22 * vy + a23 * vz,
+                a31 * vx + a32 * vy + a33 * vz)
+
+    return apply

@@ -17,6 +17,7 @@ adafruit_ads1x15 driver):
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -37,6 +38,8 @@ COMP_DISABLE = 0x0003
 PGA_V = {6.144: 0, 4.096: 1, 2.048: 2, 1.024: 3, 0.512: 4, 0.256: 5}
 DATA_RATES = {8: 0, 16: 1, 32: 2, 64: 3, 128: 4, 250: 5, 475: 6, 860: 7}
 DEFAULT_ADDRESS = 0x48
+_POINT_CONFIG = bytes([REG_CONFIG])
+_POINT_CONVERSION = bytes([REG_CONVERSION])
 
 
 def config_word(channel: int, pga_v: float, data_rate: int) -> int:
@@ -72,10 +75,12 @@ class ADS1115(Device):
         self.ready_timeout_s = (2.0 / data_rate + 1e-3 if ready_timeout_s is None
                                 else ready_timeout_s)
         self.volts_per_lsb = pga_v / 32768.0
-        self._start = [config_word(ch, pga_v, data_rate).to_bytes(2, "big") for ch in range(4)]
+        # Pointer byte + config word that starts a conversion, per channel.
+        self._start = [_POINT_CONFIG + config_word(ch, pga_v, data_rate).to_bytes(2, "big")
+                       for ch in range(4)]
         with i2c:
             try:
-                config = int.from_bytes(self._xfer(bytes([REG_CONFIG]), 2), "big")
+                config = int.from_bytes(self._xfer(_POINT_CONFIG, 2), "big")
             except HalError as exc:
                 raise DeviceIdError(f"no answer to config read ({exc.reason})", bus=i2c.name,
                                     address=address, device=self.part) from exc
@@ -87,28 +92,34 @@ class ADS1115(Device):
         """One single-shot conversion of AIN`channel` (0-3) against GND, volts."""
         if not 0 <= channel <= 3:
             raise ValueError("ADS1115 channel must be 0-3")
+        xfer = self._xfer
         with self.bus:
-            self._xfer(bytes([REG_CONFIG]) + self._start[channel])
-            start = 0.0
-            polls = 0
-            while True:
-                config = int.from_bytes(self._xfer(bytes([REG_CONFIG]), 2), "big")
-                polls += 1
-                if config & OS:
-                    break
-                if polls == 1:
-                    start = time.perf_counter()
-                elif time.perf_counter() - start > self.ready_timeout_s:
-                    raise self._fail(BusTimeoutError(
-                        f"conversion not done after {polls} polls in "
-                        f"{self.ready_timeout_s * 1e3:.1f} ms"))
+            xfer(self._start[channel])
+            config = int.from_bytes(xfer(_POINT_CONFIG, 2), "big")
+            if not config & OS:
+                config = self._wait_ready()
             expected_mux = 0x4 | channel
             if (config >> 12) & 0x7 != expected_mux:
                 raise self._fail(DataError(
                     f"config 0x{config:04X} reports input mux {(config >> 12) & 7}, "
                     f"AIN{channel} was requested"))
-            raw = self._xfer(bytes([REG_CONVERSION]), 2)
+            raw = xfer(_POINT_CONVERSION, 2)
         return int.from_bytes(raw, "big", signed=True) * self.volts_per_lsb
+
+    def _wait_ready(self) -> int:
+        """Poll the config register until OS reads 1 (conversion done), for at
+        most `ready_timeout_s`; returns the config word."""
+        start = time.perf_counter()
+        polls = 1
+        while True:
+            config = int.from_bytes(self._xfer(_POINT_CONFIG, 2), "big")
+            polls += 1
+            if config & OS:
+                return config
+            if time.perf_counter() - start > self.ready_timeout_s:
+                raise self._fail(BusTimeoutError(
+                    f"conversion not done after {polls} polls in "
+                    f"{self.ready_timeout_s * 1e3:.1f} ms"))
 
 
 @dataclass(frozen=True)
@@ -154,10 +165,11 @@ class CoarseSunSensors:
 
     def read(self) -> SunReading:
         """Read all six faces; raises HalError if an ADC fails."""
-        v = np.array([adc.read_voltage(ch) for adc, ch in self.channels])
-        face = np.clip(v / self.full_sun_v, 0.0, None)
-        diff = face[0::2] - face[1::2]
-        norm = float(np.linalg.norm(diff))
-        if face.sum() < self.min_total or norm == 0.0:
-            return SunReading(face, None)
-        return SunReading(face, diff / norm)
+        full = self.full_sun_v
+        face = [adc.read_voltage(ch) / full for adc, ch in self.channels]
+        face = [f if f > 0.0 else 0.0 for f in face]
+        diff = (face[0] - face[1], face[2] - face[3], face[4] - face[5])
+        norm = math.sqrt(diff[0] * diff[0] + diff[1] * diff[1] + diff[2] * diff[2])
+        if sum(face) < self.min_total or norm == 0.0:
+            return SunReading(np.array(face), None)
+        return SunReading(np.array(face), np.array(diff) / norm)

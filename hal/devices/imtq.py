@@ -40,6 +40,8 @@ GET_DIPOLE = 0x46
 DIPOLE_LSB_AM2 = 1e-4
 MAX_DURATION_S = 0xFFFF / 1000.0
 DEFAULT_ADDRESS = 0x10
+_CODE_BYTES = [bytes([code]) for code in range(256)]
+_START_DIPOLE = struct.Struct("<hhhH")
 
 STATUS_TEXT = {
     1: "rejected",
@@ -71,16 +73,16 @@ class IMTQ(I2CDevice):
         """Actuate dipole `m_am2` (A m^2, body-mounted torquer axes, shape (3,))
         for `duration_s` seconds (0.001-65.535 s). The part saturates each
         axis at its limit; values beyond the int16 wire range are clipped."""
-        m = np.asarray(m_am2, dtype=float).reshape(3)
-        if not np.all(np.isfinite(m)):
+        x, y, z = np.asarray(m_am2, dtype=float).reshape(3).tolist()
+        if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):
             raise ValueError("dipole must be finite")
         if not (math.isfinite(duration_s) and 0.001 <= duration_s <= MAX_DURATION_S):
             raise ValueError(f"duration_s must be within 0.001..{MAX_DURATION_S} s")
-        counts = np.clip(np.rint(m / DIPOLE_LSB_AM2), -32768, 32767).astype(int)
+        counts = [min(max(round(c / DIPOLE_LSB_AM2), -32768), 32767) for c in (x, y, z)]
         ms = round(duration_s * 1000.0)
         with self.i2c:
             self._command(CMD_START_DIPOLE,
-                          struct.pack("<hhhH", counts[0], counts[1], counts[2], ms))
+                          _START_DIPOLE.pack(counts[0], counts[1], counts[2], ms))
 
     def cancel(self) -> None:
         """Stop any actuation now."""
@@ -94,7 +96,7 @@ class IMTQ(I2CDevice):
         return np.array(struct.unpack("<hhh", reply), dtype=float) * DIPOLE_LSB_AM2
 
     def _command(self, code: int, params: bytes, n_payload: int = 0) -> bytes:
-        self._xfer(bytes([code]) + params)
+        self._xfer(_CODE_BYTES[code] + params)
         reply = self._xfer(b"", 2 + n_payload)
         if reply[0] != code:
             raise self._fail(DataError(

@@ -20,6 +20,7 @@ of a Li-ion cell (`soc_from_cell_v`), which is only meaningful at low current.
 
 from __future__ import annotations
 
+import bisect
 import struct
 from dataclasses import dataclass
 
@@ -51,18 +52,30 @@ HK_SIZE = struct.calcsize(HK_FORMAT)
 
 # Open-circuit voltage of one Li-ion cell against state of charge (typical
 # curve for NMC cells; an estimate, not a fuel gauge).
-_OCV_V = np.array([3.00, 3.45, 3.60, 3.70, 3.80, 3.95, 4.10, 4.20])
-_OCV_SOC = np.array([0.00, 0.05, 0.20, 0.40, 0.60, 0.80, 0.95, 1.00])
+_OCV_V = (3.00, 3.45, 3.60, 3.70, 3.80, 3.95, 4.10, 4.20)
+_OCV_SOC = (0.00, 0.05, 0.20, 0.40, 0.60, 0.80, 0.95, 1.00)
+
+
+def _interp(x: float, xs: tuple[float, ...], ys: tuple[float, ...]) -> float:
+    """Piecewise-linear y(x) through the table, held at the end values
+    (`numpy.interp` for one point, without its per-call cost)."""
+    if x <= xs[0]:
+        return ys[0]
+    if x >= xs[-1]:
+        return ys[-1]
+    i = bisect.bisect_right(xs, x)
+    x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
+    return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 
 
 def soc_from_cell_v(cell_v: float) -> float:
     """State of charge (0-1) of one Li-ion cell from its voltage."""
-    return float(np.interp(cell_v, _OCV_V, _OCV_SOC))
+    return _interp(float(cell_v), _OCV_V, _OCV_SOC)
 
 
 def cell_v_from_soc(soc: float) -> float:
     """Inverse of `soc_from_cell_v`."""
-    return float(np.interp(soc, _OCV_SOC, _OCV_V))
+    return _interp(float(soc), _OCV_SOC, _OCV_V)
 
 
 @dataclass(frozen=True)
@@ -138,7 +151,7 @@ class P31u(Device):
         wdt_gnd_left, counter_wdt_gnd = f[47], f[51]
         counter_boot = f[54]
         boot_cause = f[61]
-        temps = np.array(f[55:61], dtype=float)
+        temps = f[55:61]
         batt_mode = f[62]
         problems = []
         if any(o not in (0, 1) for o in outputs):
@@ -147,15 +160,15 @@ class P31u(Device):
             problems.append(f"battery mode {batt_mode} not 0-4")
         if not 2000 <= vbatt_mv <= 4500 * self.cells_in_series:
             problems.append(f"battery voltage {vbatt_mv} mV implausible")
-        if np.any(temps < -60) or np.any(temps > 150):
-            problems.append(f"temperatures {temps.tolist()} out of range")
+        if min(temps) < -60 or max(temps) > 150:
+            problems.append(f"temperatures {list(temps)} out of range")
         if problems:
             raise self._fail(DataError("housekeeping rejected: " + "; ".join(problems)))
         vbatt_v = vbatt_mv * 1e-3
         return P31uHousekeeping(
             vbatt_v=vbatt_v, cursun_a=cursun * 1e-3, cursys_a=cursys * 1e-3, curout_a=curout,
             outputs_on=tuple(bool(o) for o in outputs), latchups=tuple(latchups),
-            temps_c=temps, batt_mode=batt_mode, boot_count=counter_boot,
+            temps_c=np.array(temps, dtype=float), batt_mode=batt_mode, boot_count=counter_boot,
             soc=soc_from_cell_v(vbatt_v / self.cells_in_series),
             wdt_gnd_time_left_s=wdt_gnd_left, wdt_gnd_resets=counter_wdt_gnd,
             boot_cause=boot_cause)

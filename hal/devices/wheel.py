@@ -42,6 +42,8 @@ SPEED_LSB_RAD_S = 1e-3
 STATUS_TORQUE_LIMITED = 0x01
 STATUS_SPEED_LIMIT = 0x02
 STATUS_REFUSED = 0x80
+_TELEMETRY = struct.Struct("<ih")
+_SET_TORQUE = bytes([OP_SET_TORQUE])
 
 
 class ReactionWheel:
@@ -65,6 +67,8 @@ class ReactionWheel:
         self.last_status = 0
         self._listener = can.listen([Match(REPLY_BASE + node)], timeout=reply_timeout_s)
         self._cmd_id = CMD_BASE + node
+        # Sent every cycle and never changed: built once.
+        self._get_telemetry = CanMessage(self._cmd_id, bytes([OP_GET_TELEMETRY]))
 
     def _error(self, exc: HalError) -> HalError:
         exc.located(bus=self.can.name, address=self.node, device=self.part)
@@ -72,15 +76,21 @@ class ReactionWheel:
         return exc
 
     def _request(self, opcode: int, payload: bytes, reply_len: int) -> bytes:
+        return self._exchange(CanMessage(self._cmd_id, bytes([opcode]) + payload), reply_len)
+
+    def _exchange(self, request: CanMessage, reply_len: int) -> bytes:
+        """Send `request`, wait for the reply to it, retry on silence."""
         health = self.health
+        listener = self._listener
+        opcode = request.data[0]
         attempt = 0
         while True:
             health.transactions += 1
             try:
                 # Stale replies (from a timed-out earlier request) are dropped.
-                self._listener.queue.clear()
-                self.can.send(CanMessage(self._cmd_id, bytes([opcode]) + payload))
-                reply = self._listener.receive()
+                listener.queue.clear()
+                self.can.send(request)
+                reply = listener.receive()
                 if reply is None:
                     raise BusTimeoutError("no reply from wheel")
                 return self._check(opcode, reply.data, reply_len)
@@ -112,16 +122,17 @@ class ReactionWheel:
         if not math.isfinite(torque_nm):
             raise ValueError("torque must be finite")
         counts = int(min(max(round(torque_nm / TORQUE_LSB_NM), -32768), 32767))
-        self._request(OP_SET_TORQUE, struct.pack("<h", counts), 0)
+        self._exchange(CanMessage(self._cmd_id, _SET_TORQUE + counts.to_bytes(2, "little",
+                                                                              signed=True)), 0)
 
     def read_telemetry(self) -> tuple[float, float]:
         """(speed rad/s, applied torque N m) as the wheel reports them."""
-        speed, torque = struct.unpack("<ih", self._request(OP_GET_TELEMETRY, b"", 6))
+        speed, torque = _TELEMETRY.unpack(self._exchange(self._get_telemetry, 6))
         return speed * SPEED_LSB_RAD_S, torque * TORQUE_LSB_NM
 
     def read_speed_rad_s(self) -> float:
         """Wheel speed about its spin axis, rad/s."""
-        return self.read_telemetry()[0]
+        return _TELEMETRY.unpack(self._exchange(self._get_telemetry, 6))[0] * SPEED_LSB_RAD_S
 
     def reset(self) -> None:
         """Reboot the wheel (it stops applying torque)."""
@@ -145,11 +156,11 @@ class ReactionWheels:
 
     def set_torques(self, torques_nm) -> None:
         """Torque per wheel, N m, shape (n,)."""
-        t = np.asarray(torques_nm, dtype=float).reshape(len(self.wheels))
+        t = np.asarray(torques_nm, dtype=float).reshape(len(self.wheels)).tolist()
         first: HalError | None = None
         for wheel, tau in zip(self.wheels, t, strict=True):
             try:
-                wheel.set_torque(float(tau))
+                wheel.set_torque(tau)
             except HalError as exc:
                 first = first or exc
         if first is not None:
@@ -158,10 +169,10 @@ class ReactionWheels:
     def speeds_rad_s(self) -> np.ndarray:
         """Speed per wheel, rad/s, shape (n,); NaN for a wheel that failed to
         answer (its health counters say why)."""
-        out = np.full(len(self.wheels), np.nan)
-        for i, wheel in enumerate(self.wheels):
+        out = []
+        for wheel in self.wheels:
             try:
-                out[i] = wheel.read_speed_rad_s()
+                out.append(wheel.read_speed_rad_s())
             except HalError:
-                pass
-        return out
+                out.append(math.nan)
+        return np.array(out)

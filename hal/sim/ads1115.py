@@ -12,6 +12,7 @@ from hal.sim.emulator import I2CTarget
 __all__ = ["ADS1115Emulator", "SunSensorHeads"]
 
 _FSR_V = (6.144, 4.096, 2.048, 1.024, 0.512, 0.256, 0.256, 0.256)
+_CODES_PER_V = tuple(32768.0 / fsr for fsr in _FSR_V)
 FACE_NORMALS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]],
                         dtype=float)
 
@@ -19,19 +20,20 @@ FACE_NORMALS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1]
 class ADS1115Emulator(I2CTarget):
     """The ADS1115: pointer register, 16-bit config and conversion registers.
 
-    Truth in: `set_inputs(volts)` (AIN0..AIN3 against GND). A single-shot
-    conversion completes at once (the 1/DR conversion time is not modelled:
-    the config OS bit reads 1 by the next transaction). Result: input +
-    Gaussian noise (seeded), quantised at the programmed full scale and
-    clipped to the int16 code range. Reading more than two bytes repeats the
-    register, as the part does.
+    Truth in: `set_inputs(volts)` (AIN0..AIN3 against GND) or
+    `set_input(channel, volts)`. A single-shot conversion completes at once
+    (the 1/DR conversion time is not modelled: the config OS bit reads 1 by
+    the next transaction). Result: input + Gaussian noise (seeded),
+    quantised at the programmed full scale and clipped to the int16 code
+    range. Reading more than two bytes repeats the register, as the part does.
     """
 
     part = "TI ADS1115"
 
     def __init__(self, *, noise_v: float = 0.0, seed: int = 0) -> None:
         self.noise_v = float(noise_v)
-        self.inputs_v = np.zeros(4)
+        # Plain floats: a conversion reads one every transaction.
+        self._inputs_v = [0.0, 0.0, 0.0, 0.0]
         super().__init__(seed=seed)
         self.power_on_reset()
 
@@ -41,43 +43,55 @@ class ADS1115Emulator(I2CTarget):
         self.conversion = 0
         self.thresholds = [0x8000, 0x7FFF]
 
+    @property
+    def inputs_v(self) -> np.ndarray:
+        """Voltages at AIN0..AIN3, volts, shape (4,)."""
+        return np.array(self._inputs_v)
+
     def set_inputs(self, volts) -> None:
         """Voltages at AIN0..AIN3, volts. Ignored while stuck (the inputs
         freeze, so every channel keeps converting its old value)."""
         if not self.stuck:
-            self.inputs_v = np.asarray(volts, dtype=float).reshape(4)
+            self._inputs_v = np.asarray(volts, dtype=float).reshape(4).tolist()
+
+    def set_input(self, channel: int, volts: float) -> None:
+        """Voltage at one input AIN`channel` (0-3), volts; ignored while stuck."""
+        if not self.stuck:
+            self._inputs_v[channel] = float(volts)
 
     def on_write(self, out: bytes) -> None:
-        self.pointer = out[0] & 0x03
+        pointer = self.pointer = out[0] & 0x03
         if len(out) < 3:
             return
         value = (out[1] << 8) | out[2]
-        if self.pointer == REG_CONFIG:
+        if pointer == REG_CONFIG:
             self.config = value & 0x7FFF | 0x8000  # OS reads 1: conversion done
             if value & 0x8000 or not value & 0x0100:
                 self._convert()
-        elif self.pointer >= 2:
-            self.thresholds[self.pointer - 2] = value
+        elif pointer >= 2:
+            self.thresholds[pointer - 2] = value
 
     def _convert(self) -> None:
-        mux = (self.config >> 12) & 0x7
-        v = self.inputs_v[mux - 4] if mux >= 4 else 0.0  # differential modes read 0
+        config = self.config
+        mux = (config >> 12) & 0x7
+        v = self._inputs_v[mux - 4] if mux >= 4 else 0.0  # differential modes read 0
         if self.noise_v:
-            v += self.rng.normal(0.0, self.noise_v)
-        fsr = _FSR_V[(self.config >> 9) & 0x7]
-        self.conversion = int(min(max(round(v / fsr * 32768.0), -32768), 32767))
+            v += self.noise_v * self.noise.draw()
+        code = round(v * _CODES_PER_V[(config >> 9) & 0x7])
+        self.conversion = -32768 if code < -32768 else 32767 if code > 32767 else code
 
     def on_read(self, n: int) -> bytes:
-        if self.pointer == REG_CONVERSION:
+        pointer = self.pointer
+        if pointer == REG_CONVERSION:
             if not self.config & 0x0100:  # continuous mode keeps converting
                 self._convert()
             word = self.conversion & 0xFFFF
-        elif self.pointer == REG_CONFIG:
+        elif pointer == REG_CONFIG:
             word = self.config
         else:
-            word = self.thresholds[self.pointer - 2]
+            word = self.thresholds[pointer - 2]
         two = word.to_bytes(2, "big")
-        return (two * (n // 2 + 1))[:n]
+        return two if n == 2 else (two * (n // 2 + 1))[:n]
 
 
 class SunSensorHeads:
@@ -100,14 +114,15 @@ class SunSensorHeads:
         self.albedo_v = albedo_v
         rng = np.random.default_rng(seed)
         self.scale = 1.0 + scale_error * rng.standard_normal(6)
+        self._scale = self.scale.tolist()
 
     def set_sun(self, sun_body_unit, illumination_fraction: float) -> None:
         """Truth: unit sun vector in the body frame and the lit fraction
         (1 in sunlight, 0 in umbra, between in penumbra)."""
-        s = np.asarray(sun_body_unit, dtype=float).reshape(3)
-        cos = np.clip(FACE_NORMALS @ s, 0.0, None)
-        volts = self.full_sun_v * float(illumination_fraction) * cos * self.scale + self.albedo_v
-        for (emu, ch), v in zip(self.channels, volts, strict=True):
-            inputs = emu.inputs_v.copy()
-            inputs[ch] = v
-            emu.set_inputs(inputs)
+        x, y, z = (float(c) for c in sun_body_unit)
+        full = self.full_sun_v * float(illumination_fraction)
+        albedo = self.albedo_v
+        # Faces +X, -X, +Y, -Y, +Z, -Z: n . s is +-x, +-y, +-z (FACE_NORMALS).
+        cosines = (x, -x, y, -y, z, -z)
+        for (emu, ch), cos, scale in zip(self.channels, cosines, self._scale, strict=True):
+            emu.set_input(ch, full * (cos if cos > 0.0 else 0.0) * scale + albedo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from hal import NackError
-from hal.busio import CAN, CanMessage
+from hal.busio import CAN, CanMessage, Listener
 
 __all__ = ["CanNode", "SimCAN"]
 
@@ -48,6 +48,7 @@ class SimCAN(CAN):
         self.bus_off = False
         self.sent: int = 0
         self._index()
+        self._listeners_changed()
 
     def attach(self, node: CanNode) -> None:
         self.nodes.append(node)
@@ -73,17 +74,53 @@ class SimCAN(CAN):
         if self.bus_off:
             raise NackError("controller is bus-off", bus=self.name, address=message.id)
         # Any live node acknowledges a frame, whether or not it is addressed.
-        if not any(n.alive for n in self.nodes):
+        for node in self.nodes:
+            if node.alive:
+                break
+        else:
             raise NackError("no node acknowledged the frame", bus=self.name,
                             address=message.id)
         self.sent += 1
         targets = self._promiscuous
-        if not message.extended and message.id in self._by_id:
-            targets = self._by_id[message.id] + targets
+        if not message.extended:
+            addressed = self._by_id.get(message.id)
+            if addressed:
+                targets = addressed + targets if targets else addressed
         for node in targets:
             if node.alive:
                 for reply in node.can_receive(message):
-                    self._rx.append(reply)
+                    self._deliver(reply)
+
+    # `CAN.send` only forwards to `_send`; the sim bus answers it directly.
+    send = _send
+
+    def _deliver(self, reply: CanMessage) -> None:
+        """A node's reply is on the wire now: every listener whose filters pass
+        it receives it at once, as every controller on a CAN bus does. Frames
+        still queued from `inject` go first, to keep the order on the wire."""
+        if self._rx:
+            self._rx.append(reply)
+            return
+        for listener in self._routes.get((reply.id, reply.extended), ()):
+            listener.offer(reply)
+        for listener in self._filtering:
+            if listener.accepts(reply):
+                listener.offer(reply)
+
+    def _listeners_changed(self) -> None:
+        """Index the listeners that filter on exact identifiers (the drivers'
+        usual filter) by identifier, so a reply reaches its listener with one
+        lookup; the others are asked frame by frame."""
+        routes: dict[tuple[int, bool], list[Listener]] = {}
+        filtering = []
+        for listener in self._listeners:
+            if listener._exact is None:
+                filtering.append(listener)
+            else:
+                for key in listener._exact:
+                    routes.setdefault(key, []).append(listener)
+        self._routes = routes
+        self._filtering = filtering
 
     def _recv(self, timeout_s: float) -> CanMessage | None:
         return self._rx.popleft() if self._rx else None

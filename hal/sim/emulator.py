@@ -27,9 +27,35 @@ import numpy as np
 
 from hal import BusTimeoutError, NackError
 
-__all__ = ["I2CTarget", "RegisterTarget", "ScriptedTarget"]
+__all__ = ["GaussianNoise", "I2CTarget", "RegisterTarget", "ScriptedTarget"]
 
 FAULT_KINDS = ("nack", "timeout", "bit_flip", "stuck", "brownout")
+
+
+class GaussianNoise:
+    """Standard normal draws from a seeded generator, taken one at a time.
+
+    Emulators add noise to every sample they produce, tens of times per
+    simulated step; one numpy call per draw would cost more than the
+    register work itself, so the draws are made `block` at a time and
+    handed out singly. The sequence is the generator's own: reproducible
+    from the seed.
+    """
+
+    __slots__ = ("_block", "_pool", "_rng")
+
+    def __init__(self, rng: np.random.Generator, block: int = 1024) -> None:
+        self._rng = rng
+        self._block = block
+        self._pool: list[float] = []
+
+    def draw(self) -> float:
+        """One draw from N(0, 1)."""
+        pool = self._pool
+        if not pool:
+            # Reversed so that pop() hands them out in the generator's order.
+            pool.extend(reversed(self._rng.standard_normal(self._block).tolist()))
+        return pool.pop()
 
 
 class I2CTarget:
@@ -40,6 +66,7 @@ class I2CTarget:
 
     def __init__(self, *, seed: int = 0) -> None:
         self.rng = np.random.default_rng(seed)
+        self.noise = GaussianNoise(self.rng)
         self.t_s = 0.0
         self._fault_active = False
         self._nack = False

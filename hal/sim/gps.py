@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import numpy as np
-
 from hal.devices.gps import KNOT_M_S, ecef_to_geodetic, nmea_checksum
 from hal.sim.uart import StreamTarget
 
@@ -82,12 +80,12 @@ class GpsEmulator(StreamTarget):
     def set_state_ecef(self, r_ecef_m, v_ecef_m_s=(0.0, 0.0, 0.0)) -> None:
         """Truth position and velocity in ECEF, metres and m/s."""
         lat, lon, h = ecef_to_geodetic(r_ecef_m)
-        v = np.asarray(v_ecef_m_s, dtype=float)
+        vx, vy, vz = (float(c) for c in v_ecef_m_s)
         la, lo = math.radians(lat), math.radians(lon)
-        east = np.array([-math.sin(lo), math.cos(lo), 0.0])
-        north = np.array([-math.sin(la) * math.cos(lo), -math.sin(la) * math.sin(lo),
-                          math.cos(la)])
-        ve, vn = float(v @ east), float(v @ north)
+        # Velocity along the local east and north unit vectors.
+        ve = -math.sin(lo) * vx + math.cos(lo) * vy
+        vn = (-math.sin(la) * math.cos(lo) * vx - math.sin(la) * math.sin(lo) * vy
+              + math.cos(la) * vz)
         self.set_fix(lat, lon, h, speed_m_s=math.hypot(ve, vn),
                      course_deg=math.degrees(math.atan2(ve, vn)))
 

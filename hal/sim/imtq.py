@@ -14,6 +14,7 @@ __all__ = ["IMTQEmulator"]
 
 GET_SYSTEM_STATE = 0x41
 RESET = (0xAA, 0xA5)
+_ZERO = (0.0, 0.0, 0.0)
 ST_OK, ST_INVALID_CMD, ST_PARAM_MISSING = 0, 2, 3
 
 
@@ -31,7 +32,7 @@ class IMTQEmulator(I2CTarget):
 
     def __init__(self, *, max_dipole_am2: float = 0.2, seed: int = 0) -> None:
         self.max_dipole_am2 = max_dipole_am2
-        self._dipole_am2 = np.zeros(3)
+        self._dipole_am2 = _ZERO
         self._start_s = 0.0
         self._until_s = -1.0  # <0: idle; inf: until cancelled
         self._reply = b""
@@ -39,19 +40,25 @@ class IMTQEmulator(I2CTarget):
         super().__init__(seed=seed)
 
     def power_on_reset(self) -> None:
-        self._dipole_am2 = np.zeros(3)
+        self._dipole_am2 = _ZERO
         self._until_s = -1.0
         self._reply = b""
 
     def dipole_am2(self, t_s: float | None = None) -> np.ndarray:
         """Applied dipole at `t_s` (default: now), A m^2, torquer axes, shape (3,)."""
+        return np.array(self.applied_dipole_am2(t_s))
+
+    def applied_dipole_am2(self, t_s: float | None = None) -> tuple[float, float, float]:
+        """`dipole_am2` as a plain (x, y, z) tuple, A m^2: what the simulator
+        reads every step."""
         t = self.t_s if t_s is None else t_s
         if self._until_s < 0.0 or t >= self._until_s or t < self._start_s:
-            return np.zeros(3)
-        return self._dipole_am2.copy()
+            return _ZERO
+        return self._dipole_am2
 
     @property
     def dipole_now_am2(self) -> np.ndarray:
+        """Applied dipole now, A m^2, torquer axes, shape (3,)."""
         return self.dipole_am2()
 
     @property
@@ -61,14 +68,14 @@ class IMTQEmulator(I2CTarget):
     def on_write(self, out: bytes) -> None:
         code = out[0]
         self.commands += 1
-        if tuple(out[:2]) == RESET and len(out) == 2:
+        if len(out) == 2 and out[0] == RESET[0] and out[1] == RESET[1]:
             self.power_on_reset()
             return
         if code == CMD_NOOP:
             self._reply = bytes([code, ST_OK])
         elif code == CMD_CANCEL:
             self._until_s = -1.0
-            self._dipole_am2 = np.zeros(3)
+            self._dipole_am2 = _ZERO
             self._reply = bytes([code, ST_OK])
         elif code == CMD_START_DIPOLE:
             if len(out) != 9:
@@ -76,13 +83,14 @@ class IMTQEmulator(I2CTarget):
                 return
             x, y, z, ms = struct.unpack("<hhhH", out[1:9])
             lim = self.max_dipole_am2
-            self._dipole_am2 = np.clip(np.array((x, y, z), float) * DIPOLE_LSB_AM2, -lim, lim)
+            self._dipole_am2 = tuple(min(max(c * DIPOLE_LSB_AM2, -lim), lim) for c in (x, y, z))
             self._start_s = self.t_s
             self._until_s = float("inf") if ms == 0 else self.t_s + ms / 1000.0
             self._reply = bytes([code, ST_OK])
         elif code == GET_DIPOLE:
-            m = self.dipole_am2() / DIPOLE_LSB_AM2
-            self._reply = bytes([code, ST_OK]) + struct.pack("<hhh", *np.rint(m).astype(int))
+            m = self.applied_dipole_am2()
+            self._reply = bytes([code, ST_OK]) + struct.pack(
+                "<hhh", *(round(c / DIPOLE_LSB_AM2) for c in m))
         elif code == GET_SYSTEM_STATE:
             mode = 0
             uptime_s = int(self.t_s)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -22,6 +23,7 @@ from hal.sim.emulator import RegisterTarget
 __all__ = ["L3GD20HEmulator"]
 
 _FS_BY_BITS = {0x00: 245, 0x10: 500, 0x20: 2000, 0x30: 2000}
+_RAD_S_PER_LSB = {bits: math.radians(FULL_SCALE[dps][1]) for bits, dps in _FS_BY_BITS.items()}
 
 
 class L3GD20HEmulator(RegisterTarget):
@@ -49,20 +51,25 @@ class L3GD20HEmulator(RegisterTarget):
     def set_rate(self, w_sensor_rad_s) -> None:
         """Truth angular rate at the sensor, rad/s, sensor frame."""
         regs = self.regs
-        if self.stuck or not regs[REG_CTRL1] & 0x08:
+        ctrl1 = regs[REG_CTRL1]
+        if self.stuck or not ctrl1 & 0x08:
             return
-        w = np.asarray(w_sensor_rad_s, dtype=float).reshape(3) + self.bias_rad_s
-        if self.noise_rad_s:
-            w = w + self.rng.normal(0.0, self.noise_rad_s, 3)
-        lsb = np.deg2rad(FULL_SCALE[_FS_BY_BITS[regs[REG_CTRL4] & 0x30]][1])
-        counts = np.clip(np.rint(w / lsb), -32768, 32767).astype(int)
-        for i in range(3):
-            if regs[REG_CTRL1] & (1 << i):
-                at = REG_OUT_X_L + 2 * i
-                regs[at:at + 2] = int(counts[i]).to_bytes(2, "little", signed=True)
+        rad_s_per_lsb = _RAD_S_PER_LSB[regs[REG_CTRL4] & 0x30]
+        noise = self.noise_rad_s
+        draw = self.noise.draw
+        bias = self.bias_rad_s.tolist()
+        for i, w in enumerate(w_sensor_rad_s):
+            if not ctrl1 & (1 << i):
+                continue
+            w = float(w) + bias[i]
+            if noise:
+                w += noise * draw()
+            counts = round(w / rad_s_per_lsb)
+            counts = -32768 if counts < -32768 else 32767 if counts > 32767 else counts
+            at = REG_OUT_X_L + 2 * i
+            regs[at:at + 2] = counts.to_bytes(2, "little", signed=True)
         regs[REG_STATUS] = STATUS_ZYXDA
 
-    # I2C: bit 7 of the sub-address asks for auto-increment.
     def on_write(self, out: bytes) -> None:
         self._inc = bool(out[0] & 0x80)
         ptr = out[0] & 0x7F
@@ -80,7 +87,11 @@ class L3GD20HEmulator(RegisterTarget):
             data = bytes([self.regs[ptr]]) * n
             self._after_read(ptr, 1)
             return data
-        data = bytes(self.regs[(ptr + i) & 0x7F] for i in range(n))
+        end = ptr + n
+        if end <= 0x80:
+            data = bytes(self.regs[ptr:end])
+        else:
+            data = bytes(self.regs[(ptr + i) & 0x7F] for i in range(n))
         self._after_read(ptr, n)
         return data
 

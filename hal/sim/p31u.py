@@ -101,7 +101,12 @@ class P31uEmulator(I2CTarget):
     @property
     def battery_current_a(self) -> float:
         """Out of the battery to the system, A."""
-        return self.system_a + float(self.output_currents_a.sum())
+        # A plain loop: the simulator integrates the battery every step.
+        total, loads, outputs = self.system_a, self.loads_a, self.outputs
+        for ch in range(N_LATCHED):
+            if outputs[ch]:
+                total += float(loads[ch])
+        return total
 
     @property
     def vbatt_v(self) -> float:

@@ -46,16 +46,18 @@ class RM3100Emulator(RegisterTarget):
     def __init__(self, *, noise_t: float = 0.0, bias_t=(0.0, 0.0, 0.0), seed: int = 0) -> None:
         self.noise_t = float(noise_t)
         self.bias_t = np.asarray(bias_t, dtype=float).reshape(3)
-        self._b_t = np.zeros(3)
+        self._b_t = (0.0, 0.0, 0.0)
         super().__init__(seed=seed)
 
     def set_field(self, b_sensor_t) -> None:
         """Truth field at the sensor, tesla, sensor frame. Ignored while stuck."""
         if self.stuck:
             return
-        self._b_t = np.asarray(b_sensor_t, dtype=float).reshape(3)
-        if self.regs[REG_CMM] & 0x01:
-            self._measure(self.regs[REG_CMM] & 0x70)
+        x, y, z = b_sensor_t
+        self._b_t = (float(x), float(y), float(z))
+        cmm = self.regs[REG_CMM]
+        if cmm & 0x01:
+            self._measure(cmm & 0x70)
 
     def write_reg(self, reg: int, value: int) -> None:
         super().write_reg(reg, value)
@@ -65,23 +67,23 @@ class RM3100Emulator(RegisterTarget):
             self._measure(value & 0x70)
 
     def _measure(self, axes: int) -> None:
-        if self.stuck:
-            # Results freeze: DRDY still rises, the registers keep old values.
-            self.regs[REG_STATUS] = STATUS_DRDY
-            return
-        b_ut = (self._b_t + self.bias_t) * 1e6
-        if self.noise_t:
-            b_ut = b_ut + self.rng.normal(0.0, self.noise_t * 1e6, 3)
         regs = self.regs
+        if self.stuck:
+            regs[REG_STATUS] = STATUS_DRDY
+            return
+        noise_ut = self.noise_t * 1e6
+        draw = self.noise.draw
+        bias = self.bias_t.tolist()
         for i in range(3):
             if not axes & (0x10 << i):
                 continue
-            cc = (regs[0x04 + 2 * i] << 8) | regs[0x05 + 2 * i]
-            gain = gain_lsb_per_ut(cc)
-            b = min(max(b_ut[i], -RANGE_UT), RANGE_UT)
-            counts = round(b * gain) & 0xFFFFFF
+            b = (self._b_t[i] + bias[i]) * 1e6
+            if noise_ut:
+                b += noise_ut * draw()
+            b = -RANGE_UT if b < -RANGE_UT else RANGE_UT if b > RANGE_UT else b
+            gain = gain_lsb_per_ut((regs[0x04 + 2 * i] << 8) | regs[0x05 + 2 * i])
             at = REG_MX + 3 * i
-            regs[at:at + 3] = counts.to_bytes(3, "big")
+            regs[at:at + 3] = (round(b * gain) & 0xFFFFFF).to_bytes(3, "big")
         regs[REG_STATUS] = STATUS_DRDY
 
     def before_read(self, reg: int, n: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hal import DataError
 from hal.busio import SPI
 from hal.sim.emulator import I2CTarget
 
@@ -30,6 +31,18 @@ class SimSPI(SPI):
 
     def target(self, cs: int) -> I2CTarget:
         return self._targets[cs]
+
+    def transfer(self, cs: int, out: bytes, n_in: int = 0) -> bytes:
+        """`SPI.transfer` with the backend call inlined (the register-read
+        shape drivers use every simulated step)."""
+        target = self._targets.get(cs)
+        if target is None:
+            return b"\xff" * n_in
+        rx = target.spi_exchange(out + bytes(n_in) if n_in else out)
+        if len(rx) != len(out) + n_in:
+            raise DataError(f"backend returned {len(rx)} bytes for a "
+                            f"{len(out) + n_in}-byte frame", bus=self.name, address=cs)
+        return rx[len(out):]
 
     def _exchange(self, cs: int, tx: bytes) -> bytes:
         target = self._targets.get(cs)

@@ -30,6 +30,9 @@ class StreamTarget:
     """
 
     part = "UART device"
+    #: Bytes the receiving side holds unread, like the kernel's 4 KiB tty
+    #: buffer: what the device sends beyond that before it is read is lost.
+    rx_buffer_bytes = 4096
 
     def __init__(self, *, baudrate: int = 9600, seed: int = 0) -> None:
         import numpy as np
@@ -38,12 +41,17 @@ class StreamTarget:
         self.rng = np.random.default_rng(seed)
         self.t_s = 0.0
         self.line_free_s = 0.0  # when the TX line finishes the queued bytes
-        self._tx: deque[tuple[float, int]] = deque()  # (time fully sent, byte)
+        # Bursts sent, oldest first: [time its first byte has fully arrived,
+        # byte time, bytes, how many of them were taken]. Byte i of a burst
+        # has arrived at first + i * byte time.
+        self._tx: deque[list] = deque()
+        self._unread = 0  # bytes in _tx not yet taken
         self.silent = False
         self.garble_rate = 0.0
         self.stuck = False
         self._brownout_until_s = -1.0
         self.received = bytearray()
+        self.overrun_bytes = 0
 
     @property
     def byte_time_s(self) -> float:
@@ -71,6 +79,7 @@ class StreamTarget:
             self.stuck = True
         elif kind == "brownout":
             self._tx.clear()
+            self._unread = 0
             self.line_free_s = self.t_s
             self.power_on_reset()
             if duration_s > 0.0:
@@ -98,21 +107,52 @@ class StreamTarget:
                     data[i] ^= 1 << int(self.rng.integers(8))
         t = max(self.t_s, self.line_free_s)
         bt = self.byte_time_s
-        for b in data:
-            t += bt
-            self._tx.append((t, b))
-        self.line_free_s = t
+        room = max(self.rx_buffer_bytes - self._unread, 0)
+        kept = bytes(data[:room])
+        if kept:
+            self._tx.append([t + bt, bt, kept, 0])
+            self._unread += len(kept)
+        if len(data) > len(kept):
+            # Nobody is reading (a receiver no app polls): the rest overruns,
+            # though it still took its time on the line.
+            self.overrun_bytes += len(data) - len(kept)
+        self.line_free_s = t + len(data) * bt
+
+    def _arrived(self, burst: list) -> int:
+        """Bytes of `burst` that have fully arrived by the emulator's time."""
+        first_s, bt, data, _ = burst
+        now = self.t_s + 1e-9  # a nanosecond of slack for float rounding
+        if now < first_s:
+            return 0
+        return min(int((now - first_s) / bt) + 1, len(data))
 
     def take(self, n: int) -> bytes:
         """Up to n bytes that have finished arriving by the emulator's time."""
         out = bytearray()
         tx = self._tx
-        while tx and len(out) < n and tx[0][0] <= self.t_s + 1e-12:
-            out.append(tx.popleft()[1])
+        while tx and len(out) < n:
+            burst = tx[0]
+            arrived = self._arrived(burst)
+            taken = burst[3]
+            k = min(arrived - taken, n - len(out))
+            if k <= 0:
+                break
+            out += burst[2][taken:taken + k]
+            burst[3] = taken = taken + k
+            if taken < len(burst[2]):
+                break  # the rest of this burst is still on the line, or not asked for
+            tx.popleft()
+        self._unread -= len(out)
         return bytes(out)
 
     def available(self) -> int:
-        return sum(1 for t, _ in self._tx if t <= self.t_s + 1e-12)
+        count = 0
+        for burst in self._tx:
+            arrived = self._arrived(burst)
+            count += arrived - burst[3]
+            if arrived < len(burst[2]):
+                break
+        return count
 
     def receive(self, data: bytes) -> None:
         """Bytes from the driver."""

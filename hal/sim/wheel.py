@@ -21,6 +21,8 @@ from hal.sim.can import CanNode
 
 __all__ = ["ReactionWheelEmulator"]
 
+_TELEMETRY = struct.Struct("<ih")
+
 
 class ReactionWheelEmulator(CanNode):
     """A wheel node on a `SimCAN` network.
@@ -48,6 +50,8 @@ class ReactionWheelEmulator(CanNode):
 
         self.node = node
         self.can_ids = (CMD_BASE + node,)
+        self._cmd_id = CMD_BASE + node
+        self._reply_id = REPLY_BASE + node
         self.max_torque_nm = max_torque_nm
         self.max_speed_rad_s = max_speed_rad_s
         self.speed_noise_rad_s = speed_noise_rad_s
@@ -68,8 +72,11 @@ class ReactionWheelEmulator(CanNode):
     def commanded_torque_nm(self) -> float:
         if self._brownout_until_s >= 0.0 or self.stuck:
             return 0.0
-        tau = min(max(self._torque_cmd_nm, -self.max_torque_nm), self.max_torque_nm)
-        if abs(self.speed_rad_s) >= self.max_speed_rad_s and tau * self.speed_rad_s > 0:
+        tau, limit = self._torque_cmd_nm, self.max_torque_nm
+        tau = limit if tau > limit else -limit if tau < -limit else tau
+        speed = self.speed_rad_s
+        if (speed >= self.max_speed_rad_s and tau > 0.0) or (
+                speed <= -self.max_speed_rad_s and tau < 0.0):
             return 0.0
         return tau
 
@@ -111,7 +118,7 @@ class ReactionWheelEmulator(CanNode):
         self._brownout_until_s = -1.0
 
     def can_receive(self, msg: CanMessage) -> list[CanMessage]:
-        if msg.extended or msg.id != CMD_BASE + self.node or not msg.data:
+        if msg.extended or msg.id != self._cmd_id or not msg.data:
             return []
         replies = self._handle(msg)
         if self.loss_rate and replies and self.rng.random() < self.loss_rate:
@@ -119,22 +126,22 @@ class ReactionWheelEmulator(CanNode):
         return replies
 
     def _handle(self, msg: CanMessage) -> list[CanMessage]:
-        op = msg.data[0]
+        data = msg.data
+        op = data[0]
         self.commands += 1
-        reply_id = REPLY_BASE + self.node
-        if op == OP_SET_TORQUE and len(msg.data) == 3:
-            (counts,) = struct.unpack("<h", msg.data[1:3])
-            self._torque_cmd_nm = counts * TORQUE_LSB_NM
-            return [CanMessage(reply_id, bytes([op, self._status()]))]
-        if op == OP_GET_TELEMETRY and len(msg.data) == 1:
+        reply_id = self._reply_id
+        if op == OP_SET_TORQUE and len(data) == 3:
+            self._torque_cmd_nm = int.from_bytes(data[1:3], "little", signed=True) * TORQUE_LSB_NM
+            return [CanMessage(reply_id, bytes((op, self._status())))]
+        if op == OP_GET_TELEMETRY and len(data) == 1:
             w = self.speed_rad_s
             if self.speed_noise_rad_s:
                 w += float(self.rng.normal(0.0, self.speed_noise_rad_s))
-            speed = int(min(max(round(w / SPEED_LSB_RAD_S), -(2**31)), 2**31 - 1))
+            speed = min(max(round(w / SPEED_LSB_RAD_S), -(2**31)), 2**31 - 1)
             torque = round(self.commanded_torque_nm / TORQUE_LSB_NM)
-            return [CanMessage(reply_id, bytes([op, self._status()])
-                               + struct.pack("<ih", speed, torque))]
-        if op == OP_RESET and len(msg.data) == 1:
+            return [CanMessage(reply_id, bytes((op, self._status()))
+                               + _TELEMETRY.pack(speed, torque))]
+        if op == OP_RESET and len(data) == 1:
             self._torque_cmd_nm = 0.0
             return []
         return [CanMessage(reply_id, bytes([op, STATUS_REFUSED]))]

@@ -337,3 +337,92 @@ def test_connection_test(system):
     [rep] = [t for t in tms if (t.service, t.subtype) == (17, 4)]
     assert sv.decode_connection_test(rep.source_data) == SCHEDULER_APID
     assert reports(tms, nobody.request_id) == [(2, LINK_FAILURE_BASE + Reason.NO_SUCH_TARGET)]
+
+
+# ECSS-E-ST-70-41C 7.4.3.1: the TC's acknowledgement flags ask for reports of
+# successful acceptance (bit 3, the least significant in ECSS numbering),
+# start (bit 2), progress (bit 1) and completion (bit 0); the same values as
+# FSFW's ecss::AckField. Failure reports are always sent.
+ACK_ACCEPTANCE, ACK_START, ACK_PROGRESS, ACK_COMPLETION = 0b0001, 0b0010, 0b0100, 0b1000
+
+
+def tc_with_flags(ground: Ground, apid: int, service: int, subtype: int, data: bytes,
+                  flags: int) -> PusTc:
+    ground.seq += 1
+    return PusTc(apid, service, subtype, data, seq_count=ground.seq, source_id=7,
+                 ack_flags=flags)
+
+
+@pytest.mark.parametrize("flags", [0b0000, 0b1000, 0b0001, 0b1001, 0b0110, 0b1111])
+def test_success_reports_only_where_the_tc_asks(system, flags):
+    exe, ground = system
+    want = [(1, None)] if flags & ACK_ACCEPTANCE else []
+    want += [(7, None)] if flags & ACK_COMPLETION else []
+    # routed to an app (PUS 8 perform function) and handled by comms itself (PUS 17)
+    to_app = tc_with_flags(ground, SAMPLE_APID, 8, 1,
+                           sv.PerformFunction(10, struct.pack(">f", 2.0)).encode(), flags)
+    direct = tc_with_flags(ground, SAMPLE_APID, 17, 1, b"", flags)
+    tms = exchange(exe, ground, [ground.frame(to_app, OPERATOR), ground.frame(direct, OPERATOR)])
+    assert exe.apps["sample"].latest_input == 2.0
+    assert reports(tms, to_app.request_id) == want
+    assert reports(tms, direct.request_id) == want
+    assert [(t.service, t.subtype) for t in tms if t.service == 17] == [(17, 2)]
+
+
+def test_failures_are_reported_whatever_the_flags(system):
+    exe, ground = system
+    # the sample app refuses to switch its output to the state it is already in
+    refused = tc_with_flags(ground, SAMPLE_APID, 8, 1, sv.PerformFunction(11, b"\x01").encode(),
+                            0b0000)
+    unknown = tc_with_flags(ground, 0x7E, 8, 1, sv.PerformFunction(1, b"").encode(),
+                            0b0000)  # no such application
+    tms = exchange(exe, ground, [ground.frame(refused, OPERATOR), ground.frame(unknown, OPERATOR)])
+    # completion failure (8), reason NOT_ALLOWED_NOW (5, docs/apps.md)
+    assert reports(tms, refused.request_id) == [(8, 5)]
+    # routing failure (10), reason NO_SUCH_TARGET offset by the link-failure base
+    assert reports(tms, unknown.request_id) == [(10, LINK_FAILURE_BASE + Reason.NO_SUCH_TARGET)]
+
+
+def hk_sids(tms: list[PusTm]) -> list[int]:
+    return [sv.HkReport.decode(t.source_data).sid for t in tms
+            if (t.service, t.subtype) == (3, 25)]
+
+
+def test_housekeeping_structures_deleted_created_and_enabled(system):
+    """PUS 3: delete (3,3), create (3,1, disabled until enabled), enable (3,5)."""
+    exe, ground = system
+    delete = ground.tc(COMMS_APID, 3, 3, sv.encode_ids([SAMPLE_APID]))
+    tms = exchange(exe, ground, [ground.frame(delete, OPERATOR)], steps=12)
+    assert reports(tms, delete.request_id) == [(1, None), (7, None)]
+    run(exe, 12)
+    assert SAMPLE_APID not in hk_sids(ground.downlink(exe.apps["comms"].take_frames()))
+    # what is deleted can be neither deleted nor enabled again
+    for subtype in (3, 5):
+        again = ground.tc(COMMS_APID, 3, subtype, sv.encode_ids([SAMPLE_APID]))
+        tms = exchange(exe, ground, [ground.frame(again, OPERATOR)])
+        assert reports(tms, again.request_id) == [(2, LINK_FAILURE_BASE + Reason.BAD_ARGUMENT)]
+    create = ground.tc(COMMS_APID, 3, 1, sv.HkStructure(SAMPLE_APID, 1000).encode())
+    tms = exchange(exe, ground, [ground.frame(create, OPERATOR)], steps=12)
+    assert reports(tms, create.request_id) == [(1, None), (7, None)]
+    run(exe, 12)
+    assert SAMPLE_APID not in hk_sids(ground.downlink(exe.apps["comms"].take_frames()))
+    enable = ground.tc(COMMS_APID, 3, 5, sv.encode_ids([SAMPLE_APID]))
+    exchange(exe, ground, [ground.frame(enable, OPERATOR)])
+    run(exe, 21)
+    assert hk_sids(ground.downlink(exe.apps["comms"].take_frames())).count(SAMPLE_APID) >= 2
+    # a structure of chosen parameters, or of an app that does not exist, is refused
+    picked = ground.tc(COMMS_APID, 3, 1, sv.HkStructure(SAMPLE_APID, 1000, [1, 2]).encode())
+    ghost = ground.tc(COMMS_APID, 3, 1, sv.HkStructure(0x7E, 1000).encode())
+    tms = exchange(exe, ground, [ground.frame(picked, OPERATOR), ground.frame(ghost, OPERATOR)])
+    assert reports(tms, picked.request_id) == [(2, LINK_FAILURE_BASE + Reason.BAD_ARGUMENT)]
+    assert reports(tms, ghost.request_id) == [(2, LINK_FAILURE_BASE + Reason.NO_SUCH_TARGET)]
+
+
+def test_a_time_tagged_tc_whose_time_has_passed_is_refused(system):
+    exe, ground = system
+    run(exe, 30)  # three seconds of mission time
+    past = sv.ScheduledTc(CucTime.from_seconds(1.0), ground.tc(SAMPLE_APID, 17, 1))
+    insert = ground.tc(SCHEDULER_APID, 11, 4, sv.encode_insert([past]))
+    tms = exchange(exe, ground, [ground.frame(insert, OPERATOR)])
+    assert reports(tms, insert.request_id) == [(2, LINK_FAILURE_BASE + Reason.BAD_TIME)]
+    assert not exe.apps["scheduler"].activities

@@ -225,3 +225,68 @@ def test_stored_activity_without_an_owner_is_dropped(tmp_path):
     h = Harness(store)
     assert h.app.activities == {}
     assert any("no readable owner" in e.text for e in h.exe.events.recent)
+
+
+def _ping(seq: int) -> PusTc:
+    return PusTc(0x30, 17, 1, seq_count=seq)
+
+
+def test_due_activities_are_released_in_time_order():
+    h = Harness()
+    t0 = h.exe.clock.now()
+    # inserted out of order; 3 and 4 fall due in the same cycle
+    times = {1: 0.95, 2: 0.35, 3: 0.62, 4: 0.61, 5: 0.15}
+    acts = [sv.ScheduledTc(CucTime.from_seconds(t0 + dt), _ping(s)) for s, dt in times.items()]
+    assert h.command(INSERT, sv.encode_insert(acts))
+    for _ in range(12):
+        h.step()
+    released = h.take_releases()
+    assert [tc.seq_count for _, _, tc in released] == [5, 2, 4, 3, 1]
+    # none early, none later than the cycle after its time (10 Hz)
+    for ran_at, _, tc in released:
+        assert t0 + times[tc.seq_count] <= ran_at + 1e-6 < t0 + times[tc.seq_count] + 0.1
+
+
+def test_activities_held_while_disabled_come_out_in_time_order():
+    h = Harness()
+    t0 = h.exe.clock.now()
+    assert h.command(DISABLE)
+    acts = [sv.ScheduledTc(CucTime.from_seconds(t0 + 0.5 - s / 10), _ping(s)) for s in range(4)]
+    assert h.command(INSERT, sv.encode_insert(acts))
+    for _ in range(8):
+        h.step()
+    assert h.take_releases() == []
+    assert h.command(ENABLE)
+    assert [tc.seq_count for _, _, tc in h.take_releases()] == [3, 2, 1, 0]
+
+
+def test_the_schedule_holds_256_activities_and_refuses_more():
+    # docs/space-link.md: "SchedulerApp keeps up to 256 activities"
+    h = Harness()
+    later = CucTime.from_seconds(h.exe.clock.now() + 1000.0)
+    for first in range(0, 256, 32):
+        batch = [sv.ScheduledTc(later, _ping(s)) for s in range(first, first + 32)]
+        assert h.command(INSERT, sv.encode_insert(batch))
+    assert len(h.app.activities) == 256
+    assert not h.command(INSERT, sv.encode_insert([sv.ScheduledTc(later, _ping(256))]))
+    assert len(h.app.activities) == 256
+    # a full schedule refuses the whole request: none of a mixed batch goes in
+    assert h.command(DELETE, sv.encode_delete([sv.ActivityId.of(_ping(0))]))
+    two = [sv.ScheduledTc(later, _ping(300)), sv.ScheduledTc(later, _ping(301))]
+    assert not h.command(INSERT, sv.encode_insert(two))
+    assert len(h.app.activities) == 255
+    assert h.command(INSERT, sv.encode_insert(two[:1]))
+    assert len(h.app.activities) == 256
+
+
+def test_an_activity_inserted_past_its_time_goes_out_at_the_next_cycle():
+    # The comms app refuses such inserts from the ground (BAD_TIME); the
+    # scheduler itself, told directly, releases at once rather than never.
+    h = Harness()
+    for _ in range(20):
+        h.step()
+    past = sv.ScheduledTc(CucTime.from_seconds(0.5), _ping(9))
+    assert h.command(INSERT, sv.encode_insert([past]))
+    h.step()
+    assert [tc.seq_count for _, _, tc in h.take_releases()] == [9]
+    assert not h.app.activities

@@ -190,3 +190,43 @@ def test_command_takes_args_or_parse_not_both():
 
     with pytest.raises(ValueError, match="either"):
         command(1, Field("x", "B"), parse=_parse_numbers)
+
+
+def test_every_refusal_is_counted_and_says_why(executive, results):
+    app = boot_sample(executive)
+    refusals = [
+        (b"\x00\x00\x01", "command of 3 bytes has no header"),
+        (struct.pack(">IB", 5, 99), "no function code 99"),
+        (struct.pack(">IB", 6, 10) + b"\x00\x00\x00", "SET_INPUT takes 4 argument bytes, got 3"),
+    ]
+    for n, (payload, text) in enumerate(refusals, start=1):
+        executive.bus.publish(CMD, payload)
+        executive.step()
+        assert app.cmd_error_count == n
+        assert executive.events.recent[-1].text == text
+        assert executive.events.recent[-1].event_id == 1  # COMMAND_REJECTED
+    # the ones with a header are refused at acceptance with ok = False
+    assert [(r["request_id"], r["stage"], r["ok"]) for r in results()] == [
+        (5, Stage.ACCEPTANCE, False), (6, Stage.ACCEPTANCE, False)]
+    # refusals by the handler count too, one each
+    send(executive, 7, 11, enabled=1)
+    send(executive, 8, 11, enabled=1)
+    assert app.cmd_error_count == 5 and app.cmd_count == 0
+
+
+def test_array_and_bytes_fields_check_their_values():
+    from fsw.core import Field
+
+    pair = Field("v", "2h", low=-5, high=5)
+    assert pair.check((1, -5)) is None
+    assert pair.check((1,)) == "v needs 2 values"
+    assert pair.check(3) == "v needs 2 values"
+    assert pair.check((1, 6)) == "v=6 is above its maximum 5"
+    assert pair.check((1, 2.5)) == "v must be an integer"
+    raw = Field("id", "4s")
+    assert raw.check(b"abcd") is None and raw.check(bytearray(4)) is None
+    assert raw.check("abcd") == "id must be bytes"
+    real = Field("x", "d")
+    for bad in (float("nan"), float("inf"), float("-inf")):
+        assert real.check(bad) == "x must be finite"
+    assert real.check(1e300) is None

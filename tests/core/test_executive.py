@@ -204,3 +204,43 @@ def test_shutdown_stops_apps():
     exe.run(0.2)
     exe.shutdown()
     assert exe.apps["sample"].state == AppState.STOPPED
+
+
+class FlakyApp(App):
+    """Fails on the cycles listed in its config, succeeds on the others."""
+
+    NAME = "flaky"
+    APID = 0x0E5
+
+    def init(self):
+        self.fail_on = set(self.config["fail_on"])
+        self.cycle = 0
+
+    def execute(self):
+        self.cycle += 1
+        if self.cycle in self.fail_on:
+            raise RuntimeError(f"glitch on cycle {self.cycle}")
+
+
+@pytest.mark.parametrize("fail_on, stopped_after", [
+    # four in a row, a good cycle, four more: never five in a row, runs on
+    ((1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14), None),
+    # docs/apps.md: "stopped after five failures in a row"
+    ((2, 3, 5, 6, 7, 8, 9), 9),
+    ((1, 2, 3, 4, 5), 5),
+])
+def test_only_five_failures_in_a_row_stop_an_app(fail_on, stopped_after):
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("flaky", FlakyApp, 10.0, {"fail_on": list(fail_on)}))
+    exe.add_app(AppSpec("tick", TickApp, 10.0))
+    exe.run(2.0)
+    app = exe.apps["flaky"]
+    stopped = [e for e in exe.events.recent if e.severity == Severity.HIGH and "flaky" in e.text]
+    if stopped_after is None:
+        assert app.state == AppState.RUNNING and app.cycle == 20 and not stopped
+        assert app.cycle_error_count == len(fail_on)
+    else:
+        assert app.state == AppState.FAILED and app.cycle == stopped_after
+        assert len(stopped) == 1 and "5" in stopped[0].text
+        assert app.cycle_error_count == sum(c <= stopped_after for c in fail_on)
+    assert len(exe.apps["tick"].times) == 20

@@ -75,3 +75,22 @@ def test_power_loss_keeps_every_acknowledged_write(tmp_path, kill_after):
     a, b = int(store.get("counter", "a")), int(store.get("counter", "b"))
     assert a == b, "a transaction was half applied"
     assert a >= confirmed
+
+
+def test_a_store_opened_on_one_thread_serves_another(tmp_path):
+    # the executive may open the store and a link thread write to it
+    import threading
+
+    store = Store(tmp_path / "s.db")
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            store.put("ns", "k", b"from a thread")
+        except BaseException as exc:  # reported below, not swallowed
+            errors.append(exc)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    t.join()
+    assert errors == [] and store.get("ns", "k") == b"from a thread"

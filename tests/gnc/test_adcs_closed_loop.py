@@ -143,3 +143,23 @@ def test_any_mode_and_sensor_sequence_gives_bounded_commands(seq) -> None:
             assert not np.any(cmd.wheel_torque_nm)
         if mode != Mode.DETUMBLE and not cmd.status & Status.DESAT_ACTIVE:
             assert not np.any(cmd.mtq_dipole_am2)
+
+
+def test_adcs_config_defaults_are_the_documented_3u():
+    # The figures of docs/gnc.md ("AdcsConfig defaults describe the 3U of the tests").
+    c = AdcsConfig()
+    np.testing.assert_array_equal(np.asarray(c.inertia_kgm2),
+                                  np.diag([0.033, 0.034, 0.0067]))
+    s = 1.0 / math.sqrt(3.0)
+    np.testing.assert_allclose(np.asarray(c.wheels.axes_body),
+                               [[1, 0, 0], [0, 1, 0], [0, 0, 1], [s, s, s]])
+    assert tuple(c.max_dipole_am2) == (0.2, 0.2, 0.2)
+    assert (c.bdot_gain_am2_per_t_s, c.bdot_filter_alpha) == (2.0e5, 0.5)
+    # PD bandwidth 0.1 rad/s, damping 0.9: kp = wn^2, kd = 2 zeta wn; slew 1.5 deg/s
+    assert c.gains.kp_per_s2 == pytest.approx(0.01)
+    assert c.gains.kd_per_s == pytest.approx(0.18)
+    assert math.degrees(c.gains.max_slew_rate_rad_s) == pytest.approx(1.5)
+    assert math.degrees(c.sun_sigma_rad) == pytest.approx(0.5)
+    assert math.degrees(c.mag_sigma_rad) == pytest.approx(1.5)
+    assert (tuple(c.sun_axis_body), tuple(c.sun_secondary_body)) == ((1, 0, 0), (0, 0, 1))
+    assert (tuple(c.nadir_axis_body), tuple(c.nadir_secondary_body)) == ((0, 0, 1), (0, 1, 0))

@@ -16,6 +16,7 @@ import hal
 from hal.devices.gps import (
     GGA,
     RMC,
+    GpsFix,
     GpsReceiver,
     NmeaLineReader,
     ecef_to_geodetic,
@@ -207,3 +208,73 @@ def test_receiver_on_a_real_pty_paced_by_the_emulator():
             assert fix.lat_deg == pytest.approx(-33.5, abs=1e-6)
         finally:
             uart.deinit()
+
+
+def test_a_fix_from_the_textbook_sentences_over_a_serial_line():
+    # The GGA and RMC examples every NMEA reference quotes, written to a pty.
+    import os
+
+    master, slave = os.openpty()
+    uart = SerialUART("gps", os.ttyname(slave), baudrate=9600, timeout=0.05)
+    try:
+        gps = GpsReceiver(uart)
+        os.write(master, GGA_EXAMPLE + RMC_EXAMPLE)
+        fix = None
+        deadline = time.monotonic() + 5.0
+        while fix is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+            fix = gps.poll()
+        assert fix is not None and fix.valid
+        assert fix.utc == dt.datetime(1994, 3, 23, 12, 35, 19, tzinfo=dt.timezone.utc)
+        assert (fix.satellites, fix.hdop, fix.alt_m, fix.geoid_sep_m) == (8, 0.9, 545.4, 46.9)
+        assert fix.speed_m_s == pytest.approx(22.4 * 1852 / 3600) and fix.course_deg == 84.4
+        # ECEF from the ellipsoidal height: MSL altitude plus geoid separation
+        lat, lon = 48 + 7.038 / 60, 11 + 31.0 / 60
+        want = wgs84_ecef(lat, lon, 545.4 + 46.9)
+        np.testing.assert_allclose(fix.position_ecef_m(), want, atol=1e-3)
+    finally:
+        uart.deinit()
+        os.close(master)
+        os.close(slave)
+
+
+# WGS-84 (NIMA TR8350.2 table 3.1): a = 6378137 m, 1/f = 298.257223563.
+A_M, F = 6378137.0, 1.0 / 298.257223563
+B_M = A_M * (1.0 - F)  # 6356752.3142 m
+
+
+def wgs84_ecef(lat_deg: float, lon_deg: float, h_m: float) -> np.ndarray:
+    e2 = F * (2.0 - F)
+    lat, lon = math.radians(lat_deg), math.radians(lon_deg)
+    n = A_M / math.sqrt(1.0 - e2 * math.sin(lat) ** 2)
+    return np.array([(n + h_m) * math.cos(lat) * math.cos(lon),
+                     (n + h_m) * math.cos(lat) * math.sin(lon),
+                     (n * (1.0 - e2) + h_m) * math.sin(lat)])
+
+
+def test_wgs84_axes_and_the_poles():
+    np.testing.assert_allclose(geodetic_to_ecef_m(0.0, 0.0, 0.0), [A_M, 0.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(geodetic_to_ecef_m(90.0, 0.0, 0.0), [0.0, 0.0, B_M], atol=1e-6)
+    assert B_M == pytest.approx(6356752.3142, abs=1e-4)
+    for z_sign in (1.0, -1.0):
+        lat, _, h = ecef_to_geodetic([0.0, 0.0, z_sign * (B_M + 500e3)])
+        assert lat == pytest.approx(90.0 * z_sign, abs=1e-9) and h == pytest.approx(500e3, abs=1e-3)
+
+
+@pytest.mark.parametrize("lat", [88.9, 89.0, 89.5, 89.99, -89.7, 45.0, 0.0])
+@pytest.mark.parametrize("h", [0.0, 550e3])
+def test_geodetic_from_ecef_near_and_at_the_poles(lat, h):
+    lat2, lon2, h2 = ecef_to_geodetic(wgs84_ecef(lat, 30.0, h))
+    assert lat2 == pytest.approx(lat, abs=1e-9) and h2 == pytest.approx(h, abs=1e-3)
+    assert lon2 == pytest.approx(30.0, abs=1e-9)
+
+
+def test_a_fix_without_position_has_no_ecef():
+    fix = GpsFix(None, False, None, None, None, None, None, None, None, None)
+    assert fix.position_ecef_m() is None
+    assert GpsFix(None, True, 1.0, None, 5.0, None, None, None, None, None).position_ecef_m() \
+        is None
+    assert GpsFix(None, True, 1.0, 2.0, None, None, None, None, None, None).position_ecef_m() \
+        is None
+    msl = GpsFix(None, True, 1.0, 2.0, 5.0, None, None, None, None, None).position_ecef_m()
+    np.testing.assert_allclose(msl, wgs84_ecef(1.0, 2.0, 5.0), atol=1e-6)

@@ -158,3 +158,20 @@ def test_storage_over_quota_stops_the_app(tmp_path):
         s.run(6.0)
         assert any(e.text.startswith("hog stopped: quota: storage") for e in s.events_of())
         assert "hog" not in s.host.running
+
+
+def test_uninstall_does_not_open_a_way_back_to_an_older_version(sim, tmp_path):
+    assert sim.install(sim.upload(project(tmp_path, 3)))
+    assert sim.app_command(UNINSTALL, "probe")
+    assert not sim.install(sim.upload(project(tmp_path, 2)))
+    assert any("refused: rolled back" in e.text for e in sim.events_of())
+
+
+def test_the_mode_managers_entry_sequence_step_stops_partner_apps(sim):
+    from fsw.core.sequence import resolve, send
+    steps = resolve([{"app": "payload_host", "command": "stop_all_apps"}],
+                    sim.executive.apps, "entry.SAFE")
+    send(sim.executive.bus, steps, request_id=7)
+    sim.run(0.5)
+    assert not sim.host.running
+    assert any(e.text == "probe stopped: stop all commanded" for e in sim.events_of())

@@ -120,6 +120,20 @@ def test_arsn_window_old_and_far_future(link: Link):
     assert sa.sa.arsn_window == 16
 
 
+def test_key_file_default_window_is_64(link: Link):
+    # docs/space-link.md: "arsn_window defaults to 64"; partner A's SA in the
+    # key file names no window. ARSN last + 64 passes the check, last + 65 not.
+    frames = [link.tx.frame(1, 0, ping(seq=i), spi=PARTNER_A_SPI) for i in range(66)]
+    link.rx.receive(frames[0])
+    edge = reason_of(lambda: link.rx.receive(frames[65]))
+    assert edge == Reason.ARSN_OUT_OF_WINDOW
+    try:
+        link.rx.receive(frames[64])
+    except ProtocolError as exc:
+        assert exc.reason != Reason.ARSN_OUT_OF_WINDOW
+    assert link.engine.sas[PARTNER_A_SPI].arsn_window == 64
+
+
 def test_unauthenticated_frames_cannot_lock_out_the_farm(link: Link):
     """Classic attack: a burst of out-of-window N(S) forces FARM Lockout. Here
     forged frames never reach FARM-1."""

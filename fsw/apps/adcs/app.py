@@ -49,6 +49,7 @@ Devices: ``magnetometer`` (`read_field_t()`) and ``magnetorquer``
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -175,7 +176,12 @@ class AdcsApp(App):
         self.last: Any = None
         self._slow_since_s: float | None = None
         self.wheels_failed = 0
-        self._wheel_window: list[tuple[np.ndarray, np.ndarray]] = []
+        # (torque commanded, speeds measured) per good cycle, plain lists: the
+        # check runs every cycle. One more than the check spans: the oldest
+        # leaves as the newest comes.
+        self._wheel_window: deque[tuple[list[float], list[float]]] = deque(
+            maxlen=WHEEL_CHECK_CYCLES + 1)
+        self._torque_runs = [0, 0, 0, 0]  # signed count of same-sign commands in a row
         self._torque_cmd = np.zeros(4)
         self.s_without_sun = 0.0
         self.gains: dict[str, float] = {}
@@ -251,7 +257,9 @@ class AdcsApp(App):
         whole, frac = jd_utc_split(tai_s)
         try:
             minutes = ((whole - self._epoch_jd[0]) + (frac - self._epoch_jd[1])) * 1440.0
-            r_km, v_km_s = self.satellite.propagate(minutes)
+            code, r_km, v_km_s = self.satellite.sgp4_tsince(minutes)
+            if code:
+                raise PropagationError(code, minutes)
         except PropagationError as exc:
             self._fault(EV_ORBIT, "orbit", f"orbit propagation failed: {exc}")
             self._command(np.zeros(3), None)
@@ -273,7 +281,7 @@ class AdcsApp(App):
         speeds = np.zeros(4)
         if self.wheels is not None:
             measured = self._read("wheels", self.wheels.speeds_rad_s)
-            if measured is not None and np.all(np.isfinite(measured)):
+            if measured is not None and all(map(math.isfinite, measured.tolist())):
                 ok |= SENSOR_BITS["wheels"]
                 speeds[:len(measured)] = measured
             elif measured is not None:
@@ -298,35 +306,43 @@ class AdcsApp(App):
         self.bus.publish(ADCS_STATE.msg_id, ADCS_STATE.struct.pack(
             t_s, int(self.cycle.mode), int(out.status), ok, *self.b_body_t,
             *(gyro if gyro is not None else zero3), *(sun if sun is not None else zero3),
-            *out.q_body_eci, *out.w_body_rad_s, *out.gyro_bias_rad_s,
-            math.degrees(out.pointing_error_rad), *out.mtq_dipole_am2,
-            *_four(out.wheel_torque_nm), *speeds))
+            *out.q_body_eci.tolist(), *out.w_body_rad_s.tolist(), *out.gyro_bias_rad_s.tolist(),
+            math.degrees(out.pointing_error_rad), *out.mtq_dipole_am2.tolist(),
+            *_four(out.wheel_torque_nm), *speeds.tolist()))
 
     def _check_wheels(self, speeds: np.ndarray) -> None:
         """Declare failed a wheel that does not speed up under a steady torque command.
 
-        Judged over back-to-back windows of WHEEL_CHECK_CYCLES cycles (not a sliding
-        one: a stuck wheel is seen within two windows, at a twentieth of the cost)."""
+        The window spans WHEEL_CHECK_CYCLES good cycles: the speed change from
+        its first to its last, under the torques commanded in between, all of
+        one sign (`_torque_runs` counts them as they come, so the sign test
+        costs nothing per cycle).
+        """
         window = self._wheel_window
-        window.append((self._torque_cmd.copy(), speeds.copy()))
+        torques = self._torque_cmd.tolist()
+        window.append((torques, speeds.tolist()))
+        n = self.cycle.n_wheels
+        runs = self._torque_runs
+        for i in range(n):
+            tau, run = torques[i], runs[i]
+            runs[i] = (max(run, 0) + 1 if tau > 0.0 else min(run, 0) - 1 if tau < 0.0 else 0)
         if len(window) <= WHEEL_CHECK_CYCLES:
             return
-        self._wheel_window = [window[-1]]
-        torques = np.array([t for t, _ in window[1:]])
-        n = self.cycle.n_wheels
-        j_kgm2 = float(self.config.get("wheels", {}).get("inertia_kgm2", 1.5e-5))
-        max_speed = float(self.config.get("wheels", {}).get("max_speed_rad_s", 628.3))
+        wheels = self.config.get("wheels", {})
+        j_kgm2 = float(wheels.get("inertia_kgm2", 1.5e-5))
+        max_speed = float(wheels.get("max_speed_rad_s", 628.3))
+        first, last = window[1][1], window[-1][1]
         for i in range(n):
             bit = 1 << i
-            tau = torques[:, i]
-            if self.wheels_failed & bit or abs(window[-1][1][i]) > 0.9 * max_speed:
+            if self.wheels_failed & bit or abs(last[i]) > 0.9 * max_speed:
                 continue
-            if not (np.all(tau > 0.0) or np.all(tau < 0.0)):
-                continue
-            expected = float(tau.sum()) / j_kgm2 / self.rate_hz
+            if abs(runs[i]) < WHEEL_CHECK_CYCLES - 1:
+                continue  # not one sign over the window
+            torque_sum = sum(window[k][0][i] for k in range(2, WHEEL_CHECK_CYCLES + 1))
+            expected = torque_sum / j_kgm2 / self.rate_hz
             if abs(expected) < WHEEL_CHECK_MIN_RAD_S:
                 continue  # too little commanded to tell a stuck wheel from noise
-            moved = float(window[-1][1][i] - window[0][1][i])
+            moved = last[i] - first[i]
             if abs(moved) < 0.25 * abs(expected):
                 self.wheels_failed |= bit
                 self.event(EV_WHEEL_FAILED, wheel=i + 1, moved=moved, expected=expected)
@@ -358,8 +374,9 @@ class AdcsApp(App):
         if self.cycle.mode != Mode.DETUMBLE or threshold <= 0.0:
             self._slow_since_s = None
             return
+        w = out.w_body_rad_s
         slow = (Status.EST_VALID in out.status and
-                math.degrees(float(np.linalg.norm(out.w_body_rad_s))) < threshold)
+                math.degrees(math.sqrt(float(w @ w))) < threshold)
         if not slow:
             self._slow_since_s = None
         elif self._slow_since_s is None:
@@ -408,7 +425,8 @@ class AdcsApp(App):
     def reset_wheel_check(self) -> None:
         """Clear the wheels declared failed (after the operator has dealt with them)."""
         self.wheels_failed = 0
-        self._wheel_window = []
+        self._wheel_window.clear()
+        self._torque_runs = [0, 0, 0, 0]
 
     # -- housekeeping ------------------------------------------------------------------
     def report_housekeeping(self) -> None:

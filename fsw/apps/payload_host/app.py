@@ -155,7 +155,7 @@ class PayloadHostApp(App):
         self.period_s = float(self.config.get("supervision_period_s", 1.0))
         # Simulation: wait for each tick's cycle so a run on a virtual clock is repeatable.
         self.lockstep_s = float(self.config.get("lockstep_timeout_s", 0.0))
-        self.registry: dict[str, Any] = {"apps": {}, "uids": {}}
+        self.registry: dict[str, Any] = {"apps": {}, "uids": {}, "highest": {}}
         self.running: dict[str, Running] = {}
         self.supervisors: dict[str, Supervisor] = {}
         self.restart_at: dict[str, float] = {}
@@ -177,7 +177,7 @@ class PayloadHostApp(App):
         (self.root / "incoming").chmod(0o700)
         path = self.root / "state.json"
         if path.exists():
-            self.registry = json.loads(path.read_text())
+            self.registry.update(json.loads(path.read_text()))
         self.bus.register_variable(cmd_msg_id(AUDIT_APID), "audit commands")
 
     def start(self) -> None:
@@ -214,8 +214,8 @@ class PayloadHostApp(App):
             raise CommandError(Reason.BAD_ARGUMENT, f"no bundle {fname!r} in incoming/")
         data = src.read_bytes()
         try:
-            highest = max((int(rec.get("highest", 0)) for name, rec in self.registry["apps"].items()
-                           if name == self._peek_name(data)), default=0)
+            # the highest version ever installed outlives uninstalls: no rollback that way
+            highest = int(self.registry["highest"].get(self._peek_name(data), 0))
             bundle = verify_bundle(data, self.allocations, highest_version=highest,
                                    now_s=self._utc_now())
         except BundleError as exc:
@@ -243,6 +243,8 @@ class PayloadHostApp(App):
         os.replace(tmp, dest)
         rec["versions"] = sorted(set(rec["versions"]) | {m.version})
         rec["highest"] = max(rec["highest"], m.version)
+        self.registry["highest"][m.name] = max(self.registry["highest"].get(m.name, 0),
+                                               m.version)
         self.registry["uids"].setdefault(m.name, self.base_uid + len(self.registry["uids"]))
         self._save()
         src.unlink()

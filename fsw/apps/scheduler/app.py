@@ -163,6 +163,16 @@ class SchedulerApp(App):
         self.ctx.store.delete(_NS, key)
         self.event(EV_OWNERLESS_DROPPED, key=key)
 
+    def run_cycle(self) -> None:
+        """This cycle's requests and releases, written to the store in one
+        durable commit (one fsync per cycle, however many requests came)."""
+        store = self.ctx.store
+        if store is None:
+            super().run_cycle()
+            return
+        with store.transaction():
+            super().run_cycle()
+
     def execute(self) -> None:
         if not self.enabled or not self.activities:
             return
@@ -234,7 +244,7 @@ class SchedulerApp(App):
             raise CommandError(Reason.NOT_ALLOWED_NOW, "schedule full")
         rows = {ak: (a.release.seconds, a.tc.encode()) for ak, a in new.items()}
         store = self.ctx.store
-        if store is not None:  # all or nothing: one transaction
+        if store is not None:  # all or nothing: one transaction (the cycle's)
             with store.transaction():
                 for ak, (release, raw) in rows.items():
                     store.put(_NS, ak.store_key(), _RELEASE.pack(release) + raw)

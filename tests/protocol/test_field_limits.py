@@ -1,0 +1,148 @@
+"""Every encoder takes each field up to the width the standard gives it and
+refuses one past it, with a typed error: the limits are written out here from
+the standards, not read from the encoders."""
+
+from __future__ import annotations
+
+import pytest
+
+from fsw.protocol import FrameError, PacketError, Reason
+from fsw.protocol.cuc import CucTime
+from fsw.protocol.pus import PusTc, PusTm
+from fsw.protocol.tc import TcFrame
+from fsw.protocol.tm import TmFrame
+
+# CCSDS 133.0-B-2 4.1.3: APID 11 bits, 0x7FF is the idle packet;
+# sequence count 14 bits. ECSS-E-ST-70-41C 7.4.3: service type and subtype
+# 8 bits, source/destination ID 16 bits, acknowledgement flags 4 bits,
+# message type counter 16 bits.
+PUS_TC_LIMITS = [("apid", 0x7FE), ("service", 0xFF), ("subtype", 0xFF),
+                 ("seq_count", 0x3FFF), ("source_id", 0xFFFF), ("ack_flags", 0xF)]
+PUS_TM_LIMITS = [("apid", 0x7FE), ("service", 0xFF), ("subtype", 0xFF),
+                 ("seq_count", 0x3FFF), ("msg_counter", 0xFFFF), ("dest_id", 0xFFFF)]
+
+
+def pus_tc(**kw) -> PusTc:
+    args = {"apid": 0x30, "service": 17, "subtype": 1, **kw}
+    return PusTc(args.pop("apid"), args.pop("service"), args.pop("subtype"), **args)
+
+
+def pus_tm(**kw) -> PusTm:
+    args = {"apid": 0x30, "service": 17, "subtype": 2, **kw}
+    return PusTm(args.pop("apid"), args.pop("service"), args.pop("subtype"), **args)
+
+
+@pytest.mark.parametrize("make, field, top", [(pus_tc, f, t) for f, t in PUS_TC_LIMITS]
+                         + [(pus_tm, f, t) for f, t in PUS_TM_LIMITS])
+def test_pus_fields_to_their_width_and_no_further(make, field, top):
+    for ok in (0, top):
+        make(**{field: ok}).encode()
+    for bad in (-1, top + 1):
+        with pytest.raises(PacketError) as info:
+            make(**{field: bad})
+        assert info.value.reason == Reason.FIELD_RANGE
+
+
+def test_pus_data_fills_a_packet_and_no_more():
+    # a space packet's data field is at most 65536 octets (length field 16 bits,
+    # value = octets - 1); PUS-C TC: 5 octets of secondary header, 2 of PEC.
+    top_tc = 65536 - 5 - 2
+    assert len(pus_tc(app_data=bytes(top_tc)).encode()) == 6 + 65536
+    with pytest.raises(PacketError) as info:
+        pus_tc(app_data=bytes(top_tc + 1))
+    assert info.value.reason == Reason.TOO_LONG
+    # PUS-C TM: 14 octets of secondary header (version and time status 1,
+    # service 1, subtype 1, counter 2, destination 2, CUC P-field 1 + 4 + 2), PEC 2
+    top_tm = 65536 - 14 - 2
+    assert len(pus_tm(source_data=bytes(top_tm)).encode()) == 6 + 65536
+    with pytest.raises(PacketError) as info:
+        pus_tm(source_data=bytes(top_tm + 1))
+    assert info.value.reason == Reason.TOO_LONG
+
+
+def test_pus_tm_time_is_cuc_4_plus_2():
+    pus_tm(time=CucTime(5, 0, 4, 2)).encode()
+    for octets in ((3, 2), (4, 1)):
+        with pytest.raises(PacketError):
+            pus_tm(time=CucTime(5, 0, *octets))
+
+
+# CCSDS 232.0-B-4 4.1.2: spacecraft ID 10 bits, VCID 6 bits, N(S) 8 bits;
+# segment header: MAP ID 6 bits, sequence flags 2 bits.
+TC_FRAME_LIMITS = [("scid", 0x3FF), ("vcid", 0x3F), ("seq_num", 0xFF), ("map_id", 0x3F),
+                   ("seq_flags", 3)]
+
+
+@pytest.mark.parametrize("field, top", TC_FRAME_LIMITS)
+def test_tc_frame_fields_to_their_width_and_no_further(field, top):
+    base = {"scid": 0x2AB, "vcid": 1, "seq_num": 0, "data": b"x", "map_id": 0}
+    for ok in (0, top):
+        TcFrame(**{**base, field: ok}).encode()
+    for bad in (-1, top + 1):
+        with pytest.raises(FrameError) as info:
+            TcFrame(**{**base, field: bad})
+        assert info.value.reason == Reason.FIELD_RANGE
+
+
+def test_a_control_command_only_on_a_bypass_frame():
+    TcFrame(0x2AB, 0, 0, b"\x00", bypass=True, control_command=True).encode()
+    with pytest.raises(FrameError) as info:
+        TcFrame(0x2AB, 0, 0, b"\x00", bypass=False, control_command=True)
+    assert info.value.reason == Reason.ILLEGAL_FRAME_TYPE
+
+
+# CCSDS 132.0-B-3 4.1.2: SCID 10 bits, VCID 3 bits, MC and VC frame counts
+# 8 bits each, first header pointer 11 bits; the OCF is 4 octets.
+TM_FRAME_LIMITS = [("scid", 0x3FF), ("vcid", 7), ("mc_count", 0xFF), ("vc_count", 0xFF),
+                   ("fhp", 0x7FF)]
+
+
+@pytest.mark.parametrize("field, top", TM_FRAME_LIMITS)
+def test_tm_frame_fields_to_their_width_and_no_further(field, top):
+    base = {"scid": 0x2AB, "vcid": 0, "mc_count": 0, "vc_count": 0, "fhp": 0, "data": bytes(8)}
+    for ok in (0, top):
+        TmFrame(**{**base, field: ok}).encode()
+    for bad in (-1, top + 1):
+        with pytest.raises(FrameError) as info:
+            TmFrame(**{**base, field: bad}).encode()
+        assert info.value.reason == Reason.FIELD_RANGE
+
+
+def test_tm_ocf_is_four_octets():
+    base = {"scid": 0x2AB, "vcid": 0, "mc_count": 0, "vc_count": 0, "fhp": 0, "data": bytes(8)}
+    TmFrame(**base, ocf=bytes(4)).encode()
+    for n in (3, 5):
+        with pytest.raises(FrameError):
+            TmFrame(**base, ocf=bytes(n)).encode()
+
+
+# CCSDS 301.0-B-4 3.2.2: 1 to 4 octets of coarse time, 0 to 3 of fine time;
+# time code ID 001 (1958 TAI epoch) or 010 (agency-defined epoch).
+@pytest.mark.parametrize("coarse_octets, fine_octets", [(1, 0), (4, 3), (2, 1)])
+def test_cuc_octet_counts_and_values_within_them(coarse_octets, fine_octets):
+    top_coarse, top_fine = (1 << 8 * coarse_octets) - 1, (1 << 8 * fine_octets) - 1
+    CucTime(top_coarse, top_fine, coarse_octets, fine_octets)
+    with pytest.raises(PacketError):
+        CucTime(top_coarse + 1, 0, coarse_octets, fine_octets)
+    with pytest.raises(PacketError):
+        CucTime(0, top_fine + 1, coarse_octets, fine_octets)
+    with pytest.raises(PacketError):
+        CucTime(-1, 0, coarse_octets, fine_octets)
+
+
+@pytest.mark.parametrize("octets", [(0, 2), (5, 2), (4, 4), (4, -1)])
+def test_cuc_octet_counts_beyond_the_standard_are_refused(octets):
+    with pytest.raises(PacketError):
+        CucTime(0, 0, *octets)
+
+
+def test_cuc_time_code_ids():
+    CucTime(0, epoch_code=0b001)
+    CucTime(0, epoch_code=0b010)
+    for code in (0b000, 0b011, 0b100):
+        with pytest.raises(PacketError):
+            CucTime(0, epoch_code=code)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(PacketError) as info:
+            CucTime.from_seconds(bad)
+        assert info.value.reason == Reason.BAD_TIME
