@@ -115,13 +115,13 @@ def build_sil(scenario: Scenario | None = None,
     if workdir is None and any("key_file" in a.get("config", {}) for a in config.get("apps", [])):
         tmp = tempfile.TemporaryDirectory(prefix="tessera-sil-")
         workdir = tmp.name
-    keys = _with_simulator_keys(config, Path(workdir)) if workdir is not None else None
+    keys = with_simulator_keys(config, Path(workdir)) if workdir is not None else None
     executive = Executive.from_config(config, clock, devices=hardware.devices, store=store)
     return SilRun(executive, simulator, clock, emulators, hardware, keys,
                   None if workdir is None else Path(workdir), tmp)
 
 
-def _with_simulator_keys(config: dict[str, Any], workdir: Path) -> KeyFile | None:
+def with_simulator_keys(config: dict[str, Any], workdir: Path) -> KeyFile | None:
     """Point every app that takes a key file at fresh simulator keys in `workdir`."""
     keys = None
     for app in config.get("apps", []):
