@@ -16,6 +16,7 @@
     [[faults]]                 # at_s: scenario time; device: an emulator name
     at_s = 120.0
     kind = "stuck"             # stuck | nack | timeout | bit_flip | brownout | link_drop
+                               # | reset (the flight computer's reset line)
     device = "gyro"
     duration_s = 30.0
 
@@ -45,7 +46,7 @@ else:  # pragma: no cover
 __all__ = ["DEVICES", "FAULT_KINDS", "Criterion", "Fault", "Scenario", "ScenarioError",
            "load_scenario"]
 
-FAULT_KINDS = ("stuck", "nack", "timeout", "bit_flip", "brownout", "link_drop")
+FAULT_KINDS = ("stuck", "nack", "timeout", "bit_flip", "brownout", "link_drop", "reset")
 # Emulators a fault can name (hal.sim.reference.ReferenceEmulators), plus single wheels.
 DEVICES = ("magnetometer", "magnetorquer", "gyro", "sun_adc_a", "sun_adc_b", "wheels",
            "wheel1", "wheel2", "wheel3", "wheel4", "eps", "gps", "radio")
@@ -171,9 +172,9 @@ def _fault(table: Any, where: str) -> Fault:
     if kind not in FAULT_KINDS:
         raise _fail(where, f"kind {kind!r} is not one of {FAULT_KINDS}")
     device = t.get("device")
-    if kind == "link_drop":
+    if kind in ("link_drop", "reset"):
         if device is not None:
-            raise _fail(where, "link_drop takes no device")
+            raise _fail(where, f"{kind} takes no device")
     elif device not in DEVICES:
         raise _fail(where, f"device {device!r} is not one of {DEVICES}")
     at_s = _number(t, "at_s", where, low=0.0)

@@ -163,7 +163,9 @@ class BenchServer:
         self._lost = False
         self._silent_until = 0.0
         self._t0_wall: float | None = None
+        self._rt_offset = 0.0  # scenario time when the wall clock started (a resumed run)
         self.said_bye = False
+        self.flight_stats: dict[str, float] = {}  # the flight side's link counters, at its bye
         self._stop = False
 
     def stop(self) -> None:
@@ -208,7 +210,7 @@ class BenchServer:
             if self.session is None and now - start > connect_timeout_s and not self._heard:
                 raise TimeoutError(f"no flight computer on {self.port.name} within "
                                    f"{connect_timeout_s:g} s")
-            if self.world.finished and ended_at is None and not self.world._directives:
+            if self.world.finished and ended_at is None and not self.world.directives_pending:
                 ended_at = now
             if ended_at is not None and (self.said_bye or now - ended_at > linger_s):
                 break
@@ -239,8 +241,6 @@ class BenchServer:
     def _follow_wall(self, now: float) -> None:
         if self.world.scenario.mode == "realtime" and self._t0_wall is not None:
             self.world.follow_wall(now - self._t0_wall + self._rt_offset)
-
-    _rt_offset = 0.0
 
     def _receive(self, data: bytes, now: float) -> None:
         self.stats.bytes_rx += len(data)
@@ -324,6 +324,10 @@ class BenchServer:
             doc = {}
         if doc.get("op") == "bye":
             self.said_bye = True
+            stats = doc.get("stats")
+            if isinstance(stats, dict):
+                self.flight_stats = {k: v for k, v in stats.items()
+                                     if isinstance(v, (int, float)) and not isinstance(v, bool)}
             self.on_event("flight computer said goodbye")
         self._reply(MsgType.CONTROL, frame.seq, pack_json({"ok": True}))
 

@@ -126,6 +126,8 @@ class BenchWorld:
         self.link_drop_s = 0.0  # a link drop due: the server goes silent this long (wall)
         self.finished = False
         self._last_tick_wall: float | None = None
+        self._last_deadline_s: float | None = None
+        self._period_s: float | None = None
         self._tm_next: dict[int, float] = {}
         self._truth_logged = 0
         self._handlers = {
@@ -260,9 +262,17 @@ class BenchWorld:
         rec = self.recorder
         rec.frames_stamped += 1
         rec.work_ms.append((done_s - start_s) * 1e3)
-        period = 1.0 / 10.0
-        if frame > 0:
-            rec.wake_late_ms.append(max(0.0, (start_s - (deadline_s - period)) * 1e3))
+        last = self._last_deadline_s
+        if frame > 0 and last is not None:
+            # How late this frame started: after the deadline the previous stamp named.
+            rec.wake_late_ms.append(max(0.0, (start_s - last) * 1e3))
+            step = deadline_s - last
+            if step > 1e-6:
+                self._period_s = min(self._period_s or step, step)
+                # The executive drops whole frames to catch up (their deadlines passed
+                # unserved): the next deadline then jumps by more than one period.
+                rec.deadline_misses += max(0, round(step / self._period_s) - 1)
+        self._last_deadline_s = deadline_s
         if done_s > deadline_s:
             rec.deadline_misses += 1
         self.record_telemetry(done_s, telemetry)
@@ -298,6 +308,11 @@ class BenchWorld:
             self.simulator.advance(self.t_s, t_s)
             self.t_s = t_s
 
+    @property
+    def directives_pending(self) -> bool:
+        """Directives not yet carried to the flight side (the stop, at the end)."""
+        return bool(self._directives)
+
     def take_directives(self) -> list[dict[str, Any]]:
         out, self._directives = self._directives, []
         return out
@@ -312,12 +327,17 @@ class BenchWorld:
         return [getattr(emus, device)]
 
     def _inject(self, fault: Fault) -> None:
-        text = (f"{fault.kind} on {fault.device or 'the bench link'}"
+        where = fault.device or ("the flight computer" if fault.kind == "reset"
+                                 else "the bench link")
+        text = (f"{fault.kind} on {where}"
                 + (f" for {fault.duration_s:g} s" if fault.duration_s else ""))
         self.recorder.events.append((self.t_s, text))
         self.on_event(f"t = {self.t_s:.1f} s: fault: {text}")
         if fault.kind == "link_drop":
             self.link_drop_s = max(fault.duration_s, 0.5)
+            return
+        if fault.kind == "reset":
+            self._directives.append({"op": "reset"})
             return
         self._directives.append({"op": "fault", "text": text})
         for emu in self._targets(fault.device):

@@ -128,7 +128,9 @@ class BenchLink:
         """Say goodbye to the bench (best effort) and close the port."""
         if self._port is not None and self._lost_since is None:
             try:
-                self._send(MsgType.CONTROL, pack_json({"op": "bye"}))
+                # The bench reports the link from both ends: give it this end's counts.
+                self._send(MsgType.CONTROL, pack_json({"op": "bye",
+                                                       "stats": self.stats.as_dict()}))
             except (OSError, HalError):
                 pass
         self._close()

@@ -25,6 +25,10 @@ def _bench(args: argparse.Namespace, devices: Any) -> tuple[Any, Any, Any] | int
     tunnelled = [n for n, b in devices.buses.items() if b.backend == "tunnel"]
     tunnelled += [d.bus for d in devices.devices.values() if d.backend == "tunnel"]
     if not tunnelled:
+        if args.port:
+            print("tessera fsw: --port is for buses on the tunnel backend, and none is "
+                  "(add --backend tunnel)", file=sys.stderr)
+            return 2
         return devices, None, None
     if not args.port:
         print("tessera fsw: --port URL is needed for buses on the tunnel backend",
@@ -121,9 +125,25 @@ def run(args: argparse.Namespace) -> int:
     until = None
     if bench is not None:
         bench.telemetry = _telemetry_tap(executive)
-        until = lambda: bench.stop_requested  # noqa: E731
+        until = lambda: bench.stop_requested or bench.reset_requested  # noqa: E731
+    frames = 0
     try:
         executive.run(args.duration_s, until=until)
+        while bench is not None and bench.reset_requested and not bench.stop_requested:
+            # The bench pulled the reset line: the flight software starts again
+            # from its configuration, drivers and all, on the same clock.
+            bench.reset_requested = False
+            executive.shutdown()
+            frames += executive.minor_frames
+            hardware = hal.config.build(devices)
+            executive = Executive.from_config(config, clock, devices=hardware.devices,
+                                              store=store)
+            failed = executive.boot()
+            _say(f"reset by the bench: rebooted at {clock.now():.1f} s; apps that failed "
+                 f"to boot: {', '.join(failed) or 'none'}")
+            bench.telemetry = _telemetry_tap(executive)
+            executive.run(None if args.duration_s is None
+                          else max(args.duration_s - clock.now(), 1e-9), until=until)
     except KeyboardInterrupt:
         pass
     except HalError as exc:  # the bench link gave up (LinkLostError)
@@ -136,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
 
             close_links()
     overruns = sum(g.overruns for g in executive.groups)
-    print(f"ran {executive.minor_frames} minor frames; {overruns} overruns, "
+    print(f"ran {frames + executive.minor_frames} minor frames; {overruns} overruns, "
           f"{executive.late_frames} late frames; apps that failed to boot: "
           f"{', '.join(failed) or 'none'}")
     if bench is not None:

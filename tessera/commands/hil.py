@@ -81,13 +81,16 @@ def run_bench(args: argparse.Namespace) -> int:
         port.close()
     stats = server.stats.as_dict()
     stats["utilisation"] = server.stats.utilisation(scenario.baud)
+    stats.update({f"flight_{k}": v for k, v in server.flight_stats.items()})
     verdicts = write_report(args.out, scenario, world.recorder, stats,
                             elapsed_s=server.stats.elapsed_s, baud=scenario.baud)
     for v in verdicts:
         _say(f"{'PASS' if v.passed else 'FAIL'} {v.criterion.name}: {v.text}")
     _say(f"link: {stats['frames_rx']} frames in, {stats['frames_tx']} out, "
          f"{stats['crc_errors']} bad frames, {stats['duplicates']} repeated requests, "
-         f"{stats['impaired_bits']} bits flipped, {stats['impaired_frames']} frames lost")
+         f"{stats['impaired_bits']} bits flipped, {stats['impaired_frames']} frames lost"
+         + (f"; flight side: {stats['flight_retries']:.0f} retries, "
+            f"{stats['flight_losses']:.0f} losses" if "flight_retries" in stats else ""))
     _say(f"report: {args.out / 'report.html'}, {args.out / 'junit.xml'}")
     return 0 if all(v.passed for v in verdicts) else 1
 

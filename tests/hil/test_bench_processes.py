@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -104,17 +105,20 @@ def verdicts(tmp: Path) -> dict[str, bool]:
 
 
 def test_lockstep_detumble_passes_between_two_processes(tmp_path: Path) -> None:
+    reset = '\n[[faults]]\nat_s = 60.0\nkind = "reset"\n'
     bench = start_bench(tmp_path, SHORT_DETUMBLE.format(duration=100.0, below=16.0, ber=0.0,
-                                                         loss=0.0))
+                                                         loss=0.0) + reset)
     fsw = tessera("fsw", "--backend", "tunnel", "--port", str(tmp_path / "link"))
     code, fsw_out = finish(fsw)
     bench_code, bench_out = finish(bench)
     assert code == 0, fsw_out
     assert "scenario over" in fsw_out and "ran 1000 minor frames" in fsw_out
+    assert "reset by the bench: rebooted at 60.0 s; apps that failed to boot: none" in fsw_out
     assert bench_code == 0, bench_out
     assert all(verdicts(tmp_path).values()) and len(verdicts(tmp_path)) == 4
     report = (tmp_path / "out" / "report.html").read_text()
     assert "4 of 4 criteria passed" in report and "stuck on gyro" in report
+    assert "reset on the flight computer" in report
     assert (tmp_path / "out" / "rate.png").stat().st_size > 1000
     # Lockstep is deterministic: the truth is the one-process simulation's, step for step.
     from ground.sim.sil import build_sil
@@ -130,14 +134,17 @@ def test_lockstep_detumble_passes_between_two_processes(tmp_path: Path) -> None:
 
 
 def test_impaired_link_still_passes_and_counts_the_errors(tmp_path: Path) -> None:
+    drop = '\n[[faults]]\nat_s = 20.0\nkind = "link_drop"\nduration_s = 3.0\n'
     bench = start_bench(tmp_path, SHORT_DETUMBLE.format(duration=40.0, below=17.0, ber=1e-4,
-                                                         loss=0.01))
+                                                         loss=0.01) + drop)
     fsw = tessera("fsw", "--backend", "tunnel", "--port", str(tmp_path / "link"))
     code, fsw_out = finish(fsw)
     bench_code, bench_out = finish(bench)
     assert code == 0, fsw_out
     assert bench_code == 0, bench_out
     assert all(verdicts(tmp_path).values())
+    # the cable pulled for 3 s: the flight side says so, and carries on once it is back
+    assert "bench link lost: no reply" in fsw_out and "bench link restored" in fsw_out
     link = fsw_out.splitlines()[-1]
     retries = int(link.split(" retries")[0].split()[-1])
     assert retries > 10, link
@@ -146,6 +153,9 @@ def test_impaired_link_still_passes_and_counts_the_errors(tmp_path: Path) -> Non
     lost = int(stats.split(" frames lost")[0].split()[-1])
     flipped = int(stats.split(" bits flipped")[0].split()[-1])
     assert bad > 10 and lost > 10 and flipped > 10, stats
+    assert f"flight side: {retries} retries" in stats  # the report has both ends
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert f"<td>flight_retries</td><td>{retries}</td>" in report
 
 
 def test_a_killed_bench_is_reported_and_the_run_resumes_after_restart(tmp_path: Path) -> None:
@@ -185,7 +195,7 @@ baud = 921600
 [[criteria]]
 name = "frames were stamped"
 value = "timing.frames_stamped"
-above = 20
+above = 0
 """
     bench = start_bench(tmp_path, scenario)
     fsw = tessera("fsw", "--backend", "tunnel", "--port", str(tmp_path / "link"))
@@ -196,6 +206,12 @@ above = 20
     report = (tmp_path / "out" / "report.html").read_text()
     assert "utilisation at 921600 baud, flight-&gt;bench" in report
     assert "deadline misses" in report
+    # Speed is the benchmark's business (bench/bench_hil.py); here: every frame is
+    # accounted for, run or counted as a miss, however loaded the machine is.
+    stamped = int(report.split("frames stamped (real time)</td><td>")[1].split("<")[0])
+    misses = int(report.split("deadline misses</td><td>")[1].split("<")[0])
+    ran = int(re.search(r"ran (\d+) minor frames", fsw_out).group(1))  # run + dropped
+    assert 0 < stamped <= ran <= stamped + misses + 1, (stamped, misses, ran)
 
 
 def test_mixed_bench_gps_from_its_own_process_the_rest_tunnelled(tmp_path: Path) -> None:
@@ -242,6 +258,7 @@ above = 0
       "hil/scenarios/detumble.toml"], "cannot open"),
     (["hil", "bench", "--pty", "x", "--scenario", "pyproject.toml"], "unknown keys"),
     (["fsw", "--backend", "tunnel"], "--port URL is needed"),
+    (["fsw", "--port", "/tmp/x"], "add --backend tunnel"),
     (["fsw", "--backend", "tunnel", "--port", "/nonexistent/tty"], "cannot open bench link"),
 ])
 def test_bad_input_is_one_line_and_status_2(args: list[str], message: str,

@@ -151,3 +151,66 @@ def test_the_bench_answers_a_repeated_request_without_doing_it_twice(thread_benc
         assert thread_bench.server.stats.duplicates == 1
     finally:
         os.close(fd)
+
+
+def test_the_bench_reports_a_silent_flight_computer(tmp_path) -> None:
+    from conftest import start_bench, stop_bench
+
+    events: list[str] = []
+    bench = start_bench(tmp_path, lost_after_s=0.5, on_event=events.append)
+    try:
+        link = BenchLink(str(bench.link_path))
+        link.hello()
+        deadline = time.monotonic() + 10
+        while not any("flight computer lost" in e for e in events):
+            assert time.monotonic() < deadline, events
+            time.sleep(0.05)
+        link.hello()
+        while not any("heard again" in e for e in events):
+            assert time.monotonic() < deadline, events
+            time.sleep(0.05)
+        assert bench.server.stats.flight_losses == 1
+        link.close()
+    finally:
+        stop_bench(bench)
+
+
+def test_any_pyserial_url_a_tcp_serial_server(thread_bench) -> None:
+    """A bench reached through a serial-over-TCP server (as ser2net gives):
+    the flight side opens `socket://host:port` and everything else is the same."""
+    import select
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    tty_fd = os.open(str(thread_bench.link_path), os.O_RDWR | os.O_NOCTTY)
+    tty.setraw(tty_fd)
+    done = threading.Event()
+
+    def bridge() -> None:
+        conn, _ = server.accept()
+        with conn:
+            while not done.is_set():
+                ready, _, _ = select.select([conn, tty_fd], [], [], 0.05)
+                if conn in ready:
+                    data = conn.recv(4096)
+                    if not data:
+                        return
+                    os.write(tty_fd, data)
+                if tty_fd in ready:
+                    conn.sendall(os.read(tty_fd, 4096))
+
+    thread = threading.Thread(target=bridge, daemon=True)
+    thread.start()
+    link = BenchLink(f"socket://127.0.0.1:{port}")
+    try:
+        assert link.hello()["mode"] == "lockstep"
+        from hal.tunnel.buses import TunnelI2C
+
+        assert TunnelI2C("i2c0", link).transfer(0x20, b"\x36", 1) == b"\x22"  # RM3100 REVID
+    finally:
+        link.close()
+        done.set()
+        thread.join(2)
+        server.close()
+        os.close(tty_fd)
