@@ -51,7 +51,7 @@ key at fault.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -339,8 +339,17 @@ def load_manifest(path: str | Path) -> Manifest:
     return parse_manifest(data)
 
 
-def check_allocation(manifest: Manifest, allocations: Mapping[str, Allocation]) -> list[str]:
-    """Every way `manifest` exceeds its partner's allocation (empty when it fits)."""
+def check_allocation(manifest: Manifest, allocations: Mapping[str, Allocation] | Allocations,
+                     ) -> list[str]:
+    """Every way `manifest` exceeds its partner's allocation (empty when it fits).
+
+    Given the whole `Allocations` with a key file attached, the app's command
+    APID must also be one its partner's key may command.
+    """
+    rights = None
+    if isinstance(allocations, Allocations):
+        rights = allocations.command_rights or None
+        allocations = allocations.partners
     alloc = allocations.get(manifest.partner)
     if alloc is None:
         return [f"partner {manifest.partner!r} has no allocation"]
@@ -349,6 +358,12 @@ def check_allocation(manifest: Manifest, allocations: Mapping[str, Allocation]) 
         if not alloc.holds(apid):
             why.append(f"APID {apid:#05x} is outside {manifest.partner}'s "
                        f"{alloc.apid_low:#05x}-{alloc.apid_high:#05x}")
+    may_command = rights.get(manifest.partner) if rights is not None else None
+    if rights is not None and may_command is None:
+        why.append(f"{manifest.partner} holds no key in the key file")
+    elif may_command is not None and not may_command(manifest.apid):
+        why.append(f"APID {manifest.apid:#05x} is not one {manifest.partner} may command "
+                   "(key file)")
     for key in RESOURCE_KEYS:
         asked, limit = getattr(manifest.resources, key), getattr(alloc.resources, key)
         if asked > limit:
@@ -390,6 +405,20 @@ class Allocations:
 
     partners: dict[str, Allocation] = field(default_factory=dict)
     operator_key: bytes | None = None
+    # APIDs each key holder may command, from the space-link key file (None: all);
+    # when known, a manifest's APIDs must also be commandable by its partner.
+    command_rights: dict[str, Callable[[int], bool]] = field(default_factory=dict)
+
+    def attach_key_file(self, path: str | Path) -> None:
+        """Take each partner's command rights from the key file the comms app uses."""
+        from fsw.protocol.errors import SecurityError
+        from fsw.protocol.keyfile import load_key_file
+        try:
+            key_file = load_key_file(path)
+        except SecurityError as exc:
+            raise ManifestError(f"key file {path}: {exc}") from None
+        for sa in key_file.sas:
+            self.command_rights[sa.owner] = sa.rights.may_command
 
     def __getitem__(self, partner: str) -> Allocation:
         return self.partners[partner]

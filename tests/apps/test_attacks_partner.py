@@ -314,3 +314,15 @@ def test_tm_in_reply_to_a_partner_is_within_its_quota_per_cycle(link: Link):
 
 def test_every_declared_tc_type_has_exactly_one_handler(link: Link):
     assert set(link.comms.services.handlers) == {t.name for t in sv.TC_TYPES}
+
+
+def test_activities_of_a_key_holder_taken_out_of_service_do_not_run(link: Link):
+    g = link.ground
+    own = g.set_input(UNI_A_APID, 5.0)
+    ins = insert(link, link.exe.clock.now() + 1.0, own)
+    link.send([g.frame(ins.encode(), UNI_A)])
+    link.comms.rx.security.sas[UNI_A].operational = False  # say its key leaked
+    tms = link.send([], steps=20)
+    assert link.app("uni_a").inputs == []
+    assert reports(tms, own.request_id) == [(2, NOT_AUTHORISED)]
+    link.operator_still_commands()

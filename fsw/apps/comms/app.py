@@ -313,9 +313,10 @@ class CommsApp(App):
         (spi,) = RELEASED_TC_HEADER.unpack_from(payload)
         packet = payload[RELEASED_TC_HEADER.size:]
         owner = self.rx.security.sas.get(spi)
-        if owner is None:
+        if owner is None or not owner.operational:
             self._fail_packet(packet, Why.NOT_AUTHORISED,
-                              f"released TC of SPI {spi}, which is no longer a key holder")
+                              f"released TC of SPI {spi}, which is no longer an operational "
+                              "key holder")
             return
         self.route(packet, owner, released=True)
 
