@@ -54,3 +54,18 @@ def thread_bench(tmp_path: Path) -> Iterator[ThreadBench]:
     bench = start_bench(tmp_path)
     yield bench
     stop_bench(bench)
+
+
+@pytest.fixture
+def bench_factory(tmp_path: Path):
+    """start(**server_options) -> ThreadBench; every bench started is stopped after."""
+    started: list[ThreadBench] = []
+
+    def start(**options) -> ThreadBench:
+        bench = start_bench(tmp_path, **options)
+        started.append(bench)
+        return bench
+
+    yield start
+    for bench in started:
+        stop_bench(bench)

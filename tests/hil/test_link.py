@@ -153,26 +153,21 @@ def test_the_bench_answers_a_repeated_request_without_doing_it_twice(thread_benc
         os.close(fd)
 
 
-def test_the_bench_reports_a_silent_flight_computer(tmp_path) -> None:
-    from conftest import start_bench, stop_bench
-
+def test_the_bench_reports_a_silent_flight_computer(bench_factory) -> None:
     events: list[str] = []
-    bench = start_bench(tmp_path, lost_after_s=0.5, on_event=events.append)
-    try:
-        link = BenchLink(str(bench.link_path))
-        link.hello()
-        deadline = time.monotonic() + 10
-        while not any("flight computer lost" in e for e in events):
-            assert time.monotonic() < deadline, events
-            time.sleep(0.05)
-        link.hello()
-        while not any("heard again" in e for e in events):
-            assert time.monotonic() < deadline, events
-            time.sleep(0.05)
-        assert bench.server.stats.flight_losses == 1
-        link.close()
-    finally:
-        stop_bench(bench)
+    bench = bench_factory(lost_after_s=0.5, on_event=events.append)
+    link = BenchLink(str(bench.link_path))
+    link.hello()
+    deadline = time.monotonic() + 10
+    while not any("flight computer lost" in e for e in events):
+        assert time.monotonic() < deadline, events
+        time.sleep(0.05)
+    link.hello()
+    while not any("heard again" in e for e in events):
+        assert time.monotonic() < deadline, events
+        time.sleep(0.05)
+    assert bench.server.stats.flight_losses == 1
+    link.close()
 
 
 def test_any_pyserial_url_a_tcp_serial_server(thread_bench) -> None:
