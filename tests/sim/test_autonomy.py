@@ -29,8 +29,11 @@ SET_MODE = ModeManagerApp.COMMANDS[10]
 
 def flight_config(adcs_mode: str = "SUN", contact_timeout_s: float | None = None,
                   **eps: object) -> dict:
-    """The reference flight configuration with the ADCS already pointing."""
+    """The reference flight configuration with the ADCS already pointing (and, for a
+    contact timeout, the comms app and scheduler wired in)."""
     cfg = load_config(DEFAULT_FLIGHT_CONFIG)
+    if contact_timeout_s is not None:
+        with_uplink(cfg)
     for app in cfg["apps"]:
         if app["name"] == "adcs":
             app["config"]["initial_mode"] = adcs_mode
@@ -166,6 +169,23 @@ def test_partner_may_only_make_the_allowed_transitions():
     flight.fly(2.0)
     assert flight.mode.mode == Mode.PAYLOAD
     assert "transition PAYLOAD -> SAFE is not allowed" in flight.texts(ModeManagerApp.APID)
+
+
+def with_uplink(cfg: dict) -> None:
+    """Add the comms app and the scheduler, wired as in flight: housekeeping and
+    released TCs to comms, contact followed by the mode manager, comms watched."""
+    cfg["apps"][:0] = [
+        {"name": "comms", "class": "fsw.apps.comms:CommsApp", "rate_hz": 10,
+         "config": {"key_file": "keys.json", "store_and_forward": True}},
+        {"name": "scheduler", "class": "fsw.apps.scheduler:SchedulerApp", "rate_hz": 10}]
+    cfg["wiring"]["scheduler_releases_to"] = "comms"
+    cfg["wiring"]["housekeeping"] += ["comms", "scheduler"]
+    for app in cfg["apps"]:
+        if app["name"] == "mode":
+            app["config"]["contact"] = {"source": "comms", "field": "frames_accepted"}
+        if app["name"] == "fdir":
+            app["config"]["heartbeats"]["apps"] += ["comms", "scheduler"]
+            app["config"]["heartbeats"]["critical"] += ["comms"]
 
 
 class Operator:
