@@ -235,6 +235,26 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _tables(doc: Mapping[str, Any], key: str) -> list[tuple[str, Mapping[str, Any]]]:
+    """The [[key]] tables of the document, each with where it is, for error messages."""
+    items = doc.get(key, [])
+    if not isinstance(items, list) or len(items) > MAX_DECLARED:
+        raise ManifestError(f"{key} must be at most {MAX_DECLARED} [[{key}]] tables")
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise ManifestError(f"{key}[{i}] must be a table")
+        out.append((f"{key}[{i}]", item))
+    return out
+
+
+def _name(item: Mapping[str, Any], where: str, pattern: str, style: str) -> str:
+    name = _need(item, "name", str, where)
+    if not re.fullmatch(pattern, name):
+        raise ManifestError(f"{where}.name {name!r} must be {style}")
+    return name
+
+
 def parse_manifest(text: str | bytes) -> Manifest:
     """Parse and check the manifest text (not yet against an allocation)."""
     if isinstance(text, bytes):
@@ -275,16 +295,8 @@ def parse_manifest(text: str | bytes) -> Manifest:
     resources = _resources(doc.get("resources", {}), "resources")
 
     telemetry: list[MessageType] = []
-    tm_items = doc.get("telemetry", [])
-    if not isinstance(tm_items, list) or len(tm_items) > MAX_DECLARED:
-        raise ManifestError(f"telemetry must be at most {MAX_DECLARED} [[telemetry]] tables")
-    for i, item in enumerate(tm_items):
-        where = f"telemetry[{i}]"
-        if not isinstance(item, Mapping):
-            raise ManifestError(f"{where} must be a table")
-        tname = _need(item, "name", str, where)
-        if not re.fullmatch(r"[A-Z][A-Za-z0-9]{0,47}", tname):
-            raise ManifestError(f"{where}.name {tname!r} must be CamelCase")
+    for where, item in _tables(doc, "telemetry"):
+        tname = _name(item, where, r"[A-Z][A-Za-z0-9]{0,47}", "CamelCase")
         tapid = _number(item, "apid", where, 0, 0x7FE, whole=True)
         if tapid == apid:
             raise ManifestError(f"{where}.apid {tapid:#x} is the app's own (housekeeping) APID")
@@ -297,16 +309,8 @@ def parse_manifest(text: str | bytes) -> Manifest:
         raise ManifestError("telemetry declares an APID twice")
 
     commands: list[CommandDecl] = []
-    cmd_items = doc.get("commands", [])
-    if not isinstance(cmd_items, list) or len(cmd_items) > MAX_DECLARED:
-        raise ManifestError(f"commands must be at most {MAX_DECLARED} [[commands]] tables")
-    for i, item in enumerate(cmd_items):
-        where = f"commands[{i}]"
-        if not isinstance(item, Mapping):
-            raise ManifestError(f"{where} must be a table")
-        cname = _need(item, "name", str, where)
-        if not re.fullmatch(r"[A-Z][A-Z0-9_]{0,31}", cname):
-            raise ManifestError(f"{where}.name {cname!r} must be UPPER_CASE")
+    for where, item in _tables(doc, "commands"):
+        cname = _name(item, where, r"[A-Z][A-Z0-9_]{0,31}", "UPPER_CASE")
         code = _number(item, "code", where, FIRST_PARTNER_CODE, 255, whole=True)
         commands.append(CommandDecl(cname, code, _fields(item.get("args", []), f"{where}.args"),
                                     str(item.get("doc", ""))))
@@ -316,10 +320,9 @@ def parse_manifest(text: str | bytes) -> Manifest:
         raise ManifestError("commands declare a name twice")
 
     parameters: list[ParameterDecl] = []
-    for i, item in enumerate(doc.get("parameters", [])):
-        where = f"parameters[{i}]"
-        (f,) = _fields([{k: item[k] for k in ("name", "type", "low", "high") if k in item}]
-                       if isinstance(item, Mapping) else [item], where)
+    for where, item in _tables(doc, "parameters"):
+        (f,) = _fields([{k: item[k] for k in ("name", "type", "low", "high") if k in item}],
+                       where)
         default = _need(item, "default", (int, float), where)
         why = f.check(default)
         if why:

@@ -326,3 +326,23 @@ def test_activities_of_a_key_holder_taken_out_of_service_do_not_run(link: Link):
     assert link.app("uni_a").inputs == []
     assert reports(tms, own.request_id) == [(2, NOT_AUTHORISED)]
     link.operator_still_commands()
+
+
+def test_a_partner_sees_only_its_own_activities(link: Link):
+    g = link.ground
+    t = link.exe.clock.now() + 60.0
+    mine = g.set_input(UNI_A_APID, 1.0)
+    theirs = g.set_input(SAMPLE_APID, 1.0)
+    link.send([g.frame(insert(link, t, mine).encode(), UNI_A),
+               g.frame(insert(link, t + 1, theirs).encode(), OPERATOR)])
+
+    def summary(spi: int) -> list[sv.ActivityId]:
+        ask = g.tc(SCHEDULER_APID, 11, sv.SCHED_SUMMARY_REQ)
+        tms = link.send([g.frame(ask.encode(), spi)])
+        assert reports(tms, ask.request_id) == [(1, None), (7, None)]
+        [tm] = [t for t in tms if (t.service, t.subtype) == (11, sv.SCHED_SUMMARY_REPORT)]
+        assert tm.dest_id == ask.source_id
+        return [aid for _t, aid in sv.decode_summary(tm.source_data)]
+
+    assert summary(UNI_A) == [sv.ActivityId.of(mine)]
+    assert summary(OPERATOR) == [sv.ActivityId.of(mine), sv.ActivityId.of(theirs)]

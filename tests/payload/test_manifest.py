@@ -121,3 +121,24 @@ def test_the_dictionary_sees_a_partner_app_as_the_bus_sees_it(tmp_path):
     spec = cls.COMMANDS[10]
     assert spec.name == "SET_GAIN" and spec.args.fields == m.commands[0].args
     assert {0, 1, 2, 3, 10} == set(cls.COMMANDS)  # the standard commands the SDK answers
+
+
+KEYS = ["app", "name", "partner", "version", "entry", "apid", "rate_hz", "devices",
+        "subscribe", "resources", "cpu_percent", "memory_mib", "telemetry", "fields", "type",
+        "commands", "code", "args", "parameters", "default", "low", "high", "unit"]
+scalars = st.one_of(st.integers(-5, 0x900), st.floats(allow_nan=False, allow_infinity=False),
+                    st.booleans(), st.sampled_from(["hello", "uni-a", "f", "I", "x:Y", "A"]))
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS), inner, max_size=5)),
+    max_leaves=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(KEYS), values, max_size=6))
+def test_any_structured_document_is_a_manifest_or_one_error(doc):
+    from ground.payload import _toml
+    text = "\n".join(f"{k} = {_toml(v)}" for k, v in doc.items())
+    try:
+        parse_manifest(text)
+    except ManifestError:
+        pass

@@ -59,6 +59,7 @@ class PusServices:
             "SCHEDULE_RESET": self.schedule,
             "SCHEDULE_INSERT": self.schedule,
             "SCHEDULE_DELETE": self.schedule,
+            "SCHEDULE_SUMMARY": self.schedule,
             "ARE_YOU_ALIVE": self.test,
             "CONNECTION_TEST": self.test,
             "REPORT_PARAMETERS": self.parameters,
