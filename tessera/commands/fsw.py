@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 from tessera.options import (
@@ -117,15 +118,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"tessera fsw: devices: {exc}", file=sys.stderr)
         return 2
     store = Store(args.store) if args.store else None
+    keys_dir = None
     try:
-        config: Any = args.config
+        config: Any = load_config(args.config)
+        if args.keys:
+            _with_keys(config, args.keys)
         if session is not None:
-            from fsw.gnc.ephemeris import MeanElements
-            from ground.sim.sil import _with_uplinked_orbit
+            import tempfile
 
-            # The bench stands in for the ground, which uplinks the orbit.
-            config = _with_uplinked_orbit(load_config(args.config),
-                                          MeanElements.from_mapping(session["orbit"]))
+            from fsw.gnc.ephemeris import MeanElements
+            from ground.sim.sil import _with_uplinked_orbit, with_simulator_keys
+
+            # The bench stands in for the ground, which uplinks the orbit and holds
+            # the keys (fresh simulator keys unless --keys names real ones).
+            config = _with_uplinked_orbit(config, MeanElements.from_mapping(session["orbit"]))
+            if not args.keys:
+                keys_dir = tempfile.TemporaryDirectory(prefix="tessera-bench-keys-")
+                with_simulator_keys(config, Path(keys_dir.name))
         executive = Executive.from_config(config, clock, devices=hardware.devices, store=store)
     except ConfigError as exc:
         print(f"tessera fsw: {exc}", file=sys.stderr)
@@ -178,6 +187,13 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _with_keys(config: dict[str, Any], path: Path) -> None:
+    """Point every app that takes a key file (the comms app) at `path`."""
+    for app in config.get("apps", []):
+        if "key_file" in app.get("config", {}):
+            app["config"]["key_file"] = str(path)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     fsw = sub.add_parser("fsw", help="run the flight software on the real clock or a HIL bench")
     fsw.add_argument("--config", type=existing_file,
@@ -193,6 +209,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                           "(a serial device, a pty, socket://host:port)")
     fsw.add_argument("--store", type=writable_file,
                      help="SQLite file for the persistent store")
+    fsw.add_argument("--keys", type=existing_file,
+                     help="the key holders' key file for the comms app (default: the one "
+                          "the configuration names; on a bench, fresh simulator keys)")
     fsw.add_argument("--duration-s", type=bounded_float(0.0, low_open=True), default=None,
                      help="stop after this long (default: run until interrupted)")
     fsw.set_defaults(run=run)
