@@ -10,7 +10,7 @@ code per point. Cases:
 2. 1000 satellites x 100 times: ``SatelliteArray.propagate_jd`` against
    ``SatrecArray.sgp4`` (also with the work split over two threads, which
    Tessera can do because the C loop runs without the GIL);
-3. one call from Python per time: ``Satellite.propagate`` against
+3. one call from Python per time: ``Satellite.sgp4`` against
    ``Satrec.sgp4``.
 
 The 1000-satellite catalogue is synthetic but shaped like the public one:
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.common import compare, rate_per_s
+from bench.common import heading, paired, report
 
 PEER = "python-sgp4"
 
@@ -68,6 +68,8 @@ def main() -> None:
 
     from fsw.gnc.orbit import Satellite, SatelliteArray
 
+    heading("sgp4", "numpy")
+
     iss = ("1 25544U 98067A   24100.50000000  .00016717  00000-0  30306-3 0  9995",
            "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.49815308 41778")
     iss = (_checksum(iss[0][:68]), _checksum(iss[1][:68]))
@@ -78,13 +80,12 @@ def main() -> None:
     n = 100_000
     jd = np.full(n, ours.epoch_jd[0])
     fr = ours.epoch_jd[1] + np.linspace(0.0, 7.0, n)
-    peer_rate = rate_per_s(lambda: peer.sgp4_array(jd, fr), n)
-    compare("SGP4 1 sat x 100k times", "prop/s",
-            rate_per_s(lambda: ours.propagate_jd(jd, fr), n),
-            f"{PEER} sgp4_array", peer_rate)
-    compare("SGP4 1 sat x 100k times, 2 threads", "prop/s",
-            rate_per_s(lambda: ours.propagate_jd(jd, fr, threads=2), n),
-            f"{PEER} sgp4_array", peer_rate)
+    peer_1 = lambda: peer.sgp4_array(jd, fr)  # noqa: E731
+    report("SGP4 1 sat x 100k times", paired(lambda: ours.propagate_jd(jd, fr), peer_1,
+                                             items=n), f"{PEER} sgp4_array", unit="prop/s")
+    report("SGP4 1 sat x 100k times, 2 threads",
+           paired(lambda: ours.propagate_jd(jd, fr, threads=2), peer_1, items=n),
+           f"{PEER} sgp4_array", unit="prop/s")
 
     # 1b. the same for a deep-space satellite with 12 h resonance (Molniya)
     molniya = ("1 08195U 75081A   06176.33215444  .00000099  00000-0  11873-3 0   813",
@@ -93,9 +94,10 @@ def main() -> None:
     deep_peer = Satrec.twoline2rv(*molniya)
     jd_d = np.full(n, deep.epoch_jd[0])
     fr_d = deep.epoch_jd[1] + np.linspace(0.0, 7.0, n)
-    compare("SGP4 1 deep-space sat x 100k times", "prop/s",
-            rate_per_s(lambda: deep.propagate_jd(jd_d, fr_d), n),
-            f"{PEER} sgp4_array", rate_per_s(lambda: deep_peer.sgp4_array(jd_d, fr_d), n))
+    report("SGP4 1 deep-space sat x 100k times",
+           paired(lambda: deep.propagate_jd(jd_d, fr_d),
+                  lambda: deep_peer.sgp4_array(jd_d, fr_d), items=n),
+           f"{PEER} sgp4_array", unit="prop/s")
 
     # 2. 1000 satellites x 100 times
     tles = catalogue(1000)
@@ -109,31 +111,38 @@ def main() -> None:
     ok = e_ours == 0
     assert np.max(np.abs(r_ours[ok] - r_peer[ok])) < 1e-6, "positions differ"
     items = 1000 * 100
-    peer_rate = rate_per_s(lambda: peers.sgp4(jd2, fr2), items)
-    compare("SGP4 1000 sats x 100 times", "prop/s",
-            rate_per_s(lambda: group.propagate_jd(jd2, fr2), items),
-            f"{PEER} SatrecArray", peer_rate)
-    compare("SGP4 1000 sats x 100 times, 2 threads", "prop/s",
-            rate_per_s(lambda: group.propagate_jd(jd2, fr2, threads=2), items),
-            f"{PEER} SatrecArray", peer_rate)
+    peer_2 = lambda: peers.sgp4(jd2, fr2)  # noqa: E731
+    report("SGP4 1000 sats x 100 times",
+           paired(lambda: group.propagate_jd(jd2, fr2), peer_2, items=items),
+           f"{PEER} SatrecArray", unit="prop/s")
+    report("SGP4 1000 sats x 100 times, 2 threads",
+           paired(lambda: group.propagate_jd(jd2, fr2, threads=2), peer_2, items=items),
+           f"{PEER} SatrecArray", unit="prop/s")
 
-    # 3. one Python call per time
+    # 3. one Python call per time, python-sgp4's shape on both sides: (jd, fr) in,
+    # (error, position tuple, velocity tuple) out, every result kept.
     minutes = np.linspace(0.0, 1440.0, 20_000)
     jd3 = ours.epoch_jd[0] + np.zeros_like(minutes)
     fr3 = ours.epoch_jd[1] + minutes / 1440.0
     times = list(zip(jd3.tolist(), fr3.tolist(), strict=True))
-    tsince = minutes.tolist()
+    kept: list[object] = []
 
     def ours_scalar() -> None:
-        for t in tsince:
-            ours.propagate(t)
+        sgp4 = ours.sgp4
+        kept[:] = [sgp4(j, f) for j, f in times]
 
     def peer_scalar() -> None:
-        for j, f in times:
-            peer.sgp4(j, f)
+        sgp4 = peer.sgp4
+        kept[:] = [sgp4(j, f) for j, f in times]
 
-    compare("SGP4 scalar call per time", "prop/s", rate_per_s(ours_scalar, len(tsince)),
-            f"{PEER} Satrec.sgp4", rate_per_s(peer_scalar, len(times)))
+    ours_scalar()
+    mine = kept[:]
+    peer_scalar()
+    assert all(a[0] == b[0] and max(abs(x - y) for x, y in zip(a[1], b[1], strict=True)) < 1e-6
+               for a, b in zip(mine, kept, strict=True)), "scalar results differ"
+    report("SGP4 scalar call per time (Satellite.sgp4 vs Satrec.sgp4)",
+           paired(ours_scalar, peer_scalar, items=len(times)), f"{PEER} Satrec.sgp4",
+           unit="prop/s")
 
 
 if __name__ == "__main__":
