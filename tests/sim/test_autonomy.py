@@ -173,13 +173,17 @@ def test_partner_may_only_make_the_allowed_transitions():
 
 def with_uplink(cfg: dict) -> None:
     """Add the comms app and the scheduler, wired as in flight: housekeeping and
-    released TCs to comms, contact followed by the mode manager, comms watched."""
+    released TCs to comms, contact followed by the mode manager, comms watched.
+    (The reference configuration flies both already: they are replaced, ahead of the
+    other apps, by this test's set-up.)"""
+    cfg["apps"] = [a for a in cfg["apps"] if a["name"] not in ("comms", "scheduler")]
     cfg["apps"][:0] = [
         {"name": "comms", "class": "fsw.apps.comms:CommsApp", "rate_hz": 10,
          "config": {"key_file": "keys.json", "store_and_forward": True}},
         {"name": "scheduler", "class": "fsw.apps.scheduler:SchedulerApp", "rate_hz": 10}]
     cfg["wiring"]["scheduler_releases_to"] = "comms"
-    cfg["wiring"]["housekeeping"] += ["comms", "scheduler"]
+    cfg["wiring"]["housekeeping"] += [n for n in ("comms", "scheduler")
+                                      if n not in cfg["wiring"]["housekeeping"]]
     for app in cfg["apps"]:
         if app["name"] == "mode":
             app["config"]["contact"] = {"source": "comms", "field": "frames_accepted"}
