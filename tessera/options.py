@@ -103,11 +103,19 @@ def writable_dir(text: str) -> Path:
     path = Path(text)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"{text}: cannot write there ({exc.strerror})") from None
+    _try_writing(path, text)
+    return path
+
+
+def _try_writing(folder: Path, text: str) -> None:
+    """Make and remove a file in `folder`, or refuse `text` saying why."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
         raise argparse.ArgumentTypeError(f"{text}: cannot write there ({exc.strerror})") from None
-    return path
 
 
 @rejects("/nonexistent/project", "/", "")
@@ -136,11 +144,7 @@ def writable_file(text: str) -> Path:
     parent = path.parent
     if not parent.is_dir():
         raise argparse.ArgumentTypeError(f"{parent}: no such folder")
-    try:
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as exc:
-        raise argparse.ArgumentTypeError(f"{text}: cannot write there ({exc.strerror})") from None
+    _try_writing(parent, text)
     return path
 
 
