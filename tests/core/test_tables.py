@@ -111,7 +111,7 @@ def test_a_load_of_exactly_the_limit_is_taken():
 
 
 def test_steps_out_of_order_are_refused():
-    reg, table, _ = registry()
+    reg, _, _ = registry()
     with pytest.raises(TableError, match="nothing loaded to validate"):
         reg.validate("adcs_gains")
     with pytest.raises(TableError, match="is EMPTY, not VALIDATED"):
@@ -157,7 +157,7 @@ def test_active_and_previous_content_survive_a_reboot(tmp_path):
     assert store.get("tables", "adcs_gains.active") == encode_content(new)
     assert encode_content(new) == b'{"kd":0.4,"kp":0.03}'  # compact JSON, keys sorted
     store.close()
-    reg2, table2, seen2 = registry(Store(tmp_path / "store.db"))
+    _, table2, seen2 = registry(Store(tmp_path / "store.db"))
     assert (table2.active, table2.previous, seen2) == (new, GAINS, [new])
     # stored content the owner now refuses falls back to the default
     store3 = Store(tmp_path / "other.db")
@@ -180,4 +180,5 @@ def test_check_number_bounds_are_inclusive():
     keys: list[str] = []
     assert check_keys({"a": 1, "z": 2}, {"a"}, {"a", "b"}, keys, where="m.") is True
     assert keys == ["m.z is not a known key", "m.b is missing"]
-    assert check_keys(3, {"a"}, set(), keys, where="m") is False and keys[-1] == "m must be an object"
+    assert check_keys(3, {"a"}, set(), keys, where="m") is False
+    assert keys[-1] == "m must be an object"
