@@ -221,3 +221,42 @@ def test_run_without_a_duration_stops_when_told():
     assert exe.apps["sample"].cycles == 7
     exe.run(0.5)
     assert exe.apps["sample"].cycles == 12
+
+
+def test_from_config_takes_the_housekeeping_rate_and_the_store(tmp_path):
+    from fsw.core import Store
+    from fsw.core.boot import ResetCause
+
+    store = Store(tmp_path / "s.db")
+    exe = Executive.from_config({"executive": {"housekeeping_hz": 2.0,
+                                               "rate_groups_hz": [10.0]}},
+                                VirtualClock(), store=store)
+    assert exe.hk_divisor == 5 and [g.rate_hz for g in exe.groups] == [10.0]
+    assert exe.context.store is store
+    exe.boot()
+    exe.shutdown()
+    again = Executive(VirtualClock(), store=store)
+    again.boot()
+    assert again.context.boot.cause == ResetCause.ORDERLY and again.context.boot.count == 2
+
+
+def test_config_error_texts_are_exact():
+    with pytest.raises(ConfigError, match=r"^'apps' must be an array of tables \(\[\[apps\]\]\)$"):
+        Executive.from_config({"apps": {}}, VirtualClock())
+
+
+def test_event_text_keeps_its_last_characters():
+    bus = SoftwareBus()
+    log = EventLog(bus, lambda: 0.0)
+    pipe = bus.create_pipe("ev", 4)
+    bus.subscribe(pipe, EVENT_MSG.msg_id)
+    log.emit(0x42, EventDef(31, "AXIS", Severity.INFO, "{t}"), t="saturated on axis X")
+    assert Event.decode(pipe.drain()[0][1]).text == "saturated on axis X"
+
+
+def test_a_payload_that_is_not_bytes_is_named():
+    bus = SoftwareBus()
+    mag = MessageType("Mag", tm_msg_id(0x20), [Field("b", "f")])
+    bus.register(mag)
+    with pytest.raises(Exception, match="payload is str, not bytes"):
+        bus.publish(mag.msg_id, "abcd")
