@@ -260,3 +260,19 @@ def test_a_payload_that_is_not_bytes_is_named():
     bus.register(mag)
     with pytest.raises(Exception, match="payload is str, not bytes"):
         bus.publish(mag.msg_id, "abcd")
+
+
+def test_app_event_ids_below_the_first_free_one_are_refused_by_name():
+    with pytest.raises(TypeError, match=r"Low: event ids below 10 belong to the base class "
+                                        r"\(LOW_A, LOW_B\)$"):
+        class Low(App):
+            NAME, APID = "low", 0x0F4
+            EVENTS = (EventDef(5, "LOW_A", Severity.INFO, "a"),
+                      EventDef(6, "LOW_B", Severity.INFO, "b"))
+
+
+def test_declaration_texts_are_exact_and_docs_default_empty():
+    with pytest.raises(ValueError, match=r"^a command takes either declared args or a parse "
+                                         r"function$"):
+        command(5, Field("x", "B"), parse=lambda raw: {})
+    assert MessageType("Plain", tm_msg_id(0x31), [Field("x", "B")]).doc == ""
