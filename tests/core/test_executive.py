@@ -244,3 +244,51 @@ def test_only_five_failures_in_a_row_stop_an_app(fail_on, stopped_after):
         assert len(stopped) == 1 and "5" in stopped[0].text
         assert app.cycle_error_count == sum(c <= stopped_after for c in fail_on)
     assert len(exe.apps["tick"].times) == 20
+
+
+class NapApp(App):
+    """Works (sleeps) for the seconds in its config each cycle."""
+
+    NAME = "nap"
+    APID = 0x0E6
+
+    def execute(self):
+        time.sleep(self.config["nap_s"])
+
+
+def test_frame_work_adds_up_the_groups_and_overruns_say_by_how_much():
+    # The 1 Hz group is listed first: on frames where it does not run, the
+    # 10 Hz group after it still must.
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0, 10.0))
+    exe.add_app(AppSpec("slow1", type("Slow1", (NapApp,), {"NAME": "slow1", "APID": 0x0E7}),
+                        1.0, {"nap_s": 0.03}))
+    exe.add_app(AppSpec("fast", type("Fast", (NapApp,), {"NAME": "fast", "APID": 0x0E8}),
+                        10.0, {"nap_s": 0.12}))
+    hk = exe.bus.create_pipe("hk", 8)
+    exe.bus.subscribe(hk, EXECUTIVE_HK.msg_id)
+    exe.run(0.35)  # frames 0..3; housekeeping after frame 0 only
+    fast_group = next(g for g in exe.groups if g.rate_hz == 10.0)
+    assert fast_group.cycles == 4 and fast_group.overruns == 4
+    # frame 0 ran both groups: its work is the sum, 150 ms and more, well under a second
+    reports = [EXECUTIVE_HK.unpack(p) for _, p in hk.drain()]
+    assert 150.0 <= reports[0]["max_work_ms"] < 1000.0
+    overrun = [e.text for e in exe.events.recent if "overran" in e.text]
+    assert overrun[0].startswith("10 Hz group overran: ") and overrun[0].endswith("(overrun 1)")
+    ms = float(overrun[0].split(": ")[1].split(" ms")[0])
+    assert 120.0 <= ms < 1000.0
+
+
+def test_the_clock_epoch_is_the_one_given():
+    from fsw.core.time import DEFAULT_EPOCH_TAI_S
+
+    assert VirtualClock(epoch_tai_s=5.0).epoch_tai_s == 5.0
+    assert VirtualClock().epoch_tai_s == DEFAULT_EPOCH_TAI_S
+
+
+def test_every_group_runs_at_its_own_rate_whatever_the_others_do():
+    # 10, 5 and 2 Hz: at frame 5 the 5 Hz group rests but the 2 Hz group runs
+    exe = Executive(VirtualClock(), rate_groups_hz=(2.0, 10.0, 5.0))
+    exe.add_app(AppSpec("tick", TickApp, 2.0))
+    exe.run(1.05)  # frames 0..10
+    assert exe.apps["tick"].times == pytest.approx([0.0, 0.5, 1.0])
+    assert [(g.rate_hz, g.cycles) for g in exe.groups] == [(10.0, 11), (5.0, 6), (2.0, 3)]
