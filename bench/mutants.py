@@ -21,6 +21,7 @@ change behaviour a user could notice are listed, with the reason, in
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import re
@@ -30,6 +31,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "out" / "mutants"
@@ -168,6 +174,7 @@ class Mutant:
 class Report:
     area: Area
     mutants: list[Mutant] = field(default_factory=list)
+    scope: list[str] = field(default_factory=list)  # the files mutated, as patterns
 
     def count(self, *statuses: str) -> int:
         return sum(m.status in statuses for m in self.mutants)
@@ -193,20 +200,29 @@ def load_equivalents(path: Path = EQUIVALENT_LIST) -> dict[tuple[str, str], str]
     return found
 
 
+def _mutated_patterns(work: Path, area: Area) -> list[str]:
+    """The file patterns the last run of an area mutated (its --only, if any)."""
+    try:
+        config = tomllib.loads((work / "pyproject.toml").read_text())
+        return list(config["tool"]["mutmut"]["only_mutate"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return list(area.mutate)
+
+
 def collect(area: Area) -> Report:
     """Read one area's results from its work folder."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
     report = Report(area)
     work = OUT / "work" / area.name
+    report.scope = _mutated_patterns(work, area)
     equivalents = load_equivalents()
     old_cwd = os.getcwd()
     os.chdir(work)
     try:
         for meta in sorted(Path("mutants").rglob("*.py.meta")):
             path = str(meta.relative_to("mutants"))[: -len(".meta")]
-            if not any(Path(path).match(p) or path.startswith(p.rstrip("*"))
-                       for p in area.mutate):
+            if not any(fnmatch.fnmatch(path, p) for p in report.scope):
                 continue
             codes = json.loads(meta.read_text())["exit_code_by_key"]
             for key, code in codes.items():
@@ -226,7 +242,7 @@ def write_report(report: Report) -> Path:
     statuses = ("killed", "timeout", "segfault", "survived", "no tests", "suspicious",
                 "equivalent", "skipped", "not checked")
     lines = [f"# Mutation report: {report.area.name}",
-             f"mutated: {', '.join(report.area.mutate)}",
+             f"mutated: {', '.join(report.scope or report.area.mutate)}",
              f"tests:   {', '.join(report.area.tests)}",
              f"score:   {report.score:.1f} % detected of {len(report.mutants)} mutants "
              "(equivalent ones left out)", ""]
