@@ -146,3 +146,49 @@ def test_cuc_time_code_ids():
         with pytest.raises(PacketError) as info:
             CucTime.from_seconds(bad)
         assert info.value.reason == Reason.BAD_TIME
+
+
+# CCSDS 133.0-B-2 4.1.3: version 3 bits, type 1 bit, APID 11 bits, sequence
+# flags 2 bits, count 14 bits; the data field holds 1 to 65536 octets.
+@pytest.mark.parametrize("kw, names", [
+    ({"apid": 0x800}, "APID 2048"),
+    ({"apid": -1}, "APID -1"),
+    ({"packet_type": 2}, "packet type 2"),
+    ({"seq_flags": 4}, "sequence flags 4"),
+    ({"seq_flags": -1}, "sequence flags -1"),
+    ({"seq_count": 0x4000}, "sequence count 16384"),
+    ({"seq_count": -1}, "sequence count -1"),
+    ({"data": b""}, "data field of 0 octets"),
+    ({"data": bytes(65537)}, "data field of 65537 octets"),
+])
+def test_space_packet_names_the_field_out_of_range(kw, names):
+    from fsw.protocol.spp import SpacePacket
+
+    with pytest.raises(PacketError) as info:
+        SpacePacket(**{"apid": 0x10, **kw})
+    assert info.value.reason == Reason.FIELD_RANGE
+    assert str(info.value).endswith(names)
+
+
+@pytest.mark.parametrize("kw", [{"apid": 0}, {"apid": 0x7FF}, {"packet_type": 1},
+                                {"seq_flags": 0}, {"seq_flags": 3}, {"seq_count": 0},
+                                {"seq_count": 0x3FFF}, {"data": bytes(65536)}])
+def test_space_packet_fields_at_their_edges_are_taken(kw):
+    from fsw.protocol.spp import SpacePacket
+
+    p = SpacePacket(**{"apid": 0x10, **kw})
+    assert len(p.encode()) == 6 + len(p.data)
+
+
+def test_reassembly_stops_at_its_limit_and_not_before():
+    from fsw.protocol.tc import SEQ_FIRST, SEQ_LAST, SegmentReassembler
+
+    r = SegmentReassembler(max_len=10)
+    assert r.add(SEQ_FIRST, bytes(6)) is None
+    assert r.add(SEQ_LAST, bytes(4)) == bytes(10)  # exactly the limit
+    r.add(SEQ_FIRST, bytes(6))
+    with pytest.raises(FrameError) as info:
+        r.add(SEQ_LAST, bytes(5))
+    assert info.value.reason == Reason.TOO_LONG
+    assert str(info.value).endswith("reassembled unit exceeds the maximum")
+    assert not r.in_progress
