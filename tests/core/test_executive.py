@@ -292,3 +292,67 @@ def test_every_group_runs_at_its_own_rate_whatever_the_others_do():
     exe.run(1.05)  # frames 0..10
     assert exe.apps["tick"].times == pytest.approx([0.0, 0.5, 1.0])
     assert [(g.rate_hz, g.cycles) for g in exe.groups] == [(10.0, 11), (5.0, 6), (2.0, 3)]
+
+
+class HkBrokenApp(App):
+    NAME = "hkbroken"
+    APID = 0x0E9
+
+    def housekeeping_values(self):
+        raise KeyError("gain")
+
+
+def test_executive_housekeeping_and_heartbeats_carry_exact_counts():
+    from fsw.core.executive import APP_HEARTBEAT
+
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
+    exe.add_app(AppSpec("tick", TickApp, 10.0))
+    exe.add_app(AppSpec("crashing", CrashingApp, 10.0))
+    exe.add_app(AppSpec("hkbroken", HkBrokenApp, 1.0))
+    exe.add_app(AppSpec("badinit", BadInitApp, 10.0))
+    hk = exe.bus.create_pipe("hk", 8)
+    exe.bus.subscribe(hk, EXECUTIVE_HK.msg_id)
+    beats = exe.bus.create_pipe("beats", 64)
+    exe.bus.subscribe(beats, APP_HEARTBEAT.msg_id)
+    exe.run(1.05)  # frames 0..10; housekeeping after frames 0 and 10
+    last = EXECUTIVE_HK.unpack(hk.drain()[-1][1])
+    # tick and hkbroken run; crashing stopped after 5 failures, badinit never started
+    assert (last["minor_frames"], last["apps_running"], last["apps_failed"]) == (10, 2, 2)
+    assert (last["overruns"], last["late_frames"], last["skipped_frames"]) == (0, 0, 0)
+    assert last["pipe_drops"] == 0 and 0.0 <= last["max_work_ms"] < 1000.0
+    assert last["time_s"] == pytest.approx(1.0)
+    # one heartbeat per app: its state and cycles, exactly
+    latest = {}
+    for _, p in beats.drain():
+        b = APP_HEARTBEAT.unpack(p)
+        latest[b["apid"]] = (b["state"], b["cycles"], b["cycle_errors"])
+    assert latest[TickApp.APID] == (int(AppState.RUNNING), 11, 0)  # frames 0..10
+    assert latest[CrashingApp.APID] == (int(AppState.FAILED), 0, 5)
+    assert latest[HkBrokenApp.APID][0] == int(AppState.RUNNING)
+    texts = [e.text for e in exe.events.recent]
+    assert "app 'crashing' cycle failed: RuntimeError: sensor fell off" in texts
+    assert "app 'crashing' stopped after 5 failed cycles in a row" in texts
+    assert "app 'hkbroken' housekeeping failed: 'gain'" in texts
+
+
+def test_heartbeat_error_count_saturates_at_16_bits():
+    from fsw.core.executive import APP_HEARTBEAT
+
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("tick", TickApp, 10.0))
+    exe.boot()
+    exe.apps["tick"].cycle_error_count = 70000
+    beats = exe.bus.create_pipe("beats", 8)
+    exe.bus.subscribe(beats, APP_HEARTBEAT.msg_id)
+    exe.step()
+    assert APP_HEARTBEAT.unpack(beats.drain()[-1][1])["cycle_errors"] == 0xFFFF
+
+
+def test_pipe_drop_events_count_the_drops():
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
+    exe.add_app(AppSpec("tick", TickApp, 10.0))
+    exe.boot()
+    tiny = exe.bus.create_pipe("tiny", 1)
+    exe.bus.subscribe(tiny, EXECUTIVE_HK.msg_id)
+    exe.run(2.05)  # three executive reports into a pipe of one
+    assert any(e.text.startswith("pipe tiny full: dropped 1, last 0x") for e in exe.events.recent)
