@@ -210,5 +210,5 @@ def test_output_switching_and_watchdog_bytes_are_the_datasheets():
     assert commands[1:] == [bytes([10, 7, 1, 0, 0]), bytes([10, 0, 0, 0x9C, 0x40]),
                             bytes([16, 0x78])]
     for channel, delay in ((8, 0), (-1, 0), (0, 65536), (0, -1)):
-        with pytest.raises(ValueError, match="^channel 0-7, delay 0-65535 s$"):
+        with pytest.raises(ValueError, match=r"^channel 0-7, delay 0-65535 s$"):
             eps.set_output(channel, True, delay_s=delay)
