@@ -356,3 +356,30 @@ def test_pipe_drop_events_count_the_drops():
     exe.bus.subscribe(tiny, EXECUTIVE_HK.msg_id)
     exe.run(2.05)  # three executive reports into a pipe of one
     assert any(e.text.startswith("pipe tiny full: dropped 1, last 0x") for e in exe.events.recent)
+
+
+def test_app_classes_are_found_or_refused_with_the_reason(tmp_path, monkeypatch):
+    from fsw.core.executive import resolve_app_class
+
+    assert resolve_app_class("fsw.apps.sample:SampleApp", "s") is SampleApp
+    assert resolve_app_class(SampleApp, "s") is SampleApp
+    # a module that is there but fails to import, for want of something else
+    (tmp_path / "brokenapp.py").write_text("import no_such_dependency_here\n")
+    (tmp_path / "badimport.py").write_text("from fsw.core import NoSuchName\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cases = [
+        ("no.such.module:App", "app 'x': no module 'no.such.module'"),
+        ("brokenapp:App", "app 'x': importing 'brokenapp' failed: No module named "
+                          "'no_such_dependency_here'"),
+        ("badimport:App", "app 'x': importing 'badimport' failed: cannot import name "
+                          "'NoSuchName'"),
+        ("fsw.apps.sample:Ghost", "app 'x': 'fsw.apps.sample:Ghost' is not an App class"),
+        ("fsw.core.ids:SAMPLE_APID", "app 'x': 'fsw.core.ids:SAMPLE_APID' is not an App class"),
+        ("fsw.core:Executive", "app 'x': 'fsw.core:Executive' is not an App class"),
+        ("fsw.apps.sample:SampleApp:x",
+         "app 'x': 'fsw.apps.sample:SampleApp:x' is not an App class"),
+    ]
+    for target, message in cases:
+        with pytest.raises(ConfigError) as info:
+            resolve_app_class(target, "x")
+        assert str(info.value).startswith(message), (target, str(info.value))
