@@ -285,3 +285,41 @@ def test_packets_are_values_not_keys():
     match p:
         case SpacePacket(apid, ptype, sec, flags, count, data):
             assert (apid, ptype, sec, flags, count, data) == (0x42, TC, True, 1, 9, b"abc")
+
+
+def _packets_with_a_field(lengths: list[int]) -> tuple[bytes, list[int], list[int]]:
+    """Back-to-back space packets, each carrying a u16 and an i32 after its header,
+    built octet by octet from CCSDS 133.0-B-2 4.1 (not with the codec under test)."""
+    out, u16s, i32s = bytearray(), [], []
+    for k, n in enumerate(lengths):
+        u16, i32 = (0x1234 + 257 * k) & 0xFFFF, -70000 * (k + 1)
+        body = u16.to_bytes(2, "big") + i32.to_bytes(4, "big", signed=True) + bytes(n - 6)
+        w0 = 0x0800 | (0x20 + k)  # TM, secondary header flag, APID
+        w1 = 0xC000 | k  # unsegmented, count k
+        out += w0.to_bytes(2, "big") + w1.to_bytes(2, "big") + (len(body) - 1).to_bytes(2, "big")
+        out += body
+        u16s.append(u16)
+        i32s.append(i32)
+    return bytes(out), u16s, i32s
+
+
+@pytest.mark.parametrize("lengths", [[10, 10, 10], [6, 20, 9, 6]])
+def test_bulk_fields_are_read_big_endian_from_each_packet(lengths):
+    from fsw.protocol.spp import decode_bulk
+
+    raw, u16s, i32s = _packets_with_a_field(lengths)
+    table = decode_bulk(raw)
+    assert table.apid.tolist() == [0x20 + k for k in range(len(lengths))]
+    assert table.seq_count.tolist() == list(range(len(lengths)))
+    # native "=" and explicit ">" mean the same: the packet's big-endian order
+    for dtype in ("u2", "=u2", ">u2", np.uint16):
+        assert table.field(6, dtype).tolist() == u16s
+    assert table.field(8, "i4").tolist() == i32s
+    assert table.field(6, "u1").tolist() == [u >> 8 for u in u16s]
+    assert len(table.field(5 + min(lengths), "u1")) == len(lengths)  # the shortest's last octet
+    with pytest.raises(PacketError) as info:
+        table.field(6 + min(lengths), "u1")
+    assert str(info.value).endswith("field past the end of a packet")
+    with pytest.raises(PacketError):
+        table.field(-1, "u1")
+    assert table.field(0, "u1").tolist() == [0x08] * len(lengths)  # offset 0 is allowed
