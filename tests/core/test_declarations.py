@@ -23,7 +23,7 @@ from fsw.core import (
 from fsw.core.bus import UnknownMessageError
 from fsw.core.errors import CommandError
 from fsw.core.events import EVENT_MSG, Event, EventLog, check_unique
-from fsw.core.message import Field, MessageType, tm_msg_id
+from fsw.core.message import Field, MessageType, cmd_msg_id, tm_msg_id
 
 # -- commands ------------------------------------------------------------------
 
@@ -276,3 +276,29 @@ def test_declaration_texts_are_exact_and_docs_default_empty():
                                          r"function$"):
         command(5, Field("x", "B"), parse=lambda raw: {})
     assert MessageType("Plain", tm_msg_id(0x31), [Field("x", "B")]).doc == ""
+
+
+def test_two_headerless_commands_count_two_errors():
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("sample", SampleApp, 10.0))
+    exe.boot()
+    for _ in range(2):
+        exe.bus.publish(cmd_msg_id(SampleApp.APID), b"\x00")
+    exe.step()
+    assert exe.apps["sample"].cmd_error_count == 2
+
+
+def test_raising_an_undeclared_event_is_refused():
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("sample", SampleApp, 10.0))
+    exe.boot()
+    for wrong in ("text", EventDef(10, "OTHER", Severity.INFO, "x")):
+        with pytest.raises(TypeError, match="is not declared in its EVENTS"):
+            exe.apps["sample"].event(wrong)
+
+
+def test_a_sequence_names_itself_by_default():
+    from fsw.core.sequence import SequenceError, resolve
+
+    with pytest.raises(SequenceError, match="^sequence: must be a list"):
+        resolve({}, {})

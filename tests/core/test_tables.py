@@ -182,3 +182,71 @@ def test_check_number_bounds_are_inclusive():
     assert keys == ["m.z is not a known key", "m.b is missing"]
     assert check_keys(3, {"a"}, set(), keys, where="m") is False
     assert keys[-1] == "m must be an object"
+
+
+def test_an_app_takes_its_activated_table_between_two_cycles():
+    from fsw.core import App, AppSpec, Executive, VirtualClock
+
+    class Tuned(App):
+        NAME, APID = "tuned", 0x0F5
+
+        def init(self):
+            self.gains_seen = []
+            self.register_table("tuned_gains", GAINS, validate_gains, self.gains_seen.append)
+
+        def execute(self):
+            self.gains_seen.append("cycle")
+
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("tuned", Tuned, 10.0))
+    assert exe.boot() == []
+    app, reg = exe.apps["tuned"], exe.context.tables
+    assert reg.get("tuned_gains").owner == "tuned" and app.gains_seen == [GAINS]
+    new = {"kp": 0.5, "kd": 0.5}
+    reg.load("tuned_gains", json.dumps(new).encode())
+    reg.validate("tuned_gains")
+    reg.activate("tuned_gains")
+    exe.step()
+    exe.step()
+    assert app.gains_seen == [GAINS, new, "cycle", "cycle"]  # before the cycle, not inside
+    reg.rollback("tuned_gains")
+    assert reg.pending_owners == {"tuned"}
+    exe.step()
+    assert app.gains_seen[-2:] == [GAINS, "cycle"]
+
+
+def test_only_the_owners_tables_are_applied_at_its_safe_point():
+    reg = TableRegistry()
+    other = reg.register("eps_order", "eps", {"kp": 0.1, "kd": 0.1}, validate_gains,
+                         lambda c: None)
+    mine = reg.register("adcs_gains", "adcs", GAINS, validate_gains, lambda c: None)
+    for name in ("eps_order", "adcs_gains"):
+        reg.load(name, b'{"kp": 0.9, "kd": 0.9}')
+        reg.validate(name)
+        reg.activate(name)
+    assert reg.apply_pending("adcs") == ["adcs_gains"]
+    assert mine.active == {"kp": 0.9, "kd": 0.9} and other.state == TableState.PENDING
+    assert reg.apply_pending("eps") == ["eps_order"]
+
+
+def test_a_new_load_clears_the_last_refusals():
+    reg, table, _ = registry()
+    reg.load("adcs_gains", b'{"kp": 7, "kd": 9}')
+    with pytest.raises(TableError, match=r"refused: kp=7 outside \[0, 1\]; kd=9 outside \[0, 2\]$"):
+        reg.validate("adcs_gains")
+    reg.load("adcs_gains", b'{"kp": 0.1, "kd": 0.1}')
+    assert table.problems == [] and table.state == TableState.LOADED
+
+
+def test_stored_active_content_without_a_previous_one(tmp_path):
+    store = Store(tmp_path / "s.db")
+    store.put("tables", "adcs_gains.active", b'{"kp": 0.3, "kd": 0.3}')
+    _, table, _ = registry(store)
+    assert (table.active, table.previous) == ({"kp": 0.3, "kd": 0.3}, None)
+
+
+def test_a_default_with_two_problems_names_both():
+    reg = TableRegistry()
+    with pytest.raises(TableError, match=r"default content is invalid: kd is missing; kp is "
+                                         r"missing; kp must be a number; kd must be a number$"):
+        reg.register("g", "adcs", {}, validate_gains, lambda c: None)
