@@ -300,5 +300,5 @@ def test_raising_an_undeclared_event_is_refused():
 def test_a_sequence_names_itself_by_default():
     from fsw.core.sequence import SequenceError, resolve
 
-    with pytest.raises(SequenceError, match="^sequence: must be a list"):
+    with pytest.raises(SequenceError, match=r"^sequence: must be a list"):
         resolve({}, {})
