@@ -323,3 +323,52 @@ def test_bulk_fields_are_read_big_endian_from_each_packet(lengths):
     with pytest.raises(PacketError):
         table.field(-1, "u1")
     assert table.field(0, "u1").tolist() == [0x08] * len(lengths)  # offset 0 is allowed
+
+
+def _raw_packet(w0: int, w1: int, data: bytes) -> bytes:
+    """One space packet octet by octet: packet ID, sequence control, data length - 1."""
+    return w0.to_bytes(2, "big") + w1.to_bytes(2, "big") + (len(data) - 1).to_bytes(2, "big") \
+        + data
+
+
+# (type, secondary header flag, APID, sequence flags, count): every header field varied
+HEADERS = [(1, 1, 0x7FE, 0b11, 0x3FFF), (0, 0, 0x000, 0b01, 0), (1, 0, 0x123, 0b00, 77),
+           (0, 1, 0x400, 0b10, 0x2000)]
+
+
+@pytest.mark.parametrize("sizes", [[1, 1, 1, 1], [10, 10, 10, 10], [1, 300, 2, 65]])
+def test_bulk_headers_match_the_packets_built_by_hand(sizes):
+    from fsw.protocol.spp import decode_bulk
+
+    raw, starts = b"", []
+    for (ptype, sh, apid, flags, count), size in zip(HEADERS, sizes, strict=True):
+        starts.append(len(raw))
+        raw += _raw_packet(ptype << 12 | sh << 11 | apid, flags << 14 | count,
+                           bytes(range(size)))
+    t = decode_bulk(raw)
+    assert t.packet_type.tolist() == [h[0] for h in HEADERS]
+    assert t.sec_hdr_flag.tolist() == [h[1] for h in HEADERS]
+    assert t.apid.tolist() == [h[2] for h in HEADERS]
+    assert t.seq_flags.tolist() == [h[3] for h in HEADERS]
+    assert t.seq_count.tolist() == [h[4] for h in HEADERS]
+    assert t.offset.tolist() == starts and t.length.tolist() == [6 + s for s in sizes]
+    # a stream of equal packets is a table with a stride, mixed lengths are not
+    assert t.stride == (6 + sizes[0] if len(set(sizes)) == 1 else 0)
+
+
+def test_bulk_decoding_of_one_minimal_packet_and_of_bad_streams():
+    from fsw.protocol.spp import decode_bulk
+
+    one = _raw_packet(0x0801, 0xC000, b"\x5a")  # 7 octets: the smallest packet
+    t = decode_bulk(one)
+    assert (t.apid.tolist(), t.length.tolist(), t.stride) == ([1], [7], 7)
+    assert len(decode_bulk(b"")) == 0
+    for bad, reason, text in [
+        (bytes([0x20]) + one[1:], Reason.BAD_VERSION, "packet version not 0"),
+        (one + bytes([0x20]) + one[1:], Reason.BAD_VERSION, "packet version not 0"),
+        (one + one[:5], Reason.TRUNCATED, "trailing 5 octets"),
+        (one + one[:-1], Reason.TRUNCATED, "last packet runs past the buffer"),
+    ]:
+        with pytest.raises(PacketError) as info:
+            decode_bulk(bad)
+        assert info.value.reason == reason and str(info.value).endswith(text)
