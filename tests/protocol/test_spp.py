@@ -344,7 +344,7 @@ def test_bulk_headers_match_the_packets_built_by_hand(sizes):
     for (ptype, sh, apid, flags, count), size in zip(HEADERS, sizes, strict=True):
         starts.append(len(raw))
         raw += _raw_packet(ptype << 12 | sh << 11 | apid, flags << 14 | count,
-                           bytes(range(size)))
+                           bytes(i & 0xFF for i in range(size)))
     t = decode_bulk(raw)
     assert t.packet_type.tolist() == [h[0] for h in HEADERS]
     assert t.sec_hdr_flag.tolist() == [h[1] for h in HEADERS]
