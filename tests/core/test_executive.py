@@ -383,3 +383,48 @@ def test_app_classes_are_found_or_refused_with_the_reason(tmp_path, monkeypatch)
         with pytest.raises(ConfigError) as info:
             resolve_app_class(target, "x")
         assert str(info.value).startswith(message), (target, str(info.value))
+
+
+class StallApp(App):
+    """Its first cycle takes 350 ms of (virtual) time, as a stalled cycle would."""
+
+    NAME = "stall"
+    APID = 0x0EA
+
+    def init(self):
+        self.stalled = False
+
+    def execute(self):
+        if not self.stalled:
+            self.stalled = True
+            self.ctx.clock.sleep_until(self.now() + 0.35)
+
+
+def test_a_late_frame_is_counted_and_whole_frames_are_dropped_to_catch_up():
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
+    exe.add_app(AppSpec("stall", StallApp, 10.0))
+    exe.add_app(AppSpec("tick", TickApp, 10.0))
+    hk = exe.bus.create_pipe("hk", 8)
+    exe.bus.subscribe(hk, EXECUTIVE_HK.msg_id)
+    exe.step()
+    # frame 0 ended at 0.35 s, past its 0.1 s deadline: the late frame is
+    # counted once, frames 1 and 2 (due at 0.1 and 0.2 s) are dropped whole,
+    # and frame 3 starts at once, then the schedule is kept again
+    assert (exe.late_frames, exe.skipped_frames, exe.minor_frames) == (1, 2, 3)
+    assert exe.clock.now() == pytest.approx(0.35)
+    exe.run(0.95)  # frames 3..12, with housekeeping at frame 10
+    # tick runs after the stalled app in frame 0, so it too sees 0.35 s
+    assert exe.apps["tick"].times[:4] == pytest.approx([0.35, 0.35, 0.4, 0.5])
+    last = EXECUTIVE_HK.unpack(hk.drain()[-1][1])
+    assert (last["late_frames"], last["skipped_frames"], last["minor_frames"]) == (1, 2, 10)
+
+
+def test_an_app_off_the_rate_groups_or_named_twice_is_refused():
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
+    with pytest.raises(ConfigError, match=r"^app 'x': 9.5 Hz is not a rate group \(10, 1 Hz\)$"):
+        exe.add_app(AppSpec("x", TickApp, 9.5))
+    with pytest.raises(ConfigError, match=r"^app 'x': 1.5 Hz is not a rate group"):
+        exe.add_app(AppSpec("x", TickApp, 1.5))
+    exe.add_app(AppSpec("x", TickApp, 10.0))
+    with pytest.raises(ConfigError, match=r"^app 'x' is configured twice$"):
+        exe.add_app(AppSpec("x", TickApp, 1.0))
