@@ -428,3 +428,16 @@ def test_an_app_off_the_rate_groups_or_named_twice_is_refused():
     exe.add_app(AppSpec("x", TickApp, 10.0))
     with pytest.raises(ConfigError, match=r"^app 'x' is configured twice$"):
         exe.add_app(AppSpec("x", TickApp, 1.0))
+
+
+def test_a_frame_ending_on_its_deadline_is_not_late():
+    class Exact(StallApp):
+        def execute(self):
+            if not self.stalled:
+                self.stalled = True
+                self.ctx.clock.sleep_until(0.1)  # exactly one period of work
+
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("stall", Exact, 10.0))
+    exe.step()
+    assert (exe.late_frames, exe.skipped_frames, exe.minor_frames) == (0, 0, 1)
