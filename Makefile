@@ -52,6 +52,7 @@ bench: $(STAMP)
 # Coverage-guided fuzzing of every space-link decoder (a minute; the test suite runs a short form).
 fuzz: $(STAMP)
 	$(BIN)/python -m bench.fuzz_space_link -max_total_time=60
+	$(BIN)/python -m bench.fuzz_bench_link -max_total_time=60
 
 clean:
 	rm -rf $(VENV) build out .pytest_cache .hypothesis fsw/gnc/_core*.so

@@ -492,3 +492,51 @@ def fly_app(project: str | Path, out: Path, *, duration_s: float | None = None,
         return 0 if running else 1
     finally:
         sim.close()
+
+
+def dictionary_app(manifest: Manifest) -> type:
+    """The partner app as an `App` class, for the ground dictionary only.
+
+    It declares what the payload host and the SDK put on the bus for this app
+    (commands with their typed, ranged arguments, housekeeping with the
+    standard counters, telemetry, parameters, the SDK's events), so a
+    dictionary generated from App classes (``extra_apps=``) covers partner
+    apps from their manifests alone. It is never run: its handlers refuse.
+    """
+    from fsw.core import App, CommandError, EventDef, Parameter, Reason, command
+    from fsw.payload.sdk import (
+        EV_BRIDGE_FRAME,
+        EV_COMMAND_FAILED,
+        EV_CRASHED,
+        EV_CYCLE_FAILED,
+        EV_SANDBOX,
+        FIRST_APP_EVENT,
+    )
+
+    def refuse(self: Any, **_args: Any) -> None:
+        raise CommandError(Reason.NOT_ALLOWED_NOW, "a dictionary entry, not an app")
+
+    ns: dict[str, Any] = {
+        "__doc__": f"Payload app {manifest.name} v{manifest.version} of {manifest.partner}",
+        "__module__": __name__,
+        "NAME": manifest.name,
+        "APID": manifest.apid,
+        "TELEMETRY": manifest.telemetry,
+        "PARAMETERS": tuple(Parameter(p.name, p.fmt, p.default, p.low, p.high)
+                            for p in manifest.parameters),
+        "EVENTS": (
+            EventDef(EV_SANDBOX, "SANDBOX", Severity.INFO, "{text}"),
+            EventDef(EV_CRASHED, "CRASHED", Severity.HIGH, "{text}"),
+            EventDef(EV_CYCLE_FAILED, "APP_CYCLE_FAILED", Severity.MEDIUM, "{text}"),
+            EventDef(EV_COMMAND_FAILED, "APP_COMMAND_FAILED", Severity.LOW, "{text}"),
+            EventDef(EV_BRIDGE_FRAME, "BRIDGE_FRAME", Severity.LOW, "{text}"),
+            EventDef(FIRST_APP_EVENT, "APP_EVENT", Severity.INFO, "{text}",
+                     doc="the app's own events (ids 100 and up, any severity)"),
+        ),
+    }
+    for decl in manifest.commands:
+        def handler(self: Any, **args: Any) -> None:
+            refuse(self, **args)
+        handler.__doc__ = decl.doc or decl.name
+        ns[decl.name.lower()] = command(decl.code, *decl.args)(handler)
+    return type(f"{manifest.name.title().replace('_', '')}PartnerApp", (App,), ns)

@@ -63,6 +63,9 @@ class DeviceSpec:
     bus: str | None
     address: int | None
     options: Mapping[str, Any]
+    # A backend for this device alone (a real part on a bench whose other
+    # devices are tunnelled); None: the bus's own backend.
+    backend: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,12 +134,16 @@ def load_config(source: str | Path | Mapping[str, Any]) -> HalConfig:
         address = table.get("address")
         if address is not None and (not isinstance(address, int) or address < 0):
             raise _fail(f"address {address!r} is not a non-negative integer", where)
-        opts = {k: v for k, v in table.items() if k not in ("driver", "bus", "address")}
+        backend = table.get("backend")
+        if backend is not None and (not isinstance(backend, str) or bus is None):
+            raise _fail(f"backend {backend!r} needs a bus and must be a backend name", where)
+        opts = {k: v for k, v in table.items()
+                if k not in ("driver", "bus", "address", "backend")}
         extra = set(opts) - set(_DRIVERS[drv].options)
         if extra:
             raise _fail(f"options {sorted(extra)} not understood by driver {drv} "
                         f"(accepts {sorted(_DRIVERS[drv].options)})", where)
-        devices[name] = DeviceSpec(name, drv, bus, address, opts)
+        devices[name] = DeviceSpec(name, drv, bus, address, opts, backend)
     return HalConfig(buses, devices)
 
 
@@ -162,10 +169,11 @@ def _opts(spec: BusSpec, allowed: set[str]) -> dict[str, Any]:
 
 # Every backend tolerates the other backends' keys, so that switching backend
 # is a one-word change; each reads only its own.
-_I2C_KEYS = {"device", "timeout_s"}
-_SPI_KEYS = {"bus", "baudrate", "mode"}
-_CAN_KEYS = {"interface", "channel", "send_timeout_s"}
-_UART_KEYS = {"url", "baudrate", "timeout_s"}
+# `port` is the tunnel backend's bench link (hal.tunnel).
+_I2C_KEYS = {"device", "timeout_s", "port"}
+_SPI_KEYS = {"bus", "baudrate", "mode", "port"}
+_CAN_KEYS = {"interface", "channel", "send_timeout_s", "port"}
+_UART_KEYS = {"url", "baudrate", "timeout_s", "port"}
 
 
 def _sim_i2c(spec):
@@ -377,18 +385,36 @@ class Hardware:
             bus.deinit()
 
 
+def _own_bus(spec: DeviceSpec, config: HalConfig) -> BusSpec | None:
+    """The bus a device with its own backend uses, named `bus@backend`."""
+    if spec.backend is None or spec.bus is None:
+        return None
+    bus = config.buses[spec.bus]
+    if spec.backend == bus.backend:
+        return None
+    return BusSpec(f"{bus.name}@{spec.backend}", bus.kind, spec.backend, bus.options)
+
+
 def build_buses(config: HalConfig, *, sim_buses: Mapping[str, Any] | None = None
                 ) -> dict[str, Any]:
     """Build every bus. For the sim backend the caller's bus object of that
     name is used (the simulator has attached its emulators to it); a sim bus
-    the caller did not supply is created empty."""
+    the caller did not supply is created empty. A device with its own
+    `backend` gets a bus of its own, `NAME@BACKEND`, from its bus's table."""
     sim_buses = dict(sim_buses or {})
     buses: dict[str, Any] = {}
+    specs = dict(config.buses)
+    for dev in config.devices.values():
+        own = _own_bus(dev, config)
+        if own is not None:
+            specs[own.name] = own
     try:
-        for name, spec in config.buses.items():
+        for name, spec in specs.items():
             if spec.backend == "sim" and name in sim_buses:
                 buses[name] = sim_buses[name]
                 continue
+            if (spec.kind, spec.backend) not in _BACKENDS:
+                _load_backend_plugin(spec.backend)
             factory = _BACKENDS.get((spec.kind, spec.backend))
             if factory is None:
                 known = sorted(b for k, b in _BACKENDS if k == spec.kind)
@@ -403,14 +429,29 @@ def build_buses(config: HalConfig, *, sim_buses: Mapping[str, Any] | None = None
     return buses
 
 
+def _load_backend_plugin(backend: str) -> None:
+    """Backends beyond sim and linux live in `hal.<backend>` and register on import."""
+    import importlib
+
+    if backend.isidentifier():
+        try:
+            importlib.import_module(f"hal.{backend}")
+        except ModuleNotFoundError:
+            pass
+
+
 def build_devices(config: HalConfig, buses: Mapping[str, Any]) -> dict[str, Any]:
     """Build every driver in declaration order (so composites can refer to
     devices declared before them). Driver construction errors (absent or
     wrong parts) propagate as their `HalError`."""
     devices: dict[str, Any] = {}
     for name, spec in config.devices.items():
+        own = _own_bus(spec, config)
+        wired = dict(buses)
+        if own is not None:
+            wired[spec.bus] = buses[own.name]
         try:
-            devices[name] = _DRIVERS[spec.driver].build(spec, dict(buses), devices)
+            devices[name] = _DRIVERS[spec.driver].build(spec, wired, devices)
         except (TypeError, ValueError) as exc:
             raise _fail(str(exc), f"devices.{name}") from exc
     return devices

@@ -36,6 +36,8 @@ FILE_PDU_APID = 0x019
 """CFDP PDUs from the spacecraft's file transfer entity to the ground."""
 RELEASED_TC_APID = 0x01A
 """A TC the scheduler released, with its owner's SPI, for the comms app to authorise and run."""
+SCHEDULE_REPORT_APID = 0x01B
+"""The scheduler's summary of one key holder's activities, for the comms app to downlink."""
 BEACON_APID = 0x01C
 """The mode manager's beacon, sent while in SAFE."""
 ADCS_APID = 0x020
@@ -44,6 +46,8 @@ ADCS_STATE_APID = 0x022
 """ADCS state, every control cycle."""
 ADCS_DEVICE_HEALTH_APID = 0x023
 """Health counters of each ADCS driver, every housekeeping cycle."""
+GNSS_APID = 0x028
+"""GNSS app: the GPS receiver's fix (housekeeping)."""
 SAMPLE_APID = 0x030
 SAMPLE_OUTPUT_APID = 0x031
 """The sample app's output, every cycle."""

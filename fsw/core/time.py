@@ -5,7 +5,8 @@ The executive never reads the system time itself: it asks a clock. A
 `VirtualClock` jumps straight to the next deadline, so a simulation runs as
 fast as the CPU allows and gives the same result every run; whatever must
 happen between two instants (the simulator integrating the dynamics) is
-attached as a listener and runs before the clock reaches the new time.
+attached as a listener and runs before the clock reaches the new time. A
+`LockstepClock` moves only when another party (a HIL bench) grants the step.
 
 Mission time for packets is the clock's time plus `epoch_tai_s`, seconds of
 TAI since the CCSDS epoch 1958-01-01 (CCSDS 301.0-B-4, sec. 3.2).
@@ -77,6 +78,29 @@ class VirtualClock:
         for listener in self._listeners:
             listener(self._t, t_s)
         self._t = t_s
+
+
+class LockstepClock:
+    """Time granted by someone else, one step at a time (a HIL bench in lockstep).
+
+    `advance(t_from_s, t_to_s)` is called when the executive waits and must
+    return once the other side has reached `t_to_s`; the time it returns
+    becomes this clock's time (the bench's word on what time it is).
+    """
+
+    def __init__(self, advance: Callable[[float, float], float], start_s: float = 0.0,
+                 epoch_tai_s: float = DEFAULT_EPOCH_TAI_S) -> None:
+        self.epoch_tai_s = epoch_tai_s
+        self._t = float(start_s)
+        self._advance = advance
+
+    def now(self) -> float:
+        return self._t
+
+    def sleep_until(self, t_s: float) -> None:
+        if t_s <= self._t:
+            return
+        self._t = max(self._t, float(self._advance(self._t, t_s)))
 
 
 # -- mission time scales -------------------------------------------------------

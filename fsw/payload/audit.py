@@ -95,11 +95,16 @@ class AuditLog:
         self.seq = 0
         self.prev = GENESIS
         if self.path.exists():
-            lines = self.path.read_bytes().splitlines()
-            # a power cut can leave a torn last line: it is not part of the chain
-            if lines and not self.path.read_bytes().endswith(b"\n"):
-                lines = lines[:-1]
-            for line in lines:
+            data = self.path.read_bytes()
+            if data and not data.endswith(b"\n"):
+                # a power cut tore the last record while it was written: it never
+                # returned, so it is not part of the log; cut it before appending
+                keep = data.rfind(b"\n") + 1
+                with open(self.path, "r+b") as fh:
+                    fh.truncate(keep)
+                    os.fsync(fh.fileno())
+                data = data[:keep]
+            for line in data.splitlines():
                 self.seq += 1
                 self.prev = hashlib.sha256(line).hexdigest()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

@@ -7,10 +7,12 @@ One stream (a Unix socket pair) carries frames both ways::
 Host to app: MESSAGE (a bus message the app subscribed to), COMMAND (a
 command to the app), TICK (run one cycle; body = mission time f64 and a
 housekeeping flag), GRANTED (a subscription was granted; body = the
-layout as JSON), REFUSED (a request was refused; body = the reason), STOP.
+layout as JSON), REFUSED (a request was refused; body = the reason), STOP,
+DEVICE_REPLY (the JSON result of a DEVICE call).
 
 App to host: PUBLISH, SUBSCRIBE (body = topic name), RESULT (a command
-verification stage), EVENT, PARAMETER (a parameter report), READY, DONE (a tick's cycle is over).
+verification stage), EVENT, PARAMETER (a parameter report), READY, DONE (a tick's cycle is over),
+DEVICE (call one method of a granted device).
 
 The host decides everything: it checks every PUBLISH against the app's own
 message ids and every SUBSCRIBE against the topics its manifest was
@@ -41,6 +43,7 @@ class Kind(IntEnum):
     GRANTED = 4
     REFUSED = 5
     STOP = 6
+    DEVICE_REPLY = 7
     # app -> host
     PUBLISH = 10
     SUBSCRIBE = 11
@@ -49,6 +52,7 @@ class Kind(IntEnum):
     PARAMETER = 14
     READY = 15
     DONE = 16  # a TICK's cycle is finished (the host waits for it in lockstep)
+    DEVICE = 17  # call a granted device method; body JSON {device, method, args}
 
 
 class BridgeError(Exception):

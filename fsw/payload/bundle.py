@@ -340,7 +340,7 @@ def verify_bundle(data: bytes, allocations: Allocations, *, highest_version: int
     if now >= expires:
         raise BundleError(Refusal.EXPIRED, f"the bundle expired at {meta['expires']} "
                           f"(now {_utc(now)})")
-    over = check_allocation(manifest, allocations.partners)
+    over = check_allocation(manifest, allocations)
     if over:
         raise BundleError(Refusal.OVER_ALLOCATION, "; ".join(over))
     content = {p: b for p, b in files.items() if p not in (METADATA, SIGNATURES)}

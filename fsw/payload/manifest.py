@@ -51,7 +51,7 @@ key at fault.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,6 +235,26 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _tables(doc: Mapping[str, Any], key: str) -> list[tuple[str, Mapping[str, Any]]]:
+    """The [[key]] tables of the document, each with where it is, for error messages."""
+    items = doc.get(key, [])
+    if not isinstance(items, list) or len(items) > MAX_DECLARED:
+        raise ManifestError(f"{key} must be at most {MAX_DECLARED} [[{key}]] tables")
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise ManifestError(f"{key}[{i}] must be a table")
+        out.append((f"{key}[{i}]", item))
+    return out
+
+
+def _name(item: Mapping[str, Any], where: str, pattern: str, style: str) -> str:
+    name = _need(item, "name", str, where)
+    if not re.fullmatch(pattern, name):
+        raise ManifestError(f"{where}.name {name!r} must be {style}")
+    return name
+
+
 def parse_manifest(text: str | bytes) -> Manifest:
     """Parse and check the manifest text (not yet against an allocation)."""
     if isinstance(text, bytes):
@@ -275,16 +295,8 @@ def parse_manifest(text: str | bytes) -> Manifest:
     resources = _resources(doc.get("resources", {}), "resources")
 
     telemetry: list[MessageType] = []
-    tm_items = doc.get("telemetry", [])
-    if not isinstance(tm_items, list) or len(tm_items) > MAX_DECLARED:
-        raise ManifestError(f"telemetry must be at most {MAX_DECLARED} [[telemetry]] tables")
-    for i, item in enumerate(tm_items):
-        where = f"telemetry[{i}]"
-        if not isinstance(item, Mapping):
-            raise ManifestError(f"{where} must be a table")
-        tname = _need(item, "name", str, where)
-        if not re.fullmatch(r"[A-Z][A-Za-z0-9]{0,47}", tname):
-            raise ManifestError(f"{where}.name {tname!r} must be CamelCase")
+    for where, item in _tables(doc, "telemetry"):
+        tname = _name(item, where, r"[A-Z][A-Za-z0-9]{0,47}", "CamelCase")
         tapid = _number(item, "apid", where, 0, 0x7FE, whole=True)
         if tapid == apid:
             raise ManifestError(f"{where}.apid {tapid:#x} is the app's own (housekeeping) APID")
@@ -297,16 +309,8 @@ def parse_manifest(text: str | bytes) -> Manifest:
         raise ManifestError("telemetry declares an APID twice")
 
     commands: list[CommandDecl] = []
-    cmd_items = doc.get("commands", [])
-    if not isinstance(cmd_items, list) or len(cmd_items) > MAX_DECLARED:
-        raise ManifestError(f"commands must be at most {MAX_DECLARED} [[commands]] tables")
-    for i, item in enumerate(cmd_items):
-        where = f"commands[{i}]"
-        if not isinstance(item, Mapping):
-            raise ManifestError(f"{where} must be a table")
-        cname = _need(item, "name", str, where)
-        if not re.fullmatch(r"[A-Z][A-Z0-9_]{0,31}", cname):
-            raise ManifestError(f"{where}.name {cname!r} must be UPPER_CASE")
+    for where, item in _tables(doc, "commands"):
+        cname = _name(item, where, r"[A-Z][A-Z0-9_]{0,31}", "UPPER_CASE")
         code = _number(item, "code", where, FIRST_PARTNER_CODE, 255, whole=True)
         commands.append(CommandDecl(cname, code, _fields(item.get("args", []), f"{where}.args"),
                                     str(item.get("doc", ""))))
@@ -316,10 +320,9 @@ def parse_manifest(text: str | bytes) -> Manifest:
         raise ManifestError("commands declare a name twice")
 
     parameters: list[ParameterDecl] = []
-    for i, item in enumerate(doc.get("parameters", [])):
-        where = f"parameters[{i}]"
-        (f,) = _fields([{k: item[k] for k in ("name", "type", "low", "high") if k in item}]
-                       if isinstance(item, Mapping) else [item], where)
+    for where, item in _tables(doc, "parameters"):
+        (f,) = _fields([{k: item[k] for k in ("name", "type", "low", "high") if k in item}],
+                       where)
         default = _need(item, "default", (int, float), where)
         why = f.check(default)
         if why:
@@ -339,8 +342,17 @@ def load_manifest(path: str | Path) -> Manifest:
     return parse_manifest(data)
 
 
-def check_allocation(manifest: Manifest, allocations: Mapping[str, Allocation]) -> list[str]:
-    """Every way `manifest` exceeds its partner's allocation (empty when it fits)."""
+def check_allocation(manifest: Manifest, allocations: Mapping[str, Allocation] | Allocations,
+                     ) -> list[str]:
+    """Every way `manifest` exceeds its partner's allocation (empty when it fits).
+
+    Given the whole `Allocations` with a key file attached, the app's command
+    APID must also be one its partner's key may command.
+    """
+    rights = None
+    if isinstance(allocations, Allocations):
+        rights = allocations.command_rights or None
+        allocations = allocations.partners
     alloc = allocations.get(manifest.partner)
     if alloc is None:
         return [f"partner {manifest.partner!r} has no allocation"]
@@ -349,6 +361,12 @@ def check_allocation(manifest: Manifest, allocations: Mapping[str, Allocation]) 
         if not alloc.holds(apid):
             why.append(f"APID {apid:#05x} is outside {manifest.partner}'s "
                        f"{alloc.apid_low:#05x}-{alloc.apid_high:#05x}")
+    may_command = rights.get(manifest.partner) if rights is not None else None
+    if rights is not None and may_command is None:
+        why.append(f"{manifest.partner} holds no key in the key file")
+    elif may_command is not None and not may_command(manifest.apid):
+        why.append(f"APID {manifest.apid:#05x} is not one {manifest.partner} may command "
+                   "(key file)")
     for key in RESOURCE_KEYS:
         asked, limit = getattr(manifest.resources, key), getattr(alloc.resources, key)
         if asked > limit:
@@ -390,6 +408,20 @@ class Allocations:
 
     partners: dict[str, Allocation] = field(default_factory=dict)
     operator_key: bytes | None = None
+    # APIDs each key holder may command, from the space-link key file (None: all);
+    # when known, a manifest's APIDs must also be commandable by its partner.
+    command_rights: dict[str, Callable[[int], bool]] = field(default_factory=dict)
+
+    def attach_key_file(self, path: str | Path) -> None:
+        """Take each partner's command rights from the key file the comms app uses."""
+        from fsw.protocol.errors import SecurityError
+        from fsw.protocol.keyfile import load_key_file
+        try:
+            key_file = load_key_file(path)
+        except SecurityError as exc:
+            raise ManifestError(f"key file {path}: {exc}") from None
+        for sa in key_file.sas:
+            self.command_rights[sa.owner] = sa.rights.may_command
 
     def __getitem__(self, partner: str) -> Allocation:
         return self.partners[partner]

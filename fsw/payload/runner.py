@@ -32,7 +32,7 @@ from pathlib import Path
 from fsw.payload import sandbox
 from fsw.payload.bridge import EVENT, Kind
 from fsw.payload.manifest import load_manifest
-from fsw.payload.sdk import PayloadApp, _Link, serve
+from fsw.payload.sdk import EV_CRASHED, EV_SANDBOX, PayloadApp, _Link, serve
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest = load_manifest(code / "manifest.toml")
     applied = sandbox.confine(args.uid, args.memory_mib, args.storage_kib, args.cpu_seconds,
                               args.data)
-    link.send(Kind.EVENT, 0, EVENT.pack(10, 1) + ("sandbox: " + "; ".join(applied))
+    link.send(Kind.EVENT, 0, EVENT.pack(EV_SANDBOX, 1) + ("sandbox: " + "; ".join(applied))
               .encode()[:120])
     sys.path.insert(0, str(code / "app"))
     try:
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         text = f"crashed: {type(exc).__name__}: {exc}"
         try:
-            link.send(Kind.EVENT, 0, EVENT.pack(11, 4) + text.encode()[:120])
+            link.send(Kind.EVENT, 0, EVENT.pack(EV_CRASHED, 4) + text.encode()[:120])
             link.flush()
         except OSError:
             pass

@@ -27,7 +27,8 @@ SDK builds the message layouts from it, checks arguments and ranges, and
 answers the standard commands (0 NOOP, 1 RESET_COUNTERS, 2 SET_PARAMETER,
 3 REPORT_PARAMETER). Services: `publish`, `subscribe`, `event`, `params`,
 `now` (mission time, s), `storage` (the private directory, under its
-quota) and `device` (a device the manifest was granted; not yet proxied).
+quota) and `device` (a device the manifest was granted, whose methods the
+operator lists in the host's ``device_methods``; called through the host).
 A handler raises `CommandFailedError(text)` to fail a command.
 """
 
@@ -50,6 +51,14 @@ from fsw.payload.bridge import Kind
 from fsw.payload.manifest import CommandDecl, Manifest
 
 SEVERITIES = {"info": 1, "low": 2, "medium": 3, "high": 4}
+# Event ids the SDK and the runner raise for the app (above the App base class's 1-9);
+# the app's own events are FIRST_APP_EVENT and up.
+EV_SANDBOX = 10
+EV_CRASHED = 11
+EV_CYCLE_FAILED = 12
+EV_COMMAND_FAILED = 13
+EV_BRIDGE_FRAME = 14
+FIRST_APP_EVENT = 100
 HK_LAYOUT = Layout(STANDARD_HK_FIELDS)
 
 
@@ -106,6 +115,30 @@ class Storage:
 
     def remove(self, name: str) -> None:
         self._path(name).unlink()
+
+
+class DeviceProxy:
+    """Calls methods of one granted device through the bridge; results come back as JSON
+    values (numbers, strings, lists). A refused call raises DeviceNotGrantedError."""
+
+    def __init__(self, name: str, link: _Link) -> None:
+        self._name = name
+        self._link = link
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        if method.startswith("_"):
+            raise AttributeError(method)
+
+        def call(*args: Any) -> Any:
+            reply = self._link.request(Kind.DEVICE, json.dumps(
+                {"device": self._name, "method": method, "args": list(args)}).encode(),
+                Kind.DEVICE_REPLY)
+            result = json.loads(reply)
+            if not result.get("ok"):
+                raise DeviceNotGrantedError(f"{self._name}.{method}: {result.get('error')}")
+            return result.get("value")
+
+        return call
 
 
 class PayloadApp:
@@ -165,8 +198,14 @@ class PayloadApp:
         self._topics[topic] = handler
         self._link.send(Kind.SUBSCRIBE, 0, topic.encode())
 
-    def event(self, text: str, severity: str = "info", event_id: int = 100) -> None:
-        """Raise an event (info, low, medium, high); it reaches the ground like any other."""
+    def event(self, text: str, severity: str = "info", event_id: int = FIRST_APP_EVENT) -> None:
+        """Raise an event (info, low, medium, high); it reaches the ground like any other.
+        Ids below 100 are the SDK's own; the app's are 100 and up."""
+        if not FIRST_APP_EVENT <= event_id <= 0xFFFF:
+            raise ValueError(f"event id {event_id}: an app's events are {FIRST_APP_EVENT}-65535")
+        self._sdk_event(text, severity, event_id)
+
+    def _sdk_event(self, text: str, severity: str, event_id: int) -> None:
         self._link.send(Kind.EVENT, 0, bridge.EVENT.pack(event_id, SEVERITIES[severity])
                         + text.encode()[:120])
 
@@ -174,10 +213,12 @@ class PayloadApp:
         """Mission time, s (the executive's clock, as of the last cycle, plus time since)."""
         return self._mission_time + (time.monotonic() - self._time_mono)
 
-    def device(self, name: str) -> Any:
+    def device(self, name: str) -> DeviceProxy:
+        """A granted device: ``self.device("magnetometer").read_field_t()`` calls the driver
+        on board through the host, which allows only the methods the operator lists."""
         if name not in self.manifest.devices:
             raise DeviceNotGrantedError(f"device {name!r} is not granted in manifest.toml")
-        raise DeviceNotGrantedError(f"device {name!r}: device access is not proxied yet")
+        return DeviceProxy(name, self._link)
 
     # -- driven by the runner --------------------------------------------------------
     def _tick(self, body: bytes) -> None:
@@ -187,7 +228,7 @@ class PayloadApp:
             self.execute()
         except Exception as exc:  # the app's own bug: count it, report it
             self.cycle_error_count += 1
-            self.event(f"cycle failed: {type(exc).__name__}: {exc}", "medium", 1)
+            self._sdk_event(f"cycle failed: {type(exc).__name__}: {exc}", "medium", EV_CYCLE_FAILED)
         if hk:
             self._link.send(Kind.PUBLISH, self.manifest.hk_id, HK_LAYOUT.pack(
                 cmd_count=min(self.cmd_count, 0xFFFF),
@@ -233,10 +274,11 @@ class PayloadApp:
         try:
             handler(**args)
         except CommandFailedError as exc:
-            self.event(f"command {code} failed: {exc}", "low", 2)
+            self._sdk_event(f"command {code} failed: {exc}", "low", EV_COMMAND_FAILED)
             return self._fail(rid, code, Stage.COMPLETION, Reason.EXECUTION_FAILED)
         except (ValueError, LookupError, ArithmeticError, TypeError) as exc:
-            self.event(f"command {code} failed: {type(exc).__name__}: {exc}", "medium", 2)
+            self._sdk_event(f"command {code} failed: {type(exc).__name__}: {exc}", "medium",
+                            EV_COMMAND_FAILED)
             return self._fail(rid, code, Stage.COMPLETION, Reason.EXECUTION_FAILED)
         self.cmd_count += 1
         self._result(rid, code, Stage.COMPLETION, True, Reason.NONE)
@@ -285,6 +327,22 @@ class _Link:
         self.sock = sock
         self.reader = bridge.FrameReader()
         self._out = bytearray()
+        self._backlog: list[tuple[int, int, bytes]] = []
+
+    def request(self, kind: int, body: bytes, reply_kind: int, timeout_s: float = 2.0) -> bytes:
+        """Send one request and wait for its reply; frames meanwhile are kept for later."""
+        self.send(kind, 0, body)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            frames = self._read(max(deadline - time.monotonic(), 0.0))
+            if frames is None:
+                break
+            for i, (k, _mid, b) in enumerate(frames):
+                if k == reply_kind:
+                    self._backlog.extend(frames[:i] + frames[i + 1:])
+                    return b
+            self._backlog.extend(frames)
+        return json.dumps({"ok": False, "error": "no reply from the host"}).encode()
 
     def send(self, kind: int, msg_id: int, body: bytes) -> None:
         self._out += bridge.encode(kind, msg_id, body)
@@ -298,6 +356,12 @@ class _Link:
 
     def receive(self, timeout_s: float) -> list[tuple[int, int, bytes]] | None:
         """Frames that arrived within `timeout_s`; None when the host closed the bridge."""
+        if self._backlog:
+            frames, self._backlog = self._backlog, []
+            return frames
+        return self._read(timeout_s)
+
+    def _read(self, timeout_s: float) -> list[tuple[int, int, bytes]] | None:
         self.flush()
         ready, _, _ = select.select([self.sock], [], [], timeout_s)
         if not ready:
@@ -332,7 +396,8 @@ def serve(app: PayloadApp, link: _Link) -> None:
                 try:
                     handler(msg_id, body)
                 except (ValueError, struct.error, KeyError, TypeError) as exc:
-                    app.event(f"bridge frame {kind} not handled: {exc}", "low", 3)
+                    app._sdk_event(f"bridge frame {kind} not handled: {exc}", "low",
+                                   EV_BRIDGE_FRAME)
     app.stop()
 
 

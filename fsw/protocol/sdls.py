@@ -91,6 +91,8 @@ def compute_mac(sa: SecurityAssociation, authenticated: bytes | memoryview,
                 header_len: int) -> bytes:
     """Truncated HMAC-SHA-256 of `authenticated` (frame up to the MAC), with the
     first `header_len` octets masked by the SA's ABM."""
+    if sa.abm == DEFAULT_ABM:  # every header bit authenticated: nothing to mask
+        return hmac.digest(sa.key, authenticated, "sha256")[: sa.mac_len]
     masked = bytes(b & m for b, m in zip(authenticated[:header_len], sa.abm, strict=False))
     h = hmac.new(sa.key, masked, hashlib.sha256)
     h.update(authenticated[header_len:])

@@ -39,6 +39,7 @@ EV_INFO, EV_LOW, EV_MEDIUM, EV_HIGH, EV_ENABLE, EV_DISABLE = 1, 2, 3, 4, 5, 6
 PERFORM_FUNCTION = 1
 # ST11 (6.11)
 SCHED_ENABLE, SCHED_DISABLE, SCHED_RESET, SCHED_INSERT, SCHED_DELETE = 1, 2, 3, 4, 5
+SCHED_SUMMARY_REPORT, SCHED_SUMMARY_REQ = 13, 17
 # ST17 (6.17)
 PING, PONG, CONNECTION_TEST, CONNECTION_REPORT = 1, 2, 3, 4
 # ST20 (6.20)
@@ -288,6 +289,27 @@ def decode_delete(data: bytes) -> list[ActivityId]:
     return out
 
 
+def encode_summary(entries: list[tuple[CucTime, ActivityId]]) -> bytes:
+    """TM[11,13] summary report: N, then N x (release time CUC 4+2, source ID,
+    APID, sequence count)."""
+    out = _U16.pack(len(entries))
+    for release, i in entries:
+        if release.coarse_octets != 4 or release.fine_octets != 2:
+            raise PacketError(Reason.BAD_TIME, "release time is CUC 4+2")
+        out += release.encode(False) + struct.pack(">HHH", i.source_id, i.apid, i.seq_count)
+    return out
+
+
+def decode_summary(data: bytes) -> list[tuple[CucTime, ActivityId]]:
+    r = _Reader(data)
+    out = []
+    for _ in range(r.count(12)):
+        t = CucTime.decode(r.take(6), coarse_octets=4, fine_octets=2)
+        out.append((t, ActivityId(r.u16(), r.u16(), r.u16())))
+    r.end()
+    return out
+
+
 # --- ST20 parameters ------------------------------------------------------------
 
 # value type tags (mission-defined, loosely after ECSS-E-ST-70-41C PTC codes)
@@ -404,6 +426,7 @@ TC_TYPES: tuple[TcType, ...] = (
     TcType(ST_SCHEDULING, SCHED_RESET, "SCHEDULE_RESET", _no_data, SCOPE_SCHEDULE),
     TcType(ST_SCHEDULING, SCHED_INSERT, "SCHEDULE_INSERT", decode_insert, SCOPE_SCHEDULE),
     TcType(ST_SCHEDULING, SCHED_DELETE, "SCHEDULE_DELETE", decode_delete, SCOPE_SCHEDULE),
+    TcType(ST_SCHEDULING, SCHED_SUMMARY_REQ, "SCHEDULE_SUMMARY", _no_data, SCOPE_SCHEDULE),
     TcType(ST_TEST, PING, "ARE_YOU_ALIVE", _no_data),
     TcType(ST_TEST, CONNECTION_TEST, "CONNECTION_TEST", decode_connection_test),
     TcType(ST_PARAMETERS, PARAM_REPORT_REQ, "REPORT_PARAMETERS", decode_ids),

@@ -6,8 +6,9 @@
     tessera app pack PATH --key FILE [--operator-key FILE] [--valid-days N] [--out FILE]
     tessera app cosign BUNDLE --key FILE --allocations FILE [--out FILE]   (bus operator)
     tessera app verify BUNDLE --allocations FILE [--installed-version N]
+    tessera app audit LOG                                       read a downlinked audit log
 
-Every refusal is one line on stderr; `check`, `cosign` and `verify` exit 1
+Every refusal is one line on stderr; `check`, `cosign`, `verify` and `audit` exit 1
 when the manifest or bundle is refused, 2 for bad options.
 """
 
@@ -168,6 +169,19 @@ def run_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_audit(args: argparse.Namespace) -> int:
+    from fsw.payload.audit import AuditError, verify_chain
+    try:
+        records = verify_chain(args.log.read_bytes().splitlines())
+    except AuditError as exc:
+        return _fail(f"{args.log}: {exc}")
+    for r in records:
+        print(f"{r.seq:6d} t={r.time_s:10.1f} s  {r.actor:<9} {r.action:<12} {r.app:<16} "
+              f"{r.detail}")
+    print(f"{len(records)} records, chain intact")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from ground.payload import OPERATOR_ALLOCATIONS
     app = sub.add_parser("app", help="partner payload apps: new, check, keygen, pack, "
@@ -214,3 +228,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     verify.add_argument("--allocations", type=existing_file, required=True)
     verify.add_argument("--installed-version", type=bounded_int(0, 2**31 - 1), default=0)
     verify.set_defaults(run=run_verify)
+
+    audit = verbs.add_parser("audit", help="check and print a downlinked audit log")
+    audit.add_argument("log", type=existing_file)
+    audit.set_defaults(run=run_audit)

@@ -1,57 +1,176 @@
-"""`tessera fsw`: the flight software on the real clock and real buses."""
+"""`tessera fsw`: the flight software on the real clock and real buses, or on a
+HIL bench (`--backend tunnel --port URL`), where the bench's handshake says
+whether the clock follows its lockstep ticks or runs in real time."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from importlib.resources import files
+from typing import Any
 
 from tessera.options import bounded_float
 
 
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _bench(args: argparse.Namespace, devices: Any) -> tuple[Any, Any, Any] | int:
+    """Open the bench link, shake hands; (devices, bench time, session) or an exit status."""
+    from hal import HalError
+
+    tunnelled = [n for n, b in devices.buses.items() if b.backend == "tunnel"]
+    tunnelled += [d.bus for d in devices.devices.values() if d.backend == "tunnel"]
+    if not tunnelled:
+        if args.port:
+            print("tessera fsw: --port is for buses on the tunnel backend, and none is "
+                  "(add --backend tunnel)", file=sys.stderr)
+            return 2
+        return devices, None, None
+    if not args.port:
+        print("tessera fsw: --port URL is needed for buses on the tunnel backend",
+              file=sys.stderr)
+        return 2
+    try:
+        from hal.tunnel import open_link
+    except ImportError as exc:  # the bench link's framing package is an extra
+        print(f"tessera fsw: {exc}", file=sys.stderr)
+        return 2
+    devices = devices.with_backend("tunnel", buses=[n for n, b in devices.buses.items()
+                                                    if b.backend == "tunnel"],
+                                   **{n: {"port": args.port} for n in devices.buses})
+    try:
+        link = open_link(args.port, on_event=_say)
+        from hal.tunnel.clock import BenchTime
+
+        bench = BenchTime(link)
+        session = link.hello()
+    except HalError as exc:
+        print(f"tessera fsw: bench link: {exc}", file=sys.stderr)
+        return 2
+    _say(f"bench: scenario {session.get('scenario')!r} in {session.get('mode')} mode, "
+         f"bench time {float(session.get('t_s', 0.0)):.1f} s")
+    return devices, bench, session
+
+
+def _clock(bench: Any, session: dict[str, Any] | None) -> Any:
+    from fsw.core import LockstepClock, MonotonicClock
+
+    if bench is None:
+        return MonotonicClock()
+    epoch = float(session["epoch_tai_s"])
+    if session.get("mode") == "realtime":
+        from hal.tunnel.clock import RealtimeBenchClock
+
+        return RealtimeBenchClock(bench, epoch_tai_s=epoch)
+    clock = LockstepClock(bench.advance, start_s=float(session.get("t_s", 0.0)),
+                          epoch_tai_s=epoch)
+    bench.link.flight_time = clock.now
+    return clock
+
+
+def _telemetry_tap(executive: Any) -> Any:
+    """Every fixed-layout telemetry message of the booted apps, drained per frame."""
+    from fsw.core.message import is_command
+
+    pipe = executive.bus.create_pipe("bench_tap", depth=128)
+    for msg_id, mtype in executive.bus.registered().items():
+        if mtype is not None and not is_command(msg_id):
+            executive.bus.subscribe(pipe, msg_id)
+    return lambda: pipe.drain()
+
+
 def run(args: argparse.Namespace) -> int:
     import hal.config
-    from fsw.core import ConfigError, Executive, MonotonicClock, Store
+    from fsw.core import ConfigError, Executive, Store
+    from fsw.core.executive import load_config
     from hal import HalError
 
     try:
         devices = hal.config.load_config(args.devices)
         if args.backend:
             devices = devices.with_backend(args.backend)
+        opened = _bench(args, devices)
+        if isinstance(opened, int):
+            return opened
+        devices, bench, session = opened
+        clock = _clock(bench, session)
         hardware = hal.config.build(devices)
     except HalError as exc:
         print(f"tessera fsw: devices: {exc}", file=sys.stderr)
         return 2
     store = Store(args.store) if args.store else None
     try:
-        executive = Executive.from_config(args.config, MonotonicClock(), devices=hardware.devices,
-                                          store=store)
+        config: Any = args.config
+        if session is not None:
+            from fsw.gnc.ephemeris import MeanElements
+            from ground.sim.sil import _with_uplinked_orbit
+
+            # The bench stands in for the ground, which uplinks the orbit.
+            config = _with_uplinked_orbit(load_config(args.config),
+                                          MeanElements.from_mapping(session["orbit"]))
+        executive = Executive.from_config(config, clock, devices=hardware.devices, store=store)
     except ConfigError as exc:
         print(f"tessera fsw: {exc}", file=sys.stderr)
         return 2
     failed = executive.boot()
     for event in executive.events.recent:
         print(f"[{event.severity.name}] {event.text}")
+    until = None
+    if bench is not None:
+        bench.telemetry = _telemetry_tap(executive)
+        until = lambda: bench.stop_requested or bench.reset_requested  # noqa: E731
+    frames = 0
     try:
-        executive.run(args.duration_s)
+        executive.run(args.duration_s, until=until)
+        while bench is not None and bench.reset_requested and not bench.stop_requested:
+            # The bench pulled the reset line: the flight software starts again
+            # from its configuration, drivers and all, on the same clock.
+            bench.reset_requested = False
+            executive.shutdown()
+            frames += executive.minor_frames
+            hardware = hal.config.build(devices)
+            executive = Executive.from_config(config, clock, devices=hardware.devices,
+                                              store=store)
+            failed = executive.boot()
+            _say(f"reset by the bench: rebooted at {clock.now():.1f} s; apps that failed "
+                 f"to boot: {', '.join(failed) or 'none'}")
+            bench.telemetry = _telemetry_tap(executive)
+            executive.run(None if args.duration_s is None
+                          else max(args.duration_s - clock.now(), 1e-9), until=until)
     except KeyboardInterrupt:
         pass
+    except HalError as exc:  # the bench link gave up (LinkLostError)
+        print(f"tessera fsw: {exc}", file=sys.stderr)
+        return 1
     finally:
         executive.shutdown()
+        if bench is not None:
+            from hal.tunnel import close_links
+
+            close_links()
     overruns = sum(g.overruns for g in executive.groups)
-    print(f"ran {executive.minor_frames} minor frames; {overruns} overruns, "
+    print(f"ran {frames + executive.minor_frames} minor frames; {overruns} overruns, "
           f"{executive.late_frames} late frames; apps that failed to boot: "
           f"{', '.join(failed) or 'none'}")
+    if bench is not None:
+        s = bench.link.stats
+        print(f"bench link: {s.requests} requests, {s.retries} retries, "
+              f"{sum(s.frame_errors.values())} bad frames, {s.stale_replies} stale replies, "
+              f"{s.losses} losses ({s.lost_s:.1f} s), {s.reconnects} reconnects")
     return 1 if failed else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    fsw = sub.add_parser("fsw", help="run the flight software on the real clock")
+    fsw = sub.add_parser("fsw", help="run the flight software on the real clock or a HIL bench")
     fsw.add_argument("--config", default=str(files("fsw").joinpath("configs", "reference.toml")),
                      help="flight configuration (apps and rate groups), TOML")
     fsw.add_argument("--devices", default=str(files("hal").joinpath("reference.toml")),
                      help="device configuration (buses and drivers), TOML")
-    fsw.add_argument("--backend", help="put every bus on this backend (e.g. linux)")
+    fsw.add_argument("--backend", help="put every bus on this backend (e.g. linux, tunnel)")
+    fsw.add_argument("--port", help="bench link for tunnel buses: any pyserial URL "
+                                    "(a serial device, a pty, socket://host:port)")
     fsw.add_argument("--store", help="SQLite file for the persistent store")
     fsw.add_argument("--duration-s", type=bounded_float(0.0, low_open=True), default=None,
                      help="stop after this long (default: run until interrupted)")

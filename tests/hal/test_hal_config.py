@@ -19,7 +19,7 @@ from hal.devices.rm3100 import RM3100
 from hal.devices.wheel import ReactionWheels
 from hal.sim import SimI2C
 from hal.sim.reference import reference_sim
-from hal.sim.uart import PtyHost
+from hal.sim.uart import PtyHost, SimUART
 
 EXPECTED = {"magnetometer": RM3100, "magnetorquer": IMTQ, "gyro": L3GD20H,
             "sun_adc_a": ADS1115, "sun_adc_b": ADS1115, "sun_sensors": CoarseSunSensors,
@@ -95,19 +95,19 @@ def test_linux_i2c_without_the_adapter_names_the_device_path():
     assert "/dev/i2c-57" in str(info.value) and "i2c0" in str(info.value)
 
 
-def test_tunnel_seam_takes_a_registered_backend():
-    cfg = load_config(REFERENCE).with_backend("tunnel", buses=["i2c0"])
+def test_a_registered_backend_is_built_for_the_buses_that_name_it():
+    cfg = load_config(REFERENCE).with_backend("custom", buses=["i2c0"])
     with pytest.raises(hal.ConfigError) as info:
         build_buses(cfg)
-    assert "no 'tunnel' backend for i2c" in str(info.value)
+    assert "no 'custom' backend for i2c" in str(info.value)
     made = []
 
-    def tunnel_i2c(spec):
-        bus = SimI2C(spec.name)  # stands for the bench link in this test
+    def custom_i2c(spec):
+        bus = SimI2C(spec.name)  # stands for another kind of adapter in this test
         made.append(bus)
         return bus
 
-    register_backend("i2c", "tunnel", tunnel_i2c)
+    register_backend("i2c", "custom", custom_i2c)
     try:
         buses = build_buses(cfg, sim_buses={k: v for k, v in reference_sim()[0].items()
                                             if k != "i2c0"})
@@ -115,7 +115,13 @@ def test_tunnel_seam_takes_a_registered_backend():
     finally:
         from hal.config import _BACKENDS
 
-        del _BACKENDS[("i2c", "tunnel")]
+        del _BACKENDS[("i2c", "custom")]
+
+
+def test_the_tunnel_backend_registers_itself_and_needs_its_bench_link():
+    cfg = load_config(REFERENCE).with_backend("tunnel", buses=["i2c0"])
+    with pytest.raises(hal.ConfigError, match="a tunnel bus needs port = URL"):
+        build_buses(cfg)
 
 
 @pytest.mark.parametrize(("toml", "words"), [
@@ -142,3 +148,26 @@ def test_absent_device_at_build_is_a_device_id_error():
     with pytest.raises(hal.DeviceIdError) as info:
         build(REFERENCE, sim_buses=buses)
     assert "RM3100" in str(info.value)
+
+
+def test_a_device_with_its_own_backend_gets_its_own_bus():
+    """A mixed bench: the GPS stays on a real port while its bus table is tunnelled."""
+    text = REFERENCE.read_text().replace('driver = "gps_nmea"',
+                                         'driver = "gps_nmea"\nbackend = "linux"')
+    cfg = load_config(text)
+    assert cfg.devices["gps"].backend == "linux"
+    made = []
+    register_backend("uart", "custom", lambda spec: made.append(spec) or SimUART(spec.name))
+    try:
+        buses = build_buses(cfg.with_backend("custom", buses=["gps_uart"],
+                                             gps_uart={"url": "loop://"}),
+                            sim_buses=reference_sim()[0])
+    finally:
+        from hal.config import _BACKENDS
+
+        del _BACKENDS[("uart", "custom")]
+    assert buses["gps_uart"] is not buses["gps_uart@linux"]
+    assert buses["gps_uart@linux"].url == "loop://"
+    assert [spec.name for spec in made] == ["gps_uart"]
+    with pytest.raises(hal.ConfigError, match="backend 3 needs a bus"):
+        load_config(text.replace('backend = "linux"', "backend = 3"))

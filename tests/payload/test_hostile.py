@@ -233,11 +233,19 @@ def test_another_partners_files_cannot_be_read(flight):
     assert "snoop denied: Permission denied" in t
 
 
-def test_no_device_nodes_and_no_sockets(flight):
+@pytest.mark.skipif(not ROOT, reason="the empty /dev needs a mount namespace, which needs the "
+                                     "host to run as root; not root here")
+def test_no_device_nodes(flight):
     sim, *_ = flight
     t = texts(sim, 0x10C)
-    assert not [x for x in t if x.startswith(("opened", "socket opened"))], t
+    assert not [x for x in t if x.startswith("opened")], t
     assert sum(x.startswith("device denied") for x in t) == 3
+
+
+def test_no_sockets(flight):
+    sim, *_ = flight
+    t = texts(sim, 0x10C)
+    assert not [x for x in t if x.startswith("socket opened")], t
     assert sum(x.startswith("socket denied") for x in t) == 2
 
 

@@ -175,3 +175,28 @@ def test_the_mode_managers_entry_sequence_step_stops_partner_apps(sim):
     sim.run(0.5)
     assert not sim.host.running
     assert any(e.text == "probe stopped: stop all commanded" for e in sim.events_of())
+
+
+def test_audit_records_come_down_as_telemetry_and_the_log_reads_on_the_ground(sim):
+    import hashlib
+    import subprocess
+
+    from fsw.payload.audit import AUDIT_RECORD_MSG
+    down = sim.executive.bus.create_pipe("test.audit", 256)
+    sim.executive.bus.subscribe(down, AUDIT_RECORD_MSG.msg_id)
+    assert sim.command("SET_VALUE", value=1.0)
+    records = audit(sim)
+    packets = [AUDIT_RECORD_MSG.unpack(p) for _mid, p in down.drain()]
+    lines = (sim.workdir / "audit.log").read_bytes().splitlines()
+    assert packets and packets[-1]["seq"] == len(lines) - 1
+    for p in packets:  # each packet names its record's line by the start of its hash
+        assert p["chain"] == hashlib.sha256(lines[p["seq"]]).digest()[:8]
+        assert p["action"].rstrip(b"\0").decode() == records[p["seq"]].action
+    r = subprocess.run([sys.executable, "-m", "tessera", "app", "audit",
+                        str(sim.workdir / "audit.log")], capture_output=True, text=True)
+    assert r.returncode == 0 and f"{len(lines)} records, chain intact" in r.stdout
+    tampered = sim.workdir / "tampered.log"
+    tampered.write_bytes(b"\n".join(lines[:1] + lines[2:]) + b"\n")
+    r = subprocess.run([sys.executable, "-m", "tessera", "app", "audit", str(tampered)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "record 1: chain broken" in r.stderr

@@ -3,6 +3,8 @@ FARM-1 over a lossy link."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -198,3 +200,21 @@ def test_farm_state_kept_across_a_reboot_and_bad_saved_state_refused():
         with pytest.raises(FrameError) as info:
             Farm1.from_dict(bad)
         assert info.value.reason == Reason.FIELD_RANGE
+
+
+@given(st.integers(0, 255), st.sampled_from(["open", "wait", "lockout"]), st.booleans(),
+       st.integers(0, 3))
+def test_farm_state_round_trips_as_plain_data(vr, state, retransmit, b):
+    farm = Farm1(3, 20)
+    farm.vr, farm.state, farm.retransmit, farm.farm_b_counter = vr, state, retransmit, b
+    again = Farm1.from_dict(json.loads(json.dumps(farm.to_dict())))
+    assert again.to_dict() == farm.to_dict() and again.clcw() == farm.clcw()
+
+
+def test_farm_state_that_cannot_be_is_refused():
+    for bad in ({}, {"vcid": 1, "window": 3, "state": "open", "vr": 0, "retransmit": False,
+                     "farm_b_counter": 0},
+                {"vcid": 1, "window": 10, "state": "sleepy", "vr": 0, "retransmit": False,
+                 "farm_b_counter": 0}):
+        with pytest.raises(FrameError):
+            Farm1.from_dict(bad)

@@ -28,6 +28,7 @@ from fsw.protocol.services import (
     decode_connection_test,
     decode_delete,
     decode_insert,
+    decode_summary,
     decode_tc_app_data,
     decode_values,
     encode_insert,
@@ -150,7 +151,7 @@ def test_service_decoders(subtype, data):
     survives(lambda d: VerificationReport.decode(subtype, d), data)
     survives(lambda d: EventReport.decode(subtype, d), data)
     for fn in (HkStructure.decode, decode_values, decode_insert, decode_delete,
-               decode_connection_test, parse_rekey):
+               decode_summary, decode_connection_test, parse_rekey):
         survives(fn, data)
     survives(lambda d: decode_tc_app_data(PusTc(1, 11 if subtype % 2 else 20, subtype, d)), data)
 

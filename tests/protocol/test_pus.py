@@ -12,6 +12,7 @@ from spacepackets.ecss import PusTc as SpTc
 from spacepackets.ecss import PusTm as SpTm
 
 from fsw.protocol import PacketError, Reason
+from fsw.protocol import services as sv
 from fsw.protocol.cuc import CucTime
 from fsw.protocol.pus import PusTc, PusTm
 from fsw.protocol.services import (
@@ -212,6 +213,8 @@ def test_schedule_insert_and_delete_round_trip(items):
     assert decode_insert(encode_insert(acts)) == acts
     ids = [ActivityId.of(tc) for _, tc in items]
     assert decode_delete(encode_delete(ids)) == ids
+    summary = [(t, ActivityId.of(tc)) for t, tc in items]
+    assert sv.decode_summary(sv.encode_summary(summary)) == summary
 
 
 def test_ccsdspy_reads_pus_tm_we_write(tmp_path):

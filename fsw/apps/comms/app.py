@@ -41,7 +41,13 @@ from fsw.apps.comms.downlink import LINK_FAILURE_BASE, Downlink
 from fsw.apps.comms.routing import TcRateLimiter, authorise
 from fsw.apps.comms.services import PusServices
 from fsw.apps.comms.uplink import FRAMES_PER_CYCLE, FRAMES_PER_HOLDER, UplinkIntake
-from fsw.apps.scheduler import RELEASED_TC_HEADER, RELEASED_TC_MAX, RELEASED_TC_MSG_ID
+from fsw.apps.scheduler import (
+    RELEASED_TC_HEADER,
+    RELEASED_TC_MAX,
+    RELEASED_TC_MSG_ID,
+    SCHEDULE_REPORT_HEADER,
+    SCHEDULE_REPORT_MSG_ID,
+)
 from fsw.core import (
     COMMAND_RESULT_MSG,
     EVENT_MSG,
@@ -142,6 +148,7 @@ class CommsApp(App):
         self.tcs_rejected = 0
         self.tm_withheld = 0
         self.bus.register_variable(RELEASED_TC_MSG_ID, "released TCs", RELEASED_TC_MAX)
+        self.bus.register_variable(SCHEDULE_REPORT_MSG_ID, "schedule summaries", RELEASED_TC_MAX)
 
     # -- init ------------------------------------------------------------------
     def init(self) -> None:
@@ -167,6 +174,8 @@ class CommsApp(App):
         self.hk_in = self.bus.create_pipe("comms.housekeeping", 256)
         self.released_in = self.bus.create_pipe("comms.released", 64)
         self.bus.subscribe(self.released_in, RELEASED_TC_MSG_ID)
+        self.summaries_in = self.bus.create_pipe("comms.schedule_reports", 64)
+        self.bus.subscribe(self.summaries_in, SCHEDULE_REPORT_MSG_ID)
 
     def start(self) -> None:
         # every app's housekeeping message is a structure, SID = APID, enabled
@@ -242,6 +251,8 @@ class CommsApp(App):
             self.process_frames(burst)
         for _mid, payload in self.released_in.drain():
             self._guarded(lambda p=payload: self._released(p))
+        for _mid, payload in self.summaries_in.drain():  # before their TC completes
+            self._guarded(lambda p=payload: self._schedule_summary(p))
         for _mid, payload in self.results.drain():
             self._guarded(lambda p=payload: self._command_result(
                 COMMAND_RESULT_MSG.unpack(p)))
@@ -281,9 +292,10 @@ class CommsApp(App):
         (spi,) = RELEASED_TC_HEADER.unpack_from(payload)
         packet = payload[RELEASED_TC_HEADER.size:]
         owner = self.rx.security.sas.get(spi)
-        if owner is None:
+        if owner is None or not owner.operational:
             self._fail_packet(packet, Why.NOT_AUTHORISED,
-                              f"released TC of SPI {spi}, which is no longer a key holder")
+                              f"released TC of SPI {spi}, which is no longer an operational "
+                              "key holder")
             return
         self.route(packet, owner, released=True)
 
@@ -391,6 +403,19 @@ class CommsApp(App):
             self.downlink.charge_to(None)
         if p.completed >= p.expected:
             self.pending.pop(r["request_id"], None)
+
+    def _schedule_summary(self, payload: bytes) -> None:
+        """TM[11,13] in reply to the TC[11,17] whose command token it carries."""
+        (token,) = SCHEDULE_REPORT_HEADER.unpack_from(payload)
+        p = self.pending.get(token)
+        if p is None:
+            return
+        self.downlink.charge_to(p.sender)
+        try:
+            self.downlink.send(p.tc.apid, sv.ST_SCHEDULING, sv.SCHED_SUMMARY_REPORT,
+                               payload[SCHEDULE_REPORT_HEADER.size:], dest=p.tc.source_id)
+        finally:
+            self.downlink.charge_to(None)
 
     def _verify(self, tc: PusTc, subtype: int, reason: int | None = None,
                 ack: int | None = None) -> None:

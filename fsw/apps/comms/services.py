@@ -31,6 +31,8 @@ from fsw.protocol.sdls import SecurityAssociation
 # the core's standard app commands used by ST20 (fsw.core.app)
 FC_SET_PARAMETER = 2
 FC_REPORT_PARAMETER = 3
+# bus commands one TC may become: bounds the work and the pipe space one TC takes
+MAX_COMMANDS_PER_TC = 8
 
 Handler = Callable[[PusTc, Any, SecurityAssociation], None]
 
@@ -57,6 +59,7 @@ class PusServices:
             "SCHEDULE_RESET": self.schedule,
             "SCHEDULE_INSERT": self.schedule,
             "SCHEDULE_DELETE": self.schedule,
+            "SCHEDULE_SUMMARY": self.schedule,
             "ARE_YOU_ALIVE": self.test,
             "CONNECTION_TEST": self.test,
             "REPORT_PARAMETERS": self.parameters,
@@ -137,6 +140,9 @@ class PusServices:
                 cmds.append(bytes((FC_SET_PARAMETER,)) + struct.pack(">Hd", pid, float(value)))
         if not cmds:
             raise ProtocolError(Why.BAD_APP_DATA, "no parameters named")
+        if len(cmds) > MAX_COMMANDS_PER_TC:
+            raise ProtocolError(Why.BAD_ARGUMENT,
+                                f"at most {MAX_COMMANDS_PER_TC} parameters in one TC")
         self.app.to_app(tc, who, cmds)
 
     # -- ST11 ------------------------------------------------------------------------

@@ -152,7 +152,13 @@ class PayloadHostApp(App):
         self.base_uid = int(self.config.get("base_uid", 61000))
         alloc = self.config.get("allocations")
         self.allocations: Allocations = load_allocations(alloc) if alloc else Allocations()
+        if self.config.get("key_file"):  # the comms app's key file: partners' command rights
+            self.allocations.attach_key_file(self.config["key_file"])
         self.period_s = float(self.config.get("supervision_period_s", 1.0))
+        # Devices partners may be granted, and which of their methods they may call.
+        self.device_methods: dict[str, tuple[str, ...]] = {
+            str(k): tuple(str(m) for m in v)
+            for k, v in dict(self.config.get("device_methods", {})).items()}
         # Simulation: wait for each tick's cycle so a run on a virtual clock is repeatable.
         self.lockstep_s = float(self.config.get("lockstep_timeout_s", 0.0))
         self.registry: dict[str, Any] = {"apps": {}, "uids": {}, "highest": {}}
@@ -575,6 +581,7 @@ class PayloadHostApp(App):
                         run.manifest.name in self.running:
                     select.select([run.launched.sock], [], [], max(deadline - time.monotonic(), 0))
                     self._read(run.manifest.name, run)
+                    self._flush(run)  # replies to device calls made within the cycle
 
     def _flush(self, run: Running) -> None:
         if not run.out:
@@ -635,6 +642,9 @@ class PayloadHostApp(App):
             run.ready = True
         elif kind == Kind.DONE:
             run.done = True
+        elif kind == Kind.DEVICE:
+            self._send(run, bridge.encode(Kind.DEVICE_REPLY, 0,
+                                          json.dumps(self._device_call(name, run, body)).encode()))
         else:
             self._violation(name, run, f"bridge frame kind {kind} refused")
 
@@ -670,6 +680,31 @@ class PayloadHostApp(App):
             self.bus.publish(msg_id, body)
         except BusError as exc:
             self._violation(name, run, f"publish refused by the bus: {exc}")
+
+    def _device_call(self, name: str, run: Running, body: bytes) -> dict[str, Any]:
+        """One device method call for an app: granted device, listed method, JSON in and out."""
+        try:
+            req = json.loads(body)
+            device, method, args = str(req["device"]), str(req["method"]), list(req["args"])
+        except (ValueError, KeyError, TypeError):
+            self._violation(name, run, "malformed device request")
+            return {"ok": False, "error": "malformed request"}
+        allowed = self.device_methods.get(device, ())
+        if device not in run.manifest.devices or method not in allowed:
+            self._violation(name, run, f"device call {device}.{method} refused",
+                            key=f"device {device}.{method}")
+            return {"ok": False, "error": "not granted"}
+        if not all(isinstance(a, (int, float, str, bool)) for a in args):
+            return {"ok": False, "error": "arguments must be numbers or strings"}
+        run.tokens -= 1.0  # a device call costs what a message costs
+        try:
+            value = getattr(self.device(device), method)(*args)
+        except Exception as exc:  # the driver's failure is the app's answer, not the host's
+            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
+        try:
+            return {"ok": True, "value": _jsonable(value)}
+        except TypeError:
+            return {"ok": False, "error": f"result {type(value).__name__} is not plain data"}
 
     def _subscribe(self, name: str, run: Running, topic: str) -> None:
         assert run.topics is not None
@@ -748,3 +783,16 @@ class PayloadHostApp(App):
                                                                         detail))
         except BusError:
             pass
+
+
+def _jsonable(value: Any) -> Any:
+    """Driver results (numbers, numpy arrays, tuples, bytes) as JSON values."""
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    raise TypeError(type(value).__name__)

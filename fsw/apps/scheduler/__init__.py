@@ -6,6 +6,8 @@ from fsw.apps.scheduler.app import (
     RELEASED_TC_HEADER,
     RELEASED_TC_MAX,
     RELEASED_TC_MSG_ID,
+    SCHEDULE_REPORT_HEADER,
+    SCHEDULE_REPORT_MSG_ID,
     ST11_FUNCTION,
     ActivityKey,
     Owner,
@@ -13,5 +15,6 @@ from fsw.apps.scheduler.app import (
 )
 
 __all__ = ["MAX_ACTIVITIES", "RELEASED_TC_HEADER", "RELEASED_TC_MAX",
-           "RELEASED_TC_MSG_ID", "ST11_FUNCTION",
+           "RELEASED_TC_MSG_ID", "SCHEDULE_REPORT_HEADER", "SCHEDULE_REPORT_MSG_ID",
+           "ST11_FUNCTION",
            "ActivityKey", "Owner", "SchedulerApp"]

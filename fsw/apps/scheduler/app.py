@@ -33,21 +33,28 @@ from typing import Any
 from fsw.core import CommandError, Field, Reason, Severity, command
 from fsw.core.app import App
 from fsw.core.events import EventDef
-from fsw.core.ids import RELEASED_TC_APID, SCHEDULER_APID
+from fsw.core.ids import RELEASED_TC_APID, SCHEDULE_REPORT_APID, SCHEDULER_APID
 from fsw.core.message import tm_msg_id
 from fsw.protocol import ProtocolError
 from fsw.protocol import services as sv
+from fsw.protocol.cuc import CucTime
 
 MAX_ACTIVITIES = 256  # the pool every key holder without whole_schedule shares
 MAX_OPERATOR_ACTIVITIES = 256
 RELEASES_PER_CYCLE = 16  # bounded work per cycle; the rest follow in the next cycles
 # The scheduler's function code for each ST11 request, declared once.
 ST11_FUNCTION: dict[int, int] = {sv.SCHED_ENABLE: 10, sv.SCHED_DISABLE: 11,
-                                 sv.SCHED_RESET: 12, sv.SCHED_INSERT: 13, sv.SCHED_DELETE: 14}
+                                 sv.SCHED_RESET: 12, sv.SCHED_INSERT: 13, sv.SCHED_DELETE: 14,
+                                 sv.SCHED_SUMMARY_REQ: 15}
 # The released-TC message: [owner SPI: u16][the TC packet].
 RELEASED_TC_MSG_ID = tm_msg_id(RELEASED_TC_APID)
 RELEASED_TC_HEADER = struct.Struct(">H")
 RELEASED_TC_MAX = 1008
+# The summary report: [request ID (the comms app's token): u32][TM[11,13] data], as
+# many messages as it takes (at most SUMMARY_PER_MESSAGE activities each).
+SCHEDULE_REPORT_MSG_ID = tm_msg_id(SCHEDULE_REPORT_APID)
+SCHEDULE_REPORT_HEADER = struct.Struct(">I")
+SUMMARY_PER_MESSAGE = 64
 _NS = "scheduler"
 _RELEASE = struct.Struct(">d")
 
@@ -133,7 +140,9 @@ class SchedulerApp(App):
         self.privileged: set[int] = set()  # owners with whole_schedule: outside the pool
         self.activities: dict[ActivityKey, tuple[float, bytes]] = {}
         self.released = 0
+        self._request_id = 0
         self.bus.register_variable(RELEASED_TC_MSG_ID, "released TCs", RELEASED_TC_MAX)
+        self.bus.register_variable(SCHEDULE_REPORT_MSG_ID, "schedule summaries", RELEASED_TC_MAX)
 
     def init(self) -> None:
         store = self.ctx.store
@@ -162,6 +171,16 @@ class SchedulerApp(App):
         assert self.ctx.store is not None
         self.ctx.store.delete(_NS, key)
         self.event(EV_OWNERLESS_DROPPED, key=key)
+
+    def run_cycle(self) -> None:
+        """This cycle's requests and releases, written to the store in one
+        durable commit (one fsync per cycle, however many requests came)."""
+        store = self.ctx.store
+        if store is None:
+            super().run_cycle()
+            return
+        with store.transaction():
+            super().run_cycle()
 
     def execute(self) -> None:
         if not self.enabled or not self.activities:
@@ -234,7 +253,7 @@ class SchedulerApp(App):
             raise CommandError(Reason.NOT_ALLOWED_NOW, "schedule full")
         rows = {ak: (a.release.seconds, a.tc.encode()) for ak, a in new.items()}
         store = self.ctx.store
-        if store is not None:  # all or nothing: one transaction
+        if store is not None:  # all or nothing: one transaction (the cycle's)
             with store.transaction():
                 for ak, (release, raw) in rows.items():
                     store.put(_NS, ak.store_key(), _RELEASE.pack(release) + raw)
@@ -260,6 +279,23 @@ class SchedulerApp(App):
             found += hits
         for ak in found:
             self._forget(ak)
+
+    @command(ST11_FUNCTION[sv.SCHED_SUMMARY_REQ], parse=_parsed(None))
+    def summary_report(self, owner: Owner) -> None:
+        """TC[11,17]: report the sender's activities (every one, with the whole
+        schedule right), in order of release time, as TM[11,13]."""
+        keys = list(self.activities) if owner.whole_schedule else self.owned_by(owner.spi)
+        rows = sorted((self.activities[ak][0], ak) for ak in keys)
+        entries = [(CucTime.from_seconds(t), ak.aid) for t, ak in rows]
+        token = self._request_id
+        for i in range(0, max(len(entries), 1), SUMMARY_PER_MESSAGE):
+            self.bus.publish(SCHEDULE_REPORT_MSG_ID, SCHEDULE_REPORT_HEADER.pack(token)
+                             + sv.encode_summary(entries[i:i + SUMMARY_PER_MESSAGE]))
+
+    def handle_command(self, payload: bytes) -> None:
+        # the summary is addressed by the request ID of the command that asked for it
+        self._request_id = int.from_bytes(payload[:4], "big") if len(payload) >= 4 else 0
+        super().handle_command(payload)
 
     # -- state ---------------------------------------------------------------------
     def _forget(self, ak: ActivityKey) -> None:

@@ -1,0 +1,110 @@
+"""Flight time on a bench: lockstep ticks granted by the bench, or the
+computer's own clock with a stamp per minor frame sent to the bench.
+
+`BenchTime.advance(t_from_s, t_to_s)` is what a lockstep clock calls each
+time the executive waits for its next minor frame (see
+`fsw.core.time.LockstepClock`): one TICK request, carrying the frame's
+telemetry, answered once the bench has moved the simulated world to
+`t_to_s`. `RealtimeBenchClock` keeps real time itself and sends a STAMP
+(frame start, end of work, next deadline) so the bench can measure each
+deadline; a STAMP that gets no answer in time is skipped, never waited for.
+Both carry out the bench's directives (scenario stop, reset, fault notices).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from hal import HalError
+from hal.tunnel.link import BenchLink
+from hal.tunnel.messages import pack_stamp, pack_telemetry, pack_tick, unpack_time_reply
+from hal.tunnel.protocol import MAX_PAYLOAD, MsgType
+
+__all__ = ["BenchTime", "RealtimeBenchClock"]
+
+TelemetrySource = Callable[[], list[tuple[int, bytes]]]
+
+
+class BenchTime:
+    """The flight side of bench time and bench control on one link."""
+
+    def __init__(self, link: BenchLink, *, telemetry: TelemetrySource | None = None,
+                 on_event: Callable[[str], None] | None = None) -> None:
+        self.link = link
+        self.telemetry = telemetry or (lambda: [])
+        self.on_event = on_event or link.on_event
+        self.stop_requested = False
+        self.reset_requested = False
+        self.telemetry_dropped = 0
+        self.directives: list[dict[str, Any]] = []
+
+    def _telemetry_bytes(self, room: int) -> bytes:
+        records = self.telemetry()
+        out, used = [], 0
+        for mid, payload in records:
+            size = 4 + len(payload)
+            if used + size > room:
+                self.telemetry_dropped += 1
+                continue
+            out.append((mid, payload))
+            used += size
+        return pack_telemetry(out)
+
+    def advance(self, t_from_s: float, t_to_s: float) -> float:
+        """Lockstep: ask the bench to move to t_to_s; returns the bench's time."""
+        payload = pack_tick(t_from_s, t_to_s, self._telemetry_bytes(MAX_PAYLOAD - 16))
+        t_s, directives = unpack_time_reply(self.link.request(MsgType.TICK, payload))
+        self._obey(directives)
+        return t_s
+
+    def stamp(self, frame: int, start_s: float, done_s: float, deadline_s: float) -> None:
+        """Real time: report one minor frame; skipped if the bench does not answer soon."""
+        payload = pack_stamp(frame, start_s, done_s, deadline_s,
+                             self._telemetry_bytes(MAX_PAYLOAD - 28))
+        try:
+            reply = self.link.request(MsgType.STAMP, payload, patient=False)
+        except HalError:
+            return
+        self._obey(unpack_time_reply(reply)[1])
+
+    def _obey(self, directives: list[dict[str, Any]]) -> None:
+        for item in directives:
+            self.directives.append(item)
+            op = item.get("op")
+            if op == "stop":
+                self.stop_requested = True
+                self.on_event(f"bench: scenario over ({item.get('why', 'stop')})")
+            elif op == "reset":
+                self.reset_requested = True
+                self.on_event("bench: reset requested")
+            else:
+                self.on_event(f"bench: {op} {item.get('text', '')}".rstrip())
+
+
+class RealtimeBenchClock:
+    """The computer's monotonic clock, stamping every minor frame to the bench.
+
+    Implements the executive's clock protocol (`now`, `sleep_until`,
+    `epoch_tai_s`); times in seconds since the clock started.
+    """
+
+    def __init__(self, bench: BenchTime, *, epoch_tai_s: float) -> None:
+        self.bench = bench
+        self.epoch_tai_s = epoch_tai_s
+        self._start = time.monotonic()
+        self._frame = 0
+        self._frame_start_s = 0.0
+
+    def now(self) -> float:
+        return time.monotonic() - self._start
+
+    def sleep_until(self, t_s: float) -> None:
+        done = self.now()
+        self.bench.stamp(self._frame, self._frame_start_s, done, t_s)
+        self._frame += 1
+        delay = t_s - self.now()
+        if delay > 0:
+            time.sleep(delay)
+        self._frame_start_s = self.now()

@@ -1,0 +1,203 @@
+"""Payloads of the bench link messages (protocol version 1), both directions.
+
+Each `pack_*` builds a payload; each `unpack_*` parses one and raises only
+`FrameError` (a payload from the other end is outside input). Layouts are
+tabled in docs/hil.md; integers are big-endian, times are IEEE 754 doubles
+in seconds of the flight computer's clock.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any, Final
+
+from hal.busio import CanMessage
+from hal.tunnel.protocol import FrameError, Status
+
+__all__ = [
+    "pack_bus_request",
+    "pack_can_frames",
+    "pack_json",
+    "pack_reply",
+    "pack_stamp",
+    "pack_telemetry",
+    "pack_tick",
+    "pack_time_reply",
+    "unpack_bus_request",
+    "unpack_can_frames",
+    "unpack_json",
+    "unpack_reply",
+    "unpack_stamp",
+    "unpack_telemetry",
+    "unpack_tick",
+    "unpack_time_reply",
+]
+
+_U8 = struct.Struct(">B")
+_U16 = struct.Struct(">H")
+_TICK = struct.Struct(">dd")
+_STAMP = struct.Struct(">Iddd")
+_TIME = struct.Struct(">d")
+_TM = struct.Struct(">HH")
+_CAN = struct.Struct(">IB")
+CAN_EXTENDED: Final = 0x8000_0000
+
+# Bus request layouts after the bus name: (struct of fixed fields, rest is bytes).
+_BUS_FIELDS: Final = {
+    "i2c": struct.Struct(">BH"),        # address, bytes to read
+    "i2c_probe": struct.Struct(">B"),   # address
+    "spi": struct.Struct(">B"),         # chip select
+    "uart_write": struct.Struct(">"),
+    "uart_read": struct.Struct(">H"),   # at most this many bytes
+    "can_send": struct.Struct(">I"),    # identifier, bit 31 = extended
+    "can_recv": struct.Struct(">B"),    # at most this many frames
+}
+
+
+def _name(name: str) -> bytes:
+    raw = name.encode("ascii")
+    if not 0 < len(raw) < 64:
+        raise ValueError(f"bus name {name!r} must be 1-63 ASCII characters")
+    return _U8.pack(len(raw)) + raw
+
+
+def pack_bus_request(shape: str, bus: str, *fields: int, data: bytes = b"") -> bytes:
+    """`shape` is a key of the bus layouts ("i2c", "spi", ...)."""
+    return _name(bus) + _BUS_FIELDS[shape].pack(*fields) + data
+
+
+def unpack_bus_request(shape: str, payload: bytes) -> tuple[str, tuple[int, ...], bytes]:
+    """(bus name, fixed fields, trailing bytes)."""
+    if not payload:
+        raise FrameError("bus request without a bus name")
+    n = payload[0]
+    fixed = _BUS_FIELDS[shape]
+    if n == 0 or len(payload) < 1 + n + fixed.size:
+        raise FrameError(f"{shape} request of {len(payload)} bytes is truncated")
+    try:
+        name = payload[1:1 + n].decode("ascii")
+    except UnicodeDecodeError:
+        raise FrameError("bus name is not ASCII") from None
+    return name, fixed.unpack_from(payload, 1 + n), payload[1 + n + fixed.size:]
+
+
+def pack_reply(status: Status, data: bytes = b"") -> bytes:
+    """A transaction's outcome; with a non-OK status `data` is the reason text."""
+    return _U8.pack(status) + data
+
+
+def unpack_reply(payload: bytes) -> tuple[Status, bytes]:
+    if not payload:
+        raise FrameError("empty reply")
+    try:
+        status = Status(payload[0])
+    except ValueError:
+        raise FrameError(f"unknown status {payload[0]}") from None
+    return status, payload[1:]
+
+
+def pack_can_frames(frames: list[CanMessage]) -> bytes:
+    out = bytearray()
+    for m in frames:
+        out += _CAN.pack(m.id | (CAN_EXTENDED if m.extended else 0), len(m.data)) + m.data
+    return bytes(out)
+
+
+def unpack_can_frames(data: bytes) -> list[CanMessage]:
+    frames, i = [], 0
+    while i < len(data):
+        if len(data) - i < _CAN.size:
+            raise FrameError("truncated CAN frame header")
+        ident, n = _CAN.unpack_from(data, i)
+        i += _CAN.size
+        if n > 8 or len(data) - i < n:
+            raise FrameError(f"CAN frame of {n} data bytes is malformed or truncated")
+        extended = bool(ident & CAN_EXTENDED)
+        ident &= ~CAN_EXTENDED
+        try:
+            frames.append(CanMessage(ident, data[i:i + n], extended=extended))
+        except ValueError as exc:
+            raise FrameError(f"CAN frame: {exc}") from None
+        i += n
+    return frames
+
+
+def pack_telemetry(records: list[tuple[int, bytes]]) -> bytes:
+    """Software-bus messages (message id, payload) riding on a time message."""
+    return b"".join(_TM.pack(mid, len(p)) + p for mid, p in records)
+
+
+def unpack_telemetry(data: bytes) -> list[tuple[int, bytes]]:
+    out, i = [], 0
+    while i < len(data):
+        if len(data) - i < _TM.size:
+            raise FrameError("truncated telemetry record header")
+        mid, n = _TM.unpack_from(data, i)
+        i += _TM.size
+        if len(data) - i < n:
+            raise FrameError(f"telemetry record of {n} bytes is truncated")
+        out.append((mid, bytes(data[i:i + n])))
+        i += n
+    return out
+
+
+def pack_tick(t_from_s: float, t_to_s: float, telemetry: bytes = b"") -> bytes:
+    """Lockstep: the flight computer waits from t_from to t_to; carries its telemetry."""
+    return _TICK.pack(t_from_s, t_to_s) + telemetry
+
+
+def unpack_tick(payload: bytes) -> tuple[float, float, list[tuple[int, bytes]]]:
+    if len(payload) < _TICK.size:
+        raise FrameError("truncated tick")
+    t0, t1 = _TICK.unpack_from(payload)
+    if not (t0 == t0 and t1 == t1 and t1 >= t0):  # NaN or backwards
+        raise FrameError(f"tick from {t0} to {t1} s is not forward in time")
+    return t0, t1, unpack_telemetry(payload[_TICK.size:])
+
+
+def pack_stamp(frame: int, start_s: float, done_s: float, deadline_s: float,
+               telemetry: bytes = b"") -> bytes:
+    """Real time: minor frame `frame` started at start_s, its work ended at done_s,
+    the next frame is due at deadline_s (all flight clock)."""
+    return _STAMP.pack(frame & 0xFFFFFFFF, start_s, done_s, deadline_s) + telemetry
+
+
+def unpack_stamp(payload: bytes) -> tuple[int, float, float, float, list[tuple[int, bytes]]]:
+    if len(payload) < _STAMP.size:
+        raise FrameError("truncated stamp")
+    frame, start, done, deadline = _STAMP.unpack_from(payload)
+    return frame, start, done, deadline, unpack_telemetry(payload[_STAMP.size:])
+
+
+def pack_time_reply(t_s: float, directives: list[dict[str, Any]] | None = None) -> bytes:
+    """The bench's time, and bench-control directives for the flight side."""
+    return _TIME.pack(t_s) + (pack_json({"directives": directives}) if directives else b"")
+
+
+def unpack_time_reply(payload: bytes) -> tuple[float, list[dict[str, Any]]]:
+    if len(payload) < _TIME.size:
+        raise FrameError("truncated time reply")
+    (t_s,) = _TIME.unpack_from(payload)
+    directives: list[dict[str, Any]] = []
+    if len(payload) > _TIME.size:
+        doc = unpack_json(payload[_TIME.size:])
+        items = doc.get("directives")
+        if not isinstance(items, list) or not all(isinstance(d, dict) for d in items):
+            raise FrameError("directives must be a list of objects")
+        directives = items
+    return t_s, directives
+
+
+def pack_json(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+
+
+def unpack_json(payload: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise FrameError("payload is not JSON") from None
+    if not isinstance(doc, dict):
+        raise FrameError("JSON payload must be an object")
+    return doc
