@@ -261,7 +261,9 @@ def write_report(report: Report) -> Path:
     lines += ["", "## per file"]
     for path, ms in sorted(by_file.items()):
         sub = Report(report.area, ms)
-        lines.append(f"{sub.score:6.1f} %  {len(ms):4d}  {path}")
+        checked = len(ms) - sub.count("not checked")
+        score = f"{sub.score:6.1f} %" if checked else "    -   "
+        lines.append(f"{score}  {checked:4d} of {len(ms):4d} checked  {path}")
     for wanted in ("survived", "no tests", "suspicious", "equivalent"):
         left = [m for m in report.mutants if m.status == wanted]
         if not left:
