@@ -84,7 +84,8 @@ EV_RESET_LOOP = EventDef(13, "RESET_LOOP", Severity.HIGH,
                          "{count} watchdog resets in a row: booting into SAFE")
 EV_BOOT = EventDef(14, "BOOT", Severity.INFO, "boot {count} ({cause}) into {mode}")
 EV_BOOT_SAFE = EventDef(15, "BOOT_SAFE", Severity.HIGH, "boot {count} ({cause}) into SAFE ({why})")
-EV_DEGRADED = EventDef(16, "DEGRADED", Severity.MEDIUM, "{what}", burst=8, rate_hz=0.0)
+EV_DEGRADED = EventDef(16, "DEGRADED", Severity.INFO, "{what}", burst=8, rate_hz=0.0,
+                       doc="a declared step or source whose app is not running")
 
 _NS = "mode"
 _DEFAULT_TRANSITIONS = [["SAFE", "NOMINAL"], ["NOMINAL", "PAYLOAD"], ["PAYLOAD", "NOMINAL"],
