@@ -29,11 +29,9 @@ SET_MODE = ModeManagerApp.COMMANDS[10]
 
 def flight_config(adcs_mode: str = "SUN", contact_timeout_s: float | None = None,
                   **eps: object) -> dict:
-    """The reference flight configuration with the ADCS already pointing (and, for a
-    contact timeout, the comms app and scheduler wired in)."""
+    """The reference flight configuration (comms and the scheduler wired in as in
+    flight) with the ADCS already pointing."""
     cfg = load_config(DEFAULT_FLIGHT_CONFIG)
-    if contact_timeout_s is not None:
-        with_uplink(cfg)
     for app in cfg["apps"]:
         if app["name"] == "adcs":
             app["config"]["initial_mode"] = adcs_mode
@@ -171,25 +169,18 @@ def test_partner_may_only_make_the_allowed_transitions():
     assert "transition PAYLOAD -> SAFE is not allowed" in flight.texts(ModeManagerApp.APID)
 
 
-def with_uplink(cfg: dict) -> None:
-    """Add the comms app and the scheduler, wired as in flight: housekeeping and
-    released TCs to comms, contact followed by the mode manager, comms watched.
-    (The reference configuration flies both already: they are replaced, ahead of the
-    other apps, by this test's set-up.)"""
-    cfg["apps"] = [a for a in cfg["apps"] if a["name"] not in ("comms", "scheduler")]
-    cfg["apps"][:0] = [
-        {"name": "comms", "class": "fsw.apps.comms:CommsApp", "rate_hz": 10,
-         "config": {"key_file": "keys.json", "store_and_forward": True}},
-        {"name": "scheduler", "class": "fsw.apps.scheduler:SchedulerApp", "rate_hz": 10}]
-    cfg["wiring"]["scheduler_releases_to"] = "comms"
-    cfg["wiring"]["housekeeping"] += [n for n in ("comms", "scheduler")
-                                      if n not in cfg["wiring"]["housekeeping"]]
-    for app in cfg["apps"]:
-        if app["name"] == "mode":
-            app["config"]["contact"] = {"source": "comms", "field": "frames_accepted"}
-        if app["name"] == "fdir":
-            app["config"]["heartbeats"]["apps"] += ["comms", "scheduler"]
-            app["config"]["heartbeats"]["critical"] += ["comms"]
+def test_the_reference_wiring_is_the_flight_wiring():
+    """The loss-of-contact scenario flies the reference configuration as it is:
+    the mode manager follows comms' accepted frames, FDIR watches comms and the
+    scheduler, released TCs go to comms and TM waits in the store for a pass."""
+    cfg = load_config(DEFAULT_FLIGHT_CONFIG)
+    apps = {a["name"]: a for a in cfg["apps"]}
+    assert apps["mode"]["config"]["contact"] == {"source": "comms", "field": "frames_accepted"}
+    beats = apps["fdir"]["config"]["heartbeats"]
+    assert {"comms", "scheduler"} <= set(beats["apps"]) and "comms" in beats["critical"]
+    assert apps["comms"]["config"]["store_and_forward"] is True
+    assert cfg["wiring"]["scheduler_releases_to"] == "comms"
+    assert {"comms", "scheduler"} <= set(cfg["wiring"]["housekeeping"])
 
 
 class Operator:
