@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "fsw",
     "hil",
     "app",
+    "dict",
+    "ground",
 )
 
 

@@ -54,6 +54,10 @@ SAMPLE_OUTPUT_APID = 0x031
 
 # -- partner payload apps (0x100-0x7FE) ------------------------------------------
 PARTNER_APID_BASE = 0x100
+# The example partners of the simulator's key file: "uni-a" holds 0x100-0x10F and
+# "uni-b" 0x110-0x11F; each flies the sample app as its payload.
+UNI_A_SAMPLE_APID = 0x100
+UNI_B_SAMPLE_APID = 0x110
 
 
 def named_apids() -> dict[str, int]:

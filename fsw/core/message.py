@@ -80,6 +80,13 @@ class Field:
     ``fmt`` is a struct code with an optional count: ``"f"``, ``"3f"`` (an
     array of three), ``"16s"`` (16 raw bytes). ``low``/``high`` bound the value
     of a numeric field when it is a command argument or a parameter.
+
+    What the ground needs to show a telemetry field is declared here too, and
+    goes into the dictionary: ``enum`` names integer values (``((0, "IDLE"),
+    (1, "DETUMBLE"))``); ``poly`` calibrates the raw value x to engineering
+    units as ``poly[0] + poly[1]*x + poly[2]*x**2 ...`` (then ``unit`` is the
+    engineering unit); ``warn`` and ``crit`` are (low, high) limits on the
+    engineering value, either side None when open.
     """
 
     name: str
@@ -88,6 +95,10 @@ class Field:
     doc: str = ""
     low: float | None = None
     high: float | None = None
+    enum: tuple[tuple[int, str], ...] | None = None
+    poly: tuple[float, ...] | None = None
+    warn: tuple[float | None, float | None] | None = None
+    crit: tuple[float | None, float | None] | None = None
 
     def __post_init__(self) -> None:
         code = self.fmt[-1:]

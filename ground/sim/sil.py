@@ -98,9 +98,26 @@ def build_sil(scenario: Scenario | None = None,
     clock = VirtualClock(epoch_tai_s=scenario.epoch_tai_s)
     clock.add_listener(simulator.advance)
     hardware = hal.config.build(hal_config_for(scenario.model), sim_buses=buses)
-    config = _with_uplinked_orbit(load_config(flight_config), scenario.elements)
+    config = _with_simulator_keys(_with_uplinked_orbit(load_config(flight_config),
+                                                       scenario.elements))
     executive = Executive.from_config(config, clock, devices=hardware.devices, store=store)
     return SilRun(executive, simulator, clock, emulators, hardware)
+
+
+def _with_simulator_keys(config: dict[str, Any]) -> dict[str, Any]:
+    """A comms app without a key file gets a fresh simulator key file (and ARSN store)
+    in a folder of its own: simulation keys are generated, never shipped."""
+    import tempfile
+
+    from fsw.protocol.keyfile import simulator_key_file
+    for app in config.get("apps", []):
+        cfg = app.setdefault("config", {})
+        if app.get("class", "").startswith("fsw.apps.comms") and "key_file" not in cfg:
+            folder = Path(tempfile.mkdtemp(prefix="tessera-sim-"))
+            simulator_key_file(folder / "keys.json")
+            cfg["key_file"] = str(folder / "keys.json")
+            cfg.setdefault("arsn_db", str(folder / "arsn.db"))
+    return config
 
 
 def _with_uplinked_orbit(config: dict[str, Any], elements: MeanElements) -> dict[str, Any]:

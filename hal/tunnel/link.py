@@ -127,12 +127,15 @@ class BenchLink:
     def close(self) -> None:
         """Say goodbye to the bench (best effort) and close the port."""
         if self._port is not None and self._lost_since is None:
-            try:
-                # The bench reports the link from both ends: give it this end's counts.
-                self._send(MsgType.CONTROL, pack_json({"op": "bye",
-                                                       "stats": self.stats.as_dict()}))
-            except (OSError, HalError):
-                pass
+            # The bench reports the link from both ends: give it this end's counts. Sent
+            # three times: on a noisy link one copy may be corrupted, and the bench takes
+            # the first that arrives.
+            bye = pack_json({"op": "bye", "stats": self.stats.as_dict()})
+            for _ in range(3):
+                try:
+                    self._send(MsgType.CONTROL, bye)
+                except (OSError, HalError):
+                    break
         self._close()
 
     def _write(self, data: bytes) -> None:

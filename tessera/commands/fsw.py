@@ -9,7 +9,7 @@ import sys
 from importlib.resources import files
 from typing import Any
 
-from tessera.options import bounded_float
+from tessera.options import bounded_float, existing_file
 
 
 def _say(text: str) -> None:
@@ -77,6 +77,20 @@ def _telemetry_tap(executive: Any) -> Any:
     return lambda: pipe.drain()
 
 
+def _with_keys(config: dict[str, Any], keys: str | None, simulated: bool) -> dict[str, Any]:
+    """The comms app's key file: `--keys`, else the configuration's; off real hardware a
+    configuration without one gets fresh simulator keys (never shipped, never reused)."""
+    for app in config.get("apps", []):
+        if app.get("class", "").startswith("fsw.apps.comms"):
+            cfg = app.setdefault("config", {})
+            if keys:
+                cfg["key_file"] = keys
+            elif "key_file" not in cfg and simulated:
+                from ground.sim.sil import _with_simulator_keys
+                return _with_simulator_keys(config)
+    return config
+
+
 def run(args: argparse.Namespace) -> int:
     import hal.config
     from fsw.core import ConfigError, Executive, Store
@@ -98,14 +112,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     store = Store(args.store) if args.store else None
     try:
-        config: Any = args.config
+        config: Any = _with_keys(load_config(args.config), args.keys,
+                                 simulated=session is not None or args.backend != "linux")
         if session is not None:
             from fsw.gnc.ephemeris import MeanElements
             from ground.sim.sil import _with_uplinked_orbit
 
             # The bench stands in for the ground, which uplinks the orbit.
-            config = _with_uplinked_orbit(load_config(args.config),
-                                          MeanElements.from_mapping(session["orbit"]))
+            config = _with_uplinked_orbit(config, MeanElements.from_mapping(session["orbit"]))
         executive = Executive.from_config(config, clock, devices=hardware.devices, store=store)
     except ConfigError as exc:
         print(f"tessera fsw: {exc}", file=sys.stderr)
@@ -168,6 +182,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     fsw.add_argument("--port", help="bench link for tunnel buses: any pyserial URL "
                                     "(a serial device, a pty, socket://host:port)")
     fsw.add_argument("--store", help="SQLite file for the persistent store")
+    fsw.add_argument("--keys", type=existing_file,
+                     help="key file of the comms app (default: the configuration's; off "
+                     "real hardware, fresh simulator keys)")
     fsw.add_argument("--duration-s", type=bounded_float(0.0, low_open=True), default=None,
                      help="stop after this long (default: run until interrupted)")
     fsw.set_defaults(run=run)

@@ -260,11 +260,11 @@ def test_housekeeping_reports_and_one_shot(system):
     assert {SAMPLE_APID, COMMS_APID, SCHEDULER_APID} <= sids
     # The layout as docs/apps.md states it, read with struct, not the app's own
     # MessageType: the standard counters (u16 x3) then cycles u32, gain f32,
-    # enabled bool, big-endian.
-    sample = [struct.unpack(">HHHIf?", h.values) for h in hk if h.sid == SAMPLE_APID]
+    # enabled bool, output count i16, big-endian.
+    sample = [struct.unpack(">HHHIf?h", h.values) for h in hk if h.sid == SAMPLE_APID]
     cycles = [v[3] for v in sample]
     assert cycles == sorted(cycles) and 0 < cycles[-1] <= exe.apps["sample"].cycles
-    assert {v[:3] + v[4:] for v in sample} == {(0, 0, 0, 1.0, True)}  # default gain 1.0
+    assert {v[:3] + v[4:] for v in sample} == {(0, 0, 0, 1.0, True, 0)}  # default gain 1.0
     disable = ground.tc(COMMS_APID, 3, 6, sv.encode_ids([SAMPLE_APID]))
     exchange(exe, ground, [ground.frame(disable, OPERATOR)])
     run(exe, 12)

@@ -73,10 +73,11 @@ from hal.telemetry import device_health_message, pack_device_health
 AdcsMode = Mode
 
 SENSOR_BITS = {"magnetometer": 1, "gyro": 2, "sun_sensors": 4, "wheels": 8}
+MODE_NAMES = tuple((int(m), m.name) for m in Mode)
 
 ADCS_STATE = MessageType("AdcsState", tm_msg_id(ADCS_STATE_APID), [
     Field("time_s", "d", "s", "executive clock"),
-    Field("mode", "B", doc="fsw.gnc.adcs.Mode"),
+    Field("mode", "B", doc="fsw.gnc.adcs.Mode", enum=MODE_NAMES),
     Field("status", "H", doc="fsw.gnc.adcs.Status bits"),
     Field("sensors_ok", "B", doc="bit 0 magnetometer, 1 gyro, 2 sun sensors, 3 wheels"),
     Field("b_body_t", "3f", "T", "measured field, body frame"),
@@ -138,12 +139,14 @@ class AdcsApp(App):
     NAME = "adcs"
     APID = ADCS_APID
     HK_FIELDS = (
-        Field("mode", "B"),
+        Field("mode", "B", enum=MODE_NAMES),
         Field("status", "H"),
         Field("cycles", "I"),
         Field("sensor_faults", "I", doc="failed sensor reads, all sensors"),
         Field("actuator_faults", "I", doc="failed actuator commands"),
-        Field("b_norm_nt", "f", "nT", "field magnitude at the last good read"),
+        # LEO field magnitudes lie between about 18 000 and 65 000 nT (IGRF).
+        Field("b_norm_nt", "f", "nT", "field magnitude at the last good read",
+              warn=(15000.0, 70000.0), crit=(5000.0, 100000.0)),
         Field("pointing_error_deg", "f", "deg"),
         Field("wheels_failed", "B", doc="bit n: wheel n failed the wheel check"),
         Field("s_without_sun", "f", "s", "in sunlight without a sun measurement"),
@@ -401,7 +404,7 @@ class AdcsApp(App):
                 pass
 
     # -- command handler -----------------------------------------------------------
-    @command(10, Field("mode", "B", low=0, high=max(Mode)))
+    @command(10, Field("mode", "B", low=0, high=max(Mode), enum=MODE_NAMES))
     def set_mode(self, mode: int) -> None:
         """Switch the control mode (0 idle, 1 detumble, 2 sun, 3 nadir, 4 inertial, 5 target)."""
         new = Mode(mode)

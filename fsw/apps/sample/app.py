@@ -51,6 +51,10 @@ class SampleApp(App):
         Field("cycles", "I", doc="cycles run since start"),
         Field("gain", "f", doc="current gain parameter"),
         Field("enabled", "?", doc="whether the output is being produced"),
+        # A calibrated field: the output as a 16-bit count, 0.01 per count on the ground,
+        # with limits the ground checks (and raises its own events on).
+        Field("output_cnt", "h", "units", "latest output, saturated to 16 bits",
+              poly=(0.0, 0.01), warn=(-100.0, 100.0), crit=(-300.0, 300.0)),
     )
     TELEMETRY = (SAMPLE_OUTPUT,)
     PARAMETERS = (Parameter("gain", "f", default=1.0, low=0.0, high=100.0,
@@ -70,7 +74,7 @@ class SampleApp(App):
     # -- main loop ----------------------------------------------------------
     def execute(self) -> None:
         self.cycles += 1
-        if self.enabled:
+        if self.enabled and self.TELEMETRY:  # a subclass may fly without the output stream
             self.publish(SAMPLE_OUTPUT, cycle=self.cycles,
                          scaled_value=self.latest_input * self.params["gain"])
 
@@ -90,4 +94,6 @@ class SampleApp(App):
 
     # -- housekeeping -----------------------------------------------------------
     def housekeeping_values(self) -> Mapping[str, Any]:
-        return {"cycles": self.cycles, "gain": self.params["gain"], "enabled": self.enabled}
+        output = self.latest_input * self.params["gain"] * 100.0 if self.enabled else 0.0
+        return {"cycles": self.cycles, "gain": self.params["gain"], "enabled": self.enabled,
+                "output_cnt": int(max(-32768.0, min(32767.0, round(output))))}

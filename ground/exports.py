@@ -1,0 +1,277 @@
+"""The dictionary in the formats other mission-control tools read: XTCE 1.2 and COSMOS.
+
+Both are written from the dictionary document alone (`ground.dictionary`).
+
+XTCE (OMG XTCE 1.2, namespace http://www.omg.org/spec/XTCE/20180204): one
+SpaceSystem. The container tree follows the packet bytes: ``CCSDSPacket``
+(CCSDS 133.0-B-2 primary header) <- ``PusTm`` (ECSS-E-ST-70-41C TM secondary
+header: PUS version, time reference, service, subtype, message counter,
+destination, CUC time with its P-field) <- ``HkReport`` (service 3 subtype
+25, structure ID) <- one container per packet, restricted on the structure
+ID, ending with the packet error control word. Parameter names are the
+dictionary's qualified names with ``.`` written ``__`` (XTCE names may not
+hold dots). Enumerations become EnumeratedParameterTypes, polynomials
+PolynomialCalibrators, limits StaticAlarmRanges.
+
+COSMOS (OpenC3 packet definition files): target ``TESSERA``; one TELEMETRY
+packet per dictionary packet (ID items: APID, service, subtype, structure ID)
+and one COMMAND per app command as a PUS TC[8,1] (ID parameters: APID,
+service, subtype, function ID), with units, states, polynomial read
+conversions and limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+from ground.dictionary import BITS_OF_TYPE, INT_RANGE, FieldDef, PacketDef
+
+XTCE_NS = "http://www.omg.org/spec/XTCE/20180204"
+XTCE_XSD = "https://www.omg.org/spec/XTCE/20180204/SpaceSystem.xsd"
+
+# (name, bits) of the headers in front of every housekeeping report's fields.
+PRIMARY_HEADER = (("VERSION", 3), ("TYPE", 1), ("SEC_HDR_FLG", 1), ("PKT_APID", 11),
+                  ("SEQ_FLGS", 2), ("SRC_SEQ_CTR", 14), ("PKT_LEN", 16))
+PUS_TM_HEADER = (("PUS_VERSION", 4), ("TIME_REF", 4), ("SERVICE", 8), ("SUBTYPE", 8),
+                 ("MSG_COUNTER", 16), ("DEST_ID", 16), ("TIME_PFIELD", 8),
+                 ("TIME_COARSE", 32), ("TIME_FINE", 16))
+PUS_TC_HEADER = (("PUS_VERSION", 4), ("ACK_FLAGS", 4), ("SERVICE", 8), ("SUBTYPE", 8),
+                 ("SOURCE_ID", 16))
+
+
+def xtce_name(qualified: str) -> str:
+    """An XTCE NameType for a dictionary name (no dots allowed)."""
+    return qualified.replace(".", "__")
+
+
+def cosmos_name(qualified: str) -> str:
+    """A COSMOS packet name for a dictionary name (upper case, no double underscores)."""
+    return qualified.replace(".", "_").upper()
+
+
+def _fmt(v: float) -> str:
+    return repr(float(v))
+
+
+# -- XTCE ------------------------------------------------------------------------
+
+def _xtce_alarm(f: FieldDef) -> str:
+    if not f.warn and not f.crit:
+        return ""
+    out = ["<xtce:DefaultAlarm><xtce:StaticAlarmRanges>"]
+    for tag, rng in (("WarningRange", f.warn), ("CriticalRange", f.crit)):
+        if rng:
+            attrs = "".join(f' {k}="{_fmt(v)}"' for k, v in
+                            (("minInclusive", rng[0]), ("maxInclusive", rng[1])) if v is not None)
+            out.append(f"<xtce:{tag}{attrs}/>")
+    out.append("</xtce:StaticAlarmRanges></xtce:DefaultAlarm>")
+    return "".join(out)
+
+
+def _xtce_type(name: str, f: FieldDef) -> str:
+    unit = (f"<xtce:UnitSet><xtce:Unit>{_esc(f.unit)}</xtce:Unit></xtce:UnitSet>"
+            if f.unit else "<xtce:UnitSet/>")
+    t = f.type
+    if t == "bytes":
+        return (f'<xtce:BinaryParameterType name="{name}"><xtce:UnitSet/>'
+                f"<xtce:BinaryDataEncoding><xtce:SizeInBits><xtce:FixedValue>{f.size * 8}"
+                "</xtce:FixedValue></xtce:SizeInBits></xtce:BinaryDataEncoding>"
+                "</xtce:BinaryParameterType>")
+    bits = BITS_OF_TYPE[t]
+    if t.startswith("f"):
+        enc = f'<xtce:FloatDataEncoding sizeInBits="{bits}" encoding="IEEE754_1985"/>'
+        return (f'<xtce:FloatParameterType name="{name}" sizeInBits="{bits}">{unit}{enc}'
+                f"{_xtce_alarm(f)}</xtce:FloatParameterType>")
+    signed = t.startswith("i")
+    encoding = "twosComplement" if signed else "unsigned"
+    if f.enum:
+        items = "".join(f'<xtce:Enumeration value="{v}" label={quoteattr(label)}/>'
+                        for v, label in sorted(f.enum.items()))
+        return (f'<xtce:EnumeratedParameterType name="{name}">{unit}'
+                f'<xtce:IntegerDataEncoding sizeInBits="{bits}" encoding="{encoding}"/>'
+                f"<xtce:EnumerationList>{items}</xtce:EnumerationList>"
+                "</xtce:EnumeratedParameterType>")
+    if f.poly:
+        terms = "".join(f'<xtce:Term coefficient="{_fmt(c)}" exponent="{i}"/>'
+                        for i, c in enumerate(f.poly))
+        return (f'<xtce:FloatParameterType name="{name}" sizeInBits="64">{unit}'
+                f'<xtce:IntegerDataEncoding sizeInBits="{bits}" encoding="{encoding}">'
+                f"<xtce:DefaultCalibrator><xtce:PolynomialCalibrator>{terms}"
+                "</xtce:PolynomialCalibrator></xtce:DefaultCalibrator></xtce:IntegerDataEncoding>"
+                f"{_xtce_alarm(f)}</xtce:FloatParameterType>")
+    return (f'<xtce:IntegerParameterType name="{name}" signed="{str(signed).lower()}" '
+            f'sizeInBits="{bits}">{unit}'
+            f'<xtce:IntegerDataEncoding sizeInBits="{bits}" encoding="{encoding}"/>'
+            f"{_xtce_alarm(f)}</xtce:IntegerParameterType>")
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _header_params(prefix: str, fields: Iterable[tuple[str, int]]) -> list[tuple[str, FieldDef]]:
+    return [(n, FieldDef(n, "u64" if bits > 32 else "u32", doc=f"{prefix} header"))
+            for n, bits in fields]
+
+
+def to_xtce(packets: Iterable[PacketDef], system_name: str = "Tessera") -> str:
+    """The XTCE 1.2 document of the dictionary's telemetry packets."""
+    types: list[str] = []
+    params: list[str] = []
+    header_bits = dict(PRIMARY_HEADER + PUS_TM_HEADER + (("SID", 16), ("PEC", 16)))
+    for name, bits in header_bits.items():
+        types.append(f'<xtce:IntegerParameterType name="{name}_T" signed="false" '
+                     f'sizeInBits="{bits}"><xtce:UnitSet/>'
+                     f'<xtce:IntegerDataEncoding sizeInBits="{bits}" encoding="unsigned"/>'
+                     "</xtce:IntegerParameterType>")
+        params.append(f'<xtce:Parameter name="{name}" parameterTypeRef="{name}_T"/>')
+
+    def entries(names: Iterable[str]) -> str:
+        return "".join(f'<xtce:ParameterRefEntry parameterRef="{n}"/>' for n in names)
+
+    containers = [
+        '<xtce:SequenceContainer name="CCSDSPacket" abstract="true"><xtce:EntryList>'
+        f"{entries(n for n, _ in PRIMARY_HEADER)}</xtce:EntryList></xtce:SequenceContainer>",
+        '<xtce:SequenceContainer name="PusTm" abstract="true"><xtce:EntryList>'
+        f"{entries(n for n, _ in PUS_TM_HEADER)}</xtce:EntryList>"
+        '<xtce:BaseContainer containerRef="CCSDSPacket"><xtce:RestrictionCriteria>'
+        '<xtce:ComparisonList><xtce:Comparison parameterRef="TYPE" value="0"/>'
+        '<xtce:Comparison parameterRef="SEC_HDR_FLG" value="1"/></xtce:ComparisonList>'
+        "</xtce:RestrictionCriteria></xtce:BaseContainer></xtce:SequenceContainer>",
+        '<xtce:SequenceContainer name="HkReport" abstract="true"><xtce:EntryList>'
+        f'{entries(["SID"])}</xtce:EntryList>'
+        '<xtce:BaseContainer containerRef="PusTm"><xtce:RestrictionCriteria>'
+        '<xtce:ComparisonList><xtce:Comparison parameterRef="SERVICE" value="3"/>'
+        '<xtce:Comparison parameterRef="SUBTYPE" value="25"/></xtce:ComparisonList>'
+        "</xtce:RestrictionCriteria></xtce:BaseContainer></xtce:SequenceContainer>",
+    ]
+    for pkt in packets:
+        names = []
+        for qn, f in pkt.parameters:
+            n = xtce_name(qn)
+            element = FieldDef(n, f.type, 1, f.size, f.unit, f.doc, enum=f.enum, poly=f.poly,
+                               warn=f.warn, crit=f.crit)
+            types.append(_xtce_type(f"{n}_T", element))
+            desc = f' shortDescription={quoteattr(f.doc[:200])}' if f.doc else ""
+            params.append(f'<xtce:Parameter name="{n}" parameterTypeRef="{n}_T"{desc}/>')
+            names.append(n)
+        desc = f' shortDescription={quoteattr(pkt.doc[:200])}' if pkt.doc else ""
+        containers.append(
+            f'<xtce:SequenceContainer name="{xtce_name(pkt.name)}"{desc}><xtce:EntryList>'
+            f"{entries([*names, 'PEC'])}</xtce:EntryList>"
+            '<xtce:BaseContainer containerRef="HkReport"><xtce:RestrictionCriteria>'
+            f'<xtce:Comparison parameterRef="SID" value="{pkt.sid}"/>'
+            "</xtce:RestrictionCriteria></xtce:BaseContainer></xtce:SequenceContainer>")
+    return ("<?xml version='1.0' encoding='UTF-8'?>\n"
+            f'<xtce:SpaceSystem xmlns:xtce="{XTCE_NS}" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            f'xsi:schemaLocation="{XTCE_NS} {XTCE_XSD}" name="{system_name}">\n'
+            "<xtce:TelemetryMetaData>\n"
+            f"<xtce:ParameterTypeSet>\n{chr(10).join(types)}\n</xtce:ParameterTypeSet>\n"
+            f"<xtce:ParameterSet>\n{chr(10).join(params)}\n</xtce:ParameterSet>\n"
+            f"<xtce:ContainerSet>\n{chr(10).join(containers)}\n</xtce:ContainerSet>\n"
+            "</xtce:TelemetryMetaData>\n</xtce:SpaceSystem>\n")
+
+
+# -- COSMOS ------------------------------------------------------------------------
+
+_COSMOS_TYPE = {"u": "UINT", "i": "INT", "f": "FLOAT", "b": "UINT"}
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace('"', "'").replace("\n", " ") + '"'
+
+
+def _cosmos_item(lines: list[str], keyword: str, name: str, f: FieldDef,
+                 extra: str = "") -> None:
+    if f.type == "bytes":
+        lines.append(f"  {keyword} {name} {f.size * 8} BLOCK {extra}{_q(f.doc)}".rstrip())
+        return
+    bits = BITS_OF_TYPE[f.type]
+    lines.append(f"  {keyword} {name} {bits} {_COSMOS_TYPE[f.type[0]]} {extra}{_q(f.doc)}")
+    if f.unit:
+        lines.append(f"    UNITS {_q(f.unit)} {_q(f.unit)}")
+    if f.enum:
+        lines += [f"    STATE {_q(label)} {v}" for v, label in sorted(f.enum.items())]
+    if f.poly:
+        lines.append("    POLY_READ_CONVERSION " + " ".join(_fmt(c) for c in f.poly))
+    if f.warn or f.crit:
+        warn = f.warn or (None, None)
+        crit = f.crit or warn
+        big = 1e300
+
+        def side(v: float | None, default: float) -> str:
+            return _fmt(default if v is None else v)
+
+        lines.append(f"    LIMITS DEFAULT 1 ENABLED {side(crit[0], -big)} {side(warn[0], -big)} "
+                     f"{side(warn[1], big)} {side(crit[1], big)}")
+
+
+def _cosmos_header(lines: list[str], fields: Iterable[tuple[str, int]],
+                   ids: Mapping[str, int], keyword: str) -> None:
+    for name, bits in fields:
+        if keyword == "ITEM":
+            kind = "APPEND_ID_ITEM" if name in ids else "APPEND_ITEM"
+            value = f" {ids[name]}" if name in ids else ""
+            lines.append(f"  {kind} {name} {bits} UINT{value} {_q(name)}")
+        else:
+            value = ids.get(name, 0)
+            kind = "APPEND_ID_PARAMETER" if name in ids else "APPEND_PARAMETER"
+            lines.append(f"  {kind} {name} {bits} UINT 0 {2**bits - 1} {value} {_q(name)}")
+
+
+def to_cosmos(dictionary: Any, target: str = "TESSERA") -> str:
+    """COSMOS command and telemetry definitions of the dictionary."""
+    lines = [f"# Generated from the Tessera dictionary; target {target}."]
+    for pkt in dictionary.packets.values():
+        lines.append(f"TELEMETRY {target} {cosmos_name(pkt.name)} BIG_ENDIAN {_q(pkt.doc)}")
+        _cosmos_header(lines, PRIMARY_HEADER, {"PKT_APID": pkt.sid}, "ITEM")
+        _cosmos_header(lines, PUS_TM_HEADER, {"SERVICE": 3, "SUBTYPE": 25}, "ITEM")
+        lines.append(f"  APPEND_ID_ITEM SID 16 UINT {pkt.sid} \"structure ID\"")
+        for qn, f in pkt.parameters:
+            _cosmos_item(lines, "APPEND_ITEM", qn.rsplit(".", 1)[1].upper(), f)
+        lines.append('  APPEND_ITEM PEC 16 UINT "packet error control (CRC-16/CCITT)"')
+    for app in dictionary.apps.values():
+        for cmd in app.commands.values():
+            if cmd.variable:
+                continue  # no fixed layout to describe
+            lines.append(f"COMMAND {target} {app.name.upper()}_{cmd.name} BIG_ENDIAN "
+                         f"{_q(cmd.doc)}")
+            _cosmos_header(lines, PRIMARY_HEADER, {"TYPE": 1, "SEC_HDR_FLG": 1,
+                                                   "PKT_APID": app.apid, "SEQ_FLGS": 3}, "PARAM")
+            _cosmos_header(lines, PUS_TC_HEADER, {"PUS_VERSION": 2, "ACK_FLAGS": 15,
+                                                  "SERVICE": 8, "SUBTYPE": 1}, "PARAM")
+            lines.append(f'  APPEND_ID_PARAMETER FUNCTION_ID 8 UINT 0 255 {cmd.code} '
+                         '"function code"')
+            for a in cmd.args:
+                for n in a.element_names:
+                    _cosmos_param(lines, n.upper(), a)
+            lines.append('  APPEND_PARAMETER PEC 16 UINT 0 65535 0 "CRC-16/CCITT"')
+    return "\n".join(lines) + "\n"
+
+
+def _cosmos_param(lines: list[str], name: str, a: FieldDef) -> None:
+    if a.type == "bytes":
+        lines.append(f'  APPEND_PARAMETER {name} {a.size * 8} BLOCK "" {_q(a.doc)}')
+        return
+    bits = BITS_OF_TYPE[a.type]
+    if a.type in INT_RANGE:
+        lo, hi = INT_RANGE[a.type]
+        lo = int(max(lo, a.low)) if a.low is not None else lo
+        hi = int(min(hi, a.high)) if a.high is not None else hi
+        default = min(max(0, lo), hi)
+        lines.append(f"  APPEND_PARAMETER {name} {bits} {_COSMOS_TYPE[a.type[0]]} {lo} {hi} "
+                     f"{default} {_q(a.doc)}")
+    else:
+        big = 3.4e38 if bits == 32 else 1.7e308
+        lo = a.low if a.low is not None else -big
+        hi = a.high if a.high is not None else big
+        default = min(max(0.0, lo), hi)
+        lines.append(f"  APPEND_PARAMETER {name} {bits} FLOAT {_fmt(lo)} {_fmt(hi)} "
+                     f"{_fmt(default)} {_q(a.doc)}")
+    if a.unit:
+        lines.append(f"    UNITS {_q(a.unit)} {_q(a.unit)}")
+    if a.enum:
+        lines += [f"    STATE {_q(label)} {v}" for v, label in sorted(a.enum.items())]

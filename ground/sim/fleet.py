@@ -1,0 +1,251 @@
+"""Several simulated spacecraft in one process, each with its own radio port, in passes.
+
+A `Fleet` flies N spacecraft of the reference design (each its own SCID,
+orbit, software-in-the-loop run and radio port, `ground.sim.radio`) with
+one generated simulator key file (the bus operator and two example partners;
+keys for the simulator only). Their radios carry bytes only while the
+spacecraft is above a station of the ground-station network, by the GNC
+core's pass prediction (`fsw.gnc.passes.find_passes`, elevation mask per
+network).
+
+Time is mission time: every spacecraft's executive runs on its own virtual
+clock, all in step. While any spacecraft is in a pass the fleet runs in real
+time (a ground operator is talking to it); between passes it runs in real
+time too, unless `compress_gaps`, when it runs as fast as the machine allows
+until the next pass begins.
+
+`Fleet.write_manifest` writes what a ground needs to connect (the
+spacecraft, their link URLs and frame length, the key file, the dictionary).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fsw.core.executive import load_config
+from fsw.core.time import jd_utc_split
+from fsw.gnc.frames import Station
+from fsw.gnc.passes import find_passes
+from fsw.protocol.keyfile import simulator_key_file
+from ground.sim.radio import RadioPort
+from ground.sim.sil import DEFAULT_FLIGHT_CONFIG, Scenario, SilRun, build_sil
+
+FIRST_SCID = 0x2AB
+TM_FRAME_LEN = 256
+
+# A small polar network: high-latitude stations see a sun-synchronous orbit most often.
+DEFAULT_STATIONS = (
+    Station(78.23, 15.41, 0.5, "Svalbard"),
+    Station(67.86, 20.96, 0.4, "Kiruna"),
+    Station(-72.01, 2.53, 1.3, "Troll"),
+    Station(64.86, -147.85, 0.2, "Fairbanks"),
+)
+
+
+# The example partners fly the sample app on their own APIDs (fsw.apps.sample.partners),
+# so each partner session has an app of its own to command.
+PARTNER_APPS = (
+    {"name": "uni_a_sample", "class": "fsw.apps.sample.partners:UniASample", "rate_hz": 1},
+    {"name": "uni_b_sample", "class": "fsw.apps.sample.partners:UniBSample", "rate_hz": 1},
+)
+
+
+@dataclass(frozen=True)
+class SpacecraftSpec:
+    """One spacecraft of the fleet."""
+
+    name: str
+    scid: int
+    alt_km: float = 500.0
+    inclination_deg: float = 97.4
+    raan_deg: float = 0.0
+    port: int = 0
+
+
+def default_fleet(n: int, base_port: int = 0) -> list[SpacecraftSpec]:
+    """`n` spacecraft in planes spread in RAAN (a Walker-like spread), SCIDs from 0x2AB."""
+    return [SpacecraftSpec(f"sc{i + 1}", FIRST_SCID + i, raan_deg=360.0 * i / max(n, 1),
+                           port=base_port + i if base_port else 0) for i in range(n)]
+
+
+@dataclass
+class Flying:
+    spec: SpacecraftSpec
+    run: SilRun
+    radio: RadioPort
+    passes: list[tuple[float, float]] = field(default_factory=list)
+    """(AOS, LOS) in mission seconds, merged over the network."""
+
+    def in_pass(self, t_s: float) -> bool:
+        return any(a <= t_s < b for a, b in self.passes)
+
+    def next_aos(self, t_s: float) -> float | None:
+        return min((a for a, b in self.passes if b > t_s), default=None)
+
+
+def flight_config_for(spec: SpacecraftSpec, key_file: Path, state_dir: Path,
+                      base: str | Path | dict = DEFAULT_FLIGHT_CONFIG) -> dict[str, Any]:
+    """The reference flight configuration set up for one spacecraft of the fleet."""
+    config = copy.deepcopy(load_config(base))
+    config["apps"] = config.get("apps", []) + [dict(a) for a in PARTNER_APPS]
+    for app in config.get("apps", []):
+        if app.get("class", "").startswith("fsw.apps.comms"):
+            cfg = app.setdefault("config", {})
+            cfg.update(scid=spec.scid, key_file=str(key_file), tm_frame_len=TM_FRAME_LEN,
+                       arsn_db=str(state_dir / f"{spec.name}-arsn.db"))
+    return config
+
+
+def predict_passes(run: SilRun, stations: Sequence[Station], min_elevation_deg: float,
+                   horizon_s: float) -> list[tuple[float, float]]:
+    """(AOS, LOS) mission-second intervals over any station within `horizon_s`."""
+    from fsw.gnc.ephemeris import MeanElements
+    adcs = next(a for a in run.executive.specs if a.name == "adcs")
+    sat = MeanElements.from_mapping(adcs.config["orbit"]).satellite()
+    epoch = run.clock.epoch_tai_s
+    whole, frac = jd_utc_split(epoch)
+    jd0 = whole + frac
+    spans = []
+    for st in stations:
+        for p in find_passes(sat, st, jd0, jd0 + horizon_s / 86400.0,
+                             min_elevation_deg=min_elevation_deg):
+            spans.append(((p.aos_jd - jd0) * 86400.0, (p.los_jd - jd0) * 86400.0))
+    spans.sort()
+    merged: list[tuple[float, float]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+class Fleet:
+    """N spacecraft, their radios and the pass schedule; `run()` flies them."""
+
+    def __init__(self, specs: Sequence[SpacecraftSpec], out_dir: str | Path, *,
+                 stations: Sequence[Station] = DEFAULT_STATIONS, min_elevation_deg: float = 5.0,
+                 compress_gaps: bool = False, pty: bool = False, host: str = "127.0.0.1",
+                 horizon_s: float = 2 * 86400.0,
+                 flight_config: str | Path | dict = DEFAULT_FLIGHT_CONFIG) -> None:
+        if not specs:
+            raise ValueError("a fleet needs at least one spacecraft")
+        if len({s.scid for s in specs}) != len(specs) or len({s.name for s in specs}) != len(specs):
+            raise ValueError("spacecraft names and SCIDs must be unique")
+        self.out = Path(out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.compress_gaps = compress_gaps
+        self.key_file = self.out / "keys.json"
+        simulator_key_file(self.key_file)
+        self.craft: list[Flying] = []
+        try:
+            for spec in specs:
+                scenario = Scenario(alt_km=spec.alt_km, inclination_deg=spec.inclination_deg,
+                                    raan_deg=spec.raan_deg, seed=spec.scid)
+                self.flight_config = flight_config_for(spec, self.key_file, self.out,
+                                                       flight_config)
+                run = build_sil(scenario, self.flight_config)
+                failed = run.executive.boot()
+                if failed:
+                    raise RuntimeError(f"{spec.name}: apps failed to boot: {', '.join(failed)}")
+                comms = run.executive.apps["comms"]
+                radio = RadioPort(comms, host, spec.port, pty=pty)
+                fly = Flying(spec, run, radio)
+                fly.passes = predict_passes(run, stations, min_elevation_deg, horizon_s)
+                self.craft.append(fly)
+        except BaseException:
+            self.close()
+            raise
+        self.t_s = 0.0
+        self.step_s = 1.0 / max(g.rate_hz for g in self.craft[0].run.executive.groups)
+
+    def write_manifest(self, path: str | Path | None = None) -> Path:
+        """The ground's connection file: spacecraft, link URLs, key file."""
+        path = Path(path) if path else self.out / "fleet.json"
+        doc = {"key_file": str(self.key_file.resolve()), "frame_len": TM_FRAME_LEN,
+               "spacecraft": [{"name": f.spec.name, "scid": f.spec.scid, "url": f.radio.url,
+                               "pty": f.radio.pty_path,
+                               "passes_s": [[round(a, 3), round(b, 3)] for a, b in f.passes[:8]]}
+                              for f in self.craft]}
+        path.write_text(json.dumps(doc, indent=1) + "\n")
+        return path
+
+    def step(self) -> None:
+        """One minor frame of every spacecraft, then their radios."""
+        for f in self.craft:
+            f.run.executive.step()
+            f.radio.in_pass = f.in_pass(self.t_s)
+            f.radio.poll()
+        self.t_s += self.step_s
+
+    def any_in_pass(self) -> bool:
+        return any(f.in_pass(self.t_s) for f in self.craft)
+
+    def run(self, duration_s: float | None = None, stop: Any = None) -> None:
+        """Fly for `duration_s` of wall time (None: until `stop()` is true or interrupted)."""
+        wall0 = time.monotonic()
+        t_wall_anchor, t_sim_anchor = wall0, self.t_s
+        fast = False
+        while True:
+            now = time.monotonic()
+            if duration_s is not None and now - wall0 >= duration_s:
+                return
+            if stop is not None and stop():
+                return
+            self.step()
+            if self.compress_gaps and not self.any_in_pass():
+                fast = True
+                continue
+            if fast:  # a pass begins: real time from here
+                fast = False
+                t_wall_anchor, t_sim_anchor = time.monotonic(), self.t_s
+            delay = (t_wall_anchor + (self.t_s - t_sim_anchor)) - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -1.0:  # fell behind (a loaded machine): do not try to catch up
+                t_wall_anchor, t_sim_anchor = time.monotonic(), self.t_s
+
+    def close(self) -> None:
+        for f in self.craft:
+            f.radio.close()
+            f.run.executive.shutdown()
+
+
+def serve(specs: Sequence[SpacecraftSpec], out_dir: str | Path, *, duration_s: float | None,
+          compress_gaps: bool, pty: bool, stations: Sequence[Station] = DEFAULT_STATIONS,
+          min_elevation_deg: float = 5.0, say: Any = print) -> int:
+    """`tessera sim --radio`: build the fleet, write its files, fly until stopped."""
+    from ground.dictionary import generate, write
+
+    out = Path(out_dir)
+    fleet = Fleet(specs, out, stations=stations, min_elevation_deg=min_elevation_deg,
+                  compress_gaps=compress_gaps, pty=pty)
+    try:
+        write(generate(fleet.flight_config), out / "dictionary.json")
+        manifest = fleet.write_manifest()
+        doc = json.loads(manifest.read_text())
+        doc["dictionary"] = str((out / "dictionary.json").resolve())
+        manifest.write_text(json.dumps(doc, indent=1) + "\n")
+        say(f"fleet of {len(fleet.craft)}: ground file {manifest}, keys {fleet.key_file} "
+            "(simulation keys)")
+        for f in fleet.craft:
+            nxt = f.next_aos(0.0)
+            when = "none in the next two days" if nxt is None else \
+                ("in a pass now" if f.in_pass(0.0) else f"next pass at t={nxt:.0f} s")
+            pty_text = f", pty {f.radio.pty_path}" if f.radio.pty_path else ""
+            say(f"  {f.spec.name}: SCID {f.spec.scid:#05x}, radio {f.radio.url}{pty_text}; "
+                f"{when}")
+        say("running" + (" (time between passes compressed)" if compress_gaps else "") +
+            "; Ctrl-C stops", flush=True)
+        fleet.run(duration_s)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fleet.close()
+    return 0

@@ -1,0 +1,127 @@
+"""A simulated spacecraft's radio as a real byte link: a TCP port, optionally a pty.
+
+The bytes are exactly those of the flight comms link (`fsw.apps.comms.link`):
+TC frames after the CLTU start sequence 0xEB90 going up, fixed-length TM
+frames after the attached sync marker 0x1ACFFC1D coming down. The channel
+carries anything only while the spacecraft is in a pass (`in_pass`, set by
+the fleet from pass prediction): outside a pass uplinked bytes are lost, as
+they would be on air, and the downlink stays queued on board (the comms
+app's store-and-forward queue). In a pass, queued frames go down first,
+then an idle frame every poll, so the ground always has a current CLCW.
+
+One ground connection at a time per port: a new connection replaces the
+old one (a ground station that reconnects gets the link back).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import tty
+from typing import Any
+
+from fsw.apps.comms.link import ASM, TcStreamDecoder
+
+
+class RadioPort:
+    """The radio of one simulated spacecraft; `poll()` moves bytes both ways."""
+
+    def __init__(self, comms: Any, host: str = "127.0.0.1", port: int = 0,
+                 pty: bool = False, frames_per_poll: int = 16) -> None:
+        self.comms = comms
+        self.frames_per_poll = frames_per_poll
+        self.server = socket.create_server((host, port))
+        self.server.setblocking(False)
+        self.port: int = self.server.getsockname()[1]
+        self.url = f"tcp://{host}:{self.port}"
+        self.client: socket.socket | None = None
+        self.decoder = TcStreamDecoder()
+        self.in_pass = False
+        self.tc_frames_in = 0
+        self.tm_frames_out = 0
+        self.bytes_lost = 0
+        self.pty_path: str | None = None
+        self._pty_fd: int | None = None
+        self._pty_decoder = TcStreamDecoder()
+        if pty:
+            master, slave = os.openpty()
+            tty.setraw(slave)
+            os.set_blocking(master, False)
+            self._pty_fd = master
+            self._pty_slave = slave
+            self.pty_path = os.ttyname(slave)
+
+    def poll(self) -> None:
+        self._accept()
+        up = self._read_client() + self._read_pty()
+        if self.in_pass:
+            for frame in up:
+                self.comms.receive_frame(frame)
+            self.tc_frames_in += len(up)
+            down = self.comms.take_frames(self.frames_per_poll) or [self.comms.idle_frame()]
+            data = b"".join(ASM + f for f in down)
+            self.tm_frames_out += len(down)
+            self._write(data)
+        elif up:
+            self.bytes_lost += sum(len(f) for f in up)
+
+    def _accept(self) -> None:
+        try:
+            conn, _ = self.server.accept()
+        except BlockingIOError:
+            return
+        conn.setblocking(False)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.client is not None:
+            self.client.close()
+        self.client = conn
+        self.decoder = TcStreamDecoder()
+
+    def _read_client(self) -> list[bytes]:
+        if self.client is None:
+            return []
+        chunks = []
+        while True:
+            try:
+                data = self.client.recv(65536)
+            except BlockingIOError:
+                break
+            except OSError:
+                data = b""
+            if not data:
+                self._drop_client()
+                break
+            chunks.append(data)
+        return self.decoder.feed(b"".join(chunks)) if chunks else []
+
+    def _read_pty(self) -> list[bytes]:
+        if self._pty_fd is None:
+            return []
+        try:
+            data = os.read(self._pty_fd, 65536)
+        except (BlockingIOError, OSError):
+            return []
+        return self._pty_decoder.feed(data)
+
+    def _write(self, data: bytes) -> None:
+        if self.client is not None:
+            try:
+                self.client.sendall(data)
+            except (BlockingIOError, OSError):
+                self._drop_client()
+        if self._pty_fd is not None:
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.write(self._pty_fd, data)  # nobody reading: the pty buffer fills and drops
+
+    def _drop_client(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def close(self) -> None:
+        self._drop_client()
+        self.server.close()
+        if self._pty_fd is not None:
+            os.close(self._pty_fd)
+            os.close(self._pty_slave)

@@ -1,0 +1,109 @@
+"""Verification stages, limits and gaps, the console's help and completion, and a fleet's
+records kept apart by spacecraft."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fsw.protocol.pus import PusTm
+from ground.console import Console
+from ground.keys import load_holder
+from ground.session import Session, SpacecraftConfig
+from ground.telemetry import Limit, TelemetryDecoder
+from ground.verification import FINAL, TcRecord, VerificationTracker
+
+ORDER = ("pending", "accepted", "started", "completed")
+
+
+@given(st.lists(st.tuples(st.integers(1, 8), st.sampled_from([None, 3, 0x143])), max_size=12))
+def test_verification_only_moves_forward_and_failure_is_final(reports):
+    changes = []
+    tracker = VerificationTracker({3: "BAD_ARGUMENT", 0x143: "NOT_AUTHORISED"}, changes.append)
+    rec = tracker.sent(TcRecord(42, "x", 0.0))
+    seen = ["pending"]
+    for subtype, code in reports:
+        tracker.report(subtype, 42, code)
+        seen.append(rec.status)
+    failed_at = next((i for i, s in enumerate(seen) if s == "failed"), None)
+    if failed_at is not None:
+        assert set(seen[failed_at:]) == {"failed"} and "failed:" in rec.reason
+    ok = [s for s in seen if s in ORDER]
+    assert ok == sorted(ok, key=ORDER.index)
+    assert tracker.report(1, 43, None) is None  # not ours
+
+
+def test_a_silent_tc_times_out_and_a_time_tagged_one_counts_from_its_release():
+    tracker = VerificationTracker()
+    now = tracker.sent(TcRecord(1, "now", sent_time=100.0, timeout_s=10.0))
+    later = tracker.sent(TcRecord(2, "later", sent_time=100.0, timeout_s=10.0, release_s=500.0))
+    assert tracker.check_timeouts(now=105.0, onboard_s=200.0) == []
+    assert tracker.check_timeouts(now=111.0, onboard_s=200.0) == [now]
+    assert later.status == "pending" and tracker.check_timeouts(now=999, onboard_s=505.0) == []
+    assert tracker.check_timeouts(now=999, onboard_s=511.0) == [later]
+    assert {now.status, later.status} <= set(FINAL)
+
+
+def hk(dictionary, sid: int, seq: int, **values) -> bytes:
+    pkt = dictionary.packets[sid]
+    flat = [values.get(f.name, 0) for f in pkt.fields]
+    return PusTm(sid, 3, 25, struct.pack(">H", sid) + struct.pack(pkt.struct_format, *flat),
+                 seq_count=seq).encode()
+
+
+def test_limit_transitions_are_reported_once_each_and_gaps_counted(dictionary):
+    dec = TelemetryDecoder(dictionary)
+    seen = []
+    for seq, counts in enumerate([0, 15000, 16000, 31000, 0, 0]):
+        out = dec.decode(hk(dictionary, 0x30, seq, output_cnt=counts))
+        seen += [(t.old, t.new) for t in out.limits]
+    assert seen == [(Limit.OK, Limit.WARNING), (Limit.WARNING, Limit.CRITICAL),
+                    (Limit.CRITICAL, Limit.OK)]
+    out = dec.decode(hk(dictionary, 0x30, 9))  # 6, 7, 8 never arrived
+    assert out.gap == 3 and dec.lost_packets == 3
+    assert dec.decode(hk(dictionary, 0x30, 10)).gap == 0
+
+
+def console_for(tmp_path, dictionary, role="operator"):
+    from fsw.protocol.keyfile import simulator_key_file
+    from ground.archive import SqliteArchive
+    keys = tmp_path / "keys.json"
+    simulator_key_file(keys)
+    session = Session(dictionary, load_holder(keys, role), SqliteArchive(tmp_path / "a.db"),
+                      [SpacecraftConfig("sc1", 0x2AB, "tcp://127.0.0.1:9"),
+                       SpacecraftConfig("sc2", 0x2AC, "tcp://127.0.0.1:9")], tmp_path / "s")
+    out = io.StringIO()
+    return Console(session, stdin=io.StringIO(), stdout=out), out
+
+
+def test_console_completion_and_help_come_from_the_dictionary(tmp_path, dictionary):
+    console, out = console_for(tmp_path, dictionary, role="uni-a")
+    assert "sample.set_input" in console.completenames("sample.se")
+    assert console.completedefault("va", "sample.set_input va", 17, 19) == ["value="]
+    assert "adcs.bdot_gain" in console.completedefault("adcs.b", "set adcs.b", 4, 10)
+    console.onecmd("help adcs.set_mode")
+    text = out.getvalue()
+    assert "one of IDLE, DETUMBLE, SUN" in text and "[not allowed for this role]" in text
+    console.onecmd("adcs.set_mode sun")
+    assert "refused: role uni-a may not command adcs" in out.getvalue()
+    console.onecmd("sc sc2")
+    assert console.current == "sc2" and "sc2" in console.prompt
+    console.onecmd("sc sc9")
+    assert "refused: no spacecraft named 'sc9'" in out.getvalue()
+
+
+def test_a_fleet_keeps_each_spacecraft_apart(tmp_path, dictionary):
+    console, _ = console_for(tmp_path, dictionary)
+    s = console.session
+    a, b = s.spacecraft("sc1"), s.spacecraft("sc2")
+    with a.lock:
+        a.process_packet(hk(dictionary, 0x30, 1, output_cnt=500))
+    with b.lock:
+        b.process_packet(hk(dictionary, 0x30, 1, output_cnt=-700))
+    assert a.latest["sample.hk.output_cnt"].eng == 5.0
+    assert b.latest["sample.hk.output_cnt"].eng == -7.0
+    assert [e for _, _, e in s.archive.samples(0x2AC, "sample.hk.output_cnt", -1, 1)] == [-7.0]
+    assert sorted(s.archive.spacecraft()) == [0x2AB, 0x2AC]
