@@ -44,7 +44,7 @@ import time
 
 import numpy as np
 
-from bench.common import compare
+from bench.common import heading, note, paired, report
 
 INERTIA = ((0.033, 0.0, 0.0), (0.0, 0.034, 0.0), (0.0, 0.0, 0.0067))
 ALT_KM = 500.0
@@ -341,27 +341,39 @@ def tessera_batch(seeds: int = 8, threads: int = 2) -> tuple[float, float]:
 
 
 def main() -> None:
-    sim_f, wall_f, err_f = tessera_orbit_fast()
-    sim_mc, wall_mc = tessera_batch()
-    sim_py, wall_py, err_py = tessera_orbit_python()
+    heading("bsk", "numpy")
     try:
-        sim_b, wall_b, err_b = basilisk_orbit()
+        import Basilisk  # noqa: F401
     except ImportError as exc:
         print(f"Basilisk (bsk) is not installed ({exc}); install the bench extra")
-        print(f"tessera alone: {sim_f / wall_f:,.0f} (FastAttitudeSim), "
-              f"{sim_py / wall_py:,.0f} (Python-driven SIL) sim s per wall s")
         return
-    peer = sim_b / wall_b
-    compare("1 orbit RW+PD+filter 10 Hz, FastAttitudeSim", "sim s / wall s",
-            sim_f / wall_f, "basilisk", peer)
-    compare("1 orbit, SIL loop driven from Python", "sim s / wall s",
-            sim_py / wall_py, "basilisk", peer)
-    print(f"  attitude error at the end of the orbit: tessera {err_f:.3f} deg "
-          f"(FastAttitudeSim), {err_py:.3f} deg (Python SIL), basilisk {err_b:.3f} deg "
-          f"(from 22.9 deg)")
-    print(f"  Monte Carlo batch, 8 seeds x 1 orbit on 2 threads (run_batch): "
-          f"{sim_mc / wall_mc:,.0f} simulated s per wall s in aggregate")
+    errors: dict[str, float] = {}
 
+    def fast() -> float:
+        _, wall, errors["fast"] = tessera_orbit_fast(repeat=1)
+        return wall
+
+    def python_sil() -> float:
+        _, wall, errors["python"] = tessera_orbit_python()
+        return wall
+
+    def peer() -> float:
+        _, wall, errors["basilisk"] = basilisk_orbit()
+        return wall
+
+    orbit_s = round(period_s() / DT) * DT
+    report("1 orbit RW+PD+filter 10 Hz: FastAttitudeSim (does more per step)",
+           paired(fast, peer, items=round(orbit_s), rounds=5, self_timed=True),
+           "basilisk", unit="sim s / wall s")
+    report("1 orbit, SIL loop driven from Python",
+           paired(python_sil, peer, items=round(orbit_s), rounds=3, self_timed=True),
+           "basilisk", unit="sim s / wall s")
+    note(f"attitude error at the end of the orbit: tessera {errors['fast']:.3f} deg "
+         f"(FastAttitudeSim), {errors['python']:.3f} deg (Python SIL), basilisk "
+         f"{errors['basilisk']:.3f} deg (from 22.9 deg)")
+    sim_mc, wall_mc = tessera_batch()
+    note(f"Monte Carlo batch, 8 seeds x 1 orbit on 2 threads (run_batch): "
+         f"{sim_mc / wall_mc:,.0f} simulated s per wall s in aggregate")
 
 if __name__ == "__main__":
     main()

@@ -1,48 +1,63 @@
-"""Software-bus delivery rate against blinker signals, same payloads, same run.
+"""Software-bus delivery rate against blinker signals, same payloads, same work.
 
-A delivery is one message reaching one subscriber. Tessera: `publish` into
-bounded pipes, the subscribers draining their pipes every 256 messages (as
-an app drains its pipe every cycle). blinker: `Signal.send` calling each
-connected receiver, which appends the payload to its list. Both carry the
-same 12-byte packed message; rates are deliveries per second.
+A delivery is one message reaching one subscriber's Python handler, which
+keeps the payload. Tessera: `publish` into bounded pipes; every 256
+messages each subscriber drains its pipe and calls its handler once per
+message (as an app drains its pipe each cycle and handles each message).
+blinker: `Signal.send` calls each connected receiver once per message. Both
+handlers append the payload to the subscriber's list, and every 256
+messages both sides empty those lists. Both carry the same 12-byte packed
+message; rates are deliveries per second.
 
     python -m bench bus
 """
 
 from __future__ import annotations
 
-from bench.common import compare, rate_per_s
+from collections.abc import Callable
+
+from bench.common import heading, paired, report
 from fsw.core import Field, MessageType, SoftwareBus, tm_msg_id
 
-N_MESSAGES = 200_000
+N_MESSAGES = 100_000
 BATCH = 256
 MSG = MessageType("BenchMag", tm_msg_id(0x123), [Field("b_body_t", "3f", "T")])
 PAYLOAD = MSG.pack(b_body_t=(1e-5, -2e-5, 3e-5))
+ROUNDS = N_MESSAGES // BATCH
 
 
-def tessera(subscribers: int) -> float:
+def tessera(subscribers: int) -> tuple[Callable[[], object], list[list[bytes]], list]:
     bus = SoftwareBus()
     bus.register(MSG)
     pipes = [bus.create_pipe(f"sub{i}", BATCH) for i in range(subscribers)]
     for pipe in pipes:
         bus.subscribe(pipe, MSG.msg_id)
-    received = [0]
+    inboxes: list[list[bytes]] = [[] for _ in range(subscribers)]
+    handlers = []
+    for inbox in inboxes:
+        def handler(msg_id: int, payload: bytes, _inbox: list = inbox) -> None:
+            _inbox.append(payload)
+        handlers.append(handler)
+    subs = list(zip(pipes, handlers, strict=True))
 
-    def run() -> None:
+    def run() -> int:
         publish, msg_id, payload = bus.publish, MSG.msg_id, PAYLOAD
-        for _ in range(N_MESSAGES // BATCH):
+        handled = 0
+        for _ in range(ROUNDS):
             for _ in range(BATCH):
                 publish(msg_id, payload)
-            for pipe in pipes:
-                received[0] += len(pipe.drain())
+            for pipe, handle in subs:
+                for mid, data in pipe.drain():
+                    handle(mid, data)
+            for inbox in inboxes:
+                handled += len(inbox)
+                inbox.clear()
+        return handled
 
-    deliveries = rate_per_s(run, N_MESSAGES // BATCH * BATCH * subscribers)
-    if any(p.dropped for p in pipes):
-        raise RuntimeError("the benchmark dropped messages: it measured the wrong thing")
-    return deliveries
+    return run, inboxes, pipes
 
 
-def blinker_rate(subscribers: int) -> float:
+def blinker_side(subscribers: int) -> tuple[Callable[[], object], list]:
     import blinker
 
     signal = blinker.Signal()
@@ -54,21 +69,30 @@ def blinker_rate(subscribers: int) -> float:
         receivers.append(receiver)  # blinker holds weak references: keep them alive
         signal.connect(receiver)
 
-    def run() -> None:
+    def run() -> int:
         send, msg_id, payload = signal.send, MSG.msg_id, PAYLOAD
-        for _ in range(N_MESSAGES // BATCH):
+        handled = 0
+        for _ in range(ROUNDS):
             for _ in range(BATCH):
                 send(msg_id, payload=payload)
             for inbox in inboxes:
+                handled += len(inbox)
                 inbox.clear()
+        return handled
 
-    return rate_per_s(run, N_MESSAGES // BATCH * BATCH * subscribers)
+    return run, receivers
 
 
 def main() -> None:
+    heading("blinker")
     for subscribers in (1, 8):
-        compare(f"bus delivery, {subscribers} subscriber(s)", "deliveries/s",
-                tessera(subscribers), "blinker", blinker_rate(subscribers))
+        ours, _, pipes = tessera(subscribers)
+        theirs, _ = blinker_side(subscribers)
+        expected = ROUNDS * BATCH * subscribers
+        if ours() != expected or theirs() != expected or any(p.dropped for p in pipes):
+            raise RuntimeError("a side lost messages: the benchmark measured the wrong thing")
+        report(f"Bus delivery to {subscribers} subscriber(s), one Python handler call each",
+               paired(ours, theirs, items=expected), "blinker", unit="deliveries/s")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.common import compare, rate_per_s
+from bench.common import heading, paired, report
 
 PEER = "python-sgp4"
 
@@ -68,6 +68,8 @@ def main() -> None:
 
     from fsw.gnc.orbit import Satellite, SatelliteArray
 
+    heading("sgp4", "numpy")
+
     iss = ("1 25544U 98067A   24100.50000000  .00016717  00000-0  30306-3 0  9995",
            "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.49815308 41778")
     iss = (_checksum(iss[0][:68]), _checksum(iss[1][:68]))
@@ -78,13 +80,12 @@ def main() -> None:
     n = 100_000
     jd = np.full(n, ours.epoch_jd[0])
     fr = ours.epoch_jd[1] + np.linspace(0.0, 7.0, n)
-    peer_rate = rate_per_s(lambda: peer.sgp4_array(jd, fr), n)
-    compare("SGP4 1 sat x 100k times", "prop/s",
-            rate_per_s(lambda: ours.propagate_jd(jd, fr), n),
-            f"{PEER} sgp4_array", peer_rate)
-    compare("SGP4 1 sat x 100k times, 2 threads", "prop/s",
-            rate_per_s(lambda: ours.propagate_jd(jd, fr, threads=2), n),
-            f"{PEER} sgp4_array", peer_rate)
+    peer_1 = lambda: peer.sgp4_array(jd, fr)  # noqa: E731
+    report("SGP4 1 sat x 100k times", paired(lambda: ours.propagate_jd(jd, fr), peer_1,
+                                             items=n), f"{PEER} sgp4_array", unit="prop/s")
+    report("SGP4 1 sat x 100k times, 2 threads",
+           paired(lambda: ours.propagate_jd(jd, fr, threads=2), peer_1, items=n),
+           f"{PEER} sgp4_array", unit="prop/s")
 
     # 1b. the same for a deep-space satellite with 12 h resonance (Molniya)
     molniya = ("1 08195U 75081A   06176.33215444  .00000099  00000-0  11873-3 0   813",
@@ -93,9 +94,10 @@ def main() -> None:
     deep_peer = Satrec.twoline2rv(*molniya)
     jd_d = np.full(n, deep.epoch_jd[0])
     fr_d = deep.epoch_jd[1] + np.linspace(0.0, 7.0, n)
-    compare("SGP4 1 deep-space sat x 100k times", "prop/s",
-            rate_per_s(lambda: deep.propagate_jd(jd_d, fr_d), n),
-            f"{PEER} sgp4_array", rate_per_s(lambda: deep_peer.sgp4_array(jd_d, fr_d), n))
+    report("SGP4 1 deep-space sat x 100k times",
+           paired(lambda: deep.propagate_jd(jd_d, fr_d),
+                  lambda: deep_peer.sgp4_array(jd_d, fr_d), items=n),
+           f"{PEER} sgp4_array", unit="prop/s")
 
     # 2. 1000 satellites x 100 times
     tles = catalogue(1000)
@@ -109,13 +111,13 @@ def main() -> None:
     ok = e_ours == 0
     assert np.max(np.abs(r_ours[ok] - r_peer[ok])) < 1e-6, "positions differ"
     items = 1000 * 100
-    peer_rate = rate_per_s(lambda: peers.sgp4(jd2, fr2), items)
-    compare("SGP4 1000 sats x 100 times", "prop/s",
-            rate_per_s(lambda: group.propagate_jd(jd2, fr2), items),
-            f"{PEER} SatrecArray", peer_rate)
-    compare("SGP4 1000 sats x 100 times, 2 threads", "prop/s",
-            rate_per_s(lambda: group.propagate_jd(jd2, fr2, threads=2), items),
-            f"{PEER} SatrecArray", peer_rate)
+    peer_2 = lambda: peers.sgp4(jd2, fr2)  # noqa: E731
+    report("SGP4 1000 sats x 100 times",
+           paired(lambda: group.propagate_jd(jd2, fr2), peer_2, items=items),
+           f"{PEER} SatrecArray", unit="prop/s")
+    report("SGP4 1000 sats x 100 times, 2 threads",
+           paired(lambda: group.propagate_jd(jd2, fr2, threads=2), peer_2, items=items),
+           f"{PEER} SatrecArray", unit="prop/s")
 
     # 3. one Python call per time
     minutes = np.linspace(0.0, 1440.0, 20_000)
@@ -132,9 +134,8 @@ def main() -> None:
         for j, f in times:
             peer.sgp4(j, f)
 
-    compare("SGP4 scalar call per time", "prop/s", rate_per_s(ours_scalar, len(tsince)),
-            f"{PEER} Satrec.sgp4", rate_per_s(peer_scalar, len(times)))
-
+    report("SGP4 scalar call per time", paired(ours_scalar, peer_scalar, items=len(times)),
+           f"{PEER} Satrec.sgp4", unit="prop/s")
 
 if __name__ == "__main__":
     main()

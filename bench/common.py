@@ -50,24 +50,29 @@ GC_POLICY_ENABLED = "gc.collect() before each timed call, collector enabled duri
 
 # --- timing ------------------------------------------------------------------
 
-def _timed_call(fn: Callable[[], object], *, gc_enabled: bool, self_timed: bool) -> float:
-    """Seconds for one call of fn, garbage collection handled per the policy."""
+def _timed_call(fn: Callable[[], object], *, gc_enabled: bool, self_timed: bool,
+                inner: int = 1) -> float:
+    """Seconds for `inner` calls of fn, garbage collection handled per the policy."""
     gc.collect()
     was_enabled = gc.isenabled()
     if not gc_enabled:
         gc.disable()
+    total = 0.0
     try:
-        start = time.perf_counter()
-        out = fn()
-        elapsed = time.perf_counter() - start
+        for _ in range(inner):
+            start = time.perf_counter()
+            out = fn()
+            elapsed = time.perf_counter() - start
+            if self_timed:
+                if not isinstance(out, (int, float)) or out <= 0:
+                    raise ValueError(f"a self-timed side must return its seconds, got {out!r}")
+                elapsed = float(out)
+            total += elapsed
+            del out  # what a call keeps is freed before the next call, as between rounds
     finally:
         if was_enabled:
             gc.enable()
-    if self_timed:
-        if not isinstance(out, (int, float)) or out <= 0:
-            raise ValueError(f"a self-timed side must return its seconds, got {out!r}")
-        return float(out)
-    return elapsed
+    return total
 
 
 @dataclass(frozen=True)
@@ -128,22 +133,25 @@ class Paired:
 
 
 def measure(fn: Callable[[], object], *, items: int = 1, rounds: int = ROUNDS,
-            warmup: int = WARMUP, gc_enabled: bool = False,
-            self_timed: bool = False) -> Timing:
+            warmup: int = WARMUP, gc_enabled: bool = False, self_timed: bool = False,
+            inner: int = 1) -> Timing:
     """Time one side alone (against an aim, or a variant of Tessera), same policy as `paired`."""
     for _ in range(warmup):
         fn()
-    return Timing(tuple(_timed_call(fn, gc_enabled=gc_enabled, self_timed=self_timed)
-                        for _ in range(rounds)), items)
+    return Timing(tuple(_timed_call(fn, gc_enabled=gc_enabled, self_timed=self_timed,
+                                    inner=inner) for _ in range(rounds)), items * inner)
 
 
 def paired(tessera: Callable[[], object], peer: Callable[[], object], *, items: int = 1,
            peer_items: int | None = None, rounds: int = ROUNDS, warmup: int = WARMUP,
-           gc_enabled: bool = False, self_timed: bool = False) -> Paired:
+           gc_enabled: bool = False, self_timed: bool = False, inner: int = 1) -> Paired:
     """Time Tessera and the peer alternately: warm-up, then `rounds` rounds of one call each.
 
     `items` is how many items (packets, messages, simulated seconds) one call
     handles; `peer_items` when the peer's call handles a different number.
+    `inner` > 1 times that many calls back to back as one block per side and
+    round (for calls of a few milliseconds, which one scheduler tick would
+    swamp).
     """
     if rounds < 1:
         raise ValueError("at least one round")
@@ -155,9 +163,10 @@ def paired(tessera: Callable[[], object], peer: Callable[[], object], *, items: 
     for r in range(rounds):
         order = ((tessera, ours), (peer, theirs))
         for fn, out in (order if r % 2 == 0 else order[::-1]):
-            out.append(_timed_call(fn, gc_enabled=gc_enabled, self_timed=self_timed))
-    return Paired(Timing(tuple(ours), items),
-                  Timing(tuple(theirs), items if peer_items is None else peer_items))
+            out.append(_timed_call(fn, gc_enabled=gc_enabled, self_timed=self_timed,
+                                   inner=inner))
+    return Paired(Timing(tuple(ours), items * inner),
+                  Timing(tuple(theirs), (items if peer_items is None else peer_items) * inner))
 
 
 # --- reporting -----------------------------------------------------------------
@@ -186,7 +195,8 @@ def report(title: str, result: Paired, peer_name: str, *, unit: str = "items/s",
         return f"{_fmt(t.per_item * s)} ({_fmt(lo * s)}-{_fmt(hi * s)})"
 
     lo, hi = result.ratio_range
-    print(f"{title}\n    tessera {side(result.tessera)} {unit}   {peer_name} "
+    rounds = len(result.tessera.samples)
+    print(f"{title} [{rounds} rounds]\n    tessera {side(result.tessera)} {unit}   {peer_name} "
           f"{side(result.peer)} {unit}   ratio {result.ratio:.2f}x ({lo:.2f}-{hi:.2f})",
           flush=True)
     return result
@@ -241,13 +251,18 @@ def versions(*distributions: str) -> str:
     return ", ".join(parts)
 
 
-def heading(*distributions: str, rounds: int = ROUNDS, warmup: int = WARMUP,
+def heading(*distributions: str, rounds: int | None = None, warmup: int = WARMUP,
             gc_enabled: bool = False) -> None:
-    """Print the versions compared and the harness settings a benchmark module uses."""
+    """Print the versions compared and the harness settings a benchmark module uses.
+
+    `rounds` names the module's round count when all its figures share one;
+    otherwise each `report` line gives its own.
+    """
     print(f"# {versions(*distributions)}", flush=True)
     policy = GC_POLICY_ENABLED if gc_enabled else GC_POLICY
-    print(f"# harness: {warmup} warm-up call(s) per side, {rounds} rounds alternating which "
-          f"side goes first, median (min-max); {policy}", flush=True)
+    count = f"{rounds} rounds" if rounds is not None else "rounds"
+    print(f"# harness: {warmup} warm-up call(s) per side, then {count} alternating which "
+          f"side goes first; median (min-max over the rounds); {policy}", flush=True)
 
 
 def machine() -> str:

@@ -92,7 +92,15 @@ class Archive(Protocol):
                    seq: int, data: bytes) -> None: ...
     def add_samples(self, scid: int, t: float, names: Iterable[str], raw: Iterable[Any],
                     eng: Iterable[Any]) -> None: ...
-    def add_sample_rows(self, scid: int, rows: Iterable[tuple[str, float, Any, Any]]) -> None: ...
+    def add_sample_rows(self, scid: int, rows: Iterable[tuple[str, float, Any, Any]]) -> None:
+        """Many values at once: (name, t, raw, eng) rows (batched like `add_samples`)."""
+        with self._lock:
+            name_id = self._name_id
+            batch = [(scid, name_id(n), t, r, e) for n, t, r, e in rows]
+            self._samples += batch
+            self._pending += len(batch)
+            self._maybe_commit()
+
     def add_event(self, event: EventRecord) -> None: ...
     def add_command(self, record: CommandRecord) -> None: ...
     def update_command(self, scid: int, request_id: int, status: str,
@@ -122,6 +130,8 @@ class SqliteArchive:
         self._names: dict[str, int] = dict(self._db.execute("SELECT name, id FROM names"))
         self._pending = 0
         self._in_tx = False
+        self._samples: list[tuple[int, int, float, Any, Any]] = []
+        self._ids_of: dict[tuple[str, ...], tuple[int, ...]] = {}
         self.autocommit_rows = autocommit_rows
 
     # -- writing ----------------------------------------------------------------------
@@ -166,12 +176,18 @@ class SqliteArchive:
 
     def add_samples(self, scid: int, t: float, names: Iterable[str], raw: Iterable[Any],
                     eng: Iterable[Any]) -> None:
-        """One packet's values: all at time `t` (s of mission time)."""
+        """One packet's values: all at time `t` (s of mission time).
+
+        Rows are gathered and written in one statement per batch (at `flush`,
+        before any query, or at `autocommit_rows`): a packet's ten values cost
+        one list extension, not a trip into SQLite."""
+        names = tuple(names)
         with self._lock:
-            ids = [self._name_id(n) for n in names]
-            rows = [(scid, i, t, r, e) for i, r, e in zip(ids, raw, eng, strict=True)]
-            self._begin(len(rows))
-            self._db.executemany("INSERT OR IGNORE INTO samples VALUES (?, ?, ?, ?, ?)", rows)
+            ids = self._ids_of.get(names)
+            if ids is None:
+                ids = self._ids_of[names] = tuple(self._name_id(n) for n in names)
+            self._samples += [(scid, i, t, r, e) for i, r, e in zip(ids, raw, eng, strict=True)]
+            self._pending += len(ids)
             self._maybe_commit()
 
     def add_sample_rows(self, scid: int, rows: Iterable[tuple[str, float, Any, Any]]) -> None:
@@ -213,6 +229,11 @@ class SqliteArchive:
 
     def flush(self) -> None:
         with self._lock:
+            if self._samples:
+                self._begin(0)
+                self._db.executemany("INSERT OR IGNORE INTO samples VALUES (?, ?, ?, ?, ?)",
+                                     self._samples)
+                self._samples = []
             if self._in_tx:
                 self._db.execute("COMMIT")
                 self._in_tx = False

@@ -88,7 +88,12 @@ class FieldDef:
         return tuple(f"{self.name}_{i}" for i in range(self.count))
 
     def check(self, value: Any) -> str | None:
-        """Why `value` cannot be sent in this field (type, integer range, declared range)."""
+        """Why `value` cannot be sent in this field (type, integer range, declared range).
+
+        The ranges are checked by the same code the flight software runs on the
+        command (`fsw.core.message.Field.check`), so the ground refuses exactly what
+        the spacecraft would.
+        """
         if self.type == "bytes":
             return None if isinstance(value, bytes) else f"{self.name} takes bytes"
         values = list(value) if self.count > 1 and isinstance(value, (list, tuple)) else [value]
@@ -97,19 +102,10 @@ class FieldDef:
         for v in values:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 return f"{self.name} takes a number, not {v!r}"
-            if self.type in INT_RANGE:
-                if isinstance(v, float) and not v.is_integer():
-                    return f"{self.name} takes a whole number, not {v}"
-                lo, hi = INT_RANGE[self.type]
-                if not lo <= v <= hi:
-                    return f"{self.name}={v:g} does not fit {self.type}"
-            elif v != v or v in (float("inf"), float("-inf")):
-                return f"{self.name} must be finite"
-            if self.low is not None and v < self.low:
-                return f"{self.name}={v:g} is below its minimum {self.low:g}"
-            if self.high is not None and v > self.high:
-                return f"{self.name}={v:g} is above its maximum {self.high:g}"
-        return None
+        from fsw.core.message import Field
+
+        return Field(self.name, self.code, low=self.low, high=self.high).check(
+            value if self.count > 1 else values[0])
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> FieldDef:

@@ -12,7 +12,8 @@ not be able to move the FARM (force Lockout or Wait). The ARSN of an AD
 frame is committed when FARM-1 accepted the frame, or when the frame drove
 FARM-1 into Lockout (so a replay of it cannot do that again); a frame that
 FARM-1 asked to be retransmitted (E3) is not committed, so the FOP's
-byte-identical retransmission gets through. An authentic AD frame whose
+byte-identical retransmission gets through; the next FARM-1 directive on the
+VC commits it, since the FOP purges its sent queue then. An authentic AD frame whose
 ARSN was already used is a FOP retransmission when FARM-1 sees a duplicate
 (E4, counted as such) and a replay otherwise; it never moves FARM-1.
 
@@ -117,6 +118,8 @@ class TcReceiver:
     farms: dict[int, Farm1] = field(default_factory=dict)
     _reassembly: dict[tuple[int, int, int], SegmentReassembler] = field(default_factory=dict)
     _deferred: bool = False
+    # per VC, per SPI: the newest authentic frame FARM-1 discarded with E3
+    _discarded: dict[int, dict[int, Verified]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for v, cfg in self.vcs.items():
@@ -241,6 +244,7 @@ class TcReceiver:
         if h.control:
             farm.control_command(data)
             self._commit(verified)
+            self._retire_discarded(vcid)
             # the sender's own unfinished packets on this VC restart with the FOP
             for key in [k for k in self._reassembly if k[0] == vcid and k[2] == _spi(sa)]:
                 self._reassembly[key].reset()
@@ -254,6 +258,8 @@ class TcReceiver:
             except CopError:
                 if farm.lockout and not was_locked:
                     self._commit(verified)  # a replay of it cannot force Lockout again
+                elif verified is not None and farm.retransmit:
+                    self._remember_discarded(vcid, verified)
                 raise
         self._commit(verified)
         map_id = h.map_id
@@ -282,6 +288,25 @@ class TcReceiver:
         if unit is None:
             return Accepted()
         return split_unit(unit, lambda p: Delivery(vcid, map_id, sa, p))
+
+    def _remember_discarded(self, vcid: int, verified: Verified) -> None:
+        """An authentic frame FARM-1 discarded asking for a retransmission (E3)
+        stays uncommitted so FOP-1 can resend it byte for byte; keep the newest
+        such ARSN per key holder until the next FARM-1 directive on the VC."""
+        held = self._discarded.setdefault(vcid, {})
+        known = held.get(verified.sa.spi)
+        if known is None or verified.arsn > known.arsn:
+            held[verified.sa.spi] = verified
+
+    def _retire_discarded(self, vcid: int) -> None:
+        """A directive (Unlock, Set V(R)) restarts COP-1 on the VC and the FOP
+        purges its sent queue (232.1-B-2 5.1.6), so no genuine retransmission of
+        an E3-discarded frame can follow: commit those ARSNs, and a recorded
+        copy is a replay that can no longer land in a moved window."""
+        for verified in self._discarded.pop(vcid, {}).values():
+            assert self.security is not None
+            if verified.arsn > self.security.last_accepted(verified.sa.spi):
+                self._commit(verified)
 
     def _commit(self, verified: Verified | None) -> None:
         if verified is not None:

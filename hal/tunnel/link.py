@@ -62,6 +62,7 @@ class LinkStats:
     losses: int = 0
     lost_s: float = 0.0
     reconnects: int = 0
+    write_waits: int = 0
     frame_errors: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -141,9 +142,18 @@ class BenchLink:
     def _write(self, data: bytes) -> None:
         if self._fd is not None:
             view = memoryview(data)
+            deadline = time.monotonic() + self.lost_after_s
             while view:
-                n = os.write(self._fd, view)
-                view = view[n:]
+                try:
+                    view = view[os.write(self._fd, view):]
+                except BlockingIOError:
+                    # The port's buffer is full (a busy bench reads later): wait for
+                    # room, up to the time after which the bench counts as lost.
+                    if time.monotonic() >= deadline:
+                        raise OSError("the port has taken no data for "
+                                      f"{self.lost_after_s:g} s") from None
+                    self.stats.write_waits += 1
+                    select.select([], [self._fd], [], 0.05)
         else:
             self._port.write(data)
         self.stats.bytes_tx += len(data)
@@ -211,19 +221,23 @@ class BenchLink:
     def _await(self, want_type: int, seq: int, start: float, patient: bool) -> bytes | None:
         """The awaited reply, retransmitting every retry_s; None when lost or given up."""
         sent = time.monotonic()
+        retry_s = self.retry_s
         while True:
             now = time.monotonic()
             if not patient and now - start >= self.give_up_s:
                 return None
-            if now - self._last_heard >= self.lost_after_s and now - sent >= self.retry_s:
+            if now - self._last_heard >= self.lost_after_s and now - sent >= retry_s:
                 self._lose(f"no reply for {now - self._last_heard:.1f} s")
                 return None
-            if now - sent >= self.retry_s:
+            if now - sent >= retry_s:
                 self._write(encode_frame(want_type & ~REPLY, seq, self._pending_payload))
                 self.stats.frames_tx += 1
                 self.stats.retries += 1
                 sent = now
-            wait = sent + self.retry_s - now
+                # Back off: a bench that is slow rather than deaf must not be
+                # buried under copies of the same request.
+                retry_s = min(retry_s * 2, self.lost_after_s / 4)
+            wait = sent + retry_s - now
             if not patient:
                 wait = min(wait, start + self.give_up_s - now)
             data = self._read(wait)
@@ -250,7 +264,7 @@ class BenchLink:
                 # Waiting out the retry time for a reply that was damaged (ours or
                 # its) only slows the link: resend at once, the bench's reply cache
                 # makes that safe.
-                sent = now - self.retry_s
+                sent = now - retry_s
 
     # `_await` resends the payload of the request in flight (one at a time).
     _pending_payload = b""

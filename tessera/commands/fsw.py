@@ -19,7 +19,6 @@ def _say(text: str) -> None:
 def _bench(args: argparse.Namespace, devices: Any) -> tuple[Any, Any, Any] | int:
     """Open the bench link, shake hands; (devices, bench time, session) or an exit status."""
     from hal import HalError
-    from hal.tunnel import open_link
 
     tunnelled = [n for n, b in devices.buses.items() if b.backend == "tunnel"]
     tunnelled += [d.bus for d in devices.devices.values() if d.backend == "tunnel"]
@@ -32,6 +31,11 @@ def _bench(args: argparse.Namespace, devices: Any) -> tuple[Any, Any, Any] | int
     if not args.port:
         print("tessera fsw: --port URL is needed for buses on the tunnel backend",
               file=sys.stderr)
+        return 2
+    try:
+        from hal.tunnel import open_link
+    except ImportError as exc:  # the bench link's framing package is an extra
+        print(f"tessera fsw: {exc}", file=sys.stderr)
         return 2
     devices = devices.with_backend("tunnel", buses=[n for n, b in devices.buses.items()
                                                     if b.backend == "tunnel"],

@@ -124,20 +124,21 @@ def _archive(args: argparse.Namespace) -> Any:
     return SqliteArchive(args.archive)
 
 
-def _scid(archive: Any, args: argparse.Namespace) -> int:
+def _archive_and_scid(args: argparse.Namespace) -> tuple[Any, int]:
+    """The archive and the spacecraft the options name (ValueError: one line)."""
+    archive = _archive(args)
     if args.scid is not None:
-        return args.scid
+        return archive, args.scid
     known = archive.spacecraft()
     if len(known) != 1:
         raise ValueError(f"the archive holds spacecraft {', '.join(hex(s) for s in known)}: "
                          "give --scid")
-    return known[0]
+    return archive, known[0]
 
 
 def run_plot(args: argparse.Namespace) -> int:
     try:
-        archive = _archive(args)
-        scid = _scid(archive, args)
+        archive, scid = _archive_and_scid(args)
     except ValueError as exc:
         return _fail(str(exc))
     rows = archive.samples(scid, args.param, args.t_from, args.t_to)
@@ -166,8 +167,7 @@ def run_plot(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from ground.archive import export_samples
     try:
-        archive = _archive(args)
-        scid = _scid(archive, args)
+        archive, scid = _archive_and_scid(args)
     except ValueError as exc:
         return _fail(str(exc))
     names = args.param or archive.parameter_names()
@@ -188,8 +188,7 @@ def run_replay(args: argparse.Namespace) -> int:
     from ground.dictionary import Dictionary, DictionaryError
     from ground.replay import replay
     try:
-        archive = _archive(args)
-        scid = _scid(archive, args)
+        archive, scid = _archive_and_scid(args)
         dictionary = Dictionary.load(args.dict)
     except (ValueError, DictionaryError) as exc:
         return _fail(str(exc))

@@ -13,7 +13,7 @@ from uplink_kit import OPERATOR, UNI_A, UNI_A_APID, Link
 from fsw.core.ids import COMMS_APID, SAMPLE_APID
 from fsw.protocol import Reason
 from fsw.protocol.crc import crc16
-from fsw.protocol.tc import UNLOCK, TcFrame
+from fsw.protocol.tc import UNLOCK, TcFrame, set_vr
 
 
 @pytest.fixture
@@ -45,6 +45,28 @@ def test_a_frame_that_forced_lockout_cannot_do_it_again(link: Link):
         link.send([stray])
     assert not farm.lockout and link.app("sample").inputs == []
     assert link.comms.rejected_by_reason[Reason.REPLAY] == 3
+    link.operator_still_commands()
+
+
+def test_a_frame_discarded_for_retransmission_cannot_move_a_reset_farm(link: Link):
+    g = link.ground
+    farm = link.comms.rx.farms[0]
+    # frame 0 is lost in the air; frame 1 arrives, is authentic, and FARM-1
+    # discards it asking for a retransmission (E3): the outsider records it
+    g.frame(g.set_input(SAMPLE_APID, 1.0).encode(), OPERATOR)
+    recorded = g.frame(g.set_input(SAMPLE_APID, 2.0).encode(), OPERATOR)
+    link.send([recorded])
+    assert farm.retransmit and not farm.lockout and farm.vr == 0
+    # the operator restarts COP-1 on the VC with Set V(R): the recorded frame's
+    # N(S) now lies in the lockout area
+    link.send([g.control(set_vr(100), OPERATOR, vc=0)])
+    assert farm.vr == 100
+    for _ in range(3):
+        link.send([recorded])
+    assert not farm.lockout and farm.vr == 100
+    assert link.app("sample").inputs == []
+    assert link.comms.rejected_by_reason[Reason.REPLAY] == 3
+    g.ns[0] = 100
     link.operator_still_commands()
 
 

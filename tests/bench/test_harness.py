@@ -67,3 +67,20 @@ def test_versions_names_each_library() -> None:
     line = versions("numpy", "no-such-distribution-here")
     assert line.startswith("Python 3.")
     assert "numpy " in line and "no-such-distribution-here (not installed)" in line
+
+
+def test_every_benchmark_times_through_the_harness() -> None:
+    import importlib
+    import inspect
+    import pkgutil
+
+    import bench
+
+    names = [m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_")]
+    assert names
+    for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        source = inspect.getsource(module)
+        assert callable(module.main), name
+        # every figure is printed by bench.common, with its rounds and spread
+        assert "from bench.common import" in source, name

@@ -166,7 +166,7 @@ def test_the_console_checks_input_and_keeps_running(sim, ground_dir):
     out = "".join(seen)
     assert "value: f32 [-1e+06, 1e+06]" in out
     assert "refused: app sample has no command NONSENSE" in out
-    assert "refused: sample.SET_INPUT: value=1e+09 is above its maximum 1e+06" in out
+    assert "refused: sample.SET_INPUT: value=1000000000.0 is above its maximum 1000000.0" in out
     assert "refused: value takes a number, not 'banana'" in out
     assert "unknown command 'nonsense'" in out
     assert "refused: time 'soon' is not a number" in out

@@ -178,7 +178,8 @@ def test_a_killed_bench_is_reported_and_the_run_resumes_after_restart(tmp_path: 
     bench_code, bench_out = finish(bench2)
     assert "bench link lost" in fsw_out and "bench link restored" in fsw_out, fsw_out
     assert code == 0 and "scenario over" in fsw_out, fsw_out
-    assert "1 reconnects" in fsw_out
+    # at least the one reconnect after the kill (a loaded machine may add more)
+    assert int(re.search(r"(\d+) reconnects", fsw_out).group(1)) >= 1
     assert "resumed" in bench_out and bench_code == 0, bench_out
     assert all(verdicts(tmp_path).values())
     series = json.loads(checkpoint.read_text())["recorder"]["series"]["truth.rate_deg_s"]
