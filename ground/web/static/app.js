@@ -229,7 +229,11 @@ $("cmd-form").addEventListener("submit", async (ev) => {
   $("cmd-error").textContent = "";
   const c = currentCommand();
   if (!c) return;
-  if (!$("cmd-form").reportValidity()) { $("cmd-error").textContent = "check the highlighted values"; return; }
+  if (!$("cmd-form").checkValidity()) {
+    $("cmd-error").textContent = "check the highlighted values (type and range)";
+    $("cmd-form").reportValidity();
+    return;
+  }
   const args = {};
   for (const i of $("cmd-args").querySelectorAll("[data-arg]")) args[i.dataset.arg] = i.value;
   const body = { spacecraft: $("cmd-sc").value, command: c.name, args };
