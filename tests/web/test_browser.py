@@ -64,7 +64,6 @@ def test_operator_watches_telemetry_commands_and_sees_the_limit_turn_red(console
     base, _ = console
     page = open_console(browser, base, "ops", "operator-pass-1")
     # Fleet: the spacecraft comes into a pass and reports its mode and battery.
-    row = page.locator("#fleet-table tr[data-spacecraft=sc1]")
     page.wait_for_function("document.querySelector('#fleet-table tr[data-spacecraft=sc1]')"
                            ".cells[2].textContent === 'in pass'", timeout=90_000)
     page.wait_for_function("document.querySelector('#fleet-table tr[data-spacecraft=sc1]')"
@@ -121,7 +120,8 @@ def test_partner_sees_only_its_own_and_cannot_command_the_operators(console, bro
     tab(page, "telemetry")
     page.locator("#tm-table tbody tr").first.wait_for(timeout=90_000)
     page.wait_for_timeout(1000)
-    names = page.eval_on_selector_all("#tm-table tbody tr", "rs => rs.map(r => r.cells[1].textContent)")
+    names = page.eval_on_selector_all("#tm-table tbody tr",
+                                      "rs => rs.map(r => r.cells[1].textContent)")
     assert names and all(n.startswith("uni_a_sample.") for n in names), names[:5]
     tab(page, "commanding")
     offered = page.eval_on_selector_all("#cmd-name option", "os => os.map(o => o.value)")
