@@ -32,7 +32,7 @@ from ground.web.hub import Hub
 
 STATIC = Path(__file__).with_name("static")
 COOKIE = "tessera_session"
-PUSH_PERIOD_S = 0.1
+PUSH_PERIOD_S = 0.05
 
 
 def _error(status: int, text: str) -> JSONResponse:
