@@ -230,9 +230,7 @@ class Console(cmd.Cmd):
         """wait [S]: wait up to S s (default 60) until the spacecraft is in a pass."""
         limit = _number(arg or "60", "wait")
         sc = self.session.spacecraft(self.current)
-        deadline = time.monotonic() + limit
-        while not sc.ready and time.monotonic() < deadline:
-            time.sleep(0.05)
+        self.session.wait_ready(limit, self.current)
         self.say(f"{sc.config.name}: {'in a pass' if sc.ready else 'no pass yet'}")
 
     def do_status(self, arg: str) -> None:

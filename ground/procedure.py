@@ -47,13 +47,10 @@ class ProcedureApi:
         self.ready_timeout_s = ready_timeout_s
 
     def _ready(self, spacecraft: str | None) -> None:
-        sc = self.session.spacecraft(spacecraft)
-        deadline = time.monotonic() + self.ready_timeout_s
-        while not sc.ready:
-            if time.monotonic() > deadline:
-                raise ProcedureFailed(f"{sc.config.name}: no pass (no CLCW) within "
-                                      f"{self.ready_timeout_s:g} s")
-            time.sleep(0.05)
+        if not self.session.wait_ready(self.ready_timeout_s, spacecraft):
+            name = self.session.spacecraft(spacecraft).config.name
+            raise ProcedureFailed(f"{name}: no pass (no CLCW) within "
+                                  f"{self.ready_timeout_s:g} s")
 
     def send(self, command: str, spacecraft: str | None = None, **args: Any) -> TcRecord:
         self._ready(spacecraft)

@@ -46,7 +46,7 @@ from fsw.protocol.tm import TmReceiver
 from fsw.protocol.uplink import TcSender, VcConfig
 from ground.archive import Archive, CommandRecord, EventRecord
 from ground.dictionary import CommandDef, Dictionary, FieldDef
-from ground.keys import KeyHolder
+from ground.keys import KeyHolder, load_holder
 from ground.link import Link, LinkError
 from ground.telemetry import DecodedPacket, Limit, TelemetryDecoder, TelemetryError
 from ground.verification import TcRecord, VerificationTracker
@@ -68,6 +68,8 @@ class SpacecraftConfig:
     scid: int
     url: str
     frame_len: int = 256
+    key_file: str | None = None
+    """This spacecraft's key file (a fleet has one per spacecraft); None: the session's."""
 
 
 @dataclass
@@ -310,8 +312,9 @@ class Session:
         for cfg in spacecraft:
             if cfg.name in self.links:
                 raise ValueError(f"two spacecraft are named {cfg.name!r}")
+            own = load_holder(cfg.key_file, holder.name) if cfg.key_file else holder
             self.links[cfg.name] = SpacecraftLink(
-                cfg, dictionary, holder, archive,
+                cfg, dictionary, own, archive,
                 state / f"arsn-{cfg.scid:#05x}-{holder.name}.db", self._notify,
                 tc_timeout_s=tc_timeout_s)
         if not self.links:
@@ -355,6 +358,16 @@ class Session:
         for sc in self.links.values():
             sc.close()
         self.archive.flush()
+
+    def wait_ready(self, timeout_s: float, spacecraft: str | None = None) -> bool:
+        """Wait until the spacecraft is in a pass (COP-1 started from its CLCW)."""
+        sc = self.spacecraft(spacecraft)
+        deadline = time.monotonic() + timeout_s
+        while not sc.ready:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     # -- commanding --------------------------------------------------------------
     def resolve(self, dotted: str) -> CommandDef:

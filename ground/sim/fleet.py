@@ -141,15 +141,16 @@ class Fleet:
         self.out = Path(out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
         self.compress_gaps = compress_gaps
-        self.key_file = self.out / "keys.json"
-        simulator_key_file(self.key_file)
         self.craft: list[Flying] = []
+        self.key_files: dict[str, Path] = {}
         try:
             for spec in specs:
+                # Every spacecraft its own keys: one compromised key file opens one spacecraft.
+                key_file = self.key_files[spec.name] = self.out / f"keys-{spec.name}.json"
+                simulator_key_file(key_file)
                 scenario = Scenario(alt_km=spec.alt_km, inclination_deg=spec.inclination_deg,
                                     raan_deg=spec.raan_deg, seed=spec.scid)
-                self.flight_config = flight_config_for(spec, self.key_file, self.out,
-                                                       flight_config)
+                self.flight_config = flight_config_for(spec, key_file, self.out, flight_config)
                 run = build_sil(scenario, self.flight_config)
                 failed = run.executive.boot()
                 if failed:
@@ -166,11 +167,12 @@ class Fleet:
         self.step_s = 1.0 / max(g.rate_hz for g in self.craft[0].run.executive.groups)
 
     def write_manifest(self, path: str | Path | None = None) -> Path:
-        """The ground's connection file: spacecraft, link URLs, key file."""
+        """The ground's connection file: spacecraft, link URLs, key files."""
         path = Path(path) if path else self.out / "fleet.json"
-        doc = {"key_file": str(self.key_file.resolve()), "frame_len": TM_FRAME_LEN,
+        doc = {"frame_len": TM_FRAME_LEN,
                "spacecraft": [{"name": f.spec.name, "scid": f.spec.scid, "url": f.radio.url,
                                "pty": f.radio.pty_path,
+                               "key_file": str(self.key_files[f.spec.name].resolve()),
                                "passes_s": [[round(a, 3), round(b, 3)] for a, b in f.passes[:8]]}
                               for f in self.craft]}
         path.write_text(json.dumps(doc, indent=1) + "\n")
@@ -232,8 +234,8 @@ def serve(specs: Sequence[SpacecraftSpec], out_dir: str | Path, *, duration_s: f
         doc = json.loads(manifest.read_text())
         doc["dictionary"] = str((out / "dictionary.json").resolve())
         manifest.write_text(json.dumps(doc, indent=1) + "\n")
-        say(f"fleet of {len(fleet.craft)}: ground file {manifest}, keys {fleet.key_file} "
-            "(simulation keys)")
+        say(f"fleet of {len(fleet.craft)}: ground file {manifest}; simulation keys "
+            + ", ".join(str(k) for k in fleet.key_files.values()))
         for f in fleet.craft:
             nxt = f.next_aos(0.0)
             when = "none in the next two days" if nxt is None else \

@@ -49,7 +49,8 @@ def _session(args: argparse.Namespace, notify: Any = None) -> Any:
         try:
             fleet = json.loads(Path(args.fleet).read_text())
             craft = [SpacecraftConfig(s["name"], int(s["scid"]), s["url"],
-                                      int(fleet.get("frame_len", 256)))
+                                      int(fleet.get("frame_len", 256)),
+                                      None if args.keys else s.get("key_file"))
                      for s in fleet["spacecraft"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"fleet file {args.fleet}: {exc!r}") from None
@@ -64,14 +65,14 @@ def _session(args: argparse.Namespace, notify: Any = None) -> Any:
         craft = [c for c in craft if c.name in args.only]
         if not craft:
             raise ValueError(f"no spacecraft named {', '.join(args.only)}")
-    key_file = args.keys or fleet.get("key_file")
+    key_file = args.keys or next((c.key_file for c in craft if c.key_file), None)
     if not key_file:
         raise ValueError("no key file: give --keys FILE")
     dict_path = args.dict or fleet.get("dictionary")
     if not dict_path:
         raise ValueError("no dictionary: give --dict FILE (tessera dict export --out FILE)")
     dictionary = Dictionary.load(dict_path)
-    holder = load_holder(key_file, args.role)
+    holder = load_holder(key_file, args.role)  # raises KeyFileError, a ValueError
     archive = SqliteArchive(args.archive)
     # The uplink's anti-replay counter belongs to the key, not to one archive: every
     # session of a role shares it, so a second archive never reuses a sequence number.

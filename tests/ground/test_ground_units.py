@@ -107,3 +107,27 @@ def test_a_fleet_keeps_each_spacecraft_apart(tmp_path, dictionary):
     assert b.latest["sample.hk.output_cnt"].eng == -7.0
     assert [e for _, _, e in s.archive.samples(0x2AC, "sample.hk.output_cnt", -1, 1)] == [-7.0]
     assert sorted(s.archive.spacecraft()) == [0x2AB, 0x2AC]
+
+
+def test_a_fleet_flies_each_spacecraft_with_its_own_scid_keys_port_and_passes(tmp_path):
+    import json
+
+    from fsw.protocol.keyfile import load_key_file
+    from ground.sim.fleet import Fleet, default_fleet
+
+    fleet = Fleet(default_fleet(2), tmp_path, compress_gaps=True)
+    try:
+        doc = json.loads(fleet.write_manifest().read_text())
+        a, b = doc["spacecraft"]
+        assert (a["scid"], b["scid"]) == (0x2AB, 0x2AC) and a["url"] != b["url"]
+        keys_a = load_key_file(a["key_file"]).by_name("operator").key
+        keys_b = load_key_file(b["key_file"]).by_name("operator").key
+        assert keys_a != keys_b
+        assert a["passes_s"] and b["passes_s"] and a["passes_s"] != b["passes_s"]
+        assert all(0 <= aos < los for aos, los in a["passes_s"])
+        comms = [f.run.executive.apps["comms"] for f in fleet.craft]
+        assert [c.scid for c in comms] == [0x2AB, 0x2AC]
+        fleet.step()
+        assert all(not f.radio.in_pass for f in fleet.craft if not f.in_pass(0.0))
+    finally:
+        fleet.close()

@@ -233,3 +233,28 @@ def test_asm_framing_finds_every_frame_after_noise(frames, noise):
 def test_framing_decoders_take_any_bytes(junk):
     KissDecoder().feed(junk)
     AsmDecoder(256).feed(junk)
+
+
+def test_the_docs_core_api_example_runs(tmp_path, dictionary, monkeypatch):
+    import json
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "ground.md").read_text()
+    section = doc.split("## Using the ground core from code", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    with Spacecraft(tmp_path) as sc:
+        work = tmp_path / "work"
+        (work / "sim").mkdir(parents=True)
+        (work / "sim" / "dictionary.json").write_text(json.dumps(dictionary.doc))
+        (work / "sim" / "keys-sc1.json").write_text(sc.keys.read_text())
+        monkeypatch.chdir(work)
+        scope: dict = {}
+        exec(code.replace("tcp://127.0.0.1:5000", sc.radio.url), scope)
+        session = scope["session"]
+        try:
+            rec = scope["record"] if "record" in scope else None
+            assert rec is not None and wait(lambda: rec.done) and rec.status == "completed"
+            assert sc.exe.apps["sample"].latest_input == 3.0
+        finally:
+            session.stop()
