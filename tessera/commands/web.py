@@ -35,11 +35,16 @@ def build_hub(fleet_path: str | Path, roles: set[str], archive_dir: str | Path,
     try:
         fleet = json.loads(Path(fleet_path).read_text())
         craft = [SpacecraftConfig(s["name"], int(s["scid"]), s["url"],
-                                  int(fleet.get("frame_len", 256))) for s in fleet["spacecraft"]]
+                                  int(fleet.get("frame_len", 256)), s.get("key_file"))
+                 for s in fleet["spacecraft"]]
         passes = {s["name"]: s.get("passes_s", []) for s in fleet["spacecraft"]}
-        key_file, dict_path = fleet["key_file"], fleet["dictionary"]
+        dict_path = fleet["dictionary"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"fleet file {fleet_path}: {exc!r}") from None
+    # Each spacecraft may have its own key file; the roles are the first one's.
+    key_file = fleet.get("key_file") or next((c.key_file for c in craft if c.key_file), None)
+    if not key_file:
+        raise ValueError(f"fleet file {fleet_path} names no key file")
     holders = {r: load_holder(key_file, r) for r in sorted(roles)}
     state = Path(key_file).with_suffix(".ground-state")
     return Hub(Dictionary.load(dict_path), holders, craft, archive_dir, state, passes,

@@ -52,7 +52,7 @@ def console(tmp_path_factory):
     users = work / "users.json"
     for name, (role, password) in USERS.items():
         subprocess.run([sys.executable, "-m", "tessera", "ground", "user", name, "--role", role,
-                        "--users", str(users), "--keys", str(work / "sim" / "keys.json")],
+                        "--users", str(users), "--keys", str(work / "sim" / "keys-sc1.json")],
                        input=password + "\n", text=True, check=True, env=ENV,
                        capture_output=True)
     port = _free_port()
