@@ -137,3 +137,20 @@ def test_partner_sees_only_its_own_and_cannot_command_the_operators(console, bro
     assert forged[0] == 422 and "may not command" in forged[1] and forged[2] == 403
     shot(page, "partner")
     page.close()
+
+
+def test_a_dropped_websocket_reconnects_and_catches_up(console, browser):
+    base, _ = console
+    page = open_console(browser, base, "ops", "operator-pass-1")
+    page.wait_for_function("state.values.size > 0", timeout=90_000)
+    notes_before = page.evaluate("state.notes.length")
+    page.evaluate("state.ws.close()")
+    page.wait_for_selector("#conn:not(.live)")
+    page.wait_for_selector("#conn.live")
+    t = page.evaluate("Math.max(...[...state.values.values()].map(v => v[2]))")
+    page.wait_for_function(
+        "t => Math.max(...[...state.values.values()].map(v => v[2])) > t", arg=t)
+    # Notifications are not shown twice after catching up.
+    seqs = page.evaluate("state.notes.map(n => n[0])")
+    assert len(seqs) == len(set(seqs)) and len(seqs) >= notes_before
+    page.close()

@@ -184,3 +184,24 @@ def test_critical_commands_need_confirmation_and_commands_name_their_sender(
     last = commands_log(work)[-1]
     assert last["user"] == "ops" and last["role"] == "operator"
     assert last["command"].startswith("mode.NOOP")
+
+
+def test_a_time_tagged_command_is_two_records_released_on_board(console, login, wait_in_pass):
+    base, _ = console
+    client, csrf = login(base, "ops")
+    wait_in_pass(client, csrf)
+    cookie = f"tessera_session={client.cookies['tessera_session']}"
+    with connect(base.replace("http", "ws") + "/ws", additional_headers={"Cookie": cookie},
+                 origin=base) as ws:
+        ws.send(json.dumps({"since": 0}))
+        now = json.loads(ws.recv(timeout=5))["fleet"][0]["onboard_s"]
+    r = client.post("/api/command", json={"spacecraft": "sc1", "command": "sample.noop",
+                                          "args": {}, "release_s": now + 5.0},
+                    headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
+    sent = r.json()["sent"]
+    assert len(sent) == 2 and "schedule" in sent[0]["text"] and "@" in sent[1]["text"]
+    r = client.post("/api/command", json={"spacecraft": "sc1", "command": "sample.noop",
+                                          "args": {}, "release_s": 1.0},
+                    headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 422 and "has passed" in r.json()["error"]
