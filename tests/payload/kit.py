@@ -80,6 +80,7 @@ def reference_executive(clock):
     from ground.sim.sil import (
         DEFAULT_FLIGHT_CONFIG,
         Scenario,
+        _with_simulator_keys,
         _with_uplinked_orbit,
         hal_config_for,
     )
@@ -88,5 +89,6 @@ def reference_executive(clock):
     scenario = Scenario()
     buses, _emulators = reference_sim(seed=1, realistic=True)
     hardware = hal.config.build(hal_config_for(scenario.model), sim_buses=buses)
-    config = _with_uplinked_orbit(load_config(DEFAULT_FLIGHT_CONFIG), scenario.elements)
+    config = _with_simulator_keys(_with_uplinked_orbit(load_config(DEFAULT_FLIGHT_CONFIG),
+                                                       scenario.elements))
     return Executive.from_config(config, clock, devices=hardware.devices)
