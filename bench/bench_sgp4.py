@@ -10,7 +10,7 @@ code per point. Cases:
 2. 1000 satellites x 100 times: ``SatelliteArray.propagate_jd`` against
    ``SatrecArray.sgp4`` (also with the work split over two threads, which
    Tessera can do because the C loop runs without the GIL);
-3. one call from Python per time: ``Satellite.propagate`` against
+3. one call from Python per time: ``Satellite.sgp4`` against
    ``Satrec.sgp4``.
 
 The 1000-satellite catalogue is synthetic but shaped like the public one:
@@ -119,23 +119,31 @@ def main() -> None:
            paired(lambda: group.propagate_jd(jd2, fr2, threads=2), peer_2, items=items),
            f"{PEER} SatrecArray", unit="prop/s")
 
-    # 3. one Python call per time
+    # 3. one Python call per time, python-sgp4's shape on both sides: (jd, fr) in,
+    # (error, position tuple, velocity tuple) out, every result kept.
     minutes = np.linspace(0.0, 1440.0, 20_000)
     jd3 = ours.epoch_jd[0] + np.zeros_like(minutes)
     fr3 = ours.epoch_jd[1] + minutes / 1440.0
     times = list(zip(jd3.tolist(), fr3.tolist(), strict=True))
-    tsince = minutes.tolist()
+    kept: list[object] = []
 
     def ours_scalar() -> None:
-        for t in tsince:
-            ours.propagate(t)
+        sgp4 = ours.sgp4
+        kept[:] = [sgp4(j, f) for j, f in times]
 
     def peer_scalar() -> None:
-        for j, f in times:
-            peer.sgp4(j, f)
+        sgp4 = peer.sgp4
+        kept[:] = [sgp4(j, f) for j, f in times]
 
-    report("SGP4 scalar call per time", paired(ours_scalar, peer_scalar, items=len(times)),
-           f"{PEER} Satrec.sgp4", unit="prop/s")
+    ours_scalar()
+    mine = kept[:]
+    peer_scalar()
+    assert all(a[0] == b[0] and max(abs(x - y) for x, y in zip(a[1], b[1], strict=True)) < 1e-6
+               for a, b in zip(mine, kept, strict=True)), "scalar results differ"
+    report("SGP4 scalar call per time (Satellite.sgp4 vs Satrec.sgp4)",
+           paired(ours_scalar, peer_scalar, items=len(times)), f"{PEER} Satrec.sgp4",
+           unit="prop/s")
+
 
 if __name__ == "__main__":
     main()

@@ -36,6 +36,7 @@ __all__ = [
     "DeviceSpec",
     "HalConfig",
     "Hardware",
+    "backend_names",
     "build",
     "build_buses",
     "build_devices",
@@ -157,6 +158,11 @@ def register_backend(kind: str, backend: str, factory: BusFactory) -> None:
     if kind not in BUS_KINDS:
         raise ValueError(f"bus kind one of {BUS_KINDS}")
     _BACKENDS[(kind, backend)] = factory
+
+
+def backend_names() -> list[str]:
+    """Every backend name registered for some bus kind, sorted."""
+    return sorted({backend for _, backend in _BACKENDS})
 
 
 def _opts(spec: BusSpec, allowed: set[str]) -> dict[str, Any]:

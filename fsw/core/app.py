@@ -47,6 +47,7 @@ from fsw.core.message import Field, Layout, MessageType, cmd_msg_id, tm_msg_id
 from fsw.core.store import Store
 from fsw.core.tables import Table, TableRegistry, Validator
 from fsw.core.time import Clock
+from fsw.core.wiring import Wiring
 
 COMMAND_HEADER = struct.Struct(">IB")  # request id, function code
 
@@ -180,6 +181,7 @@ class AppContext:
     apps: Mapping[str, App] = field(default_factory=dict)
     """Every running app by name: for resolving declared command sequences only."""
     boot: BootRecord = field(default_factory=lambda: BootRecord(1, ResetCause.FIRST_BOOT))
+    wiring: Wiring = field(default_factory=lambda: Wiring())
 
 
 class AppState(IntEnum):

@@ -5,7 +5,8 @@ within that app, a severity, and up to 120 bytes of UTF-8 text. Severities follo
 the PUS service 5 report subtypes (ECSS-E-ST-70-41C, sec. 6.5): 1
 informative, 2 low, 3 medium, 4 high. Events are published on the bus (and
 so reach the ground), logged, and the newest are kept in a bounded ring for
-the console and for tests.
+the console and for tests. With a store, each event is also journalled there
+before it is published, so the event log survives a power loss.
 
 Events are declared, like commands: an `EventDef` names the id, severity,
 text format and squelch limits of one event, in the app that raises it, and
@@ -32,8 +33,10 @@ from typing import Any
 from fsw.core.bus import SoftwareBus
 from fsw.core.ids import EVENT_APID
 from fsw.core.message import Field, MessageType, tm_msg_id
+from fsw.core.store import Store
 
 TEXT_BYTES = 120
+EVENT_JOURNAL = "events"  # the store namespace of the event log
 
 EVENT_MSG = MessageType("Event", tm_msg_id(EVENT_APID), [
     Field("apid", "H", doc="APID of the app that raised the event"),
@@ -144,6 +147,9 @@ class EventLog:
     bus: SoftwareBus
     now: Callable[[], float]
     keep: int = 256
+    store: Store | None = None
+    """When set, every event that passes its squelch is also journalled there (durable)."""
+    store_keep: int = 4096
     recent: deque[Event] = field(init=False)
     counts: dict[Severity, int] = field(init=False)
     squelched: int = field(init=False, default=0)
@@ -189,7 +195,15 @@ class EventLog:
         self.recent.append(event)
         self.counts[event.severity] += 1
         self._log.log(_LOG_LEVEL[event.severity], "[%#05x:%d] %s", apid, event_id, raw)
-        self.bus.publish(EVENT_MSG.msg_id, EVENT_MSG.pack(
-            apid=apid, event_id=event_id, severity=int(severity), time_s=event.time_s,
-            text=raw.encode("utf-8")))
+        packed = EVENT_MSG.pack(apid=apid, event_id=event_id, severity=int(severity),
+                                time_s=event.time_s, text=raw.encode("utf-8"))
+        if self.store is not None:
+            self.store.append(EVENT_JOURNAL, packed, self.store_keep)
+        self.bus.publish(EVENT_MSG.msg_id, packed)
         return event
+
+    def journal(self) -> list[Event]:
+        """The events kept in the store, oldest first (empty without a store)."""
+        if self.store is None:
+            return []
+        return [Event.decode(raw) for _, raw in self.store.journal(EVENT_JOURNAL)]

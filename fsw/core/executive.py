@@ -6,6 +6,9 @@ The configuration (TOML) names the rate groups and the apps::
     rate_groups_hz = [10, 1]
     housekeeping_hz = 1
 
+    [wiring]                  # what is connected to what: fsw.core.wiring
+    housekeeping = ["adcs"]
+
     [[apps]]
     name = "adcs"
     class = "fsw.apps.adcs:AdcsApp"
@@ -54,6 +57,7 @@ from fsw.core.message import Field, MessageType, tm_msg_id
 from fsw.core.store import Store
 from fsw.core.tables import TableRegistry
 from fsw.core.time import Clock
+from fsw.core.wiring import Wiring
 
 MAX_CONSECUTIVE_FAILURES = 5
 
@@ -160,14 +164,15 @@ class Executive:
 
     def __init__(self, clock: Clock, *, rate_groups_hz: tuple[float, ...] = (10.0, 1.0),
                  housekeeping_hz: float = 1.0, devices: Mapping[str, Any] | None = None,
-                 store: Store | None = None, bus: SoftwareBus | None = None) -> None:
+                 store: Store | None = None, bus: SoftwareBus | None = None,
+                 wiring: Wiring | None = None) -> None:
         if not rate_groups_hz:
             raise ConfigError("executive: at least one rate group is needed")
         self.clock = clock
         self.bus = bus or SoftwareBus()
-        self.events = EventLog(self.bus, clock.now)
+        self.events = EventLog(self.bus, clock.now, store=store)
         self.context = AppContext(self.bus, clock, self.events, dict(devices or {}), store,
-                                  TableRegistry(store))
+                                  TableRegistry(store), wiring=wiring or Wiring())
         self.base_hz = max(rate_groups_hz)
         self.groups = [self._make_group(r) for r in sorted(set(rate_groups_hz), reverse=True)]
         self.hk_divisor = self._divisor(housekeeping_hz, "housekeeping_hz")
@@ -195,7 +200,8 @@ class Executive:
         execu = config.get("executive", {})
         rates = tuple(float(r) for r in execu.get("rate_groups_hz", (10.0, 1.0)))
         hk_hz = float(execu.get("housekeeping_hz", 1.0))
-        exe = cls(clock, rate_groups_hz=rates, housekeeping_hz=hk_hz, devices=devices, store=store)
+        exe = cls(clock, rate_groups_hz=rates, housekeeping_hz=hk_hz, devices=devices, store=store,
+                  wiring=Wiring.from_config(config.get("wiring")))
         apps = config.get("apps", [])
         if not isinstance(apps, list):
             raise ConfigError("'apps' must be an array of tables ([[apps]])")
@@ -209,6 +215,7 @@ class Executive:
                 raise ConfigError(f"app {name!r} has no 'class'")
             exe.add_app(AppSpec(name, entry["class"], float(entry.get("rate_hz", exe.base_hz)),
                                 dict(entry.get("config", {}))))
+        exe.context.wiring.check(spec.name for spec in exe.specs)
         return exe
 
     def add_app(self, spec: AppSpec) -> None:

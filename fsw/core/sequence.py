@@ -42,8 +42,13 @@ class Step:
         return COMMAND_HEADER.pack(request_id, self.function_code) + self.args
 
 
-def resolve(entries: Any, apps: Mapping[str, App], where: str = "sequence") -> list[Step]:
-    """Check a declared sequence against the running apps; SequenceError names the problem."""
+def resolve(entries: Any, apps: Mapping[str, App], where: str = "sequence", *,
+            missing: list[str] | None = None) -> list[Step]:
+    """Check a declared sequence against the running apps; SequenceError names the problem.
+
+    With a `missing` list, a step to an app that is not running (it failed to
+    boot) is left out and named there instead: the rest of the sequence still
+    goes out, which is what a safing sequence needs."""
     if not isinstance(entries, list):
         raise SequenceError(f"{where}: must be a list of {{app, command, args}}")
     steps = []
@@ -52,6 +57,9 @@ def resolve(entries: Any, apps: Mapping[str, App], where: str = "sequence") -> l
         if not isinstance(entry, Mapping) or set(entry) - {"app", "command", "args"}:
             raise SequenceError(f"{at}: must be a table of app, command and args")
         app = apps.get(str(entry.get("app")))
+        if app is None and missing is not None:
+            missing.append(f"{at}: {entry.get('app')}.{entry.get('command')}")
+            continue
         if app is None:
             raise SequenceError(f"{at}: no app {entry.get('app')!r} (apps: {sorted(apps)})")
         name = str(entry.get("command", "")).upper()

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+_NEXT = "~next"  # sorts after every zero-padded sequence number
+
 
 class StoreError(Exception):
     """The store file cannot be opened or is damaged."""
@@ -49,6 +51,43 @@ class Store:
 
     def delete(self, ns: str, key: str) -> None:
         self._db.execute("DELETE FROM kv WHERE ns=? AND key=?", (ns, key))
+
+    def first(self, ns: str, n: int) -> list[tuple[str, bytes]]:
+        """The first `n` entries of `ns` in key order."""
+        rows = self._db.execute("SELECT key, value FROM kv WHERE ns=? ORDER BY key LIMIT ?",
+                                (ns, n)).fetchall()
+        return [(key, bytes(value)) for key, value in rows]
+
+    def last_key(self, ns: str, before: str) -> str | None:
+        """The greatest key of `ns` below `before`."""
+        row = self._db.execute("SELECT max(key) FROM kv WHERE ns=? AND key<?",
+                               (ns, before)).fetchone()
+        return row[0]
+
+    def first_with_prefix(self, ns: str, prefix: str) -> str | None:
+        """The least key of `ns` that starts with `prefix`."""
+        row = self._db.execute("SELECT min(key) FROM kv WHERE ns=? AND key>=? AND key<?",
+                               (ns, prefix, prefix + "\uffff")).fetchone()
+        return row[0]
+
+    def count(self, ns: str) -> int:
+        return self._db.execute("SELECT count(*) FROM kv WHERE ns=?", (ns,)).fetchone()[0]
+
+    def append(self, ns: str, value: bytes, keep: int) -> int:
+        """Append `value` to the journal `ns` (keys are sequence numbers) in one durable
+        transaction, dropping the oldest entries beyond `keep`; returns its number."""
+        with self.transaction():
+            raw = self.get(ns, _NEXT)
+            seq = 0 if raw is None else int(raw)
+            self.put(ns, _NEXT, str(seq + 1).encode())
+            self.put(ns, f"{seq:012d}", value)
+            if seq >= keep:
+                self.delete(ns, f"{seq - keep:012d}")
+        return seq
+
+    def journal(self, ns: str) -> list[tuple[int, bytes]]:
+        """Every entry of journal `ns`, oldest first, with its number."""
+        return [(int(k), v) for k, v in self.items(ns) if k != _NEXT]
 
     def items(self, ns: str) -> Iterator[tuple[str, bytes]]:
         for key, value in self._db.execute("SELECT key, value FROM kv WHERE ns=? ORDER BY key",

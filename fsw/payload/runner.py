@@ -45,12 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storage-kib", type=int, required=True)
     parser.add_argument("--cpu-seconds", type=int, required=True)
     args = parser.parse_args(argv)
+    isolated = sandbox.isolate()
     sock = socket.socket(fileno=args.fd)
     link = _Link(sock)
     code = Path(args.code)
     manifest = load_manifest(code / "manifest.toml")
-    applied = sandbox.confine(args.uid, args.memory_mib, args.storage_kib, args.cpu_seconds,
-                              args.data)
+    applied = [isolated, *sandbox.confine(args.uid, args.memory_mib, args.storage_kib,
+                                          args.cpu_seconds, args.data)]
     link.send(Kind.EVENT, 0, EVENT.pack(EV_SANDBOX, 1) + ("sandbox: " + "; ".join(applied))
               .encode()[:120])
     sys.path.insert(0, str(code / "app"))

@@ -4,13 +4,14 @@
 socket pair (the bus bridge) and nothing else open. Containment, in the
 order it is applied:
 
-1. In the forked child, before exec (only when the host runs as root):
+1. First thing in the runner (`isolate`; only when the host runs as root):
    new mount, network, IPC and UTS namespaces (``unshare(2)``); the mount
    tree made private and an empty read-only tmpfs mounted over ``/dev``, so
    the app sees no device nodes; the network namespace has only a
    loopback that is down, so there is no network. Every app runs at
-   ``SCHED_IDLE`` and nice 19, so the flight rate groups always win the CPU.
-2. In the runner, after the SDK is imported and before any partner code is
+   ``SCHED_IDLE`` and nice 19 in a session of its own, so the flight rate
+   groups always win the CPU.
+2. Then, after the SDK is imported and before any partner code is
    (`confine`): resource limits (``RLIMIT_CPU``, ``RLIMIT_AS``,
    ``RLIMIT_NOFILE``, ``RLIMIT_NPROC``, ``RLIMIT_FSIZE``, ``RLIMIT_CORE``);
    when root, ``setgroups([])``, ``setresgid``/``setresuid`` to the app's
@@ -125,26 +126,30 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
-def _isolate() -> None:
-    """preexec_fn (root only): namespaces, no /dev, idle scheduling. Runs in the fork."""
-    libc = _libc()
-    if libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0:
-        raise OSError(ctypes.get_errno(), "unshare")
-    if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        raise OSError(ctypes.get_errno(), "make / private")
-    if libc.mount(b"tmpfs", b"/dev", b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  b"size=4k,mode=0555") != 0:
-        raise OSError(ctypes.get_errno(), "hide /dev")
-    _deprioritise()
+def isolate() -> str:
+    """Namespaces and an empty /dev (root only), then idle scheduling; in the runner.
 
-
-def _deprioritise() -> None:
-    os.setsid()
+    Done by the app's own process after exec rather than between fork and
+    exec, so the host never waits for a network namespace to be made (which
+    can take the kernel tens of milliseconds) inside a rate-group cycle.
+    """
+    applied = "no namespaces (not root)"
+    if running_as_root():
+        libc = _libc()
+        if libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0:
+            raise OSError(ctypes.get_errno(), "unshare")
+        if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+            raise OSError(ctypes.get_errno(), "make / private")
+        if libc.mount(b"tmpfs", b"/dev", b"tmpfs",
+                      MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, b"size=4k,mode=0555") != 0:
+            raise OSError(ctypes.get_errno(), "hide /dev")
+        applied = "namespaces, no /dev"
     os.nice(19)
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
         pass
+    return applied
 
 
 def prepare_dirs(spec: SandboxSpec) -> None:
@@ -172,10 +177,11 @@ def launch(spec: SandboxSpec) -> Launched:
             "--cpu-seconds", str(spec.cpu_seconds)]
     env = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1",
            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))}
+    # No preexec_fn: the child is spawned without running Python between fork and
+    # exec (fast, and safe beside threads); the runner isolates itself first thing.
     proc = subprocess.Popen(argv, pass_fds=(app_end.fileno(),), close_fds=True, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, cwd="/",
-                            preexec_fn=_isolate if running_as_root() else _deprioritise)
+                            stderr=subprocess.PIPE, cwd="/", start_new_session=True)
     app_end.close()
     host_end.setblocking(False)
     host_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)

@@ -55,6 +55,7 @@ class Verdict:
     action: Action
     why: str = ""
     cpu_percent: float = 0.0
+    delay_s: float = 0.0  # RESTART: how long to wait first
 
 
 @dataclass
@@ -104,7 +105,7 @@ class Supervisor:
                                            f"{CRASH_WINDOW_S:g} s: crash loop")
         delay = self.backoff_s
         self.backoff_s = min(self.backoff_s * 2, MAX_BACKOFF_S)
-        return Verdict(Action.RESTART, f"restart in {delay:g} s", delay)
+        return Verdict(Action.RESTART, f"restart in {delay:g} s", delay_s=delay)
 
     def reset(self) -> None:
         """A commanded start forgets the past."""

@@ -32,7 +32,6 @@ from fsw.core.executive import load_config
 from fsw.core.time import jd_utc_split
 from fsw.gnc.frames import Station
 from fsw.gnc.passes import find_passes
-from fsw.protocol.keyfile import simulator_key_file
 from ground.sim.radio import RadioPort
 from ground.sim.sil import DEFAULT_FLIGHT_CONFIG, Scenario, SilRun, build_sil
 
@@ -94,6 +93,9 @@ def flight_config_for(spec: SpacecraftSpec, key_file: Path, state_dir: Path,
     """The reference flight configuration set up for one spacecraft of the fleet."""
     config = copy.deepcopy(load_config(base))
     config["apps"] = config.get("apps", []) + [dict(a) for a in PARTNER_APPS]
+    wiring = config.setdefault("wiring", {})
+    wiring["housekeeping"] = list(wiring.get("housekeeping", [])) + [a["name"]
+                                                                     for a in PARTNER_APPS]
     for app in config.get("apps", []):
         if app.get("class", "").startswith("fsw.apps.comms"):
             cfg = app.setdefault("config", {})
@@ -147,11 +149,13 @@ class Fleet:
             for spec in specs:
                 # Every spacecraft its own keys: one compromised key file opens one spacecraft.
                 key_file = self.key_files[spec.name] = self.out / f"keys-{spec.name}.json"
-                simulator_key_file(key_file)
                 scenario = Scenario(alt_km=spec.alt_km, inclination_deg=spec.inclination_deg,
                                     raan_deg=spec.raan_deg, seed=spec.scid)
                 self.flight_config = flight_config_for(spec, key_file, self.out, flight_config)
-                run = build_sil(scenario, self.flight_config)
+                workdir = self.out / spec.name
+                workdir.mkdir(exist_ok=True)
+                run = build_sil(scenario, self.flight_config, workdir=workdir)
+                run.keys.save(key_file)  # the fresh keys build_sil made, where the ground looks
                 failed = run.executive.boot()
                 if failed:
                     raise RuntimeError(f"{spec.name}: apps failed to boot: {', '.join(failed)}")

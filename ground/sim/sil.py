@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,9 @@ import hal.config
 from fsw.core import Executive, Store, VirtualClock
 from fsw.core.executive import load_config
 from fsw.core.time import DEFAULT_EPOCH_TAI_S
+from fsw.core.wiring import Wiring
 from fsw.gnc.ephemeris import MeanElements
+from fsw.protocol.keyfile import KeyFile, simulator_key_file
 from ground.sim.environment import Environment, FieldModel
 from ground.sim.orbit import Sgp4Orbit
 from ground.sim.simulator import Simulator
@@ -64,6 +67,9 @@ class SilRun:
     clock: VirtualClock
     emulators: ReferenceEmulators
     hardware: hal.config.Hardware
+    keys: KeyFile | None = None
+    workdir: Path | None = None
+    _tmp: Any = None
 
 
 def hal_config_for(model: SpacecraftModel) -> hal.config.HalConfig:
@@ -84,9 +90,15 @@ def hal_config_for(model: SpacecraftModel) -> hal.config.HalConfig:
 
 def build_sil(scenario: Scenario | None = None,
               flight_config: str | Path | dict = DEFAULT_FLIGHT_CONFIG, *,
-              store: Store | None = None) -> SilRun:
+              store: Store | None = None, workdir: str | Path | None = None) -> SilRun:
     """Wire emulators, drivers, executive and simulator for one run (with the
-    flight software's persistent `store` when given)."""
+    flight software's persistent `store` when given).
+
+    The simulation plays the ground too: an app configured with a `key_file`
+    (the comms app) gets fresh simulator keys (`fsw.protocol.keyfile.
+    simulator_key_file`) written in `workdir` (a temporary folder by default),
+    with its anti-replay store beside them; `SilRun.keys` holds them for the
+    ground side of a scenario."""
     scenario = scenario or Scenario()
     buses, emulators = reference_sim(seed=scenario.seed, realistic=scenario.sensor_noise)
     orbit = Sgp4Orbit(scenario.elements, scenario.epoch_tai_s)
@@ -98,32 +110,37 @@ def build_sil(scenario: Scenario | None = None,
     clock = VirtualClock(epoch_tai_s=scenario.epoch_tai_s)
     clock.add_listener(simulator.advance)
     hardware = hal.config.build(hal_config_for(scenario.model), sim_buses=buses)
-    config = _with_simulator_keys(_with_uplinked_orbit(load_config(flight_config),
-                                                       scenario.elements))
+    config = _with_uplinked_orbit(load_config(flight_config), scenario.elements)
+    tmp = None
+    if workdir is None and any("key_file" in a.get("config", {}) for a in config.get("apps", [])):
+        tmp = tempfile.TemporaryDirectory(prefix="tessera-sil-")
+        workdir = tmp.name
+    keys = with_simulator_keys(config, Path(workdir)) if workdir is not None else None
     executive = Executive.from_config(config, clock, devices=hardware.devices, store=store)
-    return SilRun(executive, simulator, clock, emulators, hardware)
+    return SilRun(executive, simulator, clock, emulators, hardware, keys,
+                  None if workdir is None else Path(workdir), tmp)
 
 
-def _with_simulator_keys(config: dict[str, Any]) -> dict[str, Any]:
-    """A comms app without a key file gets a fresh simulator key file (and ARSN store)
-    in a folder of its own: simulation keys are generated, never shipped."""
-    import tempfile
-
-    from fsw.protocol.keyfile import simulator_key_file
+def with_simulator_keys(config: dict[str, Any], workdir: Path) -> KeyFile | None:
+    """Point every app that takes a key file at fresh simulator keys in `workdir`."""
+    keys = None
     for app in config.get("apps", []):
-        cfg = app.setdefault("config", {})
-        if app.get("class", "").startswith("fsw.apps.comms") and "key_file" not in cfg:
-            folder = Path(tempfile.mkdtemp(prefix="tessera-sim-"))
-            simulator_key_file(folder / "keys.json")
-            cfg["key_file"] = str(folder / "keys.json")
-            cfg.setdefault("arsn_db", str(folder / "arsn.db"))
-    return config
+        cfg = app.get("config", {})
+        if "key_file" in cfg:
+            path = workdir / f"{app['name']}-keys.json"
+            keys = keys or simulator_key_file()
+            keys.save(path)
+            cfg["key_file"] = str(path)
+            cfg["arsn_db"] = str(workdir / f"{app['name']}-arsn.db")
+    return keys
 
 
 def _with_uplinked_orbit(config: dict[str, Any], elements: MeanElements) -> dict[str, Any]:
-    """The flight configuration with the orbit the ground would have uplinked."""
+    """The flight configuration with the orbit the ground would have uplinked to the app
+    the wiring names (`orbit_to`)."""
     config = copy.deepcopy(config)
+    target = Wiring.from_config(config.get("wiring")).orbit_to
     for app in config.get("apps", []):
-        if app.get("class", "").startswith("fsw.apps.adcs") and "tle" not in app.get("config", {}):
+        if app.get("name") == target and "tle" not in app.get("config", {}):
             app.setdefault("config", {})["orbit"] = elements.as_dict()
     return config

@@ -46,40 +46,27 @@ class Device:
         `check(reply)` raises a `HalError` when the reply is bad; a
         `ChecksumError` there is retried like a NACK, a `DataError` is not.
         """
-        self.health.transactions += 1
-        try:
-            data = self.bus.transfer(self.address, out, n_in)
-            if check is not None:
-                check(data)
-            return data
-        except HalError as exc:
-            first = exc
-        return self._retry(first, out, n_in, check)
-
-    def _retry(self, exc: HalError, out: bytes, n_in: int,
-               check: Callable[[bytes], None] | None) -> bytes:
-        """After a failed attempt: count it and try again while the fault is
-        transient, retries remain and the time budget is not spent."""
-        health = self.health
-        start = time.perf_counter()
         attempt = 0
+        start = 0.0
+        health = self.health
         while True:
-            exc.located(bus=self.bus.name, address=self.address, device=self.part)
-            health.record(exc)
-            if (not isinstance(exc, TRANSIENT) or attempt >= self.retries
-                    or time.perf_counter() - start > self.budget_s):
-                health.failures += 1
-                raise exc
-            attempt += 1
-            health.retries += 1
             health.transactions += 1
             try:
                 data = self.bus.transfer(self.address, out, n_in)
                 if check is not None:
                     check(data)
                 return data
-            except HalError as again:
-                exc = again
+            except HalError as exc:
+                exc.located(bus=self.bus.name, address=self.address, device=self.part)
+                health.record(exc)
+                if attempt == 0:
+                    start = time.perf_counter()
+                if (not isinstance(exc, TRANSIENT) or attempt >= self.retries
+                        or time.perf_counter() - start > self.budget_s):
+                    health.failures += 1
+                    raise
+                attempt += 1
+                health.retries += 1
 
     def _fail(self, exc: HalError) -> HalError:
         """Locate and count an error found after the transfer; returns it to raise."""

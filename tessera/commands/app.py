@@ -19,11 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-from tessera.options import bounded_float, bounded_int, existing_file
+from tessera.options import bounded_float, bounded_int, existing_file, rejects, writable_dir
 
 TESSERA_ROOT = Path(__file__).resolve().parents[2]
 
 
+@rejects("Bad-Name", "", "a" * 17, "9lives")
 def _app_name(text: str) -> str:
     import re
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,15}", text):
@@ -32,6 +33,7 @@ def _app_name(text: str) -> str:
     return text
 
 
+@rejects("Uni A", "", "-uni", "x" * 33)
 def _partner(text: str) -> str:
     import re
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", text):
@@ -39,6 +41,7 @@ def _partner(text: str) -> str:
     return text
 
 
+@rejects("/nonexistent/project", "/")
 def _project(text: str) -> Path:
     path = Path(text)
     if not (path / "manifest.toml").is_file():
@@ -46,6 +49,7 @@ def _project(text: str) -> Path:
     return path
 
 
+@rejects("/", "/nonexistent/out.key")
 def _new_file(text: str) -> Path:
     path = Path(text)
     if path.exists():
@@ -190,7 +194,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     new = verbs.add_parser("new", help="create a partner app project outside the tree")
     new.add_argument("name", type=_app_name)
-    new.add_argument("--dir", type=Path, default=Path("."), help="where to create it")
+    new.add_argument("--dir", type=writable_dir, default=Path("."), help="where to create it")
     new.add_argument("--partner", type=_partner, default="uni-a")
     new.add_argument("--apid", type=bounded_int(0x100, 0x7FD), default=0x100,
                      help="first of the APIDs your allocation gives you")

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tessera.options import existing_file
+from tessera.options import existing_file, rejects, writable_file
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -48,6 +48,7 @@ def default_flight_config() -> Path:
     return DEFAULT_FLIGHT_CONFIG
 
 
+@rejects("lower", "TWO__UNDERSCORES", "", "1ABC")
 def target_name(text: str) -> str:
     if not text.isidentifier() or not text.isupper() or "__" in text:
         raise argparse.ArgumentTypeError(f"{text!r} is not an upper-case COSMOS target name")
@@ -61,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--format", choices=("json", "xtce", "cosmos"), default="json")
     export.add_argument("--config", type=existing_file, default=None,
                         help="flight configuration (default: the reference configuration)")
-    export.add_argument("--out", default=None, help="file to write (default: standard output)")
+    export.add_argument("--out", type=writable_file, default=None,
+                        help="file to write (default: standard output)")
     export.add_argument("--target", type=target_name, default="TESSERA",
                         help="COSMOS target name")
     export.set_defaults(run=run_export)

@@ -7,9 +7,16 @@ from __future__ import annotations
 import argparse
 import sys
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
-from tessera.options import bounded_float, existing_file
+from tessera.options import (
+    backend_name,
+    bounded_float,
+    existing_file,
+    serial_url,
+    writable_file,
+)
 
 
 def _say(text: str) -> None:
@@ -81,20 +88,6 @@ def _telemetry_tap(executive: Any) -> Any:
     return lambda: pipe.drain()
 
 
-def _with_keys(config: dict[str, Any], keys: str | None, simulated: bool) -> dict[str, Any]:
-    """The comms app's key file: `--keys`, else the configuration's; off real hardware a
-    configuration without one gets fresh simulator keys (never shipped, never reused)."""
-    for app in config.get("apps", []):
-        if app.get("class", "").startswith("fsw.apps.comms"):
-            cfg = app.setdefault("config", {})
-            if keys:
-                cfg["key_file"] = keys
-            elif "key_file" not in cfg and simulated:
-                from ground.sim.sil import _with_simulator_keys
-                return _with_simulator_keys(config)
-    return config
-
-
 def run(args: argparse.Namespace) -> int:
     import hal.config
     from fsw.core import ConfigError, Executive, Store
@@ -109,21 +102,39 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(opened, int):
             return opened
         devices, bench, session = opened
+        unattached = [name for name, spec in devices.devices.items() if spec.bus is not None
+                      and (spec.backend or devices.buses[spec.bus].backend) == "sim"]
+        if unattached:
+            # Outside a simulation nothing sits on a sim bus: every part would
+            # fail its identity check, which names a part instead of the cause.
+            print(f"tessera fsw: no hardware or emulators are attached: {len(unattached)} "
+                  f"devices ({', '.join(unattached)}) are on sim buses, which hold emulators "
+                  "only inside a simulation; use --backend linux on the flight computer, or "
+                  "tessera sim to fly the simulated spacecraft", file=sys.stderr)
+            return 2
         clock = _clock(bench, session)
         hardware = hal.config.build(devices)
     except HalError as exc:
         print(f"tessera fsw: devices: {exc}", file=sys.stderr)
         return 2
     store = Store(args.store) if args.store else None
+    keys_dir = None
     try:
-        config: Any = _with_keys(load_config(args.config), args.keys,
-                                 simulated=session is not None or args.backend != "linux")
+        config: Any = load_config(args.config)
+        if args.keys:
+            _with_keys(config, args.keys)
         if session is not None:
-            from fsw.gnc.ephemeris import MeanElements
-            from ground.sim.sil import _with_uplinked_orbit
+            import tempfile
 
-            # The bench stands in for the ground, which uplinks the orbit.
+            from fsw.gnc.ephemeris import MeanElements
+            from ground.sim.sil import _with_uplinked_orbit, with_simulator_keys
+
+            # The bench stands in for the ground, which uplinks the orbit and holds
+            # the keys (fresh simulator keys unless --keys names real ones).
             config = _with_uplinked_orbit(config, MeanElements.from_mapping(session["orbit"]))
+            if not args.keys:
+                keys_dir = tempfile.TemporaryDirectory(prefix="tessera-bench-keys-")
+                with_simulator_keys(config, Path(keys_dir.name))
         executive = Executive.from_config(config, clock, devices=hardware.devices, store=store)
     except ConfigError as exc:
         print(f"tessera fsw: {exc}", file=sys.stderr)
@@ -176,19 +187,31 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _with_keys(config: dict[str, Any], path: Path) -> None:
+    """Point every app that takes a key file (the comms app) at `path`."""
+    for app in config.get("apps", []):
+        if "key_file" in app.get("config", {}):
+            app["config"]["key_file"] = str(path)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     fsw = sub.add_parser("fsw", help="run the flight software on the real clock or a HIL bench")
-    fsw.add_argument("--config", default=str(files("fsw").joinpath("configs", "reference.toml")),
+    fsw.add_argument("--config", type=existing_file,
+                     default=str(files("fsw").joinpath("configs", "reference.toml")),
                      help="flight configuration (apps and rate groups), TOML")
-    fsw.add_argument("--devices", default=str(files("hal").joinpath("reference.toml")),
+    fsw.add_argument("--devices", type=existing_file,
+                     default=str(files("hal").joinpath("reference.toml")),
                      help="device configuration (buses and drivers), TOML")
-    fsw.add_argument("--backend", help="put every bus on this backend (e.g. linux, tunnel)")
-    fsw.add_argument("--port", help="bench link for tunnel buses: any pyserial URL "
-                                    "(a serial device, a pty, socket://host:port)")
-    fsw.add_argument("--store", help="SQLite file for the persistent store")
+    fsw.add_argument("--backend", type=backend_name,
+                     help="put every bus on this backend (e.g. linux, tunnel)")
+    fsw.add_argument("--port", type=serial_url,
+                     help="bench link for tunnel buses: any pyserial URL "
+                          "(a serial device, a pty, socket://host:port)")
+    fsw.add_argument("--store", type=writable_file,
+                     help="SQLite file for the persistent store")
     fsw.add_argument("--keys", type=existing_file,
-                     help="key file of the comms app (default: the configuration's; off "
-                     "real hardware, fresh simulator keys)")
+                     help="the key holders' key file for the comms app (default: the one "
+                          "the configuration names; on a bench, fresh simulator keys)")
     fsw.add_argument("--duration-s", type=bounded_float(0.0, low_open=True), default=None,
                      help="stop after this long (default: run until interrupted)")
     fsw.set_defaults(run=run)

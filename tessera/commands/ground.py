@@ -20,7 +20,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tessera.options import bounded_float, bounded_int, existing_file
+from tessera.options import (
+    bounded_float,
+    bounded_int,
+    existing_file,
+    rejects,
+    writable_dir,
+    writable_file,
+)
 
 
 def _fail(text: str) -> int:
@@ -28,12 +35,30 @@ def _fail(text: str) -> int:
     return 2
 
 
+@rejects("tcp://nowhere", "tcp://localhost:99999", "", "kiss+")
 def link_url(text: str) -> str:
     from ground.link import parse_link_url
     try:
         parse_link_url(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+@rejects("", "has space", "a/b")
+def simple_name(text: str) -> str:
+    """A key holder or spacecraft name: letters, digits, '-', '_' and '.'."""
+    if not text or not all(c.isalnum() or c in "-_." for c in text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a name (letters, digits, - _ .)")
+    return text
+
+
+@rejects("", "nodots", "a..b", "with space.x")
+def parameter_name(text: str) -> str:
+    """A dictionary parameter name: APP.PACKET.FIELD."""
+    parts = text.split(".")
+    if len(parts) < 2 or not all(p and p.replace("_", "a").isalnum() for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a parameter name (APP.PACKET.FIELD)")
     return text
 
 
@@ -203,20 +228,23 @@ def _session_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--link", type=link_url, action="append",
                    help="tcp://HOST:PORT, kiss+URL or a pyserial URL (repeatable)")
     p.add_argument("--scid", type=bounded_int(0, 0x3FF), help="spacecraft ID with --link")
-    p.add_argument("--only", action="append", help="talk only to this spacecraft of the fleet")
+    p.add_argument("--only", type=simple_name, action="append",
+                   help="talk only to this spacecraft of the fleet")
     p.add_argument("--frame-len", type=bounded_int(16, 2048), default=256,
                    help="TM frame length, octets (with --link)")
     p.add_argument("--keys", type=existing_file, help="key file (default: the fleet's)")
-    p.add_argument("--role", default="operator", help="key holder to act as")
+    p.add_argument("--role", type=simple_name, default="operator", help="key holder to act as")
     p.add_argument("--dict", type=existing_file, help="dictionary JSON (default: the fleet's)")
-    p.add_argument("--archive", default="ground.db", help="SQLite archive file")
-    p.add_argument("--state", help="folder for the uplink state (ARSN); default beside the "
-                   "key file")
+    p.add_argument("--archive", type=writable_file, default="ground.db",
+                   help="SQLite archive file")
+    p.add_argument("--state", type=writable_dir,
+                   help="folder for the uplink state (ARSN); default beside the key file")
     p.add_argument("--tc-timeout-s", type=bounded_float(0.1, 86400.0), default=30.0)
 
 
 def _range_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--archive", default="ground.db", help="SQLite archive file")
+    p.add_argument("--archive", type=existing_file, default="ground.db",
+                   help="SQLite archive file")
     p.add_argument("--scid", type=bounded_int(0, 0x3FF))
     p.add_argument("--from", dest="t_from", type=bounded_float(), default=float("-inf"),
                    help="on-board time, s")
@@ -229,7 +257,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     gsub = g.add_subparsers(dest="ground_command", required=True, parser_class=type(g))
     console = gsub.add_parser("console", help="interactive operator console")
     _session_options(console)
-    console.add_argument("--history", default=str(Path.home() / ".tessera_ground_history"))
+    console.add_argument("--history", type=writable_file,
+                         default=str(Path.home() / ".tessera_ground_history"))
     console.set_defaults(run=run_console)
 
     run = gsub.add_parser("run", help="run a procedure file")
@@ -240,16 +269,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(run=run_procedure)
 
     plot = gsub.add_parser("plot", help="plot a parameter from the archive (PNG)")
-    plot.add_argument("param")
+    plot.add_argument("param", type=parameter_name)
     _range_options(plot)
-    plot.add_argument("--out", default="plot.png")
+    plot.add_argument("--out", type=writable_file, default="plot.png")
     plot.set_defaults(run=run_plot)
 
     export = gsub.add_parser("export", help="export samples as CSV or JSON lines")
     _range_options(export)
-    export.add_argument("--param", action="append", help="parameter (repeatable; default all)")
+    export.add_argument("--param", type=parameter_name, action="append",
+                        help="parameter (repeatable; default all)")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
-    export.add_argument("--out", help="file (default: standard output)")
+    export.add_argument("--out", type=writable_file, help="file (default: standard output)")
     export.set_defaults(run=run_export)
 
     replay = gsub.add_parser("replay", help="decode the archived frames again")

@@ -12,7 +12,13 @@ import json
 import sys
 from pathlib import Path
 
-from tessera.options import bounded_float, existing_file, writable_dir
+from tessera.options import (
+    bounded_float,
+    existing_file,
+    serial_url,
+    writable_dir,
+    writable_file,
+)
 
 
 def _say(text: str) -> None:
@@ -112,8 +118,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     hil = sub.add_parser("hil", help="hardware-in-the-loop bench")
     inner = hil.add_subparsers(dest="hil_command", required=True, parser_class=type(hil))
     bench = inner.add_parser("bench", help="run a scenario against a flight computer")
-    bench.add_argument("--port", help="the bench's serial port: any pyserial URL")
-    bench.add_argument("--pty", help="make a pty and link its flight end at this path")
+    bench.add_argument("--port", type=serial_url,
+                       help="the bench's serial port: any pyserial URL")
+    bench.add_argument("--pty", type=writable_file,
+                       help="make a pty and link its flight end at this path")
     bench.add_argument("--scenario", type=existing_file, required=True,
                        help="scenario TOML (initial state, faults, criteria)")
     bench.add_argument("--out", type=writable_dir, default=Path("hil-report"),
@@ -129,7 +137,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     bench.set_defaults(run=run_bench)
     device = inner.add_parser("device", help="play one real part on its own pty")
     device.add_argument("part", choices=["gps"], help="the part (the GPS receiver on a UART)")
-    device.add_argument("--pty", required=True, help="link the part's pty at this path")
+    device.add_argument("--pty", type=writable_file, required=True,
+                        help="link the part's pty at this path")
     device.add_argument("--scenario", type=existing_file, required=True,
                         help="scenario TOML whose orbit the part follows")
     device.add_argument("--duration-s", type=bounded_float(0.0, low_open=True), default=None,

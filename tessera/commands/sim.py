@@ -19,7 +19,8 @@ def run(args: argparse.Namespace) -> int:
 
     scenario = Scenario(alt_km=args.alt_km, inclination_deg=args.inclination_deg,
                         w0_body_deg_s=tuple(args.w0_deg_s), seed=args.seed)
-    result = run_demo(args.out, orbits=args.orbits, plot=not args.no_plot, scenario=scenario)
+    result = run_demo(args.out, orbits=args.orbits, plot=not args.no_plot, scenario=scenario,
+                      name="sim")
     return 0 if not result.failed_apps else 1
 
 

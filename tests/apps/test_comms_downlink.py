@@ -11,6 +11,7 @@ import json
 from fsw.apps.comms import CommsApp
 from fsw.apps.sample import SampleApp
 from fsw.core import AppSpec, Executive, VirtualClock
+from fsw.core.wiring import Wiring
 
 KEYS = {
     "version": 2,
@@ -28,7 +29,8 @@ KEYS = {
 def boot(tmp_path, **config):
     key_file = tmp_path / "keys.json"
     key_file.write_text(json.dumps(KEYS))
-    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0),
+                    wiring=Wiring(housekeeping=("comms", "sample")))
     exe.add_app(AppSpec("comms", CommsApp, 10.0, {"key_file": str(key_file), **config}))
     exe.add_app(AppSpec("sample", SampleApp, 10.0))
     assert exe.boot() == []

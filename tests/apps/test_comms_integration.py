@@ -15,6 +15,7 @@ from fsw.apps.sample import SampleApp
 from fsw.apps.scheduler import SchedulerApp
 from fsw.core import AppSpec, Executive, Store, VirtualClock
 from fsw.core.ids import COMMS_APID, SAMPLE_APID, SCHEDULER_APID
+from fsw.core.wiring import Wiring
 from fsw.protocol import Reason
 from fsw.protocol import services as sv
 from fsw.protocol.crc import crc16
@@ -91,7 +92,9 @@ def system(tmp_path):
     key_file.write_text(json.dumps(KEYS))
     clock = VirtualClock()
     exe = Executive(clock, rate_groups_hz=(10.0, 1.0), housekeeping_hz=1.0,
-                    store=Store(tmp_path / "store.db"))
+                    store=Store(tmp_path / "store.db"),
+                    wiring=Wiring(housekeeping=("comms", "sample", "partner", "scheduler"),
+                                  scheduler_releases_to="comms"))
     exe.add_app(AppSpec("comms", CommsApp, 10.0,
                         {"scid": SCID, "key_file": str(key_file),
                          "arsn_db": str(tmp_path / "arsn.db"), "tm_frame_len": FRAME_LEN}))

@@ -11,6 +11,7 @@ from fsw.apps.sample import SampleApp
 from fsw.apps.scheduler import SchedulerApp
 from fsw.core import AppSpec, AppState, Executive, Store, VirtualClock
 from fsw.core.ids import SAMPLE_APID
+from fsw.core.wiring import Wiring
 from fsw.protocol import services as sv
 from fsw.protocol.keyfile import load_key_file, simulator_key_file
 from fsw.protocol.pus import PusTc, PusTm
@@ -51,7 +52,9 @@ class UniB(Recording):
 def spacecraft(tmp: Path, key_file: Path, store: Store | None = None) -> Executive:
     """The flight side: comms, scheduler, the operator's and the partners' apps."""
     exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0), housekeeping_hz=1.0,
-                    store=store if store is not None else Store(tmp / "store.db"))
+                    store=store if store is not None else Store(tmp / "store.db"),
+                    wiring=Wiring(housekeeping=("comms", "scheduler", "sample", "uni_a",
+                                                "uni_b"), scheduler_releases_to="comms"))
     exe.add_app(AppSpec("comms", CommsApp, 10.0,
                         {"scid": SCID, "key_file": str(key_file),
                          "arsn_db": str(tmp / "arsn.db"), "tm_frame_len": FRAME_LEN}))

@@ -139,3 +139,27 @@ def test_any_elements_end_with_a_known_code(ecc: float, incl: float, n: float, b
     )
     _, _, err = sat.propagate_array(np.array(minutes))
     assert set(err.tolist()) <= {0, 1, 2, 3, 4, 6, 7}
+
+
+@pytest.mark.parametrize("tle", [ISS, MOLNIYA, GEO], ids=["leo", "molniya", "geo"])
+@pytest.mark.parametrize("days", [-1.25, 0.0, 0.3, 7.0])
+def test_scalar_call_matches_python_sgp4(tle: tuple[str, str], days: float) -> None:
+    ours, peer = Satellite.from_tle(*tle), Satrec.twoline2rv(*tle)
+    jd, fr = peer.jdsatepoch, peer.jdsatepochF + days
+    code, r, v = ours.sgp4(jd, fr)
+    e, r_peer, v_peer = peer.sgp4(jd, fr)
+    assert code == e == 0
+    assert type(r) is tuple and type(v) is tuple and len(r) == len(v) == 3
+    assert r == pytest.approx(r_peer, abs=1e-6) and v == pytest.approx(v_peer, abs=1e-9)
+    # The same state at minutes since epoch, and through the numpy call.
+    code, r2, _ = ours.sgp4_tsince(days * 1440.0)
+    assert code == 0 and r2 == pytest.approx(r, abs=1e-6)
+    assert np.allclose(ours.propagate(days * 1440.0)[0], r2, atol=1e-9)
+
+
+def test_scalar_call_returns_errors_rather_than_raising() -> None:
+    sat = Satellite.from_tle(*ISS)
+    code, r, v = sat.sgp4_tsince(math.nan)
+    assert code == 7 and math.isnan(r[0]) and math.isnan(v[2])
+    whole, frac = sat.epoch_jd
+    assert sat.sgp4(whole + 1e6, frac)[0] == 7

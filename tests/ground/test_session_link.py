@@ -16,6 +16,7 @@ from fsw.apps.sample import SampleApp
 from fsw.apps.sample.partners import UniASample
 from fsw.apps.scheduler import SchedulerApp
 from fsw.core import AppSpec, Executive, Store, VirtualClock
+from fsw.core.wiring import Wiring
 from fsw.protocol.keyfile import simulator_key_file
 from fsw.protocol.tm import TmMasterChannel
 from ground.archive import SqliteArchive
@@ -26,7 +27,9 @@ from ground.session import CommandRefusedError, Session, SpacecraftConfig
 from ground.sim.radio import RadioPort
 
 SCID = 0x2AB
-FLIGHT = {"executive": {"rate_groups_hz": [10, 1]}, "apps": [
+FLIGHT = {"executive": {"rate_groups_hz": [10, 1]}, "wiring": {
+    "housekeeping": ["sample", "uni_a_sample", "comms", "scheduler"],
+    "scheduler_releases_to": "comms"}, "apps": [
     {"name": "comms", "class": "fsw.apps.comms:CommsApp", "rate_hz": 10},
     {"name": "sample", "class": "fsw.apps.sample:SampleApp", "rate_hz": 10},
     {"name": "scheduler", "class": "fsw.apps.scheduler:SchedulerApp", "rate_hz": 10},
@@ -41,7 +44,8 @@ class Spacecraft:
         self.keys = tmp_path / "keys.json"
         simulator_key_file(self.keys)
         self.exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0), housekeeping_hz=1.0,
-                             store=Store(tmp_path / "store.db"))
+                             store=Store(tmp_path / "store.db"),
+                             wiring=Wiring.from_config(FLIGHT["wiring"]))
         self.exe.add_app(AppSpec("comms", CommsApp, 10.0, {
             "scid": SCID, "key_file": str(self.keys), "arsn_db": str(tmp_path / "arsn.db")}))
         for name, cls in (("sample", SampleApp), ("scheduler", SchedulerApp),

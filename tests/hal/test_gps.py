@@ -210,6 +210,29 @@ def test_receiver_on_a_real_pty_paced_by_the_emulator():
             uart.deinit()
 
 
+def test_a_receiver_nobody_reads_keeps_a_tty_buffer_not_the_whole_run():
+    emu = GpsEmulator(epoch_utc=dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc))
+    emu.set_fix(48.1, 11.5, 545.0)
+    for t in range(0, 3600, 10):  # an hour of sentences with no reader
+        emu.advance(float(t))
+    assert emu.available() == emu.rx_buffer_bytes == 4096
+    assert emu.overrun_bytes > 3600 * 100  # two ~70-byte sentences a second were lost
+    # What is kept is whole sentences from the start, as a tty keeps the oldest bytes.
+    lines = NmeaLineReader().feed(emu.take(4096))
+    assert parse_nmea(lines[0]).time_s == 0
+
+
+def test_a_receiver_read_every_second_loses_nothing():
+    emu = GpsEmulator(epoch_utc=dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc))
+    emu.set_fix(48.1, 11.5, 545.0)
+    reader, stamps = NmeaLineReader(), []
+    for t in range(1, 601):
+        emu.advance(float(t))
+        stamps += [parse_nmea(line).time_s for line in reader.feed(emu.take(1 << 20))]
+    assert emu.overrun_bytes == 0
+    assert stamps == [s for s in range(600) for _ in range(2)]  # GGA and RMC each second
+
+
 def test_a_fix_from_the_textbook_sentences_over_a_serial_line():
     # The GGA and RMC examples every NMEA reference quotes, written to a pty.
     import os

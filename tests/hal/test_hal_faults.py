@@ -128,3 +128,13 @@ def test_wheels_under_faults_raise_only_typed_errors_and_recover(fault):
     emus.advance(2.0)
     wheels.set_torques([2e-4, 2e-4, 2e-4, 2e-4])
     assert emus.wheels[1].commanded_torque_nm == pytest.approx(2e-4)
+
+
+def test_emulator_noise_is_the_seeded_generators_own_sequence():
+    import numpy as np
+
+    from hal.sim.emulator import GaussianNoise
+
+    noise = GaussianNoise(np.random.default_rng(42), block=7)
+    draws = [noise.draw() for _ in range(20)]  # across block boundaries
+    assert draws == np.random.default_rng(42).standard_normal(21)[:20].tolist()

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hal
-from hal.busio import CanMessage
+from hal.busio import CanMessage, Match
 from hal.devices.wheel import ReactionWheel, ReactionWheels
 from hal.linux import LinuxCAN
 from hal.sim.can import SimCAN
@@ -173,3 +173,26 @@ def test_torque_wire_encoding():
     assert seen[0].id == 0x201
     assert seen[0].data[0] == 1
     assert struct.unpack("<h", seen[0].data[1:])[0] in (1234, 1235)  # 1e-7 N m counts
+
+
+def test_each_reply_reaches_only_the_listener_for_its_wheel():
+    can, emus, wheels = rig()
+    spy = can.listen(timeout=0.0)  # no filter: sees every reply on the bus
+    emus[2].set_speed(12.345)
+    assert wheels.wheels[2].read_speed_rad_s() == pytest.approx(12.345, abs=1e-3)
+    assert all(not w._listener.queue for w in wheels.wheels)  # nothing stale left for others
+    replies = [spy.receive(), spy.receive()]
+    assert replies[0].id == 0x283 and replies[1] is None
+    spy.deinit()
+    wheels.set_torques([1e-4] * 4)  # a listener gone is no longer offered frames
+    assert not spy.queue
+
+
+def test_frames_already_on_the_bus_arrive_before_a_later_reply():
+    can, _, _ = rig(1)
+    listener = can.listen([Match(0x281)], timeout=0.0)
+    can.inject(CanMessage(0x281, bytes([0x02, 0x00]) + struct.pack("<ih", 5, 0)))
+    can.send(CanMessage(0x201, bytes([0x02])))
+    first, second = listener.receive(), listener.receive()
+    assert struct.unpack("<i", first.data[2:6])[0] == 5  # the injected frame, then the reply
+    assert second.data[:2] == bytes([0x02, 0x00]) and second is not first

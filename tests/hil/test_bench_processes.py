@@ -253,14 +253,15 @@ above = 0
 @pytest.mark.parametrize(("args", "message"), [
     (["hil", "bench", "--pty", "x", "--scenario", "no-such.toml"], "no such file"),
     (["hil", "bench", "--scenario", "hil/scenarios/detumble.toml"], "exactly one of"),
-    (["hil", "bench", "--pty", "x", "--port", "y", "--scenario",
+    (["hil", "bench", "--pty", "x", "--port", "loop://", "--scenario",
       "hil/scenarios/detumble.toml"], "exactly one of"),
     (["hil", "bench", "--port", "/nonexistent/tty", "--scenario",
-      "hil/scenarios/detumble.toml"], "cannot open"),
+      "hil/scenarios/detumble.toml"], "no such device"),
     (["hil", "bench", "--pty", "x", "--scenario", "pyproject.toml"], "unknown keys"),
     (["fsw", "--backend", "tunnel"], "--port URL is needed"),
-    (["fsw", "--port", "/tmp/x"], "add --backend tunnel"),
-    (["fsw", "--backend", "tunnel", "--port", "/nonexistent/tty"], "cannot open bench link"),
+    (["fsw", "--port", "loop://"], "add --backend tunnel"),
+    (["fsw", "--backend", "tunnel", "--port", "/nonexistent/tty"], "no such device"),
+    (["fsw", "--backend", "tunnel", "--port", "socket://127.0.0.1:9"], "cannot open bench link"),
 ])
 def test_bad_input_is_one_line_and_status_2(args: list[str], message: str,
                                             tmp_path: Path) -> None:

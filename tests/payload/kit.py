@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -80,15 +81,15 @@ def reference_executive(clock):
     from ground.sim.sil import (
         DEFAULT_FLIGHT_CONFIG,
         Scenario,
-        _with_simulator_keys,
         _with_uplinked_orbit,
         hal_config_for,
+        with_simulator_keys,
     )
     from hal.sim.reference import reference_sim
 
     scenario = Scenario()
     buses, _emulators = reference_sim(seed=1, realistic=True)
     hardware = hal.config.build(hal_config_for(scenario.model), sim_buses=buses)
-    config = _with_simulator_keys(_with_uplinked_orbit(load_config(DEFAULT_FLIGHT_CONFIG),
-                                                       scenario.elements))
+    config = _with_uplinked_orbit(load_config(DEFAULT_FLIGHT_CONFIG), scenario.elements)
+    with_simulator_keys(config, Path(tempfile.mkdtemp(prefix="tessera-payload-keys-")))
     return Executive.from_config(config, clock, devices=hardware.devices)

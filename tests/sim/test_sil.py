@@ -10,16 +10,23 @@ import numpy as np
 import pytest
 
 from fsw.core.executive import load_config
-from ground.sim.demo import CSV_COLUMNS, detumble_time, run_demo
+from ground.sim.demo import CSV_COLUMNS, DETUMBLED_DEG_S, detumble_time, run_demo
 from ground.sim.orbit import MU_EARTH_KM3_S2, KeplerOrbit, Sgp4Orbit
 from ground.sim.sil import DEFAULT_FLIGHT_CONFIG, Scenario, build_sil
 from ground.sim.spacecraft import SpacecraftModel
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """One orbit of the demonstration: detumble, then sun pointing."""
-    return run_demo(tmp_path_factory.mktemp("demo"), orbits=1.0, plot=True, stream=io.StringIO())
+def demo_run(tmp_path_factory):
+    """One orbit of the demonstration (detumble, then sun pointing) and what it printed."""
+    printed = io.StringIO()
+    result = run_demo(tmp_path_factory.mktemp("demo"), orbits=1.0, plot=True, stream=printed)
+    return result, printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def demo(demo_run):
+    return demo_run[0]
 
 
 def test_detumbles_from_10_deg_s_per_axis_within_one_orbit(demo):
@@ -38,16 +45,43 @@ def test_then_points_at_the_sun_within_one_degree(demo):
 def test_demo_files_hold_truth_and_flight_telemetry(demo):
     rows = list(csv.DictReader(demo.csv_path.open()))
     assert list(rows[0]) == CSV_COLUMNS
-    assert len(rows) == round(demo.sim_s) + 1  # one row a second, both ends included
+    # One full row a second, from release to the last second the flight software ran.
+    assert [float(r["t_s"]) for r in rows] == [float(t) for t in range(round(demo.sim_s))]
+    assert all(len(r) == len(CSV_COLUMNS) and all(v != "" for v in r.values()) for r in rows)
+    assert {r["mode"] for r in rows} == {"DETUMBLE", "SUN"}  # modes by name
     assert float(rows[0]["wx_deg_s"]) == 10.0
     # The gyro the flight software read tracks the true rate (plus its bias and noise).
     for row in rows[100:3000:97]:
         assert abs(float(row["gyro_x_deg_s"]) - float(row["wx_deg_s"])) < 0.2
     # Sun sensors report a unit vector whenever the sun is up.
-    lit = [r for r in rows if float(r["lit_fraction"]) > 0.99 and r["css_sun_x"]]
+    lit = [r for r in rows if float(r["lit_fraction"]) > 0.99 and r["css_sun_x"] != "0.00000"]
     norms = [np.linalg.norm([float(r[f"css_sun_{a}"]) for a in "xyz"]) for r in lit]
     assert len(lit) > 1000 and np.allclose(norms, 1.0, atol=1e-3)
     assert demo.png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_summary_agrees_with_the_rows_it_wrote(demo):
+    rows = list(csv.DictReader(demo.csv_path.open()))
+    t = np.array([float(r["t_s"]) for r in rows])
+    w = np.array([float(r["w_norm_deg_s"]) for r in rows])
+    # "For good": never at or above the threshold from then on, and at it just before.
+    good = np.searchsorted(t, demo.detumbled_at_s)
+    assert np.all(w[good:] < DETUMBLED_DEG_S) and w[good - 1] >= DETUMBLED_DEG_S
+    first = np.searchsorted(t, demo.first_below_s)
+    assert w[first] < DETUMBLED_DEG_S and np.all(w[:first] >= DETUMBLED_DEG_S)
+    # The sun slew raises the rate after the first detumble: reported, not hidden.
+    above = t[(t > demo.first_below_s) & (w >= DETUMBLED_DEG_S)]
+    assert len(above) > 0 and demo.excursions
+    assert demo.excursions[0].start_s == above[0] and demo.excursions[-1].end_s == t[good]
+    assert max(e.peak_deg_s for e in demo.excursions) == pytest.approx(w[first:].max(), abs=1e-4)
+    assert demo.sun_pointing_from_s <= demo.excursions[0].start_s
+
+
+def test_summary_lines_name_the_first_detumble_the_slew_and_for_good(demo_run):
+    result, text = demo_run
+    assert f"|w| first below 0.5 deg/s after {result.first_below_s:.0f} s" in text
+    assert "the slew to the sun" in text
+    assert f"below 0.5 deg/s for good after {result.detumbled_at_s:.0f} s" in text
 
 
 def test_runs_are_deterministic():
@@ -151,9 +185,22 @@ def test_tessera_demo_command_runs_as_a_process(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "tessera", "demo", "--orbits", "0.02", "--no-plot",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert "Summary" in proc.stdout and "real time" in proc.stdout
+    assert proc.stdout.startswith("Tessera demo:")
     assert (tmp_path / "demo.csv").exists()
     # 0.02 orbit is too short to detumble: the command says so in its exit code.
+    assert "never fell below" in proc.stdout
     assert proc.returncode == 1
+
+
+def test_tessera_sim_writes_its_own_files_under_its_own_name(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "tessera", "sim", "--orbits", "0.01", "--no-plot",
+                           "--w0-deg-s", "1", "0", "0", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Tessera sim:") and "demo" not in proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sim.csv"]
+    rows = list(csv.DictReader((tmp_path / "sim.csv").open()))
+    assert float(rows[0]["wx_deg_s"]) == 1.0
 
 
 def test_shutdown_stops_torquers_and_wheels():
@@ -165,12 +212,22 @@ def test_shutdown_stops_torquers_and_wheels():
     assert not run.emulators.magnetorquer.actuating
 
 
+def test_the_output_doc_describes_every_csv_column_in_order():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "simulation.md").read_text()
+    table = doc.split("## The CSV", 1)[1].split("## ", 1)[0]
+    documented = [line.split("|")[1].strip().strip("`") for line in table.splitlines()
+                  if line.startswith("| `")]
+    assert documented == CSV_COLUMNS
+
+
 def _tessera_sim(out, *args):
     proc = subprocess.run([sys.executable, "-m", "tessera", "sim", "--orbits", "0.02",
                            "--no-plot", "--out", str(out), *args],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    with open(out / "demo.csv", newline="") as f:
+    with open(out / "sim.csv", newline="") as f:
         return proc.stdout, list(csv.DictReader(f))
 
 

@@ -424,6 +424,13 @@ class AdcsApp(App):
         """Ground point (WGS-84 geodetic) to track in TARGET mode."""
         self.cycle.set_ground_target(geodetic_to_ecef(lat_deg, lon_deg, alt_km))
 
+    @command(13)
+    def reset_wheel_check(self) -> None:
+        """Clear the wheels declared failed (after the operator has dealt with them)."""
+        self.wheels_failed = 0
+        self._wheel_window.clear()
+        self._torque_runs = [0, 0, 0, 0]
+
     # -- housekeeping ------------------------------------------------------------------
     def report_housekeeping(self) -> None:
         super().report_housekeeping()

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from fsw.apps.comms.downlink import LINK_FAILURE_BASE, Downlink
+from fsw.apps.comms.farmstate import FarmState
 from fsw.apps.comms.routing import TcRateLimiter, authorise
 from fsw.apps.comms.services import PusServices
 from fsw.apps.comms.uplink import FRAMES_PER_CYCLE, FRAMES_PER_HOLDER, UplinkIntake
@@ -61,6 +62,7 @@ from fsw.core import (
 from fsw.core.app import COMMAND_HEADER
 from fsw.core.events import EventDef
 from fsw.core.ids import COMMS_APID
+from fsw.core.tmqueue import TmQueue
 from fsw.protocol import ProtocolError
 from fsw.protocol import Reason as Why
 from fsw.protocol import services as sv
@@ -86,6 +88,8 @@ EV_CONTROL_COMMAND = EventDef(104, "CONTROL_COMMAND", Severity.INFO,
 EV_TM_WITHHELD = EventDef(105, "TM_WITHHELD", Severity.LOW,
                           "{count} TM packets over {owner}'s per-cycle quota withheld",
                           burst=5, rate_hz=0.5)
+EV_NOT_WIRED = EventDef(107, "NOT_WIRED", Severity.MEDIUM,
+                        "wired housekeeping {name} has no sender: not downlinked")
 EV_HANDLER_FAILED = EventDef(106, "HANDLER_FAILED", Severity.HIGH,
                              "handling TC[{service},{subtype}] failed: {why}",
                              burst=5, rate_hz=0.5)
@@ -124,7 +128,7 @@ class CommsApp(App):
         Field("farm_lockout", "?"),
     )
     EVENTS = (EV_FRAMES_REJECTED, EV_TC_REJECTED, EV_DOWNLINK_OVERFLOW, EV_REKEYED,
-              EV_CONTROL_COMMAND, EV_TM_WITHHELD, EV_HANDLER_FAILED)
+              EV_CONTROL_COMMAND, EV_TM_WITHHELD, EV_HANDLER_FAILED, EV_NOT_WIRED)
 
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
@@ -147,6 +151,7 @@ class CommsApp(App):
         self.tcs_routed = 0
         self.tcs_rejected = 0
         self.tm_withheld = 0
+        self._hk_names: dict[int, str] = {}
         self.bus.register_variable(RELEASED_TC_MSG_ID, "released TCs", RELEASED_TC_MAX)
         self.bus.register_variable(SCHEDULE_REPORT_MSG_ID, "schedule summaries", RELEASED_TC_MAX)
 
@@ -173,16 +178,40 @@ class CommsApp(App):
         self.bus.subscribe(self.events_in, EVENT_MSG.msg_id)
         self.hk_in = self.bus.create_pipe("comms.housekeeping", 256)
         self.released_in = self.bus.create_pipe("comms.released", 64)
-        self.bus.subscribe(self.released_in, RELEASED_TC_MSG_ID)
+        wiring = self.ctx.wiring
+        if wiring.scheduler_releases_to == self.NAME:
+            self.bus.subscribe(self.released_in, RELEASED_TC_MSG_ID)
+        if self.config.get("store_and_forward") and self.ctx.store is not None:
+            self.downlink.queue = TmQueue(self.ctx.store,
+                                          int(self.config.get("store_and_forward_packets",
+                                                              20000)))
+            self.downlink.priority = self._priority
+        self.farm_state = FarmState(self.ctx.store)
+        self.farm_state.restore(self.rx.farms)
         self.summaries_in = self.bus.create_pipe("comms.schedule_reports", 64)
         self.bus.subscribe(self.summaries_in, SCHEDULE_REPORT_MSG_ID)
 
     def start(self) -> None:
-        # every app's housekeeping message is a structure, SID = APID, enabled
-        for msg_id, mtype in self.bus.registered().items():
-            if mtype is not None and mtype.name.endswith("Housekeeping") and not msg_id & 0x1000:
-                self.bus.subscribe(self.hk_in, msg_id)
-                self.services.hk_enabled.setdefault(msg_id & 0x7FF, True)
+        # What the wiring names is downlinked as housekeeping (structure ID = its APID),
+        # enabled; a named app that is not running has nothing to send.
+        wiring = self.ctx.wiring
+        found, missing = wiring.housekeeping_msg_ids(self.ctx.apps, self.bus.registered())
+        for msg_id in found.values():
+            self.bus.subscribe(self.hk_in, msg_id)
+            self.services.hk_enabled.setdefault(msg_id & 0x7FF, True)
+        for name in missing:
+            self.event(EV_NOT_WIRED, name=name)
+        self._hk_names = {msg_id & 0x7FF: name for name, msg_id in found.items()}
+        self.app_names = {app.APID: name for name, app in self.ctx.apps.items()}
+
+    def _priority(self, apid: int, service: int, subtype: int) -> int:
+        """Store-and-forward rank of a TM packet, from the wiring's priorities."""
+        wiring = self.ctx.wiring
+        if service == sv.ST_EVENTS:
+            return wiring.priority_of("events_high" if subtype >= 3 else "events")
+        if service == sv.ST_HOUSEKEEPING:
+            return wiring.priority_of(self._hk_names.get(apid, "housekeeping"))
+        return wiring.priority_of("verification")
 
     # -- link side -------------------------------------------------------------
     def receive_frame(self, raw: bytes) -> None:
@@ -205,7 +234,9 @@ class CommsApp(App):
         assert self.rx is not None
         rejected: Counter[Why] = Counter()
         last = ""
-        for result in self.rx.receive_many(frames):
+        results = self.rx.receive_many(frames)
+        self.farm_state.save(self.rx.farms)  # before any frame's contents are acted on
+        for result in results:
             if isinstance(result, ProtocolError):
                 rejected[result.reason] += 1
                 last = str(result)
@@ -262,7 +293,8 @@ class CommsApp(App):
                                sv.encode_values([(v["index"], float(v["value"]))]))
         for _mid, payload in self.events_in.drain():
             v = EVENT_MSG.unpack(payload)
-            if self.services.event_enabled(v["apid"], v["event_id"]):
+            if self.services.event_enabled(v["apid"], v["event_id"]) and \
+                    self.ctx.wiring.forwards_event(v["apid"], v["severity"], self.app_names):
                 self.downlink.send(v["apid"], sv.ST_EVENTS, v["severity"], sv.EventReport(
                     v["severity"], v["event_id"], v["text"].rstrip(b"\0")).encode())
         for msg_id, payload in self.hk_in.drain():

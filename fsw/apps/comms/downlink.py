@@ -2,6 +2,12 @@
 TM virtual channel 0, with the CLCW of the TC virtual channels in turn in
 the OCF, and a bounded frame queue (overflow drops the oldest, counted).
 
+With a store-and-forward queue (`fsw.core.tmqueue.TmQueue`), packets are
+not framed as they are made: each cycle's packets go into the durable queue
+with a priority (`priority(apid, service, subtype)`), and frames are built
+when the link asks for them, most important packets first, so what was made
+between passes, or before a power loss, goes down at the next pass.
+
 TM generated in reply to a key holder's TCs (verification reports, replies)
 is charged to that key holder: at most its `tm_bytes_per_cycle` quota in
 one comms cycle; the rest is withheld and counted, so no key holder's TCs
@@ -13,6 +19,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable
 
+from fsw.core.tmqueue import TmQueue
 from fsw.protocol import Reason as Why
 from fsw.protocol import services as sv
 from fsw.protocol.cuc import CucTime
@@ -30,7 +37,9 @@ class Downlink:
     """TM packets and frames, with a per-key-holder TM budget per cycle."""
 
     def __init__(self, scid: int, frame_len: int, queue_frames: int,
-                 clcws: Callable[[], list[Clcw]], now: Callable[[], float]) -> None:
+                 clcws: Callable[[], list[Clcw]], now: Callable[[], float], *,
+                 queue: TmQueue | None = None,
+                 priority: Callable[[int, int, int], int] | None = None) -> None:
         self.tm = TmMasterChannel(scid, frame_len, vcids=(0,))
         self.queue_frames = queue_frames
         self.frames: deque[bytes] = deque()
@@ -44,6 +53,9 @@ class Downlink:
         self._clcw_turn = 0
         self._spent: Counter[int] = Counter()
         self._payer: SecurityAssociation | None = None
+        self.queue = queue
+        self.priority = priority or (lambda apid, service, subtype: 0)
+        self._held: list[tuple[int, bytes]] = []
 
     # -- who pays ----------------------------------------------------------------
     def new_cycle(self) -> None:
@@ -70,7 +82,10 @@ class Downlink:
             self._spent[payer.spi] = spent
         self.seq.next(apid)
         self.msg_counters[key] += 1
-        self.tm.add_packet(0, raw)
+        if self.queue is not None:
+            self._held.append((self.priority(apid, service, subtype), raw))
+        else:
+            self.tm.add_packet(0, raw)
         self.tm_packets += 1
         return True
 
@@ -92,7 +107,16 @@ class Downlink:
 
     # -- frames --------------------------------------------------------------------
     def packetise(self) -> int:
-        """Close the packets into frames; returns the frames dropped for room."""
+        """Close the packets into frames; returns the frames dropped for room.
+        With a store-and-forward queue: commit this cycle's packets to it instead."""
+        if self.queue is not None:
+            if self._held:
+                self.queue.put_many(self._held)
+                self._held = []
+            return 0
+        return self._frame_pending()
+
+    def _frame_pending(self) -> int:
         vc = self.tm.vcs[0]
         vc.flush()
         clcws = self.clcws()
@@ -108,8 +132,22 @@ class Downlink:
         return n
 
     def take(self, max_frames: int | None = None) -> list[bytes]:
+        if self.queue is not None:
+            self._frames_from_queue(max_frames)
         n = len(self.frames) if max_frames is None else min(max_frames, len(self.frames))
         return [self.frames.popleft() for _ in range(n)]
+
+    def _frames_from_queue(self, max_frames: int | None) -> None:
+        """Frame queued packets, most important first, until `max_frames` are ready;
+        a packet leaves the queue once it is framed."""
+        while max_frames is None or len(self.frames) < max_frames:
+            batch = self.queue.peek(16)
+            if not batch:
+                return
+            for _, raw in batch:
+                self.tm.add_packet(0, raw)
+            self._frame_pending()
+            self.queue.ack(key for key, _ in batch)
 
     def idle_frame(self, clcw: Clcw) -> bytes:
         self.tm.clcw = clcw

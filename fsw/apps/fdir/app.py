@@ -20,7 +20,8 @@ activated and rolled back like any table (`fsw.core.tables`)::
   only while that other parameter has one of these values (the spacecraft
   mode, the ADCS mode);
 - `response`: a command sequence (`fsw.core.sequence`) sent once when the
-  monitor trips. It re-arms when a sample is back within limits.
+  monitor trips. It re-arms when a sample is back within limits, or while
+  its `enable_if` is false.
 
 **Heartbeats and the software watchdog** (after cFS Health and Safety and F
 Prime's health pings): the executive reports every app's completed-cycle
@@ -58,6 +59,9 @@ EV_HEARTBEAT_LOST = EventDef(11, "HEARTBEAT_LOST", Severity.HIGH, "app {app} hea
 EV_HEARTBEAT_BACK = EventDef(12, "HEARTBEAT_BACK", Severity.INFO, "app {app} heartbeat back")
 EV_WATCHDOG_FAILED = EventDef(13, "WATCHDOG_FAILED", Severity.MEDIUM,
                               "watchdog kick failed: {why}", burst=3, rate_hz=0.01)
+EV_LEFT_OUT = EventDef(15, "LEFT_OUT", Severity.HIGH, "left out at boot: {what}",
+                       burst=16, rate_hz=0.0,
+                       doc="a configured monitor or response step that cannot run")
 EV_WATCHDOG_HELD = EventDef(14, "WATCHDOG_HELD", Severity.HIGH,
                             "hardware watchdog no longer kicked: {app} is lost")
 
@@ -116,7 +120,7 @@ class FdirApp(App):
         Field("watchdog_held", "?", doc="kicks withheld: a critical app is lost"),
     )
     EVENTS = (EV_TRIPPED, EV_HEARTBEAT_LOST, EV_HEARTBEAT_BACK, EV_WATCHDOG_FAILED,
-              EV_WATCHDOG_HELD)
+              EV_WATCHDOG_HELD, EV_LEFT_OUT)
 
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
@@ -148,15 +152,30 @@ class FdirApp(App):
 
     def start(self) -> None:
         # Monitors and responses name other apps: resolve them once every app is up.
+        # FDIR must run whatever else failed to boot: what names an app that is not
+        # running is reported and left out (a watched app that is not running is lost).
         apps = self.ctx.apps
-        self.hb_response = resolve(self._hb_response_cfg, apps, "heartbeats.response")
-        for name in self.hb_apps + self.hb_critical:
-            if name not in apps:
-                raise SequenceError(f"heartbeats: no app {name!r}")
-        self.apids = {apps[n].APID: n for n in set(self.hb_apps) | set(self.hb_critical)}
+        missing: list[str] = []
+        self.hb_response = resolve(self._hb_response_cfg, apps, "heartbeats.response",
+                                   missing=missing)
+        watched = set(self.hb_apps) | set(self.hb_critical)
+        self.apids = {apps[n].APID: n for n in watched if n in apps}
         self._hb = {apid: (-1, self.now(), int(AppState.RUNNING)) for apid in self.apids}
-        default = {"monitors": list(self.config.get("monitors", []))}
-        self.register_table("fdir", default, self.validate_table, self._take_table)
+        for name in sorted(watched - set(apps)):
+            self.lost.add(name)
+            self.event(EV_HEARTBEAT_LOST, app=name, why="not running")
+            send(self.bus, self.hb_response, request_id=0xFDFF0000)
+        monitors = []
+        for i, entry in enumerate(self.config.get("monitors", [])):
+            try:
+                self._compile(entry, f"monitors[{i}].")
+                monitors.append(entry)
+            except (SequenceError, ValueError, TypeError) as exc:
+                missing.append(str(exc))
+        for what in missing:
+            self.event(EV_LEFT_OUT, what=what)
+        self.register_table("fdir", {"monitors": monitors}, self.validate_table,
+                            self._take_table)
 
     def validate_table(self, content: Any) -> list[str]:
         problems: list[str] = []
@@ -278,6 +297,7 @@ class FdirApp(App):
         m.samples += 1
         if m.gate is not None and self.gates.get(m.gate.text) not in m.gate_values:
             m.count = 0
+            m.tripped = False  # a monitor that is not enabled starts afresh when it is again
             return
         if m.low <= value <= m.high:
             m.count = 0

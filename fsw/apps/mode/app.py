@@ -84,6 +84,8 @@ EV_RESET_LOOP = EventDef(13, "RESET_LOOP", Severity.HIGH,
                          "{count} watchdog resets in a row: booting into SAFE")
 EV_BOOT = EventDef(14, "BOOT", Severity.INFO, "boot {count} ({cause}) into {mode}")
 EV_BOOT_SAFE = EventDef(15, "BOOT_SAFE", Severity.HIGH, "boot {count} ({cause}) into SAFE ({why})")
+EV_DEGRADED = EventDef(16, "DEGRADED", Severity.INFO, "{what}", burst=8, rate_hz=0.0,
+                       doc="a declared step or source whose app is not running")
 
 _NS = "mode"
 _DEFAULT_TRANSITIONS = [["SAFE", "NOMINAL"], ["NOMINAL", "PAYLOAD"], ["PAYLOAD", "NOMINAL"],
@@ -111,7 +113,8 @@ class ModeManagerApp(App):
         Field("watchdog_resets", "B", doc="hardware watchdog resets in a row"),
     )
     TELEMETRY = (BEACON,)
-    EVENTS = (EV_TO_SAFE, EV_TRANSITION, EV_REFUSED, EV_RESET_LOOP, EV_BOOT, EV_BOOT_SAFE)
+    EVENTS = (EV_TO_SAFE, EV_TRANSITION, EV_REFUSED, EV_RESET_LOOP, EV_BOOT, EV_BOOT_SAFE,
+              EV_DEGRADED)
 
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
@@ -136,7 +139,7 @@ class ModeManagerApp(App):
         self.transitions = 0
         self.reset_cause = ctx.boot.cause
         self.watchdog_resets = 0
-        self._contact_value: float | None = None
+        self._contact_value = 0.0  # the source counts from zero at every boot
         self._contact_s = 0.0
         self._next_beacon_s = 0.0
         self.entry: dict[Mode, list[Step]] = {}
@@ -167,9 +170,10 @@ class ModeManagerApp(App):
         if raw is not None:
             mode = Mode.SAFE if raw[0] == Mode.SAFE else Mode.NOMINAL
             cause = SafeCause(raw[1]) if mode == Mode.SAFE else SafeCause.NONE
-        if self.watchdog_resets >= self.reset_loop_count and mode != Mode.SAFE:
-            mode, cause = Mode.SAFE, SafeCause.WATCHDOG_LOOP
+        if self.watchdog_resets >= self.reset_loop_count:
             self.event(EV_RESET_LOOP, count=self.watchdog_resets)
+            if mode != Mode.SAFE:  # already SAFE: keep the cause that put it there
+                mode, cause = Mode.SAFE, SafeCause.WATCHDOG_LOOP
         with store.transaction():
             store.put(_NS, "mode", bytes([mode, cause]))
             store.put(_NS, "wdt_in_a_row", bytes([self.watchdog_resets]))
@@ -186,15 +190,25 @@ class ModeManagerApp(App):
             return None
 
     def start(self) -> None:
-        self.entry = {Mode[name]: resolve(steps, self.ctx.apps, f"entry.{name}")
+        # The mode manager must come up whatever else failed: steps to apps that are
+        # not running are left out (and reported), never a reason to stop here.
+        missing: list[str] = []
+        self.entry = {Mode[name]: resolve(steps, self.ctx.apps, f"entry.{name}",
+                                          missing=missing)
                       for name, steps in self._entry_cfg.items()}
+        for step in missing:
+            self.event(EV_DEGRADED, what=f"entry step {step} left out: app not running")
         if self.contact_source:
             source = self.ctx.apps.get(self.contact_source)
-            if source is None or self.contact_field not in source.HK._names:
+            if source is not None and self.contact_field not in source.HK._names:
                 raise ValueError(f"mode: contact source {self.contact_source}."
                                  f"{self.contact_field} is not an app housekeeping field")
-            self._contact_hk = source.HK
-            self.bus.subscribe(self.contact_pipe, source.HK.msg_id)
+            if source is None:
+                self.event(EV_DEGRADED, what=f"contact source {self.contact_source} not "
+                                             "running: no contact can be seen")
+            else:
+                self._contact_hk = source.HK
+                self.bus.subscribe(self.contact_pipe, source.HK.msg_id)
         self._contact_s = self.now()
         if self.mode == Mode.SAFE:
             self.event(EV_BOOT_SAFE, count=self.ctx.boot.count, cause=self.reset_cause.name,
@@ -210,7 +224,7 @@ class ModeManagerApp(App):
         if self.contact_source:
             for _, payload in self.contact_pipe.drain():
                 value = float(self._contact_hk.unpack(payload)[self.contact_field])
-                if self._contact_value is not None and value != self._contact_value:
+                if value != self._contact_value:
                     self._contact_s = t_s
                 self._contact_value = value
         if self.mode == Mode.SAFE and t_s >= self._next_beacon_s:

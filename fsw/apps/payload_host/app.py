@@ -545,7 +545,7 @@ class PayloadHostApp(App):
             self.event(EV_DISABLED, app=name, why=verdict.why)
             self._audit("onboard", "disable", name, verdict.why)
         else:
-            self.restart_at[name] = self.now() + verdict.cpu_percent  # the delay, s
+            self.restart_at[name] = self.now() + verdict.delay_s
         return True
 
     # -- the bridge -----------------------------------------------------------------------

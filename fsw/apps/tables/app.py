@@ -36,7 +36,8 @@ TABLE_REPORT = MessageType("TableReport", tm_msg_id(TABLE_REPORT_APID), [
 
 EV_LOADED = EventDef(10, "LOADED", Severity.INFO, "table {table}: {size} bytes loaded")
 EV_VALIDATED = EventDef(11, "VALIDATED", Severity.INFO, "table {table} validated")
-EV_REFUSED = EventDef(12, "REFUSED", Severity.MEDIUM, "{why}", doc="lists the table's problems")
+EV_REFUSED = EventDef(12, "REFUSED", Severity.MEDIUM, "table {table} refused: {problem}",
+                      burst=8, rate_hz=1.0, doc="one per problem the validation found")
 EV_ACTIVATED = EventDef(13, "ACTIVATED", Severity.INFO,
                         "table {table} active in {owner}: crc {crc:08x}")
 EV_ROLLBACK = EventDef(14, "ROLLBACK", Severity.MEDIUM, "table {table}: rollback requested")
@@ -107,8 +108,10 @@ class TablesApp(App):
         """Validate a table's inactive buffer as a whole."""
         try:
             table = self._do(self.registry.validate, name)
-        except CommandError as exc:
-            self.event(EV_REFUSED, why=exc)
+        except CommandError:
+            table = self.registry.tables.get(_name(name))
+            for problem in table.problems if table is not None else ():
+                self.event(EV_REFUSED, table=table.name, problem=problem)
             raise
         self.event(EV_VALIDATED, table=table)
 

@@ -1,0 +1,326 @@
+"""FDIR, heartbeats, the hardware watchdog, the boot record and the EPS app, each on
+its real collaborators: the P31u driver on its emulator, a store file, the executive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fsw.apps.eps import EpsApp
+from fsw.apps.fdir import FdirApp
+from fsw.apps.mode import Mode, ModeManagerApp, SafeCause
+from fsw.apps.sample import SampleApp
+from fsw.core import (
+    EVENT_MSG,
+    App,
+    AppSpec,
+    Event,
+    Executive,
+    Field,
+    MessageType,
+    Store,
+    VirtualClock,
+    tm_msg_id,
+)
+from fsw.core.boot import ResetCause
+from hal.devices.p31u import P31u
+from hal.sim import SimI2C
+from hal.sim.p31u import P31uEmulator
+
+CHANNELS = {"payload": 0, "radio": 1, "wheels": 2}
+TO_SAFE = [{"app": "mode", "command": "enter_safe", "args": {"cause": 10}}]
+
+
+class Flaky(App):
+    """An app whose cycles start failing after `fail_after` cycles."""
+
+    NAME = "flaky"
+    APID = 0x0E0
+
+    def execute(self) -> None:
+        if self.cycles_run >= int(self.config.get("fail_after", 1 << 30)):
+            raise RuntimeError("flaky failed")
+
+
+class Rig:
+    """An executive with EPS, FDIR and mode manager over a P31u emulator and a store."""
+
+    def __init__(self, store_path, emu: P31uEmulator, *, start_s: float = 0.0,
+                 fail_after: int | None = None, monitors: list | None = None,
+                 extra: list[AppSpec] = (), heartbeat_response: list = TO_SAFE) -> None:
+        i2c = SimI2C("i2c0")
+        i2c.attach(0x02, emu)
+        self.emu = emu
+        self.clock = VirtualClock(start_s)
+        self.clock.add_listener(lambda t0, t1: emu.advance(t1))
+        self.store = Store(store_path)
+        exe = Executive(self.clock, rate_groups_hz=(1.0,), store=self.store,
+                        devices={"eps": P31u(i2c)})
+        flaky_cfg = {} if fail_after is None else {"fail_after": fail_after}
+        exe.add_app(AppSpec("eps", EpsApp, 1.0, {"channels": CHANNELS}))
+        exe.add_app(AppSpec("flaky", Flaky, 1.0, flaky_cfg))
+        for spec in extra:
+            exe.add_app(spec)
+        exe.add_app(AppSpec("fdir", FdirApp, 1.0, {
+            "watchdog": {"device": "eps", "kick_period_s": 5.0},
+            "heartbeats": {"timeout_s": 5.0, "apps": ["flaky", "eps"], "critical": ["flaky"],
+                           "response": heartbeat_response},
+            "monitors": monitors or []}))
+        exe.add_app(AppSpec("mode", ModeManagerApp, 1.0, {
+            "watchdog_counter_device": "eps", "reset_loop_count": 3,
+            "entry": {"SAFE": [{"app": "eps", "command": "set_output",
+                                "args": {"output": 0, "on": 0}}],
+                      "PAYLOAD": [{"app": "eps", "command": "set_output",
+                                   "args": {"output": 0, "on": 1}}]}}))
+        self.events_pipe = exe.bus.create_pipe("test.events", 4096)
+        exe.bus.subscribe(self.events_pipe, EVENT_MSG.msg_id)
+        assert exe.boot() == []
+        self.exe = exe
+        self.events: list[Event] = []
+
+    def run(self, seconds: float, until=None) -> None:
+        self.exe.run(seconds, until=until)
+        self.events += [Event.decode(p) for _, p in self.events_pipe.drain()]
+
+    def texts(self) -> list[str]:
+        return [e.text for e in self.events]
+
+    @property
+    def mode(self) -> ModeManagerApp:
+        return self.exe.apps["mode"]
+
+
+def test_watchdog_is_kicked_only_while_critical_apps_live_and_a_reset_loop_boots_safe(tmp_path):
+    emu = P31uEmulator(soc=0.8, wdt_gnd_timeout_s=30.0)
+    rig = Rig(tmp_path / "store.db", emu)
+    rig.run(60.0)
+    assert emu.wdt_kicks >= 10 and emu.power_cycles == 0  # kicked every 5 s: no reset
+    rig.exe.shutdown()
+    t = rig.clock.now()
+    causes = []
+    for _ in range(3):
+        # Each boot a critical app dies, the kicks stop and the EPS power-cycles us.
+        rig = Rig(tmp_path / "store.db", emu, start_s=t, fail_after=3, heartbeat_response=[])
+        before = emu.power_cycles
+        rig.run(120.0, until=lambda rig=rig, before=before: emu.power_cycles > before)
+        assert emu.power_cycles == before + 1
+        assert any("app flaky heartbeat lost" in x for x in rig.texts())
+        assert any("hardware watchdog no longer kicked: flaky is lost" in x for x in rig.texts())
+        causes.append(rig.mode.reset_cause)
+        t = rig.clock.now() + 1.0  # the process dies here, without a shutdown
+    assert causes == [ResetCause.ORDERLY, ResetCause.WATCHDOG, ResetCause.WATCHDOG]
+    rig = Rig(tmp_path / "store.db", emu, start_s=t)
+    assert rig.mode.reset_cause == ResetCause.WATCHDOG and rig.mode.watchdog_resets == 3
+    assert rig.mode.mode == Mode.SAFE and rig.mode.cause == SafeCause.WATCHDOG_LOOP
+    assert rig.exe.context.boot.count == 5
+    rig.run(2.0)
+    assert "3 watchdog resets in a row: booting into SAFE" in [
+        e.text for e in rig.exe.events.recent]
+
+
+def test_boot_mode_follows_the_stored_mode(tmp_path):
+    emu = P31uEmulator(soc=0.8)
+    rig = Rig(tmp_path / "store.db", emu)
+    assert rig.mode.mode == Mode.NOMINAL and rig.mode.reset_cause == ResetCause.FIRST_BOOT
+    rig.mode.request_mode(int(Mode.PAYLOAD))
+    rig.run(2.0)
+    assert emu.outputs[0] == 1
+    # A power loss in PAYLOAD comes back in NOMINAL, never straight into PAYLOAD.
+    rig = Rig(tmp_path / "store.db", emu, start_s=10.0)
+    assert rig.mode.mode == Mode.NOMINAL and rig.mode.reset_cause == ResetCause.UNEXPECTED
+    rig.mode.enter_safe(int(SafeCause.LOW_BATTERY))
+    rig.exe.shutdown()
+    # SAFE survives even an orderly restart, with its cause, until the operator recovers.
+    rig = Rig(tmp_path / "store.db", emu, start_s=20.0)
+    assert rig.mode.mode == Mode.SAFE and rig.mode.cause == SafeCause.LOW_BATTERY
+    assert rig.mode.reset_cause == ResetCause.ORDERLY
+
+
+SIGNAL = MessageType("TestSignal", tm_msg_id(0x0E1), [Field("value", "d"), Field("flags", "B"),
+                                                       Field("gate", "B")])
+
+
+class Signal(App):
+    """Publishes whatever the test puts in `queue`, one value per cycle."""
+
+    NAME = "signal"
+    APID = 0x0E1 + 1
+    TELEMETRY = (SIGNAL,)
+
+    def __init__(self, ctx: Any, config: Any = None) -> None:
+        super().__init__(ctx, config)
+        self.queue: list[tuple[float, int, int]] = []
+
+    def execute(self) -> None:
+        if self.queue:
+            value, flags, gate = self.queue.pop(0)
+            self.publish(SIGNAL, value=value, flags=flags, gate=gate)
+
+
+def signal_rig(monitors: list) -> Rig:
+    return Rig(":memory:", P31uEmulator(soc=0.8), monitors=monitors,
+               extra=[AppSpec("signal", Signal, 1.0), AppSpec("sample", SampleApp, 1.0)])
+
+
+NOOP = [{"app": "sample", "command": "noop"}]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(-5, 15), st.integers(0, 3), st.integers(0, 1)),
+                min_size=1, max_size=30),
+       st.integers(1, 4))
+def test_limit_monitor_trips_like_its_declaration(samples, persistence):
+    """A monitor trips once per excursion that lasts `persistence` samples while
+    enabled, and its response is sent each time; the model is written from the
+    declaration, not from the code."""
+    rig = signal_rig([
+        {"name": "value_high", "parameter": "TestSignal.value", "low": 0.0, "high": 10.0,
+         "persistence": persistence, "enable_if": {"parameter": "TestSignal.gate",
+                                                   "values": [1]},
+         "response": NOOP}])
+    rig.exe.apps["signal"].queue = list(samples)
+    rig.run(len(samples) + 2.0)
+    expected, count = 0, 0
+    for value, _, gate in samples:  # off or within limits: the count starts again
+        if gate != 1 or 0.0 <= value <= 10.0:
+            count = 0
+            continue
+        count += 1
+        if count == persistence:
+            expected += 1
+    fdir = rig.exe.apps["fdir"]
+    assert fdir.monitors[0].trips == expected
+    assert rig.exe.apps["sample"].cmd_count == expected
+
+
+def test_masked_and_delta_monitors():
+    rig = signal_rig([
+        {"name": "bit1", "parameter": "TestSignal.flags", "mask": 2, "high": 0,
+         "response": NOOP},
+        {"name": "growing", "parameter": "TestSignal.value", "delta": True, "high": 0.5,
+         "persistence": 2, "response": TO_SAFE}])
+    rig.exe.apps["signal"].queue = [(0.0, 1, 0), (1.0, 1, 0), (1.2, 3, 0), (2.0, 1, 0),
+                                    (3.0, 0, 0)]
+    rig.run(8.0)
+    fdir = rig.exe.apps["fdir"]
+    assert [m.trips for m in fdir.monitors] == [1, 1]
+    assert rig.mode.mode == Mode.SAFE and rig.mode.cause == SafeCause.HEARTBEAT_LOST
+    assert any(t.startswith("monitor growing: TestSignal.value=1 outside [-inf, 0.5]")
+               for t in rig.texts())
+
+
+@pytest.mark.parametrize("monitor, problem", [
+    ({"name": "x", "parameter": "nowhere.value", "response": []}, "no app or message"),
+    ({"name": "x", "parameter": "TestSignal.nothing", "response": []}, "no numeric field"),
+    ({"name": "x", "parameter": "TestSignal.value", "low": 5, "high": 1, "response": []},
+     "is above high"),
+    ({"name": "x", "parameter": "TestSignal.value", "response": [{"app": "mode",
+                                                                  "command": "explode"}]},
+     "has no command 'explode'"),
+    ({"name": "x", "parameter": "TestSignal.value", "response": [
+        {"app": "mode", "command": "enter_safe", "args": {"cause": 200}}]}, "cause=200"),
+    ({"name": "x", "parameter": "TestSignal.value", "persistence": 0, "response": []},
+     "persistence"),
+])
+def test_a_bad_fdir_table_is_refused(monitor, problem):
+    rig = signal_rig([])
+    problems = rig.exe.apps["fdir"].validate_table({"monitors": [monitor]})
+    assert any(problem in p for p in problems), problems
+
+
+def test_eps_soc_is_pulled_to_the_voltage_and_latchups_lock_out(tmp_path):
+    emu = P31uEmulator(soc=0.6, limit_a=(0.5,) * 6)
+    rig = Rig(tmp_path / "store.db", emu)
+    eps = rig.exe.apps["eps"]
+    assert eps.soc == pytest.approx(0.6, abs=0.03)  # first estimate from the voltage
+    eps.soc = 0.9  # a wrong estimate: the voltage correction pulls it back
+    rig.run(2000.0)
+    assert eps.soc == pytest.approx(emu.soc, abs=0.05)
+    emu.set_load(1, 0.8)  # the radio draws more than its limit
+    eps.set_output(1, 1)
+    rig.run(60.0)
+    texts = rig.texts()
+    assert sum("output radio latched off" in t for t in texts) == 3
+    assert "output radio locked out after 3 retries" in texts
+    assert emu.outputs[1] == 0 and emu.latchups[1] == 4
+    emu.set_load(1, 0.1)
+    eps.set_output(1, 1)  # the operator clears the lock-out
+    rig.run(3.0)
+    assert emu.outputs[1] == 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["set", "request", "safe", "reboot"]),
+                          st.sampled_from(list(Mode))), max_size=20))
+def test_mode_manager_follows_its_transition_rules(tmp_path_factory, steps):
+    """Whatever is asked in whatever order, and across reboots: SAFE is left only by
+    the operator's SET_MODE, partners make only their allowed transitions, and a boot
+    comes up in SAFE exactly when SAFE was stored."""
+    from fsw.core import CommandError
+
+    path = tmp_path_factory.mktemp("mode") / "store.db"
+    emu = P31uEmulator(soc=0.8)
+    rig = Rig(path, emu)
+    model, t = Mode.NOMINAL, 0.0
+    operator = {(Mode.SAFE, Mode.NOMINAL), (Mode.NOMINAL, Mode.PAYLOAD),
+                (Mode.PAYLOAD, Mode.NOMINAL), (Mode.NOMINAL, Mode.SAFE),
+                (Mode.PAYLOAD, Mode.SAFE)}
+    partner = {(Mode.NOMINAL, Mode.PAYLOAD), (Mode.PAYLOAD, Mode.NOMINAL)}
+    for op, target in steps:
+        mode = rig.mode
+        try:
+            if op == "set":
+                mode.set_mode(int(target))
+            elif op == "request":
+                mode.request_mode(int(target))
+            elif op == "safe":
+                mode.enter_safe(int(SafeCause.LOW_BATTERY))
+            else:
+                t += 10.0
+                rig = Rig(path, emu, start_s=t)
+        except CommandError:
+            pass
+        if op == "set" and (model, target) in operator:
+            model = target
+        elif op == "request" and (model, target) in partner:
+            model = target
+        elif op == "safe":
+            model = Mode.SAFE
+        elif op == "reboot":
+            model = Mode.SAFE if model == Mode.SAFE else Mode.NOMINAL
+        assert rig.mode.mode == model
+
+
+def test_fdir_and_mode_manager_come_up_whatever_else_failed(tmp_path):
+    """An app that fails to boot must not take the safing chain with it: FDIR runs
+    without what names it, reports it lost, and the mode manager safes without it."""
+    emu = P31uEmulator(soc=0.8)
+
+    class Broken(Flaky):
+        NAME = "flaky"
+
+        def init(self) -> None:
+            raise RuntimeError("no such device")
+
+    i2c = SimI2C("i2c0")
+    i2c.attach(0x02, emu)
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,), devices={"eps": P31u(i2c)})
+    exe.add_app(AppSpec("flaky", Broken, 1.0))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {
+        "heartbeats": {"apps": ["flaky"], "critical": ["flaky"], "response": TO_SAFE},
+        "monitors": [{"name": "m", "parameter": "flaky.cycle_error_count", "high": 0,
+                      "response": []}]}))
+    exe.add_app(AppSpec("mode", ModeManagerApp, 1.0, {"entry": {"SAFE": [
+        {"app": "flaky", "command": "noop"}]}}))
+    assert exe.boot() == ["flaky"]
+    exe.run(2.0)
+    texts = [e.text for e in exe.events.recent]
+    assert "app flaky heartbeat lost: not running" in texts
+    assert any(t.startswith("left out at boot: monitors[0].parameter 'flaky.cycle_error_count'")
+               for t in texts)
+    assert "entry step entry.SAFE[0]: flaky.noop left out: app not running" in texts
+    assert exe.apps["mode"].mode == Mode.SAFE
+    assert exe.apps["mode"].cause == SafeCause.HEARTBEAT_LOST
