@@ -426,3 +426,32 @@ def test_a_time_tagged_tc_whose_time_has_passed_is_refused(system):
     tms = exchange(exe, ground, [ground.frame(insert, OPERATOR)])
     assert reports(tms, insert.request_id) == [(2, LINK_FAILURE_BASE + Reason.BAD_TIME)]
     assert not exe.apps["scheduler"].activities
+
+
+def test_parameter_requests_that_cannot_be_met_are_refused_with_the_reason(system):
+    exe, ground = system
+    as_bytes = ground.tc(SAMPLE_APID, 20, 3, sv.encode_values([(0, b"\x01\x02")]))
+    nothing = ground.tc(SAMPLE_APID, 20, 1, sv.encode_ids([]))
+    tms = exchange(exe, ground, [ground.frame(as_bytes, OPERATOR),
+                                 ground.frame(nothing, OPERATOR)])
+    assert reports(tms, as_bytes.request_id) == [(2, LINK_FAILURE_BASE + Reason.BAD_ARGUMENT)]
+    assert reports(tms, nothing.request_id) == [(2, LINK_FAILURE_BASE + Reason.BAD_APP_DATA)]
+    texts = [e.text for e in exe.events.recent]
+    assert any(t.endswith("parameters are numbers") for t in texts)
+    assert any(t.endswith("no parameters named") for t in texts)
+    assert exe.apps["sample"].params["gain"] == 1.0
+
+
+def test_a_damaged_packet_is_refused_by_its_request_id(system):
+    exe, ground = system
+    tc = ground.tc(SAMPLE_APID, 17, 1)
+    raw = bytearray(tc.encode())
+    raw[-1] ^= 0xFF  # the packet error control no longer matches
+    frame = ground.tx.frame(0, ground.ns[0], bytes(raw), spi=OPERATOR)
+    ground.ns[0] += 1
+    tms = exchange(exe, ground, [frame])
+    # the request ID is the packet's first four octets (ECSS-E-ST-70-41C 5.4.11)
+    assert int.from_bytes(raw[:4], "big") == tc.request_id
+    [(subtype, code)] = reports(tms, tc.request_id)
+    assert subtype == 2 and code
+    assert not any((t.service, t.subtype) == (17, 2) for t in tms)

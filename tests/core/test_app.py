@@ -230,3 +230,40 @@ def test_array_and_bytes_fields_check_their_values():
     for bad in (float("nan"), float("inf"), float("-inf")):
         assert real.check(bad) == "x must be finite"
     assert real.check(1e300) is None
+
+
+def test_handler_failures_are_reported_at_completion(executive, results):
+    from fsw.core import App, CommandError, Field, command
+
+    class Fragile(App):
+        NAME, APID = "fragile", 0x0F3
+
+        @command(30, Field("n", "B"))
+        def refuse(self, n):
+            raise CommandError(Reason.NOT_ALLOWED_NOW, f"not now ({n})")
+
+        @command(31)
+        def crash(self):
+            raise ZeroDivisionError("division by zero")
+
+    executive.add_app(AppSpec("fragile", Fragile, 10.0))
+    assert executive.boot() == []
+    app = executive.apps["fragile"]
+    bus_id = cmd_msg_id(Fragile.APID)
+    for rid, code, body in ((21, 30, b"\x07"), (22, 31, b""), (23, 31, b"")):
+        executive.bus.publish(bus_id, struct.pack(">IB", rid, code) + body)
+    executive.step()
+    got = [(r["request_id"], r["function_code"], r["stage"], r["ok"], r["reason"])
+           for r in results()]
+    assert got == [
+        (21, 30, Stage.ACCEPTANCE, True, Reason.NONE),
+        (21, 30, Stage.COMPLETION, False, Reason.NOT_ALLOWED_NOW),
+        (22, 31, Stage.ACCEPTANCE, True, Reason.NONE),
+        (22, 31, Stage.COMPLETION, False, Reason.EXECUTION_FAILED),
+        (23, 31, Stage.ACCEPTANCE, True, Reason.NONE),
+        (23, 31, Stage.COMPLETION, False, Reason.EXECUTION_FAILED),
+    ]
+    assert app.cmd_error_count == 3 and app.cmd_count == 0
+    texts = [(e.event_id, e.text) for e in executive.events.recent if e.apid == Fragile.APID]
+    assert texts == [(2, "REFUSE failed: not now (7)"), (4, "CRASH failed: division by zero"),
+                     (4, "CRASH failed: division by zero")]

@@ -23,7 +23,7 @@ from fsw.core import (
 from fsw.core.bus import UnknownMessageError
 from fsw.core.errors import CommandError
 from fsw.core.events import EVENT_MSG, Event, EventLog, check_unique
-from fsw.core.message import Field, MessageType, tm_msg_id
+from fsw.core.message import Field, MessageType, cmd_msg_id, tm_msg_id
 
 # -- commands ------------------------------------------------------------------
 
@@ -221,3 +221,84 @@ def test_run_without_a_duration_stops_when_told():
     assert exe.apps["sample"].cycles == 7
     exe.run(0.5)
     assert exe.apps["sample"].cycles == 12
+
+
+def test_from_config_takes_the_housekeeping_rate_and_the_store(tmp_path):
+    from fsw.core import Store
+    from fsw.core.boot import ResetCause
+
+    store = Store(tmp_path / "s.db")
+    exe = Executive.from_config({"executive": {"housekeeping_hz": 2.0,
+                                               "rate_groups_hz": [10.0]}},
+                                VirtualClock(), store=store)
+    assert exe.hk_divisor == 5 and [g.rate_hz for g in exe.groups] == [10.0]
+    assert exe.context.store is store
+    exe.boot()
+    exe.shutdown()
+    again = Executive(VirtualClock(), store=store)
+    again.boot()
+    assert again.context.boot.cause == ResetCause.ORDERLY and again.context.boot.count == 2
+
+
+def test_config_error_texts_are_exact():
+    with pytest.raises(ConfigError, match=r"^'apps' must be an array of tables \(\[\[apps\]\]\)$"):
+        Executive.from_config({"apps": {}}, VirtualClock())
+
+
+def test_event_text_keeps_its_last_characters():
+    bus = SoftwareBus()
+    log = EventLog(bus, lambda: 0.0)
+    pipe = bus.create_pipe("ev", 4)
+    bus.subscribe(pipe, EVENT_MSG.msg_id)
+    log.emit(0x42, EventDef(31, "AXIS", Severity.INFO, "{t}"), t="saturated on axis X")
+    assert Event.decode(pipe.drain()[0][1]).text == "saturated on axis X"
+
+
+def test_a_payload_that_is_not_bytes_is_named():
+    bus = SoftwareBus()
+    mag = MessageType("Mag", tm_msg_id(0x20), [Field("b", "f")])
+    bus.register(mag)
+    with pytest.raises(Exception, match="payload is str, not bytes"):
+        bus.publish(mag.msg_id, "abcd")
+
+
+def test_app_event_ids_below_the_first_free_one_are_refused_by_name():
+    with pytest.raises(TypeError, match=r"Low: event ids below 10 belong to the base class "
+                                        r"\(LOW_A, LOW_B\)$"):
+        class Low(App):
+            NAME, APID = "low", 0x0F4
+            EVENTS = (EventDef(5, "LOW_A", Severity.INFO, "a"),
+                      EventDef(6, "LOW_B", Severity.INFO, "b"))
+
+
+def test_declaration_texts_are_exact_and_docs_default_empty():
+    with pytest.raises(ValueError, match=r"^a command takes either declared args or a parse "
+                                         r"function$"):
+        command(5, Field("x", "B"), parse=lambda raw: {})
+    assert MessageType("Plain", tm_msg_id(0x31), [Field("x", "B")]).doc == ""
+
+
+def test_two_headerless_commands_count_two_errors():
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("sample", SampleApp, 10.0))
+    exe.boot()
+    for _ in range(2):
+        exe.bus.publish(cmd_msg_id(SampleApp.APID), b"\x00")
+    exe.step()
+    assert exe.apps["sample"].cmd_error_count == 2
+
+
+def test_raising_an_undeclared_event_is_refused():
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("sample", SampleApp, 10.0))
+    exe.boot()
+    for wrong in ("text", EventDef(10, "OTHER", Severity.INFO, "x")):
+        with pytest.raises(TypeError, match="is not declared in its EVENTS"):
+            exe.apps["sample"].event(wrong)
+
+
+def test_a_sequence_names_itself_by_default():
+    from fsw.core.sequence import SequenceError, resolve
+
+    with pytest.raises(SequenceError, match=r"^sequence: must be a list"):
+        resolve({}, {})

@@ -1,5 +1,6 @@
 """Executive: configuration, rate groups, overruns, fault containment, clocks."""
 
+import re
 import time
 
 import pytest
@@ -181,7 +182,10 @@ def test_pipe_drops_become_an_event_and_housekeeping():
     exe.bus.subscribe(tiny, tm_msg_id(SampleApp.APID + 1))
     exe.run(2.05)  # frames 0..20: housekeeping runs at frames 0, 10 and 20
     assert tiny.dropped == 21 - 2
-    assert any("pipe tiny full" in e.text for e in exe.events.recent)
+    # each event counts the drops since the last report: together, all of them
+    drops = [re.fullmatch(r"pipe tiny full: dropped (\d+), last 0x0831", e.text)
+             for e in exe.events.recent if e.text.startswith("pipe tiny")]
+    assert drops and all(drops) and sum(int(m[1]) for m in drops) == 19
     assert EXECUTIVE_HK.unpack(hk.drain()[-1][1])["pipe_drops"] == 19
 
 
@@ -244,3 +248,190 @@ def test_only_five_failures_in_a_row_stop_an_app(fail_on, stopped_after):
         assert len(stopped) == 1 and "5" in stopped[0].text
         assert app.cycle_error_count == sum(c <= stopped_after for c in fail_on)
     assert len(exe.apps["tick"].times) == 20
+
+
+class NapApp(App):
+    """Works (sleeps) for the seconds in its config each cycle."""
+
+    NAME = "nap"
+    APID = 0x0E6
+
+    def execute(self):
+        time.sleep(self.config["nap_s"])
+
+
+def test_frame_work_adds_up_the_groups_and_overruns_say_by_how_much():
+    # The 1 Hz group is listed first: on frames where it does not run, the
+    # 10 Hz group after it still must.
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0, 10.0))
+    exe.add_app(AppSpec("slow1", type("Slow1", (NapApp,), {"NAME": "slow1", "APID": 0x0E7}),
+                        1.0, {"nap_s": 0.03}))
+    exe.add_app(AppSpec("fast", type("Fast", (NapApp,), {"NAME": "fast", "APID": 0x0E8}),
+                        10.0, {"nap_s": 0.12}))
+    hk = exe.bus.create_pipe("hk", 8)
+    exe.bus.subscribe(hk, EXECUTIVE_HK.msg_id)
+    exe.run(0.35)  # frames 0..3; housekeeping after frame 0 only
+    fast_group = next(g for g in exe.groups if g.rate_hz == 10.0)
+    assert fast_group.cycles == 4 and fast_group.overruns == 4
+    # frame 0 ran both groups: its work is the sum, 150 ms and more, well under a second
+    reports = [EXECUTIVE_HK.unpack(p) for _, p in hk.drain()]
+    assert 150.0 <= reports[0]["max_work_ms"] < 1000.0
+    overrun = [e.text for e in exe.events.recent if "overran" in e.text]
+    assert overrun[0].startswith("10 Hz group overran: ") and overrun[0].endswith("(overrun 1)")
+    ms = float(overrun[0].split(": ")[1].split(" ms")[0])
+    assert 120.0 <= ms < 1000.0
+
+
+def test_the_clock_epoch_is_the_one_given():
+    from fsw.core.time import DEFAULT_EPOCH_TAI_S
+
+    assert VirtualClock(epoch_tai_s=5.0).epoch_tai_s == 5.0
+    assert VirtualClock().epoch_tai_s == DEFAULT_EPOCH_TAI_S
+
+
+def test_every_group_runs_at_its_own_rate_whatever_the_others_do():
+    # 10, 5 and 2 Hz: at frame 5 the 5 Hz group rests but the 2 Hz group runs
+    exe = Executive(VirtualClock(), rate_groups_hz=(2.0, 10.0, 5.0))
+    exe.add_app(AppSpec("tick", TickApp, 2.0))
+    exe.run(1.05)  # frames 0..10
+    assert exe.apps["tick"].times == pytest.approx([0.0, 0.5, 1.0])
+    assert [(g.rate_hz, g.cycles) for g in exe.groups] == [(10.0, 11), (5.0, 6), (2.0, 3)]
+
+
+class HkBrokenApp(App):
+    NAME = "hkbroken"
+    APID = 0x0E9
+
+    def housekeeping_values(self):
+        raise KeyError("gain")
+
+
+def test_executive_housekeeping_and_heartbeats_carry_exact_counts():
+    from fsw.core.executive import APP_HEARTBEAT
+
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
+    exe.add_app(AppSpec("tick", TickApp, 10.0))
+    exe.add_app(AppSpec("crashing", CrashingApp, 10.0))
+    exe.add_app(AppSpec("hkbroken", HkBrokenApp, 1.0))
+    exe.add_app(AppSpec("badinit", BadInitApp, 10.0))
+    hk = exe.bus.create_pipe("hk", 8)
+    exe.bus.subscribe(hk, EXECUTIVE_HK.msg_id)
+    beats = exe.bus.create_pipe("beats", 64)
+    exe.bus.subscribe(beats, APP_HEARTBEAT.msg_id)
+    exe.run(1.05)  # frames 0..10; housekeeping after frames 0 and 10
+    last = EXECUTIVE_HK.unpack(hk.drain()[-1][1])
+    # tick and hkbroken run; crashing stopped after 5 failures, badinit never started
+    assert (last["minor_frames"], last["apps_running"], last["apps_failed"]) == (10, 2, 2)
+    assert (last["overruns"], last["late_frames"], last["skipped_frames"]) == (0, 0, 0)
+    assert last["pipe_drops"] == 0 and 0.0 <= last["max_work_ms"] < 1000.0
+    assert last["time_s"] == pytest.approx(1.0)
+    # one heartbeat per app: its state and cycles, exactly
+    latest = {}
+    for _, p in beats.drain():
+        b = APP_HEARTBEAT.unpack(p)
+        latest[b["apid"]] = (b["state"], b["cycles"], b["cycle_errors"])
+    assert latest[TickApp.APID] == (int(AppState.RUNNING), 11, 0)  # frames 0..10
+    assert latest[CrashingApp.APID] == (int(AppState.FAILED), 0, 5)
+    assert latest[HkBrokenApp.APID][0] == int(AppState.RUNNING)
+    texts = [e.text for e in exe.events.recent]
+    assert "app 'crashing' cycle failed: RuntimeError: sensor fell off" in texts
+    assert "app 'crashing' stopped after 5 failed cycles in a row" in texts
+    assert "app 'hkbroken' housekeeping failed: 'gain'" in texts
+
+
+def test_heartbeat_error_count_saturates_at_16_bits():
+    from fsw.core.executive import APP_HEARTBEAT
+
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("tick", TickApp, 10.0))
+    exe.boot()
+    exe.apps["tick"].cycle_error_count = 70000
+    beats = exe.bus.create_pipe("beats", 8)
+    exe.bus.subscribe(beats, APP_HEARTBEAT.msg_id)
+    exe.step()
+    assert APP_HEARTBEAT.unpack(beats.drain()[-1][1])["cycle_errors"] == 0xFFFF
+
+
+def test_app_classes_are_found_or_refused_with_the_reason(tmp_path, monkeypatch):
+    from fsw.core.executive import resolve_app_class
+
+    assert resolve_app_class("fsw.apps.sample:SampleApp", "s") is SampleApp
+    assert resolve_app_class(SampleApp, "s") is SampleApp
+    # a module that is there but fails to import, for want of something else
+    (tmp_path / "brokenapp.py").write_text("import no_such_dependency_here\n")
+    (tmp_path / "badimport.py").write_text("from fsw.core import NoSuchName\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cases = [
+        ("no.such.module:App", "app 'x': no module 'no.such.module'"),
+        ("brokenapp:App", "app 'x': importing 'brokenapp' failed: No module named "
+                          "'no_such_dependency_here'"),
+        ("badimport:App", "app 'x': importing 'badimport' failed: cannot import name "
+                          "'NoSuchName'"),
+        ("fsw.apps.sample:Ghost", "app 'x': 'fsw.apps.sample:Ghost' is not an App class"),
+        ("fsw.core.ids:SAMPLE_APID", "app 'x': 'fsw.core.ids:SAMPLE_APID' is not an App class"),
+        ("fsw.core:Executive", "app 'x': 'fsw.core:Executive' is not an App class"),
+        ("fsw.apps.sample:SampleApp:x",
+         "app 'x': 'fsw.apps.sample:SampleApp:x' is not an App class"),
+    ]
+    for target, message in cases:
+        with pytest.raises(ConfigError) as info:
+            resolve_app_class(target, "x")
+        assert str(info.value).startswith(message), (target, str(info.value))
+
+
+class StallApp(App):
+    """Its first cycle takes 350 ms of (virtual) time, as a stalled cycle would."""
+
+    NAME = "stall"
+    APID = 0x0EA
+
+    def init(self):
+        self.stalled = False
+
+    def execute(self):
+        if not self.stalled:
+            self.stalled = True
+            self.ctx.clock.sleep_until(self.now() + 0.35)
+
+
+def test_a_late_frame_is_counted_and_whole_frames_are_dropped_to_catch_up():
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
+    exe.add_app(AppSpec("stall", StallApp, 10.0))
+    exe.add_app(AppSpec("tick", TickApp, 10.0))
+    hk = exe.bus.create_pipe("hk", 8)
+    exe.bus.subscribe(hk, EXECUTIVE_HK.msg_id)
+    exe.step()
+    # frame 0 ended at 0.35 s, past its 0.1 s deadline: the late frame is
+    # counted once, frames 1 and 2 (due at 0.1 and 0.2 s) are dropped whole,
+    # and frame 3 starts at once, then the schedule is kept again
+    assert (exe.late_frames, exe.skipped_frames, exe.minor_frames) == (1, 2, 3)
+    assert exe.clock.now() == pytest.approx(0.35)
+    exe.run(0.95)  # frames 3..12, with housekeeping at frame 10
+    # tick runs after the stalled app in frame 0, so it too sees 0.35 s
+    assert exe.apps["tick"].times[:4] == pytest.approx([0.35, 0.35, 0.4, 0.5])
+    last = EXECUTIVE_HK.unpack(hk.drain()[-1][1])
+    assert (last["late_frames"], last["skipped_frames"], last["minor_frames"]) == (1, 2, 10)
+
+
+def test_an_app_off_the_rate_groups_or_named_twice_is_refused():
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
+    with pytest.raises(ConfigError, match=r"^app 'x': 9.5 Hz is not a rate group \(10, 1 Hz\)$"):
+        exe.add_app(AppSpec("x", TickApp, 9.5))
+    with pytest.raises(ConfigError, match=r"^app 'x': 1.5 Hz is not a rate group"):
+        exe.add_app(AppSpec("x", TickApp, 1.5))
+    exe.add_app(AppSpec("x", TickApp, 10.0))
+    with pytest.raises(ConfigError, match=r"^app 'x' is configured twice$"):
+        exe.add_app(AppSpec("x", TickApp, 1.0))
+
+
+def test_a_frame_ending_on_its_deadline_is_not_late():
+    class Exact(StallApp):
+        def execute(self):
+            if not self.stalled:
+                self.stalled = True
+                self.ctx.clock.sleep_until(0.1)  # exactly one period of work
+
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("stall", Exact, 10.0))
+    exe.step()
+    assert (exe.late_frames, exe.skipped_frames, exe.minor_frames) == (0, 0, 1)

@@ -94,3 +94,16 @@ def test_a_store_opened_on_one_thread_serves_another(tmp_path):
     t.start()
     t.join()
     assert errors == [] and store.get("ns", "k") == b"from a thread"
+
+
+def test_deleted_values_are_gone_after_reopening(tmp_path):
+    store = Store(tmp_path / "s.db")
+    store.put("ns", "a", b"1")
+    store.put("ns", "b", b"2")
+    store.put("other", "a", b"3")
+    store.delete("ns", "a")
+    store.delete("ns", "never")  # deleting what is not there is harmless
+    store.close()
+    store = Store(tmp_path / "s.db")
+    assert store.get("ns", "a") is None and list(store.items("ns")) == [("b", b"2")]
+    assert store.get("other", "a") == b"3"

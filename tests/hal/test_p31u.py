@@ -194,3 +194,21 @@ def test_fuzzed_housekeeping_raises_only_hal_errors(reply):
         assert exc.reason
     else:
         assert 0.0 <= hk.soc <= 1.0 and hk.batt_mode <= 4
+
+
+def test_output_switching_and_watchdog_bytes_are_the_datasheets():
+    # SET_SINGLE_OUTPUT (10): channel u8, value u8, delay u16 big-endian, s;
+    # RESET_WDT (16) with its magic 0x78. Every reply is [cmd echo, status].
+    bus = SimI2C("i2c0")
+    target = ScriptedTarget([b"\x01\x00\x5a", b"\x0a\x00", b"\x0a\x00", b"\x10\x00"])
+    bus.attach(0x02, target)
+    eps = P31u(bus)
+    eps.set_output(7, True)
+    eps.set_output(0, False, delay_s=40000)
+    eps.reset_ground_watchdog()
+    commands = [w for w in target.written if w]
+    assert commands[1:] == [bytes([10, 7, 1, 0, 0]), bytes([10, 0, 0, 0x9C, 0x40]),
+                            bytes([16, 0x78])]
+    for channel, delay in ((8, 0), (-1, 0), (0, 65536), (0, -1)):
+        with pytest.raises(ValueError, match=r"^channel 0-7, delay 0-65535 s$"):
+            eps.set_output(channel, True, delay_s=delay)

@@ -176,3 +176,44 @@ def test_baud_rate_mismatch_loses_the_bytes():
     radio = UhfRadio(SimUART("uart1", emu, baudrate=9600), callsign="TSR1")
     radio.send(b"into the void")
     assert not emu.air_tx and not emu.received
+
+
+def test_traffic_and_failures_are_counted_and_located():
+    """The health counters and errors a ground operator reads in DEVICE_HEALTH."""
+    import os
+
+    master, slave = os.openpty()
+    uart = SerialUART("uhf0", os.ttyname(slave), baudrate=9600, timeout=0.05)
+    radio = UhfRadio(uart, callsign="TSR1", dest="GROUND")
+    try:
+        for i in range(3):
+            radio.send(bytes([i]))
+        assert radio.sent == 3 and radio.health.transactions == 3
+        # the TNC's bytes: a frame for us, a frame on another KISS port, a
+        # parameter echo, and a frame whose AX.25 is broken
+        ours = ax25_encode_ui(Ax25Frame("TSR1", "GROUND", b"for us"))
+        os.write(master, kiss_encode(ours) + kiss_encode(ours, port=3)
+                 + kiss_encode(b"\x10", command=1) + kiss_encode(b"\x01\x02"))
+        got, deadline = [], time.monotonic() + 5.0
+        while radio.health.transactions < 7 and time.monotonic() < deadline:
+            time.sleep(0.02)
+            got += radio.poll()
+        assert [f.info for f in got] == [b"for us"]
+        assert radio.health.transactions == 7 and radio.health.failures == 0
+        [bad] = radio.rejected
+        assert bad.bus == "uhf0" and bad.device  # located on the line it came from
+        assert radio.health.error_count == 1 and "uhf0" in radio.health.last_error
+        # the serial line goes away: the failure is counted, located and raised
+        os.close(master)
+        master = -1
+        with pytest.raises(hal.HalError) as info:
+            for _ in range(50):
+                radio.poll()
+                time.sleep(0.01)
+        assert (info.value.bus, info.value.device) == ("uhf0", "UHF radio (KISS TNC)")
+        assert radio.health.failures == 1 and radio.health.error_count == 2
+    finally:
+        uart.deinit()
+        if master >= 0:
+            os.close(master)
+        os.close(slave)

@@ -179,6 +179,29 @@ def test_fop_initiate_with_set_vr():
     assert out == [(200, b"a")] and fop.state == FopState.ACTIVE
 
 
+def test_farm_state_kept_across_a_reboot_and_bad_saved_state_refused():
+    from fsw.protocol import FrameError, Reason
+    from fsw.protocol.cop1 import Farm1
+
+    saved = {"vcid": 3, "window": 12, "state": "lockout", "vr": 300, "retransmit": 1,
+             "farm_b_counter": 6}
+    farm = Farm1.from_dict(saved)
+    # N(R) and the FARM-B counter are 8 and 2 bits wide (232.0-B-4 4.2.1)
+    assert (farm.vcid, farm.window, farm.vr, farm.farm_b_counter) == (3, 12, 300 & 0xFF, 2)
+    clcw = farm.clcw()
+    assert (clcw.lockout, clcw.wait, clcw.retransmit, clcw.report_value) == (True, False, True, 44)
+    assert Farm1.from_dict(farm.to_dict()).to_dict() == farm.to_dict() == {
+        "vcid": 3, "window": 12, "state": "lockout", "vr": 44, "retransmit": True,
+        "farm_b_counter": 2}
+    for state in ("open", "wait"):
+        assert Farm1.from_dict({**saved, "state": state}).state == state
+    for bad in ({**saved, "state": "closed"}, {k: v for k, v in saved.items() if k != "vr"},
+                {**saved, "vr": "x"}, {**saved, "window": 7}, {**saved, "vcid": None}):
+        with pytest.raises(FrameError) as info:
+            Farm1.from_dict(bad)
+        assert info.value.reason == Reason.FIELD_RANGE
+
+
 @given(st.integers(0, 255), st.sampled_from(["open", "wait", "lockout"]), st.booleans(),
        st.integers(0, 3))
 def test_farm_state_round_trips_as_plain_data(vr, state, retransmit, b):

@@ -146,3 +146,104 @@ def test_cuc_time_code_ids():
         with pytest.raises(PacketError) as info:
             CucTime.from_seconds(bad)
         assert info.value.reason == Reason.BAD_TIME
+
+
+# CCSDS 133.0-B-2 4.1.3: version 3 bits, type 1 bit, APID 11 bits, sequence
+# flags 2 bits, count 14 bits; the data field holds 1 to 65536 octets.
+@pytest.mark.parametrize("kw, names", [
+    ({"apid": 0x800}, "APID 2048"),
+    ({"apid": -1}, "APID -1"),
+    ({"packet_type": 2}, "packet type 2"),
+    ({"seq_flags": 4}, "sequence flags 4"),
+    ({"seq_flags": -1}, "sequence flags -1"),
+    ({"seq_count": 0x4000}, "sequence count 16384"),
+    ({"seq_count": -1}, "sequence count -1"),
+    ({"data": b""}, "data field of 0 octets"),
+    ({"data": bytes(65537)}, "data field of 65537 octets"),
+])
+def test_space_packet_names_the_field_out_of_range(kw, names):
+    from fsw.protocol.spp import SpacePacket
+
+    with pytest.raises(PacketError) as info:
+        SpacePacket(**{"apid": 0x10, **kw})
+    assert info.value.reason == Reason.FIELD_RANGE
+    assert str(info.value).endswith(names)
+
+
+@pytest.mark.parametrize("kw", [{"apid": 0}, {"apid": 0x7FF}, {"packet_type": 1},
+                                {"seq_flags": 0}, {"seq_flags": 3}, {"seq_count": 0},
+                                {"seq_count": 0x3FFF}, {"data": bytes(65536)}])
+def test_space_packet_fields_at_their_edges_are_taken(kw):
+    from fsw.protocol.spp import SpacePacket
+
+    p = SpacePacket(**{"apid": 0x10, **kw})
+    assert len(p.encode()) == 6 + len(p.data)
+
+
+def test_reassembly_stops_at_its_limit_and_not_before():
+    from fsw.protocol.tc import SEQ_FIRST, SEQ_LAST, SegmentReassembler
+
+    r = SegmentReassembler(max_len=10)
+    assert r.add(SEQ_FIRST, bytes(6)) is None
+    assert r.add(SEQ_LAST, bytes(4)) == bytes(10)  # exactly the limit
+    r.add(SEQ_FIRST, bytes(6))
+    with pytest.raises(FrameError) as info:
+        r.add(SEQ_LAST, bytes(5))
+    assert info.value.reason == Reason.TOO_LONG
+    assert str(info.value).endswith("reassembled unit exceeds the maximum")
+    assert not r.in_progress
+
+
+def test_refusal_texts_say_what_was_wrong():
+    from fsw.protocol.cop1 import Farm1
+    from fsw.protocol.tc import set_vr
+
+    def text(fn) -> str:
+        with pytest.raises((PacketError, FrameError)) as info:
+            fn()
+        return str(info.value)
+
+    assert text(lambda: CucTime.from_seconds(-1.0)).endswith("negative or NaN time")
+    assert text(lambda: set_vr(256)).endswith("V(R) 256")
+    assert text(lambda: set_vr(-1)).endswith("V(R) -1")
+    saved = {"vcid": 0, "window": 10, "state": "shut", "vr": 0, "retransmit": False,
+             "farm_b_counter": 0}
+    assert text(lambda: Farm1.from_dict(saved)).endswith("saved FARM state: state 'shut'")
+    assert text(lambda: Farm1.from_dict({})).endswith("saved FARM state: 'vcid'")
+
+
+def test_set_vr_takes_every_eight_bit_value():
+    from fsw.protocol.tc import set_vr
+
+    # CCSDS 232.0-B-4 4.1.3.3: Set V(R) is 10000010 00000000 then V(R)
+    assert set_vr(0) == bytes([0b10000010, 0, 0]) and set_vr(255) == bytes([0x82, 0, 255])
+
+
+def test_cuc_from_seconds_defaults_to_4_plus_2_octets():
+    t = CucTime.from_seconds(1.5)
+    assert (t.coarse, t.fine, t.coarse_octets, t.fine_octets) == (1, 0x8000, 4, 2)
+    t = CucTime.from_seconds(1.5, 2, 1, epoch_code=0b001)
+    assert (t.coarse, t.fine, t.coarse_octets, t.fine_octets, t.epoch_code) == (1, 0x80, 2, 1, 1)
+
+
+def test_packet_length_reads_the_length_field_at_an_offset():
+    from fsw.protocol.spp import packet_length
+
+    # CCSDS 133.0-B-2 4.1.3.5: packet data length = octets in the data field - 1
+    header = bytes([0x08, 0x20, 0xC0, 0x00, 0x00, 0x09])
+    assert packet_length(header) == 6 + 10
+    assert packet_length(b"\xAA" + header, offset=1) == 16
+    for short, offset in ((header[:5], 0), (header, 1)):
+        with pytest.raises(PacketError) as info:
+            packet_length(short, offset)
+        assert info.value.reason == Reason.TRUNCATED
+        assert str(info.value).endswith("primary header incomplete")
+
+
+def test_sequence_counters_are_kept_per_apid():
+    from fsw.protocol.spp import SequenceCounter
+
+    c = SequenceCounter()
+    assert c.peek(5) == 0
+    assert [c.next(5), c.next(5), c.next(6)] == [0, 1, 0]
+    assert (c.peek(5), c.peek(6), c.peek(7)) == (2, 1, 0)

@@ -284,3 +284,90 @@ def test_packets_are_values_not_keys():
     match p:
         case SpacePacket(apid, ptype, sec, flags, count, data):
             assert (apid, ptype, sec, flags, count, data) == (0x42, TC, True, 1, 9, b"abc")
+
+
+def _packets_with_a_field(lengths: list[int]) -> tuple[bytes, list[int], list[int]]:
+    """Back-to-back space packets, each carrying a u16 and an i32 after its header,
+    built octet by octet from CCSDS 133.0-B-2 4.1 (not with the codec under test)."""
+    out, u16s, i32s = bytearray(), [], []
+    for k, n in enumerate(lengths):
+        u16, i32 = (0x1234 + 257 * k) & 0xFFFF, -70000 * (k + 1)
+        body = u16.to_bytes(2, "big") + i32.to_bytes(4, "big", signed=True) + bytes(n - 6)
+        w0 = 0x0800 | (0x20 + k)  # TM, secondary header flag, APID
+        w1 = 0xC000 | k  # unsegmented, count k
+        out += w0.to_bytes(2, "big") + w1.to_bytes(2, "big") + (len(body) - 1).to_bytes(2, "big")
+        out += body
+        u16s.append(u16)
+        i32s.append(i32)
+    return bytes(out), u16s, i32s
+
+
+@pytest.mark.parametrize("lengths", [[10, 10, 10], [6, 20, 9, 6]])
+def test_bulk_fields_are_read_big_endian_from_each_packet(lengths):
+    from fsw.protocol.spp import decode_bulk
+
+    raw, u16s, i32s = _packets_with_a_field(lengths)
+    table = decode_bulk(raw)
+    assert table.apid.tolist() == [0x20 + k for k in range(len(lengths))]
+    assert table.seq_count.tolist() == list(range(len(lengths)))
+    # native "=" and explicit ">" mean the same: the packet's big-endian order
+    for dtype in ("u2", "=u2", ">u2", np.uint16):
+        assert table.field(6, dtype).tolist() == u16s
+    assert table.field(8, "i4").tolist() == i32s
+    assert table.field(6, "u1").tolist() == [u >> 8 for u in u16s]
+    assert len(table.field(5 + min(lengths), "u1")) == len(lengths)  # the shortest's last octet
+    with pytest.raises(PacketError) as info:
+        table.field(6 + min(lengths), "u1")
+    assert str(info.value).endswith("field past the end of a packet")
+    with pytest.raises(PacketError):
+        table.field(-1, "u1")
+    assert table.field(0, "u1").tolist() == [0x08] * len(lengths)  # offset 0 is allowed
+
+
+def _raw_packet(w0: int, w1: int, data: bytes) -> bytes:
+    """One space packet octet by octet: packet ID, sequence control, data length - 1."""
+    return w0.to_bytes(2, "big") + w1.to_bytes(2, "big") + (len(data) - 1).to_bytes(2, "big") \
+        + data
+
+
+# (type, secondary header flag, APID, sequence flags, count): every header field varied
+HEADERS = [(1, 1, 0x7FE, 0b11, 0x3FFF), (0, 0, 0x000, 0b01, 0), (1, 0, 0x123, 0b00, 77),
+           (0, 1, 0x400, 0b10, 0x2000)]
+
+
+@pytest.mark.parametrize("sizes", [[1, 1, 1, 1], [10, 10, 10, 10], [1, 300, 2, 65]])
+def test_bulk_headers_match_the_packets_built_by_hand(sizes):
+    from fsw.protocol.spp import decode_bulk
+
+    raw, starts = b"", []
+    for (ptype, sh, apid, flags, count), size in zip(HEADERS, sizes, strict=True):
+        starts.append(len(raw))
+        raw += _raw_packet(ptype << 12 | sh << 11 | apid, flags << 14 | count,
+                           bytes(i & 0xFF for i in range(size)))
+    t = decode_bulk(raw)
+    assert t.packet_type.tolist() == [h[0] for h in HEADERS]
+    assert t.sec_hdr_flag.tolist() == [h[1] for h in HEADERS]
+    assert t.apid.tolist() == [h[2] for h in HEADERS]
+    assert t.seq_flags.tolist() == [h[3] for h in HEADERS]
+    assert t.seq_count.tolist() == [h[4] for h in HEADERS]
+    assert t.offset.tolist() == starts and t.length.tolist() == [6 + s for s in sizes]
+    # a stream of equal packets is a table with a stride, mixed lengths are not
+    assert t.stride == (6 + sizes[0] if len(set(sizes)) == 1 else 0)
+
+
+def test_bulk_decoding_of_one_minimal_packet_and_of_bad_streams():
+    from fsw.protocol.spp import decode_bulk
+
+    one = _raw_packet(0x0801, 0xC000, b"\x5a")  # 7 octets: the smallest packet
+    t = decode_bulk(one)
+    assert (t.apid.tolist(), t.length.tolist(), t.stride) == ([1], [7], 7)
+    assert len(decode_bulk(b"")) == 0
+    for bad, reason, text in [
+        (bytes([0x20]) + one[1:], Reason.BAD_VERSION, "packet version not 0"),
+        (one + bytes([0x20]) + one[1:], Reason.BAD_VERSION, "packet version not 0"),
+        (one + one[:5], Reason.TRUNCATED, "trailing 5 octets"),
+        (one + one[:-1], Reason.TRUNCATED, "last packet runs past the buffer"),
+    ]:
+        with pytest.raises(PacketError) as info:
+            decode_bulk(bad)
+        assert info.value.reason == reason and str(info.value).endswith(text)
