@@ -17,7 +17,33 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tessera.options import bounded_float, bounded_int, existing_file
+from tessera.options import (
+    bounded_float,
+    bounded_int,
+    existing_file,
+    rejects,
+    writable_dir,
+    writable_file,
+)
+
+
+@rejects("", "two words", "host/path", "-x")
+def host_name(text: str) -> str:
+    """An address or host name to listen on."""
+    ok = text and not text.startswith("-") and all(c.isalnum() or c in ".-:" for c in text)
+    if not ok:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a host name or address")
+    return text
+
+
+@rejects("", "two words", "a/b", "-x", "x" * 65)
+def account_name(text: str) -> str:
+    """A user or role name: letters, digits, - and _, at most 64."""
+    ok = (0 < len(text) <= 64 and not text.startswith("-")
+          and text.replace("-", "").replace("_", "").isalnum())
+    if not ok:
+        raise argparse.ArgumentTypeError(f"{text!r}: letters, digits, - and _ only (at most 64)")
+    return text
 
 
 def _fail(text: str) -> int:
@@ -105,9 +131,9 @@ def register(gsub: argparse._SubParsersAction) -> None:
                      help="fleet file written by tessera sim")
     web.add_argument("--users", type=existing_file, required=True,
                      help="users file (tessera ground user)")
-    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--host", type=host_name, default="127.0.0.1")
     web.add_argument("--port", type=bounded_int(1, 65535), default=8080)
-    web.add_argument("--archive-dir", default="ground-web",
+    web.add_argument("--archive-dir", type=writable_dir, default="ground-web",
                      help="folder for each role's archive and the command log")
     web.add_argument("--tc-timeout-s", type=bounded_float(0.1, 86400.0), default=30.0)
     web.add_argument("--secure-cookie", action="store_true",
@@ -115,9 +141,10 @@ def register(gsub: argparse._SubParsersAction) -> None:
     web.set_defaults(run=run_web)
 
     user = gsub.add_parser("user", help="add or change a web console user (password on stdin)")
-    user.add_argument("name")
-    user.add_argument("--role", required=True, help="key holder: operator or a partner")
-    user.add_argument("--users", default="users.json")
+    user.add_argument("name", type=account_name)
+    user.add_argument("--role", type=account_name, required=True,
+                      help="key holder: operator or a partner")
+    user.add_argument("--users", type=writable_file, default="users.json")
     user.add_argument("--keys", type=existing_file, help="check the role in this key file")
     user.set_defaults(run=run_user)
 
