@@ -8,7 +8,11 @@ SpaceSystem. The container tree follows the packet bytes: ``CCSDSPacket``
 header: PUS version, time reference, service, subtype, message counter,
 destination, CUC time with its P-field) <- ``HkReport`` (service 3 subtype
 25, structure ID) <- one container per packet, restricted on the structure
-ID, ending with the packet error control word. Parameter names are the
+ID, ending with the packet error control word. Commands are
+CommandMetaData: an abstract MetaCommand for PUS TC[8,1] whose header fields
+are arguments, and one MetaCommand per fixed-layout command that assigns the
+header (APID, service 8, subtype 1, function ID) and lays out its own
+arguments with their units, valid ranges and enumerations. Parameter names are the
 dictionary's qualified names with ``.`` written ``__`` (XTCE names may not
 hold dots). Enumerations become EnumeratedParameterTypes, polynomials
 PolynomialCalibrators, limits StaticAlarmRanges.
@@ -26,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from ground.dictionary import BITS_OF_TYPE, INT_RANGE, FieldDef, PacketDef
+from ground.dictionary import BITS_OF_TYPE, INT_RANGE, CommandDef, FieldDef, PacketDef
 
 XTCE_NS = "http://www.omg.org/spec/XTCE/20180204"
 XTCE_XSD = "https://www.omg.org/spec/XTCE/20180204/SpaceSystem.xsd"
@@ -116,8 +120,10 @@ def _header_params(prefix: str, fields: Iterable[tuple[str, int]]) -> list[tuple
             for n, bits in fields]
 
 
-def to_xtce(packets: Iterable[PacketDef], system_name: str = "Tessera") -> str:
-    """The XTCE 1.2 document of the dictionary's telemetry packets."""
+def to_xtce(packets: Iterable[PacketDef], system_name: str = "Tessera",
+            commands: Iterable[CommandDef] = ()) -> str:
+    """The XTCE 1.2 document of the dictionary's telemetry packets and, when
+    given, its fixed-layout commands (variable-length ones have no layout)."""
     types: list[str] = []
     params: list[str] = []
     header_bits = dict(PRIMARY_HEADER + PUS_TM_HEADER + (("SID", 16), ("PEC", 16)))
@@ -172,7 +178,97 @@ def to_xtce(packets: Iterable[PacketDef], system_name: str = "Tessera") -> str:
             f"<xtce:ParameterTypeSet>\n{chr(10).join(types)}\n</xtce:ParameterTypeSet>\n"
             f"<xtce:ParameterSet>\n{chr(10).join(params)}\n</xtce:ParameterSet>\n"
             f"<xtce:ContainerSet>\n{chr(10).join(containers)}\n</xtce:ContainerSet>\n"
-            "</xtce:TelemetryMetaData>\n</xtce:SpaceSystem>\n")
+            f"</xtce:TelemetryMetaData>\n{_xtce_commands(commands)}</xtce:SpaceSystem>\n")
+
+
+def _xtce_argument_type(name: str, a: FieldDef) -> str:
+    """An XTCE argument type: encoding, units, enumeration and the declared valid range."""
+    unit = (f"<xtce:UnitSet><xtce:Unit>{_esc(a.unit)}</xtce:Unit></xtce:UnitSet>"
+            if a.unit else "<xtce:UnitSet/>")
+    if a.type == "bytes":
+        return (f'<xtce:BinaryArgumentType name="{name}"><xtce:UnitSet/>'
+                f"<xtce:BinaryDataEncoding><xtce:SizeInBits><xtce:FixedValue>{a.size * 8}"
+                "</xtce:FixedValue></xtce:SizeInBits></xtce:BinaryDataEncoding>"
+                "</xtce:BinaryArgumentType>")
+    bits = BITS_OF_TYPE[a.type]
+    # integer argument types take integer bounds (xs:long), float ones xs:double
+    fmt = _fmt if a.type.startswith("f") else (lambda v: str(int(v)))
+    bounds = "".join(f' {k}="{fmt(v)}"' for k, v in (("minInclusive", a.low),
+                                                     ("maxInclusive", a.high)) if v is not None)
+    valid = (f"<xtce:ValidRangeSet><xtce:ValidRange{bounds}/></xtce:ValidRangeSet>"
+             if bounds else "")
+    if a.type.startswith("f"):
+        return (f'<xtce:FloatArgumentType name="{name}" sizeInBits="{bits}">{unit}'
+                f'<xtce:FloatDataEncoding sizeInBits="{bits}" encoding="IEEE754_1985"/>'
+                f"{valid}</xtce:FloatArgumentType>")
+    signed = a.type.startswith("i")
+    encoding = f'<xtce:IntegerDataEncoding sizeInBits="{bits}" ' \
+               f'encoding="{"twosComplement" if signed else "unsigned"}"/>'
+    if a.enum:
+        items = "".join(f'<xtce:Enumeration value="{v}" label={quoteattr(label)}/>'
+                        for v, label in sorted(a.enum.items()))
+        return (f'<xtce:EnumeratedArgumentType name="{name}">{unit}{encoding}'
+                f"<xtce:EnumerationList>{items}</xtce:EnumerationList>"
+                "</xtce:EnumeratedArgumentType>")
+    return (f'<xtce:IntegerArgumentType name="{name}" signed="{str(signed).lower()}" '
+            f'sizeInBits="{bits}">{unit}{encoding}{valid}</xtce:IntegerArgumentType>')
+
+
+def _xtce_commands(commands: Iterable[CommandDef]) -> str:
+    """CommandMetaData: an abstract PUS TC[8,1] (perform a function, ECSS-E-ST-70-41C
+    6.8) whose header fields are arguments, and one MetaCommand per command that
+    fixes the header by argument assignment; its container lays out the whole
+    packet (the inherited header arguments, then its own, then the PEC)."""
+    commands = [c for c in commands if not c.variable]
+    if not commands:
+        return ""
+    header = (*PRIMARY_HEADER, *PUS_TC_HEADER, ("FUNCTION_ID", 8))
+    types = [f'<xtce:IntegerArgumentType name="{n}_AT" signed="false" sizeInBits="{bits}">'
+             f'<xtce:UnitSet/><xtce:IntegerDataEncoding sizeInBits="{bits}" '
+             'encoding="unsigned"/></xtce:IntegerArgumentType>' for n, bits in header]
+    types.append('<xtce:IntegerArgumentType name="PEC_AT" signed="false" sizeInBits="16">'
+                 '<xtce:UnitSet/><xtce:IntegerDataEncoding sizeInBits="16" '
+                 'encoding="unsigned"/></xtce:IntegerArgumentType>')
+    base_args = "".join(f'<xtce:Argument name="{n}" argumentTypeRef="{n}_AT"/>'
+                        for n, _ in header)
+    base_entries = "".join(f'<xtce:ArgumentRefEntry argumentRef="{n}"/>' for n, _ in header)
+    metas = ['<xtce:MetaCommand name="PusTc8_1" abstract="true">'
+             f"<xtce:ArgumentList>{base_args}</xtce:ArgumentList>"
+             '<xtce:CommandContainer name="PusTc8_1_Container">'
+             f"<xtce:EntryList>{base_entries}</xtce:EntryList></xtce:CommandContainer>"
+             "</xtce:MetaCommand>"]
+    fixed = {"VERSION": 0, "TYPE": 1, "SEC_HDR_FLG": 1, "SEQ_FLGS": 3, "PUS_VERSION": 2,
+             "SERVICE": 8, "SUBTYPE": 1}
+    for cmd in commands:
+        name = xtce_name(f"{cmd.app}.{cmd.name}")
+        assign = {**fixed, "PKT_APID": cmd.apid, "FUNCTION_ID": cmd.code}
+        assignments = "".join(f'<xtce:ArgumentAssignment argumentName="{k}" '
+                              f'argumentValue="{v}"/>' for k, v in assign.items())
+        args, entries = [], []
+        for a in cmd.args:
+            element = FieldDef(a.name, a.type, 1, a.size, a.unit, a.doc, a.low, a.high,
+                               enum=a.enum)
+            for n in a.element_names:
+                arg = f"{name}__{n}"
+                types.append(_xtce_argument_type(f"{arg}_AT", element))
+                desc = f" shortDescription={quoteattr(a.doc[:200])}" if a.doc else ""
+                args.append(f'<xtce:Argument name="{n}" argumentTypeRef="{arg}_AT"{desc}/>')
+                entries.append(f'<xtce:ArgumentRefEntry argumentRef="{n}"/>')
+        args.append('<xtce:Argument name="PEC" argumentTypeRef="PEC_AT"/>')
+        entries.append('<xtce:ArgumentRefEntry argumentRef="PEC"/>')
+        desc = f" shortDescription={quoteattr(cmd.doc[:200])}" if cmd.doc else ""
+        metas.append(
+            f'<xtce:MetaCommand name="{name}"{desc}>'
+            '<xtce:BaseMetaCommand metaCommandRef="PusTc8_1"><xtce:ArgumentAssignmentList>'
+            f"{assignments}</xtce:ArgumentAssignmentList></xtce:BaseMetaCommand>"
+            f"<xtce:ArgumentList>{''.join(args)}</xtce:ArgumentList>"
+            f'<xtce:CommandContainer name="{name}_Container">'
+            f"<xtce:EntryList>{base_entries}{''.join(entries)}</xtce:EntryList>"
+            "</xtce:CommandContainer></xtce:MetaCommand>")
+    return ("<xtce:CommandMetaData>\n"
+            f"<xtce:ArgumentTypeSet>\n{chr(10).join(types)}\n</xtce:ArgumentTypeSet>\n"
+            f"<xtce:MetaCommandSet>\n{chr(10).join(metas)}\n</xtce:MetaCommandSet>\n"
+            "</xtce:CommandMetaData>\n")
 
 
 # -- COSMOS ------------------------------------------------------------------------

@@ -19,8 +19,9 @@ ground, where each key holder keeps only its own entry's key):
                    "tcs_per_s": 20, "tm_bytes_per_cycle": 2048}}
      ]}
 
-Every field of `rights` is required: a holder has no right the file does
-not name. `apids` and the other sets take "all", or a list of integers,
+Every field of `rights` is required but `functions` (single functions of
+other APIDs, `["0x012:11"]`: see `fsw.protocol.rights`): a holder has no
+right the file does not name. `apids` and the other sets take "all", or a list of integers,
 `[low, high]` pairs and `"0x100-0x10F"` strings. `quotas` may be left out
 (the defaults of `fsw.protocol.rights.Quotas`); the optional SA parameters
 `arsn_len` (4), `mac_len` (16), `arsn_window` (64) and `operational` (true)
@@ -40,6 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fsw.core.ids import MODE_APID
 from fsw.protocol.errors import Reason, SecurityError
 from fsw.protocol.rights import (
     MAX_APID,
@@ -48,6 +50,7 @@ from fsw.protocol.rights import (
     OPERATOR_QUOTAS,
     Quotas,
     Rights,
+    parse_functions,
     parse_ranges,
 )
 from fsw.protocol.sdls import MANAGEMENT_MAP, SecurityAssociation, SecurityEngine
@@ -56,12 +59,16 @@ from fsw.protocol.store import ArsnStore
 VERSION = 2
 _RIGHTS_FIELDS = ("apids", "vcids", "maps", "farm_control", "whole_schedule", "key_management")
 
+# What the example partners may do beyond their own APIDs: ask the mode
+# manager for a transition it allows partners (REQUEST_MODE, fsw.apps.mode).
+PARTNER_FUNCTIONS = ((MODE_APID, 11),)
+
 # The example allocation of the simulator (docs/space-link.md): the bus
 # operator and two partner universities, each on its own TC virtual channel.
 SIMULATOR_HOLDERS: tuple[tuple[str, int, Rights], ...] = (
     ("operator", 1, Rights.operator(vcids=(0,))),
-    ("uni-a", 10, Rights.partner(range(0x100, 0x110), vcids=(1,))),
-    ("uni-b", 11, Rights.partner(range(0x110, 0x120), vcids=(2,))),
+    ("uni-a", 10, Rights.partner(range(0x100, 0x110), vcids=(1,), functions=PARTNER_FUNCTIONS)),
+    ("uni-b", 11, Rights.partner(range(0x110, 0x120), vcids=(2,), functions=PARTNER_FUNCTIONS)),
 )
 
 
@@ -161,7 +168,7 @@ def _holder(e: dict) -> SecurityAssociation:
     missing = [k for k in _RIGHTS_FIELDS if k not in r]
     if missing:
         raise SecurityError(Reason.KEY_FILE, f"{name}: rights must state {', '.join(missing)}")
-    unknown = set(r) - set(_RIGHTS_FIELDS)
+    unknown = set(r) - set(_RIGHTS_FIELDS) - {"functions"}
     if unknown:
         raise SecurityError(Reason.KEY_FILE, f"{name}: unknown right {sorted(unknown)[0]!r}")
     for flag in ("whole_schedule", "key_management"):
@@ -178,7 +185,8 @@ def _holder(e: dict) -> SecurityAssociation:
                     farm_control=parse_ranges(r["farm_control"], MAX_VCID,
                                               f"{name}: farm_control"),
                     whole_schedule=r["whole_schedule"], key_management=r["key_management"],
-                    quotas=quotas)
+                    quotas=quotas,
+                    functions=parse_functions(r.get("functions", []), f"{name}: functions"))
     for opt in ("spi", "arsn_len", "mac_len", "arsn_window"):
         if opt in e and (isinstance(e[opt], bool) or not isinstance(e[opt], int)):
             raise SecurityError(Reason.KEY_FILE, f"{name}: {opt} must be an integer")

@@ -19,6 +19,10 @@ holders and their rights").
   schedule (ECSS-E-ST-70-41C service 11) and may act on every activity;
   without it a holder acts on its own activities only.
 - `key_management`: may carry SDLS key management PDUs (rekey).
+- `functions`: single functions of other APIDs the holder may perform with
+  TC[8,1] (ECSS-E-ST-70-41C 6.8), as (APID, function ID) pairs: how the
+  operator lets a partner ask the mode manager for PAYLOAD without giving it
+  the mode manager's whole APID. Optional in the key file; empty by default.
 """
 
 from __future__ import annotations
@@ -77,9 +81,14 @@ class Rights:
     whole_schedule: bool = False
     key_management: bool = False
     quotas: Quotas = field(default_factory=Quotas)
+    functions: frozenset[tuple[int, int]] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "vcids", frozenset(self.vcids))
+        object.__setattr__(self, "functions", frozenset(self.functions))
+        if any(not (0 <= a <= MAX_APID and 0 <= f <= 255) for a, f in self.functions):
+            raise SecurityError(Reason.KEY_FILE, f"functions must be (APID 0..{MAX_APID}, "
+                                "function ID 0..255)")
         for name, top in (("apids", MAX_APID), ("maps", MAX_MAP_ID), ("farm_control", MAX_VCID)):
             value = getattr(self, name)
             if value is not None:
@@ -98,14 +107,20 @@ class Rights:
 
     @classmethod
     def partner(cls, apids: Iterable[int], vcids: Iterable[int], maps: Iterable[int] = (0,),
-                quotas: Quotas | None = None) -> Rights:
-        """A partner's rights: its APIDs, its own VCs (FARM control of those), its MAPs."""
+                quotas: Quotas | None = None,
+                functions: Iterable[tuple[int, int]] = ()) -> Rights:
+        """A partner's rights: its APIDs, its own VCs (FARM control of those), its MAPs,
+        and any single functions of other APIDs the operator grants it."""
         vcs = frozenset(vcids)
         return cls(apids=frozenset(apids), vcids=vcs, maps=frozenset(maps), farm_control=vcs,
-                   quotas=quotas or Quotas())
+                   quotas=quotas or Quotas(), functions=frozenset(functions))
 
     def may_command(self, apid: int) -> bool:
         return self.apids is None or apid in self.apids
+
+    def may_perform(self, apid: int, function_id: int) -> bool:
+        """May have function `function_id` of APID `apid` performed (TC[8,1])."""
+        return self.may_command(apid) or (apid, function_id) in self.functions
 
     def may_send_data(self, vcid: int, map_id: int | None) -> bool:
         """May send AD/BD frames on `vcid` (with MAP `map_id`, if the VC has MAPs).
@@ -130,10 +145,25 @@ class Rights:
             "farm_control": "all" if self.farm_control is None else sorted(self.farm_control),
             "whole_schedule": self.whole_schedule,
             "key_management": self.key_management,
+            **({"functions": [f"{a:#05x}:{f}" for a, f in sorted(self.functions)]}
+               if self.functions else {}),
         }
 
 
 _RANGE = re.compile(r"^\s*(0x[0-9a-fA-F]+|\d+)\s*(?:-\s*(0x[0-9a-fA-F]+|\d+)\s*)?$")
+
+
+def parse_functions(spec: object, what: str) -> frozenset[tuple[int, int]]:
+    """`["0x012:11", ...]`: (APID, function ID) pairs."""
+    if not isinstance(spec, list):
+        raise SecurityError(Reason.KEY_FILE, f"{what} must be a list of \"APID:function\"")
+    out = set()
+    for item in spec:
+        m = re.fullmatch(r"\s*(0x[0-9a-fA-F]+|\d+)\s*:\s*(\d+)\s*", str(item))
+        if not isinstance(item, str) or m is None:
+            raise SecurityError(Reason.KEY_FILE, f"{what}: {item!r} is not \"APID:function\"")
+        out.add((int(m.group(1), 0), int(m.group(2))))
+    return frozenset(out)
 
 
 def parse_ranges(spec: object, top: int, what: str) -> frozenset[int] | None:

@@ -26,7 +26,10 @@ def run_export(args: argparse.Namespace) -> int:
         if args.format == "json":
             text = json.dumps(doc, indent=1) + "\n"
         elif args.format == "xtce":
-            text = to_xtce(Dictionary(doc).packets.values())
+            dictionary = Dictionary(doc)
+            text = to_xtce(dictionary.packets.values(),
+                           commands=[c for app in dictionary.apps.values()
+                                     for c in app.commands.values()])
         else:
             text = to_cosmos(Dictionary(doc), target=args.target)
     except (ConfigError, DictionaryError) as exc:

@@ -57,8 +57,12 @@ def hk_packets(draw, dictionary):
 def xtce_definition(dictionary, tmp_path_factory):
     import space_packet_parser as spp
     path = tmp_path_factory.mktemp("xtce") / "tessera.xml"
-    path.write_text(to_xtce(dictionary.packets.values()))
+    path.write_text(to_xtce(dictionary.packets.values(), commands=all_commands(dictionary)))
     return spp.load_xtce(path), path
+
+
+def all_commands(dictionary):
+    return [c for app in dictionary.apps.values() for c in app.commands.values()]
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +226,87 @@ def test_the_ground_decodes_with_the_json_alone(dictionary_doc, tmp_path):
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["0.0", "[]"]
+
+
+def test_xtce_commands_lay_out_the_packets_the_ground_sends(dictionary, xtce_definition):
+    """Read the exported MetaCommands with a plain XML reader and walk each
+    command's container over the TC[8,1] packet the flight protocol encodes:
+    the fixed header values, every argument and the PEC land where XTCE says,
+    and the declared ranges and enumerations are carried over."""
+    import xml.etree.ElementTree as ET
+
+    from fsw.protocol import services as sv
+    from fsw.protocol.pus import PusTc
+
+    _, path = xtce_definition
+    ns = {"x": "http://www.omg.org/spec/XTCE/20180204"}
+    root = ET.parse(path).getroot()
+    sizes = {}
+    ranges = {}
+    for t in root.find("x:CommandMetaData/x:ArgumentTypeSet", ns):
+        enc = t.find("x:IntegerDataEncoding", ns)
+        if enc is None:
+            enc = t.find("x:FloatDataEncoding", ns)
+        if enc is None:
+            continue  # binary arguments: commands with them are skipped below
+        kind = ("float" if enc.tag.endswith("FloatDataEncoding") else
+                "signed" if enc.get("encoding") == "twosComplement" else "unsigned")
+        sizes[t.get("name")] = (int(enc.get("sizeInBits")), kind)
+        rng = t.find("x:ValidRangeSet/x:ValidRange", ns)
+        if rng is not None:
+            ranges[t.get("name")] = (rng.get("minInclusive"), rng.get("maxInclusive"))
+    metas = {m.get("name"): m for m in root.find("x:CommandMetaData/x:MetaCommandSet", ns)}
+    base_args = {a.get("name"): a.get("argumentTypeRef")
+                 for a in metas["PusTc8_1"].find("x:ArgumentList", ns)}
+    checked = 0
+    for app in dictionary.apps.values():
+        for cmd in app.commands.values():
+            if cmd.variable or any(a.type == "bytes" for a in cmd.args):
+                continue
+            meta = metas[xtce_name(f"{cmd.app}.{cmd.name}")]
+            fixed = {a.get("argumentName"): int(a.get("argumentValue")) for a in
+                     meta.findall("x:BaseMetaCommand/x:ArgumentAssignmentList/*", ns)}
+            assert fixed["PKT_APID"] == cmd.apid and fixed["FUNCTION_ID"] == cmd.code
+            types = {**base_args, **{a.get("name"): a.get("argumentTypeRef")
+                                     for a in meta.find("x:ArgumentList", ns)}}
+            values = {}
+            for a in cmd.args:
+                lo = a.low if a.low is not None else (INT_RANGE.get(a.type, (-1e3, 1e3))[0])
+                hi = a.high if a.high is not None else (INT_RANGE.get(a.type, (-1e3, 1e3))[1])
+                mid = (lo + hi) / 2 if a.type.startswith("f") else int((lo + hi) // 2)
+                values[a.name] = [mid] * a.count if a.count > 1 else mid
+                for n in a.element_names:
+                    if a.enum:  # an enumeration lists its values instead of a range
+                        labels = root.findall(f".//x:EnumeratedArgumentType[@name="
+                                              f"'{types[n]}']/x:EnumerationList/*", ns)
+                        assert {int(e.get("value")): e.get("label") for e in labels} == a.enum
+                    elif a.low is not None or a.high is not None:
+                        lo_x, hi_x = ranges[types[n]]
+                        assert a.low is None or float(lo_x) == a.low
+                        assert a.high is None or float(hi_x) == a.high
+            raw = PusTc(cmd.apid, 8, 1, sv.PerformFunction(cmd.code, cmd.encode_args(values))
+                        .encode(), seq_count=5, source_id=7).encode()
+            bits = int.from_bytes(raw, "big")
+            total = len(raw) * 8
+            offset = 0
+            read = {}
+            for entry in meta.find("x:CommandContainer/x:EntryList", ns):
+                name = entry.get("argumentRef")
+                size, kind = sizes[types[name]]
+                word = (bits >> (total - offset - size)) & ((1 << size) - 1)
+                if kind == "float":
+                    word = struct.unpack(">f" if size == 32 else ">d",
+                                         word.to_bytes(size // 8, "big"))[0]
+                elif kind == "signed":
+                    word -= (word >> (size - 1)) << size
+                read[name] = word
+                offset += size
+            assert offset == total, cmd.name
+            for k, v in fixed.items():
+                assert read[k] == v, (cmd.name, k)
+            for a in cmd.args:
+                got = [read[n] for n in a.element_names]
+                want = values[a.name] if a.count > 1 else [values[a.name]]
+                assert got == pytest.approx(want, rel=1e-6), (cmd.name, a.name)
+            checked += 1
+    assert checked >= 10

@@ -6,7 +6,8 @@ accepted frame, or released by the scheduler (then the activity's owner,
 looked up in the key file in force now). What a TC may touch is read from
 its declared type (`fsw.protocol.services.TC_TABLE`):
 
-- SCOPE_APID: the TC's APID is one the key holder may command;
+- SCOPE_APID: the TC's APID is one the key holder may command, or, for
+  TC[8,1], the function is one the key file grants it on that APID;
 - SCOPE_STRUCTURES: the same, and so is every housekeeping structure
   (SID = the APID of the app whose housekeeping it is) the TC names;
 - SCOPE_SCHEDULE: ST11 requests go to the scheduler, which keeps each
@@ -46,6 +47,8 @@ def authorise(ttype: sv.TcType, tc: PusTc, data: object, who: SecurityAssociatio
             for act in data:  # type: ignore[attr-defined]
                 inner = sv.tc_type(act.tc.service, act.tc.subtype)
                 authorise(inner, act.tc, inner.decode(act.tc.app_data), who, depth + 1)
+        return
+    if isinstance(data, sv.PerformFunction) and rights.may_perform(tc.apid, data.function_id):
         return
     if not rights.may_command(tc.apid):
         raise ProtocolError(Why.NOT_AUTHORISED, f"{who.owner} may not command APID {tc.apid:#x}")
