@@ -287,3 +287,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     replay.add_argument("--dict", type=existing_file, required=True)
     replay.add_argument("--frame-len", type=bounded_int(16, 2048), default=256)
     replay.set_defaults(run=run_replay)
+
+    from tessera.commands import web
+    web.register(gsub)

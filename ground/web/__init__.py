@@ -1,0 +1,1 @@
+"""The web operator console (`tessera ground web`): accounts, the live hub, the HTTP app."""

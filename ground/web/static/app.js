@@ -1,0 +1,306 @@
+// Tessera web console: plain JavaScript, no build step. The server enforces every
+// right; the checks here only spare the operator a round trip.
+"use strict";
+
+const state = { me: null, csrf: "", ws: null, since: 0, values: new Map(), notes: [],
+  chartName: null, chartPoints: [], retry: 500 };
+const $ = (id) => document.getElementById(id);
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+}
+
+async function api(path, body) {
+  const opts = body === undefined ? {} : { method: "POST", body: JSON.stringify(body),
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": state.csrf } };
+  const r = await fetch(path, opts);
+  const data = await r.json().catch(() => ({ error: `HTTP ${r.status}` }));
+  if (!r.ok) throw new Error(data.error || `HTTP ${r.status}`);
+  return data;
+}
+
+function fmtTime(wall) { return wall ? new Date(wall * 1000).toISOString().slice(11, 19) : "-"; }
+function fmtVal(v) {
+  if (v === null || v === undefined) return "-";
+  if (typeof v === "number" && !Number.isInteger(v)) return v.toPrecision(6);
+  return String(v);
+}
+
+// -- login -------------------------------------------------------------------------
+$("login-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  $("login-error").textContent = "";
+  try {
+    await api("/api/login", { user: $("login-user").value, password: $("login-password").value });
+    await start();
+  } catch (e) { $("login-error").textContent = e.message; }
+});
+
+$("logout").addEventListener("click", async () => {
+  try { await api("/api/logout", {}); } catch (e) { /* already gone */ }
+  location.reload();
+});
+
+async function start() {
+  state.me = await api("/api/me");
+  state.csrf = state.me.csrf;
+  $("who").textContent = `${state.me.user} (${state.me.role})`;
+  $("login-view").hidden = true;
+  $("console").hidden = false;
+  $("logout").hidden = false;
+  buildCommanding();
+  buildArchive();
+  connect();
+}
+
+// -- tabs --------------------------------------------------------------------------
+for (const b of document.querySelectorAll(".tab")) {
+  b.addEventListener("click", () => {
+    for (const o of document.querySelectorAll(".tab")) o.classList.toggle("active", o === b);
+    for (const p of document.querySelectorAll(".pane")) p.hidden = p.id !== b.dataset.tab;
+  });
+}
+
+// -- live data ---------------------------------------------------------------------
+function connect() {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${proto}://${location.host}/ws`);
+  state.ws = ws;
+  ws.onopen = () => {
+    state.retry = 500;
+    ws.send(JSON.stringify({ since: state.since }));
+    $("conn").textContent = "live";
+    $("conn").classList.add("live");
+  };
+  ws.onmessage = (m) => update(JSON.parse(m.data));
+  ws.onclose = (ev) => {
+    $("conn").classList.remove("live");
+    if (ev.code === 4401) { $("conn").textContent = "logged out"; return; }
+    $("conn").textContent = "reconnecting...";
+    setTimeout(connect, state.retry);   // catches up: the server resends what is newer
+    state.retry = Math.min(state.retry * 2, 8000);
+  };
+}
+
+function update(msg) {
+  renderFleet(msg.fleet);
+  for (const [sc, name, t, v, lim] of msg.values) state.values.set(`${sc}/${name}`, [sc, name, t, v, lim]);
+  if (msg.values.length) renderValues();
+  for (const n of msg.notes) { state.notes.push(n); state.since = n[0]; }
+  if (state.notes.length > 2000) state.notes.splice(0, state.notes.length - 2000);
+  if (msg.notes.length) renderNotes();
+  renderCommands(msg.commands);
+  if (state.chartName) {
+    const row = state.values.get(state.chartName);
+    const last = state.chartPoints[state.chartPoints.length - 1];
+    if (row && typeof row[3] === "number" && (!last || last[0] !== row[2])) {
+      state.chartPoints.push([row[2], row[3]]);
+      if (state.chartPoints.length > 600) state.chartPoints.shift();
+      drawChart($("live-chart"), { [state.chartName]: state.chartPoints });
+    }
+  }
+}
+
+function renderFleet(fleet) {
+  const body = $("fleet-table").tBodies[0];
+  body.replaceChildren();
+  for (const s of fleet) {
+    const tr = el("tr");
+    tr.dataset.spacecraft = s.name;
+    const now = s.onboard_s || 0;
+    const next = s.passes.find((p) => p[1] > now);
+    tr.append(el("td", s.name), el("td", "0x" + s.scid.toString(16)),
+      el("td", s.link_error ? `${s.link}: ${s.link_error}` : s.link, "link"),
+      el("td", fmtTime(s.last_contact)), el("td", fmtVal(s.onboard_s)),
+      el("td", fmtVal(s.mode)), el("td", s.battery === null ? "-" : `${fmtVal(s.battery)} %`),
+      el("td", fmtVal(s.attitude)),
+      el("td", next ? `${next[0].toFixed(0)} / ${next[1].toFixed(0)}` : "-"));
+    body.append(tr);
+  }
+}
+
+function renderValues() {
+  const body = $("tm-table").tBodies[0];
+  const filter = $("tm-filter").value.trim();
+  const rows = [...state.values.values()].filter((r) => !filter || r[1].includes(filter));
+  rows.sort((a, b) => (a[0] + a[1]).localeCompare(b[0] + b[1]));
+  body.replaceChildren();
+  const params = state.me.parameters;
+  for (const [sc, name, t, v, lim] of rows.slice(0, 400)) {
+    const base = params[name] ? name : name.replace(/_\d+$/, "");
+    const unit = params[base] ? params[base].unit : "";
+    const tr = el("tr");
+    tr.dataset.param = `${sc}/${name}`;
+    const cell = el("td", fmtVal(v), `value limit-${lim}`);
+    tr.append(el("td", sc), el("td", name), cell, el("td", unit), el("td", fmtVal(t)),
+      el("td", lim, `limit-${lim}`));
+    tr.addEventListener("click", () => { state.chartName = `${sc}/${name}`; state.chartPoints = []; });
+    body.append(tr);
+  }
+}
+$("tm-filter").addEventListener("input", renderValues);
+
+function renderNotes() {
+  const body = $("ev-table").tBodies[0];
+  const want = $("ev-filter").value;
+  body.replaceChildren();
+  for (const [, wall, kind, text] of state.notes.slice().reverse()) {
+    if (want !== "all" && kind !== want) continue;
+    const tr = el("tr", undefined, `kind-${kind}`);
+    tr.append(el("td", fmtTime(wall)), el("td", kind), el("td", text));
+    body.append(tr);
+    if (body.rows.length >= 300) break;
+  }
+}
+$("ev-filter").addEventListener("change", renderNotes);
+
+function renderCommands(cmds) {
+  const body = $("cmd-table").tBodies[0];
+  body.replaceChildren();
+  for (const c of cmds.slice().reverse()) {
+    const tr = el("tr");
+    tr.dataset.requestId = c.request_id;
+    const stages = Object.entries(c.stages).map(([k, v]) => `${k}: ${v}`).join(", ");
+    tr.append(el("td", fmtTime(c.sent)), el("td", c.user), el("td", c.spacecraft),
+      el("td", c.text), el("td", c.status, `status status-${c.status}`), el("td", stages || "-"));
+    body.append(tr);
+  }
+}
+
+// -- commanding --------------------------------------------------------------------
+function fillSelect(sel, items) {
+  sel.replaceChildren(...items.map((t) => { const o = el("option", t); o.value = t; return o; }));
+}
+
+function buildCommanding() {
+  fillSelect($("cmd-sc"), state.me.spacecraft);
+  fillSelect($("cmd-name"), state.me.commands.map((c) => c.name));
+  $("cmd-name").addEventListener("change", buildArgs);
+  buildArgs();
+}
+
+function currentCommand() { return state.me.commands.find((c) => c.name === $("cmd-name").value); }
+
+function buildArgs() {
+  const c = currentCommand();
+  const box = $("cmd-args");
+  box.replaceChildren();
+  $("cmd-doc").textContent = c ? c.doc + (c.critical ? " (critical: asks to confirm)" : "") : "";
+  if (!c) return;
+  for (const a of c.args) {
+    const label = el("label", `${a.name} `);
+    let input;
+    if (a.enum) {
+      input = el("select");
+      fillSelect(input, Object.values(a.enum));
+    } else {
+      input = el("input");
+      input.type = "number";
+      input.step = a.type.startsWith("f") ? "any" : "1";
+      if (a.low !== null) input.min = a.low;
+      if (a.high !== null) input.max = a.high;
+      input.required = true;
+    }
+    input.name = a.name;
+    input.dataset.arg = a.name;
+    input.title = a.doc || "";
+    const range = a.enum ? "" : ` [${a.low ?? "-"}, ${a.high ?? "-"}]`;
+    label.append(input, el("span", ` ${a.type}${range} ${a.unit || ""}`, "hint"));
+    box.append(label);
+  }
+}
+
+function confirmSend(text) {
+  return new Promise((resolve) => {
+    const d = $("confirm");
+    $("confirm-text").textContent = `Send the critical command ${text}?`;
+    const done = (v) => { d.close(); resolve(v); };
+    $("confirm-yes").onclick = (e) => { e.preventDefault(); done(true); };
+    $("confirm-no").onclick = (e) => { e.preventDefault(); done(false); };
+    d.showModal();
+  });
+}
+
+$("cmd-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  $("cmd-error").textContent = "";
+  const c = currentCommand();
+  if (!c) return;
+  if (!$("cmd-form").checkValidity()) {
+    $("cmd-error").textContent = "check the highlighted values (type and range)";
+    $("cmd-form").reportValidity();
+    return;
+  }
+  const args = {};
+  for (const i of $("cmd-args").querySelectorAll("[data-arg]")) args[i.dataset.arg] = i.value;
+  const body = { spacecraft: $("cmd-sc").value, command: c.name, args };
+  const rel = $("cmd-release").value;
+  if (rel !== "") body.release_s = Number(rel);
+  if (c.critical) {
+    if (!(await confirmSend(c.name))) return;
+    body.confirm = true;
+  }
+  try { await api("/api/command", body); } catch (e) { $("cmd-error").textContent = e.message; }
+});
+
+// -- archive -----------------------------------------------------------------------
+function buildArchive() {
+  fillSelect($("ar-sc"), state.me.spacecraft);
+  fillSelect($("ar-names"), Object.keys(state.me.parameters).sort());
+}
+
+function archiveQuery() {
+  const q = new URLSearchParams();
+  q.set("spacecraft", $("ar-sc").value);
+  for (const o of $("ar-names").selectedOptions) q.append("name", o.value);
+  q.set("from", $("ar-from").value || "0");
+  if ($("ar-to").value) q.set("to", $("ar-to").value);
+  return q;
+}
+
+$("ar-plot").addEventListener("click", async () => {
+  $("ar-error").textContent = "";
+  try {
+    const data = await api("/api/archive?" + archiveQuery());
+    drawChart($("ar-chart"), data.series);
+  } catch (e) { $("ar-error").textContent = e.message; }
+});
+$("ar-csv").addEventListener("click", (ev) => {
+  ev.preventDefault();
+  const q = archiveQuery();
+  q.set("format", "csv");
+  location.href = "/api/archive?" + q;
+});
+
+// -- charts: a small canvas line plot --------------------------------------------------
+const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
+function drawChart(canvas, series) {
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const pts = Object.values(series).flat().filter((p) => typeof p[1] === "number");
+  if (!pts.length) { ctx.fillText("no samples", 10, 20); return; }
+  const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs) || x0 + 1;
+  let y0 = Math.min(...ys), y1 = Math.max(...ys);
+  if (y0 === y1) { y0 -= 1; y1 += 1; }
+  const W = canvas.width - 60, H = canvas.height - 30;
+  const px = (x) => 50 + (x - x0) / ((x1 - x0) || 1) * W;
+  const py = (y) => 10 + (1 - (y - y0) / (y1 - y0)) * H;
+  ctx.fillStyle = "#000";
+  ctx.fillText(fmtVal(y1), 2, 14); ctx.fillText(fmtVal(y0), 2, H + 10);
+  ctx.fillText(`${fmtVal(x0)} s`, 50, H + 25); ctx.fillText(`${fmtVal(x1)} s`, W, H + 25);
+  Object.entries(series).forEach(([name, ps], i) => {
+    ctx.strokeStyle = COLOURS[i % COLOURS.length];
+    ctx.beginPath();
+    ps.forEach(([x, y], j) => (j ? ctx.lineTo(px(x), py(y)) : ctx.moveTo(px(x), py(y))));
+    ctx.stroke();
+    ctx.fillStyle = ctx.strokeStyle;
+    ctx.fillText(name, 60, 20 + 12 * i);
+  });
+}
+
+// A page reloaded while logged in goes straight to the console.
+api("/api/me").then(() => start()).catch(() => {});
