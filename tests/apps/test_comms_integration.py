@@ -9,6 +9,7 @@ import json
 import struct
 
 import pytest
+from uplink_kit import reports
 
 from fsw.apps.comms import LINK_FAILURE_BASE, CommsApp
 from fsw.apps.sample import SampleApp
@@ -116,16 +117,6 @@ def exchange(exe, ground, frames, steps=3) -> list[PusTm]:
         comms.receive_frame(f)
     run(exe, steps)
     return ground.downlink(comms.take_frames())
-
-
-def reports(tms: list[PusTm], rid: int) -> list[tuple[int, int | None]]:
-    out = []
-    for tm in tms:
-        if tm.service == sv.ST_VERIFICATION:
-            r = sv.VerificationReport.decode(tm.subtype, tm.source_data)
-            if r.request_id == rid:
-                out.append((tm.subtype, r.code))
-    return out
 
 
 def test_ping_is_answered_with_verification(system):
