@@ -61,6 +61,34 @@ def _fmt(v: float) -> str:
 
 # -- XTCE ------------------------------------------------------------------------
 
+def _unit_set(unit: str) -> str:
+    return (f"<xtce:UnitSet><xtce:Unit>{_esc(unit)}</xtce:Unit></xtce:UnitSet>"
+            if unit else "<xtce:UnitSet/>")
+
+
+def _int_encoding(bits: int, signed: bool) -> str:
+    return (f'<xtce:IntegerDataEncoding sizeInBits="{bits}" '
+            f'encoding="{"twosComplement" if signed else "unsigned"}"/>')
+
+
+def _float_encoding(bits: int) -> str:
+    return f'<xtce:FloatDataEncoding sizeInBits="{bits}" encoding="IEEE754_1985"/>'
+
+
+def _binary_type(kind: str, name: str, size_bytes: int) -> str:
+    """A Binary{kind}Type (kind: Parameter or Argument) of `size_bytes` octets."""
+    return (f'<xtce:Binary{kind}Type name="{name}"><xtce:UnitSet/>'
+            f"<xtce:BinaryDataEncoding><xtce:SizeInBits><xtce:FixedValue>{size_bytes * 8}"
+            "</xtce:FixedValue></xtce:SizeInBits></xtce:BinaryDataEncoding>"
+            f"</xtce:Binary{kind}Type>")
+
+
+def _header_type(kind: str, name: str, bits: int) -> str:
+    """An unsigned Integer{kind}Type for a header field of `bits` bits."""
+    return (f'<xtce:Integer{kind}Type name="{name}" signed="false" sizeInBits="{bits}">'
+            f"<xtce:UnitSet/>{_int_encoding(bits, False)}</xtce:Integer{kind}Type>")
+
+
 def _xtce_alarm(f: FieldDef) -> str:
     if not f.warn and not f.crit:
         return ""
@@ -75,40 +103,35 @@ def _xtce_alarm(f: FieldDef) -> str:
 
 
 def _xtce_type(name: str, f: FieldDef) -> str:
-    unit = (f"<xtce:UnitSet><xtce:Unit>{_esc(f.unit)}</xtce:Unit></xtce:UnitSet>"
-            if f.unit else "<xtce:UnitSet/>")
+    unit = _unit_set(f.unit)
     t = f.type
     if t == "bytes":
-        return (f'<xtce:BinaryParameterType name="{name}"><xtce:UnitSet/>'
-                f"<xtce:BinaryDataEncoding><xtce:SizeInBits><xtce:FixedValue>{f.size * 8}"
-                "</xtce:FixedValue></xtce:SizeInBits></xtce:BinaryDataEncoding>"
-                "</xtce:BinaryParameterType>")
+        return _binary_type("Parameter", name, f.size)
     bits = BITS_OF_TYPE[t]
     if t.startswith("f"):
-        enc = f'<xtce:FloatDataEncoding sizeInBits="{bits}" encoding="IEEE754_1985"/>'
+        enc = _float_encoding(bits)
         return (f'<xtce:FloatParameterType name="{name}" sizeInBits="{bits}">{unit}{enc}'
                 f"{_xtce_alarm(f)}</xtce:FloatParameterType>")
     signed = t.startswith("i")
-    encoding = "twosComplement" if signed else "unsigned"
     if f.enum:
         items = "".join(f'<xtce:Enumeration value="{v}" label={quoteattr(label)}/>'
                         for v, label in sorted(f.enum.items()))
         return (f'<xtce:EnumeratedParameterType name="{name}">{unit}'
-                f'<xtce:IntegerDataEncoding sizeInBits="{bits}" encoding="{encoding}"/>'
+                f"{_int_encoding(bits, signed)}"
                 f"<xtce:EnumerationList>{items}</xtce:EnumerationList>"
                 "</xtce:EnumeratedParameterType>")
     if f.poly:
         terms = "".join(f'<xtce:Term coefficient="{_fmt(c)}" exponent="{i}"/>'
                         for i, c in enumerate(f.poly))
         return (f'<xtce:FloatParameterType name="{name}" sizeInBits="64">{unit}'
-                f'<xtce:IntegerDataEncoding sizeInBits="{bits}" encoding="{encoding}">'
+                f'<xtce:IntegerDataEncoding sizeInBits="{bits}" '
+                f'encoding="{"twosComplement" if signed else "unsigned"}">'
                 f"<xtce:DefaultCalibrator><xtce:PolynomialCalibrator>{terms}"
                 "</xtce:PolynomialCalibrator></xtce:DefaultCalibrator></xtce:IntegerDataEncoding>"
                 f"{_xtce_alarm(f)}</xtce:FloatParameterType>")
     return (f'<xtce:IntegerParameterType name="{name}" signed="{str(signed).lower()}" '
             f'sizeInBits="{bits}">{unit}'
-            f'<xtce:IntegerDataEncoding sizeInBits="{bits}" encoding="{encoding}"/>'
-            f"{_xtce_alarm(f)}</xtce:IntegerParameterType>")
+            f"{_int_encoding(bits, signed)}{_xtce_alarm(f)}</xtce:IntegerParameterType>")
 
 
 def _esc(text: str) -> str:
@@ -128,10 +151,7 @@ def to_xtce(packets: Iterable[PacketDef], system_name: str = "Tessera",
     params: list[str] = []
     header_bits = dict(PRIMARY_HEADER + PUS_TM_HEADER + (("SID", 16), ("PEC", 16)))
     for name, bits in header_bits.items():
-        types.append(f'<xtce:IntegerParameterType name="{name}_T" signed="false" '
-                     f'sizeInBits="{bits}"><xtce:UnitSet/>'
-                     f'<xtce:IntegerDataEncoding sizeInBits="{bits}" encoding="unsigned"/>'
-                     "</xtce:IntegerParameterType>")
+        types.append(_header_type("Parameter", f"{name}_T", bits))
         params.append(f'<xtce:Parameter name="{name}" parameterTypeRef="{name}_T"/>')
 
     def entries(names: Iterable[str]) -> str:
@@ -183,13 +203,9 @@ def to_xtce(packets: Iterable[PacketDef], system_name: str = "Tessera",
 
 def _xtce_argument_type(name: str, a: FieldDef) -> str:
     """An XTCE argument type: encoding, units, enumeration and the declared valid range."""
-    unit = (f"<xtce:UnitSet><xtce:Unit>{_esc(a.unit)}</xtce:Unit></xtce:UnitSet>"
-            if a.unit else "<xtce:UnitSet/>")
+    unit = _unit_set(a.unit)
     if a.type == "bytes":
-        return (f'<xtce:BinaryArgumentType name="{name}"><xtce:UnitSet/>'
-                f"<xtce:BinaryDataEncoding><xtce:SizeInBits><xtce:FixedValue>{a.size * 8}"
-                "</xtce:FixedValue></xtce:SizeInBits></xtce:BinaryDataEncoding>"
-                "</xtce:BinaryArgumentType>")
+        return _binary_type("Argument", name, a.size)
     bits = BITS_OF_TYPE[a.type]
     # integer argument types take integer bounds (xs:long), float ones xs:double
     fmt = _fmt if a.type.startswith("f") else (lambda v: str(int(v)))
@@ -199,11 +215,9 @@ def _xtce_argument_type(name: str, a: FieldDef) -> str:
              if bounds else "")
     if a.type.startswith("f"):
         return (f'<xtce:FloatArgumentType name="{name}" sizeInBits="{bits}">{unit}'
-                f'<xtce:FloatDataEncoding sizeInBits="{bits}" encoding="IEEE754_1985"/>'
-                f"{valid}</xtce:FloatArgumentType>")
+                f"{_float_encoding(bits)}{valid}</xtce:FloatArgumentType>")
     signed = a.type.startswith("i")
-    encoding = f'<xtce:IntegerDataEncoding sizeInBits="{bits}" ' \
-               f'encoding="{"twosComplement" if signed else "unsigned"}"/>'
+    encoding = _int_encoding(bits, signed)
     if a.enum:
         items = "".join(f'<xtce:Enumeration value="{v}" label={quoteattr(label)}/>'
                         for v, label in sorted(a.enum.items()))
@@ -223,12 +237,7 @@ def _xtce_commands(commands: Iterable[CommandDef]) -> str:
     if not commands:
         return ""
     header = (*PRIMARY_HEADER, *PUS_TC_HEADER, ("FUNCTION_ID", 8))
-    types = [f'<xtce:IntegerArgumentType name="{n}_AT" signed="false" sizeInBits="{bits}">'
-             f'<xtce:UnitSet/><xtce:IntegerDataEncoding sizeInBits="{bits}" '
-             'encoding="unsigned"/></xtce:IntegerArgumentType>' for n, bits in header]
-    types.append('<xtce:IntegerArgumentType name="PEC_AT" signed="false" sizeInBits="16">'
-                 '<xtce:UnitSet/><xtce:IntegerDataEncoding sizeInBits="16" '
-                 'encoding="unsigned"/></xtce:IntegerArgumentType>')
+    types = [_header_type("Argument", f"{n}_AT", bits) for n, bits in (*header, ("PEC", 16))]
     base_args = "".join(f'<xtce:Argument name="{n}" argumentTypeRef="{n}_AT"/>'
                         for n, _ in header)
     base_entries = "".join(f'<xtce:ArgumentRefEntry argumentRef="{n}"/>' for n, _ in header)
