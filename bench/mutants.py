@@ -68,7 +68,10 @@ AREAS = (
     Area("fsw-core", ("fsw/core/*",), ("tests/core",)),
     Area("fsw-protocol", ("fsw/protocol/*",), ("tests/protocol",),
          ignore=("tests/protocol/test_fuzz_target.py",)),
-    Area("fsw-apps", ("fsw/apps/*",), ("tests/apps",),
+    # The autonomy scenarios are the only tests that fly ADCS, EPS, FDIR and
+    # the mode manager together (a stuck wheel, a dead magnetometer, a flat
+    # battery, a lost contact), each in seconds.
+    Area("fsw-apps", ("fsw/apps/*",), ("tests/apps", "tests/sim/test_autonomy.py"),
          # its real-time pty exchange cannot keep pace under the tracer
          ignore=("tests/apps/test_comms_link_cop.py::test_serial_link_over_a_pty",),
          skip=("fsw/apps/payload_host/*", "fsw/apps/audit/*", "fsw/apps/file_transfer/*")),
