@@ -68,7 +68,7 @@ from fsw.gnc.ephemeris import satellite_from_config
 from fsw.gnc.frames import geodetic_to_ecef
 from fsw.gnc.orbit import PropagationError
 from hal import HalError
-from hal.telemetry import device_health_message, pack_device_health
+from fsw.core.device_health import device_health_message, pack_device_health
 
 AdcsMode = Mode
 
