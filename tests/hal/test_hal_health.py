@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import hal
-from hal.health import ERROR_KINDS, Health
 from fsw.core.device_health import device_health_message, pack_device_health
+from hal.health import ERROR_KINDS, Health
 
 
 @given(st.lists(st.sampled_from([hal.NackError, hal.BusTimeoutError, hal.ChecksumError,
