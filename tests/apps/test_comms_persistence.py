@@ -16,7 +16,6 @@ from fsw.core.wiring import Wiring
 from fsw.protocol.tm import Clcw
 from tests.apps.test_comms_integration import FRAME_LEN, KEYS, OPERATOR, SCID, Ground
 
-
 PRIORITY = {"events_high": 220, "events": 120, "verification": 200, "housekeeping": 50}
 
 
