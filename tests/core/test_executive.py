@@ -521,3 +521,11 @@ def test_apps_see_each_other_and_their_tables_outlive_a_reboot(tmp_path):
     assert exe.apps["peek"].limit == 7
     exe.context.store.close()
     assert boot().apps["peek"].limit == 7  # the active table came back from the store
+
+
+def test_the_configurations_wiring_table_is_the_executives_wiring(tmp_path):
+    path = tmp_path / "fsw.toml"
+    path.write_text('[wiring]\nhousekeeping = ["executive"]\n'
+                    'events = { min_severity = "HIGH" }\n')
+    wiring = Executive.from_config(path, VirtualClock()).context.wiring
+    assert wiring.housekeeping == ("executive",) and wiring.events_min_severity == Severity.HIGH
