@@ -546,3 +546,20 @@ def test_refusals_of_st3_and_st11_requests_say_why(system):
         exchange(exe, ground, [ground.frame(tc, OPERATOR)])
         assert exe.events.recent[-1].text == (
             f"TC rejected: TC[{tc.service},{tc.subtype}] to {tc.apid:#x}: {why}")
+
+
+def test_reports_go_to_the_tcs_source_and_every_carried_out_tc_is_counted(system):
+    # ECSS-E-ST-70-41C 7.4.4: a report's destination ID is the source ID of
+    # the TC it answers (the ground kit sends as source 7)
+    exe, ground = system
+    comms = exe.apps["comms"]
+    before = comms.housekeeping_values()["tcs_routed"]
+    ping = ground.tc(SAMPLE_APID, 17, 1)
+    fn = ground.tc(SAMPLE_APID, 8, 1, sv.PerformFunction(10, struct.pack(">f", 1.0)).encode())
+    ghost = ground.tc(0x7E, 8, 1, sv.PerformFunction(10, struct.pack(">f", 1.0)).encode())
+    tms = exchange(exe, ground, [ground.frame(tc, OPERATOR) for tc in (ping, fn, ghost)])
+    mine = [t for t in tms if t.service in (1, 17)]
+    assert {t.dest_id for t in mine} == {7} and len(mine) >= 5
+    assert comms.housekeeping_values()["tcs_routed"] == before + 2
+    assert reports(tms, ghost.request_id)[0][0] in (2, 10)
+    assert exe.events.recent[-1].text.endswith("no application process 0x7e")
