@@ -29,3 +29,16 @@ def test_counters_saturate_and_the_last_error_is_cut_to_48_octets():
     assert raw[49:] == ("é" * 24).encode()  # 48 octets, cut on a character boundary
     short = pack_device_health(msg, 1, Health(last_error="bus gps: timed out"))
     assert short[49:] == b"bus gps: timed out".ljust(48, b"\0")
+
+
+def test_the_fields_are_the_ones_docs_hal_md_lists():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "hal.md").read_text()
+    table = doc[doc.index("| `device` |"):].split("\n\n")[0]
+    rows = [[c.strip().strip("`") for c in line.strip("|").split("|")]
+            for line in table.splitlines()]
+    sizes = {"u8": "B", "u32": "I", "48 octets": "48s"}
+    msg = device_health_message(0x020)
+    assert [(f.name, f.fmt, f.doc) for f in msg.fields] == [
+        (name, sizes[kind], meaning) for name, kind, meaning in rows]
