@@ -529,3 +529,16 @@ def test_the_configurations_wiring_table_is_the_executives_wiring(tmp_path):
                     'events = { min_severity = "HIGH" }\n')
     wiring = Executive.from_config(path, VirtualClock()).context.wiring
     assert wiring.housekeeping == ("executive",) and wiring.events_min_severity == Severity.HIGH
+
+
+def test_frames_dropped_to_catch_up_add_up_over_several_stalls():
+    class TwoStalls(StallApp):
+        def execute(self):
+            self.n = getattr(self, "n", 0) + 1
+            if self.n in (1, 10):
+                self.ctx.clock.sleep_until(self.now() + 0.35)
+
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("stall", TwoStalls, 10.0))
+    exe.run(2.0)
+    assert (exe.late_frames, exe.skipped_frames) == (2, 4)  # two frames dropped each time
