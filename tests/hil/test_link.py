@@ -14,7 +14,7 @@ import pytest
 from hal import BusTimeoutError
 from hal.tunnel.link import BenchLink, LinkError
 from hal.tunnel.messages import pack_json, unpack_json
-from hal.tunnel.protocol import REPLY, FrameDecoder, MsgType, encode_frame
+from hal.tunnel.protocol import REPLY, VERSION, FrameDecoder, MsgType, encode_frame
 
 
 class ScriptedBench:
@@ -109,22 +109,27 @@ def test_real_time_requests_give_up_instead_of_stalling(tmp_path) -> None:
 
 
 def test_version_mismatch_is_refused_in_words(thread_bench) -> None:
-    """A v2 HELLO gets the bench's refusal naming both versions, and the
-    flight side reports a bench that speaks another version as a LinkError."""
+    """A version 1 flight computer (stop and wait, no batches) gets the bench's
+    refusal naming both versions, and the flight side reports a bench that
+    speaks another version (the older one, or a newer one) as a LinkError."""
+    assert VERSION == 2
     fd = os.open(str(thread_bench.link_path), os.O_RDWR | os.O_NOCTTY)
     try:
         tty.setraw(fd)
-        os.write(fd, encode_frame(MsgType.HELLO, 5, pack_json({"version": 2}), version=2))
+        os.write(fd, encode_frame(MsgType.HELLO, 5, pack_json({"version": 1}), version=1))
         decoder, frames, deadline = FrameDecoder(), [], time.monotonic() + 5
         while not frames and time.monotonic() < deadline:
             frames = decoder.feed(os.read(fd, 4096))
         doc = unpack_json(frames[0].payload)
-        assert frames[0].ack == 5 and "version 2" in doc["error"] and doc["version"] == 1
+        assert frames[0].ack == 5 and doc["version"] == 2
+        assert doc["error"] == ("protocol version 1 is not supported; this bench speaks 2")
     finally:
         os.close(fd)
     link = BenchLink(str(thread_bench.link_path))
-    with pytest.raises(LinkError, match="version 3"):
-        link._accept_hello(pack_json({"version": 3, "mode": "lockstep"}))
+    for theirs in (1, 3):
+        with pytest.raises(LinkError, match=f"bench speaks protocol version {theirs}, "
+                                            "this flight computer 2"):
+            link._accept_hello(pack_json({"version": theirs, "mode": "lockstep"}))
     link.close()
 
 
