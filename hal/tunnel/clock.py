@@ -1,6 +1,11 @@
 """Flight time on a bench: lockstep ticks granted by the bench, or the
 computer's own clock with a stamp per minor frame sent to the bench.
 
+Frame work is judged against the frame budget on each clock's `work_time`:
+in lockstep the flight process's CPU time (its wall time includes waiting
+for the bench, which a flight computer on its own clock never does), in real
+time the wall clock.
+
 `BenchTime.advance(t_from_s, t_to_s)` is what a lockstep clock calls each
 time the executive waits for its next minor frame (see
 `fsw.core.time.LockstepClock`): one TICK request, carrying the frame's
@@ -83,6 +88,22 @@ class BenchTime:
             return
         self._obey(unpack_time_reply(reply)[1])
 
+    def read_ahead(self) -> None:
+        """Real time, at the start of a frame: have the bench do the frame's
+        repeated transactions now, in one round trip (`hal.tunnel.readahead`);
+        skipped, and the drivers ask one by one, if the bench does not answer soon."""
+        ahead = self.link.read_ahead
+        if ahead is None:
+            return
+        planned = ahead.plan()
+        if not planned:
+            return
+        try:
+            replies = self.link.exchange(planned, patient=False)
+        except HalError:
+            return
+        ahead.fill(planned, replies)
+
     def _obey(self, directives: list[dict[str, Any]]) -> None:
         for item in directives:
             self.directives.append(item)
@@ -124,3 +145,4 @@ class RealtimeBenchClock:
         if delay > 0:
             time.sleep(delay)
         self._frame_start_s = self.now()
+        self.bench.read_ahead()

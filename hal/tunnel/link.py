@@ -243,7 +243,7 @@ class BenchLink:
             raise LinkError(f"bench speaks protocol version {doc.get('version')}, "
                             f"this flight computer {VERSION}", bus="bench link")
         self.session = doc
-        if doc.get("mode", "lockstep") == "lockstep" and doc.get("read_ahead", True):
+        if doc.get("read_ahead", True):
             # Answers read ahead by a bench that has since restarted are not its own.
             if self.read_ahead is None:
                 self.read_ahead = ReadAhead()
