@@ -314,7 +314,8 @@ class BenchWorld:
                 self._period_s = min(self._period_s or step, step)
                 # The executive drops whole frames to catch up (their deadlines passed
                 # unserved): the next deadline then jumps by more than one period.
-                rec.deadline_misses += max(0, round(step / self._period_s) - 1)
+                # (bounded: a stamp from a confused flight clock must not stop the bench)
+                rec.deadline_misses += max(0, round(min(step / self._period_s, 1e9)) - 1)
         self._last_deadline_s = deadline_s
         if done_s > deadline_s:
             rec.deadline_misses += 1

@@ -268,6 +268,11 @@ class BenchLink:
         self.posted_targets[target] = self.posted_targets.get(target, 0) + 1
         self.stats.posted += 1
 
+    @property
+    def posted_pending(self) -> int:
+        """Posted requests queued and not yet sent."""
+        return len(self._posted)
+
     def exchange(self, items: list[tuple[int, bytes]], *, patient: bool = True) -> list[bytes]:
         """Send the posted requests and `items` in one round trip; the replies to
         `items`, in order. One item and nothing posted goes as a plain request."""

@@ -9,6 +9,7 @@ in seconds of the flight computer's clock.
 from __future__ import annotations
 
 import json
+import math
 import struct
 from typing import Any, Final
 
@@ -243,6 +244,8 @@ def unpack_stamp(payload: bytes) -> tuple[int, float, float, float, list[tuple[i
     if len(payload) < _STAMP.size:
         raise FrameError("truncated stamp")
     frame, start, done, deadline = _STAMP.unpack_from(payload)
+    if not all(math.isfinite(t) for t in (start, done, deadline)):
+        raise FrameError(f"stamp times {start}, {done}, {deadline} s are not all finite")
     return frame, start, done, deadline, unpack_telemetry(payload[_STAMP.size:])
 
 
