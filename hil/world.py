@@ -304,7 +304,8 @@ class BenchWorld:
         frame, start_s, done_s, deadline_s, telemetry = unpack_stamp(payload)
         rec = self.recorder
         rec.frames_stamped += 1
-        rec.work_ms.append((done_s - start_s) * 1e3)
+        if frame > 0:  # frame 0 is timed from the clock's start: it holds the boot
+            rec.work_ms.append((done_s - start_s) * 1e3)
         last = self._last_deadline_s
         if frame > 0 and last is not None:
             # How late this frame started: after the deadline the previous stamp named.

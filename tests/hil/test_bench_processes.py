@@ -56,6 +56,11 @@ equals = 0
 name = "the executive kept its apps running"
 value = "tm.ExecutiveHousekeeping.apps_failed"
 equals = 0
+
+[[criteria]]
+name = "no rate-group overrun"
+value = "tm.ExecutiveHousekeeping.overruns"
+equals = 0
 """
 
 
@@ -115,9 +120,9 @@ def test_lockstep_detumble_passes_between_two_processes(tmp_path: Path) -> None:
     assert "scenario over" in fsw_out and "ran 600 minor frames" in fsw_out
     assert "reset by the bench: rebooted at 40.0 s; apps that failed to boot: none" in fsw_out
     assert bench_code == 0, bench_out
-    assert all(verdicts(tmp_path).values()) and len(verdicts(tmp_path)) == 4
+    assert all(verdicts(tmp_path).values()) and len(verdicts(tmp_path)) == 5
     report = (tmp_path / "out" / "report.html").read_text()
-    assert "4 of 4 criteria passed" in report and "stuck on gyro" in report
+    assert "5 of 5 criteria passed" in report and "stuck on gyro" in report
     assert "reset on the flight computer" in report
     assert (tmp_path / "out" / "rate.png").stat().st_size > 1000
     # Lockstep is deterministic: the truth is the one-process simulation's, step for step.
