@@ -26,16 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from ground.archive import SqliteArchive
-from ground.dictionary import CommandDef, Dictionary, FieldDef
+from ground.dictionary import Dictionary, FieldDef
 from ground.keys import KeyHolder
 from ground.link import Link, LinkError
 from ground.session import CommandRefusedError, Session, SpacecraftConfig, parse_value
 from ground.telemetry import Limit, _limit
 from ground.verification import TcRecord
 
-# Commands the console asks to confirm before sending: the ones that change what
-# the spacecraft as a whole does (mode, safing, its link, its tables and schedule).
-CRITICAL_APPS = frozenset({"mode", "fdir", "comms", "tables", "scheduler"})
 NOTIFY_KEEP = 2000
 # The fleet view's columns: the first of these parameters the role has a value of.
 FLEET_PARAMS = {"mode": ("mode.hk.mode", "mode.Beacon.mode"), "battery": ("eps.hk.soc_pct",),
@@ -129,7 +126,7 @@ class Hub:
         self.archive_dir = Path(archive_dir)
         self.archive_dir.mkdir(parents=True, exist_ok=True)
         self.lock = threading.Lock()
-        self.notes: dict[str, collections.deque[tuple[int, float, str, str]]] = {
+        self.notes: dict[str, collections.deque[tuple[int, float, str, int, str]]] = {
             r: collections.deque(maxlen=NOTIFY_KEEP) for r in roles}
         self.seq = 0
         self.audit: list[AuditEntry] = []
@@ -156,10 +153,10 @@ class Hub:
         self.param_apid = {name: pkt.apid for name, (pkt, _f) in dictionary.parameters.items()}
 
     def _notifier(self, role: str) -> Any:
-        def notify(kind: str, text: str) -> None:
+        def notify(kind: str, text: str, severity: int) -> None:
             with self.lock:
                 self.seq += 1
-                self.notes[role].append((self.seq, time.time(), kind, text))
+                self.notes[role].append((self.seq, time.time(), kind, severity, text))
         return notify
 
     def start(self) -> None:
@@ -181,7 +178,7 @@ class Hub:
                 if c.variable:
                     continue
                 out.append({"name": f"{app.name}.{c.name}", "doc": c.doc,
-                            "critical": self.critical(c),
+                            "critical": c.critical,
                             "args": [_field_json(a) for a in c.args]})
         return out
 
@@ -195,10 +192,6 @@ class Hub:
         apid = self.param_apid.get(base)
         holder = self.holders[role]
         return apid is not None and (holder.sees_all or apid in (holder.apids or ()))
-
-    @staticmethod
-    def critical(c: CommandDef) -> bool:
-        return c.app in CRITICAL_APPS
 
     # -- live view -------------------------------------------------------------------
     def fleet(self, role: str) -> list[dict[str, Any]]:
@@ -255,7 +248,7 @@ class Hub:
         if not self.holders[role].may_command(cmd.apid):
             raise CommandRefusedError(f"role {role} may not command {cmd.app} "
                                       f"(APID {cmd.apid:#05x})")
-        if self.critical(cmd) and not confirmed:
+        if cmd.critical and not confirmed:  # the dictionary's flag, from the flight app
             raise CommandRefusedError(f"{cmd.app}.{cmd.name} is critical: confirm to send")
         values = {}
         by_name = {a.name: a for a in cmd.args}

@@ -10,6 +10,7 @@ operator's data, even with a request crafted in the page. With
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = os.environ.get("TESSERA_SCREENSHOTS")
+SEVERITY = {1: "INFO", 2: "LOW", 3: "MEDIUM", 4: "HIGH"}   # PUS ST[5] event report subtypes
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
@@ -61,7 +63,7 @@ def tab(page, name: str) -> None:
 
 
 def test_operator_watches_telemetry_commands_and_sees_the_limit_turn_red(console, browser):
-    base, _ = console
+    base, work = console
     page = open_console(browser, base, "ops", "operator-pass-1")
     # Fleet: the spacecraft comes into a pass and reports its mode and battery.
     page.wait_for_function("document.querySelector('#fleet-table tr[data-spacecraft=sc1]')"
@@ -88,6 +90,28 @@ def test_operator_watches_telemetry_commands_and_sees_the_limit_turn_red(console
     status = page.locator("#cmd-table tbody tr").first.locator("td").nth(4)
     status.filter(has_text="completed").wait_for()
     assert "by ops" in page.locator("#cmd-table tbody tr").first.text_content()
+    # A command the dictionary marks critical asks first; cancelled, nothing is sent.
+    rows = page.locator("#cmd-table tbody tr")
+    sent = rows.count()
+    page.select_option("#cmd-name", "sample.NOOP")
+    page.click("#cmd-send")
+    page.wait_for_function(f"document.querySelectorAll('#cmd-table tbody tr').length > {sent}")
+    assert not page.locator("#confirm").evaluate("d => d.open")
+    sent = rows.count()
+    page.select_option("#cmd-name", "mode.SET_MODE")
+    assert "critical" in page.text_content("#cmd-doc")
+    page.fill("input[data-arg=mode]", "1")
+    page.click("#cmd-send")
+    page.wait_for_selector("#confirm[open]")
+    assert "mode.SET_MODE" in page.text_content("#confirm-text")
+    page.click("#confirm-no")
+    page.wait_for_timeout(1000)
+    assert rows.count() == sent and not page.locator("#confirm").evaluate("d => d.open")
+    page.click("#cmd-send")
+    page.click("#confirm-yes")
+    rows.first.filter(has_text="mode.SET_MODE").wait_for()
+    assert rows.count() == sent + 1
+    page.select_option("#cmd-name", "sample.SET_INPUT")
     shot(page, "commanding")
     # The output crosses its critical limit (300 units): the value's cell turns red.
     tab(page, "telemetry")
@@ -99,10 +123,28 @@ def test_operator_watches_telemetry_commands_and_sees_the_limit_turn_red(console
     page.click("tr[data-param='sc1/sample.hk.output_cnt']")
     page.wait_for_timeout(1500)
     shot(page, "telemetry")
+    # Events: each with its severity; a flight event's is the one its app declares.
     tab(page, "events")
-    page.locator("#ev-table td", has_text="OK -> CRITICAL").first.wait_for()
-    page.select_option("#ev-filter", "verification")
-    assert page.locator("#ev-table tr.kind-limit").count() == 0
+    limit_row = page.locator("#ev-table tr", has_text="OK -> CRITICAL").first
+    limit_row.wait_for()
+    assert limit_row.locator("td.severity").text_content() == "HIGH"
+    declared = {e["name"]: SEVERITY[e["severity"]] for a in
+                json.loads((work / "sim" / "dictionary.json").read_text())["apps"]
+                if a["name"] == "sample" for e in a["events"]}
+    noop_row = page.locator("#ev-table tr.kind-event", has_text="sample NOOP").first
+    noop_row.wait_for()
+    assert noop_row.locator("td.severity").text_content() == declared["NOOP"]
+    shown = "rs => rs.map(r => [r.cells[1].textContent, r.cells[2].textContent])"
+    everything = page.eval_on_selector_all("#ev-table tbody tr", shown)
+    page.select_option("#ev-severity", "HIGH")
+    high = page.eval_on_selector_all("#ev-table tbody tr", shown)
+    assert high and all(sev == "HIGH" for sev, _kind in high)
+    assert len(high) < len(everything)
+    page.select_option("#ev-severity", "INFO")
+    page.select_option("#ev-kind", "verification")
+    assert {kind for _sev, kind in page.eval_on_selector_all("#ev-table tbody tr", shown)} \
+        == {"verification"}
+    page.select_option("#ev-kind", "all")
     shot(page, "events")
     # The archive plots what came down.
     tab(page, "archive")

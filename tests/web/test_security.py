@@ -172,19 +172,31 @@ def test_critical_commands_need_confirmation_and_commands_name_their_sender(
         console, login, wait_in_pass, commands_log):
     base, work = console
     client, csrf = login(base, "ops")
+    # The page's critical flags are the dictionary's (declared by the flight apps).
+    doc = json.loads((work / "sim" / "dictionary.json").read_text())
+    declared = {f"{a['name']}.{c['name']}" for a in doc["apps"] for c in a["commands"]
+                if c.get("critical")}
+    offered = {c["name"]: c["critical"] for c in client.get("/api/me").json()["commands"]}
+    assert {n for n, crit in offered.items() if crit} == declared & set(offered)
+    assert offered["mode.SET_MODE"] and not offered["mode.NOOP"]
     wait_in_pass(client, csrf)
     before = len(commands_log(work))
-    r = client.post("/api/command", json={"spacecraft": "sc1", "command": "mode.noop",
-                                          "args": {}}, headers={"X-CSRF-Token": csrf})
-    assert r.status_code == 422 and "confirm" in r.json()["error"]
+    set_mode = {"spacecraft": "sc1", "command": "mode.SET_MODE", "args": {"mode": "1"}}
+    for unconfirmed in (set_mode, {**set_mode, "confirm": "yes"},
+                        {**set_mode, "release_s": 1e9}):
+        r = client.post("/api/command", json=unconfirmed, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 422 and "confirm" in r.json()["error"], r.text
     assert len(commands_log(work)) == before
-    r = client.post("/api/command", json={"spacecraft": "sc1", "command": "mode.noop",
-                                          "args": {}, "confirm": True},
+    r = client.post("/api/command", json={**set_mode, "confirm": True},
                     headers={"X-CSRF-Token": csrf})
     assert r.status_code == 200, r.text
     last = commands_log(work)[-1]
     assert last["user"] == "ops" and last["role"] == "operator"
-    assert last["command"].startswith("mode.NOOP")
+    assert last["command"].startswith("mode.SET_MODE")
+    # Another command of the same app is not critical: no confirmation needed.
+    r = client.post("/api/command", json={"spacecraft": "sc1", "command": "mode.noop",
+                                          "args": {}}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
 
 
 def test_a_time_tagged_command_is_two_records_released_on_board(console, login, wait_in_pass):

@@ -143,19 +143,24 @@ function renderValues() {
 }
 $("tm-filter").addEventListener("input", renderValues);
 
+// PUS ST[5] severities (ECSS-E-ST-70-41C): a flight event's is the one its app declares.
+const SEVERITY = { 1: "INFO", 2: "LOW", 3: "MEDIUM", 4: "HIGH" };
 function renderNotes() {
   const body = $("ev-table").tBodies[0];
-  const want = $("ev-filter").value;
+  const kindWanted = $("ev-kind").value;
+  const atLeast = Number($("ev-severity").value);
   body.replaceChildren();
-  for (const [, wall, kind, text] of state.notes.slice().reverse()) {
-    if (want !== "all" && kind !== want) continue;
-    const tr = el("tr", undefined, `kind-${kind}`);
-    tr.append(el("td", fmtTime(wall)), el("td", kind), el("td", text));
+  for (const [, wall, kind, severity, text] of state.notes.slice().reverse()) {
+    if (severity < atLeast || (kindWanted !== "all" && kind !== kindWanted)) continue;
+    const name = SEVERITY[severity] || String(severity);
+    const tr = el("tr", undefined, `kind-${kind} severity-${name}`);
+    tr.append(el("td", fmtTime(wall)), el("td", name, "severity"), el("td", kind), el("td", text));
     body.append(tr);
     if (body.rows.length >= 300) break;
   }
 }
-$("ev-filter").addEventListener("change", renderNotes);
+$("ev-kind").addEventListener("change", renderNotes);
+$("ev-severity").addEventListener("change", renderNotes);
 
 function renderCommands(cmds) {
   const body = $("cmd-table").tBodies[0];
