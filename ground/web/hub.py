@@ -115,7 +115,10 @@ class Hub:
     def __init__(self, dictionary: Dictionary, holders: Mapping[str, KeyHolder],
                  spacecraft: list[SpacecraftConfig], archive_dir: str | Path,
                  state_dir: str | Path, passes: Mapping[str, list[list[float]]] | None = None,
+                 station_passes: Mapping[str, Mapping[str, list[list[float]]]] | None = None,
                  tc_timeout_s: float = 30.0) -> None:
+        """`passes`: per spacecraft, the network's (AOS, LOS) on-board seconds;
+        `station_passes`: per spacecraft, each station's (AOS, LOS)."""
         if "operator" in holders:
             roles = ["operator", *sorted(r for r in holders if r != "operator")]
         else:
@@ -123,6 +126,7 @@ class Hub:
         self.dictionary = dictionary
         self.holders = dict(holders)
         self.passes = dict(passes or {})
+        self.station_passes = {k: dict(v) for k, v in (station_passes or {}).items()}
         self.archive_dir = Path(archive_dir)
         self.archive_dir.mkdir(parents=True, exist_ok=True)
         self.lock = threading.Lock()
@@ -205,8 +209,9 @@ class Hub:
                 "link": ("in pass" if sc.ready else
                          "down" if sh.error is not None else "no pass"),
                 "link_error": str(sh.error) if sh.error else "",
-                "last_contact": sh.last_rx_wall, "onboard_s": sc.onboard_time_s,
-                "passes": self.passes.get(name, [])}
+                "last_contact": sh.last_rx_wall, "onboard_s": _newest_time(sc),
+                "passes": self.passes.get(name, []),
+                "stations": self.station_passes.get(name, {})}
             for key, names in FLEET_PARAMS.items():
                 row[key] = next((_jsonable(latest[n].eng) for n in names if n in latest), None)
             out.append(row)
@@ -274,6 +279,15 @@ class Hub:
                                          "spacecraft": spacecraft, "command": rec.text,
                                          "request_id": rec.request_id}) + "\n")
         return records
+
+
+def _newest_time(sc: Any) -> float | None:
+    """The newest on-board time the spacecraft has reported, in seconds: TM kept on board
+    between passes comes down after newer real-time TM, so the last packet's may be older."""
+    times = [v.time_s for v in list(sc.latest.values())]
+    if sc.onboard_time_s is not None:
+        times.append(sc.onboard_time_s)
+    return max(times, default=None)
 
 
 def _field_json(f: FieldDef) -> dict[str, Any]:

@@ -10,10 +10,12 @@ operator's data, even with a request crafted in the page. With
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,24 @@ def test_operator_watches_telemetry_commands_and_sees_the_limit_turn_red(console
                            ".cells[2].textContent === 'in pass'", timeout=90_000)
     page.wait_for_function("document.querySelector('#fleet-table tr[data-spacecraft=sc1]')"
                            ".cells[6].textContent.endsWith('%')")
+    # Pass timeline: the next AOS/LOS per station, each the station's own from the fleet file.
+    fleet = json.loads((work / "sim" / "fleet.json").read_text())["spacecraft"][0]
+    rows = page.eval_on_selector_all(
+        "#pass-table tr[data-spacecraft=sc1]",
+        "rs => rs.map(r => [r.dataset.station, r.cells[2].textContent, r.cells[3].textContent,"
+        " r.cells[5].querySelectorAll('.pass').length])")
+    onboard = float(page.text_content("#fleet-table tr[data-spacecraft=sc1] td:nth-child(5)"))
+    assert sorted(r[0] for r in rows) == sorted(fleet["station_passes_s"])
+    for station, aos, los, _bars in rows:
+        spans = fleet["station_passes_s"][station]
+        upcoming = [s for s in spans if s[1] > onboard - 5]   # the page may be a push behind
+        if aos == "-":
+            assert not upcoming, station
+            continue
+        assert any(abs(int(aos) - a) <= 1 and abs(int(los) - b) <= 1
+                   for a, b in upcoming[:2]), (station, aos, los, upcoming[:2])
+    assert len({(aos, los) for _st, aos, los, _b in rows}) > 1   # not one merged network
+    assert any(bars for *_rest, bars in rows)
     shot(page, "fleet")
     # Live telemetry: the on-board time column of a housekeeping parameter moves.
     tab(page, "telemetry")
@@ -195,4 +215,47 @@ def test_a_dropped_websocket_reconnects_and_catches_up(console, browser):
     # Notifications are not shown twice after catching up.
     seqs = page.evaluate("state.notes.map(n => n[0])")
     assert len(seqs) == len(set(seqs)) and len(seqs) >= notes_before
+    page.close()
+
+
+def archive_rows(db: Path, scid: int, name: str, t0: float, t1: float) -> list[list[str]]:
+    """[name, time, value] rows with t0 <= t < t1 of the role's archive file, read with
+    sqlite3 itself (the console's range is half-open, like the archive's)."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        rows = con.execute("SELECT s.t, s.eng FROM samples s JOIN names n ON s.param = n.id "
+                           "WHERE s.scid = ? AND n.name = ? AND s.t >= ? AND s.t < ? "
+                           "ORDER BY s.t", (scid, name, t0, t1)).fetchall()
+    return [[name, str(t), str(v)] for t, v in rows]
+
+
+def test_the_archive_downloads_the_picked_parameters_and_range_as_csv(console, browser):
+    base, work = console
+    scid = json.loads((work / "sim" / "fleet.json").read_text())["spacecraft"][0]["scid"]
+    db = work / "archives" / "operator.db"
+    names = ["sample.hk.output_cnt", "eps.hk.soc_pct"]
+    page = open_console(browser, base, "ops", "operator-pass-1")
+    tab(page, "archive")
+    page.select_option("#ar-names", names)
+    for _ in range(120):    # until the archive holds some housekeeping (a plot commits it)
+        page.click("#ar-plot")
+        page.wait_for_timeout(500)
+        times = [float(r[1]) for r in archive_rows(db, scid, names[0], 0, 1e18)]
+        if len(times) >= 6:
+            break
+    else:
+        pytest.fail("no housekeeping reached the archive")
+    t0, t1 = times[1], times[len(times) // 2]     # a range inside what came down
+    page.fill("#ar-from", repr(t0))
+    page.fill("#ar-to", repr(t1))
+    with page.expect_download() as info:
+        page.click("#ar-csv")
+    download = info.value
+    assert download.suggested_filename.endswith(".csv")
+    with open(download.path(), newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    assert header == ["parameter", "onboard_time_s", "value"]
+    expected = [row for n in names for row in archive_rows(db, scid, n, t0, t1)]
+    assert sorted(rows) == sorted(expected) and len(rows) >= 2 * 2
+    assert {r[0] for r in rows} == set(names)
+    assert all(t0 <= float(r[1]) < t1 for r in rows)
     page.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
 import httpx
 import pytest
@@ -218,3 +219,36 @@ def test_a_time_tagged_command_is_two_records_released_on_board(console, login, 
                                           "args": {}, "release_s": 1.0},
                     headers={"X-CSRF-Token": csrf})
     assert r.status_code == 422 and "has passed" in r.json()["error"]
+
+
+def test_a_partner_downloads_only_its_own_parameters(console, login):
+    """Archive CSV as a partner: its own parameters come down; any request naming the
+    operator's or another partner's parameter (alone, among its own, as an array element,
+    in another spelling) is refused whole, and nothing of theirs is in any CSV it gets."""
+    base, _ = console
+    alice, _csrf = login(base, "alice")
+    ops, _ = login(base, "ops")
+    operator_names = set(ops.get("/api/me").json()["parameters"]) - set(
+        alice.get("/api/me").json()["parameters"])
+    own = {"spacecraft": "sc1", "format": "csv", "from": "0"}
+    forged = [["eps.hk.soc_pct"], ["uni_a_sample.hk.output_cnt", "eps.hk.soc_pct"],
+              ["adcs.AdcsState.q_body_eci_0"], ["uni_b_sample.hk.output_cnt"],
+              ["EPS.hk.soc_pct"], ["uni_a_sample.hk.output_cnt", "sample.hk.output_cnt"],
+              ["uni_a_sample.hk.output_cnt/../eps.hk.soc_pct"], ["*"], ["%"]]
+    for names in forged:
+        r = alice.get("/api/archive", params={**own, "name": names})
+        assert r.status_code == 403 and "may not see" in r.json()["error"], (names, r.text)
+        assert "text/csv" not in r.headers.get("content-type", "")
+    for _ in range(60):
+        r = alice.get("/api/archive", params={**own, "name": ["uni_a_sample.hk.output_cnt",
+                                                              "uni_a_sample.hk.cmd_count"]})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        rows = r.text.splitlines()[1:]
+        if rows:
+            break
+        time.sleep(1.0)
+    assert rows and {row.split(",")[0] for row in rows} <= {"uni_a_sample.hk.output_cnt",
+                                                            "uni_a_sample.hk.cmd_count"}
+    assert not {row.split(",")[0] for row in rows} & operator_names
+    # The operator's own download of the same name works: the refusal is the role's.
+    assert ops.get("/api/archive", params={**own, "name": "eps.hk.soc_pct"}).status_code == 200

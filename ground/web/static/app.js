@@ -87,6 +87,7 @@ function connect() {
 
 function update(msg) {
   renderFleet(msg.fleet);
+  renderPasses(msg.fleet);
   for (const [sc, name, t, v, lim] of msg.values) state.values.set(`${sc}/${name}`, [sc, name, t, v, lim]);
   if (msg.values.length) renderValues();
   for (const n of msg.notes) { state.notes.push(n); state.since = n[0]; }
@@ -119,6 +120,37 @@ function renderFleet(fleet) {
       el("td", fmtVal(s.attitude)),
       el("td", next ? `${next[0].toFixed(0)} / ${next[1].toFixed(0)}` : "-"));
     body.append(tr);
+  }
+}
+
+const TIMELINE_S = 3 * 3600;
+function renderPasses(fleet) {
+  const body = $("pass-table").tBodies[0];
+  body.replaceChildren();
+  for (const s of fleet) {
+    const now = s.onboard_s || 0;
+    for (const [station, spans] of Object.entries(s.stations).sort()) {
+      const next = spans.find((p) => p[1] > now);
+      const tr = el("tr");
+      tr.dataset.spacecraft = s.name;
+      tr.dataset.station = station;
+      let status = "no pass predicted";
+      if (next) status = next[0] <= now ? "in pass" : `AOS in ${Math.round((next[0] - now) / 60)} min`;
+      const bar = el("td", undefined, "timeline");
+      for (const [a, b] of spans) {
+        if (b <= now || a >= now + TIMELINE_S) continue;
+        const span = el("span", undefined, "pass");
+        const x0 = Math.max(a, now) - now, x1 = Math.min(b, now + TIMELINE_S) - now;
+        span.style.left = `${100 * x0 / TIMELINE_S}%`;
+        span.style.width = `${Math.max(0.5, 100 * (x1 - x0) / TIMELINE_S)}%`;
+        span.title = `${station}: AOS ${a.toFixed(0)} s, LOS ${b.toFixed(0)} s`;
+        bar.append(span);
+      }
+      tr.append(el("td", s.name), el("td", station),
+        el("td", next ? next[0].toFixed(0) : "-", "aos"), el("td", next ? next[1].toFixed(0) : "-", "los"),
+        el("td", status, "pass-status"), bar);
+      body.append(tr);
+    }
   }
 }
 
