@@ -335,6 +335,9 @@ class Session:
             raise ValueError("a session needs at least one spacecraft")
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
+        self.on_received: Callable[[str], None] | None = None
+        """Called from a receiver thread with the spacecraft's name once the frames it took
+        are decoded and stored: a front end pushes the new values then, not on a timer."""
 
     def _notify(self, kind: str, text: str, severity: int) -> None:
         self.notify(kind, text, severity)
@@ -359,7 +362,8 @@ class Session:
     def _run(self, sc: SpacecraftLink) -> None:
         while not self._stop.is_set():
             try:
-                sc.poll(0.1)
+                if sc.poll(0.1) and self.on_received is not None:
+                    self.on_received(sc.config.name)
             except Exception as exc:  # a receiver bug must not end the session silently
                 self.notify("error", f"{sc.config.name}: receiver error: "
                             f"{type(exc).__name__}: {exc}", SEVERITY["receiver error"])

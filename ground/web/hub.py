@@ -20,7 +20,7 @@ import collections
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,9 @@ class Hub:
         self.notes: dict[str, collections.deque[tuple[int, float, str, int, str]]] = {
             r: collections.deque(maxlen=NOTIFY_KEEP) for r in roles}
         self.seq = 0
+        self._watchers: dict[str, list[Callable[[], None]]] = {r: [] for r in roles}
+        self.decoded_wall: dict[str, dict[str, float]] = {r: {} for r in roles}
+        """Wall time (s, Unix) each role's session last decoded frames of each spacecraft."""
         self.audit: list[AuditEntry] = []
         self.shared: dict[str, SharedLink] = {}
         self.sessions: dict[str, Session] = {}
@@ -141,6 +144,7 @@ class Hub:
             self.sessions[role] = Session(dictionary, holders[role], archive, spacecraft,
                                           state_dir, self._notifier(role),
                                           tc_timeout_s=tc_timeout_s)
+            self.sessions[role].on_received = self._receiver(role)
         for cfg in spacecraft:
             first = self.sessions[roles[0]].links[cfg.name]
             sh = SharedLink(first.link, roles)
@@ -161,7 +165,32 @@ class Hub:
             with self.lock:
                 self.seq += 1
                 self.notes[role].append((self.seq, time.time(), kind, severity, text))
+            self._wake(role)
         return notify
+
+    def _receiver(self, role: str) -> Any:
+        def received(spacecraft: str) -> None:
+            self.decoded_wall[role][spacecraft] = time.time()
+            self._wake(role)
+        return received
+
+    def watch(self, role: str, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call `wake()` (from any thread) whenever `role`'s view changes: new values
+        decoded, a notification, a command sent. Returns the function that stops it."""
+        with self.lock:
+            self._watchers[role].append(wake)
+
+        def unwatch() -> None:
+            with self.lock:
+                if wake in self._watchers[role]:
+                    self._watchers[role].remove(wake)
+        return unwatch
+
+    def _wake(self, role: str) -> None:
+        with self.lock:
+            watchers = list(self._watchers[role])
+        for wake in watchers:
+            wake()
 
     def start(self) -> None:
         for s in self.sessions.values():
@@ -209,7 +238,9 @@ class Hub:
                 "link": ("in pass" if sc.ready else
                          "down" if sh.error is not None else "no pass"),
                 "link_error": str(sh.error) if sh.error else "",
-                "last_contact": sh.last_rx_wall, "onboard_s": _newest_time(sc),
+                "last_contact": sh.last_rx_wall,
+                "last_decoded": self.decoded_wall[role].get(name),
+                "onboard_s": _newest_time(sc),
                 "passes": self.passes.get(name, []),
                 "stations": self.station_passes.get(name, {})}
             for key, names in FLEET_PARAMS.items():
@@ -278,6 +309,7 @@ class Hub:
                     fh.write(json.dumps({"time": entry.wall_time, "user": user, "role": role,
                                          "spacecraft": spacecraft, "command": rec.text,
                                          "request_id": rec.request_id}) + "\n")
+        self._wake(role)
         return records
 
 

@@ -3,7 +3,7 @@
 "use strict";
 
 const state = { me: null, csrf: "", ws: null, since: 0, values: new Map(), notes: [],
-  chartName: null, chartPoints: [], retry: 500 };
+  rows: null, fleet: [], chartName: null, chartPoints: [], retry: 500 };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, text, cls) {
@@ -85,15 +85,22 @@ function connect() {
   };
 }
 
+// The server pushes what changed as it arrives: values newer than the page has, new
+// notifications, and the fleet and command table only when they changed.
 function update(msg) {
-  renderFleet(msg.fleet);
-  renderPasses(msg.fleet);
-  for (const [sc, name, t, v, lim] of msg.values) state.values.set(`${sc}/${name}`, [sc, name, t, v, lim]);
-  if (msg.values.length) renderValues();
+  if (msg.fleet) { state.fleet = msg.fleet; renderFleet(msg.fleet); renderPasses(msg.fleet); }
+  let added = false;
+  for (const [sc, name, t, v, lim] of msg.values) {
+    const key = `${sc}/${name}`;
+    if (!state.values.has(key)) added = true;
+    state.values.set(key, [sc, name, t, v, lim]);
+  }
+  if (added) renderValues();
+  else updateValues(msg.values);
   for (const n of msg.notes) { state.notes.push(n); state.since = n[0]; }
   if (state.notes.length > 2000) state.notes.splice(0, state.notes.length - 2000);
   if (msg.notes.length) renderNotes();
-  renderCommands(msg.commands);
+  if (msg.commands) renderCommands(msg.commands);
   if (state.chartName) {
     const row = state.values.get(state.chartName);
     const last = state.chartPoints[state.chartPoints.length - 1];
@@ -154,23 +161,45 @@ function renderPasses(fleet) {
   }
 }
 
+// The table is built once (and again when parameters appear or the filter changes);
+// a push then only rewrites the cells of the values it carries.
 function renderValues() {
   const body = $("tm-table").tBodies[0];
   const filter = $("tm-filter").value.trim();
   const rows = [...state.values.values()].filter((r) => !filter || r[1].includes(filter));
   rows.sort((a, b) => (a[0] + a[1]).localeCompare(b[0] + b[1]));
   body.replaceChildren();
+  state.rows = new Map();
   const params = state.me.parameters;
-  for (const [sc, name, t, v, lim] of rows.slice(0, 400)) {
+  for (const row of rows.slice(0, 400)) {
+    const [sc, name] = row;
     const base = params[name] ? name : name.replace(/_\d+$/, "");
     const unit = params[base] ? params[base].unit : "";
     const tr = el("tr");
     tr.dataset.param = `${sc}/${name}`;
-    const cell = el("td", fmtVal(v), `value limit-${lim}`);
-    tr.append(el("td", sc), el("td", name), cell, el("td", unit), el("td", fmtVal(t)),
-      el("td", lim, `limit-${lim}`));
+    tr.append(el("td", sc), el("td", name), el("td"), el("td", unit), el("td"), el("td"));
+    fillRow(tr, row);
     tr.addEventListener("click", () => { state.chartName = `${sc}/${name}`; state.chartPoints = []; });
     body.append(tr);
+    state.rows.set(tr.dataset.param, tr);
+  }
+}
+
+function fillRow(tr, [, , t, v, lim]) {
+  const c = tr.cells;
+  c[2].textContent = fmtVal(v);
+  c[2].className = `value limit-${lim}`;
+  c[4].textContent = fmtVal(t);
+  c[5].textContent = lim;
+  c[5].className = `limit-${lim}`;
+}
+
+function updateValues(values) {
+  if (!state.rows) return;
+  for (const [sc, name] of values) {
+    const key = `${sc}/${name}`;
+    const tr = state.rows.get(key);
+    if (tr) fillRow(tr, state.values.get(key));
   }
 }
 $("tm-filter").addEventListener("input", renderValues);
