@@ -1,7 +1,8 @@
 """The console in headless Chromium (Debian's `chromium`, driven by Playwright).
 
 Logs in as the operator and as a partner, watches live telemetry from a
-running `tessera sim` update, sends a command through the generated form and
+running `tessera sim` update (through a relay that loses a few frames, so a
+gap shows), sends a command through the generated form and
 sees its verification complete, sees a limit violation turn the value red,
 and checks that the partner's page neither shows nor can command the
 operator's data, even with a request crafted in the page. With
@@ -131,6 +132,16 @@ def test_operator_watches_telemetry_commands_and_sees_the_limit_turn_red(console
     page.click("#confirm-yes")
     rows.first.filter(has_text="mode.SET_MODE").wait_for()
     assert rows.count() == sent + 1
+    # A time-tagged command: released on board 15 s later, its verification follows then.
+    onboard = float(page.text_content("#fleet-table tr[data-spacecraft=sc1] td:nth-child(5)"))
+    page.select_option("#cmd-name", "sample.NOOP")
+    page.fill("#cmd-release", f"{onboard + 15:.0f}")
+    page.click("#cmd-send")
+    timed = rows.filter(has_text="sample.NOOP").filter(has_text=f"@ {onboard + 15:.0f} s")
+    timed.wait_for()
+    assert rows.filter(has_text="schedule sample.NOOP").count() == 1
+    timed.locator("td.status", has_text="completed").wait_for(timeout=90_000)
+    page.fill("#cmd-release", "")
     page.select_option("#cmd-name", "sample.SET_INPUT")
     shot(page, "commanding")
     # The output crosses its critical limit (300 units): the value's cell turns red.
@@ -164,6 +175,12 @@ def test_operator_watches_telemetry_commands_and_sees_the_limit_turn_red(console
     page.select_option("#ev-kind", "verification")
     assert {kind for _sev, kind in page.eval_on_selector_all("#ev-table tbody tr", shown)} \
         == {"verification"}
+    # Gaps: the frames the link lost show as a gap in the packet sequence.
+    page.select_option("#ev-kind", "gap")
+    gap = page.locator("#ev-table tr.kind-gap").first
+    gap.wait_for()
+    assert "lost on APID" in gap.text_content()
+    assert gap.locator("td.severity").text_content() == "LOW"
     page.select_option("#ev-kind", "all")
     shot(page, "events")
     # The archive plots what came down.
