@@ -197,9 +197,9 @@ def test_partner_sees_only_its_own_and_cannot_command_the_operators(console, bro
     base, _ = console
     page = open_console(browser, base, "alice", "partner-pass-a")
     tab(page, "telemetry")
-    page.locator("#tm-table tbody tr").first.wait_for(timeout=90_000)
+    page.locator("#tm-table tbody tr[data-param]").first.wait_for(timeout=90_000)
     page.wait_for_timeout(1000)
-    names = page.eval_on_selector_all("#tm-table tbody tr",
+    names = page.eval_on_selector_all("#tm-table tbody tr[data-param]",
                                       "rs => rs.map(r => r.cells[1].textContent)")
     assert names and all(n.startswith("uni_a_sample.") for n in names), names[:5]
     tab(page, "commanding")
@@ -232,6 +232,17 @@ def test_a_dropped_websocket_reconnects_and_catches_up(console, browser):
     # Notifications are not shown twice after catching up.
     seqs = page.evaluate("state.notes.map(n => n[0])")
     assert len(seqs) == len(set(seqs)) and len(seqs) >= notes_before
+    # The telemetry table draws only the rows in view; scrolled to its end it shows the
+    # last parameter, and every drawn row is a parameter the page holds.
+    tab(page, "telemetry")
+    last = page.evaluate("[...state.values.keys()].sort().at(-1)")
+    assert page.locator(f"tr[data-param='{last}']").count() == 0
+    page.evaluate("$('tm-scroll').scrollTop = 1e9")
+    page.locator(f"tr[data-param='{last}']").wait_for()
+    drawn = page.eval_on_selector_all("#tm-table tr[data-param]",
+                                      "rs => rs.map(r => r.dataset.param)")
+    assert len(drawn) < page.evaluate("state.values.size")
+    assert page.evaluate("keys => keys.every(k => state.values.has(k))", drawn)
     page.close()
 
 

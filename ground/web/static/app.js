@@ -3,7 +3,7 @@
 "use strict";
 
 const state = { me: null, csrf: "", ws: null, since: 0, values: new Map(), notes: [],
-  rows: null, fleet: [], chartName: null, chartPoints: [], retry: 500 };
+  rows: null, tmKeys: [], fleet: [], chartName: null, chartPoints: [], retry: 500 };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, text, cls) {
@@ -61,6 +61,7 @@ for (const b of document.querySelectorAll(".tab")) {
   b.addEventListener("click", () => {
     for (const o of document.querySelectorAll(".tab")) o.classList.toggle("active", o === b);
     for (const p of document.querySelectorAll(".pane")) p.hidden = p.id !== b.dataset.tab;
+    if (b.dataset.tab === "telemetry" && state.me) drawVisibleRows();
   });
 }
 
@@ -161,29 +162,55 @@ function renderPasses(fleet) {
   }
 }
 
-// The table is built once (and again when parameters appear or the filter changes);
-// a push then only rewrites the cells of the values it carries.
+// The table is virtual: it holds only the rows in view of its scroll box (and a few
+// around), so a push costs the same with 80 or 8000 parameters. The row list is
+// sorted again only when parameters appear or the filter changes; a push then
+// rewrites only the cells of the values it carries.
+let rowH = 22;   // px, every row's height (style.css), measured once drawn
 function renderValues() {
-  const body = $("tm-table").tBodies[0];
   const filter = $("tm-filter").value.trim();
-  const rows = [...state.values.values()].filter((r) => !filter || r[1].includes(filter));
-  rows.sort((a, b) => (a[0] + a[1]).localeCompare(b[0] + b[1]));
-  body.replaceChildren();
-  state.rows = new Map();
+  state.tmKeys = [...state.values.keys()]
+    .filter((k) => !filter || state.values.get(k)[1].includes(filter)).sort();
+  drawVisibleRows();
+}
+
+function spacer(rows) {
+  const tr = el("tr", undefined, "spacer");
+  const td = el("td");
+  td.colSpan = 6;
+  td.style.height = `${rows * rowH}px`;
+  tr.append(td);
+  return tr;
+}
+
+function drawVisibleRows() {
+  const box = $("tm-scroll");
+  const body = $("tm-table").tBodies[0];
+  const keys = state.tmKeys || [];
+  const first = Math.max(0, Math.floor(box.scrollTop / rowH) - 10);
+  const last = Math.min(keys.length, first + Math.ceil((box.clientHeight || 600) / rowH) + 20);
   const params = state.me.parameters;
-  for (const row of rows.slice(0, 400)) {
+  state.rows = new Map();
+  const trs = [spacer(first)];
+  for (const key of keys.slice(first, last)) {
+    const row = state.values.get(key);
     const [sc, name] = row;
     const base = params[name] ? name : name.replace(/_\d+$/, "");
     const unit = params[base] ? params[base].unit : "";
     const tr = el("tr");
-    tr.dataset.param = `${sc}/${name}`;
+    tr.dataset.param = key;
     tr.append(el("td", sc), el("td", name), el("td"), el("td", unit), el("td"), el("td"));
     fillRow(tr, row);
-    tr.addEventListener("click", () => { state.chartName = `${sc}/${name}`; state.chartPoints = []; });
-    body.append(tr);
-    state.rows.set(tr.dataset.param, tr);
+    tr.addEventListener("click", () => { state.chartName = key; state.chartPoints = []; });
+    trs.push(tr);
+    state.rows.set(key, tr);
   }
+  trs.push(spacer(keys.length - last));
+  body.replaceChildren(...trs);
+  const drawn = trs.length > 2 ? trs[1].getBoundingClientRect().height : 0;
+  if (drawn > 0 && Math.abs(drawn - rowH) > 0.5) { rowH = drawn; drawVisibleRows(); }
 }
+$("tm-scroll").addEventListener("scroll", drawVisibleRows);
 
 function fillRow(tr, [, , t, v, lim]) {
   const c = tr.cells;
