@@ -73,7 +73,10 @@ def test_operator_watches_telemetry_commands_and_sees_the_limit_turn_red(console
                            ".cells[2].textContent === 'in pass'", timeout=90_000)
     page.wait_for_function("document.querySelector('#fleet-table tr[data-spacecraft=sc1]')"
                            ".cells[6].textContent.endsWith('%')")
-    # Pass timeline: the next AOS/LOS per station, each the station's own from the fleet file.
+    # Pass timeline: the next AOS/LOS per station, each the station's own from the fleet file;
+    # once the real-time TM after the stored TM is down, a station shows the pass it is in.
+    page.wait_for_function("[...document.querySelectorAll('#pass-table td.pass-status')]"
+                           ".some(td => td.textContent === 'in pass')", timeout=90_000)
     fleet = json.loads((work / "sim" / "fleet.json").read_text())["spacecraft"][0]
     rows = page.eval_on_selector_all(
         "#pass-table tr[data-spacecraft=sc1]",
@@ -286,4 +289,26 @@ def test_the_archive_downloads_the_picked_parameters_and_range_as_csv(console, b
     assert sorted(rows) == sorted(expected) and len(rows) >= 2 * 2
     assert {r[0] for r in rows} == set(names)
     assert all(t0 <= float(r[1]) < t1 for r in rows)
+    page.close()
+
+
+def test_the_page_runs_under_its_own_content_security_policy(console, browser):
+    """Without the test-only CSP bypass: the page logs in, goes live and draws the pass
+    timeline and the telemetry table, and the browser reports no CSP violation."""
+    base, _ = console
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.set_default_timeout(60_000)
+    complaints: list[str] = []
+    page.on("console", lambda m: complaints.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: complaints.append(str(e)))
+    page.goto(base + "/")
+    page.fill("#login-user", "ops")
+    page.fill("#login-password", "operator-pass-1")
+    page.click("#login-button")
+    page.wait_for_selector("#conn.live")
+    page.wait_for_selector("#pass-table td.timeline .pass", state="attached")
+    tab(page, "telemetry")
+    page.wait_for_selector("#tm-table tr[data-param]")
+    assert not [c for c in complaints if "Content Security Policy" in c or "Refused" in c], \
+        complaints
     page.close()
