@@ -13,6 +13,7 @@ from fsw.core import (
     ConfigError,
     Executive,
     Field,
+    LockstepClock,
     MessageType,
     MonotonicClock,
     Severity,
@@ -435,6 +436,52 @@ def test_a_frame_ending_on_its_deadline_is_not_late():
     exe.add_app(AppSpec("stall", Exact, 10.0))
     exe.step()
     assert (exe.late_frames, exe.skipped_frames, exe.minor_frames) == (0, 0, 1)
+
+
+class WaitsOnTheBenchApp(App):
+    """Each cycle waits 120 ms for a bus reply that the other side is slow to
+    give (blocked, no CPU), like a tunnelled read on a loaded bench machine."""
+
+    NAME = "waits"
+    APID = 0x0E9
+
+    def execute(self):
+        time.sleep(0.12)
+
+
+class BurnsCpuApp(App):
+    """Each cycle computes for 120 ms of CPU time."""
+
+    NAME = "burns"
+    APID = 0x0EA
+
+    def execute(self):
+        start = time.process_time()
+        while time.process_time() - start < 0.12:
+            pass
+
+
+def _granted(t_from_s: float, t_to_s: float) -> float:
+    return t_to_s  # the bench grants every step at once
+
+
+def test_lockstep_overruns_are_cpu_time_beyond_the_period_not_waiting():
+    """In lockstep the flight clock follows the bench: 120 ms of waiting on the
+    bench within a 100 ms frame is no overrun, 120 ms of CPU work is; on the
+    real clock waiting is an overrun too (the deadline passes either way)."""
+    waits = Executive(LockstepClock(_granted), rate_groups_hz=(10.0,))
+    waits.add_app(AppSpec("waits", WaitsOnTheBenchApp, 10.0))
+    waits.run(0.3)
+    assert waits.groups[0].overruns == 0
+    burns = Executive(LockstepClock(_granted), rate_groups_hz=(10.0,))
+    burns.add_app(AppSpec("burns", BurnsCpuApp, 10.0))
+    burns.run(0.3)
+    assert burns.groups[0].overruns == 3
+    assert any("10 Hz group overran" in e.text for e in burns.events.recent)
+    real = Executive(MonotonicClock(), rate_groups_hz=(10.0,))
+    real.add_app(AppSpec("waits", WaitsOnTheBenchApp, 10.0))
+    real.run(0.25)
+    assert real.groups[0].overruns >= 1
 
 
 class NoStartApp(TickApp):
