@@ -563,3 +563,30 @@ def test_reports_go_to_the_tcs_source_and_every_carried_out_tc_is_counted(system
     assert comms.housekeeping_values()["tcs_routed"] == before + 2
     assert reports(tms, ghost.request_id)[0][0] in (2, 10)
     assert exe.events.recent[-1].text.endswith("no application process 0x7e")
+
+
+def test_a_deleted_structure_forgets_its_pending_one_shot(system):
+    # PUS ST[03]: a structure created again starts disabled, whatever was
+    # asked of the one deleted before it
+    exe, ground = system
+    run(exe, 12)
+    exe.apps["comms"].take_frames()
+    one_shot = ground.tc(COMMS_APID, 3, 27, sv.encode_ids([SAMPLE_APID]))
+    delete = ground.tc(COMMS_APID, 3, 3, sv.encode_ids([SAMPLE_APID]))
+    create = ground.tc(COMMS_APID, 3, 1, sv.HkStructure(SAMPLE_APID, 1000).encode())
+    tms = exchange(exe, ground, [ground.frame(tc, OPERATOR) for tc in (one_shot, delete, create)],
+                   steps=1)
+    assert all(reports(tms, tc.request_id) == [(1, None), (7, None)]
+               for tc in (one_shot, delete, create))
+    run(exe, 25)
+    assert SAMPLE_APID not in hk_sids(ground.downlink(exe.apps["comms"].take_frames()))
+
+
+def test_ping_answers_with_an_empty_pong_and_a_connection_test_names_the_missing_apid(system):
+    exe, ground = system
+    ping = ground.tc(SAMPLE_APID, 17, 1)
+    nobody = ground.tc(SAMPLE_APID, 17, 3, sv.encode_connection_test(0x3FF))
+    tms = exchange(exe, ground, [ground.frame(ping, OPERATOR), ground.frame(nobody, OPERATOR)])
+    [pong] = [t for t in tms if (t.service, t.subtype) == (17, 2)]
+    assert pong.source_data == b""  # ECSS-E-ST-70-41C 6.17.5: TM[17,2] has no data
+    assert exe.events.recent[-1].text.endswith("no_such_target: no application process 0x3ff")
