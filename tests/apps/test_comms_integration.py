@@ -590,3 +590,15 @@ def test_ping_answers_with_an_empty_pong_and_a_connection_test_names_the_missing
     [pong] = [t for t in tms if (t.service, t.subtype) == (17, 2)]
     assert pong.source_data == b""  # ECSS-E-ST-70-41C 6.17.5: TM[17,2] has no data
     assert exe.events.recent[-1].text.endswith("no_such_target: no application process 0x3ff")
+
+
+def test_a_tc_tagged_for_the_on_board_time_itself_is_taken_and_runs_at_once(system):
+    # docs/space-link.md: only a release time already passed is refused
+    exe, ground = system
+    assert exe.clock.now() == 0.0
+    ping = ground.tc(SAMPLE_APID, 17, 1)
+    ins = ground.tc(SCHEDULER_APID, 11, 4,
+                    sv.encode_insert([sv.ScheduledTc(CucTime.from_seconds(0.0), ping)]))
+    tms = exchange(exe, ground, [ground.frame(ins, OPERATOR)], steps=4)
+    assert reports(tms, ins.request_id) == [(1, None), (7, None)]
+    assert reports(tms, ping.request_id) == [(1, None), (7, None)]
