@@ -602,3 +602,16 @@ def test_a_tc_tagged_for_the_on_board_time_itself_is_taken_and_runs_at_once(syst
     tms = exchange(exe, ground, [ground.frame(ins, OPERATOR)], steps=4)
     assert reports(tms, ins.request_id) == [(1, None), (7, None)]
     assert reports(tms, ping.request_id) == [(1, None), (7, None)]
+
+
+def test_parameter_ids_span_16_bits_and_an_unknown_one_fails_at_completion(system):
+    # docs/space-link.md: a parameter ID is an index in the app's PARAMETERS,
+    # carried as an unsigned 16-bit field; 0x8000 is no parameter of the sample app
+    exe, ground = system
+    get = ground.tc(SAMPLE_APID, 20, 1, sv.encode_ids([0x8000]))
+    put = ground.tc(SAMPLE_APID, 20, 3, sv.encode_values([(0x8000, 1.0)]))
+    tms = exchange(exe, ground, [ground.frame(get, OPERATOR), ground.frame(put, OPERATOR)])
+    assert reports(tms, get.request_id) == reports(tms, put.request_id) == [
+        (1, None), (8, 3)]  # accepted, then the app's BAD_ARGUMENT (docs/apps.md reasons)
+    assert [e.text for e in exe.events.recent][-2:] == [
+        "REPORT_PARAMETER failed: no parameter 32768", "SET_PARAMETER failed: no parameter 32768"]
