@@ -612,6 +612,6 @@ def test_parameter_ids_span_16_bits_and_an_unknown_one_fails_at_completion(syste
     put = ground.tc(SAMPLE_APID, 20, 3, sv.encode_values([(0x8000, 1.0)]))
     tms = exchange(exe, ground, [ground.frame(get, OPERATOR), ground.frame(put, OPERATOR)])
     assert reports(tms, get.request_id) == reports(tms, put.request_id) == [
-        (1, None), (8, 3)]  # accepted, then the app's BAD_ARGUMENT (docs/apps.md reasons)
+        (1, None), (8, 3)]  # accepted, then completion failed with the app's BAD_ARGUMENT (3)
     assert [e.text for e in exe.events.recent][-2:] == [
         "REPORT_PARAMETER failed: no parameter 32768", "SET_PARAMETER failed: no parameter 32768"]
