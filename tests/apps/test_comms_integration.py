@@ -615,3 +615,34 @@ def test_parameter_ids_span_16_bits_and_an_unknown_one_fails_at_completion(syste
         (1, None), (8, 3)]  # accepted, then completion failed with the app's BAD_ARGUMENT (3)
     assert [e.text for e in exe.events.recent][-2:] == [
         "REPORT_PARAMETER failed: no parameter 32768", "SET_PARAMETER failed: no parameter 32768"]
+
+
+def test_released_tcs_spend_no_rate_and_need_their_owner_still_on_board(tmp_path):
+    # docs/space-link.md: a TC is counted against its sender's tcs_per_s when
+    # it arrives (an insert is one TC); released TCs are authorised against
+    # their owner at release, and an owner no longer in the key file gets a
+    # failure report
+    holders = [dict(h) for h in KEYS["key_holders"]]
+    holders[1]["quotas"] = {"tcs_per_s": 1}
+    exe, ground = boot_system(tmp_path, {**KEYS, "key_holders": holders})
+    pings = [ground.tc(PARTNER_APID, 17, 1) for _ in range(3)]
+    ins = ground.tc(SCHEDULER_APID, 11, 4, sv.encode_insert(
+        [sv.ScheduledTc(CucTime.from_seconds(1.0), p) for p in pings]))
+    tms = exchange(exe, ground, [ground.frame(ins, PARTNER_A)])
+    assert reports(tms, ins.request_id) == [(1, None), (7, None)]
+    run(exe, 10)
+    tms = ground.downlink(exe.apps["comms"].take_frames())
+    assert [reports(tms, p.request_id) for p in pings] == [[(1, None), (7, None)]] * 3
+    # uni-a's activities outlive its key: a new key file without uni-a, then a reboot
+    later = [ground.tc(PARTNER_APID, 17, 1) for _ in range(2)]
+    ins = ground.tc(SCHEDULER_APID, 11, 4, sv.encode_insert(
+        [sv.ScheduledTc(CucTime.from_seconds(2.0), p) for p in later]))
+    exchange(exe, ground, [ground.frame(ins, PARTNER_A)])
+    exe.context.store.close()
+    exe, _ = boot_system(tmp_path, {**KEYS, "key_holders": holders[:1]})
+    run(exe, 25)
+    tms = ground.downlink(exe.apps["comms"].take_frames())
+    assert [reports(tms, p.request_id) for p in later] == [
+        [(2, LINK_FAILURE_BASE + Reason.NOT_AUTHORISED)]] * 2
+    assert any(e.text.endswith("released TC of SPI 10, which is no longer an operational "
+                               "key holder") for e in exe.events.recent)
