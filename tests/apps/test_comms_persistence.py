@@ -11,17 +11,18 @@ import json
 from fsw.apps.comms import CommsApp
 from fsw.apps.sample import SampleApp
 from fsw.core import AppSpec, Executive, Severity, Store, VirtualClock
-from fsw.core.ids import SAMPLE_APID
+from fsw.core.ids import EXECUTIVE_APID, SAMPLE_APID
 from fsw.core.wiring import Wiring
+from fsw.protocol import services as sv
 from fsw.protocol.tm import Clcw
 from tests.apps.test_comms_integration import FRAME_LEN, KEYS, OPERATOR, SCID, Ground
 
 PRIORITY = {"events_high": 220, "events": 120, "verification": 200, "housekeeping": 50}
 
 
-def boot(tmp_path, priority=PRIORITY, **comms: object) -> Executive:
+def boot(tmp_path, priority=PRIORITY, housekeeping=("sample",), **comms: object) -> Executive:
     exe = Executive(VirtualClock(), rate_groups_hz=(10.0,), store=Store(tmp_path / "store.db"),
-                    wiring=Wiring(housekeeping=("sample",), priority=priority))
+                    wiring=Wiring(housekeeping=housekeeping, priority=priority))
     exe.add_app(AppSpec("comms", CommsApp, 10.0,
                         {"scid": SCID, "key_file": str(tmp_path / "keys.json"),
                          "arsn_db": str(tmp_path / "arsn.db"), "tm_frame_len": FRAME_LEN,
@@ -83,20 +84,24 @@ def test_tm_made_between_passes_survives_a_power_cycle_and_goes_down_by_priority
 def test_the_queue_ranks_tm_as_the_wiring_says(tmp_path):
     # fsw/core/wiring.py: events_high is MEDIUM and HIGH events (PUS ST[05]
     # subtypes 3 and 4), events the others (subtypes 1 and 2), verification
-    # the ST[01] reports; a named housekeeping source may have its own rank.
+    # the ST[01] reports; a named housekeeping source may have its own rank,
+    # the others take the housekeeping one (docs/autonomy.md)
     (tmp_path / "keys.json").write_text(json.dumps(KEYS))
-    exe = boot(tmp_path, {**PRIORITY, "sample": 240}, store_and_forward=True)
+    exe = boot(tmp_path, {**PRIORITY, "sample": 240}, ("sample", "executive"),
+               store_and_forward=True)
     ground = Ground(tmp_path / "keys.json")
     exe.run(0.5)
     exe.apps["comms"].take_frames()  # what boot made: the queue starts empty
+    exe.run(0.7)  # housekeeping at 1 s, queued by comms the cycle after
     for severity in (Severity.INFO, Severity.HIGH, Severity.LOW, Severity.MEDIUM):
         exe.events.raise_event(SAMPLE_APID, 77, severity, severity.name)
     exe.apps["comms"].receive_frame(ground.frame(ground.tc(SAMPLE_APID, 17, 1), OPERATOR))
-    exe.run(0.8)  # housekeeping at 1 s, queued by comms the cycle after
+    exe.run(0.3)
     kinds = []
     for tm in ground.downlink(exe.apps["comms"].take_frames()):
-        if tm.apid != SAMPLE_APID:
-            continue
-        kinds.append({3: "hk", 5: f"5.{tm.subtype}", 1: f"1.{tm.subtype}"}.get(tm.service))
-    kinds = [k for k in kinds if k is not None]
-    assert kinds == ["hk", "5.4", "5.3", "1.1", "1.7", "5.1", "5.2"]
+        if (tm.service, tm.subtype) == (3, 25):
+            sid = sv.HkReport.decode(tm.source_data).sid
+            kinds.append({SAMPLE_APID: "hk", EXECUTIVE_APID: "executive hk"}[sid])
+        elif tm.apid == SAMPLE_APID and tm.service in (1, 5):
+            kinds.append(f"{tm.service}.{tm.subtype}")
+    assert kinds == ["hk", "5.4", "5.3", "1.1", "1.7", "5.1", "5.2", "executive hk"]
