@@ -646,3 +646,30 @@ def test_released_tcs_spend_no_rate_and_need_their_owner_still_on_board(tmp_path
         [(2, LINK_FAILURE_BASE + Reason.NOT_AUTHORISED)]] * 2
     assert any(e.text.endswith("released TC of SPI 10, which is no longer an operational "
                                "key holder") for e in exe.events.recent)
+
+
+def test_reports_on_a_holders_requests_are_charged_to_its_tm_quota(tmp_path):
+    # docs/space-link.md: tm_bytes_per_cycle bounds the TM (verification
+    # reports and replies) generated in reply to a holder's TCs in one comms
+    # cycle; the rest is withheld and counted. 64 octets hold two reports.
+    holders = [dict(h) for h in KEYS["key_holders"]]
+    holders[1]["quotas"] = {"tm_bytes_per_cycle": 64}
+    exe, ground = boot_system(tmp_path, {**KEYS, "key_holders": holders})
+    comms = exe.apps["comms"]
+    # four parameter requests (8 verification reports in all), then four
+    # schedule summary requests (8 reports and 4 summaries)
+    for requests, made in (
+            ([ground.tc(PARTNER_APID, 20, 1, sv.encode_ids([0])) for _ in range(4)], 8),
+            ([ground.tc(SCHEDULER_APID, 11, 17) for _ in range(4)], 12)):
+        withheld = comms.housekeeping_values()["tm_withheld"]
+        tms = exchange(exe, ground, [ground.frame(tc, PARTNER_A) for tc in requests])
+        got = sum(len(reports(tms, tc.request_id)) for tc in requests) + len(
+            [t for t in tms if (t.service, t.subtype) == (11, 13)])
+        assert 0 < got < made
+        assert comms.housekeeping_values()["tm_withheld"] - withheld == made - got
+    # the operator's requests are not held back by uni-a's quota
+    withheld = comms.housekeeping_values()["tm_withheld"]
+    mine = [ground.tc(PARTNER_APID, 20, 1, sv.encode_ids([0])) for _ in range(4)]
+    tms = exchange(exe, ground, [ground.frame(tc, OPERATOR) for tc in mine])
+    assert [reports(tms, tc.request_id) for tc in mine] == [[(1, None), (7, None)]] * 4
+    assert comms.housekeeping_values()["tm_withheld"] == withheld

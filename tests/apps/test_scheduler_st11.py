@@ -322,6 +322,32 @@ def test_an_ownerless_stored_activity_is_dropped_for_good(tmp_path):
     assert not any("no readable owner" in e.text for e in h.exe.events.recent)
 
 
+def test_the_dropped_activity_is_named():
+    store = Store(":memory:")
+    store.put("scheduler", "0:48:7", bytes(8) + PusTc(0x30, 17, 1, seq_count=7).encode())
+    h = Harness(store)
+    assert "stored activity 0:48:7 has no readable owner: dropped" in [
+        e.text for e in h.exe.events.recent]
+
+
+def test_an_activity_named_twice_in_one_delete_is_deleted_once():
+    h = Harness()
+    act = sv.ScheduledTc(CucTime.from_seconds(h.exe.clock.now() + 50), _ping(9))
+    assert h.command(INSERT, sv.encode_insert([act]))
+    aid = sv.ActivityId.of(act.tc)
+    assert h.command(DELETE, sv.encode_delete([aid, aid]))
+    assert h.app.activities == {}
+
+
+def test_a_slot_quota_beyond_16_bits_is_stamped_as_65535():
+    # the owner header carries the quota in 16 bits: a larger one is capped, not refused
+    rich = Owner(10, whole_schedule=False, slots=100000)
+    assert rich.encode() == bytes.fromhex("000a00ffff")
+    h = Harness()
+    act = sv.ScheduledTc(CucTime.from_seconds(h.exe.clock.now() + 50), _ping(3))
+    assert h.command(INSERT, sv.encode_insert([act]), rich)
+
+
 def test_a_request_without_a_sound_owner_header_is_refused_in_words():
     # the owner header comms stamps: SPI (u16), whole-schedule flag (u8: 0 or 1), slots (u16)
     h = Harness()

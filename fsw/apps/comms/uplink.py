@@ -78,10 +78,6 @@ class UplinkIntake:
                         out.append(q.popleft())
         return out
 
-    def waiting(self) -> int:
-        with self._lock:
-            return sum(len(q) for q in self._queues.values())
-
     def rejections(self) -> tuple[Counter[Why], str]:
         """Frames refused on arrival since the last call, by reason, and the
         text of the last one."""
