@@ -326,3 +326,23 @@ def test_an_apps_command_pipe_holds_16_commands_per_cycle(executive, results):
         executive.bus.publish(CMD, encode_command(rid, 0, SampleApp.COMMANDS[0].args))
     executive.step()
     assert app.cmd_count == 16 and app.command_pipe.dropped == 4
+
+
+def test_a_command_is_critical_only_where_it_is_declared_so():
+    # docs/apps.md: `@command(..., critical=True)` marks a critical command
+    from fsw.core import App, Field, command
+
+    class Switcher(App):
+        NAME, APID = "switcher", 0x0F5
+
+        @command(10, Field("on", "B"), critical=True)
+        def power(self, on):
+            """Switch the payload."""
+
+        @command(11)
+        def ping(self):
+            """Say hello."""
+
+    assert [(s.name, s.critical) for s in Switcher.COMMANDS.values() if s.code >= 10] == [
+        ("POWER", True), ("PING", False)]
+    assert not any(s.critical for s in SampleApp.COMMANDS.values())

@@ -5,6 +5,7 @@ octet by octet (big-endian, no padding, in the order the docstring of
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 from fsw.core.device_health import device_health_message, pack_device_health
 from fsw.core.message import tm_msg_id
@@ -32,8 +33,6 @@ def test_counters_saturate_and_the_last_error_is_cut_to_48_octets():
 
 
 def test_the_fields_are_the_ones_docs_hal_md_lists():
-    from pathlib import Path
-
     doc = (Path(__file__).resolve().parents[2] / "docs" / "hal.md").read_text()
     table = doc[doc.index("| `device` |"):].split("\n\n")[0]
     rows = [[c.strip().strip("`") for c in line.strip("|").split("|")]
@@ -42,3 +41,14 @@ def test_the_fields_are_the_ones_docs_hal_md_lists():
     msg = device_health_message(0x020)
     assert [(f.name, f.fmt, f.doc) for f in msg.fields] == [
         (name, sizes[kind], meaning) for name, kind, meaning in rows]
+
+
+def test_a_partial_error_table_and_an_undecodable_error_text_still_pack():
+    msg = device_health_message(0x020)
+    h = Health(errors={"nack": 3}, last_error="bad \udcff octet")  # a lone surrogate
+    raw = pack_device_health(msg, 0, h)
+    assert struct.unpack(">8I", raw[17:49]) == (3, 0, 0, 0, 0, 0, 0, 0)
+    assert raw[49:].rstrip(b"\0") == b"bad ? octet"
+    # docs/hal.md names the message and what it is
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "hal.md").read_text()
+    assert f"`DEVICE_HEALTH` message ({msg.doc.lower()})" in doc

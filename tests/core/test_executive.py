@@ -589,3 +589,12 @@ def test_frames_dropped_to_catch_up_add_up_over_several_stalls():
     exe.add_app(AppSpec("stall", TwoStalls, 10.0))
     exe.run(2.0)
     assert (exe.late_frames, exe.skipped_frames) == (2, 4)  # two frames dropped each time
+
+
+def test_boot_goes_on_past_an_app_that_cannot_be_loaded():
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("ghost", "fsw.apps.ghost:GhostApp", 10.0))
+    exe.add_app(AppSpec("tick", TickApp, 10.0))
+    exe.add_app(AppSpec("sample", SampleApp, 10.0))
+    assert exe.boot() == ["ghost"]
+    assert exe.events.recent[-1].text == "booted 2 of 3 apps (boot 1, FIRST_BOOT)"
