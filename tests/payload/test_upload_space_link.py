@@ -150,7 +150,7 @@ def fly(tmp_path: Path, *, size: int, passes: int, pass_s: float, loss: float, s
                         seq_num=7)
         incoming = tmp_path / "m" / "sc" / "payload" / "incoming" / bundle.name
         seen_between = []
-        for k in range(passes):
+        for _k in range(passes):
             end = mission.t + pass_s
             while mission.t < end and not upload.done:
                 mission.step(True, upload)
