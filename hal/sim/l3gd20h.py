@@ -44,9 +44,19 @@ class L3GD20HEmulator(RegisterTarget):
     def __init__(self, *, noise_rad_s: float = 0.0, bias_rad_s=(0.0, 0.0, 0.0),
                  seed: int = 0) -> None:
         self.noise_rad_s = float(noise_rad_s)
-        self.bias_rad_s = np.asarray(bias_rad_s, dtype=float).reshape(3)
+        self.bias_rad_s = bias_rad_s
         self._inc = True
         super().__init__(seed=seed)
+
+    @property
+    def bias_rad_s(self) -> np.ndarray:
+        """Offset added to every axis, rad/s, sensor frame, shape (3,)."""
+        return np.array(self._bias_rad_s)
+
+    @bias_rad_s.setter
+    def bias_rad_s(self, bias_rad_s) -> None:
+        # Kept as plain floats: every sample adds it.
+        self._bias_rad_s = tuple(np.asarray(bias_rad_s, dtype=float).reshape(3).tolist())
 
     def set_rate(self, w_sensor_rad_s) -> None:
         """Truth angular rate at the sensor, rad/s, sensor frame."""
@@ -57,7 +67,7 @@ class L3GD20HEmulator(RegisterTarget):
         rad_s_per_lsb = _RAD_S_PER_LSB[regs[REG_CTRL4] & 0x30]
         noise = self.noise_rad_s
         draw = self.noise.draw
-        bias = self.bias_rad_s.tolist()
+        bias = self._bias_rad_s
         for i, w in enumerate(w_sensor_rad_s):
             if not ctrl1 & (1 << i):
                 continue

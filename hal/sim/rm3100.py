@@ -45,9 +45,19 @@ class RM3100Emulator(RegisterTarget):
 
     def __init__(self, *, noise_t: float = 0.0, bias_t=(0.0, 0.0, 0.0), seed: int = 0) -> None:
         self.noise_t = float(noise_t)
-        self.bias_t = np.asarray(bias_t, dtype=float).reshape(3)
+        self.bias_t = bias_t
         self._b_t = (0.0, 0.0, 0.0)
         super().__init__(seed=seed)
+
+    @property
+    def bias_t(self) -> np.ndarray:
+        """Offset added to every axis, tesla, sensor frame, shape (3,)."""
+        return np.array(self._bias_t)
+
+    @bias_t.setter
+    def bias_t(self, bias_t) -> None:
+        # Kept as plain floats: every measurement adds it.
+        self._bias_t = tuple(np.asarray(bias_t, dtype=float).reshape(3).tolist())
 
     def set_field(self, b_sensor_t) -> None:
         """Truth field at the sensor, tesla, sensor frame. Ignored while stuck."""
@@ -73,11 +83,12 @@ class RM3100Emulator(RegisterTarget):
             return
         noise_ut = self.noise_t * 1e6
         draw = self.noise.draw
-        bias = self.bias_t.tolist()
+        bias = self._bias_t
+        b_t = self._b_t
         for i in range(3):
             if not axes & (0x10 << i):
                 continue
-            b = (self._b_t[i] + bias[i]) * 1e6
+            b = (b_t[i] + bias[i]) * 1e6
             if noise_ut:
                 b += noise_ut * draw()
             b = -RANGE_UT if b < -RANGE_UT else RANGE_UT if b > RANGE_UT else b

@@ -119,6 +119,8 @@ class Downlink:
     def _frame_pending(self) -> int:
         vc = self.tm.vcs[0]
         vc.flush()
+        if not vc.pending:
+            return 0  # nothing to frame: the CLCWs are not needed this cycle
         clcws = self.clcws()
         while vc.pending:
             if clcws:
