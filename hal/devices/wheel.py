@@ -165,7 +165,12 @@ class ReactionWheels:
 
     def set_torques(self, torques_nm) -> None:
         """Torque per wheel, N m, shape (n,)."""
-        t = np.asarray(torques_nm, dtype=float).reshape(len(self.wheels)).tolist()
+        n = len(self.wheels)
+        if (torques_nm.__class__ is np.ndarray and torques_nm.dtype == np.float64
+                and torques_nm.shape == (n,)):
+            t = torques_nm.tolist()  # the ADCS cycle's own output: no conversion needed
+        else:
+            t = np.asarray(torques_nm, dtype=float).reshape(n).tolist()
         first: HalError | None = None
         for wheel, tau in zip(self.wheels, t, strict=True):
             try:

@@ -26,3 +26,10 @@ def test_bad_constellations_are_refused():
         constellation(0)
     with pytest.raises(ValueError):
         fly_constellation(constellation(1), duration_s=0.0)
+
+
+def test_by_default_each_spacecraft_flies_in_a_process_of_its_own():
+    # Three processes share two cores to the end; a pool of two would leave one idle.
+    runs, _ = fly_constellation(constellation(3), duration_s=2.0)
+    assert len({r.pid for r in runs}) == 3
+    assert all(r.sim_s == pytest.approx(2.0) for r in runs)
