@@ -454,5 +454,6 @@ class AdcsApp(App):
 
 def _four(values: np.ndarray) -> list[float]:
     out = [0.0, 0.0, 0.0, 0.0]
-    out[:len(values)] = [float(v) for v in values]
+    out[:len(values)] = (values.tolist() if isinstance(values, np.ndarray)
+                         else [float(v) for v in values])
     return out
