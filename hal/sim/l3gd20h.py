@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
-import numpy as np
-
 from hal.devices.l3gd20h import (
     FULL_SCALE,
     REG_CTRL1,
@@ -18,7 +16,7 @@ from hal.devices.l3gd20h import (
     STATUS_ZYXDA,
     WHO_AM_I,
 )
-from hal.sim.emulator import RegisterTarget
+from hal.sim.emulator import RegisterTarget, Vector3
 
 __all__ = ["L3GD20HEmulator"]
 
@@ -40,6 +38,7 @@ class L3GD20HEmulator(RegisterTarget):
     part = "ST L3GD20H"
     POWER_ON: ClassVar[dict[int, int]] = {REG_WHO_AM_I: WHO_AM_I, REG_CTRL1: 0x07}
     WRITABLE = frozenset({REG_CTRL1, 0x21, 0x22, REG_CTRL4, 0x24, 0x2E, 0x39})
+    bias_rad_s = Vector3("Offset added to every axis, rad/s, sensor frame.")
 
     def __init__(self, *, noise_rad_s: float = 0.0, bias_rad_s=(0.0, 0.0, 0.0),
                  seed: int = 0) -> None:
@@ -47,16 +46,6 @@ class L3GD20HEmulator(RegisterTarget):
         self.bias_rad_s = bias_rad_s
         self._inc = True
         super().__init__(seed=seed)
-
-    @property
-    def bias_rad_s(self) -> np.ndarray:
-        """Offset added to every axis, rad/s, sensor frame, shape (3,)."""
-        return np.array(self._bias_rad_s)
-
-    @bias_rad_s.setter
-    def bias_rad_s(self, bias_rad_s) -> None:
-        # Kept as plain floats: every sample adds it.
-        self._bias_rad_s = tuple(np.asarray(bias_rad_s, dtype=float).reshape(3).tolist())
 
     def set_rate(self, w_sensor_rad_s) -> None:
         """Truth angular rate at the sensor, rad/s, sensor frame."""
