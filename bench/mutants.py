@@ -111,11 +111,18 @@ def _prepare(area: Area, only: list[str]) -> Path:
     """A work folder whose packages and tests link to the repository's."""
     work = OUT / "work" / area.name
     work.mkdir(parents=True, exist_ok=True)
+    pyproject = _pyproject_for(area, only)
+    if (work / "pyproject.toml").exists() and _mutated_patterns(work, area) != json.loads(
+            re.search(r"only_mutate = (.*)", pyproject).group(1)):
+        # mutmut keeps which tests run which function from the last run and
+        # only traces new tests again: a file outside the last run's scope had
+        # no trampolines then, so each of its mutants would read "no tests".
+        (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     for name in (*PACKAGES, *ALSO_COPY, "tests"):
         link = work / name
         if (ROOT / name).exists() and not link.exists():
             link.symlink_to(ROOT / name)
-    (work / "pyproject.toml").write_text(_pyproject_for(area, only))
+    (work / "pyproject.toml").write_text(pyproject)
     # Tests change as mutants are hunted down: take the current ones each run.
     for name in ("tests", "docs"):
         shutil.rmtree(work / "mutants" / name, ignore_errors=True)
