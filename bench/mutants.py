@@ -112,12 +112,9 @@ def _prepare(area: Area, only: list[str]) -> Path:
     work = OUT / "work" / area.name
     work.mkdir(parents=True, exist_ok=True)
     pyproject = _pyproject_for(area, only)
-    if (work / "pyproject.toml").exists() and _mutated_patterns(work, area) != json.loads(
-            re.search(r"only_mutate = (.*)", pyproject).group(1)):
-        # mutmut keeps which tests run which function from the last run and
-        # only traces new tests again: a file outside the last run's scope had
-        # no trampolines then, so each of its mutants would read "no tests".
-        (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+    scope = json.loads(re.search(r"only_mutate = (.*)", pyproject).group(1))
+    if (work / "pyproject.toml").exists() and _mutated_patterns(work, area) != scope:
+        _widen(work, scope)
     for name in (*PACKAGES, *ALSO_COPY, "tests"):
         link = work / name
         if (ROOT / name).exists() and not link.exists():
@@ -135,24 +132,69 @@ def _prepare(area: Area, only: list[str]) -> Path:
     return work
 
 
-def _forget_undetected(work: Path) -> None:
-    """Mark every mutant the tests missed as unchecked, so new tests get their chance."""
+def _widen(work: Path, scope: list[str]) -> None:
+    """Make a new scope's files mutable again after a run with another scope.
+
+    mutmut copies a file outside its scope unchanged, and later judges a copy
+    newer than its source "unmodified" and keeps it: the file's mutants could
+    never be switched on. It also keeps which tests run which function and
+    traces only new tests again, so a function that had no trampoline then
+    would read "no tests". Drop such copies with their results, and the
+    tracing, so that mutmut builds both afresh.
+    """
+    for copy in (work / "mutants").rglob("*.py"):
+        path = str(copy.relative_to(work / "mutants"))
+        if any(fnmatch.fnmatch(path, p) for p in scope) and "mutmut" not in copy.read_text():
+            copy.unlink()
+            Path(f"{copy}.meta").unlink(missing_ok=True)
+    (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+
+
+def _forget_undetected(work: Path) -> list[str]:
+    """Mark every mutant the tests missed as unchecked, so new tests get their
+    chance; returns the names of those that had been checked."""
+    missed = []
     for meta in (work / "mutants").rglob("*.py.meta"):
         data = json.loads(meta.read_text())
         codes = data["exit_code_by_key"]
         for key, code in codes.items():
             if _STATUS.get(code, "suspicious") not in _DETECTED:
+                if code is not None:
+                    missed.append(key)
                 codes[key] = None
         meta.write_text(json.dumps(data, indent=4))
+    return missed
 
 
-def run_area(area: Area, jobs: int, only: list[str], retest: bool = False) -> int:
+def _sample(work: Path, scope: list[str], every: int) -> list[str]:
+    """Every `every`-th unchecked mutant of each file in `scope`, in source order,
+    so a partial run still reaches every file (mutmut alone runs the mutants
+    with the fastest tests first, which can leave whole files unchecked)."""
+    names = []
+    for meta in sorted((work / "mutants").rglob("*.py.meta")):
+        path = str(meta.relative_to(work / "mutants"))[: -len(".meta")]
+        if not any(fnmatch.fnmatch(path, p) for p in scope):
+            continue
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        unchecked = [k for k, code in codes.items() if code is None]
+        names += unchecked[::every]
+    return names
+
+
+def run_area(area: Area, jobs: int, only: list[str], retest: bool = False,
+             sample: int = 1) -> int:
     """Run mutmut over one area; returns mutmut's exit status."""
     work = _prepare(area, only)
-    if retest:
-        _forget_undetected(work)
+    missed = _forget_undetected(work) if retest else []
     log = OUT / f"{area.name}.log"
     cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)]
+    if sample > 1:
+        # after a sampled run, --retest tries again only the sample's survivors
+        names = missed if retest else _sample(work, only or list(area.mutate), sample)
+        if not names:
+            print(f"{area.name}: no mutants to run")
+            return 0
+        cmd += names
     started = time.monotonic()
     with log.open("w") as out:
         status = subprocess.call(cmd, cwd=work, stdout=out, stderr=subprocess.STDOUT)
@@ -295,18 +337,23 @@ def main(argv: list[str] | None = None) -> int:
                         help="mutate only files matching GLOB within the area (repeatable)")
     parser.add_argument("--retest", action="store_true",
                         help="test again the mutants the last run missed (after adding tests)")
+    parser.add_argument("--sample", type=int, default=1, metavar="N",
+                        help="check only every N-th unchecked mutant of each file (a spread "
+                        "sample when there is no time for all; the report says how many "
+                        "were checked); with --retest, only the mutants the last run missed")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the reports from the last run without running mutmut")
     args = parser.parse_args(argv)
     known = {a.name: a for a in AREAS}
     unknown = [a for a in args.areas if a not in known]
-    if unknown or args.jobs < 1:
-        parser.error(f"unknown area {unknown[0]!r}" if unknown else "--jobs must be at least 1")
+    if unknown or args.jobs < 1 or args.sample < 1:
+        parser.error(f"unknown area {unknown[0]!r}" if unknown
+                     else "--jobs and --sample must be at least 1")
     chosen = [known[a] for a in args.areas] or [a for a in AREAS if _has_code_and_tests(a)]
     OUT.mkdir(parents=True, exist_ok=True)
     for area in chosen:
         if not args.report_only:
-            run_area(area, args.jobs, args.only, args.retest)
+            run_area(area, args.jobs, args.only, args.retest, args.sample)
         write_report(collect(area))
     # The summary covers every area run so far, not only this run's.
     summary = []
