@@ -250,3 +250,64 @@ def test_ccsdspy_reads_pus_tm_we_write(tmp_path):
     assert ref["value"].tolist() == [i / 4 for i in range(40)]
     assert ref["pec"].tolist() == [int.from_bytes(tm.encode()[-2:], "big") for tm in tms]
     assert ref["CCSDS_APID"].tolist() == [0x30] * 40
+
+
+def _tm_octets(vs: int, pfield: int, time: bytes, data: bytes = b"") -> bytes:
+    """A PUS TM built octet by octet (ECSS-E-ST-70-41C 7.4.3.2): primary header with
+    the secondary header flag, version | time status, service 3, subtype 25, message
+    counter 1, destination 2, the P-field and T-field of the time, data, PEC."""
+    from fsw.protocol.crc import crc16
+    sec = bytes((vs, 3, 25, 0, 1, 0, 2, pfield)) + time
+    body = sec + data
+    hdr = bytes((0x08, 0x05, 0xC0, 0x07)) + (len(body) + 2 - 1).to_bytes(2, "big")
+    raw = hdr + body
+    return raw + crc16(raw).to_bytes(2, "big")
+
+
+def test_pus_tm_octet_by_octet_and_its_refusals():
+    # P-field 0x2E: agency epoch (010), 4 coarse octets (11), 2 fine octets (10)
+    raw = _tm_octets(0x25, 0x2E, bytes.fromhex("000004d2" "8000"), b"\xaa\xbb")
+    tm = PusTm.decode(raw)
+    assert (tm.apid, tm.service, tm.subtype, tm.seq_count) == (5, 3, 25, 7)
+    assert (tm.msg_counter, tm.dest_id, tm.time_ref_status) == (1, 2, 5)
+    assert tm.time == CucTime(1234, 0x8000) and tm.source_data == b"\xaa\xbb"
+    assert tm.encode() == raw
+    with pytest.raises(PacketError) as e:
+        PusTm.decode(_tm_octets(0x15, 0x2E, bytes(6)))  # PUS version 1
+    assert str(e.value) == "bad_version: PUS version 1"
+    with pytest.raises(PacketError) as e:
+        PusTm.decode(_tm_octets(0x20, 0x2B, bytes(6)))  # 3 + 3 octets of time
+    assert str(e.value) == "field_range: TM time is CUC 4+2"
+    with pytest.raises(PacketError) as e:
+        PusTm(1, 3, 25, time=CucTime(1, 0, 4, 1))
+    assert str(e.value) == "field_range: TM time is CUC 4+2"
+    with pytest.raises(PacketError) as e:
+        PusTm(1, 3, 25, time=CucTime(1, 0, 3, 2))
+    assert e.value.reason == Reason.FIELD_RANGE
+    # the smallest PUS TM: headers, time and PEC; one octet less is refused
+    assert len(PusTm(1, 3, 25).encode()) == 6 + 7 + 7 + 2
+    with pytest.raises(PacketError) as e:
+        PusTm.decode(_tm_octets(0x20, 0x2E, bytes(6))[:-3])
+    assert e.value.reason in (Reason.TRUNCATED, Reason.LENGTH_MISMATCH)
+
+
+def test_a_timed_packet_splits_at_its_time_code():
+    from fsw.protocol.spp import SpacePacket, split_timed
+
+    with_p = SpacePacket(5, 0, True, 3, 0, bytes.fromhex("2e" "000004d2" "8000") + b"user")
+    assert split_timed(with_p) == (CucTime(1234, 0x8000), b"user")
+    without = SpacePacket(5, 0, True, 3, 0, bytes.fromhex("000004d2" "8000") + b"user")
+    assert split_timed(without, coarse_octets=4) == (CucTime(1234, 0x8000), b"user")
+    one_fine = SpacePacket(5, 0, True, 3, 0, bytes.fromhex("0102" "03") + b"u")
+    assert split_timed(one_fine, coarse_octets=2, fine_octets=1) == (
+        CucTime(0x0102, 3, 2, 1), b"u")
+    for packet, words in (
+            (SpacePacket(5, 0, False, 3, 0, b"\x2e" + bytes(6)),
+             "field_range: packet has no secondary header"),
+            (SpacePacket(5, 0, True, 3, 0, bytes.fromhex("2e000004")),
+             "truncated: secondary header shorter than its time code"),
+            (SpacePacket(5, 0, True, 3, 0, bytes(5)),
+             "truncated: secondary header shorter than its time code")):
+        with pytest.raises(PacketError) as e:
+            split_timed(packet, **({"coarse_octets": 4} if packet.data[:1] == b"\0" else {}))
+        assert str(e.value) == words
