@@ -285,7 +285,8 @@ def collect(area: Area) -> Report:
             codes = json.loads(meta.read_text())["exit_code_by_key"]
             for key, code in codes.items():
                 m = Mutant(key, path, _STATUS.get(code, "suspicious"))
-                if m.status not in _DETECTED:
+                # unchecked mutants need no diff: the report lists only the checked
+                if m.status not in _DETECTED and m.status != "not checked":
                     m.diff = get_diff_for_mutant(key, path=Path(path))
                     if (m.function, m.change) in equivalents:
                         m.status = "equivalent"
