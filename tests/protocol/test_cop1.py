@@ -348,3 +348,13 @@ def test_saved_farm_state_refusals_name_the_problem():
         with pytest.raises(FrameError) as err:
             Farm1.from_dict(bad)
         assert err.value.reason == Reason.FIELD_RANGE and words in str(err.value)
+
+
+def test_fop_started_with_set_vr_retransmits_on_t1_and_counts_to_its_limit():
+    farm = Farm1(0)
+    fop = Fop1(0, build=lambda ns, d: (ns, d), t1_s=1.0, transmission_limit=2)
+    farm.control_command(fop.initiate(vr=7, build_bc=lambda data: data)[0])
+    fop.on_clcw(farm.clcw(), 0.0)
+    assert fop.transmit(b"a", 0.0) == [(7, b"a")]
+    assert fop.on_timer(1.0) == [(7, b"a")]  # the second transmission
+    assert fop.on_timer(2.0) == [] and fop.alert == "transmission limit reached"

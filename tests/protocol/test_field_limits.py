@@ -247,3 +247,15 @@ def test_sequence_counters_are_kept_per_apid():
     assert c.peek(5) == 0
     assert [c.next(5), c.next(5), c.next(6)] == [0, 1, 0]
     assert (c.peek(5), c.peek(6), c.peek(7)) == (2, 1, 0)
+
+
+def test_the_field_named_is_the_one_out_of_range_even_with_apid_0():
+    from fsw.protocol.spp import SpacePacket
+
+    for kw, words in (({"seq_count": 0x4000}, "sequence count 16384"),
+                      ({"seq_flags": 4}, "sequence flags 4"),
+                      ({"packet_type": 2}, "packet type 2"),
+                      ({"data": b""}, "data field of 0 octets")):
+        with pytest.raises(PacketError) as info:
+            SpacePacket(0, **kw)
+        assert str(info.value) == f"field_range: {words}"

@@ -269,10 +269,12 @@ def test_holders_are_found_by_name_and_spi():
     keys = simulator_key_file()
     assert keys.by_name("uni-b").spi == 11 and keys.by_spi(10).owner == "uni-a"
     assert keys.vcids == {0, 1, 2}
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError) as err:
         keys.by_name("uni-c")
-    with pytest.raises(KeyError):
+    assert err.value.args == ("uni-c",)
+    with pytest.raises(KeyError) as err:
         keys.by_spi(12)
+    assert err.value.args == (12,)
     assert keys.by_name("uni-a").rights.may_perform(0x012, 11)
 
 

@@ -98,6 +98,7 @@ def test_the_ground_numbers_frames_from_one_and_stops_when_the_arsn_is_used_up(t
     tx.rekeyed(bytes(range(1, 33)), 4)
     assert tx.sa.key_generation == 4 and tx.sa.key == bytes(range(1, 33))
     assert tx.protect(header, b"")[8] == 1  # a new key counts from one again
+    assert store.rekeyed() == {10: (4, b"")}  # the ground's counter file keeps no key
 
 
 def test_rekey_pdu_wraps_the_key_by_rfc_3394():

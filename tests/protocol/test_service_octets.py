@@ -124,6 +124,7 @@ def test_housekeeping_report_event_report_and_function_octets():
         refused(Reason.UNKNOWN_SUBTYPE, f"TM[5,{sev}]", EventReport.decode, sev, H("0001"))
     assert PerformFunction(11, H("02")).encode().hex() == "0b02"
     assert PerformFunction(255).encode().hex() == "ff"
+    assert PerformFunction(0).encode().hex() == "00"
     assert PerformFunction.decode(H("0b0203")) == PerformFunction(11, H("0203"))
     for fid in (256, -1):
         refused(Reason.FIELD_RANGE, "function ID", PerformFunction(fid).encode)

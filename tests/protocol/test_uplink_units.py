@@ -206,3 +206,17 @@ def test_a_fop_built_by_the_ground_numbers_its_ad_frames():
     assert sent == [frame(0, 0, PING, seg=(3 << 6) | 3), frame(0, 1, PING[:4], seg=0x43)]
     rx = plain_rx()
     assert [d.packet for d in rx.receive(sent[0])] == [PING]
+
+
+def test_a_burst_is_made_durable_in_one_commit(link):
+    from spacelink_kit import OPERATOR_SPI
+
+    frames = [link.tx.frame(0, i, PING, spi=OPERATOR_SPI) for i in range(4)]
+
+    def one_at_a_time(spi, value):
+        raise AssertionError("a frame of the burst was committed on its own")
+
+    link.flight_store.set_arsn = one_at_a_time
+    results = link.rx.receive_many(frames)
+    assert all(not isinstance(r, ProtocolError) for r in results)
+    assert link.flight_store.get(OPERATOR_SPI)[0] == 4
