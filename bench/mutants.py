@@ -250,7 +250,8 @@ def load_equivalents(path: Path = EQUIVALENT_LIST) -> dict[tuple[str, str], str]
     if not path.exists():
         return found
     for line in path.read_text().splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        # cells split at pipes not escaped (a mutated line may hold `int \| None`)
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
         if len(cells) != 3 or not cells[0].startswith("`"):
             continue
         function, change, reason = (c.strip("`") for c in cells)
