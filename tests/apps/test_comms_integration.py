@@ -465,3 +465,24 @@ def test_a_damaged_packet_is_refused_by_its_request_id(system):
     [(subtype, code)] = reports(tms, tc.request_id)
     assert subtype == 2 and code
     assert not any((t.service, t.subtype) == (17, 2) for t in tms)
+
+
+def test_a_packet_that_is_no_pus_tc_gets_a_report_only_if_its_apid_is_real(system):
+    # ECSS-E-ST-70-41C 5.4.11: the request ID is the packet ID and sequence
+    # control, the first four octets of the primary header (CCSDS 133.0-B-2
+    # 4.1.3); APID 0x7FF is the idle packet, which no TC comes from. Two
+    # octets of data are too few for a PUS TC secondary header.
+    exe, ground = system
+    comms = exe.apps["comms"]
+    short = bytes.fromhex("1830c0070001") + b"\x00\x00"  # TC, APID 0x030, seq 7
+    idle = bytes.fromhex("1fffc0080001") + b"\x00\x00"
+    tms = []
+    for packet in (short, idle):
+        tms += exchange(exe, ground, [ground.tx.frame(0, ground.ns[0], packet, spi=OPERATOR)])
+        ground.ns[0] += 1
+    failures = [(tm.apid, sv.VerificationReport.decode(tm.subtype, tm.source_data).request_id)
+                for tm in tms if (tm.service, tm.subtype) == (1, 2)]
+    assert failures == [(SAMPLE_APID, 0x1830C007)]
+    assert comms.tcs_rejected == 2 and comms.rejected_by_reason == {Reason.TRUNCATED: 2}
+    texts = [e.text for e in exe.events.recent if e.apid == COMMS_APID]
+    assert texts[-2:] == ["TC rejected: truncated: 8 octets is too short for a PUS packet"] * 2

@@ -435,3 +435,53 @@ def test_a_frame_ending_on_its_deadline_is_not_late():
     exe.add_app(AppSpec("stall", Exact, 10.0))
     exe.step()
     assert (exe.late_frames, exe.skipped_frames, exe.minor_frames) == (0, 0, 1)
+
+
+class NoStartApp(TickApp):
+    NAME = "nostart"
+    APID = 0x0EB
+
+    def start(self):
+        raise RuntimeError("radio not answering")
+
+
+def test_boot_goes_on_past_each_failure_and_says_how_many_run():
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    for name, cls in (("badinit", BadInitApp), ("tick", TickApp), ("nostart", NoStartApp)):
+        exe.add_app(AppSpec(name, cls, 10.0))
+    assert exe.boot() == ["badinit", "nostart"]
+    texts = [e.text for e in exe.events.recent]
+    assert texts[0].startswith("app 'badinit' failed to initialise: ")
+    assert texts[1] == "app 'nostart' failed to start: radio not answering"
+    assert texts[2] == "booted 1 of 3 apps (boot 1, FIRST_BOOT)"
+    assert exe.apps["nostart"].state == AppState.FAILED
+    assert exe.apps["tick"].state == AppState.RUNNING
+
+
+def test_housekeeping_comes_once_a_second_by_default():
+    # the module docstring's configuration: housekeeping_hz = 1 unless told
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    hk = exe.bus.create_pipe("hk", 64)
+    exe.bus.subscribe(hk, EXECUTIVE_HK.msg_id)
+    exe.run(3.0)
+    assert [round(EXECUTIVE_HK.unpack(p)["time_s"], 6) for _, p in hk.drain()] == [
+        0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"rate_groups_hz": ()}, "executive: at least one rate group is needed"),
+    ({"rate_groups_hz": (10.0, 0.0)}, "rate group 0.0 Hz: rate 0.0 Hz must be positive"),
+    ({"housekeeping_hz": 3.0}, "housekeeping_hz: 3.0 Hz does not divide the 10.0 Hz "
+                               "minor frame"),
+    ({"housekeeping_hz": -1.0}, "housekeeping_hz: rate -1.0 Hz must be positive"),
+])
+def test_rate_refusals_name_the_setting(kwargs, message):
+    with pytest.raises(ConfigError) as err:
+        Executive(VirtualClock(), **{"rate_groups_hz": (10.0,), **kwargs})
+    assert str(err.value) == message
+
+
+def test_a_rate_typed_to_nine_places_is_the_rate_it_means():
+    # 10/3 Hz written as 3.333333333 is within a part in 1e9 of the minor frame's divisor
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 3.333333333))
+    assert [g.divisor for g in exe.groups] == [1, 3]
