@@ -259,3 +259,18 @@ def test_the_field_named_is_the_one_out_of_range_even_with_apid_0():
         with pytest.raises(PacketError) as info:
             SpacePacket(0, **kw)
         assert str(info.value) == f"field_range: {words}"
+
+
+def test_a_packet_that_cannot_be_read_says_why():
+    from fsw.protocol.spp import SpacePacket
+
+    good = bytes.fromhex("0123c0050003deadbeef")  # the reference vector: TM, APID 0x123
+    assert SpacePacket.decode(good).apid == 0x123
+    for raw, words in ((good[:5], "truncated: 5 octets, a packet has at least 7"),
+                       (bytes((0x20,)) + good[1:], "bad_version: packet version 1"),
+                       (bytes((0xE1,)) + good[1:], "bad_version: packet version 7"),
+                       (good[:-1], "length_mismatch: length field says 10 octets, got 9"),
+                       (good + b"\0", "length_mismatch: length field says 10 octets, got 11")):
+        with pytest.raises(PacketError) as info:
+            SpacePacket.decode(raw)
+        assert str(info.value) == words
