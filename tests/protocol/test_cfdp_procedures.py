@@ -310,3 +310,15 @@ def test_file_data_after_the_outcome_changes_nothing(tmp_path):
     send(rx, FileData(H, 0, b"zzzz"), Metadata(H, 8, b"s", b"y"))
     assert (tmp_path / "in" / "x").read_bytes() == b"abcd"
     assert rx.transactions[(GROUND, 7)].file_size == 4
+
+
+def test_a_file_of_the_largest_size_is_taken_and_odd_names_do_not_stop_the_receiver(tmp_path):
+    rx = _receiver(tmp_path, accept=lambda n: tmp_path / "in" / "deep" / n.replace("\ufffd", "_"))
+    send(rx, Metadata(H, MAX_FILE_BYTES, b"s", b"big"))
+    t = rx.transactions[(GROUND, 7)]
+    assert t.finished is None and t.file_size == MAX_FILE_BYTES
+    h2 = H.replace(seq_num=8)
+    send(rx, Metadata(h2, 2, b"s", b"n\xffm"), FileData(h2, 0, b"ok"),
+         Eof(h2, cfdp.modular_checksum(b"ok"), 2))
+    assert rx.transactions[(GROUND, 8)].dest_name == "n\ufffdm"
+    assert (tmp_path / "in" / "deep" / "n_m").read_bytes() == b"ok"
