@@ -322,3 +322,17 @@ def test_a_file_of_the_largest_size_is_taken_and_odd_names_do_not_stop_the_recei
          Eof(h2, cfdp.modular_checksum(b"ok"), 2))
     assert rx.transactions[(GROUND, 8)].dest_name == "n\ufffdm"
     assert (tmp_path / "in" / "deep" / "n_m").read_bytes() == b"ok"
+
+
+def test_after_a_restart_the_missing_data_alone_completes_a_transfer_whose_eof_came(tmp_path):
+    rx = _receiver(tmp_path)
+    send(rx, Metadata(H, 512, b"s", b"dst.bin"), FileData(H, 0, DATA[:300]),
+         Eof(H, cfdp.modular_checksum(DATA), 512))
+    files = []
+    rx = _receiver(tmp_path, files=files)  # the computer restarted
+    # the NAK for what is missing goes out without waiting for another EOF
+    nak = [decode_pdu(r) for r in rx.poll(0.0, 10_000)]
+    assert [type(p).__name__ for p in nak] == ["Nak"] and nak[0].segments == ((300, 512),)
+    send(rx, FileData(H, 300, DATA[300:]))
+    assert files == [tmp_path / "in" / "dst.bin"]
+    assert (tmp_path / "in" / "dst.bin").read_bytes() == DATA

@@ -311,3 +311,14 @@ def test_a_timed_packet_splits_at_its_time_code():
         with pytest.raises(PacketError) as e:
             split_timed(packet, **({"coarse_octets": 4} if packet.data[:1] == b"\0" else {}))
         assert str(e.value) == words
+
+
+def test_pus_tc_of_another_version_names_it():
+    from fsw.protocol.crc import crc16
+    body = bytearray(bytes.fromhex("1801c01600062f11010000"))
+    for version in (1, 3, 15):
+        body[6] = (version << 4) | 0xF
+        raw = bytes(body) + crc16(bytes(body)).to_bytes(2, "big")
+        with pytest.raises(PacketError) as e:
+            PusTc.decode(raw)
+        assert str(e.value) == f"bad_version: PUS version {version}"
