@@ -163,6 +163,10 @@ def test_header_lengths_of_up_to_8_octets_are_read():
     (lambda: FileData(SMALL, 1 << 32, b""), "offset 4294967296 does not fit 4 octets"),
     (lambda: Eof(SMALL, 0, -1), "file size -1 does not fit 4 octets"),
     (lambda: Nak(SMALL, 0, 1, ((2, 1 << 32),)), "segment end 4294967296 does not fit 4 octets"),
+    (lambda: Nak(SMALL, 0, 1, ((-1, 2),)), "segment start -1 does not fit 4 octets"),
+    (lambda: Nak(SMALL, -1, 1), "scope start -1 does not fit 4 octets"),
+    (lambda: Nak(SMALL, 0, 1 << 32), "scope end 4294967296 does not fit 4 octets"),
+    (lambda: Metadata(SMALL, 1 << 32, b"", b""), "file size 4294967296 does not fit 4 octets"),
     (lambda: KeepAlive(SMALL, 1 << 32), "progress 4294967296 does not fit 4 octets"),
 ])
 def test_what_cannot_be_encoded_is_refused_with_the_field(make, words):

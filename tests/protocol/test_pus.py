@@ -322,3 +322,14 @@ def test_pus_tc_of_another_version_names_it():
         with pytest.raises(PacketError) as e:
             PusTc.decode(raw)
         assert str(e.value) == f"bad_version: PUS version {version}"
+
+
+def test_a_packet_of_another_ccsds_version_is_named():
+    from fsw.protocol.crc import crc16
+    for version in (1, 7):
+        body = bytearray(bytes.fromhex("1801c01600062f11010000"))
+        body[0] |= version << 5
+        raw = bytes(body) + crc16(bytes(body)).to_bytes(2, "big")
+        with pytest.raises(PacketError) as e:
+            PusTc.decode(raw)
+        assert str(e.value) == f"bad_version: packet version {version}"
