@@ -115,6 +115,8 @@ def test_segment_metadata_before_file_data_is_passed_over():
     ("20" "000a" "00" "125634" "04" "30" "00000000" "00000000", Reason.FIELD_RANGE,
      "condition code 3 is not defined"),
     ("20" "0005" "00" "125634" "04" "00" "000000", Reason.TRUNCATED, "PDU ends inside checksum"),
+    ("20" "0007" "00" "125634" "04" "00" "00000000" "00", Reason.TRUNCATED,
+     "PDU ends inside file size"),
     ("20" "0002" "00" "125634" "05" "32", Reason.FIELD_RANGE, "condition code 3 is not defined"),
     ("20" "0003" "00" "125634" "06" "70" "00", Reason.FIELD_RANGE,
      "ACK of METADATA: only EOF and Finished are acknowledged"),

@@ -333,3 +333,19 @@ def test_a_packet_of_another_ccsds_version_is_named():
         with pytest.raises(PacketError) as e:
             PusTc.decode(raw)
         assert str(e.value) == f"bad_version: packet version {version}"
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda b: b + b"\0", "length_mismatch: length field 13, received 14"),
+    (lambda b: bytes((b[0] & ~0x10,)) + b[1:], "field_range: wrong packet type (TC/TM)"),
+    (lambda b: bytes((b[0] & ~0x08,)) + b[1:], "field_range: PUS packets have a secondary header"),
+    (lambda b: bytes((b[0] | 0x07, 0xFF)) + b[2:],
+     "field_range: idle packets (APID 0x7FF) carry no PUS data"),
+    (lambda b: b[:2] + bytes((0x40 | b[2] & 0x3F,)) + b[3:],
+     "field_range: PUS packets are unsegmented (flags 11)"),
+])
+def test_pus_packet_refusals_say_what_is_wrong(change, words):
+    ping = bytes.fromhex("1801c01600062f11010000ab62")  # TC(17,1), APID 1, seq 22
+    with pytest.raises(PacketError) as e:
+        PusTc.decode(change(ping))
+    assert str(e.value) == words

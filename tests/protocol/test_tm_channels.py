@@ -222,7 +222,7 @@ def test_a_pointer_into_a_packet_still_being_assembled_drops_it():
     assert rx.packets_dropped == 1
     with pytest.raises(FrameError) as err:
         rx.add(TmFrame(1, 0, 0, 2, 5, bytes(4)))
-    assert err.value.reason == Reason.BAD_FHP
+    assert str(err.value) == "bad_fhp: first header pointer past the data field"
 
 
 def test_a_packet_that_is_not_version_0_loses_sync_until_the_next_pointer():
@@ -248,3 +248,13 @@ def test_the_receiver_keeps_the_last_clcw_and_skips_idle_frames():
     no_ocf = TmMasterChannel(0x2AB, 40, ocf=False)
     no_ocf.add_packet(0, pkt(4, 3))
     assert rx.add(no_ocf.drain()[0]) == [(0, pkt(4, 3))] and rx.last_clcw == Clcw(0, 10)
+
+
+def test_a_channel_without_fecf_is_received_as_such():
+    mc = TmMasterChannel(0x2AB, 40, fecf=False)
+    mc.add_packet(0, pkt(4, 3))
+    frame = mc.drain()[0]
+    assert TmReceiver(0x2AB, 40, fecf=False).add(frame) == [(0, pkt(4, 3))]
+    with pytest.raises(FrameError) as err:
+        TmReceiver(0x2AB, 40).add(frame)  # read as if it ended in an FECF
+    assert err.value.reason == Reason.BAD_FECF

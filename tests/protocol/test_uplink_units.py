@@ -220,3 +220,38 @@ def test_a_burst_is_made_durable_in_one_commit(link):
     results = link.rx.receive_many(frames)
     assert all(not isinstance(r, ProtocolError) for r in results)
     assert link.flight_store.get(OPERATOR_SPI)[0] == 4
+
+
+def test_screening_names_the_key_holder_and_refuses_what_would_be_refused(link):
+    from spacelink_kit import OPERATOR_SPI, PARTNER_A_SPI
+
+    ok = link.tx.frame(1, 0, PING, spi=PARTNER_A_SPI)
+    assert link.rx.screen(ok) == PARTNER_A_SPI
+    assert link.rx.farms[1].vr == 0 and link.flight_store.get(PARTNER_A_SPI)[0] == 0
+    link.rx.receive(ok)
+    with pytest.raises(ProtocolError) as err:
+        link.rx.screen(ok)  # the same frame again: a COP-1 duplicate, not worth a queue slot
+    assert err.value.reason == Reason.FARM_DUPLICATE
+    link.rx.farms[1].vr = 100
+    with pytest.raises(ProtocolError) as err:
+        link.rx.screen(ok)
+    assert err.value.reason == Reason.REPLAY
+    on_a_vc_of_b = link.tx.frame(2, 0, PING, spi=PARTNER_A_SPI)
+    with pytest.raises(ProtocolError) as err:
+        link.rx.screen(on_a_vc_of_b)
+    assert err.value.reason == Reason.SA_WRONG_VC
+    unlock_b = link.tx.frame(2, 0, UNLOCK, bypass=True, control=True, spi=OPERATOR_SPI)
+    assert link.rx.screen(unlock_b) == OPERATOR_SPI
+    a_map = link.tx.frame(1, 1, PING, map_id=1, spi=PARTNER_A_SPI)
+    with pytest.raises(SecurityError) as err:
+        link.rx.screen(a_map)
+    assert str(err.value) == "not_authorised: uni-a may not send on VC 1 MAP 1"
+
+
+def test_a_fop_on_an_authenticated_vc_protects_its_frames(link):
+    from spacelink_kit import PARTNER_A_SPI
+
+    fop = link.tx.fop(1, PARTNER_A_SPI)
+    fop.initiate()
+    frames = fop.transmit(PING)
+    assert [d.packet for d in link.rx.receive(frames[0])] == [PING]
