@@ -267,6 +267,7 @@ def test_a_packet_that_cannot_be_read_says_why():
     good = bytes.fromhex("0123c0050003deadbeef")  # the reference vector: TM, APID 0x123
     assert SpacePacket.decode(good).apid == 0x123
     for raw, words in ((good[:5], "truncated: 5 octets, a packet has at least 7"),
+                       (good[:6], "truncated: 6 octets, a packet has at least 7"),
                        (bytes((0x20,)) + good[1:], "bad_version: packet version 1"),
                        (bytes((0xE1,)) + good[1:], "bad_version: packet version 7"),
                        (good[:-1], "length_mismatch: length field says 10 octets, got 9"),
