@@ -200,8 +200,9 @@ def run_area(area: Area, jobs: int, only: list[str], retest: bool = False,
     log = OUT / f"{area.name}.log"
     cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)]
     if sample > 1:
-        # after a sampled run, --retest tries again only the sample's survivors
-        names = missed if retest else _sample(work, only or list(area.mutate), sample)
+        # with --retest: the last run's survivors again, and a further sample
+        fresh = _sample(work, only or list(area.mutate), sample)
+        names = missed + [n for n in fresh if n not in set(missed)]
         if not names:
             print(f"{area.name}: no mutants to run")
             return 0
@@ -354,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=1, metavar="N",
                         help="check only every N-th unchecked mutant of each file (a spread "
                         "sample when there is no time for all; the report says how many "
-                        "were checked); with --retest, only the mutants the last run missed")
+                        "were checked); with --retest, also the mutants the last run missed")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the reports from the last run without running mutmut")
     args = parser.parse_args(argv)
