@@ -93,12 +93,12 @@ def test_sender_keeps_to_the_budget_and_carries_on_next_time():
 def test_sender_resends_what_a_nak_lists_before_new_data():
     s = sender(segment_bytes=100)
     s.poll(0.0, 10_000)
-    nak = Nak(back(s.header), 0, 512, ((0, 0), (50, 260), (600, 700), (300, 200)))
+    nak = Nak(back(s.header), 0, 512, ((0, 0), (50, 260), (600, 700), (300, 200), (70, 70)))
     s.receive(encode_pdu(nak), 1.0)
     s.receive(encode_pdu(nak), 1.0)  # the same NAK twice asks for nothing more
     out = [decode_pdu(r) for r in s.poll(1.0, 10_000)]
     # Metadata again (0-0), then 50-260 in segments of at most 100; 600-700 lies past
-    # the end of the file and 300-200 is no range: both ignored
+    # the end of the file, and 300-200 and 70-70 are no ranges: all three ignored
     assert [type(p).__name__ for p in out] == ["Metadata", "FileData", "FileData", "FileData"]
     assert [(p.offset, len(p.data)) for p in out[1:]] == [(50, 100), (150, 100), (250, 10)]
     assert out[3].data == DATA[250:260]

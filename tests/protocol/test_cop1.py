@@ -358,3 +358,15 @@ def test_fop_started_with_set_vr_retransmits_on_t1_and_counts_to_its_limit():
     assert fop.transmit(b"a", 0.0) == [(7, b"a")]
     assert fop.on_timer(1.0) == [(7, b"a")]  # the second transmission
     assert fop.on_timer(2.0) == [] and fop.alert == "transmission limit reached"
+
+
+def test_farm_clcw_is_the_reference_word():
+    # space-link reference: CLCW of VC 1, N(R) 8, Retransmit set -> 01 04 08 08
+    farm = Farm1(1)
+    for ns in range(8):
+        farm.ad_frame(ns)
+    with pytest.raises(CopError):
+        farm.ad_frame(9)  # one ahead of V(R): discarded asking for a retransmission (E3)
+    assert farm.clcw().encode().hex() == "01040808"
+    farm.no_rf_available = farm.no_bit_lock = True
+    assert farm.clcw().encode().hex() == "0104c808"

@@ -337,6 +337,7 @@ def test_a_packet_of_another_ccsds_version_is_named():
 
 @pytest.mark.parametrize("change, words", [
     (lambda b: b + b"\0", "length_mismatch: length field 13, received 14"),
+    (lambda b: b[:-1] + bytes((b[-1] ^ 1,)), "bad_pec: packet error control does not match"),
     (lambda b: bytes((b[0] & ~0x10,)) + b[1:], "field_range: wrong packet type (TC/TM)"),
     (lambda b: bytes((b[0] & ~0x08,)) + b[1:], "field_range: PUS packets have a secondary header"),
     (lambda b: bytes((b[0] | 0x07, 0xFF)) + b[2:],

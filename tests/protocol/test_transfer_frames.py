@@ -273,3 +273,9 @@ def test_tc_frames_without_fecf_or_with_nothing_after_the_segment_header():
     with pytest.raises(FrameError) as e:
         TcFrame.decode(bytes(illegal), fecf=False)
     assert str(e.value) == "illegal_frame_type: type (bypass 0, control 1)"
+
+
+def test_a_tc_frame_without_segment_header_is_unsegmented():
+    raw = bytes.fromhex("02ab0406" "03" "c5" "aa")
+    f = TcFrame.decode(raw, segment_header=False, fecf=False)
+    assert (f.map_id, f.seq_flags, f.data) == (None, 0b11, bytes.fromhex("c5aa"))
