@@ -310,3 +310,51 @@ def test_xtce_commands_lay_out_the_packets_the_ground_sends(dictionary, xtce_def
                 assert got == pytest.approx(want, rel=1e-6), (cmd.name, a.name)
             checked += 1
     assert checked >= 10
+
+
+def test_critical_commands_are_declared_once_and_carried_into_every_export(dictionary,
+                                                                           xtce_definition,
+                                                                           cosmos_config):
+    """The flight apps declare which commands are critical; the dictionary, the XTCE
+    export (DefaultSignificance) and the COSMOS export (HAZARDOUS) all say the same."""
+    import xml.etree.ElementTree as ET
+
+    critical = {f"{c.app}.{c.name}" for c in all_commands(dictionary) if c.critical}
+    # Changing the mode, the attitude mode or a power output is critical; a no-op or a
+    # payload's own input is not.
+    assert {"mode.SET_MODE", "mode.ENTER_SAFE", "adcs.SET_MODE", "eps.SET_OUTPUT",
+            "tables.ACTIVATE", "scheduler.RESET_SCHEDULE"} <= critical
+    assert not critical & {"mode.NOOP", "sample.SET_INPUT", "adcs.NOOP", "tables.REPORT",
+                           "uni_a_sample.SET_INPUT"}
+    _, path = xtce_definition
+    ns = {"x": "http://www.omg.org/spec/XTCE/20180204"}
+    root = ET.parse(path).getroot()
+    in_xtce = set()
+    for meta in root.find("x:CommandMetaData/x:MetaCommandSet", ns):
+        sig = meta.find("x:DefaultSignificance", ns)
+        if sig is not None:
+            assert sig.get("consequenceLevel") == "critical"
+            in_xtce.add(meta.get("name"))
+    fixed = [c for c in all_commands(dictionary) if not c.variable]
+    assert in_xtce == {xtce_name(f"{c.app}.{c.name}") for c in fixed if c.critical}
+    cmds = cosmos_config.commands["TESSERA"]
+    for c in fixed:
+        assert cmds[f"{c.app.upper()}_{c.name}"].hazardous is c.critical, c.name
+
+
+def test_an_event_carries_the_severity_its_app_declares(dictionary):
+    """TM[5,x]: the ground takes the severity from the flight declaration (through the
+    dictionary), even when the report's subtype says otherwise; an event the dictionary
+    does not know keeps its subtype."""
+    from fsw.core.app import EV_COMMAND_ERROR, EV_NOOP
+    from fsw.core.events import Severity
+
+    decoder = TelemetryDecoder(dictionary)
+    apid = dictionary.apps["sample"].apid
+    for ev, subtype in ((EV_NOOP, 4), (EV_COMMAND_ERROR, 1), (EV_NOOP, int(EV_NOOP.severity))):
+        raw = PusTm(apid, 5, subtype, struct.pack(">H", ev.id) + b"text", seq_count=1).encode()
+        out = decoder.decode(raw)
+        assert out.event["name"] == ev.name and out.event["severity"] == int(ev.severity)
+    assert int(EV_NOOP.severity) == Severity.INFO and int(EV_COMMAND_ERROR.severity) == 3
+    raw = PusTm(apid, 5, 2, struct.pack(">H", 999) + b"?", seq_count=2).encode()
+    assert decoder.decode(raw).event["severity"] == 2
