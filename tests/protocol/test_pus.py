@@ -350,3 +350,15 @@ def test_pus_packet_refusals_say_what_is_wrong(change, words):
     with pytest.raises(PacketError) as e:
         PusTc.decode(change(ping))
     assert str(e.value) == words
+
+
+def test_pus_tm_fields_out_of_range_are_named():
+    for kw, words in (({"service": 256}, "field_range: service or subtype"),
+                      ({"subtype": -1}, "field_range: service or subtype"),
+                      ({"source_data": bytes(65536 - 14 - 2 + 1)},
+                       "too_long: source data too long")):
+        with pytest.raises(PacketError) as e:
+            PusTm(**{"apid": 1, "service": 3, "subtype": 25, **kw})
+        assert str(e.value) == words
+    # the largest source data fills the 65,536-octet data field with both headers and PEC
+    assert len(PusTm(1, 3, 25, bytes(65536 - 14 - 2)).encode()) == 6 + 65536

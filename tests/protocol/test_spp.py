@@ -99,6 +99,8 @@ def test_sequence_counter_per_apid_wraps():
 
 
 def test_idle_packet():
+    smallest = idle_packet(7).encode()  # header and one octet of (mission-defined) fill
+    assert len(smallest) == 7 and smallest[:6].hex() == "07ff" "c000" "0000"
     p = idle_packet(20)
     assert p.apid == IDLE_APID and p.is_idle and len(p.encode()) == 20
     with pytest.raises(PacketError):

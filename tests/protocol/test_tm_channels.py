@@ -77,9 +77,10 @@ def test_decode_refuses_frames_against_the_standard(mutate, reason, words):
 
 
 def test_decode_takes_the_idle_and_no_start_pointers_and_sync_frames():
-    for fhp in (0x7FE, 0x7FF, 9):
+    for fhp in (0x7FE, 0x7FF, 9, 1):
         raw = frame_octets(1, 0, 0, 0, 0x1800 | fhp, bytes(10))
-        assert TmFrame.decode(raw, frame_len=len(raw)).fhp == fhp
+        f = TmFrame.decode(raw, frame_len=len(raw))
+        assert f.fhp == fhp and not f.sync_flag and not f.packet_order
     raw = frame_octets(1, 0, 0, 0, 0x4000 | 0x0800, bytes(10))  # sync 1: any segment id
     assert TmFrame.decode(raw, frame_len=len(raw)).segment_length_id == 1
 
@@ -258,3 +259,13 @@ def test_a_channel_without_fecf_is_received_as_such():
     with pytest.raises(FrameError) as err:
         TmReceiver(0x2AB, 40).add(frame)  # read as if it ended in an FECF
     assert err.value.reason == Reason.BAD_FECF
+
+
+def test_tm_frame_refusal_texts():
+    with pytest.raises(FrameError) as err:
+        TmFrame(0x400, 0, 0, 0, 0, bytes(8)).encode()
+    assert str(err.value) == "field_range: SCID or VCID"
+    raw = frame_octets(1, 0, 0, 0, 0x1800, bytes(10))
+    with pytest.raises(FrameError) as err:
+        TmFrame.decode(raw[:-1] + bytes((raw[-1] ^ 1,)), frame_len=len(raw))
+    assert str(err.value) == "bad_fecf: frame error control field does not match"

@@ -279,3 +279,9 @@ def test_a_tc_frame_without_segment_header_is_unsegmented():
     raw = bytes.fromhex("02ab0406" "03" "c5" "aa")
     f = TcFrame.decode(raw, segment_header=False, fecf=False)
     assert (f.map_id, f.seq_flags, f.data) == (None, 0b11, bytes.fromhex("c5aa"))
+
+
+def test_tc_frame_segment_flags_beyond_two_bits_are_refused():
+    with pytest.raises(FrameError) as e:
+        TcFrame(0x2AB, 1, 0, b"x", map_id=0, seq_flags=4)
+    assert str(e.value) == "field_range: segment sequence flags"
