@@ -370,3 +370,14 @@ def test_farm_clcw_is_the_reference_word():
     assert farm.clcw().encode().hex() == "01040808"
     farm.no_rf_available = farm.no_bit_lock = True
     assert farm.clcw().encode().hex() == "0104c808"
+
+
+def test_farm_judges_without_acting():
+    farm = Farm1(0, window=10)  # PW = NW = 5
+    farm.vr = 10
+    assert [farm.judge(ns) for ns in (10, 11, 14, 15, 9, 5, 4)] == [
+        "accept", "retransmit", "retransmit", "lockout", "duplicate", "duplicate", "lockout"]
+    farm.buffers = 0
+    assert farm.judge(10) == "wait"
+    farm.state = LOCKOUT
+    assert farm.judge(10) == "locked" and farm.vr == 10

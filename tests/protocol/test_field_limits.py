@@ -275,3 +275,31 @@ def test_a_packet_that_cannot_be_read_says_why():
         with pytest.raises(PacketError) as info:
             SpacePacket.decode(raw)
         assert str(info.value) == words
+
+
+def test_more_refusal_texts_of_the_packet_codecs():
+    from fsw.protocol.spp import SpacePacket
+    from fsw.protocol.tc import SegmentReassembler
+
+    for make, words in ((lambda: CucTime(0, 0, 5, 2), "field_range: CUC octet counts"),
+                        (lambda: CucTime(1 << 32), "field_range: CUC coarse time"),
+                        (lambda: CucTime.decode(b""), "truncated: CUC P-field missing"),
+                        (lambda: PusTc(1, 17, 1, bytes(65536 - 7 + 1)),
+                         "too_long: application data too long")):
+        with pytest.raises(PacketError) as info:
+            make()
+        assert str(info.value) == words
+    PusTc(1, 17, 1, bytes(65536 - 7))  # the largest application data is taken
+    # the reference vector with every default: TM, no secondary header, unsegmented
+    p = SpacePacket(0x123, seq_count=5, data=bytes.fromhex("deadbeef"))
+    assert p.encode().hex() == "0123c0050003deadbeef"
+    p.seq_count = 0x4000  # fields set after construction are checked when encoded
+    with pytest.raises(PacketError) as info:
+        p.encode()
+    assert str(info.value) == "field_range: sequence count 16384"
+    r = SegmentReassembler()
+    r.add(0b01, b"a")
+    with pytest.raises(FrameError) as info:
+        r.add(0b01, b"b")
+    assert info.value.reason == Reason.SEGMENT_SEQUENCE
+    assert str(info.value) == "segment_sequence: first segment mid-packet"

@@ -255,3 +255,37 @@ def test_a_fop_on_an_authenticated_vc_protects_its_frames(link):
     fop.initiate()
     frames = fop.transmit(PING)
     assert [d.packet for d in link.rx.receive(frames[0])] == [PING]
+
+
+def test_e3_discarded_frames_are_committed_by_the_next_directive_newest_arsn_kept(link):
+    from spacelink_kit import OPERATOR_SPI
+
+    frames = [link.tx.frame(0, ns, PING, spi=OPERATOR_SPI) for ns in range(4)]  # ARSN 1..4
+    for raw in (frames[3], frames[2]):  # ahead of V(R) 0: discarded asking to retransmit (E3)
+        with pytest.raises(ProtocolError) as err:
+            link.rx.receive(raw)
+        assert err.value.reason == Reason.FARM_OUT_OF_WINDOW
+    assert link.flight_store.get(OPERATOR_SPI)[0] == 0  # neither committed yet
+    link.rx.receive(link.tx.frame(0, 0, UNLOCK, bypass=True, control=True, spi=OPERATOR_SPI))
+    # the directive committed the newest discarded ARSN (4): both copies are replays now
+    for raw in (frames[3], frames[2]):
+        with pytest.raises(ProtocolError) as err:
+            link.rx.receive(raw)
+        assert err.value.reason == Reason.REPLAY
+
+
+def test_farm_control_needs_the_right_to_it(tmp_path):
+    from fsw.protocol.rights import Rights
+    from fsw.protocol.sdls import SecurityAssociation, SecurityEngine, SecuritySender
+    from fsw.protocol.store import ArsnStore
+
+    no_farm = Rights(apids={1}, vcids={0}, maps={0}, farm_control=frozenset())
+    sa = SecurityAssociation(5, "guest", bytes(range(32)), no_farm)
+    vcs = {0: VcConfig(0)}
+    rx = TcReceiver(SCID, vcs, SecurityEngine([sa], ArsnStore(":memory:")))
+    tx = TcSender(SCID, vcs, {5: SecuritySender(
+        SecurityAssociation(5, "guest", bytes(range(32)), no_farm), ArsnStore(":memory:"))})
+    assert [d.packet for d in rx.receive(tx.frame(0, 0, PING, spi=5))] == [PING]
+    with pytest.raises(SecurityError) as err:
+        rx.receive(tx.frame(0, 0, UNLOCK, bypass=True, control=True, spi=5))
+    assert str(err.value) == "not_authorised: guest may not control the FARM of VC 0"
