@@ -324,7 +324,7 @@ class BenchServer:
             doc = unpack_json(frame.payload)
         except FrameError:
             doc = {}
-        if doc.get("op") == "bye":
+        if doc.get("op") == "bye" and not self.said_bye:  # sent three times: log it once
             self.said_bye = True
             stats = doc.get("stats")
             if isinstance(stats, dict):

@@ -57,6 +57,8 @@ class ReadAhead:
         self._last: dict[Target, list[Transaction]] = {}
         self._ahead: dict[Target, deque[tuple[int, bytes, bytes]]] = {}
         self._targets: list[Target] = []  # of the transactions last planned
+        self._last_frame: list[tuple[int, bytes, Target]] = []
+        self._steady: list[tuple[int, bytes]] | None = None  # the plan while frames repeat
         self.planned = 0     # transactions done ahead
         self.used = 0        # of which the answer was taken
         self.dropped = 0     # of which the answer was dropped (not asked, or asked otherwise)
@@ -86,6 +88,10 @@ class ReadAhead:
         for queue in self._ahead.values():
             self.dropped += len(queue)
         self._ahead.clear()
+        if self._steady is not None and self._frame == self._last_frame:
+            # The common case: this frame repeated the last one, whose plan stands.
+            self._frame = []
+            return self._steady
         this: dict[Target, list[Transaction]] = {}
         for type_, payload, target in self._frame:
             this.setdefault(target, []).append((type_, payload))
@@ -113,7 +119,8 @@ class ReadAhead:
             planned.append((type_, payload))
             self._targets.append(target)
         self._last = this
-        self._frame = []
+        self._steady = planned if self._frame == self._last_frame else None
+        self._last_frame, self._frame = self._frame, []
         return planned
 
     def fill(self, planned: list[tuple[int, bytes]], replies: list[bytes]) -> None:
@@ -130,6 +137,8 @@ class ReadAhead:
         self._ahead.clear()
         self._frame = []
         self._last = {}
+        self._last_frame = []
+        self._steady = None
 
 
 _SKIPPED: Final = bytes([Status.SKIPPED])
