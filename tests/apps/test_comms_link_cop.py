@@ -192,7 +192,8 @@ def test_uplink_queue_overflow_is_counted_and_reported(tmp_path):
     exe.step()
     assert comms.rejected_by_reason[Reason.QUEUE_FULL] == 4
     assert comms.frames_accepted == 16 and not comms.rx.farms[0].lockout
-    assert any("queue_full 4" in e.text for e in exe.events.recent)
+    assert any("queue_full 4" in e.text and e.text.endswith(
+        "uplink queue of SPI 1 full: frame dropped") for e in exe.events.recent)
     # the FOP retransmits the dropped ones and they get through
     for f in frames[16:]:
         comms.receive_frame(f)

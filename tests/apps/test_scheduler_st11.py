@@ -320,3 +320,17 @@ def test_an_ownerless_stored_activity_is_dropped_for_good(tmp_path):
     Harness(store)
     h = Harness(store)  # the next boot finds nothing left to drop
     assert not any("no readable owner" in e.text for e in h.exe.events.recent)
+
+
+def test_a_request_without_a_sound_owner_header_is_refused_in_words():
+    # the owner header comms stamps: SPI (u16), whole-schedule flag (u8: 0 or 1), slots (u16)
+    h = Harness()
+    for rid, owner in ((41, b"\x00\x01\x00"), (42, bytes.fromhex("0001020008"))):
+        h.exe.bus.publish(SCHED, COMMAND_HEADER.pack(rid, ENABLE) + owner)
+        h.step()
+    verdicts = [(r["request_id"], r["stage"], r["ok"])
+                for r in (COMMAND_RESULT_MSG.unpack(p) for _, p in h.results.drain())]
+    assert verdicts == [(41, Stage.ACCEPTANCE, False), (42, Stage.ACCEPTANCE, False)]
+    texts = [e.text for e in h.exe.events.recent][-2:]
+    assert texts[0].endswith("no owner header") and texts[1].endswith("owner flags")
+    assert h.command(ENABLE, b"", Owner(11, whole_schedule=True, slots=8))  # flag 1 is sound

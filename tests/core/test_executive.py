@@ -532,3 +532,60 @@ def test_a_rate_typed_to_nine_places_is_the_rate_it_means():
     # 10/3 Hz written as 3.333333333 is within a part in 1e9 of the minor frame's divisor
     exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 3.333333333))
     assert [g.divisor for g in exe.groups] == [1, 3]
+
+
+class PeekApp(TickApp):
+    """Looks at the apps booted before it, and owns a table of one number."""
+
+    NAME = "peek"
+    APID = 0x0EC
+
+    def init(self):
+        super().init()
+        self.seen = sorted(self.ctx.apps)
+        self.limit = None
+        self.register_table("peek_limit", {"limit": 1}, lambda c: [],
+                            lambda c: setattr(self, "limit", c["limit"]))
+
+
+def test_apps_see_each_other_and_their_tables_outlive_a_reboot(tmp_path):
+    from fsw.core import Store
+
+    def boot():
+        exe = Executive(VirtualClock(), rate_groups_hz=(10.0,), store=Store(tmp_path / "s.db"))
+        exe.add_app(AppSpec("tick", TickApp, 10.0))
+        exe.add_app(AppSpec("peek", PeekApp, 10.0))
+        assert exe.boot() == []
+        return exe
+
+    exe = boot()
+    assert exe.apps["peek"].seen == ["tick"] and exe.apps["peek"].limit == 1
+    tables = exe.context.tables
+    tables.load("peek_limit", b'{"limit": 7}')
+    tables.validate("peek_limit")
+    tables.activate("peek_limit")
+    exe.run(0.2)
+    assert exe.apps["peek"].limit == 7
+    exe.context.store.close()
+    assert boot().apps["peek"].limit == 7  # the active table came back from the store
+
+
+def test_the_configurations_wiring_table_is_the_executives_wiring(tmp_path):
+    path = tmp_path / "fsw.toml"
+    path.write_text('[wiring]\nhousekeeping = ["executive"]\n'
+                    'events = { min_severity = "HIGH" }\n')
+    wiring = Executive.from_config(path, VirtualClock()).context.wiring
+    assert wiring.housekeeping == ("executive",) and wiring.events_min_severity == Severity.HIGH
+
+
+def test_frames_dropped_to_catch_up_add_up_over_several_stalls():
+    class TwoStalls(StallApp):
+        def execute(self):
+            self.n = getattr(self, "n", 0) + 1
+            if self.n in (1, 10):
+                self.ctx.clock.sleep_until(self.now() + 0.35)
+
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("stall", TwoStalls, 10.0))
+    exe.run(2.0)
+    assert (exe.late_frames, exe.skipped_frames) == (2, 4)  # two frames dropped each time
