@@ -55,7 +55,11 @@ from hal.tunnel.protocol import (
 )
 from hal.tunnel.readahead import ReadAhead, Target
 
-__all__ = ["BenchLink", "LinkError", "LinkLostError", "LinkStats"]
+__all__ = ["POSTED_ROOM", "BenchLink", "LinkError", "LinkLostError", "LinkStats"]
+
+# Posted requests queued beyond this many bytes are sent on their own: with a
+# TICK or STAMP's telemetry (at most TELEMETRY_ROOM) they still fit one frame.
+POSTED_ROOM = MAX_PAYLOAD // 2 - 64
 
 
 class LinkError(HalError):
@@ -262,7 +266,7 @@ class BenchLink:
         the request that carried it gives up (real time), it counts as failed
         with that request's error."""
         size = BATCH_ITEM.size + len(payload)
-        if self._posted_size + size > MAX_PAYLOAD // 2:
+        if self._posted_size + size > POSTED_ROOM:
             self.exchange([], patient=self.session.get("mode", "lockstep") == "lockstep")
         self._posted.append((type_, payload, target, on_reply))
         self._posted_size += size
@@ -273,6 +277,11 @@ class BenchLink:
     def posted_pending(self) -> int:
         """Posted requests queued and not yet sent."""
         return len(self._posted)
+
+    @property
+    def posted_bytes(self) -> int:
+        """What the posted requests queued add to the next batch, bytes."""
+        return self._posted_size
 
     def exchange(self, items: list[tuple[int, bytes]], *, patient: bool = True) -> list[bytes]:
         """Send the posted requests and `items` in one round trip; the replies to

@@ -32,7 +32,10 @@ from typing import Final
 from hal.tunnel.messages import BATCH_ITEM
 from hal.tunnel.protocol import MsgType, Status
 
-__all__ = ["ReadAhead", "Target"]
+__all__ = ["READ_AHEAD_ROOM", "ReadAhead", "Target"]
+
+# Bytes the planned requests may add to a TICK's frame at most.
+READ_AHEAD_ROOM: Final = 1536
 
 Target = tuple[str, int | None]
 Transaction = tuple[int, bytes]
@@ -51,7 +54,7 @@ class ReadAhead:
     requests add to the TICK's frame.
     """
 
-    def __init__(self, room: int = 1536) -> None:
+    def __init__(self, room: int = READ_AHEAD_ROOM) -> None:
         self.room = room
         self._frame: list[tuple[int, bytes, Target]] = []
         self._last: dict[Target, list[Transaction]] = {}
@@ -73,7 +76,7 @@ class ReadAhead:
         if not queue:
             return None
         want_type, want_payload, reply = queue[0]
-        if want_type == type_ and want_payload == payload and reply[:1] != _SKIPPED:
+        if want_type == type_ and want_payload == payload and reply[:1] not in _NOT_DONE:
             queue.popleft()
             self.used += 1
             return reply
@@ -141,4 +144,5 @@ class ReadAhead:
         self._steady = None
 
 
-_SKIPPED: Final = bytes([Status.SKIPPED])
+# Replies that are no answer of the part's: the transaction goes over the link itself.
+_NOT_DONE: Final = (bytes([Status.SKIPPED]), bytes([Status.BAD_REQUEST]))
