@@ -303,3 +303,10 @@ def test_more_refusal_texts_of_the_packet_codecs():
         r.add(0b01, b"b")
     assert info.value.reason == Reason.SEGMENT_SEQUENCE
     assert str(info.value) == "segment_sequence: first segment mid-packet"
+
+
+def test_an_error_without_detail_reads_as_its_reason_alone():
+    e = PacketError(Reason.TRUNCATED)
+    assert str(e) == "truncated" and e.detail == "" and e.reason is Reason.TRUNCATED
+    assert str(FrameError(Reason.BAD_FHP, "FHP 9")) == "bad_fhp: FHP 9"
+    assert PacketError(37).reason is Reason.BAD_FHP  # reasons are read as numbers too
