@@ -293,6 +293,8 @@ def test_more_refusal_texts_of_the_packet_codecs():
     # the reference vector with every default: TM, no secondary header, unsegmented
     p = SpacePacket(0x123, seq_count=5, data=bytes.fromhex("deadbeef"))
     assert p.encode().hex() == "0123c0050003deadbeef"
+    assert SpacePacket(0x123, data=bytes.fromhex("deadbeef")).encode().hex() == (
+        "0123c0000003deadbeef")  # the count starts at 0
     p.seq_count = 0x4000  # fields set after construction are checked when encoded
     with pytest.raises(PacketError) as info:
         p.encode()
