@@ -91,18 +91,24 @@ class Flying:
 
 
 def flight_config_for(spec: SpacecraftSpec, key_file: Path, state_dir: Path,
-                      base: str | Path | dict = DEFAULT_FLIGHT_CONFIG) -> dict[str, Any]:
-    """The reference flight configuration set up for one spacecraft of the fleet."""
+                      base: str | Path | dict = DEFAULT_FLIGHT_CONFIG, *,
+                      allocations: Path | None = None, example_partners: bool = True
+                      ) -> dict[str, Any]:
+    """The reference flight configuration set up for one spacecraft of the fleet (with
+    the example partners' sample apps unless `example_partners` is false; with the
+    simulation's partner allocations for the payload host when given)."""
     config = copy.deepcopy(load_config(base))
-    config["apps"] = config.get("apps", []) + [dict(a) for a in PARTNER_APPS]
+    extra = [dict(a) for a in PARTNER_APPS] if example_partners else []
+    config["apps"] = config.get("apps", []) + extra
     wiring = config.setdefault("wiring", {})
-    wiring["housekeeping"] = list(wiring.get("housekeeping", [])) + [a["name"]
-                                                                     for a in PARTNER_APPS]
+    wiring["housekeeping"] = list(wiring.get("housekeeping", [])) + [a["name"] for a in extra]
     for app in config.get("apps", []):
+        cfg = app.setdefault("config", {})
         if app.get("class", "").startswith("fsw.apps.comms"):
-            cfg = app.setdefault("config", {})
             cfg.update(scid=spec.scid, key_file=str(key_file), tm_frame_len=TM_FRAME_LEN,
                        arsn_db=str(state_dir / f"{spec.name}-arsn.db"))
+        elif "allocations" in cfg and allocations is not None:
+            cfg["allocations"] = str(allocations)
     return config
 
 
@@ -146,7 +152,8 @@ class Fleet:
                  stations: Sequence[Station] = DEFAULT_STATIONS, min_elevation_deg: float = 5.0,
                  compress_gaps: bool = False, pty: bool = False, host: str = "127.0.0.1",
                  horizon_s: float = 2 * 86400.0,
-                 flight_config: str | Path | dict = DEFAULT_FLIGHT_CONFIG) -> None:
+                 flight_config: str | Path | dict = DEFAULT_FLIGHT_CONFIG,
+                 example_partners: bool = True) -> None:
         if not specs:
             raise ValueError("a fleet needs at least one spacecraft")
         if len({s.scid for s in specs}) != len(specs) or len({s.name for s in specs}) != len(specs):
@@ -156,13 +163,19 @@ class Fleet:
         self.compress_gaps = compress_gaps
         self.craft: list[Flying] = []
         self.key_files: dict[str, Path] = {}
+        # Partner bundles are signed with keys made for the simulation (kept in the
+        # output folder, with the allocations that name them).
+        from ground.payload import simulation_signing
+        self.allocations, self.signing_keys = simulation_signing(self.out)
         try:
             for spec in specs:
                 # Every spacecraft its own keys: one compromised key file opens one spacecraft.
                 key_file = self.key_files[spec.name] = self.out / f"keys-{spec.name}.json"
                 scenario = Scenario(alt_km=spec.alt_km, inclination_deg=spec.inclination_deg,
                                     raan_deg=spec.raan_deg, seed=spec.scid)
-                self.flight_config = flight_config_for(spec, key_file, self.out, flight_config)
+                self.flight_config = flight_config_for(
+                    spec, key_file, self.out, flight_config, allocations=self.allocations,
+                    example_partners=example_partners)
                 workdir = self.out / spec.name
                 workdir.mkdir(exist_ok=True)
                 run = build_sil(scenario, self.flight_config, workdir=workdir)
@@ -193,7 +206,9 @@ class Fleet:
                                "passes_s": _spans(f.passes),
                                "station_passes_s": {name: _spans(spans) for name, spans
                                                     in f.station_passes.items()}}
-                              for f in self.craft]}
+                              for f in self.craft],
+               "allocations": str(self.allocations.resolve()),
+               "signing_keys": {k: str(p.resolve()) for k, p in self.signing_keys.items()}}
         path.write_text(json.dumps(doc, indent=1) + "\n")
         return path
 
@@ -240,18 +255,34 @@ class Fleet:
 
 def serve(specs: Sequence[SpacecraftSpec], out_dir: str | Path, *, duration_s: float | None,
           compress_gaps: bool, pty: bool, stations: Sequence[Station] = DEFAULT_STATIONS,
-          min_elevation_deg: float = 5.0, say: Any = print) -> int:
-    """`tessera sim --radio`: build the fleet, write its files, fly until stopped."""
+          min_elevation_deg: float = 5.0, say: Any = print,
+          apps: Sequence[str | Path] = ()) -> int:
+    """`tessera sim --radio`: build the fleet, write its files, fly until stopped.
+
+    `apps` are partner app projects (`tessera sim --app PATH --radio`): each is
+    signed with the fleet's keys, installed and started on every spacecraft in
+    place of the example partners' sample apps, and the dictionary the ground
+    reads describes them from their manifests."""
     from ground.dictionary import generate, write
+    from ground.payload import dictionary_app, install_on_board
 
     out = Path(out_dir)
     fleet = Fleet(specs, out, stations=stations, min_elevation_deg=min_elevation_deg,
-                  compress_gaps=compress_gaps, pty=pty)
+                  compress_gaps=compress_gaps, pty=pty, example_partners=not apps)
     try:
-        write(generate(fleet.flight_config), out / "dictionary.json")
+        manifests = []
+        for project in apps:
+            for f in fleet.craft:
+                m = install_on_board(f.run.executive, project, fleet.signing_keys)
+            manifests.append(m)
+            say(f"{m.partner}/{m.name} v{m.version} installed and started on "
+                f"{', '.join(f.spec.name for f in fleet.craft)}")
+        write(generate(fleet.flight_config, extra_apps=[dictionary_app(m) for m in manifests]),
+              out / "dictionary.json")
         manifest = fleet.write_manifest()
         doc = json.loads(manifest.read_text())
         doc["dictionary"] = str((out / "dictionary.json").resolve())
+        doc["apps"] = [str(Path(p).resolve()) for p in apps]
         manifest.write_text(json.dumps(doc, indent=1) + "\n")
         say(f"fleet of {len(fleet.craft)}: ground file {manifest}; simulation keys "
             + ", ".join(str(k) for k in fleet.key_files.values()))

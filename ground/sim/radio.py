@@ -28,9 +28,15 @@ class RadioPort:
     """The radio of one simulated spacecraft; `poll()` moves bytes both ways."""
 
     def __init__(self, comms: Any, host: str = "127.0.0.1", port: int = 0,
-                 pty: bool = False, frames_per_poll: int = 16) -> None:
+                 pty: bool = False, frames_per_poll: int = 16,
+                 bit_rate: float | None = None) -> None:
         self.comms = comms
         self.frames_per_poll = frames_per_poll
+        self.bit_rate = bit_rate
+        """Downlink rate, bit/s (None: `frames_per_poll` every poll); with it, `poll` is
+        given the seconds since the last poll and sends only the frames they pay for."""
+        self._credit_octets = 0.0
+        self._frame_octets: int | None = None
         self.server = socket.create_server((host, port))
         self.server.setblocking(False)
         self.port: int = self.server.getsockname()[1]
@@ -52,14 +58,27 @@ class RadioPort:
             self._pty_slave = slave
             self.pty_path = os.ttyname(slave)
 
-    def poll(self) -> None:
+    def poll(self, elapsed_s: float = 0.0) -> None:
+        """Move bytes both ways; `elapsed_s` (s since the last poll) pays for the downlink
+        when the radio has a `bit_rate`."""
         self._accept()
         up = self._read_client() + self._read_pty()
         if self.in_pass:
             for frame in up:
                 self.comms.receive_frame(frame)
             self.tc_frames_in += len(up)
-            down = self.comms.take_frames(self.frames_per_poll) or [self.comms.idle_frame()]
+            budget = self.frames_per_poll
+            if self.bit_rate is not None:
+                if self._frame_octets is None:  # fixed for the mission (CCSDS 132.0-B)
+                    self._frame_octets = len(ASM) + len(self.comms.idle_frame())
+                frame_octets = self._frame_octets
+                self._credit_octets = min(self._credit_octets + elapsed_s * self.bit_rate / 8,
+                                          4.0 * frame_octets)
+                budget = int(self._credit_octets // frame_octets)
+                self._credit_octets -= budget * frame_octets
+                if budget == 0:
+                    return
+            down = self.comms.take_frames(budget) or [self.comms.idle_frame()]
             data = b"".join(ASM + f for f in down)
             self.tm_frames_out += len(down)
             self._write(data)
