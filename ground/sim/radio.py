@@ -9,8 +9,18 @@ they would be on air, and the downlink stays queued on board (the comms
 app's store-and-forward queue). In a pass, queued frames go down first,
 then an idle frame every poll, so the ground always has a current CLCW.
 
-One ground connection at a time per port: a new connection replaces the
-old one (a ground station that reconnects gets the link back).
+With a `downlink_bit_rate` (bit/s) and the mission time given to `poll`,
+the downlink carries at most what that rate allows (ASM included), and an
+idle frame goes down only when nothing else did for `idle_period_s`: a
+ground at the far end then decodes what a real pass would carry, not one
+frame per simulation step.
+
+Several ground connections at once (the control centres of the bus operator
+and the partners behind one ground station): each connection's uplink is
+decoded on its own, and every connection hears the whole downlink, as every
+receiver in the footprint would; each ground session keeps only what its
+key holder may see. A connection that fails is dropped; a ground station
+that reconnects gets the link back.
 """
 
 from __future__ import annotations
@@ -28,15 +38,20 @@ class RadioPort:
     """The radio of one simulated spacecraft; `poll()` moves bytes both ways."""
 
     def __init__(self, comms: Any, host: str = "127.0.0.1", port: int = 0,
-                 pty: bool = False, frames_per_poll: int = 16) -> None:
+                 pty: bool = False, frames_per_poll: int = 16,
+                 downlink_bit_rate: float | None = None, idle_period_s: float = 0.0) -> None:
         self.comms = comms
         self.frames_per_poll = frames_per_poll
+        self.downlink_bit_rate = downlink_bit_rate
+        self.idle_period_s = idle_period_s
+        self._credit_frames = 0.0
+        self._last_poll_s: float | None = None
+        self._last_down_s = float("-inf")
         self.server = socket.create_server((host, port))
         self.server.setblocking(False)
         self.port: int = self.server.getsockname()[1]
         self.url = f"tcp://{host}:{self.port}"
-        self.client: socket.socket | None = None
-        self.decoder = TcStreamDecoder()
+        self.clients: dict[socket.socket, TcStreamDecoder] = {}
         self.in_pass = False
         self.tc_frames_in = 0
         self.tm_frames_out = 0
@@ -52,48 +67,72 @@ class RadioPort:
             self._pty_slave = slave
             self.pty_path = os.ttyname(slave)
 
-    def poll(self) -> None:
+    def poll(self, now_s: float | None = None) -> None:
+        """Move what arrived up to the comms app and what it has down to the ground;
+        `now_s` (mission time, s) paces the downlink when it has a bit rate."""
         self._accept()
         up = self._read_client() + self._read_pty()
         if self.in_pass:
             for frame in up:
                 self.comms.receive_frame(frame)
             self.tc_frames_in += len(up)
-            down = self.comms.take_frames(self.frames_per_poll) or [self.comms.idle_frame()]
-            data = b"".join(ASM + f for f in down)
-            self.tm_frames_out += len(down)
-            self._write(data)
-        elif up:
-            self.bytes_lost += sum(len(f) for f in up)
+            down = self.comms.take_frames(self._frames_allowed(now_s))
+            if not down and (now_s is None or now_s - self._last_down_s >= self.idle_period_s):
+                down = [self.comms.idle_frame()]
+            if down:
+                self._last_down_s = now_s if now_s is not None else self._last_down_s
+                self._credit_frames = max(0.0, self._credit_frames - len(down))
+                self.tm_frames_out += len(down)
+                self._write(b"".join(ASM + f for f in down))
+        else:
+            self._credit_frames = 0.0
+            if up:
+                self.bytes_lost += sum(len(f) for f in up)
+        self._last_poll_s = now_s
+
+    def _frames_allowed(self, now_s: float | None) -> int:
+        if self.downlink_bit_rate is None or now_s is None:
+            return self.frames_per_poll
+        if self._last_poll_s is not None:
+            frame_bits = 8 * (len(ASM) + int(self.comms.config.get("tm_frame_len", 256)))
+            self._credit_frames = min(
+                self._credit_frames + (now_s - self._last_poll_s) * self.downlink_bit_rate
+                / frame_bits, float(self.frames_per_poll))
+        return int(self._credit_frames)
+
+    @property
+    def connections(self) -> int:
+        """Ground connections open now."""
+        return len(self.clients)
 
     def _accept(self) -> None:
-        try:
-            conn, _ = self.server.accept()
-        except BlockingIOError:
-            return
-        conn.setblocking(False)
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if self.client is not None:
-            self.client.close()
-        self.client = conn
-        self.decoder = TcStreamDecoder()
-
-    def _read_client(self) -> list[bytes]:
-        if self.client is None:
-            return []
-        chunks = []
         while True:
             try:
-                data = self.client.recv(65536)
-            except BlockingIOError:
-                break
-            except OSError:
-                data = b""
-            if not data:
-                self._drop_client()
-                break
-            chunks.append(data)
-        return self.decoder.feed(b"".join(chunks)) if chunks else []
+                conn, _ = self.server.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            conn.setblocking(False)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.clients[conn] = TcStreamDecoder()
+
+    def _read_client(self) -> list[bytes]:
+        frames: list[bytes] = []
+        for conn, decoder in list(self.clients.items()):
+            chunks = []
+            while True:
+                try:
+                    data = conn.recv(65536)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    data = b""
+                if not data:
+                    self._drop_client(conn)
+                    break
+                chunks.append(data)
+            if chunks:
+                frames += decoder.feed(b"".join(chunks))
+        return frames
 
     def _read_pty(self) -> list[bytes]:
         if self._pty_fd is None:
@@ -105,22 +144,26 @@ class RadioPort:
         return self._pty_decoder.feed(data)
 
     def _write(self, data: bytes) -> None:
-        if self.client is not None:
+        for conn in list(self.clients):
             try:
-                self.client.sendall(data)
+                conn.sendall(data)
             except (BlockingIOError, OSError):
-                self._drop_client()
+                self._drop_client(conn)
         if self._pty_fd is not None:
             with contextlib.suppress(BlockingIOError, OSError):
                 os.write(self._pty_fd, data)  # nobody reading: the pty buffer fills and drops
 
-    def _drop_client(self) -> None:
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+    def _drop_client(self, conn: socket.socket) -> None:
+        self.clients.pop(conn, None)
+        conn.close()
+
+    def drop_connections(self) -> None:
+        """Close every ground connection (a ground station losing its network)."""
+        for conn in list(self.clients):
+            self._drop_client(conn)
 
     def close(self) -> None:
-        self._drop_client()
+        self.drop_connections()
         self.server.close()
         if self._pty_fd is not None:
             os.close(self._pty_fd)

@@ -145,7 +145,7 @@ def test_the_link_comes_back_and_the_archive_keeps_what_it_had(tmp_path, diction
             s.archive.flush()
             before = len(s.archive.samples(SCID, "sample.hk.cycles", 0, 1e9))
             with sc.lock:
-                sc.radio._drop_client()  # the ground station's connection drops
+                sc.radio.drop_connections()  # the ground station's connection drops
             assert wait(lambda: any("link" == k and "closed" in t for k, t in notes))
             assert wait(lambda: s.spacecraft().link.connects >= 2, 30)
             rec = s.ping("sample") if wait(lambda: s.spacecraft().ready) else None
