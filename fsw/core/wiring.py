@@ -18,12 +18,6 @@ commands go and which app takes the uplinked orbit::
     housekeeping = 50
     Beacon = 240             # any named housekeeping source may have its own
 
-The housekeeping name ``partners`` stands for the telemetry of every partner
-payload app (APIDs from 0x100), as the payload host declares it when it
-installs or activates an app: the comms app looks again whenever the bus's
-registrations change, so an app installed in flight is downlinked from its
-first packet, under its own APID (the partner's ground sees it; no other).
-
 Names are checked at boot (`check`): a wire to an app that is not
 configured stops the boot with a ConfigError that names it.
 """
@@ -36,12 +30,10 @@ from typing import Any
 
 from fsw.core.errors import ConfigError
 from fsw.core.events import Severity
-from fsw.core.ids import EXECUTIVE_APID, PARTNER_APID_BASE
-from fsw.core.message import TM_BASE, tm_msg_id
+from fsw.core.ids import EXECUTIVE_APID
+from fsw.core.message import tm_msg_id
 
 _KEYS = {"housekeeping", "events", "scheduler_releases_to", "orbit_to", "priority"}
-PARTNERS = "partners"  # housekeeping name: every partner payload app's telemetry
-PARTNER_APID_LAST = 0x7FE
 DEFAULT_PRIORITY = {"verification": 200, "events_high": 220, "events": 120, "housekeeping": 50}
 
 
@@ -114,13 +106,6 @@ class Wiring:
                 found[name] = apps[name].HK.msg_id
             elif name in by_name:
                 found[name] = by_name[name]
-            elif name == PARTNERS:
-                taken = set(found.values())
-                for mid in sorted(registered):
-                    apid = mid & 0x7FF
-                    if (mid & ~0x7FF) == TM_BASE and mid not in taken \
-                            and PARTNER_APID_BASE <= apid <= PARTNER_APID_LAST:
-                        found[f"{PARTNERS}:{apid:#05x}"] = mid
             else:
                 missing.append(name)
         return found, missing

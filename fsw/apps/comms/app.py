@@ -63,7 +63,6 @@ from fsw.core.app import COMMAND_HEADER
 from fsw.core.events import EventDef
 from fsw.core.ids import COMMS_APID
 from fsw.core.tmqueue import TmQueue
-from fsw.core.wiring import PARTNERS
 from fsw.protocol import ProtocolError
 from fsw.protocol import Reason as Why
 from fsw.protocol import services as sv
@@ -195,23 +194,15 @@ class CommsApp(App):
     def start(self) -> None:
         # What the wiring names is downlinked as housekeeping (structure ID = its APID),
         # enabled; a named app that is not running has nothing to send.
-        self._hk_names = {}
-        self._hk_registrations = -1
-        self._wire_housekeeping(report_missing=True)
-        self.app_names = {app.APID: name for name, app in self.ctx.apps.items()}
-
-    def _wire_housekeeping(self, report_missing: bool = False) -> None:
-        registered = self.bus.registered()
-        self._hk_registrations = len(registered)
-        found, missing = self.ctx.wiring.housekeeping_msg_ids(self.ctx.apps, registered)
-        for name, msg_id in found.items():
-            if msg_id & 0x7FF in self._hk_names:
-                continue
+        wiring = self.ctx.wiring
+        found, missing = wiring.housekeeping_msg_ids(self.ctx.apps, self.bus.registered())
+        for msg_id in found.values():
             self.bus.subscribe(self.hk_in, msg_id)
             self.services.hk_enabled.setdefault(msg_id & 0x7FF, True)
-            self._hk_names[msg_id & 0x7FF] = name
-        for name in missing if report_missing else ():
+        for name in missing:
             self.event(EV_NOT_WIRED, name=name)
+        self._hk_names = {msg_id & 0x7FF: name for name, msg_id in found.items()}
+        self.app_names = {app.APID: name for name, app in self.ctx.apps.items()}
 
     def _priority(self, apid: int, service: int, subtype: int) -> int:
         """Store-and-forward rank of a TM packet, from the wiring's priorities."""
@@ -306,9 +297,6 @@ class CommsApp(App):
                     self.ctx.wiring.forwards_event(v["apid"], v["severity"], self.app_names):
                 self.downlink.send(v["apid"], sv.ST_EVENTS, v["severity"], sv.EventReport(
                     v["severity"], v["event_id"], v["text"].rstrip(b"\0")).encode())
-        if PARTNERS in self.ctx.wiring.housekeeping and \
-                len(self.bus.registered()) != self._hk_registrations:
-            self._wire_housekeeping()  # a partner app was installed: its telemetry goes down
         for msg_id, payload in self.hk_in.drain():
             sid = msg_id & 0x7FF
             if self.services.hk_wanted(sid):
