@@ -152,6 +152,25 @@ class TmFrame:
         return f
 
 
+def with_ocf(frame: bytes, ocf: bytes, *, fecf: bool = True) -> bytes:
+    """`frame` (an encoded TM frame carrying an OCF) with its OCF replaced by
+    `ocf` and its FECF recomputed.
+
+    The CLCW in a frame's OCF reports the FARM's state when the frame is
+    *sent* (CCSDS 232.1-B, COP-1: the FOP acts on each CLCW it receives), so a
+    frame built before a pass and sent during it gets the current CLCW here.
+    """
+    if len(ocf) != OCF_LEN:
+        raise FrameError(Reason.FIELD_RANGE, "OCF is 4 octets")
+    if len(frame) < HEADER_LEN or not frame[1] & 1:
+        raise FrameError(Reason.FIELD_RANGE, "frame has no OCF")
+    end = len(frame) - (FECF_LEN if fecf else 0)
+    out = frame[:end - OCF_LEN] + ocf
+    if fecf:
+        out += crc16(out).to_bytes(2, "big")
+    return out
+
+
 def data_field_len(frame_len: int, ocf: bool = True, fecf: bool = True) -> int:
     """Octets of packet zone in a frame of `frame_len` octets."""
     return frame_len - HEADER_LEN - (OCF_LEN if ocf else 0) - (FECF_LEN if fecf else 0)

@@ -286,6 +286,25 @@ def test_clcw_in_downlink_tracks_farm(system):
     assert comms.rejected_by_reason[Reason.FARM_OUT_OF_WINDOW] == 1
 
 
+def test_frames_queued_before_a_tc_carry_the_clcw_current_when_sent(system):
+    """Frames built while nobody listened (between passes) report the FARM as
+    it is when they go down: a stale N(R) would make the ground's FOP-1 see an
+    acknowledgement go backwards (CCSDS 232.1-B) and give up the AD service."""
+    exe, ground = system
+    comms = exe.apps["comms"]
+    run(exe, 25)  # TM frames pile up on board; the FARM of VC 0 is at N(R) 0
+    assert len(comms.downlink.frames) >= 2
+    frames = [ground.frame(ground.tc(SAMPLE_APID, 17, 1), OPERATOR) for _ in range(2)]
+    for f in frames:
+        comms.receive_frame(f)
+    exe.step()
+    sent = comms.take_frames()
+    vc0 = [Clcw.decode(f[-6:-2]) for f in sent if Clcw.decode(f[-6:-2]).vcid == 0]
+    assert vc0 and {c.report_value for c in vc0} == {2}
+    for f in sent:  # the FECF still covers the new OCF
+        assert crc16(f) == 0
+
+
 def test_unknown_service_and_malformed_tc_are_refused(system):
     exe, ground = system
     unknown = ground.tc(SAMPLE_APID, 99, 1)

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import hal
+from fsw.core.device_health import device_health_message, pack_device_health
 from hal.health import ERROR_KINDS, Health
-from hal.telemetry import device_health_message, pack_device_health
 
 
 @given(st.lists(st.sampled_from([hal.NackError, hal.BusTimeoutError, hal.ChecksumError,

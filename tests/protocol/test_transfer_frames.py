@@ -31,6 +31,7 @@ from fsw.protocol.tm import (
     TmMasterChannel,
     TmReceiver,
     TmVcReceiver,
+    with_ocf,
 )
 
 PUS_PING = bytes.fromhex("1801c01600062f11010000ab62")
@@ -150,6 +151,26 @@ def test_spacepackets_frames_decode_here(vcid, mc, vc, fhp, data):
     assert (f.scid, f.vcid, f.mc_count, f.vc_count, f.fhp, f.data) == (0x2AB, vcid, mc, vc,
                                                                         fhp, data)
     assert Clcw.decode(f.ocf).report_value == 8
+
+
+@given(vcid=st.integers(0, 7), mc=st.integers(0, 255), data=st.binary(min_size=50, max_size=50),
+       old=st.binary(min_size=4, max_size=4), new=st.binary(min_size=4, max_size=4))
+def test_restamped_ocf_is_the_only_change_and_the_fecf_checks(vcid, mc, data, old, new):
+    raw = TmFrame(0x2AB, vcid, mc, 0, 0, data, old).encode()
+    out = with_ocf(raw, new)
+    # FECF by the peer library's CRC-16/CCITT-FALSE (fastcrc), not ours
+    assert fastcrc.crc16.ibm_3740(out[:-2]).to_bytes(2, "big") == out[-2:]
+    assert out[:-6] == raw[:-6] and out[-6:-2] == new
+
+
+def test_restamping_refuses_frames_without_an_ocf_and_bad_ocf_lengths():
+    no_ocf = TmFrame(0x2AB, 0, 0, 0, 0, bytes(50)).encode()
+    with pytest.raises(FrameError, match="no OCF"):
+        with_ocf(no_ocf, bytes(4))
+    with pytest.raises(FrameError, match="4 octets"):
+        with_ocf(TmFrame(0x2AB, 0, 0, 0, 0, bytes(50), bytes(4)).encode(), bytes(3))
+    with pytest.raises(FrameError):
+        with_ocf(b"", bytes(4))
 
 
 packet_lists = st.lists(

@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from fsw.core import App, CommandError, Field, MessageType, Parameter, Reason, Severity, command
+from fsw.core.device_health import device_health_message, pack_device_health
 from fsw.core.events import EventDef
 from fsw.core.ids import ADCS_APID, ADCS_DEVICE_HEALTH_APID, ADCS_STATE_APID
 from fsw.core.message import tm_msg_id
@@ -68,7 +69,6 @@ from fsw.gnc.ephemeris import satellite_from_config
 from fsw.gnc.frames import geodetic_to_ecef
 from fsw.gnc.orbit import PropagationError
 from hal import HalError
-from hal.telemetry import device_health_message, pack_device_health
 
 AdcsMode = Mode
 

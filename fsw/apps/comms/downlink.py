@@ -1,6 +1,9 @@
 """Downlink: PUS TM packets into fixed-length TM frames (CCSDS 132.0-B) on
 TM virtual channel 0, with the CLCW of the TC virtual channels in turn in
 the OCF, and a bounded frame queue (overflow drops the oldest, counted).
+A frame's CLCW is the one current when the frame leaves (`take`), not when
+it was built: frames queued between passes would otherwise report a FARM
+state long gone.
 
 With a store-and-forward queue (`fsw.core.tmqueue.TmQueue`), packets are
 not framed as they are made: each cycle's packets go into the durable queue
@@ -26,7 +29,7 @@ from fsw.protocol.cuc import CucTime
 from fsw.protocol.pus import ACK_ACCEPTANCE, ACK_COMPLETION, ACK_PROGRESS, ACK_START, PusTm
 from fsw.protocol.sdls import SecurityAssociation
 from fsw.protocol.spp import SequenceCounter
-from fsw.protocol.tm import Clcw, TmMasterChannel
+from fsw.protocol.tm import Clcw, TmMasterChannel, with_ocf
 
 # ST1 failure codes: the core's command Reason below this, fsw.protocol.Reason above.
 LINK_FAILURE_BASE = 0x100
@@ -119,11 +122,7 @@ class Downlink:
     def _frame_pending(self) -> int:
         vc = self.tm.vcs[0]
         vc.flush()
-        clcws = self.clcws()
         while vc.pending:
-            if clcws:
-                self.tm.clcw = clcws[self._clcw_turn % len(clcws)]
-                self._clcw_turn += 1
             self.frames.append(self.tm.frame(0))
         n = max(0, len(self.frames) - self.queue_frames)
         for _ in range(n):
@@ -135,7 +134,15 @@ class Downlink:
         if self.queue is not None:
             self._frames_from_queue(max_frames)
         n = len(self.frames) if max_frames is None else min(max_frames, len(self.frames))
-        return [self.frames.popleft() for _ in range(n)]
+        frames = [self.frames.popleft() for _ in range(n)]
+        clcws = self.clcws() if self.tm.use_ocf else []
+        if clcws:
+            fecf = self.tm.use_fecf
+            for i, frame in enumerate(frames):
+                clcw = clcws[self._clcw_turn % len(clcws)]
+                self._clcw_turn += 1
+                frames[i] = with_ocf(frame, clcw.encode(), fecf=fecf)
+        return frames
 
     def _frames_from_queue(self, max_frames: int | None) -> None:
         """Frame queued packets, most important first, until `max_frames` are ready;

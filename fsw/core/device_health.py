@@ -1,6 +1,7 @@
 """Device health as a software-bus message.
 
-Drivers know nothing of the bus; the app that owns them publishes one
+Drivers (hal/) know nothing of the bus, and the HAL does not import the flight
+framework, so this lives here; the app that owns them publishes one
 `DEVICE_HEALTH` message per device per housekeeping cycle:
 
     msg = device_health_message(apid)             # once, at app init
@@ -12,6 +13,7 @@ device list). The APID is the owning app's choice (see fsw/core/ids.py).
 
 from __future__ import annotations
 
+from fsw.core.message import Field, MessageType, tm_msg_id
 from hal.health import ERROR_KINDS, Health
 
 __all__ = ["LAST_ERROR_BYTES", "device_health_message", "pack_device_health"]
@@ -19,10 +21,8 @@ __all__ = ["LAST_ERROR_BYTES", "device_health_message", "pack_device_health"]
 LAST_ERROR_BYTES = 48
 
 
-def device_health_message(apid: int):
+def device_health_message(apid: int) -> MessageType:
     """The `fsw.core.message.MessageType` of a device health report."""
-    from fsw.core.message import Field, MessageType, tm_msg_id
-
     fields = [Field("device", "B", doc="device index within the owning app"),
               Field("transactions", "I", doc="bus transactions attempted since boot"),
               Field("retries", "I", doc="transactions repeated after a transient fault"),
@@ -36,7 +36,7 @@ def device_health_message(apid: int):
                        doc="Health counters of one device driver")
 
 
-def pack_device_health(msg, index: int, health: Health) -> bytes:
+def pack_device_health(msg: MessageType, index: int, health: Health) -> bytes:
     """Payload of `msg` (from `device_health_message`) for one driver's health.
     Counters saturate at the field limits rather than wrapping."""
     cap = 0xFFFFFFFF
