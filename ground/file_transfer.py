@@ -6,6 +6,11 @@ to the file transfer app (APID 0x016), so it is authenticated and authorised
 like every other command. The spacecraft's answers (ACK, NAK, Finished)
 come down on the FILE_PDU telemetry id and go to `FileUplink.receive`.
 
+`upload_file` is what operators use: it sends a file through a ground
+`Session` (the space link: TC frames with SDLS up, TM frames down) and
+carries on across passes until the spacecraft reports the file delivered
+(`tessera ground upload`, and ``upload_file`` in procedures).
+
 `fly_passes` runs a transfer over a radio that is open only in passes, with
 a given bit rate and frame loss in both directions: the same procedure the
 `tessera` tools use, and what the three-pass test and benchmark measure.
@@ -13,12 +18,22 @@ a given bit rate and frame loss in both directions: the same procedure the
 
 from __future__ import annotations
 
+import queue
 import random
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from fsw.core.app import COMMAND_HEADER
+from fsw.core.ids import FILE_PDU_APID, FILE_TRANSFER_APID
+from fsw.protocol import services as sv
+from fsw.protocol.cfdp import CfdpError
 from fsw.protocol.cfdp_entity import EntityConfig, Sender
+from fsw.protocol.errors import ProtocolError
+from fsw.protocol.pus import PusTm
 
 FC_PDU = 10
 # Octets a PDU costs on the uplink besides itself: TC frame header 5, segment
@@ -128,3 +143,133 @@ def fly_passes(uplink: FileUplink, deliver_up: Callable[[bytes, float], None],
         if between_passes is not None:
             between_passes(k)
     return rep
+
+
+# -- operators' uploads through a ground session --------------------------------------
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$")
+"""File names the spacecraft's file transfer app accepts (a plain name, no path)."""
+CONTACT_TIMEOUT_S = 2.0
+"""In a pass the radio sends a frame at least every poll; this long without one ends it."""
+
+
+class UploadError(RuntimeError):
+    """An upload that cannot go on (refused, no contact in time, not delivered); one line."""
+
+
+@dataclass
+class UploadResult:
+    """How an upload went: `delivered` is the spacecraft's Finished (checksum matched)."""
+
+    name: str
+    octets: int
+    delivered: bool
+    condition: str
+    passes: int
+    pdus_sent: int
+    octets_sent: int
+    seconds: float
+
+
+def upload_file(session: Any, source: str | Path | bytes, name: str | None = None, *,
+                spacecraft: str | None = None, bit_rate: float = 9600.0,
+                segment_bytes: int = 800, ack_timer_s: float = 8.0,
+                timeout_s: float = 3600.0, seq_num: int | None = None,
+                log: Callable[[str], None] = lambda text: None) -> UploadResult:
+    """Send a file to the spacecraft's ``incoming/`` by CFDP class 2 through `session`.
+
+    Each PDU is a TC[8,1] PDU to the file transfer app (APID 0x016) in a Type-BD
+    frame with SDLS (only key holders that may command 0x016 can send files);
+    the spacecraft's ACK, NAK and Finished come down as its FilePdu reports
+    (APID 0x019). The uplink is paced at `bit_rate` (bit/s, frame overheads
+    counted). Outside passes nothing is sent; when the next pass begins the
+    transfer carries on where it stopped (the spacecraft keeps the partial
+    file), for at most `timeout_s` seconds in all. Returns when the spacecraft
+    reports Finished; raises UploadError when it cannot go on.
+    """
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    if name is None:
+        if isinstance(source, bytes):
+            raise UploadError("give the file a name on board")
+        name = Path(source).name
+    if not SAFE_NAME.match(name):
+        raise UploadError(f"{name!r}: on-board names are 1-48 of A-Z a-z 0-9 . _ - "
+                          "(no path)")
+    sc = session.spacecraft(spacecraft)
+    if not sc.holder.may_command(FILE_TRANSFER_APID):
+        raise UploadError(f"role {sc.holder.name} may not command file_transfer "
+                          f"(APID {FILE_TRANSFER_APID:#05x})")
+    seq = seq_num if seq_num is not None else int(time.time()) & 0xFFFFFFFF
+    uplink = FileUplink(data, name, seq_num=seq, segment_bytes=segment_bytes,
+                        ack_timer_s=ack_timer_s)
+    answers: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+    sc.packet_listeners[FILE_PDU_APID] = lambda pkt: _file_pdu(pkt, answers)
+    t0 = time.monotonic()
+    passes = 0
+    in_contact = False
+    frames_seen, heard_at = sc.frames_in, 0.0
+    credit = 0.0
+    last = t0
+    try:
+        while not uplink.done:
+            now = time.monotonic()
+            if now - t0 > timeout_s:
+                raise UploadError(f"{name}: not delivered within {timeout_s:g} s "
+                                  f"({uplink.sender.octets_sent} octets sent in {passes} "
+                                  "passes)")
+            if sc.frames_in != frames_seen:
+                frames_seen, heard_at = sc.frames_in, now
+            contact = sc.ready and now - heard_at < CONTACT_TIMEOUT_S
+            if contact != in_contact:
+                in_contact = contact
+                if contact:
+                    passes += 1
+                    log(f"{name}: pass {passes}: sending ({uplink.sender.octets_sent} of "
+                        f"{len(data)} octets sent so far)")
+                else:
+                    log(f"{name}: contact lost; waiting for the next pass")
+            while True:
+                try:
+                    uplink.receive(answers.get_nowait(), now)
+                except queue.Empty:
+                    break
+                except (CfdpError, ProtocolError):
+                    continue  # a damaged answer: the timers ask again
+            credit = min(credit + (now - last) * bit_rate / 8.0, bit_rate / 8.0 + 1100)
+            last = now
+            if contact:
+                for cmd in uplink.commands(now, int(credit)):
+                    credit -= len(cmd) - COMMAND_HEADER.size + UPLINK_OVERHEAD
+                    tc = sc.build(sv.ST_FUNCTION, sv.PERFORM_FUNCTION, FILE_TRANSFER_APID,
+                                  sv.PerformFunction(FC_PDU, cmd[COMMAND_HEADER.size:])
+                                  .encode())
+                    tc.ack_flags = 0  # PUS: failures only; CFDP answers for success
+                    try:
+                        sc.send_bypass(tc)
+                    except ValueError:  # the pass ended between two PDUs
+                        break
+            time.sleep(0.02)
+    finally:
+        sc.packet_listeners.pop(FILE_PDU_APID, None)
+    fin = uplink.sender.finished
+    result = UploadResult(name, len(data), uplink.sender.delivered,
+                          fin.condition.name if fin else "NONE", passes,
+                          uplink.sender.pdus_sent, uplink.sender.octets_sent,
+                          time.monotonic() - t0)
+    if not result.delivered:
+        raise UploadError(f"{name}: the spacecraft did not keep it ({result.condition})")
+    log(f"{name}: delivered ({len(data)} octets, checksum matched on board) in "
+        f"{passes} pass(es), {result.seconds:.0f} s")
+    return result
+
+
+def _file_pdu(pkt: bytes, answers: queue.SimpleQueue[bytes]) -> None:
+    """The CFDP PDU inside a FilePdu housekeeping report (TM[3,25], SID 0x019)."""
+    try:
+        tm = PusTm.decode(pkt)
+        if (tm.service, tm.subtype) == (sv.ST_HOUSEKEEPING, sv.HK_REPORT):
+            report = sv.HkReport.decode(tm.source_data)
+            if report.sid == FILE_PDU_APID:
+                answers.put(report.values)
+    except ProtocolError:
+        pass  # a damaged packet; the CFDP timers recover

@@ -237,12 +237,18 @@ class PartnerSim:
         """Boot an executive with the audit app and the payload host on this run's files."""
         w = self.workdir
         exe = exe or Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
-        exe.add_app(AppSpec("audit", "fsw.apps.audit:AuditApp", 1.0,
-                            {"path": str(w / "audit.log")}))
         config = {"root": str(w / "payload"), "allocations": str(w / "partners.toml"),
                   "lockstep_timeout_s": 2.0 if self._lockstep else 0.0, **self._host_config}
-        exe.add_app(AppSpec("payload_host", "fsw.apps.payload_host:PayloadHostApp", 10.0,
-                            config))
+        # The reference mission flies the audit app and the host already: this run's
+        # files and keys replace theirs (file transfer delivers into this host's incoming/).
+        specs = {s.name: s for s in exe.specs}
+        _add_or_configure(exe, specs, AppSpec("audit", "fsw.apps.audit:AuditApp", 1.0,
+                                              {"path": str(w / "audit.log")}))
+        _add_or_configure(exe, specs, AppSpec("payload_host",
+                                              "fsw.apps.payload_host:PayloadHostApp", 10.0,
+                                              config))
+        if "file_transfer" in specs:
+            specs["file_transfer"].config["incoming"] = str(w / "payload" / "incoming")
         self.executive = exe
         self._watch = exe.bus.create_pipe("partner_sim.watch", 8192)
         exe.bus.subscribe(self._watch, EVENT_MSG.msg_id)  # boot's own events included
@@ -364,6 +370,35 @@ class PartnerSim:
             for msg_id, payload in self._tm_pipe.drain():
                 mtype = self._layouts[msg_id]
                 self.telemetry_log.setdefault(mtype.name, []).append(mtype.unpack(payload))
+
+
+def _add_or_configure(exe: Executive, specs: Mapping[str, AppSpec], spec: AppSpec) -> None:
+    """Add `spec`, or give the app of that name already configured `spec`'s settings."""
+    if spec.name in specs:
+        specs[spec.name].config.update(spec.config)
+    else:
+        exe.add_app(spec)
+
+
+def simulation_signing(out_dir: str | Path, allocations: Path = OPERATOR_ALLOCATIONS
+                       ) -> tuple[Path, dict[str, Path]]:
+    """Signing keys for a simulation: the operator's and one per partner of the
+    allocations, made once in ``out_dir/signing/`` (kept across runs), and the
+    allocations with their public keys (``out_dir/partners.toml``), which the
+    simulated payload host checks bundles against. Returns (allocations file,
+    {holder: private key file}). For simulations only."""
+    out = Path(out_dir)
+    keys_dir = out / "signing"
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    keys_dir.chmod(0o700)
+    with allocations.open("rb") as fh:
+        partners = list(tomllib.load(fh).get("partners", {}))
+    paths = {holder: _key(keys_dir / f"{holder}.pem") for holder in ["operator", *partners]}
+    pubs = {holder: public_raw(load_private_key(path)) for holder, path in paths.items()}
+    operator_pub = pubs.pop("operator")
+    target = out / "partners.toml"
+    target.write_text(_with_keys(allocations, pubs, operator_pub))
+    return target, paths
 
 
 def _key(path: Path) -> Path:

@@ -15,6 +15,11 @@ import):
   new sample of the parameter satisfies ``predicate(value)`` (any new
   sample when None); returns the value;
 - ``tm("APP.PACKET.PARAM")``: the latest engineering value (None if none);
+- ``upload_file(path, name=None, install=False, start=False)``: send a file
+  (a partner bundle) to the spacecraft by CFDP class 2, across passes until
+  it is delivered (`ground.file_transfer.upload_file`); with ``install`` the
+  payload host then installs it (INSTALL), with ``start`` it also starts the
+  bundle's app (START); returns the `UploadResult`;
 - ``onboard_time()``: the newest on-board time seen (s), ``log(text)``,
   ``sleep(s)``, ``spacecraft`` (the spacecraft names), ``session``.
 
@@ -98,6 +103,25 @@ class ProcedureApi:
             return str(exc)
         raise ProcedureFailed(f"{getattr(fn, '__name__', fn)}{args} was not refused")
 
+    def upload_file(self, path: str | Path, name: str | None = None, *, install: bool = False,
+                    start: bool = False, spacecraft: str | None = None,
+                    timeout_s: float = 3600.0, bit_rate: float = 9600.0) -> Any:
+        """Upload across passes, then (optionally) install and start; see the module
+        docstring. UploadError or ProcedureFailed say what went wrong."""
+        from ground.file_transfer import upload_file
+        path = Path(path)
+        self._ready(spacecraft)
+        result = upload_file(self.session, path, name, spacecraft=spacecraft,
+                             bit_rate=bit_rate, timeout_s=timeout_s, log=self._log)
+        if install or start:
+            app = bundle_app(path)
+            self.verify(self.send("payload_host.install", spacecraft,
+                                  file=result.name.encode()), timeout_s=60.0)
+            if start:
+                self.verify(self.send("payload_host.start_app", spacecraft,
+                                      app=app.encode()), timeout_s=60.0)
+        return result
+
     def tm(self, name: str, spacecraft: str | None = None) -> Any:
         latest = self.session.value(name, spacecraft)
         return None if latest is None else latest.eng
@@ -127,8 +151,19 @@ class ProcedureApi:
                 "get_parameter": self.get_parameter, "schedule": self.schedule,
                 "verify": self.verify, "expect_refused": self.expect_refused, "tm": self.tm,
                 "wait_for": self.wait_for, "onboard_time": self.onboard_time, "log": self._log,
+                "upload_file": self.upload_file,
                 "sleep": time.sleep, "spacecraft": list(self.session.links),
                 "session": self.session, "ProcedureFailed": ProcedureFailed}
+
+
+def bundle_app(path: str | Path) -> str:
+    """The app name in a bundle's manifest (ProcedureFailed if it is not a bundle)."""
+    from fsw.payload.bundle import MANIFEST, BundleError, read_archive
+    from fsw.payload.manifest import ManifestError, parse_manifest
+    try:
+        return parse_manifest(read_archive(Path(path).read_bytes())[MANIFEST]).name
+    except (BundleError, ManifestError, KeyError, OSError) as exc:
+        raise ProcedureFailed(f"{path}: not a partner bundle ({exc})") from None
 
 
 def run_procedure(path: str | Path, api: ProcedureApi) -> None:

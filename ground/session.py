@@ -93,6 +93,9 @@ class SpacecraftLink:
     t1_s: float = 6.0
     latest: dict[str, Latest] = field(default_factory=dict)
     onboard_time_s: float | None = None
+    packet_listeners: dict[int, Callable[[bytes], None]] = field(default_factory=dict)
+    """APID -> a function given each packet of that APID instead of the decoder (the
+    CFDP PDUs of `ground.file_transfer`, which no dictionary structure describes)."""
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -151,6 +154,18 @@ class SpacecraftLink:
                                                    rec.status, {}))
             self._send_frames(frames)
             return rec
+
+    def send_bypass(self, tc: PusTc) -> None:
+        """Uplink one TC in an authenticated Type-BD frame (CCSDS 232.0-B sec. 2.2.2):
+        no COP-1 retransmission and no verification tracking, for a sender that
+        recovers losses itself (CFDP class 2 PDUs: a lost frame costs one PDU, not a
+        go-back of the FOP-1 window)."""
+        with self.lock:
+            if not self._fop_started:
+                raise CommandRefusedError(f"{self.config.name}: no CLCW from the spacecraft "
+                                          "yet (not in a pass, or the link is down)")
+            self._send_frames([self.sender.frame(self.vcid, 0, tc.encode(), bypass=True,
+                                                 spi=self.holder.sa.spi)])
 
     def _send_frames(self, frames: Iterable[bytes]) -> None:
         for f in frames:
@@ -228,6 +243,11 @@ class SpacecraftLink:
     def process_packet(self, pkt: bytes) -> DecodedPacket | None:
         if not self.holder.sees_all and not self._visible(pkt):
             self.packets_hidden += 1
+            return None
+        listener = self.packet_listeners.get((pkt[0] << 8 | pkt[1]) & 0x7FF) \
+            if len(pkt) > 1 else None
+        if listener is not None:
+            listener(pkt)
             return None
         try:
             out = self.decoder.decode(pkt)

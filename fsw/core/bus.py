@@ -78,6 +78,7 @@ class SoftwareBus:
         self._fast: dict[int, tuple[int, int, list[Pipe]]] = {}
         self._routes: dict[int, _Route] = {}
         self._pipes: dict[str, Pipe] = {}
+        self._names: dict[int, str] = {}
 
     # -- declaration -----------------------------------------------------
     def register(self, mtype: MessageType) -> None:
@@ -98,6 +99,7 @@ class SoftwareBus:
             held = old.mtype.name if old.mtype else "a variable-length message"
             raise DuplicateMessageError(f"message id {msg_id:#06x} ({name}) is already {held}")
         self._routes[msg_id] = route
+        self._names[msg_id] = name
         self._fast[msg_id] = (route.min_size, route.max_size, route.pipes)
 
     def message_type(self, msg_id: int) -> MessageType | None:
@@ -110,6 +112,10 @@ class SoftwareBus:
     def registered(self) -> dict[int, MessageType | None]:
         """Every registered message id with its layout."""
         return {mid: r.mtype for mid, r in self._routes.items()}
+
+    def names(self) -> dict[int, str]:
+        """Every registered message id with the name it was registered under."""
+        return dict(self._names)
 
     # -- subscription ----------------------------------------------------
     def create_pipe(self, name: str, depth: int = 32) -> Pipe:

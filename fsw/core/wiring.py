@@ -7,7 +7,8 @@ how the store-and-forward queue ranks them, where the scheduler's released
 commands go and which app takes the uplinked orbit::
 
     [wiring]
-    housekeeping = ["executive", "adcs", "eps", "mode", "Beacon"]  # apps or messages
+    housekeeping = ["executive", "adcs", "eps", "mode", "Beacon",  # apps or messages
+                    "partner_apps"]  # every partner app's housekeeping and telemetry
     events = { min_severity = "INFO", from = "all" }               # or a list of apps
     scheduler_releases_to = "comms"
     orbit_to = "adcs"
@@ -17,6 +18,11 @@ commands go and which app takes the uplinked orbit::
     events = 120
     housekeeping = 50
     Beacon = 240             # any named housekeeping source may have its own
+
+``partner_apps`` stands for the housekeeping and telemetry of every partner
+payload app (APIDs from 0x100), whenever the payload host installs one: the
+comms app looks for new ones once a second, so an app installed in flight is
+downlinked like the operator's own.
 
 Names are checked at boot (`check`): a wire to an app that is not
 configured stops the boot with a ConfigError that names it.
@@ -30,10 +36,11 @@ from typing import Any
 
 from fsw.core.errors import ConfigError
 from fsw.core.events import Severity
-from fsw.core.ids import EXECUTIVE_APID
+from fsw.core.ids import EXECUTIVE_APID, PARTNER_APID_BASE
 from fsw.core.message import tm_msg_id
 
 _KEYS = {"housekeeping", "events", "scheduler_releases_to", "orbit_to", "priority"}
+PARTNER_APPS = "partner_apps"
 DEFAULT_PRIORITY = {"verification": 200, "events_high": 220, "events": 120, "housekeeping": 50}
 
 
@@ -92,14 +99,19 @@ class Wiring:
             if name not in names and name != "executive":
                 raise ConfigError(f"wiring.events.from: no app {name!r}")
 
-    def housekeeping_msg_ids(self, apps: Mapping[str, Any], registered: Mapping[int, Any]
+    def housekeeping_msg_ids(self, apps: Mapping[str, Any], registered: Mapping[int, Any],
+                             names: Mapping[int, str] | None = None
                              ) -> tuple[dict[str, int], list[str]]:
         """The message id of each declared housekeeping source (an app's housekeeping,
-        ``executive`` for the executive's, or a registered message by name), and the
-        names that have no sender (an app that is not running)."""
-        by_name = {m.name: mid for mid, m in registered.items() if m is not None}
+        ``executive`` for the executive's, or a registered message by name, `names`
+        naming the variable-length ones), and the names that have no sender (an app
+        that is not running). ``partner_apps`` is left to `partner_msg_ids`."""
+        by_name = {name: mid for mid, name in (names or {}).items()}
+        by_name.update({m.name: mid for mid, m in registered.items() if m is not None})
         found, missing = {}, []
         for name in self.housekeeping:
+            if name == PARTNER_APPS:
+                continue
             if name == "executive":
                 found[name] = tm_msg_id(EXECUTIVE_APID)
             elif name in apps:
@@ -109,6 +121,14 @@ class Wiring:
             else:
                 missing.append(name)
         return found, missing
+
+    def partner_msg_ids(self, registered: Iterable[int]) -> list[int]:
+        """The registered telemetry ids of partner payload apps, when the wiring
+        downlinks ``partner_apps`` (none otherwise)."""
+        if PARTNER_APPS not in self.housekeeping:
+            return []
+        return sorted(mid for mid in registered
+                      if mid & 0x7FF >= PARTNER_APID_BASE and mid == tm_msg_id(mid & 0x7FF))
 
     def forwards_event(self, apid: int, severity: int, apids: Mapping[int, str]) -> bool:
         """Whether the event of app `apid` with `severity` goes down."""

@@ -89,18 +89,24 @@ class Flying:
 
 
 def flight_config_for(spec: SpacecraftSpec, key_file: Path, state_dir: Path,
-                      base: str | Path | dict = DEFAULT_FLIGHT_CONFIG) -> dict[str, Any]:
-    """The reference flight configuration set up for one spacecraft of the fleet."""
+                      base: str | Path | dict = DEFAULT_FLIGHT_CONFIG, *,
+                      allocations: Path | None = None, example_partners: bool = True
+                      ) -> dict[str, Any]:
+    """The reference flight configuration set up for one spacecraft of the fleet (with
+    the example partners' sample apps unless `example_partners` is false; with the
+    simulation's partner allocations for the payload host when given)."""
     config = copy.deepcopy(load_config(base))
-    config["apps"] = config.get("apps", []) + [dict(a) for a in PARTNER_APPS]
+    extra = [dict(a) for a in PARTNER_APPS] if example_partners else []
+    config["apps"] = config.get("apps", []) + extra
     wiring = config.setdefault("wiring", {})
-    wiring["housekeeping"] = list(wiring.get("housekeeping", [])) + [a["name"]
-                                                                     for a in PARTNER_APPS]
+    wiring["housekeeping"] = list(wiring.get("housekeeping", [])) + [a["name"] for a in extra]
     for app in config.get("apps", []):
+        cfg = app.setdefault("config", {})
         if app.get("class", "").startswith("fsw.apps.comms"):
-            cfg = app.setdefault("config", {})
             cfg.update(scid=spec.scid, key_file=str(key_file), tm_frame_len=TM_FRAME_LEN,
                        arsn_db=str(state_dir / f"{spec.name}-arsn.db"))
+        elif "allocations" in cfg and allocations is not None:
+            cfg["allocations"] = str(allocations)
     return config
 
 
@@ -135,7 +141,8 @@ class Fleet:
                  stations: Sequence[Station] = DEFAULT_STATIONS, min_elevation_deg: float = 5.0,
                  compress_gaps: bool = False, pty: bool = False, host: str = "127.0.0.1",
                  horizon_s: float = 2 * 86400.0,
-                 flight_config: str | Path | dict = DEFAULT_FLIGHT_CONFIG) -> None:
+                 flight_config: str | Path | dict = DEFAULT_FLIGHT_CONFIG,
+                 example_partners: bool = True) -> None:
         if not specs:
             raise ValueError("a fleet needs at least one spacecraft")
         if len({s.scid for s in specs}) != len(specs) or len({s.name for s in specs}) != len(specs):
@@ -145,13 +152,19 @@ class Fleet:
         self.compress_gaps = compress_gaps
         self.craft: list[Flying] = []
         self.key_files: dict[str, Path] = {}
+        # Partner bundles are signed with keys made for the simulation (kept in the
+        # output folder, with the allocations that name them).
+        from ground.payload import simulation_signing
+        self.allocations, self.signing_keys = simulation_signing(self.out)
         try:
             for spec in specs:
                 # Every spacecraft its own keys: one compromised key file opens one spacecraft.
                 key_file = self.key_files[spec.name] = self.out / f"keys-{spec.name}.json"
                 scenario = Scenario(alt_km=spec.alt_km, inclination_deg=spec.inclination_deg,
                                     raan_deg=spec.raan_deg, seed=spec.scid)
-                self.flight_config = flight_config_for(spec, key_file, self.out, flight_config)
+                self.flight_config = flight_config_for(
+                    spec, key_file, self.out, flight_config, allocations=self.allocations,
+                    example_partners=example_partners)
                 workdir = self.out / spec.name
                 workdir.mkdir(exist_ok=True)
                 run = build_sil(scenario, self.flight_config, workdir=workdir)
@@ -178,7 +191,9 @@ class Fleet:
                                "pty": f.radio.pty_path,
                                "key_file": str(self.key_files[f.spec.name].resolve()),
                                "passes_s": [[round(a, 3), round(b, 3)] for a, b in f.passes[:8]]}
-                              for f in self.craft]}
+                              for f in self.craft],
+               "allocations": str(self.allocations.resolve()),
+               "signing_keys": {k: str(p.resolve()) for k, p in self.signing_keys.items()}}
         path.write_text(json.dumps(doc, indent=1) + "\n")
         return path
 

@@ -112,13 +112,38 @@ def build_sil(scenario: Scenario | None = None,
     hardware = hal.config.build(hal_config_for(scenario.model), sim_buses=buses)
     config = _with_uplinked_orbit(load_config(flight_config), scenario.elements)
     tmp = None
-    if workdir is None and any("key_file" in a.get("config", {}) for a in config.get("apps", [])):
+    if workdir is None and any(set(a.get("config", {})) & ({"key_file"} | set(FILE_KEYS))
+                               for a in config.get("apps", [])):
         tmp = tempfile.TemporaryDirectory(prefix="tessera-sil-")
         workdir = tmp.name
+    if workdir is not None:
+        with_mission_files(config, Path(workdir))
     keys = with_simulator_keys(config, Path(workdir)) if workdir is not None else None
     executive = Executive.from_config(config, clock, devices=hardware.devices, store=store)
     return SilRun(executive, simulator, clock, emulators, hardware, keys,
                   None if workdir is None else Path(workdir), tmp)
+
+
+FILE_KEYS = ("root", "path", "incoming", "outgoing", "work_dir")
+"""App configuration keys that name on-board files or folders (payload host, audit, file
+transfer): relative ones are under the flight software's working directory."""
+CONFIG_DIR = DEFAULT_FLIGHT_CONFIG.parent
+
+
+def with_mission_files(config: dict[str, Any], workdir: Path,
+                       config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
+    """Put every relative on-board path of `config` under `workdir` (a run's own folder,
+    so a simulation never writes in the tree) and find a relative ``allocations`` file
+    beside the flight configuration."""
+    for app in config.get("apps", []):
+        cfg = app.get("config", {})
+        for key in FILE_KEYS:
+            if isinstance(cfg.get(key), str) and not Path(cfg[key]).is_absolute():
+                cfg[key] = str(workdir / cfg[key])
+        if isinstance(cfg.get("allocations"), str) and \
+                not Path(cfg["allocations"]).is_absolute():
+            cfg["allocations"] = str(config_dir / cfg["allocations"])
+    return config
 
 
 def with_simulator_keys(config: dict[str, Any], workdir: Path) -> KeyFile | None:

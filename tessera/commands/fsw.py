@@ -135,6 +135,12 @@ def run(args: argparse.Namespace) -> int:
             if not args.keys:
                 keys_dir = tempfile.TemporaryDirectory(prefix="tessera-bench-keys-")
                 with_simulator_keys(config, Path(keys_dir.name))
+        from ground.sim.sil import with_mission_files
+
+        # On-board files (payload host, audit, file transfer) under the working directory
+        # in flight, under the run's own folder on a bench; allocations beside the config.
+        with_mission_files(config, Path(keys_dir.name) if keys_dir else Path.cwd(),
+                           Path(args.config).resolve().parent)
         executive = Executive.from_config(config, clock, devices=hardware.devices, store=store)
     except ConfigError as exc:
         print(f"tessera fsw: {exc}", file=sys.stderr)

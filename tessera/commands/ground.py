@@ -2,6 +2,7 @@
 
     tessera ground console --fleet out/fleet.json --role operator
     tessera ground run PROCEDURE.py --fleet out/fleet.json --role uni-a
+    tessera ground upload BUNDLE --fleet out/fleet.json [--install] [--start]
     tessera ground plot PARAM --from T0 --to T1 --archive ground.db --out plot.png
     tessera ground export --param PARAM --from T0 --to T1 --format csv --archive ground.db
     tessera ground replay --archive ground.db --dict dictionary.json
@@ -143,6 +144,47 @@ def run_procedure(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_upload(args: argparse.Namespace) -> int:
+    from ground.file_transfer import UploadError
+    from ground.procedure import ProcedureApi, ProcedureFailed
+    from ground.session import CommandRefusedError
+
+    def log(text: str) -> None:
+        print(text, flush=True)
+
+    try:
+        session = _session(args, lambda kind, text: log(f"[{kind}] {text}")
+                           if kind in ("link", "error") else None)
+    except ValueError as exc:
+        return _fail(str(exc))
+    session.start()
+    try:
+        log(f"{args.bundle.name}: {args.bundle.stat().st_size} octets to "
+            f"{session.spacecraft(args.spacecraft).config.name} at {args.bit_rate:g} bit/s; "
+            "waiting for a pass")
+        api = ProcedureApi(session, log, ready_timeout_s=args.timeout_s)
+        api.upload_file(args.bundle, args.name, install=args.install or args.start,
+                        start=args.start, spacecraft=args.spacecraft,
+                        timeout_s=args.timeout_s, bit_rate=args.bit_rate)
+    except (UploadError, ProcedureFailed, CommandRefusedError) as exc:
+        print(f"upload failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        session.stop()
+    print("installed" + (" and started" if args.start else "") if args.install or args.start
+          else "uploaded")
+    return 0
+
+
+@rejects("", "a/b", "../x", "x" * 49, ".hidden")
+def onboard_name(text: str) -> str:
+    from ground.file_transfer import SAFE_NAME
+    if not SAFE_NAME.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r}: an on-board file name is 1-48 of "
+                                         "A-Z a-z 0-9 . _ - (no path)")
+    return text
+
+
 def _archive(args: argparse.Namespace) -> Any:
     from ground.archive import SqliteArchive
     if not Path(args.archive).is_file():
@@ -267,6 +309,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--ready-timeout-s", type=bounded_float(0.1, 86400.0), default=120.0,
                      help="how long to wait for a pass before the first TC")
     run.set_defaults(run=run_procedure)
+
+    upload = gsub.add_parser("upload", help="send a file (a partner bundle) by CFDP class 2, "
+                                             "across passes; optionally install and start it")
+    upload.add_argument("bundle", type=existing_file)
+    _session_options(upload)
+    upload.add_argument("--name", type=onboard_name,
+                        help="file name on board (default: the bundle's)")
+    upload.add_argument("--spacecraft", type=simple_name,
+                        help="which spacecraft of the fleet (default: the first)")
+    upload.add_argument("--install", action="store_true",
+                        help="then command the payload host to install it")
+    upload.add_argument("--start", action="store_true",
+                        help="then install it and start its app")
+    upload.add_argument("--bit-rate", type=bounded_float(300.0, 10e6), default=9600.0,
+                        help="uplink rate to pace the PDUs at, bit/s")
+    upload.add_argument("--timeout-s", type=bounded_float(1.0, 30 * 86400.0), default=3600.0,
+                        help="give up after this long, s (passes included)")
+    upload.set_defaults(run=run_upload)
 
     plot = gsub.add_parser("plot", help="plot a parameter from the archive (PNG)")
     plot.add_argument("param", type=parameter_name)

@@ -83,6 +83,7 @@ def reference_executive(clock):
         Scenario,
         _with_uplinked_orbit,
         hal_config_for,
+        with_mission_files,
         with_simulator_keys,
     )
     from hal.sim.reference import reference_sim
@@ -91,5 +92,7 @@ def reference_executive(clock):
     buses, _emulators = reference_sim(seed=1, realistic=True)
     hardware = hal.config.build(hal_config_for(scenario.model), sim_buses=buses)
     config = _with_uplinked_orbit(load_config(DEFAULT_FLIGHT_CONFIG), scenario.elements)
-    with_simulator_keys(config, Path(tempfile.mkdtemp(prefix="tessera-payload-keys-")))
+    workdir = Path(tempfile.mkdtemp(prefix="tessera-payload-keys-"))
+    with_mission_files(config, workdir)
+    with_simulator_keys(config, workdir)
     return Executive.from_config(config, clock, devices=hardware.devices)

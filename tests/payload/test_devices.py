@@ -44,7 +44,8 @@ def test_granted_device_method_works_and_nothing_else(tmp_path):
     manifest = project / "manifest.toml"
     manifest.write_text(manifest.read_text().replace("subscribe = []",
                                                      'subscribe = []\ndevices = ["magnetometer"]'))
-    exe = build_sil().executive  # the simulator moves the field the emulator reports
+    sil = build_sil()  # the simulator moves the field the emulator reports
+    exe = sil.executive
     with PartnerSim(project, executive=exe, allocations=alloc,
                     host_config={"device_methods": {"magnetometer": ["read_field_t"]}}) as sim:
         sim.run(3.0)

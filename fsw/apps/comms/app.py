@@ -195,7 +195,8 @@ class CommsApp(App):
         # What the wiring names is downlinked as housekeeping (structure ID = its APID),
         # enabled; a named app that is not running has nothing to send.
         wiring = self.ctx.wiring
-        found, missing = wiring.housekeeping_msg_ids(self.ctx.apps, self.bus.registered())
+        found, missing = wiring.housekeeping_msg_ids(self.ctx.apps, self.bus.registered(),
+                                                     self.bus.names())
         for msg_id in found.values():
             self.bus.subscribe(self.hk_in, msg_id)
             self.services.hk_enabled.setdefault(msg_id & 0x7FF, True)
@@ -203,6 +204,23 @@ class CommsApp(App):
             self.event(EV_NOT_WIRED, name=name)
         self._hk_names = {msg_id & 0x7FF: name for name, msg_id in found.items()}
         self.app_names = {app.APID: name for name, app in self.ctx.apps.items()}
+        self._partner_ids: set[int] = set()
+        self._registered_count = -1
+        self._wire_partner_apps()
+
+    def _wire_partner_apps(self) -> None:
+        """Downlink partner apps' telemetry registered since the last look (the payload
+        host registers an app's ids when it installs it), if the wiring says so."""
+        registered = self.bus.registered()
+        if len(registered) == self._registered_count:
+            return
+        self._registered_count = len(registered)
+        for msg_id in self.ctx.wiring.partner_msg_ids(registered):
+            if msg_id not in self._partner_ids:
+                self._partner_ids.add(msg_id)
+                self.bus.subscribe(self.hk_in, msg_id)
+                self.services.hk_enabled.setdefault(msg_id & 0x7FF, True)
+                self._hk_names.setdefault(msg_id & 0x7FF, "partner_apps")
 
     def _priority(self, apid: int, service: int, subtype: int) -> int:
         """Store-and-forward rank of a TM packet, from the wiring's priorities."""
@@ -275,6 +293,7 @@ class CommsApp(App):
     def execute(self) -> None:
         assert self.intake is not None
         self.downlink.new_cycle()
+        self._wire_partner_apps()
         screened, last = self.intake.rejections()
         self._frames_rejected(screened, last)
         burst = self.intake.take()

@@ -29,6 +29,8 @@ from fsw.protocol.cfdp import CfdpError, decode_header
 from fsw.protocol.cfdp_entity import EntityConfig, Receiver, Sender
 
 FILE_PDU_MSG_ID = tm_msg_id(FILE_PDU_APID)
+FILE_PDU_NAME = "FilePdu"
+"""The name the wiring downlinks the PDUs by (each PDU one housekeeping report, SID 0x019)."""
 EV_FILE_RECEIVED = EventDef(10, "FILE_RECEIVED", Severity.INFO,
                             "file {name} received ({size} octets)")
 EV_FILE_SENT = EventDef(11, "FILE_SENT", Severity.INFO, "file {name} sent ({outcome})")
@@ -72,7 +74,7 @@ class FileTransferApp(App):
                                  self._accept, self._received)
 
     def init(self) -> None:
-        self.bus.register_variable(FILE_PDU_MSG_ID, "CFDP PDUs to the ground")
+        self.bus.register_variable(FILE_PDU_MSG_ID, FILE_PDU_NAME)
 
     def _accept(self, name: str) -> Path | None:
         return self.incoming / name if SAFE_NAME.match(name) else None
