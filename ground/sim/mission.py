@@ -30,7 +30,6 @@ it: the radio's address, AOS and LOS, progress and the end of the run.
 
 from __future__ import annotations
 
-import copy
 import logging
 import multiprocessing
 import os
@@ -113,21 +112,25 @@ def mission_plan(quick: bool = False) -> MissionPlan:
     """The demo's mission. The full one flies 10,800 s (two orbits); `quick` flies
     5,400 s with spacecraft released at lower rates, so that every event of the
     mission still happens: detumbling, sun acquisition, passes with procedures,
-    the partner's app across two passes, SAFE and the recovery."""
+    the partner's app across two passes, SAFE and the recovery.
+
+    sc1's plane (RAAN 0 deg at the default epoch) is a dawn-dusk one, always in
+    sunlight: it flies the small battery and the stuck heater, and recharges in
+    SAFE in time for the operator to bring it back at its next pass."""
     if quick:
         w0 = (4.0, 4.0, 4.0)
         craft = (
-            CraftPlan("sc1", FIRST_SCID, 0.0, w0),
+            CraftPlan("sc1", FIRST_SCID, 0.0, w0, battery_ah=0.6, soc0=0.45,
+                      fault=BatteryFault(1000.0, 1.5)),
             CraftPlan("sc2", FIRST_SCID + 1, 120.0, w0, hosts_payload=True),
-            CraftPlan("sc3", FIRST_SCID + 2, 300.0, w0, battery_ah=0.6, soc0=0.45,
-                      fault=BatteryFault(1850.0, 1.5)),
+            CraftPlan("sc3", FIRST_SCID + 2, 300.0, w0),
         )
         return MissionPlan(craft, 5400.0, quick=True)
     craft = (
-        CraftPlan("sc1", FIRST_SCID, 0.0),
-        CraftPlan("sc2", FIRST_SCID + 1, 120.0, hosts_payload=True),
-        CraftPlan("sc3", FIRST_SCID + 2, 300.0, battery_ah=0.6, soc0=0.45,
+        CraftPlan("sc1", FIRST_SCID, 0.0, battery_ah=0.6, soc0=0.45,
                   fault=BatteryFault(4300.0, 1.5)),
+        CraftPlan("sc2", FIRST_SCID + 1, 120.0, hosts_payload=True),
+        CraftPlan("sc3", FIRST_SCID + 2, 300.0),
     )
     return MissionPlan(craft, 10800.0)
 
@@ -172,35 +175,21 @@ def _scenario(craft: CraftPlan) -> Scenario:
 
 def mission_flight_config(craft: CraftPlan, plan: MissionPlan, key_file: Path,
                           workdir: Path, allocations: Path) -> dict[str, Any]:
-    """The reference flight configuration with what the mission adds: the example
-    partners' apps, the payload host, file transfer and audit, partner telemetry on
-    the downlink, this spacecraft's battery and a store of `plan.stored_packets`."""
-    config = copy.deepcopy(flight_config_for(_fleet_spec(craft), key_file, workdir))
-    payload = workdir / "payload"
-    config["apps"] += [
-        {"name": "audit", "class": "fsw.apps.audit:AuditApp", "rate_hz": 1,
-         "config": {"path": str(workdir / "audit.log")}},
-        {"name": "file_transfer", "class": "fsw.apps.file_transfer:FileTransferApp",
-         "rate_hz": 10, "config": {"incoming": str(payload / "incoming"),
-                                   "work_dir": str(workdir / "cfdp"),
-                                   "outgoing": str(workdir / "outgoing")}},
-        {"name": "payload_host", "class": "fsw.apps.payload_host:PayloadHostApp",
-         "rate_hz": 10, "config": {"root": str(payload), "allocations": str(allocations),
-                                   "key_file": str(key_file), "lockstep_timeout_s": 2.0}},
-    ]
-    hk = config["wiring"]["housekeeping"]
-    hk += [name for name in ("payload_host", "file_transfer", "partner_apps") if name not in hk]
+    """The reference flight configuration (payload host, file transfer and audit
+    included) with the example partners' sample apps, the simulation's partner
+    allocations, this spacecraft's battery, an on-board store of
+    `plan.stored_packets` and a payload host in step with virtual time."""
+    spec = SpacecraftSpec(craft.name, craft.scid, raan_deg=craft.raan_deg)
+    config = flight_config_for(spec, key_file, workdir, allocations=allocations)
     for app in config["apps"]:
         cfg = app.setdefault("config", {})
         if app["name"] == "eps":
             cfg["capacity_ah"] = craft.battery_ah
-        if app["name"] == "comms":
+        elif app["name"] == "comms":
             cfg["store_and_forward_packets"] = plan.stored_packets
+        elif app["name"] == "payload_host":
+            cfg["lockstep_timeout_s"] = 2.0  # repeatable on a virtual clock
     return config
-
-
-def _fleet_spec(craft: CraftPlan) -> SpacecraftSpec:
-    return SpacecraftSpec(craft.name, craft.scid, raan_deg=craft.raan_deg)
 
 
 @dataclass

@@ -33,12 +33,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fsw.payload.bundle import generate_key, load_private_key, pack, public_raw
+from fsw.apps.payload_host.app import UNIX_TAI_OFFSET_S
+from fsw.core.time import DEFAULT_EPOCH_TAI_S
+from fsw.payload.bundle import load_private_key, pack
 from fsw.payload.manifest import load_manifest
 from ground.archive import SqliteArchive
 from ground.dictionary import Dictionary, generate, write
 from ground.keys import load_holder
-from ground.payload import OPERATOR_ALLOCATIONS, _with_keys, dictionary_app
+from ground.payload import dictionary_app, simulation_signing
 from ground.procedure import ProcedureApi, ProcedureFailed, run_procedure
 from ground.session import CommandRefusedError, Session, SpacecraftConfig
 from ground.sim.fleet import TM_FRAME_LEN
@@ -95,26 +97,15 @@ class MissionState:
 
 
 def prepare(plan: MissionPlan, out: Path) -> tuple[Path, Path, Path]:
-    """Signing keys, the partner allocations with them, the signed bundle and the
-    dictionary (the flight apps plus the dosimeter from its manifest).
+    """Signing keys and the partner allocations with them, the dosimeter bundle
+    signed by its partner and countersigned by the operator, and the dictionary
+    (the flight apps plus the dosimeter, from its manifest).
     Returns (allocations, bundle, dictionary) paths."""
-    keys = out / "signing-keys"
-    keys.mkdir(parents=True, exist_ok=True)
-    for who in ("operator", "uni-a", "uni-b"):
-        if not (keys / f"{who}.pem").exists():
-            generate_key(keys / f"{who}.pem")
-    partner_pubs = {p: public_raw(load_private_key(keys / f"{p}.pem"))
-                    for p in ("uni-a", "uni-b")}
-    operator_key = load_private_key(keys / "operator.pem")
-    allocations = out / "partners.toml"
-    allocations.write_text(_with_keys(OPERATOR_ALLOCATIONS, partner_pubs,
-                                      public_raw(operator_key)))
+    allocations, signing = simulation_signing(out)
     manifest = load_manifest(DOSIMETER_PROJECT / "manifest.toml")
     bundle = out / f"{manifest.name}-{manifest.version}.bundle"
-    from fsw.apps.payload_host.app import UNIX_TAI_OFFSET_S
-    from fsw.core.time import DEFAULT_EPOCH_TAI_S
-    bundle.write_bytes(pack(DOSIMETER_PROJECT, load_private_key(keys / f"{manifest.partner}.pem"),
-                            operator_key=operator_key,
+    bundle.write_bytes(pack(DOSIMETER_PROJECT, load_private_key(signing[manifest.partner]),
+                            operator_key=load_private_key(signing["operator"]),
                             now_s=DEFAULT_EPOCH_TAI_S - UNIX_TAI_OFFSET_S))
     config = mission_flight_config(plan.craft[0], plan, out / "keys.json", out, allocations)
     dictionary = out / "dictionary.json"
@@ -259,9 +250,8 @@ class MissionGround:
             try:
                 self._work_pass(rec)
             finally:
-                current = self._open[name]
-                if current is not None:
-                    self.downs[name].put(("release", current))
+                if self._open[name] == number:  # a pass that ended at LOS needs no release
+                    self.downs[name].put(("release", number))
 
     def _tasks(self, rec: PassRecord) -> list[str]:
         st = self.state
