@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from fsw.core import Store
 from fsw.core.time import DEFAULT_EPOCH_TAI_S, jd_utc_split
 from fsw.gnc.frames import Station
 from fsw.gnc.passes import find_passes
@@ -226,7 +227,7 @@ def fly_spacecraft(craft: CraftPlan, plan: MissionPlan, out_dir: str, allocation
     """A worker process: fly `craft` through the mission; report on `up`, obey `down`.
 
     Messages up: ("ready", name, url, key_file, passes), ("aos", name, number, t_s),
-    ("los", name, number, t_s, released), ("progress", name, dict),
+    ("los", name, number, t_s, released, files on board), ("progress", name, dict),
     ("done", name, CraftResult). Down: ("release", number): the ground is done with
     that pass.
     """
@@ -247,7 +248,11 @@ class _Flight:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.key_file = out / f"keys-{craft.name}.json"
         config = mission_flight_config(craft, plan, self.key_file, self.workdir, allocations)
-        self.run: SilRun = build_sil(_scenario(craft), config, workdir=self.workdir)
+        # The flight software's own store (a real SQLite file): the mode survives a
+        # reboot, and store-and-forward keeps TM by priority for the next pass.
+        self.store = Store(self.workdir / "store.db")
+        self.run: SilRun = build_sil(_scenario(craft), config, workdir=self.workdir,
+                                     store=self.store)
         assert self.run.keys is not None
         self.run.keys.save(self.key_file)
         self.failed = self.run.executive.boot()
@@ -292,7 +297,8 @@ class _Flight:
                 self.up.put(("progress", self.craft.name, self._status(wall0)))
         cpu = time.process_time() - cpu0
         exe.shutdown()
-        audit = self.workdir / "audit.log"
+        self.store.close()
+        audit = self.run.executive.apps["audit"].log.path
         result = CraftResult(
             self.craft.name,
             [{**asdict(p), "contact_s": self.contacts.get(p.number, (0.0, False))[0],
@@ -330,7 +336,17 @@ class _Flight:
         radio.in_pass = False
         radio.poll(clock.now())
         self.contacts[window.number] = (clock.now() - window.aos_s, released)
-        self.up.put(("los", self.craft.name, window.number, clock.now(), released))
+        self.up.put(("los", self.craft.name, window.number, clock.now(), released,
+                     self._files_on_board()))
+
+    def _files_on_board(self) -> dict[str, int]:
+        """Simulation truth at the end of a contact: octets of files still arriving
+        (CFDP transactions open on board) and files received so far."""
+        ft = self.run.executive.apps.get("file_transfer")
+        if ft is None:
+            return {}
+        partial = sum(b - a for t in ft.receiver.transactions.values() for a, b in t.received)
+        return {"octets_arriving": partial, "files_received": ft.files_received}
 
     def _released(self, number: int) -> bool:
         while True:

@@ -80,6 +80,8 @@ class PassRecord:
     facts: dict[str, Any] = field(default_factory=dict)
     contact_end_s: float | None = None
     released: bool = False
+    on_board: dict[str, int] = field(default_factory=dict)
+    """Simulation truth at the end of the contact (files arriving on board)."""
 
 
 @dataclass
@@ -215,11 +217,11 @@ class MissionGround:
                      f"LOS {rec.los_s:.0f} s, max elevation {rec.max_elevation_deg:.0f} deg)")
             self._aos[name].put(number)
         elif kind == "los":
-            _, _, number, t_s, released = msg
+            _, _, number, t_s, released, files = msg
             self._open[name] = None
             self._last_los[name] = t_s
             rec = self.passes[(name, number)]
-            rec.contact_end_s, rec.released = t_s, released
+            rec.contact_end_s, rec.released, rec.on_board = t_s, released, files
             how = "released by the ground" if released else "LOS"
             self.say(f"  t={t_s:6.0f} s  {name} contact over {rec.station} ended ({how})")
         elif kind == "progress":

@@ -81,7 +81,7 @@ def _facts(plan: MissionPlan, ground: MissionGround, wall_s: float,
             "aos_s": round(p.aos_s, 1), "los_s": round(p.los_s, 1),
             "max_elevation_deg": round(p.max_elevation_deg, 1),
             "contact_end_s": None if p.contact_end_s is None else round(p.contact_end_s, 1),
-            "released": p.released, "tasks": p.tasks,
+            "released": p.released, "tasks": p.tasks, "on_board": p.on_board,
             "procedures": {role: {"ok": run.ok, "error": run.error, "wall_s": round(run.wall_s, 2),
                                   "verified": sum(ln.startswith("verified") for ln in run.lines),
                                   "lines": run.lines}
@@ -121,14 +121,34 @@ def _facts(plan: MissionPlan, ground: MissionGround, wall_s: float,
         "partner": plan.partner, "payload_craft": payload.name,
         "partner_data": partner_data,
         "installed_in": list(st.installed_pass) if st.installed_pass else None,
+        "bundle_octets": st.bundle.stat().st_size,
         "safe": {"craft": faulty["name"], "entered_s": faulty["safe_entered_s"],
                  "left_s": faulty["safe_left_s"],
                  "recovered_in": list(st.recovered) if st.recovered else None},
         "audit_log": {c.name: ground.results[c.name].audit_log for c in plan.craft},
+        "audit_downlinked": _audit_records(archives["operator"], scid_of),
         "ground_notes": [n[2] for n in ground.notes if "[error]" in n[2]],
     }
     facts["checks"] = checks(facts)
     return facts
+
+
+AUDIT_FIELDS = ("seq", "actor", "action", "app", "detail")
+
+
+def _audit_records(archive: SqliteArchive, scid_of: dict[str, int]) -> list[dict[str, Any]]:
+    """The AuditRecord telemetry the operator received, one row per record."""
+    rows: list[dict[str, Any]] = []
+    for craft, scid in scid_of.items():
+        by_time: dict[float, dict[str, Any]] = {}
+        for name in AUDIT_FIELDS:
+            for t, _raw, eng in archive.samples(scid, f"audit.AuditRecord.{name}", -math.inf,
+                                                math.inf):
+                value = eng.rstrip(b"\0").decode("utf-8", "replace") \
+                    if isinstance(eng, bytes) else eng
+                by_time.setdefault(t, {"craft": craft, "t_s": t})[name] = value
+        rows += by_time.values()
+    return sorted(rows, key=lambda r: (r["t_s"], r["craft"]))
 
 
 def checks(f: dict[str, Any]) -> dict[str, bool]:
@@ -143,8 +163,10 @@ def checks(f: dict[str, Any]) -> dict[str, bool]:
             for c in f["craft"]),
         "every command verified": bool(f["commands"]) and all(
             c["status"] == "completed" for c in f["commands"]),
+        # Part of the bundle on board when the first upload pass ended, the rest later.
         "the partner's app crossed two passes and was installed": bool(upload) and bool(
-            f["installed_in"]) and f["installed_in"][1] > upload[0]["number"],
+            f["installed_in"]) and f["installed_in"][1] > upload[0]["number"]
+        and 0 < upload[0]["on_board"].get("octets_arriving", 0) < f["bundle_octets"],
         "SAFE entered and left on the operator's command": f["safe"]["entered_s"] is not None
         and f["safe"]["left_s"] is not None and f["safe"]["recovered_in"] is not None,
         "partner data reached its partner": f["partner_data"][f["partner"]]["samples"] > 0,
@@ -268,7 +290,12 @@ def write_report(out: Path, facts: dict[str, Any], ground: MissionGround) -> Pat
     parts.append(_table(["time", "spacecraft", "origin", "severity", "event", "text"],
                         [[f"{e['t_s']:.1f} s", e["craft"], e["origin"], e["severity"],
                           e["name"], e["text"]] for e in facts["events"]]))
-    parts.append("<h2>Audit log (on board)</h2>")
+    parts.append("<h2>Audit log</h2><p>As downlinked (AuditRecord telemetry, in the "
+                 "operator's archive):</p>")
+    parts.append(_table(["time", "spacecraft", "seq", "actor", "action", "app", "detail"],
+                        [[f"{r['t_s']:.1f} s", r["craft"], *(r.get(k, "") for k in AUDIT_FIELDS)]
+                         for r in facts["audit_downlinked"]]))
+    parts.append("<p>The on-board log files, read after the run (hash-chained):</p>")
     for name, text in facts["audit_log"].items():
         parts.append(f"<h3>{_e(name)}</h3><pre>{_e(text or '(empty)')}</pre>")
     style = ("body{font-family:sans-serif;margin:2em;max-width:80em}"
