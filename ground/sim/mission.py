@@ -111,7 +111,7 @@ class MissionPlan:
 
 def mission_plan(quick: bool = False) -> MissionPlan:
     """The demo's mission. The full one flies 10,800 s (two orbits); `quick` flies
-    5,400 s with spacecraft released at lower rates, so that every event of the
+    4,500 s with spacecraft released at lower rates, so that every event of the
     mission still happens: detumbling, sun acquisition, passes with procedures,
     the partner's app across two passes, SAFE and the recovery.
 
@@ -126,7 +126,7 @@ def mission_plan(quick: bool = False) -> MissionPlan:
             CraftPlan("sc2", FIRST_SCID + 1, 120.0, w0, hosts_payload=True),
             CraftPlan("sc3", FIRST_SCID + 2, 300.0, w0),
         )
-        return MissionPlan(craft, 5400.0, quick=True)
+        return MissionPlan(craft, 4500.0, quick=True)
     craft = (
         CraftPlan("sc1", FIRST_SCID, 0.0, battery_ah=0.6, soc0=0.45,
                   fault=BatteryFault(4300.0, 1.5)),

@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="folder for the report, plots and data (default out/)")
     kind = demo.add_mutually_exclusive_group()
     kind.add_argument("--quick", action="store_true",
-                      help="the short mission (5,400 s of mission time, about a minute)")
+                      help="the short mission (4,500 s of mission time, about a minute)")
     kind.add_argument("--single", action="store_true",
                       help="one spacecraft detumbling and acquiring the sun, as CSV and PNG")
     demo.add_argument("--orbits", type=bounded_float(0.0, 100.0, low_open=True), default=None,

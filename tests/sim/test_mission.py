@@ -21,6 +21,9 @@ import pytest
 
 from ground.archive import SqliteArchive
 
+# The quick mission takes about a minute on two idle cores; a loaded machine stretches it.
+pytestmark = pytest.mark.timeout(900)
+
 SCID = {"sc1": 0x2AB, "sc2": 0x2AC, "sc3": 0x2AD}
 ROLES = ("operator", "uni-a", "uni-b")
 
