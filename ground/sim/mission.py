@@ -15,7 +15,10 @@ it is paced at `MissionPlan.pass_pace` times real time while the ground
 runs its procedures, so the far end talks to the spacecraft as it would in
 flight (TCs, COP-1 acknowledgements, verification reports, all through the
 link); when the ground has finished it releases the pass and the station
-ends the contact (the radio goes quiet until the next pass).
+ends the contact (the radio goes quiet until the next pass). A procedure
+that only waits for an on-board time (`wait_until`) skips to it: time runs
+unpaced with the radio quiet, and what the spacecraft sent meanwhile comes
+down from its store when the radio opens again.
 
 A fault may be planned for a spacecraft: from `BatteryFault.start_s`
 (mission seconds) a heater stuck on draws `load_a` from the battery until
@@ -229,7 +232,9 @@ def fly_spacecraft(craft: CraftPlan, plan: MissionPlan, out_dir: str, allocation
     Messages up: ("ready", name, url, key_file, passes), ("aos", name, number, t_s),
     ("los", name, number, t_s, released, files on board), ("progress", name, dict),
     ("done", name, CraftResult). Down: ("release", number): the ground is done with
-    that pass.
+    that pass; ("skip", (number, t_s)): the ground has nothing to do in that
+    pass before mission time t_s (time runs unpaced until then, the radio quiet:
+    what the spacecraft sends meanwhile waits in its store).
     """
     logging.getLogger("tessera.events").setLevel(logging.CRITICAL)  # events go down the link
     name = craft.name
@@ -263,6 +268,7 @@ class _Flight:
         self.track = Track()
         self.contacts: dict[int, tuple[float, bool]] = {}
         self.released: set[int] = set()
+        self.skips: dict[int, float] = {}  # pass -> mission time the ground waits for
         self.fuse_opened_s: float | None = None
 
     def fly(self) -> CraftResult:
@@ -311,7 +317,8 @@ class _Flight:
         return result
 
     def _work_pass(self, window: PassWindow) -> None:
-        """AOS to LOS, or to the ground's release: the radio open, time paced."""
+        """AOS to LOS, or to the ground's release: the radio open, time paced (but for
+        spans the ground skips: nothing to do until a given time, the radio quiet)."""
         exe, clock, radio = self.run.executive, self.run.clock, self.radio
         self.up.put(("aos", self.craft.name, window.number, clock.now()))
         anchor_wall, anchor_t = time.perf_counter(), clock.now()
@@ -321,12 +328,18 @@ class _Flight:
             released = self._released(window.number)
             if released:
                 break
-            radio.in_pass = True
+            skip_to = min(self.skips.pop(window.number, 0.0), window.los_s)
+            radio.in_pass = clock.now() >= skip_to
             exe.step()
             radio.poll(clock.now())
             if clock.now() >= samples_due:
                 self._sample()
                 samples_due += 1.0
+            if not radio.in_pass:
+                if clock.now() < skip_to:
+                    self.skips[window.number] = skip_to
+                anchor_wall, anchor_t = time.perf_counter(), clock.now()
+                continue
             ahead = (clock.now() - anchor_t) / self.plan.pass_pace - (
                 time.perf_counter() - anchor_wall)
             if ahead > 0:
@@ -356,6 +369,8 @@ class _Flight:
                 break
             if kind == "release":
                 self.released.add(int(value))
+            elif kind == "skip":
+                self.skips[int(value[0])] = float(value[1])
         return number in self.released
 
     def _sample(self) -> None:

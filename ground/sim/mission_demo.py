@@ -27,7 +27,7 @@ def run_mission_demo(out_dir: str | Path = "out", *, quick: bool = False,
     def say(text: str) -> None:
         print(text, file=stream, flush=True)
 
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()  # the flight configuration's paths are taken as given
     run_dir = out / "mission"
     if run_dir.exists():
         shutil.rmtree(run_dir)  # a new mission: new keys, archives and on-board files

@@ -236,8 +236,10 @@ class MissionGround:
             if result.error:
                 raise RuntimeError(f"{name}: {result.error}")
             self.results[name] = result
+            failed = (f"; apps that failed to boot: {', '.join(result.failed_apps)}"
+                      if result.failed_apps else "")
             self.say(f"  {name}: mission flown ({result.sim_s:.0f} s in {result.cpu_s:.1f} s "
-                     "of CPU)")
+                     f"of CPU){failed}")
 
     # -- passes ------------------------------------------------------------------------
     def _work_passes(self, name: str) -> None:
@@ -349,6 +351,20 @@ class _PassApi(ProcedureApi):
         return len(archive.samples(self.ground._scid(self.rec.craft), name, self.since_s,
                                    self.rec.aos_s))
 
+    def wait_until(self, onboard_s: float, timeout_s: float = 60.0) -> float:
+        """Nothing to do before on-board time `onboard_s` (s) in this pass: the
+        simulation skips to it (radio quiet meanwhile); returns the on-board time
+        of the first telemetry from then on."""
+        self.ground.downs[self.rec.craft].put(("skip", (self.rec.number, onboard_s)))
+        sc = self.session.spacecraft(self.rec.craft)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if sc.onboard_time_s is not None and sc.onboard_time_s >= onboard_s:
+                return sc.onboard_time_s
+            time.sleep(0.02)
+        raise ProcedureFailed(f"on-board time {onboard_s:g} s not reached within "
+                              f"{timeout_s:g} s")
+
     def current_pass(self) -> int | None:
         """The number of the spacecraft's pass open now (None between passes)."""
         return self.ground._open[self.rec.craft]
@@ -370,7 +386,8 @@ class _PassApi(ProcedureApi):
             craft=craft, pass_number=self.rec.number, station=self.rec.station,
             aos_s=self.rec.aos_s, los_s=self.rec.los_s, tasks=list(self.rec.tasks),
             role=self.session.holder.name, live=self.live, stored=self.stored,
-            fact=self.fact, current_pass=self.current_pass, state=st, bundle=str(st.bundle),
+            fact=self.fact, current_pass=self.current_pass, wait_until=self.wait_until,
+            state=st, bundle=str(st.bundle),
             recover_soc_pct=RECOVER_SOC_PCT, upload_lead_s=UPLOAD_LEAD_S,
             state_partner=self.ground.plan.partner, CommandRefusedError=CommandRefusedError)
         return names

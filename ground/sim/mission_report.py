@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,7 @@ def checks(f: dict[str, Any]) -> dict[str, bool]:
     others = [r for r in ROLES if r not in ("operator", f["partner"])]
     upload = [p for p in f["passes"] if "upload" in p["tasks"]]
     return {
+        "every app booted on every spacecraft": all(not c["failed_apps"] for c in f["craft"]),
         "every pass had its procedures": bool(f["passes"]) and all(p["worked"]
                                                                    for p in f["passes"]),
         "every spacecraft detumbled and acquired the sun": all(
@@ -274,8 +276,11 @@ def write_report(out: Path, facts: dict[str, Any], ground: MissionGround) -> Pat
             for r in ROLES],
           json.dumps(p["facts"], default=str)] for p in facts["passes"]]))
     parts.append("<h2>Command log</h2>")
-    parts.append(_table(["spacecraft", "role", "command", "verification"],
-                        [[c["craft"], c["role"], c["text"], c["status"]]
+    parts.append(_table(["sent (UTC)", "spacecraft", "role", "command", "verification",
+                         "stages reported (PUS 1)"],
+                        [[time.strftime("%H:%M:%S", time.gmtime(c["sent"])), c["craft"],
+                          c["role"], c["text"], c["status"],
+                          ", ".join(f"{k} {v}" for k, v in c["stages"].items())]
                          for c in facts["commands"]]))
     parts.append(f"<h2>The partner's data ({_e(facts['partner'])}'s dosimeter on "
                  f"{_e(facts['payload_craft'])})</h2>")

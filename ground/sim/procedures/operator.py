@@ -1,7 +1,8 @@
 # The bus operator's procedure for every pass of the mission demo, run by
 # ground.sim.mission_ops as `tessera ground run` runs a procedure. Besides the
 # procedure functions it is given: craft, pass_number, station, aos_s, los_s,
-# tasks, live(name), stored(name), fact(key, value), current_pass(), state.
+# tasks, live(name), stored(name), fact(key, value), wait_until(onboard_s),
+# current_pass(), state.
 SAFE, NOMINAL = 0, 1
 
 log(f"{craft} pass {pass_number} over {station}: {', '.join(tasks)}")
@@ -21,8 +22,7 @@ assert wait_for("sample.hk.output_cnt", lambda v: v == float(pass_number)) == pa
 if "upload" in tasks:
     # Late in the pass on purpose: the bundle does not fit before LOS, and the
     # transfer carries on in the next pass from where it stopped.
-    while (onboard_time() or 0.0) < los_s - upload_lead_s:
-        sleep(0.02)
+    wait_until(los_s - upload_lead_s)
     result = upload_file(bundle, install=True, start=True, timeout_s=120.0)
     state.installed_pass = (craft, current_pass() or pass_number)
     fact("upload", {"octets": result.octets, "passes": result.passes,
