@@ -360,12 +360,25 @@ def generate(config: str | Path | Mapping[str, Any], *,
     from fsw.protocol.errors import Reason as LinkReason
     failure_codes = {str(int(r)): r.name for r in AppReason}
     failure_codes.update({str(LINK_FAILURE_BASE + int(r)): r.name for r in LinkReason})
-    names = [p["name"] for p in packets]
-    sids = [p["sid"] for p in packets]
-    if len(set(sids)) != len(sids) or len(set(names)) != len(names):
-        raise DictionaryError("two packets share a structure ID or a name")
+    _unique(apps, "apid", "APID", "app")
+    _unique(apps, "name", "name", "app")
+    _unique(packets, "sid", "structure ID (APID)", "packet")
+    _unique(packets, "name", "name", "packet")
     return {"format": FORMAT, "version": VERSION, "apps": apps, "packets": packets,
             "failure_codes": failure_codes}
+
+
+def _unique(entries: list[dict[str, Any]], key: str, what: str, kind: str) -> None:
+    """DictionaryError naming the first two entries that declare the same `key`
+    (a partner app's manifest colliding with the operator's declarations, say)."""
+    seen: dict[Any, str] = {}
+    for e in entries:
+        value = e[key]
+        if value in seen:
+            shown = f"{value:#05x}" if isinstance(value, int) else repr(value)
+            raise DictionaryError(f"{kind} {e['name']} has the {what} {shown} of "
+                                  f"{kind} {seen[value]}: ids are declared once")
+        seen[value] = e["name"]
 
 
 def write(doc: Mapping[str, Any], path: str | Path) -> None:

@@ -171,6 +171,96 @@ class UploadResult:
     seconds: float
 
 
+class Upload:
+    """One file going up through a ground session's spacecraft link, step by step.
+
+    `step(now)` does what is due at `now` (s, any steady clock): takes the
+    spacecraft's answers, and while the spacecraft is heard sends the PDUs the
+    pacing allows. `upload_file` runs it on the wall clock; a simulation on
+    virtual time calls `step` itself.
+    """
+
+    def __init__(self, session: Any, data: bytes, name: str, *,
+                 spacecraft: str | None = None, bit_rate: float = 9600.0,
+                 segment_bytes: int = 800, ack_timer_s: float = 8.0,
+                 seq_num: int | None = None,
+                 log: Callable[[str], None] = lambda text: None) -> None:
+        if not SAFE_NAME.match(name):
+            raise UploadError(f"{name!r}: on-board names are 1-48 of A-Z a-z 0-9 . _ - "
+                              "(no path)")
+        self.sc = sc = session.spacecraft(spacecraft)
+        if not sc.holder.may_command(FILE_TRANSFER_APID):
+            raise UploadError(f"role {sc.holder.name} may not command file_transfer "
+                              f"(APID {FILE_TRANSFER_APID:#05x})")
+        seq = seq_num if seq_num is not None else int(time.time()) & 0xFFFFFFFF
+        self.name = name
+        self.data = data
+        self.uplink = FileUplink(data, name, seq_num=seq, segment_bytes=segment_bytes,
+                                 ack_timer_s=ack_timer_s)
+        self.bit_rate = bit_rate
+        self.log = log
+        self.passes = 0
+        self.in_contact = False
+        self._answers: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self._frames_seen = sc.frames_in
+        self._heard_at: float | None = None
+        self._credit = 0.0
+        self._last: float | None = None
+        sc.packet_listeners[FILE_PDU_APID] = lambda pkt: _file_pdu(pkt, self._answers)
+
+    @property
+    def done(self) -> bool:
+        return self.uplink.done
+
+    def step(self, now: float) -> bool:
+        """Do what is due at `now`; True once the spacecraft reported Finished."""
+        sc, sender = self.sc, self.uplink.sender
+        if sc.frames_in != self._frames_seen:
+            self._frames_seen, self._heard_at = sc.frames_in, now
+        contact = sc.ready and self._heard_at is not None and \
+            now - self._heard_at < CONTACT_TIMEOUT_S
+        if contact != self.in_contact:
+            self.in_contact = contact
+            if contact:
+                self.passes += 1
+                self.log(f"{self.name}: pass {self.passes}: sending ({sender.octets_sent} of "
+                         f"{len(self.data)} octets sent so far)")
+            else:
+                self.log(f"{self.name}: contact lost; waiting for the next pass")
+        while True:
+            try:
+                self.uplink.receive(self._answers.get_nowait(), now)
+            except queue.Empty:
+                break
+            except (CfdpError, ProtocolError):
+                continue  # a damaged answer: the timers ask again
+        elapsed = 0.0 if self._last is None else now - self._last
+        self._last = now
+        self._credit = min(self._credit + elapsed * self.bit_rate / 8.0,
+                           self.bit_rate / 8.0 + 1100)
+        if contact:
+            for cmd in self.uplink.commands(now, int(self._credit)):
+                self._credit -= len(cmd) - COMMAND_HEADER.size + UPLINK_OVERHEAD
+                tc = sc.build(sv.ST_FUNCTION, sv.PERFORM_FUNCTION, FILE_TRANSFER_APID,
+                              sv.PerformFunction(FC_PDU, cmd[COMMAND_HEADER.size:]).encode())
+                tc.ack_flags = 0  # PUS: failures only; CFDP answers for success
+                try:
+                    sc.send_bypass(tc)
+                except ValueError:  # the pass ended between two PDUs
+                    break
+        return self.uplink.done
+
+    def close(self) -> None:
+        self.sc.packet_listeners.pop(FILE_PDU_APID, None)
+
+    def result(self, seconds: float) -> UploadResult:
+        sender = self.uplink.sender
+        fin = sender.finished
+        return UploadResult(self.name, len(self.data), sender.delivered,
+                            fin.condition.name if fin else "NONE", self.passes,
+                            sender.pdus_sent, sender.octets_sent, seconds)
+
+
 def upload_file(session: Any, source: str | Path | bytes, name: str | None = None, *,
                 spacecraft: str | None = None, bit_rate: float = 9600.0,
                 segment_bytes: int = 800, ack_timer_s: float = 8.0,
@@ -192,74 +282,24 @@ def upload_file(session: Any, source: str | Path | bytes, name: str | None = Non
         if isinstance(source, bytes):
             raise UploadError("give the file a name on board")
         name = Path(source).name
-    if not SAFE_NAME.match(name):
-        raise UploadError(f"{name!r}: on-board names are 1-48 of A-Z a-z 0-9 . _ - "
-                          "(no path)")
-    sc = session.spacecraft(spacecraft)
-    if not sc.holder.may_command(FILE_TRANSFER_APID):
-        raise UploadError(f"role {sc.holder.name} may not command file_transfer "
-                          f"(APID {FILE_TRANSFER_APID:#05x})")
-    seq = seq_num if seq_num is not None else int(time.time()) & 0xFFFFFFFF
-    uplink = FileUplink(data, name, seq_num=seq, segment_bytes=segment_bytes,
-                        ack_timer_s=ack_timer_s)
-    answers: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-    sc.packet_listeners[FILE_PDU_APID] = lambda pkt: _file_pdu(pkt, answers)
+    upload = Upload(session, data, name, spacecraft=spacecraft, bit_rate=bit_rate,
+                    segment_bytes=segment_bytes, ack_timer_s=ack_timer_s, seq_num=seq_num,
+                    log=log)
     t0 = time.monotonic()
-    passes = 0
-    in_contact = False
-    frames_seen, heard_at = sc.frames_in, 0.0
-    credit = 0.0
-    last = t0
     try:
-        while not uplink.done:
-            now = time.monotonic()
-            if now - t0 > timeout_s:
+        while not upload.step(time.monotonic()):
+            if time.monotonic() - t0 > timeout_s:
                 raise UploadError(f"{name}: not delivered within {timeout_s:g} s "
-                                  f"({uplink.sender.octets_sent} octets sent in {passes} "
-                                  "passes)")
-            if sc.frames_in != frames_seen:
-                frames_seen, heard_at = sc.frames_in, now
-            contact = sc.ready and now - heard_at < CONTACT_TIMEOUT_S
-            if contact != in_contact:
-                in_contact = contact
-                if contact:
-                    passes += 1
-                    log(f"{name}: pass {passes}: sending ({uplink.sender.octets_sent} of "
-                        f"{len(data)} octets sent so far)")
-                else:
-                    log(f"{name}: contact lost; waiting for the next pass")
-            while True:
-                try:
-                    uplink.receive(answers.get_nowait(), now)
-                except queue.Empty:
-                    break
-                except (CfdpError, ProtocolError):
-                    continue  # a damaged answer: the timers ask again
-            credit = min(credit + (now - last) * bit_rate / 8.0, bit_rate / 8.0 + 1100)
-            last = now
-            if contact:
-                for cmd in uplink.commands(now, int(credit)):
-                    credit -= len(cmd) - COMMAND_HEADER.size + UPLINK_OVERHEAD
-                    tc = sc.build(sv.ST_FUNCTION, sv.PERFORM_FUNCTION, FILE_TRANSFER_APID,
-                                  sv.PerformFunction(FC_PDU, cmd[COMMAND_HEADER.size:])
-                                  .encode())
-                    tc.ack_flags = 0  # PUS: failures only; CFDP answers for success
-                    try:
-                        sc.send_bypass(tc)
-                    except ValueError:  # the pass ended between two PDUs
-                        break
+                                  f"({upload.uplink.sender.octets_sent} octets sent in "
+                                  f"{upload.passes} passes)")
             time.sleep(0.02)
     finally:
-        sc.packet_listeners.pop(FILE_PDU_APID, None)
-    fin = uplink.sender.finished
-    result = UploadResult(name, len(data), uplink.sender.delivered,
-                          fin.condition.name if fin else "NONE", passes,
-                          uplink.sender.pdus_sent, uplink.sender.octets_sent,
-                          time.monotonic() - t0)
+        upload.close()
+    result = upload.result(time.monotonic() - t0)
     if not result.delivered:
         raise UploadError(f"{name}: the spacecraft did not keep it ({result.condition})")
     log(f"{name}: delivered ({len(data)} octets, checksum matched on board) in "
-        f"{passes} pass(es), {result.seconds:.0f} s")
+        f"{result.passes} pass(es), {result.seconds:.0f} s")
     return result
 
 

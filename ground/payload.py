@@ -380,6 +380,52 @@ def _add_or_configure(exe: Executive, specs: Mapping[str, AppSpec], spec: AppSpe
         exe.add_app(spec)
 
 
+def install_on_board(executive: Executive, project: str | Path,
+                     signing_keys: Mapping[str, Path], *, start: bool = True) -> Manifest:
+    """Pack and sign `project` with a simulation's keys (`simulation_signing`), put the
+    bundle in the payload host's incoming/ (what file transfer does) and command
+    INSTALL, then START, on the executive's bus, as the ground would; RuntimeError
+    with the host's reason when it refuses."""
+    m = load_manifest(Path(project) / "manifest.toml")
+    if m.partner not in signing_keys:
+        raise RuntimeError(f"partner {m.partner!r} has no allocation in this simulation")
+    host = executive.apps["payload_host"]
+    name = f"{m.name}-{m.version}.bundle"
+    (host.root / "incoming" / name).write_bytes(pack(
+        project, load_private_key(signing_keys[m.partner]),
+        operator_key=load_private_key(signing_keys["operator"]),
+        now_s=_unix_now(executive.clock)))
+    watch = executive.bus.create_pipe(f"install.{m.name}.{executive.minor_frames}", 256)
+    executive.bus.subscribe(watch, EVENT_MSG.msg_id)
+    executive.bus.subscribe(watch, COMMAND_RESULT_MSG.msg_id)
+    steps = [(10, name.encode().ljust(48, b"\0"))]
+    if start:
+        steps.append((12, m.name.encode().ljust(16, b"\0")))
+    try:
+        for rid, (code, body) in enumerate(steps, start=0x7E00):
+            executive.bus.publish(cmd_msg_id(PAYLOAD_HOST_APID),
+                                  COMMAND_HEADER.pack(rid, code) + body)
+            outcome, last_event = None, ""
+            for _ in range(50):
+                executive.step()
+                for msg_id, payload in watch.drain():
+                    if msg_id == EVENT_MSG.msg_id:
+                        last_event = Event.decode(payload).text
+                        continue
+                    r = COMMAND_RESULT_MSG.unpack(payload)
+                    if r["request_id"] == rid and (r["stage"] == 7 or not r["ok"]):
+                        outcome = bool(r["ok"])
+                if outcome is not None:
+                    break
+            if not outcome:
+                raise RuntimeError(f"{m.name}: {'install' if code == 10 else 'start'} refused: "
+                                   f"{last_event}")
+    finally:
+        executive.bus.unsubscribe(watch, EVENT_MSG.msg_id)
+        executive.bus.unsubscribe(watch, COMMAND_RESULT_MSG.msg_id)
+    return m
+
+
 def simulation_signing(out_dir: str | Path, allocations: Path = OPERATOR_ALLOCATIONS
                        ) -> tuple[Path, dict[str, Path]]:
     """Signing keys for a simulation: the operator's and one per partner of the
@@ -396,7 +442,7 @@ def simulation_signing(out_dir: str | Path, allocations: Path = OPERATOR_ALLOCAT
     paths = {holder: _key(keys_dir / f"{holder}.pem") for holder in ["operator", *partners]}
     pubs = {holder: public_raw(load_private_key(path)) for holder, path in paths.items()}
     operator_pub = pubs.pop("operator")
-    target = out / "partners.toml"
+    target = (out / "partners.toml").resolve()
     target.write_text(_with_keys(allocations, pubs, operator_pub))
     return target, paths
 

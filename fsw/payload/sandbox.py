@@ -250,3 +250,16 @@ def confine(uid: int, memory_mib: int, storage_kib: int, cpu_seconds: int,
     applied.append("no_new_privs")
     applied.append(install_seccomp())
     return applied
+
+
+def unenterable_folder(root: Path) -> Path | None:
+    """The first folder down to `root` (included) that apps under user ids of their own
+    cannot enter (no search permission for others), when the host runs as root and
+    gives them those ids; None when they can reach it (or share the host's id)."""
+    if os.geteuid() != 0:
+        return None
+    root = Path(root).resolve()
+    for folder in (*reversed(root.parents), root):
+        if not folder.stat().st_mode & 0o001:
+            return folder
+    return None

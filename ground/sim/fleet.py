@@ -240,18 +240,34 @@ class Fleet:
 
 def serve(specs: Sequence[SpacecraftSpec], out_dir: str | Path, *, duration_s: float | None,
           compress_gaps: bool, pty: bool, stations: Sequence[Station] = DEFAULT_STATIONS,
-          min_elevation_deg: float = 5.0, say: Any = print) -> int:
-    """`tessera sim --radio`: build the fleet, write its files, fly until stopped."""
+          min_elevation_deg: float = 5.0, say: Any = print,
+          apps: Sequence[str | Path] = ()) -> int:
+    """`tessera sim --radio`: build the fleet, write its files, fly until stopped.
+
+    `apps` are partner app projects (`tessera sim --app PATH --radio`): each is
+    signed with the fleet's keys, installed and started on every spacecraft in
+    place of the example partners' sample apps, and the dictionary the ground
+    reads describes them from their manifests."""
     from ground.dictionary import generate, write
+    from ground.payload import dictionary_app, install_on_board
 
     out = Path(out_dir)
     fleet = Fleet(specs, out, stations=stations, min_elevation_deg=min_elevation_deg,
-                  compress_gaps=compress_gaps, pty=pty)
+                  compress_gaps=compress_gaps, pty=pty, example_partners=not apps)
     try:
-        write(generate(fleet.flight_config), out / "dictionary.json")
+        manifests = []
+        for project in apps:
+            for f in fleet.craft:
+                m = install_on_board(f.run.executive, project, fleet.signing_keys)
+            manifests.append(m)
+            say(f"{m.partner}/{m.name} v{m.version} installed and started on "
+                f"{', '.join(f.spec.name for f in fleet.craft)}")
+        write(generate(fleet.flight_config, extra_apps=[dictionary_app(m) for m in manifests]),
+              out / "dictionary.json")
         manifest = fleet.write_manifest()
         doc = json.loads(manifest.read_text())
         doc["dictionary"] = str((out / "dictionary.json").resolve())
+        doc["apps"] = [str(Path(p).resolve()) for p in apps]
         manifest.write_text(json.dumps(doc, indent=1) + "\n")
         say(f"fleet of {len(fleet.craft)}: ground file {manifest}; simulation keys "
             + ", ".join(str(k) for k in fleet.key_files.values()))

@@ -262,8 +262,7 @@ class _Flight:
         self.run.keys.save(self.key_file)
         self.failed = self.run.executive.boot()
         self.comms = self.run.executive.apps["comms"]
-        self.radio = RadioPort(self.comms, downlink_bit_rate=plan.downlink_bit_rate,
-                               idle_period_s=1.0)
+        self.radio = RadioPort(self.comms, bit_rate=plan.downlink_bit_rate, idle_period_s=1.0)
         self.passes = predict_passes(craft, plan)
         self.track = Track()
         self.contacts: dict[int, tuple[float, bool]] = {}
@@ -323,6 +322,7 @@ class _Flight:
         self.up.put(("aos", self.craft.name, window.number, clock.now()))
         anchor_wall, anchor_t = time.perf_counter(), clock.now()
         released = False
+        step_s = exe_step(exe)
         samples_due = clock.now()
         while clock.now() < window.los_s - 1e-9:
             released = self._released(window.number)
@@ -331,7 +331,7 @@ class _Flight:
             skip_to = min(self.skips.pop(window.number, 0.0), window.los_s)
             radio.in_pass = clock.now() >= skip_to
             exe.step()
-            radio.poll(clock.now())
+            radio.poll(step_s)
             if clock.now() >= samples_due:
                 self._sample()
                 samples_due += 1.0
@@ -347,7 +347,7 @@ class _Flight:
             elif ahead < -1.0:  # a loaded machine: keep the pace from here, do not catch up
                 anchor_wall, anchor_t = time.perf_counter(), clock.now()
         radio.in_pass = False
-        radio.poll(clock.now())
+        radio.poll(step_s)
         self.contacts[window.number] = (clock.now() - window.aos_s, released)
         self.up.put(("los", self.craft.name, window.number, clock.now(), released,
                      self._files_on_board()))

@@ -9,11 +9,11 @@ they would be on air, and the downlink stays queued on board (the comms
 app's store-and-forward queue). In a pass, queued frames go down first,
 then an idle frame every poll, so the ground always has a current CLCW.
 
-With a `downlink_bit_rate` (bit/s) and the mission time given to `poll`,
-the downlink carries at most what that rate allows (ASM included), and an
-idle frame goes down only when nothing else did for `idle_period_s`: a
-ground at the far end then decodes what a real pass would carry, not one
-frame per simulation step.
+With a `bit_rate` (bit/s), `poll` is given the seconds since the last poll
+and the downlink carries only the frames they pay for (ASM included); with
+an `idle_period_s` too, an idle frame goes down only when nothing else did
+for that long, so a ground at the far end decodes what the pass carries
+rather than an idle frame in every slot.
 
 Several ground connections at once (the control centres of the bus operator
 and the partners behind one ground station): each connection's uplink is
@@ -39,14 +39,18 @@ class RadioPort:
 
     def __init__(self, comms: Any, host: str = "127.0.0.1", port: int = 0,
                  pty: bool = False, frames_per_poll: int = 16,
-                 downlink_bit_rate: float | None = None, idle_period_s: float = 0.0) -> None:
+                 bit_rate: float | None = None, idle_period_s: float = 0.0) -> None:
         self.comms = comms
         self.frames_per_poll = frames_per_poll
-        self.downlink_bit_rate = downlink_bit_rate
+        self.bit_rate = bit_rate
+        """Downlink rate, bit/s (None: `frames_per_poll` every poll); with it, `poll` is
+        given the seconds since the last poll and sends only the frames they pay for."""
         self.idle_period_s = idle_period_s
-        self._credit_frames = 0.0
-        self._last_poll_s: float | None = None
-        self._last_down_s = float("-inf")
+        """With a bit rate: the longest the downlink stays silent (s) when nothing is
+        queued (0: an idle frame in every slot the rate pays for)."""
+        self._credit_octets = 0.0
+        self._frame_octets: int | None = None
+        self._silent_s = 0.0
         self.server = socket.create_server((host, port))
         self.server.setblocking(False)
         self.port: int = self.server.getsockname()[1]
@@ -67,38 +71,36 @@ class RadioPort:
             self._pty_slave = slave
             self.pty_path = os.ttyname(slave)
 
-    def poll(self, now_s: float | None = None) -> None:
-        """Move what arrived up to the comms app and what it has down to the ground;
-        `now_s` (mission time, s) paces the downlink when it has a bit rate."""
+    def poll(self, elapsed_s: float = 0.0) -> None:
+        """Move bytes both ways; `elapsed_s` (s since the last poll) pays for the downlink
+        when the radio has a `bit_rate`."""
         self._accept()
         up = self._read_client() + self._read_pty()
         if self.in_pass:
             for frame in up:
                 self.comms.receive_frame(frame)
             self.tc_frames_in += len(up)
-            down = self.comms.take_frames(self._frames_allowed(now_s))
-            if not down and (now_s is None or now_s - self._last_down_s >= self.idle_period_s):
+            self._silent_s += elapsed_s
+            budget = self.frames_per_poll
+            if self.bit_rate is not None:
+                if self._frame_octets is None:  # fixed for the mission (CCSDS 132.0-B)
+                    self._frame_octets = len(ASM) + len(self.comms.idle_frame())
+                frame_octets = self._frame_octets
+                self._credit_octets = min(self._credit_octets + elapsed_s * self.bit_rate / 8,
+                                          4.0 * frame_octets)
+                budget = int(self._credit_octets // frame_octets)
+                self._credit_octets -= budget * frame_octets
+                if budget == 0:
+                    return
+            down = self.comms.take_frames(budget)
+            if not down and (self.bit_rate is None or self._silent_s >= self.idle_period_s):
                 down = [self.comms.idle_frame()]
             if down:
-                self._last_down_s = now_s if now_s is not None else self._last_down_s
-                self._credit_frames = max(0.0, self._credit_frames - len(down))
+                self._silent_s = 0.0
                 self.tm_frames_out += len(down)
                 self._write(b"".join(ASM + f for f in down))
-        else:
-            self._credit_frames = 0.0
-            if up:
-                self.bytes_lost += sum(len(f) for f in up)
-        self._last_poll_s = now_s
-
-    def _frames_allowed(self, now_s: float | None) -> int:
-        if self.downlink_bit_rate is None or now_s is None:
-            return self.frames_per_poll
-        if self._last_poll_s is not None:
-            frame_bits = 8 * (len(ASM) + int(self.comms.config.get("tm_frame_len", 256)))
-            self._credit_frames = min(
-                self._credit_frames + (now_s - self._last_poll_s) * self.downlink_bit_rate
-                / frame_bits, float(self.frames_per_poll))
-        return int(self._credit_frames)
+        elif up:
+            self.bytes_lost += sum(len(f) for f in up)
 
     @property
     def connections(self) -> int:

@@ -116,6 +116,7 @@ def build_sil(scenario: Scenario | None = None,
                                for a in config.get("apps", [])):
         tmp = tempfile.TemporaryDirectory(prefix="tessera-sil-")
         workdir = tmp.name
+        Path(workdir).chmod(0o711)  # partner apps' own user ids reach their folders
     if workdir is not None:
         with_mission_files(config, Path(workdir))
     keys = with_simulator_keys(config, Path(workdir)) if workdir is not None else None
@@ -134,7 +135,9 @@ def with_mission_files(config: dict[str, Any], workdir: Path,
                        config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
     """Put every relative on-board path of `config` under `workdir` (a run's own folder,
     so a simulation never writes in the tree) and find a relative ``allocations`` file
-    beside the flight configuration."""
+    beside the flight configuration. The paths are absolute: sandboxed apps do not
+    share the flight software's working directory."""
+    workdir = workdir.resolve()
     for app in config.get("apps", []):
         cfg = app.get("config", {})
         for key in FILE_KEYS:

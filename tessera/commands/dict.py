@@ -1,6 +1,8 @@
 """`tessera dict export`: the command and telemetry dictionary of a flight configuration.
 
-Generated from what the flight apps declare; ``--format json`` is what the
+Generated from what the flight apps declare, and partner apps from their
+manifests (``--app PATH``, or ``--fleet FILE`` for the apps a simulated fleet
+flies); an id declared twice is refused; ``--format json`` is what the
 ground reads, ``xtce`` (XTCE 1.2) and ``cosmos`` (OpenC3 COSMOS definitions)
 are for other mission-control tools.
 """
@@ -11,18 +13,25 @@ import argparse
 import sys
 from pathlib import Path
 
-from tessera.options import existing_file, rejects, writable_file
+from tessera.options import existing_file, partner_project, rejects, writable_file
 
 
 def run_export(args: argparse.Namespace) -> int:
     import json
 
     from fsw.core.errors import ConfigError
+    from fsw.payload.manifest import ManifestError, load_manifest
     from ground.dictionary import Dictionary, DictionaryError, generate
     from ground.exports import to_cosmos, to_xtce
+    from ground.payload import dictionary_app
 
     try:
-        doc = generate(args.config or default_flight_config())
+        projects = list(args.app or [])
+        if args.fleet:
+            projects += [Path(p) for p in json.loads(Path(args.fleet).read_text()).get(
+                "apps", [])]
+        extra = [dictionary_app(load_manifest(Path(p) / "manifest.toml")) for p in projects]
+        doc = generate(args.config or default_flight_config(), extra_apps=extra)
         if args.format == "json":
             text = json.dumps(doc, indent=1) + "\n"
         elif args.format == "xtce":
@@ -32,7 +41,7 @@ def run_export(args: argparse.Namespace) -> int:
                                      for c in app.commands.values()])
         else:
             text = to_cosmos(Dictionary(doc), target=args.target)
-    except (ConfigError, DictionaryError) as exc:
+    except (ConfigError, DictionaryError, ManifestError, OSError, ValueError) as exc:
         print(f"tessera dict: {exc}", file=sys.stderr)
         return 2
     if args.out is None:
@@ -65,6 +74,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--format", choices=("json", "xtce", "cosmos"), default="json")
     export.add_argument("--config", type=existing_file, default=None,
                         help="flight configuration (default: the reference configuration)")
+    export.add_argument("--app", type=partner_project, action="append", metavar="PATH",
+                        help="include a partner app project, from its manifest (repeatable)")
+    export.add_argument("--fleet", type=existing_file,
+                        help="include the partner apps a simulated fleet flies (its fleet.json)")
     export.add_argument("--out", type=writable_file, default=None,
                         help="file to write (default: standard output)")
     export.add_argument("--target", type=target_name, default="TESSERA",

@@ -322,9 +322,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="then command the payload host to install it")
     upload.add_argument("--start", action="store_true",
                         help="then install it and start its app")
-    upload.add_argument("--bit-rate", type=bounded_float(300.0, 10e6), default=9600.0,
+    upload.add_argument("--bit-rate", type=bounded_float(300.0, 500_000.0), default=9600.0,
                         help="uplink rate to pace the PDUs at, bit/s")
-    upload.add_argument("--timeout-s", type=bounded_float(1.0, 30 * 86400.0), default=3600.0,
+    upload.add_argument("--timeout-s", type=bounded_float(1.0, 864_000.0), default=3600.0,
                         help="give up after this long, s (passes included)")
     upload.set_defaults(run=run_upload)
 

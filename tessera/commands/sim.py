@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from tessera.options import bounded_float, bounded_int, partner_project, writable_dir
 
@@ -26,13 +27,20 @@ def run(args: argparse.Namespace) -> int:
 
 def run_radio(args: argparse.Namespace) -> int:
     """Fly a fleet whose radios are TCP ports (see ground.sim.fleet)."""
+    from ground.dictionary import DictionaryError
     from ground.sim.fleet import SpacecraftSpec, default_fleet, serve
 
     specs = [SpacecraftSpec(s.name, s.scid, args.alt_km, args.inclination_deg, s.raan_deg,
                             s.port) for s in default_fleet(args.spacecraft, args.radio_port)]
-    return serve(specs, args.out, duration_s=args.duration_s, compress_gaps=args.compress_gaps,
-                 pty=args.pty, min_elevation_deg=args.min_elevation_deg,
-                 say=lambda *a, **k: print(*a, **{"flush": True, **k}))
+    try:
+        return serve(specs, args.out, duration_s=args.duration_s,
+                     compress_gaps=args.compress_gaps, pty=args.pty,
+                     min_elevation_deg=args.min_elevation_deg,
+                     say=lambda *a, **k: print(*a, **{"flush": True, **k}),
+                     apps=[args.app] if args.app is not None else [])
+    except (RuntimeError, DictionaryError) as exc:  # a refused app, an id that collides
+        print(f"tessera sim: {exc}", file=sys.stderr)
+        return 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,7 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     radio.add_argument("--min-elevation-deg", type=bounded_float(0.0, 89.0), default=5.0,
                        help="ground-station elevation mask, deg")
     sim.add_argument("--app", type=partner_project, metavar="PATH",
-                     help="fly a partner app project beside the reference mission")
+                     help="fly a partner app project beside the reference mission (with "
+                     "--radio: installed on the spacecraft the ground connects to)")
     sim.add_argument("--duration-s", type=bounded_float(0.0, 86400.0, low_open=True),
                      help="with --app: mission seconds to fly (default: the scenario's); "
                      "with --radio: seconds of wall time to run (default: until Ctrl-C)")

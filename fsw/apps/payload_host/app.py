@@ -426,6 +426,12 @@ class PayloadHostApp(App):
             self.event(EV_REFUSED, subject=f"{name} not started", why=exc)
             self._audit(actor, "refuse-start", name, str(exc))
             return False
+        closed = sandbox.unenterable_folder(self.root)
+        if closed is not None:  # the app could not even read its own files
+            why = (f"{closed} is closed to the apps' user ids (mode "
+                   f"{closed.stat().st_mode & 0o777:o}): give others search permission")
+            self.event(EV_LAUNCH_FAILED, app=name, why=why)
+            return False
         self._declare(name)
         self.supervisors[name] = self.supervisors.get(name) or Supervisor(m.resources)
         self.supervisors[name].resources = m.resources
