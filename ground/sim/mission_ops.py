@@ -55,7 +55,7 @@ from ground.sim.mission import (
 PROCEDURES = Path(__file__).resolve().parent / "procedures"
 ROLES = ("operator", "uni-a", "uni-b")
 RECOVER_SOC_PCT = 30.0   # the operator leaves SAFE only with this much charge
-UPLOAD_LEAD_S = 15.0     # mission seconds before LOS at which the upload starts
+UPLOAD_LEAD_S = 40.0     # mission seconds before LOS at which the upload starts
 
 
 @dataclass
