@@ -19,7 +19,14 @@ import atheris
 
 with atheris.instrument_imports(include=["hal.tunnel", "hil"]):
     from hal.tunnel import messages as m
-    from hal.tunnel.protocol import MAX_ENCODED, FrameDecoder, FrameError, MsgType, decode_frame
+    from hal.tunnel.protocol import (
+        MAX_ENCODED,
+        MAX_PAYLOAD,
+        FrameDecoder,
+        FrameError,
+        MsgType,
+        decode_frame,
+    )
     from hil.scenario import load_scenario
     from hil.world import BenchWorld
 
@@ -47,8 +54,19 @@ def _request(d: bytes) -> None:
     type_ = _REQUESTS[d[0] % len(_REQUESTS)]
     if type_ == MsgType.TICK and len(d) >= 17:
         return  # ticks move the simulated world: fuzzed with bounded times below
+    if type_ == MsgType.BATCH:
+        try:
+            if any(t == MsgType.TICK for t, _ in m.unpack_batch(d[1:])):
+                return  # likewise
+        except FrameError:
+            pass
     reply = _WORLD.handle(type_, d[1:])
-    m.unpack_reply(reply) if type_ not in (MsgType.TICK, MsgType.STAMP) else None
+    if type_ == MsgType.BATCH and reply[:1] not in (b"\x07",):
+        for item in m.unpack_batch_reply(reply, len(m.unpack_batch(d[1:]))):
+            assert len(item) >= 1
+        assert len(reply) <= MAX_PAYLOAD
+    elif type_ not in (MsgType.TICK, MsgType.STAMP):
+        m.unpack_reply(reply)
 
 
 def _tick(d: bytes) -> None:
@@ -64,6 +82,9 @@ DECODERS = [
     m.unpack_time_reply, m.unpack_json,
     lambda d: m.unpack_bus_request("i2c", d),
     lambda d: m.unpack_bus_request("can_send", d),
+    m.unpack_batch,
+    lambda d: m.unpack_batch_reply(d, d[0] if d else 0),
+    lambda d: m.request_target(0x10 + (d[0] % 7 if d else 0), d[1:]),
     _request,
     _tick,
 ]

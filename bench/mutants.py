@@ -57,6 +57,8 @@ class Area:
     # Tests that run the code in a child process from the repository, where
     # no mutant can reach: they cost minutes and can kill nothing.
     ignore: tuple[str, ...] = ()
+    # Files the pattern takes in that another area (with tests of its own) mutates.
+    skip: tuple[str, ...] = ()
 
 
 # Each area is judged by its own tests: a fault in the core must be caught by
@@ -66,9 +68,17 @@ AREAS = (
     Area("fsw-core", ("fsw/core/*",), ("tests/core",)),
     Area("fsw-protocol", ("fsw/protocol/*",), ("tests/protocol",),
          ignore=("tests/protocol/test_fuzz_target.py",)),
-    Area("fsw-apps", ("fsw/apps/*",), ("tests/apps",),
+    # The autonomy scenarios are the only tests that fly ADCS, EPS, FDIR and
+    # the mode manager together (a stuck wheel, a dead magnetometer, a flat
+    # battery, a lost contact), each in seconds.
+    Area("fsw-apps", ("fsw/apps/*",), ("tests/apps", "tests/sim/test_autonomy.py"),
          # its real-time pty exchange cannot keep pace under the tracer
-         ignore=("tests/apps/test_comms_link_cop.py::test_serial_link_over_a_pty",)),
+         ignore=("tests/apps/test_comms_link_cop.py::test_serial_link_over_a_pty",),
+         skip=("fsw/apps/payload_host/*", "fsw/apps/audit/*", "fsw/apps/file_transfer/*")),
+    # Apps whose tests live with the subsystem they serve: a focused selection each.
+    Area("fsw-apps-payload", ("fsw/apps/payload_host/*", "fsw/apps/audit/*"), ("tests/payload",)),
+    Area("fsw-apps-cfdp", ("fsw/apps/file_transfer/*",),
+         ("tests/protocol/test_cfdp_transfer.py",)),
     Area("hal-devices", ("hal/devices/*",), ("tests/hal",)),
     Area("ground", ("ground/*",), ("tests/ground",)),
     Area("hil", ("hil/*",), ("tests/hil",)),
@@ -100,7 +110,7 @@ def _pyproject_for(area: Area, only: list[str]) -> str:
         "\n[tool.mutmut]\n"
         f"source_paths = {json.dumps([p for p in PACKAGES if (ROOT / p).is_dir()])}\n"
         f"only_mutate = {json.dumps(only or list(area.mutate))}\n"
-        f"do_not_mutate = {json.dumps(['*/__init__.py'])}\n"
+        f"do_not_mutate = {json.dumps(['*/__init__.py', *area.skip])}\n"
         f"also_copy = {json.dumps([p for p in ALSO_COPY if (ROOT / p).exists()])}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         f"pytest_add_cli_args = {json.dumps(args)}\n"
@@ -230,7 +240,8 @@ def collect(area: Area) -> Report:
     try:
         for meta in sorted(Path("mutants").rglob("*.py.meta")):
             path = str(meta.relative_to("mutants"))[: -len(".meta")]
-            if not any(fnmatch.fnmatch(path, p) for p in report.scope):
+            if (not any(fnmatch.fnmatch(path, p) for p in report.scope)
+                    or any(fnmatch.fnmatch(path, p) for p in area.skip)):
                 continue
             codes = json.loads(meta.read_text())["exit_code_by_key"]
             for key, code in codes.items():

@@ -59,7 +59,7 @@ class Console(cmd.Cmd):
             self.stdout.write(text + "\n")
             self.stdout.flush()
 
-    def notify(self, kind: str, text: str) -> None:
+    def notify(self, kind: str, text: str, severity: int = 1) -> None:
         """Session callback: one line per thing that happened."""
         self.say(f"[{kind}] {text}")
 

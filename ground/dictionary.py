@@ -151,6 +151,8 @@ class CommandDef:
     args: tuple[FieldDef, ...]
     doc: str = ""
     variable: bool = False
+    critical: bool = False
+    """Declared critical by its flight app: a ground confirms before sending it."""
 
     def encode_args(self, values: Mapping[str, Any]) -> bytes:
         fmt = ">" + "".join(a.code for a in self.args)
@@ -231,7 +233,8 @@ class Dictionary:
         name, apid = a["name"], int(a["apid"])
         cmds = {c["name"]: CommandDef(name, apid, int(c["code"]), c["name"],
                                       tuple(FieldDef.from_json(f) for f in c["args"]),
-                                      c.get("doc", ""), bool(c.get("variable")))
+                                      c.get("doc", ""), bool(c.get("variable")),
+                                      c.get("critical") is True)
                 for c in a["commands"]}
         events = {int(e["id"]): EventDefinition(name, apid, int(e["id"]), e["name"],
                                                 int(e["severity"]), e["text"], e.get("burst"),
@@ -316,7 +319,8 @@ def app_json(cls: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     for code, spec in sorted(cls.COMMANDS.items()):
         commands.append({"code": code, "name": spec.name, "doc": spec.doc,
                          "args": [field_json(f) for f in spec.args.fields],
-                         **({"variable": True} if spec.parse is not None else {})})
+                         **({"variable": True} if spec.parse is not None else {}),
+                         **({"critical": True} if spec.critical else {})})
     params = []
     for i, p in enumerate(cls.PARAMETERS):
         params.append({"index": i, "default": p.default, **field_json(p.field)})

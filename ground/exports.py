@@ -12,7 +12,9 @@ ID, ending with the packet error control word. Commands are
 CommandMetaData: an abstract MetaCommand for PUS TC[8,1] whose header fields
 are arguments, and one MetaCommand per fixed-layout command that assigns the
 header (APID, service 8, subtype 1, function ID) and lays out its own
-arguments with their units, valid ranges and enumerations. Parameter names are the
+arguments with their units, valid ranges and enumerations; a command its flight
+app declares critical has a DefaultSignificance of consequence level
+``critical``. Parameter names are the
 dictionary's qualified names with ``.`` written ``__`` (XTCE names may not
 hold dots). Enumerations become EnumeratedParameterTypes, polynomials
 PolynomialCalibrators, limits StaticAlarmRanges.
@@ -21,7 +23,8 @@ COSMOS (OpenC3 packet definition files): target ``TESSERA``; one TELEMETRY
 packet per dictionary packet (ID items: APID, service, subtype, structure ID)
 and one COMMAND per app command as a PUS TC[8,1] (ID parameters: APID,
 service, subtype, function ID), with units, states, polynomial read
-conversions and limits.
+conversions and limits; a critical command is HAZARDOUS (COSMOS asks to
+confirm it).
 """
 
 from __future__ import annotations
@@ -228,6 +231,14 @@ def _xtce_argument_type(name: str, a: FieldDef) -> str:
             f'sizeInBits="{bits}">{unit}{encoding}{valid}</xtce:IntegerArgumentType>')
 
 
+def _xtce_significance(cmd: CommandDef) -> str:
+    """XTCE 1.2 DefaultSignificance: a critical command's consequence level."""
+    if not cmd.critical:
+        return ""
+    return ('<xtce:DefaultSignificance consequenceLevel="critical" '
+            'reasonForWarning="declared critical by its flight app: confirm before sending"/>')
+
+
 def _xtce_commands(commands: Iterable[CommandDef]) -> str:
     """CommandMetaData: an abstract PUS TC[8,1] (perform a function, ECSS-E-ST-70-41C
     6.8) whose header fields are arguments, and one MetaCommand per command that
@@ -273,7 +284,7 @@ def _xtce_commands(commands: Iterable[CommandDef]) -> str:
             f"<xtce:ArgumentList>{''.join(args)}</xtce:ArgumentList>"
             f'<xtce:CommandContainer name="{name}_Container">'
             f"<xtce:EntryList>{base_entries}{''.join(entries)}</xtce:EntryList>"
-            "</xtce:CommandContainer></xtce:MetaCommand>")
+            f"</xtce:CommandContainer>{_xtce_significance(cmd)}</xtce:MetaCommand>")
     return ("<xtce:CommandMetaData>\n"
             f"<xtce:ArgumentTypeSet>\n{chr(10).join(types)}\n</xtce:ArgumentTypeSet>\n"
             f"<xtce:MetaCommandSet>\n{chr(10).join(metas)}\n</xtce:MetaCommandSet>\n"
@@ -344,6 +355,8 @@ def to_cosmos(dictionary: Any, target: str = "TESSERA") -> str:
                 continue  # no fixed layout to describe
             lines.append(f"COMMAND {target} {app.name.upper()}_{cmd.name} BIG_ENDIAN "
                          f"{_q(cmd.doc)}")
+            if cmd.critical:  # COSMOS asks to confirm a hazardous command before sending
+                lines.append('  HAZARDOUS "declared critical by its flight app"')
             _cosmos_header(lines, PRIMARY_HEADER, {"TYPE": 1, "SEC_HDR_FLG": 1,
                                                    "PKT_APID": app.apid, "SEQ_FLGS": 3}, "PARAM")
             _cosmos_header(lines, PUS_TC_HEADER, {"PUS_VERSION": 2, "ACK_FLAGS": 15,

@@ -22,8 +22,12 @@ spacecraft. Each `SpacecraftLink`:
 - for a partner role, drops every packet outside the role's APIDs before it
   is decoded or stored.
 
-`notify(kind, text)` (kinds: ``event``, ``limit``, ``gap``, ``verification``,
-``link``, ``error``) tells the front end what happened, one line each.
+`notify(kind, text, severity)` (kinds: ``event``, ``limit``, ``gap``,
+``verification``, ``link``, ``error``, ``parameter``) tells the front end
+what happened, one line each, with a severity on the PUS ST[5] scale
+(ECSS-E-ST-70-41C 6.5: 1 informative, 2 low, 3 medium, 4 high): a flight
+event's is the one its app declares (carried by the dictionary); the
+ground's own notifications take theirs from `SEVERITY`.
 """
 
 from __future__ import annotations
@@ -51,7 +55,14 @@ from ground.link import Link, LinkError
 from ground.telemetry import DecodedPacket, Limit, TelemetryDecoder, TelemetryError
 from ground.verification import TcRecord, VerificationTracker
 
-Notify = Callable[[str, str], None]
+Notify = Callable[[str, str, int], None]
+INFO, LOW, MEDIUM, HIGH = 1, 2, 3, 4
+SEVERITY_NAME = {INFO: "INFO", LOW: "LOW", MEDIUM: "MEDIUM", HIGH: "HIGH"}
+LIMIT_SEVERITY = {Limit.OK: INFO, Limit.WARNING: MEDIUM, Limit.CRITICAL: HIGH}
+# The ground's own notifications, by what happened.
+SEVERITY = {"link up": INFO, "link down": MEDIUM, "cop1 alert": MEDIUM, "gap": LOW,
+            "frame refused": LOW, "packet refused": LOW, "receiver error": HIGH,
+            "completed": INFO, "failed": MEDIUM, "timeout": MEDIUM, "parameter": INFO}
 GROUND_EVENT_LIMIT = 1
 GROUND_EVENT_GAP = 2
 
@@ -186,7 +197,8 @@ class SpacecraftLink:
             return 0
         if not self._was_up:
             self._was_up = True
-            self.notify("link", f"{self.config.name}: link up ({self.config.url})")
+            self.notify("link", f"{self.config.name}: link up ({self.config.url})",
+                        SEVERITY["link up"])
         with self.lock:
             if self.holder.sees_all and frames:
                 self.archive.add_frames(self.config.scid, frames)
@@ -198,14 +210,14 @@ class SpacecraftLink:
                                             rec.stages)
             if self.fop.alert:
                 self.notify("link", f"{self.config.name}: COP-1 alert ({self.fop.alert}); "
-                            "restarting from the next CLCW")
+                            "restarting from the next CLCW", SEVERITY["cop1 alert"])
                 self.fop.alert = None
                 self._fop_started = False
         return len(frames)
 
     def _link_down(self, exc: LinkError) -> None:
         if self._was_up or str(exc) != self._last_error:
-            self.notify("link", f"{self.config.name}: {exc}")
+            self.notify("link", f"{self.config.name}: {exc}", SEVERITY["link down"])
         self._was_up = False
         self._last_error = str(exc)
         self._fop_started = False
@@ -217,7 +229,8 @@ class SpacecraftLink:
             packets = self.tm.add(raw)
         except ProtocolError as exc:
             self.frames_bad += 1
-            self.notify("error", f"{self.config.name}: frame refused: {exc}")
+            self.notify("error", f"{self.config.name}: frame refused: {exc}",
+                        SEVERITY["frame refused"])
             return
         clcw = self.tm.last_clcw
         if clcw is not None and clcw.vcid == self.vcid:
@@ -252,7 +265,8 @@ class SpacecraftLink:
         try:
             out = self.decoder.decode(pkt)
         except TelemetryError as exc:
-            self.notify("error", f"{self.config.name}: packet refused: {exc}")
+            self.notify("error", f"{self.config.name}: packet refused: {exc}",
+                        SEVERITY["packet refused"])
             return None
         scid = self.config.scid
         self.onboard_time_s = out.time_s
@@ -260,23 +274,24 @@ class SpacecraftLink:
                                 out.seq_count, pkt)
         if out.gap:
             text = f"{out.gap} packet(s) lost on APID {out.apid:#05x} (sequence count)"
-            self._ground_event(out.time_s, GROUND_EVENT_GAP, "GAP", 2, text)
-            self.notify("gap", f"{self.config.name}: {text}")
+            self._ground_event(out.time_s, GROUND_EVENT_GAP, "GAP", SEVERITY["gap"], text)
+            self.notify("gap", f"{self.config.name}: {text}", SEVERITY["gap"])
         if out.names:
             self.archive.add_samples(scid, out.time_s, out.names, out.raw, out.eng)
             for name, r, e in zip(out.names, out.raw, out.eng, strict=True):
                 self.latest[name] = Latest(out.time_s, r, e)
             for lt in out.limits:
-                sev = {Limit.OK: 1, Limit.WARNING: 3, Limit.CRITICAL: 4}[lt.new]
+                sev = LIMIT_SEVERITY[lt.new]
                 self._ground_event(out.time_s, GROUND_EVENT_LIMIT, f"LIMIT_{lt.new.name}", sev,
                                    str(lt))
-                self.notify("limit", f"{self.config.name}: {lt}")
+                self.notify("limit", f"{self.config.name}: {lt}", sev)
         elif out.event is not None:
             ev = out.event
             self.archive.add_event(EventRecord(scid, out.time_s, "flight", ev["app"], ev["id"],
                                                ev["name"], ev["severity"], ev["text"]))
             self.notify("event", f"{self.config.name}: {ev['app']} {ev['name']} "
-                        f"[{_SEVERITY[ev['severity']]}] {ev['text']}")
+                        f"[{SEVERITY_NAME.get(ev['severity'], ev['severity'])}] {ev['text']}",
+                        ev["severity"])
         elif out.verification is not None:
             v = out.verification
             rec = self.tracker.report(out.subtype, v.request_id, v.code)
@@ -285,7 +300,8 @@ class SpacecraftLink:
         elif out.parameters:
             for name, value in out.parameters:
                 self.latest[name] = Latest(out.time_s, value, value)
-                self.notify("parameter", f"{self.config.name}: {name} = {value}")
+                self.notify("parameter", f"{self.config.name}: {name} = {value}",
+                            SEVERITY["parameter"])
         return out
 
     def _visible(self, pkt: bytes) -> bool:
@@ -303,13 +319,11 @@ class SpacecraftLink:
                                            severity, text))
 
     def _verified(self, rec: TcRecord) -> None:
-        self.notify("verification", f"{self.config.name}: {rec.summary()}")
+        self.notify("verification", f"{self.config.name}: {rec.summary()}",
+                    SEVERITY.get(rec.status, INFO))
 
     def close(self) -> None:
         self.link.close()
-
-
-_SEVERITY = {1: "INFO", 2: "LOW", 3: "MEDIUM", 4: "HIGH"}
 
 
 class Session:
@@ -325,7 +339,7 @@ class Session:
         self.dictionary = dictionary
         self.holder = holder
         self.archive = archive
-        self.notify: Notify = notify or (lambda kind, text: None)
+        self.notify: Notify = notify or (lambda kind, text, severity: None)
         state = Path(state_dir)
         state.mkdir(parents=True, exist_ok=True)
         self.links: dict[str, SpacecraftLink] = {}
@@ -341,9 +355,12 @@ class Session:
             raise ValueError("a session needs at least one spacecraft")
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
+        self.on_received: Callable[[str], None] | None = None
+        """Called from a receiver thread with the spacecraft's name once the frames it took
+        are decoded and stored: a front end pushes the new values then, not on a timer."""
 
-    def _notify(self, kind: str, text: str) -> None:
-        self.notify(kind, text)
+    def _notify(self, kind: str, text: str, severity: int) -> None:
+        self.notify(kind, text, severity)
 
     def spacecraft(self, name: str | None = None) -> SpacecraftLink:
         if name is None:
@@ -365,10 +382,11 @@ class Session:
     def _run(self, sc: SpacecraftLink) -> None:
         while not self._stop.is_set():
             try:
-                sc.poll(0.1)
+                if sc.poll(0.1) and self.on_received is not None:
+                    self.on_received(sc.config.name)
             except Exception as exc:  # a receiver bug must not end the session silently
                 self.notify("error", f"{sc.config.name}: receiver error: "
-                            f"{type(exc).__name__}: {exc}")
+                            f"{type(exc).__name__}: {exc}", SEVERITY["receiver error"])
                 time.sleep(0.1)
 
     def stop(self) -> None:

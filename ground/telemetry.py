@@ -5,9 +5,10 @@ header, ECSS-E-ST-70-41C TM secondary header, CRC-16 packet error control)
 and returns a `DecodedPacket`: for a housekeeping report (TM[3,25]) the
 values of every parameter, raw and engineering (polynomial calibration, or
 the enumeration label); for an event report (TM[5,1..4]) the dictionary's
-event with its text; for verification (TM[1,x]) and parameter reports
-(TM[20,2]) their content. Anything malformed raises `TelemetryError` with a
-one-line reason and changes no state.
+event with its text and the severity its flight app declares; for
+verification (TM[1,x]) and parameter reports (TM[20,2]) their content.
+Anything malformed raises `TelemetryError` with a one-line reason and
+changes no state.
 
 Alongside it keeps, per APID, the last source sequence count (a jump is a
 gap: `DecodedPacket.gap` packets were lost) and, per parameter, its limit
@@ -189,7 +190,9 @@ class TelemetryDecoder:
             text = data[2:].decode("utf-8", "replace")
             out.name = "event"
             out.event = {"app": self.dictionary.app_name(apid), "id": eid,
-                         "name": ev.name if ev else f"EVENT_{eid}", "severity": subtype,
+                         "name": ev.name if ev else f"EVENT_{eid}",
+                         # the flight declaration's, which the subtype should repeat
+                         "severity": ev.severity if ev else subtype,
                          "text": text}
         elif service == 1:
             out.name = "verification"

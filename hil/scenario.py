@@ -7,6 +7,8 @@
     baud = 921600              # realtime: byte timing imposed on the link
     ber = 0.0                  # link impairment: bit error rate, both directions
     frame_loss = 0.0           # and the probability a frame is lost
+    read_ahead = true          # lockstep: the bench does each frame's repeated
+                               # transactions with the TICK (hal.tunnel.readahead)
 
     [initial]                  # ground.sim.sil.Scenario fields
     alt_km = 500.0
@@ -86,6 +88,7 @@ class Scenario:
     baud: int = 921_600
     ber: float = 0.0
     frame_loss: float = 0.0
+    read_ahead: bool = True
     initial: dict[str, Any] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     criteria: list[Criterion] = field(default_factory=list)
@@ -139,18 +142,23 @@ def load_scenario(source: str | Path) -> Scenario:
         raise ScenarioError(f"not valid TOML: {exc}") from None
     _known(doc, {"scenario", "initial", "faults", "criteria"}, "scenario file")
     head = _known(doc.get("scenario", {}),
-                  {"name", "mode", "duration_s", "baud", "ber", "frame_loss"}, "[scenario]")
+                  {"name", "mode", "duration_s", "baud", "ber", "frame_loss", "read_ahead"},
+                  "[scenario]")
     mode = head.get("mode", "lockstep")
     if mode not in MODES:
         raise _fail("[scenario]", f"mode {mode!r} is not one of {MODES}")
     baud = head.get("baud", 921_600)
     if isinstance(baud, bool) or not isinstance(baud, int) or not 300 <= baud <= 20_000_000:
         raise _fail("[scenario]", f"baud = {baud!r} is not a whole number in [300, 20000000]")
+    read_ahead = head.get("read_ahead", True)
+    if not isinstance(read_ahead, bool):
+        raise _fail("[scenario]", f"read_ahead = {read_ahead!r} is not true or false")
     scenario = Scenario(
         name=str(head.get("name", "scenario")), mode=mode,
         duration_s=_number(head, "duration_s", "[scenario]", 600.0, low=0.1, high=1e6),
         baud=baud, ber=_number(head, "ber", "[scenario]", 0.0, low=0.0, high=0.01),
         frame_loss=_number(head, "frame_loss", "[scenario]", 0.0, low=0.0, high=0.5),
+        read_ahead=read_ahead,
         source=str(source) if not isinstance(source, str) or "\n" not in source else "")
     initial = _known(doc.get("initial", {}), set(_INITIAL_KEYS), "[initial]")
     scenario.initial = dict(initial)

@@ -23,9 +23,12 @@ from fsw.core.message import MessageType
 from hal import HalError
 from hal.busio import CanMessage
 from hal.tunnel.messages import (
+    pack_batch_reply,
     pack_can_frames,
     pack_reply,
     pack_time_reply,
+    request_target,
+    unpack_batch,
     unpack_bus_request,
     unpack_stamp,
     unpack_tick,
@@ -136,6 +139,7 @@ class BenchWorld:
             MsgType.CAN_SEND: self._can_send, MsgType.CAN_RECV: self._can_recv,
             MsgType.TICK: self._tick, MsgType.STAMP: self._stamp,
         }
+        self._room = MAX_PAYLOAD  # bytes the reply being built may still take
 
     # -- session -----------------------------------------------------------------
     def session_doc(self) -> dict[str, Any]:
@@ -143,21 +147,58 @@ class BenchWorld:
         return {"mode": self.scenario.mode, "scenario": self.scenario.name,
                 "epoch_tai_s": self.sil.epoch_tai_s, "orbit": self.sil.elements.as_dict(),
                 "t_s": self.t_s, "duration_s": self.scenario.duration_s,
-                "baud": self.scenario.baud}
+                "baud": self.scenario.baud, "read_ahead": self.scenario.read_ahead}
 
     # -- requests ------------------------------------------------------------------
-    def handle(self, type_: int, payload: bytes) -> bytes:
-        """The reply payload to one request (HELLO and CONTROL are the server's)."""
+    def handle(self, type_: int, payload: bytes, room: int = MAX_PAYLOAD) -> bytes:
+        """The reply payload to one request (HELLO and CONTROL are the server's),
+        at most `room` bytes."""
+        if type_ == MsgType.BATCH:
+            return self._batch(payload)
         handler = self._handlers.get(type_)
         if handler is None:
             return pack_reply(Status.BAD_REQUEST, f"unknown message type {type_:#04x}".encode())
+        self._room = room
         try:
-            return handler(payload)
+            reply = handler(payload)
         except FrameError as exc:
             return pack_reply(Status.BAD_REQUEST, exc.reason.encode())
         except Exception as exc:  # a request the bench cannot serve must not stop the bench
             self.on_event(f"request {type_:#04x} failed on the bench: {exc!r}")
             return pack_reply(Status.DATA, f"bench failed: {exc}".encode()[:200])
+        if len(reply) > room:
+            return pack_reply(Status.BAD_REQUEST, f"a reply of {len(reply)} bytes does not "
+                              f"fit the {room} left in the frame".encode())
+        return reply
+
+    def _batch(self, payload: bytes) -> bytes:
+        """Each request of the batch in order; once one fails, the later ones to the
+        same part are not done (SKIPPED): a driver that had waited for the failed
+        one (a posted write) would not have gone on with that part."""
+        try:
+            items = unpack_batch(payload)
+        except FrameError as exc:
+            return pack_reply(Status.BAD_REQUEST, exc.reason.encode())
+        replies: list[bytes] = []
+        failed: set[tuple[str, int | None]] = set()
+        # Every item's reply has a status byte and a length: keep room for all of them.
+        room = MAX_PAYLOAD - 3 * len(items)
+        for type_, body in items:
+            try:
+                target = request_target(type_, body)
+            except FrameError as exc:
+                reply = pack_reply(Status.BAD_REQUEST, exc.reason.encode())
+            else:
+                if target in failed:
+                    reply = pack_reply(Status.SKIPPED, b"an earlier request to this part "
+                                       b"in the batch failed")
+                else:
+                    reply = self.handle(type_, body, max(1, room + 1))
+                    if target is not None and reply[:1] != b"\x00":
+                        failed.add(target)
+            replies.append(reply)
+            room -= len(reply) - 1
+        return pack_batch_reply(replies)
 
     def _bus(self, shape: str, payload: bytes, kind: str):
         name, fields, data = unpack_bus_request(shape, payload)
@@ -216,11 +257,13 @@ class BenchWorld:
         bus, name, (n,), _ = self._bus("uart_read", payload, "readline")
         if bus is None:
             return self._no_bus(name)
-        n = min(n, MAX_PAYLOAD - 1)  # one reply frame; the rest waits for the next read
+        n = min(n, self._room - 1)  # one reply frame; the rest waits for the next read
         return pack_reply(Status.OK, bus.read(n) or b"") if n else pack_reply(Status.OK)
 
     def _drain_can(self, name: str, limit: int) -> bytes:
         listener, frames = self.can_rx[name], []
+        # a frame takes at most 13 bytes; those that do not fit wait for the next request
+        limit = min(limit, (self._room - 1) // 13)
         while len(frames) < limit:
             msg = listener.receive()
             if msg is None:
@@ -261,7 +304,8 @@ class BenchWorld:
         frame, start_s, done_s, deadline_s, telemetry = unpack_stamp(payload)
         rec = self.recorder
         rec.frames_stamped += 1
-        rec.work_ms.append((done_s - start_s) * 1e3)
+        if frame > 0:  # frame 0 is timed from the clock's start: it holds the boot
+            rec.work_ms.append((done_s - start_s) * 1e3)
         last = self._last_deadline_s
         if frame > 0 and last is not None:
             # How late this frame started: after the deadline the previous stamp named.
@@ -271,7 +315,8 @@ class BenchWorld:
                 self._period_s = min(self._period_s or step, step)
                 # The executive drops whole frames to catch up (their deadlines passed
                 # unserved): the next deadline then jumps by more than one period.
-                rec.deadline_misses += max(0, round(step / self._period_s) - 1)
+                # (bounded: a stamp from a confused flight clock must not stop the bench)
+                rec.deadline_misses += max(0, round(min(step / self._period_s, 1e9)) - 1)
         self._last_deadline_s = deadline_s
         if done_s > deadline_s:
             rec.deadline_misses += 1

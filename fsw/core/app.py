@@ -133,6 +133,9 @@ class CommandSpec:
 
     `parse` is set for commands whose arguments have no fixed layout (lists,
     nested packets); it turns the argument bytes into keyword arguments.
+    `critical` marks a command that changes what the spacecraft as a whole
+    does (its mode, power, attitude, tables, schedule, payload software): a
+    ground asks its operator to confirm before sending one.
     """
 
     code: int
@@ -141,10 +144,11 @@ class CommandSpec:
     handler: str
     doc: str = ""
     parse: ArgumentParser | None = None
+    critical: bool = False
 
 
-def command(code: int, *args: Field, parse: ArgumentParser | None = None
-            ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def command(code: int, *args: Field, parse: ArgumentParser | None = None,
+            critical: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark an App method as the handler of function `code` with typed `args`.
 
     The method is called with the arguments as keyword arguments after they
@@ -155,6 +159,9 @@ def command(code: int, *args: Field, parse: ArgumentParser | None = None
     `args`: it receives the argument bytes and returns the keyword
     arguments, or raises ValueError (or CommandError) to refuse them, which
     fails the command at acceptance with BAD_ARGUMENT.
+
+    ``critical=True`` declares the command critical (see `CommandSpec`); the
+    dictionary carries the flag to every ground tool.
     """
     if not 0 <= code <= 0xFF:
         raise ValueError(f"function code {code} does not fit one octet")
@@ -162,7 +169,7 @@ def command(code: int, *args: Field, parse: ArgumentParser | None = None
         raise ValueError("a command takes either declared args or a parse function")
 
     def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
-        fn._tessera_command = (code, args, parse)  # type: ignore[attr-defined]
+        fn._tessera_command = (code, args, parse, critical)  # type: ignore[attr-defined]
         return fn
 
     return mark
@@ -215,13 +222,13 @@ class App:
                 mark = getattr(fn, "_tessera_command", None)
                 if mark is None:
                     continue
-                code, args, parse = mark
+                code, args, parse, critical = mark
                 if code in commands and commands[code].handler != attr:
                     raise TypeError(f"{cls.__name__}: function code {code} is used by both "
                                     f"{commands[code].handler} and {attr}")
                 doc = (fn.__doc__ or "").strip().splitlines()
                 commands[code] = CommandSpec(code, attr.upper(), Layout(args), attr,
-                                             doc[0] if doc else "", parse)
+                                             doc[0] if doc else "", parse, critical)
         cls.COMMANDS = commands
         declared = [vars(k).get("EVENTS", ()) for k in reversed(cls.__mro__)]
         cls.EVENT_TABLE = check_unique(cls.__name__, chain(*declared))

@@ -151,12 +151,10 @@ class EventLog:
     """When set, every event that passes its squelch is also journalled there (durable)."""
     store_keep: int = 4096
     recent: deque[Event] = field(init=False)
-    counts: dict[Severity, int] = field(init=False)
     squelched: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.recent = deque(maxlen=self.keep)
-        self.counts = {s: 0 for s in Severity}
         self._buckets: dict[tuple[int, int], _Bucket] = {}
         self._log = logging.getLogger("tessera.events")
         self.bus.register(EVENT_MSG)
@@ -193,7 +191,6 @@ class EventLog:
         raw = text.encode("utf-8")[:TEXT_BYTES].decode("utf-8", "ignore")
         event = Event(apid, event_id, Severity(severity), self.now(), raw)
         self.recent.append(event)
-        self.counts[event.severity] += 1
         self._log.log(_LOG_LEVEL[event.severity], "[%#05x:%d] %s", apid, event_id, raw)
         packed = EVENT_MSG.pack(apid=apid, event_id=event_id, severity=int(severity),
                                 time_s=event.time_s, text=raw.encode("utf-8"))

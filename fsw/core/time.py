@@ -10,6 +10,13 @@ attached as a listener and runs before the clock reaches the new time. A
 
 Mission time for packets is the clock's time plus `epoch_tai_s`, seconds of
 TAI since the CCSDS epoch 1958-01-01 (CCSDS 301.0-B-4, sec. 3.2).
+
+A clock may also say how the executive measures the work of a rate group
+against its period (`work_time`, seconds from any origin): the wall clock by
+default; on a `LockstepClock` the process's CPU time, because there the
+wall time of a frame includes waiting for the other party to grant the next
+step, which is not work and which a flight computer on its own clock never
+spends.
 """
 
 from __future__ import annotations
@@ -36,6 +43,11 @@ class Clock(Protocol):
     def sleep_until(self, t_s: float) -> None:
         """Return once now() >= t_s."""
         ...
+
+
+def work_timer(clock: object) -> Callable[[], float]:
+    """The clock's `work_time` if it has one, else the wall clock (perf_counter)."""
+    return getattr(clock, "work_time", time.perf_counter)
 
 
 class MonotonicClock:
@@ -85,8 +97,12 @@ class LockstepClock:
 
     `advance(t_from_s, t_to_s)` is called when the executive waits and must
     return once the other side has reached `t_to_s`; the time it returns
-    becomes this clock's time (the bench's word on what time it is).
+    becomes this clock's time (the bench's word on what time it is). Work is
+    measured in the process's CPU time (`work_time`): an overrun in lockstep
+    is CPU time beyond the period, whatever the other side's speed.
     """
+
+    work_time = staticmethod(time.process_time)
 
     def __init__(self, advance: Callable[[float, float], float], start_s: float = 0.0,
                  epoch_tai_s: float = DEFAULT_EPOCH_TAI_S) -> None:

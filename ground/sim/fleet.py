@@ -80,6 +80,8 @@ class Flying:
     radio: RadioPort
     passes: list[tuple[float, float]] = field(default_factory=list)
     """(AOS, LOS) in mission seconds, merged over the network."""
+    station_passes: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    """(AOS, LOS) in mission seconds over each station, by station name."""
 
     def in_pass(self, t_s: float) -> bool:
         return any(a <= t_s < b for a, b in self.passes)
@@ -110,21 +112,25 @@ def flight_config_for(spec: SpacecraftSpec, key_file: Path, state_dir: Path,
     return config
 
 
-def predict_passes(run: SilRun, stations: Sequence[Station], min_elevation_deg: float,
-                   horizon_s: float) -> list[tuple[float, float]]:
-    """(AOS, LOS) mission-second intervals over any station within `horizon_s`."""
+def predict_station_passes(run: SilRun, stations: Sequence[Station], min_elevation_deg: float,
+                           horizon_s: float) -> dict[str, list[tuple[float, float]]]:
+    """(AOS, LOS) mission-second intervals over each station within `horizon_s`, by name."""
     from fsw.gnc.ephemeris import MeanElements
     adcs = next(a for a in run.executive.specs if a.name == "adcs")
     sat = MeanElements.from_mapping(adcs.config["orbit"]).satellite()
     epoch = run.clock.epoch_tai_s
     whole, frac = jd_utc_split(epoch)
     jd0 = whole + frac
-    spans = []
-    for st in stations:
-        for p in find_passes(sat, st, jd0, jd0 + horizon_s / 86400.0,
-                             min_elevation_deg=min_elevation_deg):
-            spans.append(((p.aos_jd - jd0) * 86400.0, (p.los_jd - jd0) * 86400.0))
-    spans.sort()
+    return {st.name: [((p.aos_jd - jd0) * 86400.0, (p.los_jd - jd0) * 86400.0)
+                      for p in find_passes(sat, st, jd0, jd0 + horizon_s / 86400.0,
+                                           min_elevation_deg=min_elevation_deg)]
+            for st in stations}
+
+
+def merge_passes(by_station: dict[str, list[tuple[float, float]]]
+                 ) -> list[tuple[float, float]]:
+    """The network's (AOS, LOS) intervals: when any station sees the spacecraft."""
+    spans = sorted(span for spans in by_station.values() for span in spans)
     merged: list[tuple[float, float]] = []
     for a, b in spans:
         if merged and a <= merged[-1][1]:
@@ -132,6 +138,11 @@ def predict_passes(run: SilRun, stations: Sequence[Station], min_elevation_deg: 
         else:
             merged.append((a, b))
     return merged
+
+
+def _spans(spans: Sequence[tuple[float, float]], keep: int = 8) -> list[list[float]]:
+    """The first `keep` (AOS, LOS) pairs, rounded to the millisecond, for a JSON file."""
+    return [[round(a, 3), round(b, 3)] for a, b in spans[:keep]]
 
 
 class Fleet:
@@ -175,7 +186,9 @@ class Fleet:
                 comms = run.executive.apps["comms"]
                 radio = RadioPort(comms, host, spec.port, pty=pty)
                 fly = Flying(spec, run, radio)
-                fly.passes = predict_passes(run, stations, min_elevation_deg, horizon_s)
+                fly.station_passes = predict_station_passes(run, stations, min_elevation_deg,
+                                                            horizon_s)
+                fly.passes = merge_passes(fly.station_passes)
                 self.craft.append(fly)
         except BaseException:
             self.close()
@@ -190,7 +203,9 @@ class Fleet:
                "spacecraft": [{"name": f.spec.name, "scid": f.spec.scid, "url": f.radio.url,
                                "pty": f.radio.pty_path,
                                "key_file": str(self.key_files[f.spec.name].resolve()),
-                               "passes_s": [[round(a, 3), round(b, 3)] for a, b in f.passes[:8]]}
+                               "passes_s": _spans(f.passes),
+                               "station_passes_s": {name: _spans(spans) for name, spans
+                                                    in f.station_passes.items()}}
                               for f in self.craft],
                "allocations": str(self.allocations.resolve()),
                "signing_keys": {k: str(p.resolve()) for k, p in self.signing_keys.items()}}

@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,10 @@ from ground.web.hub import Hub
 
 STATIC = Path(__file__).with_name("static")
 COOKIE = "tessera_session"
-PUSH_PERIOD_S = 0.05
+COALESCE_S = 0.01
+"""After a change, how long the live push waits for more before sending (s)."""
+IDLE_PUSH_S = 1.0
+"""How often the live push sends when nothing changes (s): the fleet's clocks move."""
 
 
 def _error(status: int, text: str) -> JSONResponse:
@@ -40,7 +44,7 @@ def _error(status: int, text: str) -> JSONResponse:
 
 
 def create_app(hub: Hub, users: UserStore, *, secure_cookie: bool = False,
-               push_period_s: float = PUSH_PERIOD_S) -> Starlette:
+               coalesce_s: float = COALESCE_S, idle_push_s: float = IDLE_PUSH_S) -> Starlette:
     """The console app over a running (or about to run) `hub`."""
     sessions = Sessions()
 
@@ -201,6 +205,10 @@ def create_app(hub: Hub, users: UserStore, *, secure_cookie: bool = False,
             since_note = int(hello.get("since", 0)) if isinstance(hello, dict) else 0
         except (TimeoutError, ValueError, TypeError):
             since_note = 0
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+        unwatch = hub.watch(role, lambda: loop.call_soon_threadsafe(changed.set))
+        last: dict[str, Any] = {}
         try:
             while sessions.get(ws.cookies.get(COOKIE)) is not None:
                 vals = hub.values(role, since_values)
@@ -209,11 +217,24 @@ def create_app(hub: Hub, users: UserStore, *, secure_cookie: bool = False,
                 notes = hub.notifications(role, since_note)
                 if notes:
                     since_note = notes[-1][0]
-                await ws.send_json({"fleet": hub.fleet(role), "values": vals, "notes": notes,
-                                    "commands": hub.commands(role)})
-                await asyncio.sleep(push_period_s)
+                msg: dict[str, Any] = {"values": vals, "notes": notes, "sent": time.time()}
+                # The fleet and the command table only when they changed.
+                for key, now in (("fleet", hub.fleet(role)), ("commands", hub.commands(role))):
+                    if last.get(key) != now:
+                        msg[key] = last[key] = now
+                await ws.send_json(msg)
+                # Push on arrival: wait for the receivers (or the idle period, for the
+                # fleet's clocks), then a short window so what comes together goes together.
+                try:
+                    await asyncio.wait_for(changed.wait(), idle_push_s)
+                except TimeoutError:
+                    pass
+                await asyncio.sleep(coalesce_s)
+                changed.clear()
         except (WebSocketDisconnect, RuntimeError):
             return
+        finally:
+            unwatch()
         await ws.close(code=4401)
 
     routes = [

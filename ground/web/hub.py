@@ -20,22 +20,19 @@ import collections
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ground.archive import SqliteArchive
-from ground.dictionary import CommandDef, Dictionary, FieldDef
+from ground.dictionary import Dictionary, FieldDef
 from ground.keys import KeyHolder
 from ground.link import Link, LinkError
 from ground.session import CommandRefusedError, Session, SpacecraftConfig, parse_value
 from ground.telemetry import Limit, _limit
 from ground.verification import TcRecord
 
-# Commands the console asks to confirm before sending: the ones that change what
-# the spacecraft as a whole does (mode, safing, its link, its tables and schedule).
-CRITICAL_APPS = frozenset({"mode", "fdir", "comms", "tables", "scheduler"})
 NOTIFY_KEEP = 2000
 # The fleet view's columns: the first of these parameters the role has a value of.
 FLEET_PARAMS = {"mode": ("mode.hk.mode", "mode.Beacon.mode"), "battery": ("eps.hk.soc_pct",),
@@ -118,7 +115,10 @@ class Hub:
     def __init__(self, dictionary: Dictionary, holders: Mapping[str, KeyHolder],
                  spacecraft: list[SpacecraftConfig], archive_dir: str | Path,
                  state_dir: str | Path, passes: Mapping[str, list[list[float]]] | None = None,
+                 station_passes: Mapping[str, Mapping[str, list[list[float]]]] | None = None,
                  tc_timeout_s: float = 30.0) -> None:
+        """`passes`: per spacecraft, the network's (AOS, LOS) on-board seconds;
+        `station_passes`: per spacecraft, each station's (AOS, LOS)."""
         if "operator" in holders:
             roles = ["operator", *sorted(r for r in holders if r != "operator")]
         else:
@@ -126,12 +126,16 @@ class Hub:
         self.dictionary = dictionary
         self.holders = dict(holders)
         self.passes = dict(passes or {})
+        self.station_passes = {k: dict(v) for k, v in (station_passes or {}).items()}
         self.archive_dir = Path(archive_dir)
         self.archive_dir.mkdir(parents=True, exist_ok=True)
         self.lock = threading.Lock()
-        self.notes: dict[str, collections.deque[tuple[int, float, str, str]]] = {
+        self.notes: dict[str, collections.deque[tuple[int, float, str, int, str]]] = {
             r: collections.deque(maxlen=NOTIFY_KEEP) for r in roles}
         self.seq = 0
+        self._watchers: dict[str, list[Callable[[], None]]] = {r: [] for r in roles}
+        self.decoded_wall: dict[str, dict[str, float]] = {r: {} for r in roles}
+        """Wall time (s, Unix) each role's session last decoded frames of each spacecraft."""
         self.audit: list[AuditEntry] = []
         self.shared: dict[str, SharedLink] = {}
         self.sessions: dict[str, Session] = {}
@@ -140,6 +144,7 @@ class Hub:
             self.sessions[role] = Session(dictionary, holders[role], archive, spacecraft,
                                           state_dir, self._notifier(role),
                                           tc_timeout_s=tc_timeout_s)
+            self.sessions[role].on_received = self._receiver(role)
         for cfg in spacecraft:
             first = self.sessions[roles[0]].links[cfg.name]
             sh = SharedLink(first.link, roles)
@@ -156,11 +161,36 @@ class Hub:
         self.param_apid = {name: pkt.apid for name, (pkt, _f) in dictionary.parameters.items()}
 
     def _notifier(self, role: str) -> Any:
-        def notify(kind: str, text: str) -> None:
+        def notify(kind: str, text: str, severity: int) -> None:
             with self.lock:
                 self.seq += 1
-                self.notes[role].append((self.seq, time.time(), kind, text))
+                self.notes[role].append((self.seq, time.time(), kind, severity, text))
+            self._wake(role)
         return notify
+
+    def _receiver(self, role: str) -> Any:
+        def received(spacecraft: str) -> None:
+            self.decoded_wall[role][spacecraft] = time.time()
+            self._wake(role)
+        return received
+
+    def watch(self, role: str, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call `wake()` (from any thread) whenever `role`'s view changes: new values
+        decoded, a notification, a command sent. Returns the function that stops it."""
+        with self.lock:
+            self._watchers[role].append(wake)
+
+        def unwatch() -> None:
+            with self.lock:
+                if wake in self._watchers[role]:
+                    self._watchers[role].remove(wake)
+        return unwatch
+
+    def _wake(self, role: str) -> None:
+        with self.lock:
+            watchers = list(self._watchers[role])
+        for wake in watchers:
+            wake()
 
     def start(self) -> None:
         for s in self.sessions.values():
@@ -181,7 +211,7 @@ class Hub:
                 if c.variable:
                     continue
                 out.append({"name": f"{app.name}.{c.name}", "doc": c.doc,
-                            "critical": self.critical(c),
+                            "critical": c.critical,
                             "args": [_field_json(a) for a in c.args]})
         return out
 
@@ -196,10 +226,6 @@ class Hub:
         holder = self.holders[role]
         return apid is not None and (holder.sees_all or apid in (holder.apids or ()))
 
-    @staticmethod
-    def critical(c: CommandDef) -> bool:
-        return c.app in CRITICAL_APPS
-
     # -- live view -------------------------------------------------------------------
     def fleet(self, role: str) -> list[dict[str, Any]]:
         session = self.sessions[role]
@@ -212,8 +238,11 @@ class Hub:
                 "link": ("in pass" if sc.ready else
                          "down" if sh.error is not None else "no pass"),
                 "link_error": str(sh.error) if sh.error else "",
-                "last_contact": sh.last_rx_wall, "onboard_s": sc.onboard_time_s,
-                "passes": self.passes.get(name, [])}
+                "last_contact": sh.last_rx_wall,
+                "last_decoded": self.decoded_wall[role].get(name),
+                "onboard_s": _newest_time(sc),
+                "passes": self.passes.get(name, []),
+                "stations": self.station_passes.get(name, {})}
             for key, names in FLEET_PARAMS.items():
                 row[key] = next((_jsonable(latest[n].eng) for n in names if n in latest), None)
             out.append(row)
@@ -255,7 +284,7 @@ class Hub:
         if not self.holders[role].may_command(cmd.apid):
             raise CommandRefusedError(f"role {role} may not command {cmd.app} "
                                       f"(APID {cmd.apid:#05x})")
-        if self.critical(cmd) and not confirmed:
+        if cmd.critical and not confirmed:  # the dictionary's flag, from the flight app
             raise CommandRefusedError(f"{cmd.app}.{cmd.name} is critical: confirm to send")
         values = {}
         by_name = {a.name: a for a in cmd.args}
@@ -280,7 +309,17 @@ class Hub:
                     fh.write(json.dumps({"time": entry.wall_time, "user": user, "role": role,
                                          "spacecraft": spacecraft, "command": rec.text,
                                          "request_id": rec.request_id}) + "\n")
+        self._wake(role)
         return records
+
+
+def _newest_time(sc: Any) -> float | None:
+    """The newest on-board time the spacecraft has reported, in seconds: TM kept on board
+    between passes comes down after newer real-time TM, so the last packet's may be older."""
+    times = [v.time_s for v in list(sc.latest.values())]
+    if sc.onboard_time_s is not None:
+        times.append(sc.onboard_time_s)
+    return max(times, default=None)
 
 
 def _field_json(f: FieldDef) -> dict[str, Any]:

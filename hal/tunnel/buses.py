@@ -3,6 +3,15 @@
 The bench's emulator answers with the bytes a real part would have put on
 the wire, or with the failure it had (no acknowledge, timeout), which is
 raised here as the same `hal` error the `sim` and `linux` backends raise.
+
+Posted writes (the HAL contract, docs/hal.md): a transaction that returns
+no data (an I2C write, a UART write, a CAN send) returns at once; it goes
+to the bench with the next request that needs an answer, or before the
+next transaction addressed to the same part (bus and address), whichever
+comes first. If it failed, the driver's next transaction with that part
+raises the error the write would have raised (same class, same reason),
+without being done. In lockstep, transactions the bench did ahead
+(`hal.tunnel.readahead`) are answered without a round trip.
 """
 
 from __future__ import annotations
@@ -26,13 +35,14 @@ from hal.tunnel.messages import (
     unpack_reply,
 )
 from hal.tunnel.protocol import MsgType, Status
+from hal.tunnel.readahead import Target
 
 __all__ = ["TunnelCAN", "TunnelI2C", "TunnelSPI", "TunnelUART"]
 
 _ERRORS: dict[Status, type[HalError]] = {
     Status.NACK: NackError, Status.TIMEOUT: BusTimeoutError, Status.BUSY: BusBusyError,
     Status.DATA: DataError, Status.CHECKSUM: ChecksumError, Status.NO_BUS: ConfigError,
-    Status.BAD_REQUEST: DataError,
+    Status.BAD_REQUEST: DataError, Status.SKIPPED: DataError,
 }
 
 
@@ -42,16 +52,45 @@ class _Tunnelled:
     name: str
     link: BenchLink
 
-    def _call(self, type_: MsgType, payload: bytes, address: int | None) -> bytes:
-        patient = self.link.session.get("mode", "lockstep") == "lockstep"
+    def _call(self, type_: MsgType, payload: bytes, address: int | None, *,
+              post: bool = False) -> bytes:
+        link = self.link
+        target: Target = (self.name, address)
+        failed = link.posted_failures.pop(target, None)
+        if failed is not None:
+            raise self._error(failed, address)
+        ahead = link.read_ahead
+        reply = None
+        if ahead is not None:
+            ahead.record(type_, payload, target)
+            reply = ahead.take(type_, payload, target)
+        if reply is None:
+            if post and target not in link.posted_targets:
+                link.post(type_, payload, target, self._posted_reply)
+                return b""
+            patient = link.session.get("mode", "lockstep") == "lockstep"
+            try:
+                reply = link.exchange([(type_, payload)], patient=patient)[0]
+            except HalError as exc:
+                raise exc.located(bus=self.name, address=address) from None
+            failed = link.posted_failures.pop(target, None)
+            if failed is not None:  # an earlier posted write to this part failed
+                raise self._error(failed, address)
         try:
-            status, data = unpack_reply(self.link.request(type_, payload, patient=patient))
+            status, data = unpack_reply(reply)
         except HalError as exc:
             raise exc.located(bus=self.name, address=address) from None
         if status is not Status.OK:
-            reason = data.decode("utf-8", "replace") or status.name.lower()
-            raise _ERRORS[status](f"bench: {reason}", bus=self.name, address=address)
+            raise self._error(reply, address)
         return data
+
+    def _error(self, reply: bytes, address: int | None) -> HalError:
+        status, data = unpack_reply(reply)
+        reason = data.decode("utf-8", "replace") or status.name.lower()
+        return _ERRORS[status](f"bench: {reason}", bus=self.name, address=address)
+
+    def _posted_reply(self, reply: bytes) -> None:
+        """A posted request's answer (OK): nothing to keep unless it carries data."""
 
 
 class TunnelI2C(_Tunnelled, I2C):
@@ -63,7 +102,7 @@ class TunnelI2C(_Tunnelled, I2C):
 
     def _transfer(self, address: int, out: bytes, n_in: int) -> bytes:
         return self._call(MsgType.I2C, pack_bus_request("i2c", self.name, address, n_in,
-                                                        data=out), address)
+                                                        data=out), address, post=not n_in)
 
     def _probe(self, address: int) -> bool:
         try:
@@ -125,14 +164,15 @@ class TunnelUART(_Tunnelled, UART):
 
     def _write(self, data: bytes) -> int:
         self._call(MsgType.UART_WRITE, pack_bus_request("uart_write", self.name, data=data),
-                   None)
+                   None, post=True)
         return len(data)
 
 
 class TunnelCAN(_Tunnelled, CAN):
-    """A CAN network whose other nodes are the bench's emulators. The reply to
-    each send carries the frames the network put on the bus meanwhile, so a
-    command and its answer cost one round trip."""
+    """A CAN network whose other nodes are the bench's emulators. A send is
+    posted; its reply carries the frames the network put on the bus
+    meanwhile, so a command and its answer cost one round trip (the receive
+    that waits for the answer sends the command)."""
 
     def __init__(self, name: str, link: BenchLink) -> None:
         CAN.__init__(self, name)
@@ -142,8 +182,12 @@ class TunnelCAN(_Tunnelled, CAN):
     def _send(self, message: CanMessage) -> None:
         ident = message.id | (0x8000_0000 if message.extended else 0)
         data = self._call(MsgType.CAN_SEND, pack_bus_request("can_send", self.name, ident,
-                                                             data=message.data), message.id)
+                                                             data=message.data), message.id,
+                          post=True)
         self._rx.extend(unpack_can_frames(data))
+
+    def _posted_reply(self, reply: bytes) -> None:
+        self._rx.extend(unpack_can_frames(reply[1:]))
 
     def _recv(self, timeout_s: float) -> CanMessage | None:
         if not self._rx:

@@ -1,6 +1,11 @@
 """Flight time on a bench: lockstep ticks granted by the bench, or the
 computer's own clock with a stamp per minor frame sent to the bench.
 
+Frame work is judged against the frame budget on each clock's `work_time`:
+in lockstep the flight process's CPU time (its wall time includes waiting
+for the bench, which a flight computer on its own clock never does), in real
+time the wall clock.
+
 `BenchTime.advance(t_from_s, t_to_s)` is what a lockstep clock calls each
 time the executive waits for its next minor frame (see
 `fsw.core.time.LockstepClock`): one TICK request, carrying the frame's
@@ -19,8 +24,14 @@ from typing import Any
 
 from hal import HalError
 from hal.tunnel.link import BenchLink
-from hal.tunnel.messages import pack_stamp, pack_telemetry, pack_tick, unpack_time_reply
-from hal.tunnel.protocol import MAX_PAYLOAD, MsgType
+from hal.tunnel.messages import (
+    TELEMETRY_ROOM,
+    pack_stamp,
+    pack_telemetry,
+    pack_tick,
+    unpack_time_reply,
+)
+from hal.tunnel.protocol import MsgType
 
 __all__ = ["BenchTime", "RealtimeBenchClock"]
 
@@ -53,21 +64,45 @@ class BenchTime:
         return pack_telemetry(out)
 
     def advance(self, t_from_s: float, t_to_s: float) -> float:
-        """Lockstep: ask the bench to move to t_to_s; returns the bench's time."""
-        payload = pack_tick(t_from_s, t_to_s, self._telemetry_bytes(MAX_PAYLOAD - 16))
-        t_s, directives = unpack_time_reply(self.link.request(MsgType.TICK, payload))
+        """Lockstep: ask the bench to move to t_to_s; returns the bench's time.
+
+        The TICK goes in one batch with the writes still posted and the
+        transactions to read ahead for the next frame (`hal.tunnel.readahead`)."""
+        payload = pack_tick(t_from_s, t_to_s, self._telemetry_bytes(TELEMETRY_ROOM - 16))
+        ahead = self.link.read_ahead
+        planned = ahead.plan() if ahead is not None else []
+        replies = self.link.exchange([(MsgType.TICK, payload), *planned])
+        if ahead is not None:
+            ahead.fill(planned, replies[1:])
+        t_s, directives = unpack_time_reply(replies[0])
         self._obey(directives)
         return t_s
 
     def stamp(self, frame: int, start_s: float, done_s: float, deadline_s: float) -> None:
         """Real time: report one minor frame; skipped if the bench does not answer soon."""
         payload = pack_stamp(frame, start_s, done_s, deadline_s,
-                             self._telemetry_bytes(MAX_PAYLOAD - 28))
+                             self._telemetry_bytes(TELEMETRY_ROOM - 28))
         try:
-            reply = self.link.request(MsgType.STAMP, payload, patient=False)
+            reply = self.link.exchange([(MsgType.STAMP, payload)], patient=False)[0]
         except HalError:
             return
         self._obey(unpack_time_reply(reply)[1])
+
+    def read_ahead(self) -> None:
+        """Real time, at the start of a frame: have the bench do the frame's
+        repeated transactions now, in one round trip (`hal.tunnel.readahead`);
+        skipped, and the drivers ask one by one, if the bench does not answer soon."""
+        ahead = self.link.read_ahead
+        if ahead is None:
+            return
+        planned = ahead.plan()
+        if not planned:
+            return
+        try:
+            replies = self.link.exchange(planned, patient=False)
+        except HalError:
+            return
+        ahead.fill(planned, replies)
 
     def _obey(self, directives: list[dict[str, Any]]) -> None:
         for item in directives:
@@ -78,6 +113,8 @@ class BenchTime:
                 self.on_event(f"bench: scenario over ({item.get('why', 'stop')})")
             elif op == "reset":
                 self.reset_requested = True
+                if self.link.read_ahead is not None:
+                    self.link.read_ahead.forget()
                 self.on_event("bench: reset requested")
             else:
                 self.on_event(f"bench: {op} {item.get('text', '')}".rstrip())
@@ -108,3 +145,4 @@ class RealtimeBenchClock:
         if delay > 0:
             time.sleep(delay)
         self._frame_start_s = self.now()
+        self.bench.read_ahead()

@@ -17,6 +17,12 @@ lockstep request: bench time cannot move without the bench) wait up to
 `abandon_after_s`; impatient ones (bus transactions in real time, where
 the flight software must not stall) raise `BusTimeoutError` after
 `give_up_s` and leave the reconnecting to later requests.
+
+Fewer round trips (protocol version 2): a request nobody waits on (a posted
+write, `post`) is queued and goes out in one BATCH with the next request
+that needs an answer; its reply comes back in that batch's reply and is
+handed to the poster then. `exchange` sends several requests in one batch
+(the lockstep TICK and the transactions read ahead for the next frame).
 """
 
 from __future__ import annotations
@@ -30,8 +36,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hal import BusTimeoutError, ConfigError, HalError
-from hal.tunnel.messages import pack_json, unpack_json
-from hal.tunnel.protocol import REPLY, VERSION, FrameDecoder, MsgType, encode_frame
+from hal.tunnel.messages import (
+    BATCH_ITEM,
+    pack_batch,
+    pack_json,
+    pack_reply,
+    unpack_batch_reply,
+    unpack_json,
+)
+from hal.tunnel.protocol import (
+    MAX_PAYLOAD,
+    REPLY,
+    VERSION,
+    FrameDecoder,
+    MsgType,
+    Status,
+    encode_frame,
+)
+from hal.tunnel.readahead import ReadAhead, Target
 
 __all__ = ["BenchLink", "LinkError", "LinkLostError", "LinkStats"]
 
@@ -63,6 +85,11 @@ class LinkStats:
     lost_s: float = 0.0
     reconnects: int = 0
     write_waits: int = 0
+    posted: int = 0
+    batches: int = 0
+    read_ahead: int = 0
+    read_ahead_used: int = 0
+    read_ahead_dropped: int = 0
     frame_errors: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -98,6 +125,13 @@ class BenchLink:
         self._fd: int | None = None
         self._last_heard = time.monotonic()
         self._lost_since: float | None = None
+        # Posted requests not yet sent: (type, payload, part, on_reply), and their size.
+        self._posted: list[tuple[int, bytes, Target, Callable[[bytes], None] | None]] = []
+        self._posted_size = 0
+        self.posted_targets: dict[Target, int] = {}   # parts with posted requests unanswered
+        self.posted_failures: dict[Target, bytes] = {}  # a failed posted request's reply, per
+        # part, until the part's next transaction raises it
+        self.read_ahead: ReadAhead | None = None       # lockstep: see hal.tunnel.readahead
         self._open()
 
     # -- port -------------------------------------------------------------------
@@ -127,17 +161,30 @@ class BenchLink:
 
     def close(self) -> None:
         """Say goodbye to the bench (best effort) and close the port."""
+        if self._posted and self._port is not None and self._lost_since is None:
+            try:  # the last posted writes (an actuator command) still reach the bench
+                self.exchange([], patient=False)
+            except (OSError, HalError):
+                pass
         if self._port is not None and self._lost_since is None:
             # The bench reports the link from both ends: give it this end's counts. Sent
             # three times: on a noisy link one copy may be corrupted, and the bench takes
             # the first that arrives.
-            bye = pack_json({"op": "bye", "stats": self.stats.as_dict()})
+            bye = pack_json({"op": "bye", "stats": self.counters()})
             for _ in range(3):
                 try:
                     self._send(MsgType.CONTROL, bye)
                 except (OSError, HalError):
                     break
         self._close()
+
+    def counters(self) -> dict[str, Any]:
+        """The link's counters (`LinkStats`), read-ahead ones included."""
+        if self.read_ahead is not None:
+            self.stats.read_ahead = self.read_ahead.planned
+            self.stats.read_ahead_used = self.read_ahead.used
+            self.stats.read_ahead_dropped = self.read_ahead.dropped
+        return self.stats.as_dict()
 
     def _write(self, data: bytes) -> None:
         if self._fd is not None:
@@ -196,10 +243,77 @@ class BenchLink:
             raise LinkError(f"bench speaks protocol version {doc.get('version')}, "
                             f"this flight computer {VERSION}", bus="bench link")
         self.session = doc
+        if doc.get("read_ahead", True):
+            # Answers read ahead by a bench that has since restarted are not its own.
+            if self.read_ahead is None:
+                self.read_ahead = ReadAhead()
+            self.read_ahead.forget()
+        else:
+            self.read_ahead = None
         return doc
 
+    def post(self, type_: int, payload: bytes, target: Target,
+             on_reply: Callable[[bytes], None] | None = None) -> None:
+        """Queue a request whose answer nobody waits for (a posted write) to part
+        `target`. It goes out with the next request that needs an answer. If it
+        failed, its reply waits in `posted_failures[target]` (for the part's next
+        transaction to raise); otherwise `on_reply(reply payload)` is called. If
+        the request that carried it gives up (real time), it counts as failed
+        with that request's error."""
+        size = BATCH_ITEM.size + len(payload)
+        if self._posted_size + size > MAX_PAYLOAD // 2:
+            self.exchange([], patient=self.session.get("mode", "lockstep") == "lockstep")
+        self._posted.append((type_, payload, target, on_reply))
+        self._posted_size += size
+        self.posted_targets[target] = self.posted_targets.get(target, 0) + 1
+        self.stats.posted += 1
+
+    @property
+    def posted_pending(self) -> int:
+        """Posted requests queued and not yet sent."""
+        return len(self._posted)
+
+    def exchange(self, items: list[tuple[int, bytes]], *, patient: bool = True) -> list[bytes]:
+        """Send the posted requests and `items` in one round trip; the replies to
+        `items`, in order. One item and nothing posted goes as a plain request."""
+        posted, self._posted, self._posted_size = self._posted, [], 0
+        if not posted and len(items) <= 1:
+            return [self.request(*items[0], patient=patient)] if items else []
+        batch = [(t, p) for t, p, _, _ in posted] + items
+        self.stats.batches += 1
+        try:
+            reply = self.request(MsgType.BATCH, pack_batch(batch), patient=patient)
+            replies = unpack_batch_reply(reply, len(batch))
+        except HalError as exc:
+            # Nobody knows whether the posted requests were done: each part
+            # hears the failure its own request would have met.
+            why = pack_reply(Status.TIMEOUT if isinstance(exc, BusTimeoutError)
+                             else Status.DATA, exc.reason.encode()[:200])
+            replies = [why] * len(posted)
+            self._answer_posted(posted, replies)
+            raise
+        self._answer_posted(posted, replies)
+        return replies[len(posted):]
+
+    def _answer_posted(self, posted: list, replies: list[bytes]) -> None:
+        for (_, _, target, on_reply), answer in zip(posted, replies, strict=False):
+            left = self.posted_targets.get(target, 1) - 1
+            if left:
+                self.posted_targets[target] = left
+            else:
+                self.posted_targets.pop(target, None)
+            if answer[:1] != b"\x00":
+                self.posted_failures.setdefault(target, answer or b"\x04")
+            elif on_reply is not None:
+                try:
+                    on_reply(answer)
+                except HalError as exc:  # a malformed answer fails that part, not the caller
+                    self.posted_failures.setdefault(
+                        target, pack_reply(Status.DATA, exc.reason.encode()[:200]))
+
     def request(self, type_: int, payload: bytes, *, patient: bool = True) -> bytes:
-        """Send one request and return its reply's payload (see the module docstring)."""
+        """Send one request and return its reply's payload (see the module docstring).
+        Requests posted before it are not sent: `exchange` sends those."""
         self.stats.requests += 1
         start = time.monotonic()
         while True:

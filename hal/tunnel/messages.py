@@ -1,4 +1,4 @@
-"""Payloads of the bench link messages (protocol version 1), both directions.
+"""Payloads of the bench link messages (protocol version 2), both directions.
 
 Each `pack_*` builds a payload; each `unpack_*` parses one and raises only
 `FrameError` (a payload from the other end is outside input). Layouts are
@@ -9,6 +9,7 @@ in seconds of the flight computer's clock.
 from __future__ import annotations
 
 import json
+import math
 import struct
 from typing import Any, Final
 
@@ -16,6 +17,10 @@ from hal.busio import CanMessage
 from hal.tunnel.protocol import FrameError, Status
 
 __all__ = [
+    "BATCH_ITEM",
+    "TELEMETRY_ROOM",
+    "pack_batch",
+    "pack_batch_reply",
     "pack_bus_request",
     "pack_can_frames",
     "pack_json",
@@ -24,6 +29,9 @@ __all__ = [
     "pack_telemetry",
     "pack_tick",
     "pack_time_reply",
+    "request_target",
+    "unpack_batch",
+    "unpack_batch_reply",
     "unpack_bus_request",
     "unpack_can_frames",
     "unpack_json",
@@ -42,6 +50,13 @@ _TIME = struct.Struct(">d")
 _TM = struct.Struct(">HH")
 _CAN = struct.Struct(">IB")
 CAN_EXTENDED: Final = 0x8000_0000
+BATCH_ITEM: Final = struct.Struct(">BH")    # request type, payload length
+_REPLY_ITEM: Final = struct.Struct(">H")    # reply payload length
+# Telemetry riding on one TICK or STAMP at most (the rest of a frame carries
+# the batch around it); records beyond it are dropped and counted.
+TELEMETRY_ROOM: Final = 2048
+# The transaction types a batch may carry (HELLO, CONTROL and BATCH itself may not).
+_BATCHABLE: Final = frozenset(range(0x10, 0x17)) | {0x20, 0x21}
 
 # Bus request layouts after the bus name: (struct of fixed fields, rest is bytes).
 _BUS_FIELDS: Final = {
@@ -80,6 +95,68 @@ def unpack_bus_request(shape: str, payload: bytes) -> tuple[str, tuple[int, ...]
     except UnicodeDecodeError:
         raise FrameError("bus name is not ASCII") from None
     return name, fixed.unpack_from(payload, 1 + n), payload[1 + n + fixed.size:]
+
+
+# The part a transaction addresses, as the bench tells parts apart in a batch
+# (a failed request makes later ones to the same part SKIPPED): I2C and SPI
+# name bus and address or chip select, CAN bus and identifier, a UART its bus.
+_TARGET_FIELD: Final = {0x10: "i2c", 0x11: "i2c_probe", 0x12: "spi", 0x15: "can_send"}
+
+
+def request_target(type_: int, payload: bytes) -> tuple[str, int | None] | None:
+    """(bus, address) of a bus transaction, None for time requests (TICK, STAMP)."""
+    if type_ in (0x20, 0x21):
+        return None
+    shape = _TARGET_FIELD.get(type_)
+    if shape is None:  # a UART, or a CAN receive: the whole bus
+        return unpack_bus_request("uart_write", payload)[0], None
+    name, fields, _ = unpack_bus_request(shape, payload)
+    return name, fields[0]
+
+
+def pack_batch(items: list[tuple[int, bytes]]) -> bytes:
+    """Requests (type, payload) the bench does in order, each answered in the reply."""
+    return b"".join(BATCH_ITEM.pack(t, len(p)) + p for t, p in items)
+
+
+def unpack_batch(payload: bytes) -> list[tuple[int, bytes]]:
+    items, i = [], 0
+    while i < len(payload):
+        if len(payload) - i < BATCH_ITEM.size:
+            raise FrameError("truncated batch item header")
+        type_, n = BATCH_ITEM.unpack_from(payload, i)
+        i += BATCH_ITEM.size
+        if type_ not in _BATCHABLE:
+            raise FrameError(f"message type {type_:#04x} cannot ride in a batch")
+        if len(payload) - i < n:
+            raise FrameError(f"batch item of {n} bytes is truncated")
+        items.append((type_, bytes(payload[i:i + n])))
+        i += n
+    if not items:
+        raise FrameError("empty batch")
+    return items
+
+
+def pack_batch_reply(replies: list[bytes]) -> bytes:
+    """One reply payload per batch item, in the items' order."""
+    return b"".join(_REPLY_ITEM.pack(len(r)) + r for r in replies)
+
+
+def unpack_batch_reply(payload: bytes, count: int) -> list[bytes]:
+    """The `count` replies of a batch of `count` items."""
+    replies, i = [], 0
+    while i < len(payload):
+        if len(payload) - i < _REPLY_ITEM.size:
+            raise FrameError("truncated batch reply header")
+        (n,) = _REPLY_ITEM.unpack_from(payload, i)
+        i += _REPLY_ITEM.size
+        if len(payload) - i < n:
+            raise FrameError(f"batch reply of {n} bytes is truncated")
+        replies.append(bytes(payload[i:i + n]))
+        i += n
+    if len(replies) != count:
+        raise FrameError(f"batch reply holds {len(replies)} replies for {count} requests")
+    return replies
 
 
 def pack_reply(status: Status, data: bytes = b"") -> bytes:
@@ -167,6 +244,8 @@ def unpack_stamp(payload: bytes) -> tuple[int, float, float, float, list[tuple[i
     if len(payload) < _STAMP.size:
         raise FrameError("truncated stamp")
     frame, start, done, deadline = _STAMP.unpack_from(payload)
+    if not all(math.isfinite(t) for t in (start, done, deadline)):
+        raise FrameError(f"stamp times {start}, {done}, {deadline} s are not all finite")
     return frame, start, done, deadline, unpack_telemetry(payload[_STAMP.size:])
 
 

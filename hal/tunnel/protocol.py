@@ -1,4 +1,4 @@
-"""The bench link protocol, version 1: frames between a flight computer and a bench.
+"""The bench link protocol, version 2: frames between a flight computer and a bench.
 
 One frame on the wire (docs/hil.md has the full table):
 
@@ -46,10 +46,10 @@ __all__ = [
     "encode_frame",
 ]
 
-VERSION: Final = 1
+VERSION: Final = 2
 HEADER: Final = struct.Struct(">BBHH")
 CRC: Final = struct.Struct(">I")
-MAX_PAYLOAD: Final = 2048
+MAX_PAYLOAD: Final = 4096
 # COBS adds one byte per 254 and one at the start; the delimiter is not counted.
 MAX_RAW: Final = HEADER.size + MAX_PAYLOAD + CRC.size
 MAX_ENCODED: Final = MAX_RAW + MAX_RAW // 254 + 2
@@ -73,6 +73,7 @@ class MsgType(IntEnum):
     CAN_RECV = 0x16     # bus, max frames -> status, frames
     TICK = 0x20         # lockstep: t_from, t_to, telemetry -> bench time, directives
     STAMP = 0x21        # real time: frame timing, telemetry -> bench time, directives
+    BATCH = 0x30        # requests done in order -> one reply each (posted writes, read-ahead)
 
 
 class Status(IntEnum):
@@ -86,6 +87,7 @@ class Status(IntEnum):
     CHECKSUM = 5
     NO_BUS = 6          # the bench has no bus of that name
     BAD_REQUEST = 7     # the request's payload did not parse
+    SKIPPED = 8         # not done: an earlier request of the batch to the same part failed
 
 
 class FrameError(DataError):

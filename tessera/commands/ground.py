@@ -126,7 +126,7 @@ def run_procedure(args: argparse.Namespace) -> int:
         print(text, flush=True)
 
     try:
-        session = _session(args, lambda kind, text: log(f"[{kind}] {text}"))
+        session = _session(args, lambda kind, text, _severity: log(f"[{kind}] {text}"))
     except ValueError as exc:
         return _fail(str(exc))
     session.start()

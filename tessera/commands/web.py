@@ -64,6 +64,7 @@ def build_hub(fleet_path: str | Path, roles: set[str], archive_dir: str | Path,
                                   int(fleet.get("frame_len", 256)), s.get("key_file"))
                  for s in fleet["spacecraft"]]
         passes = {s["name"]: s.get("passes_s", []) for s in fleet["spacecraft"]}
+        station_passes = {s["name"]: s.get("station_passes_s", {}) for s in fleet["spacecraft"]}
         dict_path = fleet["dictionary"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"fleet file {fleet_path}: {exc!r}") from None
@@ -74,7 +75,7 @@ def build_hub(fleet_path: str | Path, roles: set[str], archive_dir: str | Path,
     holders = {r: load_holder(key_file, r) for r in sorted(roles)}
     state = Path(key_file).with_suffix(".ground-state")
     return Hub(Dictionary.load(dict_path), holders, craft, archive_dir, state, passes,
-               tc_timeout_s=tc_timeout_s)
+               station_passes, tc_timeout_s=tc_timeout_s)
 
 
 def run_web(args: argparse.Namespace) -> int:

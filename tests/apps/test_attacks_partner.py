@@ -235,7 +235,7 @@ def test_commands_dropped_by_a_full_pipe_get_a_failure_report(link: Link):
     frames = [g.frame(b"".join(tc.encode() for tc in tcs[i:i + 16]), OPERATOR) for i in (0, 16)]
     tms = link.send(frames)
     ran = link.app("sample").inputs
-    depth = link.app("sample").COMMAND_PIPE_DEPTH
+    depth = 16  # docs/apps.md: an app's command pipe holds 16 commands between cycles
     assert len(ran) == depth
     full = [tc for tc in tcs if reports(tms, tc.request_id) ==
             [(10, LINK_FAILURE_BASE + Reason.QUEUE_FULL)]]

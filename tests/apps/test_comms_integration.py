@@ -89,8 +89,12 @@ class Ground:
 
 @pytest.fixture
 def system(tmp_path):
+    return boot_system(tmp_path, KEYS)
+
+
+def boot_system(tmp_path, keys: dict):
     key_file = tmp_path / "keys.json"
-    key_file.write_text(json.dumps(KEYS))
+    key_file.write_text(json.dumps(keys))
     clock = VirtualClock()
     exe = Executive(clock, rate_groups_hz=(10.0, 1.0), housekeeping_hz=1.0,
                     store=Store(tmp_path / "store.db"),
@@ -465,3 +469,97 @@ def test_a_damaged_packet_is_refused_by_its_request_id(system):
     [(subtype, code)] = reports(tms, tc.request_id)
     assert subtype == 2 and code
     assert not any((t.service, t.subtype) == (17, 2) for t in tms)
+
+
+def test_a_packet_that_is_no_pus_tc_gets_a_report_only_if_its_apid_is_real(system):
+    # ECSS-E-ST-70-41C 5.4.11: the request ID is the packet ID and sequence
+    # control, the first four octets of the primary header (CCSDS 133.0-B-2
+    # 4.1.3); APID 0x7FF is the idle packet, which no TC comes from. Two
+    # octets of data are too few for a PUS TC secondary header.
+    exe, ground = system
+    comms = exe.apps["comms"]
+    short = bytes.fromhex("1830c0070001") + b"\x00\x00"  # TC, APID 0x030, seq 7
+    idle = bytes.fromhex("1fffc0080001") + b"\x00\x00"
+    tms = []
+    for packet in (short, idle):
+        tms += exchange(exe, ground, [ground.tx.frame(0, ground.ns[0], packet, spi=OPERATOR)])
+        ground.ns[0] += 1
+    failures = [(tm.apid, sv.VerificationReport.decode(tm.subtype, tm.source_data).request_id)
+                for tm in tms if (tm.service, tm.subtype) == (1, 2)]
+    assert failures == [(SAMPLE_APID, 0x1830C007)]
+    assert comms.tcs_rejected == 2 and comms.rejected_by_reason == {Reason.TRUNCATED: 2}
+    texts = [e.text for e in exe.events.recent if e.apid == COMMS_APID]
+    assert texts[-2:] == ["TC rejected: truncated: 8 octets is too short for a PUS packet"] * 2
+
+
+def test_each_key_holder_disables_events_within_its_own_quota(tmp_path):
+    # docs/space-link.md: each holder's disabled entries count against its
+    # own event_table_entries quota
+    holders = [dict(h) for h in KEYS["key_holders"]]
+    holders[1]["quotas"] = {"event_table_entries": 2}
+    exe, ground = boot_system(tmp_path, {**KEYS, "key_holders": holders})
+
+    def send(who, subtype, ids):
+        tc = ground.tc(PARTNER_APID, 5, subtype, sv.encode_ids(ids))
+        return reports(exchange(exe, ground, [ground.frame(tc, who)]), tc.request_id)
+
+    ok = [(1, None), (7, None)]
+    assert send(OPERATOR, 6, [20, 21, 22]) == ok  # the operator's count for itself
+    assert send(PARTNER_A, 6, [30, 31]) == ok
+    assert send(PARTNER_A, 6, [30, 20]) == ok  # already disabled: no new entry
+    assert send(PARTNER_A, 6, [32]) == [(2, LINK_FAILURE_BASE + Reason.QUOTA_EXCEEDED)]
+    assert exe.events.recent[-1].text.endswith("uni-a: more than 2 disabled event IDs")
+    assert send(PARTNER_A, 5, [31, 40]) == ok  # one entry freed; 40 was never disabled
+    assert send(PARTNER_A, 6, [32]) == ok
+    services = exe.apps["comms"].services
+    assert [services.event_enabled(PARTNER_APID, e) for e in (20, 30, 31, 32, 40)] == [
+        False, False, True, False, True]
+
+
+def test_one_parameter_tc_names_at_most_8_parameters(system):
+    # docs/space-link.md: ST20 takes at most 8 parameters per TC
+    exe, ground = system
+    eight = ground.tc(SAMPLE_APID, 20, 1, sv.encode_ids([0] * 8))
+    nine = ground.tc(SAMPLE_APID, 20, 1, sv.encode_ids([0] * 9))
+    tms = exchange(exe, ground, [ground.frame(eight, OPERATOR), ground.frame(nine, OPERATOR)])
+    assert reports(tms, eight.request_id) == [(1, None), (7, None)]
+    assert len([t for t in tms if (t.service, t.subtype) == (20, 2)]) == 8
+    assert reports(tms, nine.request_id) == [(2, LINK_FAILURE_BASE + Reason.BAD_ARGUMENT)]
+    assert "at most 8 parameters in one TC" in [e.text for e in exe.events.recent][-1]
+
+
+def test_refusals_of_st3_and_st11_requests_say_why(system):
+    exe, ground = system
+    run(exe, 30)
+    refused = [
+        (ground.tc(SCHEDULER_APID, 11, 4, sv.encode_insert(
+            [sv.ScheduledTc(CucTime.from_seconds(1.0), ground.tc(SAMPLE_APID, 17, 1))])),
+         "bad_time: release time already passed"),
+        (ground.tc(COMMS_APID, 3, 1, sv.HkStructure(SAMPLE_APID, 1000, [1, 2]).encode()),
+         "bad_argument: structures are whole app housekeeping messages"),
+        (ground.tc(COMMS_APID, 3, 1, sv.HkStructure(0x7E, 1000).encode()),
+         "no_such_target: no housekeeping from 0x7e"),
+        (ground.tc(COMMS_APID, 3, 5, sv.encode_ids([0x7E])),
+         "bad_argument: no structure 126"),
+    ]
+    for tc, why in refused:
+        exchange(exe, ground, [ground.frame(tc, OPERATOR)])
+        assert exe.events.recent[-1].text == (
+            f"TC rejected: TC[{tc.service},{tc.subtype}] to {tc.apid:#x}: {why}")
+
+
+def test_reports_go_to_the_tcs_source_and_every_carried_out_tc_is_counted(system):
+    # ECSS-E-ST-70-41C 7.4.4: a report's destination ID is the source ID of
+    # the TC it answers (the ground kit sends as source 7)
+    exe, ground = system
+    comms = exe.apps["comms"]
+    before = comms.housekeeping_values()["tcs_routed"]
+    ping = ground.tc(SAMPLE_APID, 17, 1)
+    fn = ground.tc(SAMPLE_APID, 8, 1, sv.PerformFunction(10, struct.pack(">f", 1.0)).encode())
+    ghost = ground.tc(0x7E, 8, 1, sv.PerformFunction(10, struct.pack(">f", 1.0)).encode())
+    tms = exchange(exe, ground, [ground.frame(tc, OPERATOR) for tc in (ping, fn, ghost)])
+    mine = [t for t in tms if t.service in (1, 17)]
+    assert {t.dest_id for t in mine} == {7} and len(mine) >= 5
+    assert comms.housekeeping_values()["tcs_routed"] == before + 2
+    assert reports(tms, ghost.request_id)[0][0] in (2, 10)
+    assert exe.events.recent[-1].text.endswith("no application process 0x7e")

@@ -17,7 +17,7 @@ from test_comms_integration import KEYS, OPERATOR, SAMPLE_APID, Ground, reports,
 from fsw.apps.comms import CommsApp
 from fsw.apps.comms.link import ASM, SerialLink, TcStreamDecoder, encode_tc_stream
 from fsw.apps.sample import SampleApp
-from fsw.core import AppSpec, Executive, VirtualClock
+from fsw.core import AppSpec, Executive, Severity, VirtualClock
 from fsw.protocol import Reason
 from fsw.protocol import services as sv
 from fsw.protocol.tm import Clcw, TmFrame
@@ -192,9 +192,41 @@ def test_uplink_queue_overflow_is_counted_and_reported(tmp_path):
     exe.step()
     assert comms.rejected_by_reason[Reason.QUEUE_FULL] == 4
     assert comms.frames_accepted == 16 and not comms.rx.farms[0].lockout
-    assert any("queue_full 4" in e.text for e in exe.events.recent)
+    assert any("queue_full 4" in e.text and e.text.endswith(
+        "uplink queue of SPI 1 full: frame dropped") for e in exe.events.recent)
     # the FOP retransmits the dropped ones and they get through
     for f in frames[16:]:
         comms.receive_frame(f)
     exe.step()
     assert comms.frames_accepted == 20 and comms.rx.farms[0].vr == 20
+
+
+def test_serial_link_over_pyserials_loopback(system):
+    # docs/space-link.md: 115200 baud unless told, never waits on the port,
+    # at most 8 TM frames written per poll, each after the ASM 1ACFFC1D
+    # (CCSDS 131.0-B-4 9.3).
+    exe, ground = system
+    link = SerialLink("loop://", exe.apps["comms"])
+    try:
+        assert link.port.baudrate == 115200 and link.port.timeout == 0
+        tc = ground.tc(SAMPLE_APID, 17, 1)
+        link.port.write(b"\x00\x13noise" + encode_tc_stream(ground.frame(tc, OPERATOR)))
+        assert link.poll(max_frames_out=0) == 1  # the frame, and nothing written back
+        assert link.poll() == 0 and link.port.in_waiting == 0  # an empty port: no wait
+        for i in range(40):  # more TM than 8 frames hold
+            exe.events.raise_event(SAMPLE_APID, 20, Severity.INFO, f"{i:03d} " + "x" * 100)
+        for _ in range(3):
+            exe.step()
+        chunks, written = [], []
+        while not written or written[-1] == 8:
+            assert link.poll() == 0
+            data = link.port.read(link.port.in_waiting)
+            written.append(data.count(bytes.fromhex("1ACFFC1D")))
+            chunks += data.split(bytes.fromhex("1ACFFC1D"))[1:]
+        assert len(written) >= 3 and written[-1] < 8 == max(written)
+        assert all(len(c) == FRAME_LEN for c in chunks)
+        tms = ground.downlink(chunks)
+        assert reports(tms, tc.request_id) == [(1, None), (7, None)]
+        assert any((t.service, t.subtype) == (17, 2) for t in tms)
+    finally:
+        link.close()

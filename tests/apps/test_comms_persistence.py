@@ -16,12 +16,12 @@ from fsw.core.wiring import Wiring
 from fsw.protocol.tm import Clcw
 from tests.apps.test_comms_integration import FRAME_LEN, KEYS, OPERATOR, SCID, Ground
 
+PRIORITY = {"events_high": 220, "events": 120, "verification": 200, "housekeeping": 50}
 
-def boot(tmp_path, **comms: object) -> Executive:
+
+def boot(tmp_path, priority=PRIORITY, **comms: object) -> Executive:
     exe = Executive(VirtualClock(), rate_groups_hz=(10.0,), store=Store(tmp_path / "store.db"),
-                    wiring=Wiring(housekeeping=("sample",),
-                                  priority={"events_high": 220, "events": 120,
-                                            "verification": 200, "housekeeping": 50}))
+                    wiring=Wiring(housekeeping=("sample",), priority=priority))
     exe.add_app(AppSpec("comms", CommsApp, 10.0,
                         {"scid": SCID, "key_file": str(tmp_path / "keys.json"),
                          "arsn_db": str(tmp_path / "arsn.db"), "tm_frame_len": FRAME_LEN,
@@ -78,3 +78,25 @@ def test_tm_made_between_passes_survives_a_power_cycle_and_goes_down_by_priority
     assert len(hk) >= 3  # the housekeeping made before the power cycle
     assert len(exe.apps["comms"].downlink.queue) == 0
     assert ground.downlink(exe.apps["comms"].take_frames()) == []
+
+
+def test_the_queue_ranks_tm_as_the_wiring_says(tmp_path):
+    # fsw/core/wiring.py: events_high is MEDIUM and HIGH events (PUS ST[05]
+    # subtypes 3 and 4), events the others (subtypes 1 and 2), verification
+    # the ST[01] reports; a named housekeeping source may have its own rank.
+    (tmp_path / "keys.json").write_text(json.dumps(KEYS))
+    exe = boot(tmp_path, {**PRIORITY, "sample": 240}, store_and_forward=True)
+    ground = Ground(tmp_path / "keys.json")
+    exe.run(0.5)
+    exe.apps["comms"].take_frames()  # what boot made: the queue starts empty
+    for severity in (Severity.INFO, Severity.HIGH, Severity.LOW, Severity.MEDIUM):
+        exe.events.raise_event(SAMPLE_APID, 77, severity, severity.name)
+    exe.apps["comms"].receive_frame(ground.frame(ground.tc(SAMPLE_APID, 17, 1), OPERATOR))
+    exe.run(0.8)  # housekeeping at 1 s, queued by comms the cycle after
+    kinds = []
+    for tm in ground.downlink(exe.apps["comms"].take_frames()):
+        if tm.apid != SAMPLE_APID:
+            continue
+        kinds.append({3: "hk", 5: f"5.{tm.subtype}", 1: f"1.{tm.subtype}"}.get(tm.service))
+    kinds = [k for k in kinds if k is not None]
+    assert kinds == ["hk", "5.4", "5.3", "1.1", "1.7", "5.1", "5.2"]

@@ -62,3 +62,19 @@ def test_every_frame_found_whatever_noise_precedes_it(items, chunk):
         stream += (CLTU_START_SEQUENCE if false_start else b"") + noise
         stream += CLTU_START_SEQUENCE + frames[-1]
     assert decode_all(stream, chunk) == frames
+
+
+def test_the_longest_frame_and_every_spacecraft_id_get_through():
+    # CCSDS 232.0-B-4 4.1.2: a TC frame is at most 1024 octets (10-bit length
+    # field holding the length minus one); the SCID is 10 bits, its top two
+    # bits sharing the first octet with the version and the spare bits.
+    longest = TcFrame(SCID, 0, 0, bytes(1024 - 5 - 1 - 2), map_id=0).encode()  # segment header
+    assert len(longest) == 1024
+    top_scid = TcFrame(0x3FF, 1, 0, b"\x01", map_id=0).encode()
+    stream = encode_tc_stream(longest) + encode_tc_stream(top_scid)
+    assert decode_all(stream, chunk=100) == [longest, top_scid]
+    # a length field claiming more than 1024 octets is no frame: the hunt goes on
+    too_long = bytearray(encode_tc_stream(top_scid))
+    too_long[4] |= 0x03
+    too_long[5] = 0xFF  # a length field of 0x3FF: 1024 octets, more than follow
+    assert decode_all(bytes(too_long) + encode_tc_stream(top_scid)) == [top_scid]

@@ -290,3 +290,47 @@ def test_an_activity_inserted_past_its_time_goes_out_at_the_next_cycle():
     h.step()
     assert [tc.seq_count for _, _, tc in h.take_releases()] == [9]
     assert not h.app.activities
+
+
+def test_switching_off_and_on_again_is_remembered_across_a_reboot(tmp_path):
+    store = Store(tmp_path / "store.db")
+    h = Harness(store)
+    t = h.exe.clock.now() + 1.0
+    assert h.command(INSERT, sv.encode_insert([sv.ScheduledTc(CucTime.from_seconds(t),
+                                                              _ping(5))]), UNI_A)
+    assert h.command(DISABLE, b"", UNI_A)  # uni-a's sub-schedule off: its ping waits
+    assert h.command(DISABLE)  # the whole schedule off, then on again
+    assert h.command(ENABLE)
+    assert h.app.owners_disabled == {UNI_A.spi}
+    while h.exe.clock.now() < t + 1:
+        h.step()
+    assert h.take_releases() == []
+    assert h.command(ENABLE, b"", UNI_A)  # on again: the overdue ping goes at once
+    assert [(spi, tc.seq_count) for _, spi, tc in h.take_releases()] == [(UNI_A.spi, 5)]
+    assert h.command(DISABLE, b"", UNI_B)
+    assert h.command(ENABLE, b"", UNI_B)
+    store.close()
+    h2 = Harness(Store(tmp_path / "store.db"))  # reboot: every switch on, as left
+    assert h2.app.enabled and h2.app.owners_disabled == set()
+
+
+def test_an_ownerless_stored_activity_is_dropped_for_good(tmp_path):
+    store = Store(tmp_path / "store.db")
+    store.put("scheduler", "0:48:7", bytes(8) + PusTc(0x30, 17, 1, seq_count=7).encode())
+    Harness(store)
+    h = Harness(store)  # the next boot finds nothing left to drop
+    assert not any("no readable owner" in e.text for e in h.exe.events.recent)
+
+
+def test_a_request_without_a_sound_owner_header_is_refused_in_words():
+    # the owner header comms stamps: SPI (u16), whole-schedule flag (u8: 0 or 1), slots (u16)
+    h = Harness()
+    for rid, owner in ((41, b"\x00\x01\x00"), (42, bytes.fromhex("0001020008"))):
+        h.exe.bus.publish(SCHED, COMMAND_HEADER.pack(rid, ENABLE) + owner)
+        h.step()
+    verdicts = [(r["request_id"], r["stage"], r["ok"])
+                for r in (COMMAND_RESULT_MSG.unpack(p) for _, p in h.results.drain())]
+    assert verdicts == [(41, Stage.ACCEPTANCE, False), (42, Stage.ACCEPTANCE, False)]
+    texts = [e.text for e in h.exe.events.recent][-2:]
+    assert texts[0].endswith("no owner header") and texts[1].endswith("owner flags")
+    assert h.command(ENABLE, b"", Owner(11, whole_schedule=True, slots=8))  # flag 1 is sound

@@ -212,3 +212,23 @@ def test_registry_matches_a_model_of_the_sequence(ops):
         assert table.active == active and taken[-1] == active
         assert (table.state == TableState.PENDING) == (state == "pending")
         assert all(c["k"] > 0 for c in taken)
+
+
+def test_refusals_say_why_and_a_name_alone_is_no_load(tmp_path):
+    # the module's command table: LOAD is a 16-byte NUL-padded name, then the
+    # JSON content; a table name reads back without its padding
+    exe, results, events = boot(tmp_path / "store.db")
+    texts(events)
+    command(exe, 11, name("no_such_table"), 1)
+    assert not completed(results, 1)
+    refusal = texts(events)[-1]
+    assert "no_such_table" in refusal and "\\x00" not in refusal and "None" not in refusal
+    command(exe, 12, name("RADIO_X"), 3)  # only the NUL padding is taken off
+    assert texts(events)[-1].endswith("no table named 'RADIO_X'")
+    command(exe, 12, b"\xffbad" + bytes(12), 4)  # not UTF-8: shown, not a crash
+    assert texts(events)[-1].endswith("no table named '\ufffdbad'")
+    results.drain()
+    command(exe, 10, name(), 2)  # 16 bytes: a name and no content
+    [r] = [COMMAND_RESULT_MSG.unpack(p) for _, p in results.drain()]
+    assert (r["request_id"], r["stage"], r["ok"]) == (2, 1, False)  # refused at acceptance
+    assert texts(events)[-1].endswith("LOAD needs a 16-byte name and content")

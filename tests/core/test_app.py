@@ -12,8 +12,10 @@ from fsw.core import (
     PARAMETER_REPORT_MSG,
     AppSpec,
     ConfigError,
+    Executive,
     Reason,
     Stage,
+    VirtualClock,
     cmd_msg_id,
     encode_command,
 )
@@ -267,3 +269,60 @@ def test_handler_failures_are_reported_at_completion(executive, results):
     texts = [(e.event_id, e.text) for e in executive.events.recent if e.apid == Fragile.APID]
     assert texts == [(2, "REFUSE failed: not now (7)"), (4, "CRASH failed: division by zero"),
                      (4, "CRASH failed: division by zero")]
+
+
+def test_declared_commands_carry_code_name_and_first_doc_line():
+    from fsw.core import App, Field, command
+
+    class Probe(App):
+        NAME, APID = "probe", 0  # APID 0 is a valid APID (CCSDS 133.0-B-2: 0..0x7FE)
+
+        @command(12, Field("n", "B"))
+        def arm_heater(self, n):
+            """Arm heater n.
+
+            More words that stay out of the dictionary."""
+
+        @command(13)
+        def quiet(self):
+            pass
+
+    assert [(s.code, s.name, s.doc) for s in Probe.COMMANDS.values()
+            if s.code >= 12] == [(12, "ARM_HEATER", "Arm heater n."), (13, "QUIET", "")]
+    executive = Executive(VirtualClock())
+    executive.add_app(AppSpec("probe", Probe, 10.0))
+    assert executive.boot() == []  # APID 0 boots
+
+
+@pytest.mark.parametrize("name,apid", [("", 0x0F4), ("nameless", -1)])
+def test_an_app_without_name_or_apid_is_refused_at_boot(name, apid):
+    from fsw.core import App
+
+    Bad = type("Bad", (App,), {"NAME": name, "APID": apid})
+    executive = Executive(VirtualClock())
+    executive.add_app(AppSpec("bad", Bad, 10.0))
+    assert executive.boot() == ["bad"]
+    assert "Bad must set NAME and APID" in executive.events.recent[-2].text
+
+
+def test_command_counters_stop_at_65535_instead_of_wrapping(executive):
+    # docs/apps.md: the standard counters are 16 bits and saturate.
+    app = boot_sample(executive)
+    hk = executive.bus.create_pipe("hk", 8)
+    executive.bus.subscribe(hk, SampleApp.HK.msg_id)
+    app.cmd_count, app.cmd_error_count, app.cycle_error_count = 70000, 65536, 65535
+    executive.run(1.0)
+    last = SampleApp.HK.unpack(hk.drain()[-1][1])
+    assert (last["cmd_count"], last["cmd_error_count"], last["cycle_error_count"]) == (
+        65535, 65535, 65535)
+
+
+def test_an_apps_command_pipe_holds_16_commands_per_cycle(executive, results):
+    # docs/apps.md: the command pipe holds 16 commands between two cycles;
+    # the rest are dropped (and comms reports each as failed, QUEUE_FULL).
+    app = boot_sample(executive)
+    executive.step()
+    for rid in range(1, 21):
+        executive.bus.publish(CMD, encode_command(rid, 0, SampleApp.COMMANDS[0].args))
+    executive.step()
+    assert app.cmd_count == 16 and app.command_pipe.dropped == 4

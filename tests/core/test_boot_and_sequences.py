@@ -80,3 +80,16 @@ def test_a_sequence_resolves_to_the_commands_it_names(apps):
 def test_a_wrong_sequence_is_refused_naming_the_step(apps, entries, message):
     with pytest.raises(SequenceError, match=message):
         resolve(entries, apps.apps, "fdir")
+
+
+def test_a_step_to_an_app_that_is_not_running_is_named_and_the_rest_goes_out(apps):
+    # the safing sequence's case: one app failed to boot, the others still get theirs
+    missing: list[str] = []
+    steps = resolve([{"app": "payload", "command": "power_off"},
+                     {"app": "sample", "command": "enable_output", "args": {"enabled": 0}},
+                     {"app": "heater", "command": "off"}], apps.apps, "mode.safe",
+                    missing=missing)
+    assert [(s.app, s.command) for s in steps] == [("sample", "enable_output")]
+    assert missing == ["mode.safe[0]: payload.power_off", "mode.safe[2]: heater.off"]
+    assert resolve([{"app": "sample", "command": "noop"}], apps.apps, missing=missing)
+    assert len(missing) == 2  # a running app's step is no missing step

@@ -120,6 +120,50 @@ def test_registering_a_clashing_type_fails():
         bus.register(MessageType("Other", MAG.msg_id, [Field("x", "B")]))
 
 
+def test_clashes_name_both_sides():
+    bus = make_bus()
+    bus.register_variable(cmd_msg_id(0x20), "mag commands", max_size=64)
+    bus.register_variable(cmd_msg_id(0x20), "mag commands", max_size=64)  # harmless again
+    with pytest.raises(DuplicateMessageError) as err:
+        bus.register_variable(cmd_msg_id(0x20), "mag commands", max_size=65)
+    assert str(err.value) == ("message id 0x1820 (mag commands) is already "
+                              "a variable-length message")
+    with pytest.raises(DuplicateMessageError) as err:
+        bus.register(MessageType("Late", cmd_msg_id(0x20), [Field("x", "B")]))
+    assert str(err.value) == "message id 0x1820 (Late) is already a variable-length message"
+    with pytest.raises(DuplicateMessageError) as err:
+        bus.register_variable(MAG.msg_id, "mag file")
+    assert str(err.value) == "message id 0x0820 (mag file) is already Mag"
+
+
+def test_pipe_refusals_say_what_is_wrong():
+    bus = make_bus()
+    with pytest.raises(ValueError) as err:
+        bus.create_pipe("shallow", 0)
+    assert str(err.value) == "pipe 'shallow': depth must be at least 1"
+    bus.create_pipe("a", 1)
+    with pytest.raises(ValueError) as err:
+        bus.create_pipe("a", 4)
+    assert str(err.value) == "a pipe named 'a' already exists"
+    with pytest.raises(UnknownMessageError) as err:
+        bus.subscribe(bus.pipes["a"], tm_msg_id(0x30))
+    assert str(err.value) == ("pipe 'a' subscribed to message id 0x0830, "
+                              "which is not registered")
+
+
+def test_a_pipe_drains_in_batches_oldest_first():
+    bus = make_bus()
+    pipe = bus.create_pipe("p", 8)
+    bus.subscribe(pipe, MAG.msg_id)
+    sent = [MAG.pack(b_body_t=(i, 0, 0)) for i in range(5)]
+    for m in sent:
+        bus.publish(MAG.msg_id, m)
+    assert pipe.last_dropped_msg_id == 0  # nothing dropped yet
+    assert [p for _, p in pipe.drain(2)] == sent[:2]
+    assert [p for _, p in pipe.drain(3)] == sent[2:]  # exactly what is left
+    assert pipe.drain(3) == [] and len(pipe) == 0
+
+
 class BusMachine(RuleBasedStateMachine):
     """Whatever is published, each pipe holds at most its depth, keeps FIFO
     order, and delivered + dropped equals what was published to it."""

@@ -78,3 +78,33 @@ def test_an_app_may_raise_only_what_it_declared(executive):
     assert executive.events.recent[-1].text == "output on"
     with pytest.raises(TypeError, match="not declared"):
         app.event(NOISY, name="x", count=1)
+
+
+def test_after_a_squelch_report_the_count_starts_again():
+    clock = Clock()
+    log = EventLog(SoftwareBus(), clock)
+    for i in range(5):
+        log.emit(0x20, NOISY, name="mag", count=i)  # 3 pass, 2 squelched
+    clock.t = 2.0
+    assert log.emit(0x20, NOISY, name="mag", count=5).text.endswith("[2 squelched]")
+    clock.t = 4.0
+    assert log.emit(0x20, NOISY, name="mag", count=6).text == "sensor mag failed (6)"
+
+
+def test_a_long_text_is_cut_at_120_octets_on_a_character_boundary():
+    # docs/apps.md: an event text is at most 120 UTF-8 octets; "é" is two (RFC 3629)
+    log = EventLog(SoftwareBus(), Clock())
+    ev = log.raise_event(0x20, 21, Severity.INFO, "a" * 119 + "é" + "b" * 10)
+    assert ev.text == "a" * 119
+
+
+def test_the_newest_events_are_kept_and_logged_by_severity(caplog):
+    # docs/apps.md: the newest 256 are kept; logged on "tessera.events"
+    assert EventLog(SoftwareBus(), Clock()).recent.maxlen == 256
+    log = EventLog(SoftwareBus(), Clock(), keep=5)
+    with caplog.at_level("DEBUG", logger="tessera.events"):
+        for i in range(8):
+            log.raise_event(0x20, 22, Severity.MEDIUM, f"n{i}")
+    assert [e.text for e in log.recent] == ["n3", "n4", "n5", "n6", "n7"]
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records][-1] == (
+        "tessera.events", "WARNING", "[0x020:22] n7")

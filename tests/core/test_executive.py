@@ -13,6 +13,7 @@ from fsw.core import (
     ConfigError,
     Executive,
     Field,
+    LockstepClock,
     MessageType,
     MonotonicClock,
     Severity,
@@ -435,3 +436,156 @@ def test_a_frame_ending_on_its_deadline_is_not_late():
     exe.add_app(AppSpec("stall", Exact, 10.0))
     exe.step()
     assert (exe.late_frames, exe.skipped_frames, exe.minor_frames) == (0, 0, 1)
+
+
+class WaitsOnTheBenchApp(App):
+    """Each cycle waits 120 ms for a bus reply that the other side is slow to
+    give (blocked, no CPU), like a tunnelled read on a loaded bench machine."""
+
+    NAME = "waits"
+    APID = 0x0E9
+
+    def execute(self):
+        time.sleep(0.12)
+
+
+class BurnsCpuApp(App):
+    """Each cycle computes for 120 ms of CPU time."""
+
+    NAME = "burns"
+    APID = 0x0EA
+
+    def execute(self):
+        start = time.process_time()
+        while time.process_time() - start < 0.12:
+            pass
+
+
+def _granted(t_from_s: float, t_to_s: float) -> float:
+    return t_to_s  # the bench grants every step at once
+
+
+def test_lockstep_overruns_are_cpu_time_beyond_the_period_not_waiting():
+    """In lockstep the flight clock follows the bench: 120 ms of waiting on the
+    bench within a 100 ms frame is no overrun, 120 ms of CPU work is; on the
+    real clock waiting is an overrun too (the deadline passes either way)."""
+    waits = Executive(LockstepClock(_granted), rate_groups_hz=(10.0,))
+    waits.add_app(AppSpec("waits", WaitsOnTheBenchApp, 10.0))
+    waits.run(0.3)
+    assert waits.groups[0].overruns == 0
+    burns = Executive(LockstepClock(_granted), rate_groups_hz=(10.0,))
+    burns.add_app(AppSpec("burns", BurnsCpuApp, 10.0))
+    burns.run(0.3)
+    assert burns.groups[0].overruns == 3
+    assert any("10 Hz group overran" in e.text for e in burns.events.recent)
+    real = Executive(MonotonicClock(), rate_groups_hz=(10.0,))
+    real.add_app(AppSpec("waits", WaitsOnTheBenchApp, 10.0))
+    real.run(0.25)
+    assert real.groups[0].overruns >= 1
+
+
+class NoStartApp(TickApp):
+    NAME = "nostart"
+    APID = 0x0EB
+
+    def start(self):
+        raise RuntimeError("radio not answering")
+
+
+def test_boot_goes_on_past_each_failure_and_says_how_many_run():
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    for name, cls in (("badinit", BadInitApp), ("tick", TickApp), ("nostart", NoStartApp)):
+        exe.add_app(AppSpec(name, cls, 10.0))
+    assert exe.boot() == ["badinit", "nostart"]
+    texts = [e.text for e in exe.events.recent]
+    assert texts[0].startswith("app 'badinit' failed to initialise: ")
+    assert texts[1] == "app 'nostart' failed to start: radio not answering"
+    assert texts[2] == "booted 1 of 3 apps (boot 1, FIRST_BOOT)"
+    assert exe.apps["nostart"].state == AppState.FAILED
+    assert exe.apps["tick"].state == AppState.RUNNING
+
+
+def test_housekeeping_comes_once_a_second_by_default():
+    # the module docstring's configuration: housekeeping_hz = 1 unless told
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    hk = exe.bus.create_pipe("hk", 64)
+    exe.bus.subscribe(hk, EXECUTIVE_HK.msg_id)
+    exe.run(3.0)
+    assert [round(EXECUTIVE_HK.unpack(p)["time_s"], 6) for _, p in hk.drain()] == [
+        0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"rate_groups_hz": ()}, "executive: at least one rate group is needed"),
+    ({"rate_groups_hz": (10.0, 0.0)}, "rate group 0.0 Hz: rate 0.0 Hz must be positive"),
+    ({"housekeeping_hz": 3.0}, "housekeeping_hz: 3.0 Hz does not divide the 10.0 Hz "
+                               "minor frame"),
+    ({"housekeeping_hz": -1.0}, "housekeeping_hz: rate -1.0 Hz must be positive"),
+])
+def test_rate_refusals_name_the_setting(kwargs, message):
+    with pytest.raises(ConfigError) as err:
+        Executive(VirtualClock(), **{"rate_groups_hz": (10.0,), **kwargs})
+    assert str(err.value) == message
+
+
+def test_a_rate_typed_to_nine_places_is_the_rate_it_means():
+    # 10/3 Hz written as 3.333333333 is within a part in 1e9 of the minor frame's divisor
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 3.333333333))
+    assert [g.divisor for g in exe.groups] == [1, 3]
+
+
+class PeekApp(TickApp):
+    """Looks at the apps booted before it, and owns a table of one number."""
+
+    NAME = "peek"
+    APID = 0x0EC
+
+    def init(self):
+        super().init()
+        self.seen = sorted(self.ctx.apps)
+        self.limit = None
+        self.register_table("peek_limit", {"limit": 1}, lambda c: [],
+                            lambda c: setattr(self, "limit", c["limit"]))
+
+
+def test_apps_see_each_other_and_their_tables_outlive_a_reboot(tmp_path):
+    from fsw.core import Store
+
+    def boot():
+        exe = Executive(VirtualClock(), rate_groups_hz=(10.0,), store=Store(tmp_path / "s.db"))
+        exe.add_app(AppSpec("tick", TickApp, 10.0))
+        exe.add_app(AppSpec("peek", PeekApp, 10.0))
+        assert exe.boot() == []
+        return exe
+
+    exe = boot()
+    assert exe.apps["peek"].seen == ["tick"] and exe.apps["peek"].limit == 1
+    tables = exe.context.tables
+    tables.load("peek_limit", b'{"limit": 7}')
+    tables.validate("peek_limit")
+    tables.activate("peek_limit")
+    exe.run(0.2)
+    assert exe.apps["peek"].limit == 7
+    exe.context.store.close()
+    assert boot().apps["peek"].limit == 7  # the active table came back from the store
+
+
+def test_the_configurations_wiring_table_is_the_executives_wiring(tmp_path):
+    path = tmp_path / "fsw.toml"
+    path.write_text('[wiring]\nhousekeeping = ["executive"]\n'
+                    'events = { min_severity = "HIGH" }\n')
+    wiring = Executive.from_config(path, VirtualClock()).context.wiring
+    assert wiring.housekeeping == ("executive",) and wiring.events_min_severity == Severity.HIGH
+
+
+def test_frames_dropped_to_catch_up_add_up_over_several_stalls():
+    class TwoStalls(StallApp):
+        def execute(self):
+            self.n = getattr(self, "n", 0) + 1
+            if self.n in (1, 10):
+                self.ctx.clock.sleep_until(self.now() + 0.35)
+
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("stall", TwoStalls, 10.0))
+    exe.run(2.0)
+    assert (exe.late_frames, exe.skipped_frames) == (2, 4)  # two frames dropped each time

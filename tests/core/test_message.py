@@ -18,7 +18,11 @@ def test_msg_ids_carry_apid_and_type(apid):
     assert check_msg_id(tm_msg_id(apid)) == tm_msg_id(apid)
 
 
-@pytest.mark.parametrize("bad", [-1, 0x10000, 0x2800, 0x0123, 0x0FFF, "0x0801", 1.5, True, None])
+# 0x10800 has the secondary-header flag and a zero version field in its low
+# 16 bits: only the width check refuses it (a CCSDS packet ID is 16 bits,
+# CCSDS 133.0-B-2 4.1.3).
+@pytest.mark.parametrize("bad", [-1, 0x10000, 0x10800, 0x2800, 0x0123, 0x0FFF, "0x0801", 1.5,
+                                 True, None])
 def test_malformed_msg_ids_are_named(bad):
     with pytest.raises(MalformedMessageIdError) as err:
         check_msg_id(bad)
@@ -78,3 +82,26 @@ def test_message_type_rejects_malformed_id_and_duplicate_fields():
         Layout([Field("x", "B"), Field("x", "H")])
     with pytest.raises(ValueError, match="unsupported format"):
         Field("x", "3z")
+
+
+@pytest.mark.parametrize("msg_id,message", [
+    # CCSDS 133.0-B-2 4.1.3: a 16-bit packet ID, version 000, the secondary
+    # header flag set for every message on this bus, APID 0x7FF idle.
+    (0x0000, "message id 0x0000 lacks the secondary-header flag"),
+    (0xFFFF, "message id 0xffff has a non-zero version field"),
+    (0x10000, "message id 0x10000 does not fit 16 bits"),
+    (0x0FFF, "message id 0x0fff is the idle APID"),
+])
+def test_each_malformed_msg_id_is_named_for_its_fault(msg_id, message):
+    with pytest.raises(MalformedMessageIdError) as err:
+        check_msg_id(msg_id)
+    assert str(err.value) == message
+
+
+def test_refusals_of_sizes_and_apids_say_the_numbers():
+    with pytest.raises(MessageSizeError) as err:
+        Layout([Field("x", "I")]).unpack(b"abc")
+    assert str(err.value) == "payload of 3 bytes, layout needs 4"
+    with pytest.raises(MalformedMessageIdError) as err:
+        tm_msg_id(0x7FF)
+    assert str(err.value) == "APID 2047 is outside 0..0x7FE (0x7FF is idle)"

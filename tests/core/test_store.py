@@ -107,3 +107,20 @@ def test_deleted_values_are_gone_after_reopening(tmp_path):
     store = Store(tmp_path / "s.db")
     assert store.get("ns", "a") is None and list(store.items("ns")) == [("b", b"2")]
     assert store.get("other", "a") == b"3"
+
+
+def test_ordered_lookups_and_the_journal_numbering(tmp_path):
+    store = Store(tmp_path / "s.db")
+    for key in ("ab", "abz", "abé", "ac", "b"):
+        store.put("ns", key, key.encode())
+    store.put("other", "aa", b"x")
+    assert store.first_with_prefix("ns", "ab") == "ab"
+    store.delete("ns", "ab")
+    assert store.first_with_prefix("ns", "ab") == "abz"  # then "abé": code point order
+    assert store.first_with_prefix("ns", "zz") is None
+    assert store.last_key("ns", before="b") == "ac" and store.last_key("ns", before="a") is None
+    assert store.first("ns", 2) == [("abz", b"abz"), ("abé", "abé".encode())]
+    assert store.count("ns") == 4 and store.count("empty") == 0
+    # a journal numbers its entries from 0 and keeps the newest `keep`
+    assert [store.append("j", bytes([i]), keep=3) for i in range(5)] == [0, 1, 2, 3, 4]
+    assert store.journal("j") == [(2, b"\x02"), (3, b"\x03"), (4, b"\x04")]

@@ -9,8 +9,11 @@ import time
 import pytest
 from skyfield.api import load
 
+from fsw.apps.sample import SampleApp
+from fsw.core import AppSpec, Executive
 from fsw.core.time import (
     DEFAULT_EPOCH_TAI_S,
+    LockstepClock,
     MonotonicClock,
     VirtualClock,
     decimal_year,
@@ -71,3 +74,41 @@ def test_virtual_clock_runs_listeners_in_order_and_never_goes_back():
     clock.sleep_until(7.5)
     assert clock.now() == 7.5
     assert seen == [("first", 5.0, 7.5), ("second", 5.0, 7.5)]
+
+
+def test_lockstep_clock_takes_the_benchs_word_on_time():
+    granted = []
+
+    def bench(t_from, t_to):
+        granted.append((t_from, t_to))
+        return t_to + 0.25  # the bench overshoots: its word on the time stands
+
+    clock = LockstepClock(bench)
+    assert clock.now() == 0.0 and clock.epoch_tai_s == pytest.approx(
+        tai_s_since_1958(TS.utc(2026, 1, 1)), abs=1e-3)
+    clock.sleep_until(1.0)
+    assert clock.now() == 1.25
+    clock.sleep_until(1.25)  # already there: the bench is not asked
+    clock.sleep_until(0.5)
+    assert granted == [(0.0, 1.0)]
+    # A bench that answers with an earlier time never takes the clock back.
+    late = LockstepClock(lambda a, b: a - 3.0, start_s=10.0, epoch_tai_s=42.0)
+    late.sleep_until(11.0)
+    assert late.now() == 10.0 and late.epoch_tai_s == 42.0
+
+
+def test_an_executive_in_lockstep_runs_one_minor_frame_per_grant():
+    granted = []
+
+    def bench(t_from, t_to):
+        granted.append((t_from, t_to))
+        return t_to
+
+    exe = Executive(LockstepClock(bench, start_s=2.0), rate_groups_hz=(10.0, 1.0))
+    exe.add_app(AppSpec("sample", SampleApp, 10.0))
+    assert exe.boot() == []
+    exe.run(0.5)
+    # 10 Hz minor frames from the start time, each waited for through the bench
+    assert [round(b, 6) for _, b in granted] == [2.1, 2.2, 2.3, 2.4, 2.5]
+    assert [round(a, 6) for a, _ in granted] == [2.0, 2.1, 2.2, 2.3, 2.4]
+    assert exe.minor_frames == 5  # the frames at 2.0 to 2.4 s, each ending in a wait

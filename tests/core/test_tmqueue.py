@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,3 +55,41 @@ def test_event_journal_keeps_the_newest(tmp_path):
     for i in range(10):
         store.append("j", str(i).encode(), keep=4)
     assert [v for _, v in store.journal("j")] == [b"6", b"7", b"8", b"9"]
+
+
+def test_a_full_queue_counts_every_packet_it_loses(tmp_path):
+    # docs/autonomy.md: 20000 packets unless told; priorities 0-255; a new
+    # packet displaces the oldest of the lowest priority if that is not above
+    # its own, else it is dropped; each loss counted
+    assert TmQueue(Store(tmp_path / "a.db")).max_packets == 20000
+    queue = TmQueue(Store(tmp_path / "s.db"), max_packets=3)
+    keys = queue.put_many([(0, b"low"), (255, b"top"), (5, b"mid")])
+    assert len(keys) == 3 and [v for _, v in queue.peek(3)] == [b"top", b"mid", b"low"]
+    assert [k for k, _ in queue.peek(3)] == [keys[1], keys[2], keys[0]]
+    assert queue.put(0, b"low again") == queue.peek(3)[2][0]  # took the old low's place
+    assert queue.dropped == 1
+    # mid 2 displaces the low one, top 2 the older mid; then a packet below
+    # everything held is dropped, and the packets after it still go in
+    queue.put_many([(5, b"mid 2"), (255, b"top 2")])
+    assert queue.dropped == 3
+    assert [v for _, v in queue.peek(5)] == [b"top", b"top 2", b"mid 2"]
+    assert queue.put_many([(0, b"none"), (9, b"nine")]) == [queue.peek(3)[2][0]]
+    assert queue.dropped == 5 and [v for _, v in queue.peek(5)] == [b"top", b"top 2", b"nine"]
+    for bad in (256, -1):
+        with pytest.raises(ValueError) as err:
+            queue.put(bad, b"x")
+        assert str(err.value) == f"priority {bad} is not 0-255"
+    with pytest.raises(ValueError) as err:
+        TmQueue(Store(tmp_path / "z.db"), max_packets=0)
+    assert str(err.value) == "max_packets must be at least 1"
+
+
+def test_after_a_reboot_new_packets_queue_behind_the_old(tmp_path):
+    queue = TmQueue(Store(tmp_path / "s.db"))
+    queue.put_many([(7, b"old 1"), (7, b"old 2")])
+    queue.store.close()
+    again = TmQueue(Store(tmp_path / "s.db"))
+    again.put(7, b"new")
+    assert [v for _, v in again.peek(3)] == [b"old 1", b"old 2", b"new"]
+    again.ack(k for k, _ in again.peek(1))
+    assert len(again) == 2 and again.dropped == 0

@@ -310,3 +310,33 @@ def test_xtce_commands_lay_out_the_packets_the_ground_sends(dictionary, xtce_def
                 assert got == pytest.approx(want, rel=1e-6), (cmd.name, a.name)
             checked += 1
     assert checked >= 10
+
+
+def test_critical_commands_are_declared_once_and_carried_into_every_export(dictionary,
+                                                                           xtce_definition,
+                                                                           cosmos_config):
+    """The flight apps declare which commands are critical; the dictionary, the XTCE
+    export (DefaultSignificance) and the COSMOS export (HAZARDOUS) all say the same."""
+    import xml.etree.ElementTree as ET
+
+    critical = {f"{c.app}.{c.name}" for c in all_commands(dictionary) if c.critical}
+    # Changing the mode, the attitude mode or a power output is critical; a no-op or a
+    # payload's own input is not.
+    assert {"mode.SET_MODE", "mode.ENTER_SAFE", "adcs.SET_MODE", "eps.SET_OUTPUT",
+            "tables.ACTIVATE", "scheduler.RESET_SCHEDULE"} <= critical
+    assert not critical & {"mode.NOOP", "sample.SET_INPUT", "adcs.NOOP", "tables.REPORT",
+                           "uni_a_sample.SET_INPUT"}
+    _, path = xtce_definition
+    ns = {"x": "http://www.omg.org/spec/XTCE/20180204"}
+    root = ET.parse(path).getroot()
+    in_xtce = set()
+    for meta in root.find("x:CommandMetaData/x:MetaCommandSet", ns):
+        sig = meta.find("x:DefaultSignificance", ns)
+        if sig is not None:
+            assert sig.get("consequenceLevel") == "critical"
+            in_xtce.add(meta.get("name"))
+    fixed = [c for c in all_commands(dictionary) if not c.variable]
+    assert in_xtce == {xtce_name(f"{c.app}.{c.name}") for c in fixed if c.critical}
+    cmds = cosmos_config.commands["TESSERA"]
+    for c in fixed:
+        assert cmds[f"{c.app.upper()}_{c.name}"].hazardous is c.critical, c.name

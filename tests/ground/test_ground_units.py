@@ -125,6 +125,16 @@ def test_a_fleet_flies_each_spacecraft_with_its_own_scid_keys_port_and_passes(tm
         assert keys_a != keys_b
         assert a["passes_s"] and b["passes_s"] and a["passes_s"] != b["passes_s"]
         assert all(0 <= aos < los for aos, los in a["passes_s"])
+        # Per station: the stations' passes make up the network's (each inside one of its
+        # intervals, and each network interval opens with some station's AOS).
+        stations = a["station_passes_s"]
+        assert set(stations) == {"Svalbard", "Kiruna", "Troll", "Fairbanks"}
+        merged = fleet.craft[0].passes
+        for spans in fleet.craft[0].station_passes.values():
+            assert all(any(m0 <= s0 < s1 <= m1 for m0, m1 in merged) for s0, s1 in spans)
+        aos_all = {s0 for spans in fleet.craft[0].station_passes.values() for s0, _ in spans}
+        assert all(m0 in aos_all for m0, _ in merged)
+        assert all(0 <= aos < los for spans in stations.values() for aos, los in spans)
         comms = [f.run.executive.apps["comms"] for f in fleet.craft]
         assert [c.scid for c in comms] == [0x2AB, 0x2AC]
         fleet.step()

@@ -85,7 +85,7 @@ def session_for(tmp_path, sc: Spacecraft, dictionary, role="operator", url=None,
     archive = SqliteArchive(tmp_path / f"{role}.db")
     s = Session(dictionary, load_holder(sc.keys, role), archive,
                 [SpacecraftConfig("sc1", SCID, url or sc.radio.url)], tmp_path / "state",
-                notify=(lambda k, t: notes.append((k, t))) if notes is not None else None)
+                notify=(lambda k, t, _sev: notes.append((k, t))) if notes is not None else None)
     s.start()
     return s
 

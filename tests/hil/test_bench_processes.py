@@ -56,6 +56,11 @@ equals = 0
 name = "the executive kept its apps running"
 value = "tm.ExecutiveHousekeeping.apps_failed"
 equals = 0
+
+[[criteria]]
+name = "no rate-group overrun"
+value = "tm.ExecutiveHousekeeping.overruns"
+equals = 0
 """
 
 
@@ -115,9 +120,9 @@ def test_lockstep_detumble_passes_between_two_processes(tmp_path: Path) -> None:
     assert "scenario over" in fsw_out and "ran 600 minor frames" in fsw_out
     assert "reset by the bench: rebooted at 40.0 s; apps that failed to boot: none" in fsw_out
     assert bench_code == 0, bench_out
-    assert all(verdicts(tmp_path).values()) and len(verdicts(tmp_path)) == 4
+    assert all(verdicts(tmp_path).values()) and len(verdicts(tmp_path)) == 5
     report = (tmp_path / "out" / "report.html").read_text()
-    assert "4 of 4 criteria passed" in report and "stuck on gyro" in report
+    assert "5 of 5 criteria passed" in report and "stuck on gyro" in report
     assert "reset on the flight computer" in report
     assert (tmp_path / "out" / "rate.png").stat().st_size > 1000
     # Lockstep is deterministic: the truth is the one-process simulation's, step for step.
@@ -131,6 +136,53 @@ def test_lockstep_detumble_passes_between_two_processes(tmp_path: Path) -> None:
 
     sil_rate = np.degrees(np.linalg.norm(sil.simulator.log.rows["w_body_rad_s"][20]))
     assert bench_rate[20.0] == pytest.approx(sil_rate, rel=1e-9)
+
+
+READ_AHEAD = """
+[scenario]
+name = "read-ahead"
+duration_s = 20.0
+read_ahead = {read_ahead}
+[initial]
+w0_body_deg_s = [10.0, 10.0, 10.0]
+seed = 1
+[[faults]]
+at_s = 5.0
+kind = "nack"
+device = "magnetometer"
+duration_s = 2.0
+[[faults]]
+at_s = 9.0
+kind = "stuck"
+device = "gyro"
+duration_s = 3.0
+[[faults]]
+at_s = 14.0
+kind = "brownout"
+device = "eps"
+duration_s = 1.0
+"""
+
+
+def test_read_ahead_changes_nothing_but_the_round_trips(tmp_path: Path) -> None:
+    """The same scenario, with its faults, with and without the bench reading
+    ahead: the same truth and the same telemetry, frame for frame, and about a
+    tenth of the round trips."""
+    runs = {}
+    for read_ahead in ("true", "false"):
+        tmp = tmp_path / read_ahead
+        tmp.mkdir()
+        bench = start_bench(tmp, READ_AHEAD.format(read_ahead=read_ahead))
+        code, out = finish(tessera("fsw", "--backend", "tunnel", "--port", str(tmp / "link")))
+        assert code == 0 and finish(bench)[0] == 0, out
+        requests = int(re.search(r"bench link: (\d+) requests", out).group(1))
+        recorder = json.loads((tmp / "out" / "checkpoint.json").read_text())["recorder"]
+        series = {k: v for k, v in recorder["series"].items() if "max_work_ms" not in k}
+        runs[read_ahead] = requests, series
+    (ahead, with_), (stop_and_wait, without) = runs["true"], runs["false"]
+    assert with_.keys() == without.keys() and "tm.AdcsState.w_body_rad_s" in with_
+    assert with_ == without
+    assert ahead * 5 < stop_and_wait
 
 
 def test_impaired_link_still_passes_and_counts_the_errors(tmp_path: Path) -> None:

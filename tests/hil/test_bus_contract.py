@@ -69,6 +69,26 @@ class BusContract:
         assert fixes and all(-90.0 <= f.lat_deg <= 90.0 for f in fixes if f.lat_deg)
 
 
+    def test_a_failed_write_raises_at_the_latest_at_the_next_transaction(self, rig: Rig
+                                                                           ) -> None:
+        """The HAL contract for writes that return no data (docs/hal.md): a
+        backend may post them, but a failure reaches the driver no later than
+        its next transaction with that part, as the error the write met, and
+        the part is not addressed further until then."""
+        i2c = rig.buses["i2c0"]
+        torquer = rig.emulators.magnetorquer
+        torquer.inject_fault("nack")
+        with pytest.raises(NackError) as err:
+            i2c.writeto(0x10, b"\x03")        # iMTQ CANCEL: may be posted
+            i2c.transfer(0x10, b"", 2)        # the reply read: raises by now at the latest
+        assert (err.value.bus, err.value.address) == ("i2c0", 0x10)
+        reg, value = RM3100_REVID              # another part is not affected
+        assert i2c.transfer(0x20, bytes([reg]), 1) == bytes([value])
+        torquer.clear_faults()
+        i2c.writeto(0x10, b"\x03")
+        assert i2c.transfer(0x10, b"", 2) == b"\x03\x00"  # echo of CANCEL, accepted
+
+
 class TestSimBackend(BusContract):
     @pytest.fixture
     def rig(self) -> Rig:

@@ -151,6 +151,12 @@ def test_fuzz_decoders_raise_only_frame_error(blob: bytes) -> None:
             m.unpack_bus_request(shape, blob)
         except FrameError:
             pass
+    for decode in (m.unpack_batch, lambda b: m.unpack_batch_reply(b, 3),
+                   *(lambda b, t=t: m.request_target(t, b) for t in range(0x10, 0x17))):
+        try:
+            decode(blob)
+        except FrameError:
+            pass
 
 
 def test_an_endless_run_without_delimiter_is_cut_and_the_next_frame_survives() -> None:
@@ -184,3 +190,58 @@ def test_tick_must_go_forward() -> None:
         m.unpack_tick(m.pack_tick(float("nan"), 1.0))
     assert m.unpack_tick(m.pack_tick(1.0, 1.1, m.pack_telemetry([(0x801, b"ab")]))) == (
         1.0, 1.1, [(0x801, b"ab")])
+
+
+# -- BATCH (protocol version 2) ---------------------------------------------------
+
+batch_items = st.lists(st.tuples(st.sampled_from([*range(0x10, 0x17), 0x20, 0x21]),
+                                 st.binary(max_size=40)), min_size=1, max_size=12)
+
+
+def test_batch_layout_is_the_documented_one() -> None:
+    # docs/hil.md: per item type u8, length u16 big-endian, payload; replies length u16
+    assert m.pack_batch([(0x10, b"ab"), (0x20, b"")]) == b"\x10\x00\x02ab\x20\x00\x00"
+    assert m.pack_batch_reply([b"\x00", b"\x01no"]) == b"\x00\x01\x00\x00\x03\x01no"
+
+
+@given(batch_items)
+def test_batch_round_trip(items) -> None:
+    assert m.unpack_batch(m.pack_batch(items)) == items
+    replies = [p for _, p in items]
+    assert m.unpack_batch_reply(m.pack_batch_reply(replies), len(replies)) == replies
+
+
+@given(batch_items, st.data())
+def test_every_truncated_batch_is_refused(items, data) -> None:
+    raw = m.pack_batch(items)
+    cut = data.draw(st.integers(0, len(raw) - 1))
+    try:
+        got = m.unpack_batch(raw[:cut])
+    except FrameError as exc:
+        assert exc.reason
+    else:  # a cut that falls between two items leaves a shorter, whole batch
+        assert got == items[:len(got)] and len(got) < len(items)
+    replies = [p for _, p in items]
+    with pytest.raises(FrameError):
+        m.unpack_batch_reply(m.pack_batch_reply(replies)[:-1] if replies[-1] else
+                             m.pack_batch_reply(replies[:-1]), len(replies))
+
+
+@pytest.mark.parametrize("type_", [MsgType.HELLO, MsgType.CONTROL, MsgType.DAMAGED,
+                                   MsgType.BATCH, 0x7F, 0x90])
+def test_a_batch_carries_only_transactions_and_time(type_) -> None:
+    with pytest.raises(FrameError, match="cannot ride in a batch"):
+        m.unpack_batch(m.pack_batch([(0x10, b"x"), (type_, b"")]))
+    with pytest.raises(FrameError, match="empty batch"):
+        m.unpack_batch(b"")
+
+
+def test_request_target_names_the_part() -> None:
+    assert m.request_target(0x10, m.pack_bus_request("i2c", "i2c0", 0x48, 2, data=b"\x01")
+                            ) == ("i2c0", 0x48)
+    assert m.request_target(0x12, m.pack_bus_request("spi", "spi0", 1, data=b"ab")
+                            ) == ("spi0", 1)
+    assert m.request_target(0x15, m.pack_bus_request("can_send", "can0", 0x201, data=b"")
+                            ) == ("can0", 0x201)
+    assert m.request_target(0x14, m.pack_bus_request("uart_read", "gps", 64)) == ("gps", None)
+    assert m.request_target(0x20, b"") is None

@@ -8,8 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -25,6 +27,74 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+ASM = b"\x1a\xcf\xfc\x1d"      # CCSDS 131.0-B attached sync marker before each TM frame
+DROPPED_FRAMES = range(40, 43)    # downlink frames the relay loses (counted from 1)
+
+
+class LossyRelay:
+    """A TCP relay between the simulator's radio and the console that loses a few TM frames.
+
+    The uplink passes untouched; the downlink is cut at the sync markers and the
+    frames numbered in `DROPPED_FRAMES` are not passed on, as a fade would lose them,
+    so the console sees a gap in the packet sequence.
+    """
+
+    def __init__(self, url: str, frame_len: int) -> None:
+        parts = urlsplit(url)
+        self.target = (parts.hostname, parts.port)
+        self.frame_len = frame_len
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"tcp://127.0.0.1:{self.server.getsockname()[1]}"
+        self.dropped = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                down, _ = self.server.accept()
+            except OSError:
+                return
+            up = socket.create_connection(self.target)
+            threading.Thread(target=self._pump_up, args=(down, up), daemon=True).start()
+            threading.Thread(target=self._pump_down, args=(up, down), daemon=True).start()
+
+    @staticmethod
+    def _pump_up(ground: socket.socket, radio: socket.socket) -> None:
+        try:
+            while data := ground.recv(65536):
+                radio.sendall(data)
+        except OSError:
+            pass
+        radio.close()
+
+    def _pump_down(self, radio: socket.socket, ground: socket.socket) -> None:
+        buf, count, size = b"", 0, len(ASM) + self.frame_len
+        try:
+            while data := radio.recv(65536):
+                buf += data
+                out = []
+                while len(buf) >= size:
+                    if not buf.startswith(ASM):     # not in sync: pass on up to the next ASM
+                        cut = buf.find(ASM, 1)
+                        cut = len(buf) if cut < 0 else cut
+                        out.append(buf[:cut])
+                        buf = buf[cut:]
+                        continue
+                    count += 1
+                    if count in DROPPED_FRAMES:
+                        self.dropped += 1
+                    else:
+                        out.append(buf[:size])
+                    buf = buf[size:]
+                ground.sendall(b"".join(out))
+        except OSError:
+            pass
+        ground.close()
+
+    def close(self) -> None:
+        self.server.close()
 
 
 def _free_port() -> int:
@@ -49,6 +119,12 @@ def console(tmp_path_factory):
             pytest.fail(f"tessera sim did not start: {sim.stdout.read()}")
         time.sleep(0.1)
     time.sleep(0.3)
+    # The console reaches the spacecraft through a relay that loses a few frames.
+    doc = json.loads(fleet.read_text())
+    relay = LossyRelay(doc["spacecraft"][0]["url"], int(doc["frame_len"]))
+    doc["spacecraft"][0]["url"] = relay.url
+    relayed = work / "fleet-relayed.json"
+    relayed.write_text(json.dumps(doc))
     users = work / "users.json"
     for name, (role, password) in USERS.items():
         subprocess.run([sys.executable, "-m", "tessera", "ground", "user", name, "--role", role,
@@ -57,7 +133,7 @@ def console(tmp_path_factory):
                        capture_output=True)
     port = _free_port()
     web = subprocess.Popen([sys.executable, "-m", "tessera", "ground", "web", "--fleet",
-                            str(fleet), "--users", str(users), "--port", str(port),
+                            str(relayed), "--users", str(users), "--port", str(port),
                             "--archive-dir", str(work / "archives")],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
     base = f"http://127.0.0.1:{port}"
@@ -75,6 +151,7 @@ def console(tmp_path_factory):
     yield base, work
     _stop(web)
     _stop(sim)
+    relay.close()
 
 
 def _login(base: str, user: str) -> tuple[httpx.Client, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
 import httpx
 import pytest
@@ -130,7 +131,7 @@ def test_a_partner_cannot_see_or_command_what_is_not_its_own(console, login, wai
         for _ in range(15):
             msg = json.loads(ws.recv(timeout=5))
             seen.update(v[1] for v in msg["values"])
-            assert all(c["user"] == "alice" for c in msg["commands"])
+            assert all(c["user"] == "alice" for c in msg.get("commands", []))
     assert seen and all(n.startswith("uni_a_sample.") for n in seen), sorted(seen)[:5]
 
 
@@ -172,19 +173,31 @@ def test_critical_commands_need_confirmation_and_commands_name_their_sender(
         console, login, wait_in_pass, commands_log):
     base, work = console
     client, csrf = login(base, "ops")
+    # The page's critical flags are the dictionary's (declared by the flight apps).
+    doc = json.loads((work / "sim" / "dictionary.json").read_text())
+    declared = {f"{a['name']}.{c['name']}" for a in doc["apps"] for c in a["commands"]
+                if c.get("critical")}
+    offered = {c["name"]: c["critical"] for c in client.get("/api/me").json()["commands"]}
+    assert {n for n, crit in offered.items() if crit} == declared & set(offered)
+    assert offered["mode.SET_MODE"] and not offered["mode.NOOP"]
     wait_in_pass(client, csrf)
     before = len(commands_log(work))
-    r = client.post("/api/command", json={"spacecraft": "sc1", "command": "mode.noop",
-                                          "args": {}}, headers={"X-CSRF-Token": csrf})
-    assert r.status_code == 422 and "confirm" in r.json()["error"]
+    set_mode = {"spacecraft": "sc1", "command": "mode.SET_MODE", "args": {"mode": "1"}}
+    for unconfirmed in (set_mode, {**set_mode, "confirm": "yes"},
+                        {**set_mode, "release_s": 1e9}):
+        r = client.post("/api/command", json=unconfirmed, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 422 and "confirm" in r.json()["error"], r.text
     assert len(commands_log(work)) == before
-    r = client.post("/api/command", json={"spacecraft": "sc1", "command": "mode.noop",
-                                          "args": {}, "confirm": True},
+    r = client.post("/api/command", json={**set_mode, "confirm": True},
                     headers={"X-CSRF-Token": csrf})
     assert r.status_code == 200, r.text
     last = commands_log(work)[-1]
     assert last["user"] == "ops" and last["role"] == "operator"
-    assert last["command"].startswith("mode.NOOP")
+    assert last["command"].startswith("mode.SET_MODE")
+    # Another command of the same app is not critical: no confirmation needed.
+    r = client.post("/api/command", json={"spacecraft": "sc1", "command": "mode.noop",
+                                          "args": {}}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
 
 
 def test_a_time_tagged_command_is_two_records_released_on_board(console, login, wait_in_pass):
@@ -206,3 +219,36 @@ def test_a_time_tagged_command_is_two_records_released_on_board(console, login, 
                                           "args": {}, "release_s": 1.0},
                     headers={"X-CSRF-Token": csrf})
     assert r.status_code == 422 and "has passed" in r.json()["error"]
+
+
+def test_a_partner_downloads_only_its_own_parameters(console, login):
+    """Archive CSV as a partner: its own parameters come down; any request naming the
+    operator's or another partner's parameter (alone, among its own, as an array element,
+    in another spelling) is refused whole, and nothing of theirs is in any CSV it gets."""
+    base, _ = console
+    alice, _csrf = login(base, "alice")
+    ops, _ = login(base, "ops")
+    operator_names = set(ops.get("/api/me").json()["parameters"]) - set(
+        alice.get("/api/me").json()["parameters"])
+    own = {"spacecraft": "sc1", "format": "csv", "from": "0"}
+    forged = [["eps.hk.soc_pct"], ["uni_a_sample.hk.output_cnt", "eps.hk.soc_pct"],
+              ["adcs.AdcsState.q_body_eci_0"], ["uni_b_sample.hk.output_cnt"],
+              ["EPS.hk.soc_pct"], ["uni_a_sample.hk.output_cnt", "sample.hk.output_cnt"],
+              ["uni_a_sample.hk.output_cnt/../eps.hk.soc_pct"], ["*"], ["%"]]
+    for names in forged:
+        r = alice.get("/api/archive", params={**own, "name": names})
+        assert r.status_code == 403 and "may not see" in r.json()["error"], (names, r.text)
+        assert "text/csv" not in r.headers.get("content-type", "")
+    for _ in range(60):
+        r = alice.get("/api/archive", params={**own, "name": ["uni_a_sample.hk.output_cnt",
+                                                              "uni_a_sample.hk.cmd_count"]})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        rows = r.text.splitlines()[1:]
+        if rows:
+            break
+        time.sleep(1.0)
+    assert rows and {row.split(",")[0] for row in rows} <= {"uni_a_sample.hk.output_cnt",
+                                                            "uni_a_sample.hk.cmd_count"}
+    assert not {row.split(",")[0] for row in rows} & operator_names
+    # The operator's own download of the same name works: the refusal is the role's.
+    assert ops.get("/api/archive", params={**own, "name": "eps.hk.soc_pct"}).status_code == 200

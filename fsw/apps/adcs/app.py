@@ -404,7 +404,7 @@ class AdcsApp(App):
                 pass
 
     # -- command handler -----------------------------------------------------------
-    @command(10, Field("mode", "B", low=0, high=max(Mode), enum=MODE_NAMES))
+    @command(10, Field("mode", "B", low=0, high=max(Mode), enum=MODE_NAMES), critical=True)
     def set_mode(self, mode: int) -> None:
         """Switch the control mode (0 idle, 1 detumble, 2 sun, 3 nadir, 4 inertial, 5 target)."""
         new = Mode(mode)

@@ -32,7 +32,6 @@ class TcStreamDecoder:
     def __init__(self, fecf: bool = True) -> None:
         self._buf = bytearray()
         self.fecf = fecf
-        self.discarded = 0
 
     def feed(self, data: bytes) -> list[bytes]:
         self._buf += data
@@ -41,11 +40,9 @@ class TcStreamDecoder:
             i = self._buf.find(START_SEQUENCE)
             if i < 0:
                 keep = 1 if self._buf[-1:] == START_SEQUENCE[:1] else 0
-                self.discarded += len(self._buf) - keep
                 del self._buf[:len(self._buf) - keep]
                 return out
             if i:
-                self.discarded += i
                 del self._buf[:i]
             if len(self._buf) < 2 + PRIMARY_HEADER_LEN:
                 return out
@@ -59,7 +56,6 @@ class TcStreamDecoder:
                 later = self._next_valid_start()
                 if later is None:
                     return out
-                self.discarded += later
                 del self._buf[:later]
                 continue
             frame = bytes(self._buf[2:2 + n])
@@ -99,7 +95,6 @@ class TcStreamDecoder:
 
     def _skip_false_start(self) -> None:
         # a false start sequence: hunt on from the next octet
-        self.discarded += 2
         del self._buf[:2]
 
 

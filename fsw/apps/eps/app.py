@@ -230,7 +230,8 @@ class EpsApp(App):
                 return name
         raise CommandError(Reason.BAD_ARGUMENT, f"output {output} is not a configured channel")
 
-    @command(10, Field("output", "B", low=0, high=N_OUTPUTS - 1), Field("on", "B", low=0, high=1))
+    @command(10, Field("output", "B", low=0, high=N_OUTPUTS - 1), Field("on", "B", low=0, high=1),
+             critical=True)
     def set_output(self, output: int, on: int) -> None:
         """Want an output on (1) or off (0); on also clears a latch-up lock-out."""
         name = self._channel(output)

@@ -260,7 +260,7 @@ class ModeManagerApp(App):
                                f"{self.mode.name} -> {new.name} is not allowed")
 
     # -- commands --------------------------------------------------------------------------
-    @command(10, Field("mode", "B", low=0, high=max(Mode)))
+    @command(10, Field("mode", "B", low=0, high=max(Mode)), critical=True)
     def set_mode(self, mode: int) -> None:
         """Operator: change mode (leaving SAFE is only ever done this way)."""
         new = Mode(mode)
@@ -270,14 +270,14 @@ class ModeManagerApp(App):
                else "commanded by the operator")
         self._transition(new, cause, why)
 
-    @command(11, Field("mode", "B", low=0, high=max(Mode)))
+    @command(11, Field("mode", "B", low=0, high=max(Mode)), critical=True)
     def request_mode(self, mode: int) -> None:
         """Partner: ask for one of the transitions the bus operator allows partners."""
         new = Mode(mode)
         self._check(new, self.partner_allowed)
         self._transition(new, SafeCause.NONE, "requested by a partner")
 
-    @command(12, Field("cause", "B", low=1, high=max(SafeCause)))
+    @command(12, Field("cause", "B", low=1, high=max(SafeCause)), critical=True)
     def enter_safe(self, cause: int) -> None:
         """Enter SAFE now with `cause` (FDIR responses; also the operator)."""
         if self.mode == Mode.SAFE:

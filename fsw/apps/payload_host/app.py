@@ -211,7 +211,7 @@ class PayloadHostApp(App):
         return len(names)
 
     # -- commands ---------------------------------------------------------------------
-    @command(10, Field("file", "48s", doc="bundle file name in incoming/"))
+    @command(10, Field("file", "48s", doc="bundle file name in incoming/"), critical=True)
     def install(self, file: bytes) -> None:
         """Verify a received bundle and install it beside the versions already there."""
         fname = _name(file)
@@ -259,7 +259,7 @@ class PayloadHostApp(App):
         if not rec["active"]:
             self._activate(m.name, m.version)
 
-    @command(11, NAME_FIELD, Field("version", "I", doc="0: the newest installed"))
+    @command(11, NAME_FIELD, Field("version", "I", doc="0: the newest installed"), critical=True)
     def activate(self, app: bytes, version: int) -> None:
         """Make `version` the one that runs (atomic switch; a running app restarts)."""
         name = self._known(app)
@@ -290,7 +290,7 @@ class PayloadHostApp(App):
             raise CommandError(Reason.NOT_ALLOWED_NOW, f"{name} is not running")
         self._stop(name, "commanded", keep_enabled=False, actor="operator")
 
-    @command(14, NAME_FIELD)
+    @command(14, NAME_FIELD, critical=True)
     def rollback(self, app: bytes) -> None:
         """Activate the installed version before the active one."""
         name = self._known(app)
@@ -301,7 +301,7 @@ class PayloadHostApp(App):
                                                        f"{rec['active']}")
         self._activate(name, max(older))
 
-    @command(15, NAME_FIELD)
+    @command(15, NAME_FIELD, critical=True)
     def uninstall(self, app: bytes) -> None:
         """Stop the app and remove every version and its private directory."""
         name = self._known(app)
@@ -315,7 +315,7 @@ class PayloadHostApp(App):
         self.event(EV_UNINSTALLED, app=name)
         self._audit("operator", "uninstall", name, f"of {partner}")
 
-    @command(16)
+    @command(16, critical=True)
     def stop_all_apps(self) -> None:
         """Stop every partner app (what safe mode does)."""
         self.stop_all("stop all commanded")

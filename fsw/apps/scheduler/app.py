@@ -213,12 +213,12 @@ class SchedulerApp(App):
         """TC[11,1]: start releasing (the whole schedule, or the sender's own activities)."""
         self._switch(owner, True)
 
-    @command(ST11_FUNCTION[sv.SCHED_DISABLE], parse=_parsed(None))
+    @command(ST11_FUNCTION[sv.SCHED_DISABLE], parse=_parsed(None), critical=True)
     def disable_schedule(self, owner: Owner) -> None:
         """TC[11,2]: stop releasing (activities are kept)."""
         self._switch(owner, False)
 
-    @command(ST11_FUNCTION[sv.SCHED_RESET], parse=_parsed(None))
+    @command(ST11_FUNCTION[sv.SCHED_RESET], parse=_parsed(None), critical=True)
     def reset_schedule(self, owner: Owner) -> None:
         """TC[11,3]: delete every activity (of the sender) and disable."""
         for ak in list(self.activities) if owner.whole_schedule else self.owned_by(owner.spi):
@@ -263,7 +263,7 @@ class SchedulerApp(App):
             self.privileged.add(owner.spi)
         self.activities.update(rows)
 
-    @command(ST11_FUNCTION[sv.SCHED_DELETE], parse=_parsed(sv.decode_delete))
+    @command(ST11_FUNCTION[sv.SCHED_DELETE], parse=_parsed(sv.decode_delete), critical=True)
     def delete_activities(self, owner: Owner, items: list[sv.ActivityId]) -> None:
         """TC[11,5]: delete activities by request ID, all or none: the sender's
         own, or (whole schedule) any key holder's with that ID."""

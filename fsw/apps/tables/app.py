@@ -96,7 +96,7 @@ class TablesApp(App):
             raise CommandError(Reason.NOT_ALLOWED_NOW, str(exc)) from None
         return name
 
-    @command(10, parse=_parse_load)
+    @command(10, parse=_parse_load, critical=True)
     def load(self, name: bytes, content: bytes) -> None:
         """Load JSON content into a table's inactive buffer."""
         table = self._do(self.registry.load, name, content)
@@ -115,12 +115,12 @@ class TablesApp(App):
             raise
         self.event(EV_VALIDATED, table=table)
 
-    @command(12, _NAME)
+    @command(12, _NAME, critical=True)
     def activate(self, name: bytes) -> None:
         """Activate a validated table at its owner's next safe point."""
         self._do(self.registry.activate, name)
 
-    @command(13, _NAME)
+    @command(13, _NAME, critical=True)
     def rollback(self, name: bytes) -> None:
         """Make a table's previous content active again."""
         table = self._do(self.registry.rollback, name)

@@ -3,7 +3,7 @@
 "use strict";
 
 const state = { me: null, csrf: "", ws: null, since: 0, values: new Map(), notes: [],
-  chartName: null, chartPoints: [], retry: 500 };
+  rows: null, tmKeys: [], fleet: [], chartName: null, chartPoints: [], retry: 500 };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, text, cls) {
@@ -61,6 +61,7 @@ for (const b of document.querySelectorAll(".tab")) {
   b.addEventListener("click", () => {
     for (const o of document.querySelectorAll(".tab")) o.classList.toggle("active", o === b);
     for (const p of document.querySelectorAll(".pane")) p.hidden = p.id !== b.dataset.tab;
+    if (b.dataset.tab === "telemetry" && state.me) drawVisibleRows();
   });
 }
 
@@ -85,14 +86,22 @@ function connect() {
   };
 }
 
+// The server pushes what changed as it arrives: values newer than the page has, new
+// notifications, and the fleet and command table only when they changed.
 function update(msg) {
-  renderFleet(msg.fleet);
-  for (const [sc, name, t, v, lim] of msg.values) state.values.set(`${sc}/${name}`, [sc, name, t, v, lim]);
-  if (msg.values.length) renderValues();
+  if (msg.fleet) { state.fleet = msg.fleet; renderFleet(msg.fleet); renderPasses(msg.fleet); }
+  let added = false;
+  for (const [sc, name, t, v, lim] of msg.values) {
+    const key = `${sc}/${name}`;
+    if (!state.values.has(key)) added = true;
+    state.values.set(key, [sc, name, t, v, lim]);
+  }
+  if (added) renderValues();
+  else updateValues(msg.values);
   for (const n of msg.notes) { state.notes.push(n); state.since = n[0]; }
   if (state.notes.length > 2000) state.notes.splice(0, state.notes.length - 2000);
   if (msg.notes.length) renderNotes();
-  renderCommands(msg.commands);
+  if (msg.commands) renderCommands(msg.commands);
   if (state.chartName) {
     const row = state.values.get(state.chartName);
     const last = state.chartPoints[state.chartPoints.length - 1];
@@ -122,40 +131,124 @@ function renderFleet(fleet) {
   }
 }
 
-function renderValues() {
-  const body = $("tm-table").tBodies[0];
-  const filter = $("tm-filter").value.trim();
-  const rows = [...state.values.values()].filter((r) => !filter || r[1].includes(filter));
-  rows.sort((a, b) => (a[0] + a[1]).localeCompare(b[0] + b[1]));
+const TIMELINE_S = 3 * 3600;
+function renderPasses(fleet) {
+  const body = $("pass-table").tBodies[0];
   body.replaceChildren();
+  for (const s of fleet) {
+    const now = s.onboard_s || 0;
+    for (const [station, spans] of Object.entries(s.stations).sort()) {
+      const next = spans.find((p) => p[1] > now);
+      const tr = el("tr");
+      tr.dataset.spacecraft = s.name;
+      tr.dataset.station = station;
+      let status = "no pass predicted";
+      if (next) status = next[0] <= now ? "in pass" : `AOS in ${Math.round((next[0] - now) / 60)} min`;
+      const bar = el("td", undefined, "timeline");
+      for (const [a, b] of spans) {
+        if (b <= now || a >= now + TIMELINE_S) continue;
+        const span = el("span", undefined, "pass");
+        const x0 = Math.max(a, now) - now, x1 = Math.min(b, now + TIMELINE_S) - now;
+        span.style.left = `${100 * x0 / TIMELINE_S}%`;
+        span.style.width = `${Math.max(0.5, 100 * (x1 - x0) / TIMELINE_S)}%`;
+        span.title = `${station}: AOS ${a.toFixed(0)} s, LOS ${b.toFixed(0)} s`;
+        bar.append(span);
+      }
+      tr.append(el("td", s.name), el("td", station),
+        el("td", next ? next[0].toFixed(0) : "-", "aos"), el("td", next ? next[1].toFixed(0) : "-", "los"),
+        el("td", status, "pass-status"), bar);
+      body.append(tr);
+    }
+  }
+}
+
+// The table is virtual: it holds only the rows in view of its scroll box (and a few
+// around), so a push costs the same with 80 or 8000 parameters. The row list is
+// sorted again only when parameters appear or the filter changes; a push then
+// rewrites only the cells of the values it carries.
+let rowH = 22;   // px, every row's height (style.css), measured once drawn
+function renderValues() {
+  const filter = $("tm-filter").value.trim();
+  state.tmKeys = [...state.values.keys()]
+    .filter((k) => !filter || state.values.get(k)[1].includes(filter)).sort();
+  drawVisibleRows();
+}
+
+function spacer(rows) {
+  const tr = el("tr", undefined, "spacer");
+  const td = el("td");
+  td.colSpan = 6;
+  td.style.height = `${rows * rowH}px`;
+  tr.append(td);
+  return tr;
+}
+
+function drawVisibleRows() {
+  const box = $("tm-scroll");
+  const body = $("tm-table").tBodies[0];
+  const keys = state.tmKeys || [];
+  const first = Math.max(0, Math.floor(box.scrollTop / rowH) - 10);
+  const last = Math.min(keys.length, first + Math.ceil((box.clientHeight || 600) / rowH) + 20);
   const params = state.me.parameters;
-  for (const [sc, name, t, v, lim] of rows.slice(0, 400)) {
+  state.rows = new Map();
+  const trs = [spacer(first)];
+  for (const key of keys.slice(first, last)) {
+    const row = state.values.get(key);
+    const [sc, name] = row;
     const base = params[name] ? name : name.replace(/_\d+$/, "");
     const unit = params[base] ? params[base].unit : "";
     const tr = el("tr");
-    tr.dataset.param = `${sc}/${name}`;
-    const cell = el("td", fmtVal(v), `value limit-${lim}`);
-    tr.append(el("td", sc), el("td", name), cell, el("td", unit), el("td", fmtVal(t)),
-      el("td", lim, `limit-${lim}`));
-    tr.addEventListener("click", () => { state.chartName = `${sc}/${name}`; state.chartPoints = []; });
-    body.append(tr);
+    tr.dataset.param = key;
+    tr.append(el("td", sc), el("td", name), el("td"), el("td", unit), el("td"), el("td"));
+    fillRow(tr, row);
+    tr.addEventListener("click", () => { state.chartName = key; state.chartPoints = []; });
+    trs.push(tr);
+    state.rows.set(key, tr);
+  }
+  trs.push(spacer(keys.length - last));
+  body.replaceChildren(...trs);
+  const drawn = trs.length > 2 ? trs[1].getBoundingClientRect().height : 0;
+  if (drawn > 0 && Math.abs(drawn - rowH) > 0.5) { rowH = drawn; drawVisibleRows(); }
+}
+$("tm-scroll").addEventListener("scroll", drawVisibleRows);
+
+function fillRow(tr, [, , t, v, lim]) {
+  const c = tr.cells;
+  c[2].textContent = fmtVal(v);
+  c[2].className = `value limit-${lim}`;
+  c[4].textContent = fmtVal(t);
+  c[5].textContent = lim;
+  c[5].className = `limit-${lim}`;
+}
+
+function updateValues(values) {
+  if (!state.rows) return;
+  for (const [sc, name] of values) {
+    const key = `${sc}/${name}`;
+    const tr = state.rows.get(key);
+    if (tr) fillRow(tr, state.values.get(key));
   }
 }
 $("tm-filter").addEventListener("input", renderValues);
 
+// PUS ST[5] severities (ECSS-E-ST-70-41C): a flight event's is the one its app declares.
+const SEVERITY = { 1: "INFO", 2: "LOW", 3: "MEDIUM", 4: "HIGH" };
 function renderNotes() {
   const body = $("ev-table").tBodies[0];
-  const want = $("ev-filter").value;
+  const kindWanted = $("ev-kind").value;
+  const atLeast = Number($("ev-severity").value);
   body.replaceChildren();
-  for (const [, wall, kind, text] of state.notes.slice().reverse()) {
-    if (want !== "all" && kind !== want) continue;
-    const tr = el("tr", undefined, `kind-${kind}`);
-    tr.append(el("td", fmtTime(wall)), el("td", kind), el("td", text));
+  for (const [, wall, kind, severity, text] of state.notes.slice().reverse()) {
+    if (severity < atLeast || (kindWanted !== "all" && kind !== kindWanted)) continue;
+    const name = SEVERITY[severity] || String(severity);
+    const tr = el("tr", undefined, `kind-${kind} severity-${name}`);
+    tr.append(el("td", fmtTime(wall)), el("td", name, "severity"), el("td", kind), el("td", text));
     body.append(tr);
     if (body.rows.length >= 300) break;
   }
 }
-$("ev-filter").addEventListener("change", renderNotes);
+$("ev-kind").addEventListener("change", renderNotes);
+$("ev-severity").addEventListener("change", renderNotes);
 
 function renderCommands(cmds) {
   const body = $("cmd-table").tBodies[0];
