@@ -36,6 +36,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -254,8 +255,12 @@ class _Flight:
         self.key_file = out / f"keys-{craft.name}.json"
         config = mission_flight_config(craft, plan, self.key_file, self.workdir, allocations)
         # The flight software's own store (a real SQLite file): the mode survives a
-        # reboot, and store-and-forward keeps TM by priority for the next pass.
-        self.store = Store(self.workdir / "store.db")
+        # reboot, and store-and-forward keeps TM by priority for the next pass. It
+        # commits every cycle with a full sync, as in flight; in memory-backed storage
+        # where the machine has it, so that the disk's sync time does not set the pace.
+        self._store_dir = tempfile.TemporaryDirectory(prefix=f"tessera-{craft.name}-",
+                                                      dir=_memory_backed_dir())
+        self.store = Store(Path(self._store_dir.name) / "store.db")
         self.run: SilRun = build_sil(_scenario(craft), config, workdir=self.workdir,
                                      store=self.store)
         assert self.run.keys is not None
@@ -303,6 +308,7 @@ class _Flight:
         cpu = time.process_time() - cpu0
         exe.shutdown()
         self.store.close()
+        self._store_dir.cleanup()
         audit = self.run.executive.apps["audit"].log.path
         result = CraftResult(
             self.craft.name,
@@ -392,6 +398,12 @@ class _Flight:
                 "sun_angle_deg": tr.sun_angle_deg[-1], "soc_pct": tr.soc_pct[-1],
                 "mode": tr.mode[-1], "adcs_mode": tr.adcs_mode[-1],
                 "wall_s": time.perf_counter() - wall0}
+
+
+def _memory_backed_dir() -> str | None:
+    """/dev/shm where it exists and can be written (None: the system's temporary folder)."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
 def exe_step(exe: Any) -> float:
