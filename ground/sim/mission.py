@@ -250,8 +250,12 @@ class _Flight:
     def __init__(self, craft: CraftPlan, plan: MissionPlan, out: Path, allocations: Path,
                  up: Any, down: Any) -> None:
         self.craft, self.plan, self.up, self.down = craft, plan, up, down
-        self.workdir = out / craft.name
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        # The on-board files (payload host, file transfer, audit, anti-replay) in a
+        # folder of their own that the partner apps' user ids can pass through, wherever
+        # the output folder is (a private home or temporary folder would close it).
+        self._onboard = tempfile.TemporaryDirectory(prefix=f"tessera-{craft.name}-")
+        self.workdir = Path(self._onboard.name)
+        self.workdir.chmod(0o711)
         self.key_file = out / f"keys-{craft.name}.json"
         config = mission_flight_config(craft, plan, self.key_file, self.workdir, allocations)
         # The flight software's own store (a real SQLite file): the mode survives a
@@ -319,6 +323,7 @@ class _Flight:
              "bytes_lost": self.radio.bytes_lost},
             audit.read_text() if audit.exists() else "")
         self.radio.close()
+        self._onboard.cleanup()
         return result
 
     def _work_pass(self, window: PassWindow) -> None:
