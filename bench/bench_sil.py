@@ -12,15 +12,28 @@ MtbEffector and a Python B-dot module at 10 Hz, RK4): Basilisk's engine with
 a controller, no flight software and far fewer parts. Each side's figure is
 simulated seconds per wall second of the run itself (building excluded);
 for three spacecraft on two cores both sides fly three runs in a pool of
-two `spawn`ed worker processes, timed as a whole (start-up included).
+`spawn`ed worker processes, one per run as `fly_constellation` does by
+default (the operating system shares the two cores), timed as a whole
+(start-up included).
 
     python -m bench sil
+
+The load on a shared machine distorts wall and even CPU time; instruction
+counts do not. `python -m bench.bench_sil --instructions` counts, with
+valgrind's callgrind, the instructions of one SIL process flying 20 s and
+one flying 60 s of the same scenario, and prints the difference per
+simulated second (start-up and building cancel out).
 """
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import os
+import re
+import shutil
+import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -30,7 +43,7 @@ from ground.sim.parallel import constellation, fly, fly_constellation
 from ground.sim.sil import Scenario, build_sil
 
 CONSTELLATION = 3
-WORKERS = 2
+WORKERS = CONSTELLATION  # one process per spacecraft on both sides
 CPU_S: list[float] = []
 
 
@@ -76,12 +89,60 @@ def main() -> None:
         lambda: fly_constellation(constellation(CONSTELLATION), SIM_S, workers=WORKERS),
         lambda: _basilisk_pool(CONSTELLATION, WORKERS),
         items=CONSTELLATION * SIM_S, rounds=5)
-    report(f"{CONSTELLATION} spacecraft, {WORKERS} worker processes ({cores} cores): "
+    report(f"{CONSTELLATION} spacecraft, {WORKERS} worker processes on {cores} cores: "
            "aggregate", fleet, "basilisk", unit="sim s / wall s")
     alone = fly("sat1", Scenario(), SIM_S)
     note(f"one spacecraft alone in this process for comparison: {alone.speedup:,.0f} sim s "
          f"per wall s ({SIM_S / alone.cpu_s:,.0f} per CPU s)")
 
 
+def fly_once(sim_s: float) -> None:
+    """Build, boot and fly the reference SIL for `sim_s` (the process callgrind counts)."""
+    run = build_sil(Scenario())
+    run.executive.boot()
+    cpu = time.process_time()
+    run.executive.run(sim_s)
+    cpu = time.process_time() - cpu
+    print(f"{sim_s:g} s flown: {sim_s / cpu:,.0f} sim s per CPU s")
+
+
+def instructions_per_sim_s(short_s: float = 20.0, long_s: float = 60.0) -> float:
+    """Instructions per simulated second: callgrind's count for a `long_s` flight
+    less that for a `short_s` one, divided by the difference."""
+    counts = []
+    for sim_s in (short_s, long_s):
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+             "-m", "bench.bench_sil", "--fly", str(sim_s)],
+            capture_output=True, text=True, check=True)
+        found = re.search(r"refs:\s+([\d,]+)", done.stderr)
+        if found is None:
+            raise RuntimeError(f"no instruction count in callgrind's output:\n{done.stderr}")
+        counts.append(int(found.group(1).replace(",", "")))
+    return (counts[1] - counts[0]) / (long_s - short_s)
+
+
+def _cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_sil", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fly", type=float, metavar="SIM_S",
+                        help="only fly the SIL for SIM_S seconds (what callgrind counts)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="instructions per simulated second, counted with callgrind")
+    args = parser.parse_args()
+    if args.fly is not None:
+        if not 0.0 < args.fly < 1e6:
+            parser.error("--fly takes a duration in seconds, above 0")
+        fly_once(args.fly)
+    elif args.instructions:
+        if shutil.which("valgrind") is None:
+            parser.error("valgrind is not installed")
+        n = instructions_per_sim_s()
+        print(f"{n / 1e6:,.2f} M instructions per simulated second "
+              f"({n / 10 / 1e3:,.0f} k per 10 Hz cycle)")
+    else:
+        main()
+
+
 if __name__ == "__main__":
-    main()
+    _cli()

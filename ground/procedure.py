@@ -110,7 +110,7 @@ class ProcedureApi:
         docstring. UploadError or ProcedureFailed say what went wrong."""
         from ground.file_transfer import upload_file
         path = Path(path)
-        self._ready(spacecraft)
+        # no wait for a pass first: a role without the right is refused at once
         result = upload_file(self.session, path, name, spacecraft=spacecraft,
                              bit_rate=bit_rate, timeout_s=timeout_s, log=self._log)
         if install or start:

@@ -317,7 +317,7 @@ class App:
         this cycle's work."""
         if self.NAME in self.ctx.tables.pending_owners:
             self.ctx.tables.apply_pending(self.NAME)
-        if len(self.command_pipe):
+        if self.command_pipe._queue:  # the pipe's own queue: no call when empty (most cycles)
             for _msg_id, payload in self.command_pipe.drain():
                 self.handle_command(payload)
         self.execute()

@@ -225,19 +225,29 @@ class AdcsCycle:
     # -- the cycle -------------------------------------------------------------
     def step(self, sensors: AdcsSensors) -> AdcsCommands:
         """Run one cycle on these readings and return the commands."""
+        # Unrolled over the sensors: this runs every control cycle.
         iv = self._iv
         c = self._in
-        for name, valid_name in (("gyro_rad_s", "gyro_valid"), ("mag_body_t", "mag_valid"),
-                                 ("sun_body", "sun_valid")):
-            value = getattr(sensors, name)
-            if value is None:
-                setattr(c, valid_name, 0)
-            else:
-                iv[name][:] = value
-                setattr(c, valid_name, 1)
+        gyro, mag, sun = sensors.gyro_rad_s, sensors.mag_body_t, sensors.sun_body
+        if gyro is None:
+            c.gyro_valid = 0
+        else:
+            iv["gyro_rad_s"][:] = gyro
+            c.gyro_valid = 1
+        if mag is None:
+            c.mag_valid = 0
+        else:
+            iv["mag_body_t"][:] = mag
+            c.mag_valid = 1
+        if sun is None:
+            c.sun_valid = 0
+        else:
+            iv["sun_body"][:] = sun
+            c.sun_valid = 1
+        n = self.n_wheels
         ws = iv["wheel_speed_rad_s"]
         ws[:] = 0.0
-        ws[: self.n_wheels] = np.asarray(sensors.wheel_speed_rad_s, dtype=float)[: self.n_wheels]
+        ws[:n] = np.asarray(sensors.wheel_speed_rad_s, dtype=float)[:n]
         iv["r_eci_km"][:] = sensors.r_eci_km
         iv["v_eci_km_s"][:] = sensors.v_eci_km_s
         c.jd_tt = sensors.jd_tt

@@ -55,8 +55,9 @@ class Environment:
     def field_eci_t(self, r_eci_km: Sequence[float], t_s: float) -> tuple[float, float, float]:
         """`b_eci_t` as a plain (x, y, z) tuple, tesla, ECI: the simulator's
         per-step form, without a numpy round trip."""
-        gmst = self.gmst_rad(t_s)
-        self._r[0:3] = [float(x) for x in r_eci_km]
+        whole, frac = jd_utc_split(self.epoch_tai_s + t_s)
+        gmst = lib.tsr_gmst82(whole, frac)  # `gmst_rad`, one call shallower every step
+        self._r[0:3] = r_eci_km if type(r_eci_km) is tuple else [float(x) for x in r_eci_km]
         if self.field_model == "dipole":
             lib.tsr_dipole_field_eci(self._r, gmst, self._b)
         elif lib.tsr_igrf_field_eci(self._r, gmst, self.decimal_year, IGRF_NMAX, self._b) != 0:

@@ -17,6 +17,7 @@ from functools import cached_property
 import numpy as np
 
 from fsw.gnc.ephemeris import MU_EARTH_KM3_S2, R_EARTH_KM, MeanElements
+from fsw.gnc.orbit import PropagationError, Vec3
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ class KeplerOrbit:
         rot = self._to_eci
         return rot[:, 0] * x + rot[:, 1] * y, rot[:, 0] * vx + rot[:, 1] * vy
 
+    def state_eci_tuples(self, t_s: float) -> tuple[Vec3, Vec3]:
+        """`state_eci` as plain (x, y, z) tuples (the simulator's per-step form)."""
+        r_km, v_km_s = self.state_eci(t_s)
+        return tuple(r_km.tolist()), tuple(v_km_s.tolist())
+
 
 def _perifocal_to_eci(raan: float, inc: float, argp: float) -> np.ndarray:
     cO, sO = math.cos(raan), math.sin(raan)
@@ -102,3 +108,12 @@ class Sgp4Orbit:
     def state_eci(self, t_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Position (km) and velocity (km/s), TEME, at t_s after the simulation epoch."""
         return self._sat.propagate(self._offset_min + t_s / 60.0)
+
+    def state_eci_tuples(self, t_s: float) -> tuple[Vec3, Vec3]:
+        """`state_eci` as plain (x, y, z) tuples: the simulator's per-step form,
+        the same C propagation without numpy."""
+        minutes = self._offset_min + t_s / 60.0
+        code, r_km, v_km_s = self._sat.sgp4_tsince(minutes)
+        if code:
+            raise PropagationError(code, float(minutes))
+        return r_km, v_km_s

@@ -3,9 +3,12 @@
 One SIL run (`ground.sim.sil`: the flight executive, drivers and register-
 level emulators in Python over the C core) keeps one core busy, and runs of
 different spacecraft share nothing while they fly. A constellation's runs
-therefore go to a pool of worker processes, one per core by default, and
-come back as summaries; each run is the same as it would be alone (same
-scenario, same seed, same result to the last bit).
+therefore go to a pool of worker processes and come back as summaries; each
+run is the same as it would be alone (same scenario, same seed, same result
+to the last bit). By default every spacecraft gets a process of its own (up
+to four per core) and the operating system shares the cores among them:
+three spacecraft on two cores then keep both cores busy to the end, where a
+pool of two would fly the third alone on one core while the other idles.
 
     runs, wall_s = fly_constellation(constellation(3), duration_s=600.0)
 
@@ -26,6 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ground.sim.sil import Scenario, build_sil
+
+# Enough processes that the cores stay busy until the last run ends, few
+# enough that memory stays modest (about 60 MB each).
+PROCESSES_PER_CORE = 4
 
 
 @dataclass(frozen=True)
@@ -73,11 +80,13 @@ def constellation(n: int = 3, base: Scenario | None = None) -> dict[str, Scenari
 def fly_constellation(scenarios: Mapping[str, Scenario], duration_s: float, *,
                       workers: int | None = None) -> tuple[list[FlightSummary], float]:
     """Fly every scenario for `duration_s`, `workers` processes at a time
-    (default: one per core). Returns the summaries in the order given and the
-    wall time of the whole, process start-up included."""
+    (default: one per spacecraft, at most `PROCESSES_PER_CORE` per core).
+    Returns the summaries in the order given and the wall time of the whole,
+    process start-up included."""
     if not duration_s > 0.0:
         raise ValueError(f"duration_s must be positive, not {duration_s}")
-    workers = max(1, min(workers or os.cpu_count() or 1, len(scenarios)))
+    default = PROCESSES_PER_CORE * (os.cpu_count() or 1)
+    workers = max(1, min(workers or default, len(scenarios)))
     start = time.perf_counter()
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

@@ -79,6 +79,10 @@ class Simulator:
         if model.has_power_gps_radio:
             fitted += [emulators.eps, emulators.gps, emulators.radio]
         self._timed = fitted
+        self._advance_timed = [emulator.advance for emulator in fitted]
+        self._set_speeds = [wheel.set_speed for wheel in self._wheels]
+        tuples = getattr(orbit, "state_eci_tuples", None)
+        self._state_eci = tuples if tuples is not None else self._state_eci_from_arrays
         self.substeps = substeps
         self.log = TruthLog(log_every_s)
         self._next_log_s = 0.0
@@ -123,12 +127,16 @@ class Simulator:
                        wheel_torque_nm=torques, substeps=self.substeps)
         self._update_sensors(t1_s)
 
+    def _state_eci_from_arrays(self, t_s: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        r_eci_km, v_eci_km_s = self.orbit.state_eci(t_s)
+        return tuple(r_eci_km.tolist()), tuple(v_eci_km_s.tolist())
+
     def _update_sensors(self, t_s: float) -> None:
         emus, env, body, model = self.emulators, self.environment, self.body, self.model
-        for emulator in self._timed:
-            emulator.advance(t_s)
-        r_eci_km, v_eci_km_s = self.orbit.state_eci(t_s)
-        r = self._r_eci_km = tuple(r_eci_km.tolist())
+        for advance in self._advance_timed:
+            advance(t_s)
+        r, v_eci_km_s = self._state_eci(t_s)
+        self._r_eci_km = r
         b_eci = self._b_eci_t = env.field_eci_t(r, t_s)
         q_body_eci, w_body, speeds = body.state_tuples()
         to_body = _eci_to_body(q_body_eci)
@@ -141,8 +149,8 @@ class Simulator:
             self._update_sun(t_s, slow, to_body)
         if model.has_sun_sensors:
             emus.sun.set_sun(self._sun_body, self.lit_fraction)
-        for emulator, speed in zip(self._wheels, speeds, strict=True):
-            emulator.set_speed(speed)
+        for set_speed, speed in zip(self._set_speeds, speeds, strict=True):
+            set_speed(speed)
         if slow:
             self._next_slow_s += 1.0
             if model.has_power_gps_radio:
@@ -172,7 +180,7 @@ class Simulator:
         n = math.sqrt(dx * dx + dy * dy + dz * dz)
         self._sun_body = to_body((dx / n, dy / n, dz / n))
 
-    def _update_gps_and_power(self, t_s: float, v_eci_km_s: np.ndarray) -> None:
+    def _update_gps_and_power(self, t_s: float, v_eci_km_s: Sequence[float]) -> None:
         """Once a second: the GPS receiver's Earth-fixed fix and the solar-array current."""
         self._r_teme[0:3] = self._r_eci_km
         self._v_teme[0:3] = [float(x) for x in v_eci_km_s]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,21 +91,30 @@ class ADS1115(Device):
 
     def read_voltage(self, channel: int) -> float:
         """One single-shot conversion of AIN`channel` (0-3) against GND, volts."""
-        if not 0 <= channel <= 3:
+        return self.read_voltages((channel,))[0]
+
+    def read_voltages(self, channels: Sequence[int]) -> list[float]:
+        """Single-shot conversions of each AIN`channel` (0-3) against GND in
+        turn, volts, holding the bus for all of them."""
+        if not all(0 <= channel <= 3 for channel in channels):
             raise ValueError("ADS1115 channel must be 0-3")
         xfer = self._xfer
+        start = self._start
+        volts_per_lsb = self.volts_per_lsb
+        volts = []
         with self.bus:
-            xfer(self._start[channel])
-            config = int.from_bytes(xfer(_POINT_CONFIG, 2), "big")
-            if not config & OS:
-                config = self._wait_ready()
-            expected_mux = 0x4 | channel
-            if (config >> 12) & 0x7 != expected_mux:
-                raise self._fail(DataError(
-                    f"config 0x{config:04X} reports input mux {(config >> 12) & 7}, "
-                    f"AIN{channel} was requested"))
-            raw = xfer(_POINT_CONVERSION, 2)
-        return int.from_bytes(raw, "big", signed=True) * self.volts_per_lsb
+            for channel in channels:
+                xfer(start[channel])
+                config = int.from_bytes(xfer(_POINT_CONFIG, 2), "big")
+                if not config & OS:
+                    config = self._wait_ready()
+                if (config >> 12) & 0x7 != 0x4 | channel:
+                    raise self._fail(DataError(
+                        f"config 0x{config:04X} reports input mux {(config >> 12) & 7}, "
+                        f"AIN{channel} was requested"))
+                raw = xfer(_POINT_CONVERSION, 2)
+                volts.append(int.from_bytes(raw, "big", signed=True) * volts_per_lsb)
+        return volts
 
     def _wait_ready(self) -> int:
         """Poll the config register until OS reads 1 (conversion done), for at
@@ -154,6 +164,13 @@ class CoarseSunSensors:
         self.channels = list(channels)
         self.full_sun_v = full_sun_v
         self.min_total = min_total
+        # Runs of faces on the same ADC, read in one bus hold each, in face order.
+        self._runs: list[tuple[ADS1115, list[int]]] = []
+        for adc, channel in self.channels:
+            if self._runs and self._runs[-1][0] is adc:
+                self._runs[-1][1].append(channel)
+            else:
+                self._runs.append((adc, [channel]))
 
     @property
     def health(self):
@@ -166,8 +183,11 @@ class CoarseSunSensors:
     def read(self) -> SunReading:
         """Read all six faces; raises HalError if an ADC fails."""
         full = self.full_sun_v
-        face = [adc.read_voltage(ch) / full for adc, ch in self.channels]
-        face = [f if f > 0.0 else 0.0 for f in face]
+        face = []
+        for adc, channels in self._runs:
+            for v in adc.read_voltages(channels):
+                f = v / full
+                face.append(f if f > 0.0 else 0.0)
         diff = (face[0] - face[1], face[2] - face[3], face[4] - face[5])
         norm = math.sqrt(diff[0] * diff[0] + diff[1] * diff[1] + diff[2] * diff[2])
         if sum(face) < self.min_total or norm == 0.0:

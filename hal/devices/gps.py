@@ -19,7 +19,9 @@ half-parsed value.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import operator
 import re
 from collections import deque
 from dataclasses import dataclass
@@ -38,14 +40,13 @@ KNOT_M_S = 1852.0 / 3600.0
 _NUM = re.compile(rb"^[+-]?[0-9]+(\.[0-9]+)?$")
 _UINT = re.compile(rb"^[0-9]+$")
 _HEX = b"0123456789ABCDEFabcdef"
+# Printable ASCII less the delimiters `$`, `*` and the reserved `!`.
+_BODY_BYTES = bytes(c for c in range(0x20, 0x7F) if c not in b"$*!")
 
 
 def nmea_checksum(body: bytes) -> int:
     """XOR of the bytes between `$` and `*`."""
-    c = 0
-    for b in body:
-        c ^= b
-    return c
+    return functools.reduce(operator.xor, body, 0)
 
 
 @dataclass(frozen=True)
@@ -159,9 +160,10 @@ def parse_nmea(sentence: bytes) -> GGA | RMC:
         raise _err("sentence lacks the *HH checksum")
     body = s[1:star]
     hh = s[star + 1:]
-    if any(c not in _HEX for c in hh):
+    # bytes.translate deletes the allowed bytes: whatever is left is not allowed.
+    if hh.translate(None, _HEX):
         raise _err(f"checksum {hh!r} is not hex")
-    if any(c < 0x20 or c > 0x7E or c in b"$*!" for c in body):
+    if body.translate(None, _BODY_BYTES):
         raise _err("sentence body holds characters NMEA does not allow")
     if nmea_checksum(body) != int(hh, 16):
         raise ChecksumError(f"checksum {hh.decode()} does not match "
@@ -233,22 +235,41 @@ class NmeaLineReader:
         self.noise_bytes = 0
 
     def feed(self, data: bytes) -> list[bytes]:
+        """Complete sentences (and sentences cut short by a new `$`) in arrival order.
+
+        Works a run of bytes at a time, up to the next `$` or line feed,
+        byte for byte equivalent to taking them singly: a byte that takes a
+        sentence past the limit drops it, unless that byte is its line feed.
+        """
         lines = []
-        for b in data:
-            if not self._buf:
-                if b != 0x24:  # '$'
-                    self.noise_bytes += 1
-                    continue
-            elif b == 0x24:  # a new sentence starts: the old one was cut short
-                lines.append(bytes(self._buf))
-                self._buf.clear()
-            self._buf.append(b)
-            if b == 0x0A:
-                lines.append(bytes(self._buf))
-                self._buf.clear()
-            elif len(self._buf) > MAX_SENTENCE:
+        buf = self._buf
+        data = bytes(data)
+        i, n = 0, len(data)
+        while i < n:
+            if not buf:
+                start = data.find(b"$", i)
+                if start < 0:
+                    self.noise_bytes += n - i
+                    break
+                self.noise_bytes += start - i
+                buf.append(0x24)
+                i = start + 1
+                continue
+            dollar = data.find(b"$", i)
+            newline = data.find(b"\n", i)
+            ends = newline >= 0 and (dollar < 0 or newline < dollar)
+            end = newline + 1 if ends else dollar if dollar >= 0 else n
+            room = MAX_SENTENCE - len(buf)
+            if end - i > room and not (ends and end - i == room + 1):
                 self.overlong += 1
-                self._buf.clear()
+                buf.clear()
+                i += room + 1
+                continue
+            buf += data[i:end]
+            i = end
+            if ends or end == dollar:  # ended, or cut short by a new sentence
+                lines.append(bytes(buf))
+                buf.clear()
         return lines
 
 

@@ -73,7 +73,10 @@ class IMTQ(I2CDevice):
         """Actuate dipole `m_am2` (A m^2, body-mounted torquer axes, shape (3,))
         for `duration_s` seconds (0.001-65.535 s). The part saturates each
         axis at its limit; values beyond the int16 wire range are clipped."""
-        x, y, z = np.asarray(m_am2, dtype=float).reshape(3).tolist()
+        if m_am2.__class__ is np.ndarray and m_am2.dtype == np.float64 and m_am2.shape == (3,):
+            x, y, z = m_am2.tolist()  # the ADCS cycle's own output: no conversion needed
+        else:
+            x, y, z = np.asarray(m_am2, dtype=float).reshape(3).tolist()
         if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):
             raise ValueError("dipole must be finite")
         if not (math.isfinite(duration_s) and 0.001 <= duration_s <= MAX_DURATION_S):

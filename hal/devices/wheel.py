@@ -88,12 +88,20 @@ class ReactionWheel:
             health.transactions += 1
             try:
                 # Stale replies (from a timed-out earlier request) are dropped.
-                listener.queue.clear()
+                queue = listener.queue
+                queue.clear()
                 self.can.send(request)
-                reply = listener.receive()
+                # A reply already queued (a sim node answers inside send) is taken
+                # without the listener's wait.
+                reply = queue.popleft() if queue else listener.receive()
                 if reply is None:
                     raise BusTimeoutError("no reply from wheel")
-                return self._check(opcode, reply.data, reply_len)
+                data = reply.data
+                if (len(data) == 2 + reply_len and data[0] == opcode
+                        and not data[1] & STATUS_REFUSED):
+                    self.last_status = data[1]
+                    return data[2:]
+                return self._check(opcode, data, reply_len)
             except (NackError, BusTimeoutError) as exc:
                 self._error(exc)
                 if attempt >= self.retries:
@@ -121,9 +129,10 @@ class ReactionWheel:
         """Command motor torque, N m (positive spins the wheel up about its axis)."""
         if not math.isfinite(torque_nm):
             raise ValueError("torque must be finite")
-        counts = int(min(max(round(torque_nm / TORQUE_LSB_NM), -32768), 32767))
-        self._exchange(CanMessage(self._cmd_id, _SET_TORQUE + counts.to_bytes(2, "little",
-                                                                              signed=True)), 0)
+        counts = round(torque_nm / TORQUE_LSB_NM)
+        counts = -32768 if counts < -32768 else 32767 if counts > 32767 else counts
+        self._exchange(CanMessage.checked_by_caller(
+            self._cmd_id, _SET_TORQUE + counts.to_bytes(2, "little", signed=True)), 0)
 
     def read_telemetry(self) -> tuple[float, float]:
         """(speed rad/s, applied torque N m) as the wheel reports them."""
@@ -156,7 +165,12 @@ class ReactionWheels:
 
     def set_torques(self, torques_nm) -> None:
         """Torque per wheel, N m, shape (n,)."""
-        t = np.asarray(torques_nm, dtype=float).reshape(len(self.wheels)).tolist()
+        n = len(self.wheels)
+        if (torques_nm.__class__ is np.ndarray and torques_nm.dtype == np.float64
+                and torques_nm.shape == (n,)):
+            t = torques_nm.tolist()  # the ADCS cycle's own output: no conversion needed
+        else:
+            t = np.asarray(torques_nm, dtype=float).reshape(n).tolist()
         first: HalError | None = None
         for wheel, tau in zip(self.wheels, t, strict=True):
             try:

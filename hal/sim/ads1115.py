@@ -124,5 +124,7 @@ class SunSensorHeads:
         albedo = self.albedo_v
         # Faces +X, -X, +Y, -Y, +Z, -Z: n . s is +-x, +-y, +-z (FACE_NORMALS).
         cosines = (x, -x, y, -y, z, -z)
+        # `ADS1115Emulator.set_input` inlined: six inputs every simulated step.
         for (emu, ch), cos, scale in zip(self.channels, cosines, self._scale, strict=True):
-            emu.set_input(ch, full * (cos if cos > 0.0 else 0.0) * scale + albedo)
+            if not emu.stuck:
+                emu._inputs_v[ch] = full * (cos if cos > 0.0 else 0.0) * scale + albedo

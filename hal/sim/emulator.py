@@ -27,9 +27,30 @@ import numpy as np
 
 from hal import BusTimeoutError, NackError
 
-__all__ = ["GaussianNoise", "I2CTarget", "RegisterTarget", "ScriptedTarget"]
+__all__ = ["GaussianNoise", "I2CTarget", "RegisterTarget", "ScriptedTarget", "Vector3"]
 
 FAULT_KINDS = ("nack", "timeout", "bit_flip", "stuck", "brownout")
+
+
+class Vector3:
+    """An emulator attribute of three floats (a bias, an offset): read as a
+    numpy array of shape (3,), kept as a plain tuple in `_<name>` for the
+    per-sample arithmetic, where numpy on three elements costs more than
+    the sums."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._plain = "_" + name
+
+    def __get__(self, obj: object, objtype: type | None = None):
+        if obj is None:
+            return self
+        return np.array(getattr(obj, self._plain))
+
+    def __set__(self, obj: object, value) -> None:
+        setattr(obj, self._plain, tuple(np.asarray(value, dtype=float).reshape(3).tolist()))
 
 
 class GaussianNoise:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
-import numpy as np
-
 from hal.devices.l3gd20h import (
     FULL_SCALE,
     REG_CTRL1,
@@ -18,7 +16,7 @@ from hal.devices.l3gd20h import (
     STATUS_ZYXDA,
     WHO_AM_I,
 )
-from hal.sim.emulator import RegisterTarget
+from hal.sim.emulator import RegisterTarget, Vector3
 
 __all__ = ["L3GD20HEmulator"]
 
@@ -40,11 +38,12 @@ class L3GD20HEmulator(RegisterTarget):
     part = "ST L3GD20H"
     POWER_ON: ClassVar[dict[int, int]] = {REG_WHO_AM_I: WHO_AM_I, REG_CTRL1: 0x07}
     WRITABLE = frozenset({REG_CTRL1, 0x21, 0x22, REG_CTRL4, 0x24, 0x2E, 0x39})
+    bias_rad_s = Vector3("Offset added to every axis, rad/s, sensor frame.")
 
     def __init__(self, *, noise_rad_s: float = 0.0, bias_rad_s=(0.0, 0.0, 0.0),
                  seed: int = 0) -> None:
         self.noise_rad_s = float(noise_rad_s)
-        self.bias_rad_s = np.asarray(bias_rad_s, dtype=float).reshape(3)
+        self.bias_rad_s = bias_rad_s
         self._inc = True
         super().__init__(seed=seed)
 
@@ -57,7 +56,7 @@ class L3GD20HEmulator(RegisterTarget):
         rad_s_per_lsb = _RAD_S_PER_LSB[regs[REG_CTRL4] & 0x30]
         noise = self.noise_rad_s
         draw = self.noise.draw
-        bias = self.bias_rad_s.tolist()
+        bias = self._bias_rad_s
         for i, w in enumerate(w_sensor_rad_s):
             if not ctrl1 & (1 << i):
                 continue

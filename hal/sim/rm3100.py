@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numpy as np
-
 from hal.devices.rm3100 import (
     RANGE_UT,
     REG_CMM,
@@ -19,7 +17,7 @@ from hal.devices.rm3100 import (
     STATUS_DRDY,
     gain_lsb_per_ut,
 )
-from hal.sim.emulator import RegisterTarget
+from hal.sim.emulator import RegisterTarget, Vector3
 
 __all__ = ["RM3100Emulator"]
 
@@ -42,10 +40,11 @@ class RM3100Emulator(RegisterTarget):
         0x04: 0x00, 0x05: 0xC8, 0x06: 0x00, 0x07: 0xC8, 0x08: 0x00, 0x09: 0xC8,
         REG_TMRC: 0x96, REG_REVID: REVID}
     WRITABLE = frozenset({REG_POLL, REG_CMM, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, REG_TMRC})
+    bias_t = Vector3("Offset added to every axis, tesla, sensor frame.")
 
     def __init__(self, *, noise_t: float = 0.0, bias_t=(0.0, 0.0, 0.0), seed: int = 0) -> None:
         self.noise_t = float(noise_t)
-        self.bias_t = np.asarray(bias_t, dtype=float).reshape(3)
+        self.bias_t = bias_t
         self._b_t = (0.0, 0.0, 0.0)
         super().__init__(seed=seed)
 
@@ -73,11 +72,12 @@ class RM3100Emulator(RegisterTarget):
             return
         noise_ut = self.noise_t * 1e6
         draw = self.noise.draw
-        bias = self.bias_t.tolist()
+        bias = self._bias_t
+        b_t = self._b_t
         for i in range(3):
             if not axes & (0x10 << i):
                 continue
-            b = (self._b_t[i] + bias[i]) * 1e6
+            b = (b_t[i] + bias[i]) * 1e6
             if noise_ut:
                 b += noise_ut * draw()
             b = -RANGE_UT if b < -RANGE_UT else RANGE_UT if b > RANGE_UT else b

@@ -153,7 +153,7 @@ def run_upload(args: argparse.Namespace) -> int:
         print(text, flush=True)
 
     try:
-        session = _session(args, lambda kind, text: log(f"[{kind}] {text}")
+        session = _session(args, lambda kind, text, _severity: log(f"[{kind}] {text}")
                            if kind in ("link", "error") else None)
     except ValueError as exc:
         return _fail(str(exc))

@@ -340,3 +340,21 @@ def test_critical_commands_are_declared_once_and_carried_into_every_export(dicti
     cmds = cosmos_config.commands["TESSERA"]
     for c in fixed:
         assert cmds[f"{c.app.upper()}_{c.name}"].hazardous is c.critical, c.name
+
+
+def test_an_event_carries_the_severity_its_app_declares(dictionary):
+    """TM[5,x]: the ground takes the severity from the flight declaration (through the
+    dictionary), even when the report's subtype says otherwise; an event the dictionary
+    does not know keeps its subtype."""
+    from fsw.core.app import EV_COMMAND_ERROR, EV_NOOP
+    from fsw.core.events import Severity
+
+    decoder = TelemetryDecoder(dictionary)
+    apid = dictionary.apps["sample"].apid
+    for ev, subtype in ((EV_NOOP, 4), (EV_COMMAND_ERROR, 1), (EV_NOOP, int(EV_NOOP.severity))):
+        raw = PusTm(apid, 5, subtype, struct.pack(">H", ev.id) + b"text", seq_count=1).encode()
+        out = decoder.decode(raw)
+        assert out.event["name"] == ev.name and out.event["severity"] == int(ev.severity)
+    assert int(EV_NOOP.severity) == Severity.INFO and int(EV_COMMAND_ERROR.severity) == 3
+    raw = PusTm(apid, 5, 2, struct.pack(">H", 999) + b"?", seq_count=2).encode()
+    assert decoder.decode(raw).event["severity"] == 2

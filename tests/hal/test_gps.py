@@ -126,6 +126,40 @@ def test_line_reader_memory_is_bounded(data):
     assert len(reader._buf) <= 83
 
 
+def _lines_byte_by_byte(chunks: list[bytes]) -> tuple[list[bytes], int, int, bytes]:
+    """The line reader's rule taken literally, one byte at a time (NMEA 0183:
+    a sentence starts at `$` and ends at its line feed; here also cut short by
+    the next `$`, and dropped once longer than 82 bytes): the oracle for
+    `NmeaLineReader`, which works a run of bytes at a time."""
+    buf, lines, overlong, noise = bytearray(), [], 0, 0
+    for b in b"".join(chunks):
+        if not buf and b != ord("$"):
+            noise += 1
+            continue
+        if buf and b == ord("$"):
+            lines.append(bytes(buf))
+            buf.clear()
+        buf.append(b)
+        if b == ord("\n"):
+            lines.append(bytes(buf))
+            buf.clear()
+        elif len(buf) > 82:
+            overlong += 1
+            buf.clear()
+    return lines, overlong, noise, bytes(buf)
+
+
+_STREAM_BYTES = st.sampled_from([b"$", b"\n", b"A", b"A" * 40, b"\r", GGA_EXAMPLE])
+
+
+@given(st.lists(st.lists(_STREAM_BYTES, max_size=12).map(b"".join), max_size=6))
+def test_line_reader_splits_as_if_byte_by_byte(chunks):
+    reader = NmeaLineReader()
+    lines = [line for chunk in chunks for line in reader.feed(chunk)]
+    assert (lines, reader.overlong, reader.noise_bytes, bytes(reader._buf)) == \
+        _lines_byte_by_byte(chunks)
+
+
 @given(st.floats(-89.9, 89.9), st.floats(-180, 180), st.floats(-1000, 2.0e6))
 def test_wgs84_conversions_invert(lat, lon, h):
     lat2, lon2, h2 = ecef_to_geodetic(geodetic_to_ecef_m(lat, lon, h))

@@ -116,15 +116,25 @@ class Mission:
             upload.step(self.t)
         self.t += STEP_S
 
+    def wait_for_ground(self, timeout_s: float = 30.0) -> None:
+        """Before a pass: the ground station has (re)connected to the radio, as a real
+        one is on the antenna before AOS (the link retries on the wall clock)."""
+        deadline = time.monotonic() + timeout_s
+        while self.radio.client is None and time.monotonic() < deadline:
+            self.step(False)
+            time.sleep(0.01)
+        assert self.radio.client is not None, "the ground never connected"
+
     def command(self, dotted: str, timeout_s: float = 60.0, **args) -> str:
-        """Send a TC through COP-1 and step until its verification ends."""
-        deadline = self.t + timeout_s
-        while not self.sc.ready and self.t < deadline:
+        """Send a TC through COP-1 and step until its verification ends (COP-1's
+        retransmission timer and the ground's time-out run on the wall clock)."""
+        deadline = time.monotonic() + timeout_s
+        while not self.sc.ready and time.monotonic() < deadline:
             self.step(True)
         record = self.session.command(dotted, args)
-        while not record.done and self.t < deadline:
+        while not record.done and time.monotonic() < deadline:
             self.step(True)
-            time.sleep(0.002)  # COP-1's timer runs on the wall clock
+            time.sleep(0.005)
         return record.status
 
 
@@ -151,6 +161,7 @@ def fly(tmp_path: Path, *, size: int, passes: int, pass_s: float, loss: float, s
         incoming = tmp_path / "m" / "sc" / "payload" / "incoming" / bundle.name
         seen_between = []
         for _k in range(passes):
+            mission.wait_for_ground()
             end = mission.t + pass_s
             while mission.t < end and not upload.done:
                 mission.step(True, upload)

@@ -218,3 +218,166 @@ def test_farm_state_that_cannot_be_is_refused():
                  "farm_b_counter": 0}):
         with pytest.raises(FrameError):
             Farm1.from_dict(bad)
+
+
+# --- FOP-1 timing, transmission count and start-up (232.1-B-2 5.1, 5.2) ------
+
+def _fop(**kw) -> Fop1:
+    fop = Fop1(0, build=lambda ns, d: (ns, d), **kw)
+    fop.initiate()
+    return fop
+
+
+def test_fop_t1_expires_after_t1_and_not_before():
+    fop = _fop(t1_s=4.0)
+    assert fop.transmit(b"a", 10.0) == [(0, b"a")]
+    assert fop.on_timer(13.99) == []
+    assert fop.on_timer(14.0) == [(0, b"a")]  # T1 ran out: every unacknowledged frame again
+    assert fop.on_timer(17.99) == []  # the timer restarted with the retransmission
+    assert fop.on_timer(18.0) == [(0, b"a")]
+    # a frame queued at no given time counts from time zero
+    fop = _fop(t1_s=4.0)
+    fop.transmit(b"b")
+    assert fop.on_timer(4.0) == [(0, b"b")]
+
+
+def test_fop_transmission_limit_counts_the_first_transmission():
+    # a limit of 3: the first transmission and two retransmissions, then the alert
+    fop = _fop(t1_s=1.0, transmission_limit=3)
+    fop.transmit(b"a", 0.0)
+    assert fop.on_timer(1.0) == [(0, b"a")]
+    assert fop.on_timer(2.0) == [(0, b"a")]
+    assert fop.alert is None
+    assert fop.on_timer(3.0) == []
+    assert fop.alert == "transmission limit reached" and fop.state == FopState.INITIAL
+    assert not fop.sent and not fop.wait_queue
+
+
+def test_fop_timer_does_nothing_with_nothing_outstanding():
+    fop = _fop(t1_s=1.0)
+    assert fop.on_timer(100.0) == []
+    farm = Farm1(0)
+    farm.ad_frame(fop.transmit(b"a", 0.0)[0][0])
+    assert fop.on_clcw(farm.clcw(), 0.5) == []
+    assert not fop.sent and fop.on_timer(100.0) == []
+
+
+def test_fop_waits_for_the_set_vr_to_show_in_the_clcw():
+    farm = Farm1(0)
+    fop = Fop1(0, build=lambda ns, d: (ns, d), t1_s=1.0)
+    bc = fop.initiate(vr=200, now_s=5.0, build_bc=lambda data: data)
+    assert bc == [set_vr(200)] and fop.state == FopState.INITIALISING_WITH_BC
+    assert fop.transmit(b"a", 5.0) == []
+    # a CLCW sent before the Set V(R) arrived (N(R) still 0) does not start the service
+    assert fop.on_clcw(farm.clcw(), 5.5) == [] and fop.alert is None
+    assert fop.state == FopState.INITIALISING_WITH_BC
+    assert fop.on_timer(50.0) == []  # nothing sent yet, nothing to retransmit
+    farm.control_command(bc[0])
+    farm.retransmit = True  # the FARM still asks for a retransmission: not yet
+    assert fop.on_clcw(farm.clcw(), 6.0) == []
+    farm.retransmit = False
+    farm.state = WAIT
+    assert fop.on_clcw(farm.clcw(), 6.0) == []
+    farm.state = OPEN
+    assert fop.on_clcw(farm.clcw(), 6.0) == [(200, b"a")]
+    assert fop.state == FopState.ACTIVE
+
+
+def test_fop_clcw_of_another_vc_or_before_initiation_is_ignored():
+    fop = Fop1(1, build=lambda ns, d: (ns, d))
+    farm = Farm1(1)
+    farm.state = LOCKOUT
+    assert fop.on_clcw(farm.clcw()) == [] and fop.alert is None  # not initiated yet
+    fop.initiate()
+    assert fop.on_clcw(Farm1(0, 10).clcw()) == [] and fop.state == FopState.ACTIVE
+    locked = Farm1(0)
+    locked.state = LOCKOUT
+    assert fop.on_clcw(locked.clcw()) == [] and fop.alert is None  # VC 0's lockout
+
+
+def test_fop_acknowledged_frames_leave_the_sent_queue_and_restart_t1():
+    fop = _fop(t1_s=2.0, window_k=3)
+    farm = Farm1(0)
+    frames = [fop.transmit(bytes([i]), 0.0) for i in range(5)]
+    assert [f[0][0] for f in frames[:3]] == [0, 1, 2] and frames[3] == frames[4] == []
+    farm.ad_frame(0)
+    farm.ad_frame(1)
+    # two acknowledged at t=1: two queued frames go out and T1 restarts then
+    assert fop.on_clcw(farm.clcw(), 1.0) == [(3, b"\x03"), (4, b"\x04")]
+    assert [s.frame for s in fop.sent] == [(2, b"\x02"), (3, b"\x03"), (4, b"\x04")]
+    assert fop.on_timer(2.9) == []
+    assert fop.on_timer(3.0) == [(2, b"\x02"), (3, b"\x03"), (4, b"\x04")]
+
+
+def test_fop_retransmits_on_request_and_waits_when_told():
+    fop = _fop()
+    farm = Farm1(0)
+    fop.transmit(b"a", 0.0)
+    fop.transmit(b"b", 0.0)
+    with pytest.raises(CopError):
+        farm.ad_frame(1)  # frame 0 lost: the FARM asks for a retransmission (E3)
+    assert fop.on_clcw(farm.clcw(), 1.0) == [(0, b"a"), (1, b"b")]
+    assert fop.state == FopState.RETRANSMIT_WITHOUT_WAIT
+    assert fop.on_clcw(farm.clcw(), 1.1) == []  # the same request again: already done
+    farm.state = WAIT
+    assert fop.on_clcw(farm.clcw(), 1.2) == []
+    assert fop.state == FopState.RETRANSMIT_WITH_WAIT
+    farm.state = OPEN
+    farm.retransmit = False
+    for ns in (0, 1):
+        farm.ad_frame(ns)
+    assert fop.on_clcw(farm.clcw(), 2.0) == [] and not fop.sent
+    assert fop.state == FopState.ACTIVE
+
+
+def test_fop_alerts_on_an_acknowledgement_of_frames_never_sent():
+    fop = _fop()
+    farm = Farm1(0)
+    fop.transmit(b"a", 0.0)
+    farm.vr = 5
+    assert fop.on_clcw(farm.clcw(), 1.0) == []
+    assert fop.alert == "N(R) outside the sent window" and fop.state == FopState.INITIAL
+
+
+def test_saved_farm_state_refusals_name_the_problem():
+    saved = {"vcid": 1, "window": 10, "state": "open", "vr": 0, "retransmit": False,
+             "farm_b_counter": 0}
+    for bad, words in (({**saved, "state": "sleepy"}, "saved FARM state: state 'sleepy'"),
+                       ({k: v for k, v in saved.items() if k != "vr"}, "saved FARM state: 'vr'"),
+                       ({**saved, "window": 3}, "FARM window must be even, 2..254")):
+        with pytest.raises(FrameError) as err:
+            Farm1.from_dict(bad)
+        assert err.value.reason == Reason.FIELD_RANGE and words in str(err.value)
+
+
+def test_fop_started_with_set_vr_retransmits_on_t1_and_counts_to_its_limit():
+    farm = Farm1(0)
+    fop = Fop1(0, build=lambda ns, d: (ns, d), t1_s=1.0, transmission_limit=2)
+    farm.control_command(fop.initiate(vr=7, build_bc=lambda data: data)[0])
+    fop.on_clcw(farm.clcw(), 0.0)
+    assert fop.transmit(b"a", 0.0) == [(7, b"a")]
+    assert fop.on_timer(1.0) == [(7, b"a")]  # the second transmission
+    assert fop.on_timer(2.0) == [] and fop.alert == "transmission limit reached"
+
+
+def test_farm_clcw_is_the_reference_word():
+    # space-link reference: CLCW of VC 1, N(R) 8, Retransmit set -> 01 04 08 08
+    farm = Farm1(1)
+    for ns in range(8):
+        farm.ad_frame(ns)
+    with pytest.raises(CopError):
+        farm.ad_frame(9)  # one ahead of V(R): discarded asking for a retransmission (E3)
+    assert farm.clcw().encode().hex() == "01040808"
+    farm.no_rf_available = farm.no_bit_lock = True
+    assert farm.clcw().encode().hex() == "0104c808"
+
+
+def test_farm_judges_without_acting():
+    farm = Farm1(0, window=10)  # PW = NW = 5
+    farm.vr = 10
+    assert [farm.judge(ns) for ns in (10, 11, 14, 15, 9, 5, 4)] == [
+        "accept", "retransmit", "retransmit", "lockout", "duplicate", "duplicate", "lockout"]
+    farm.buffers = 0
+    assert farm.judge(10) == "wait"
+    farm.state = LOCKOUT
+    assert farm.judge(10) == "locked" and farm.vr == 10

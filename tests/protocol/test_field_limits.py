@@ -247,3 +247,59 @@ def test_sequence_counters_are_kept_per_apid():
     assert c.peek(5) == 0
     assert [c.next(5), c.next(5), c.next(6)] == [0, 1, 0]
     assert (c.peek(5), c.peek(6), c.peek(7)) == (2, 1, 0)
+
+
+def test_the_field_named_is_the_one_out_of_range_even_with_apid_0():
+    from fsw.protocol.spp import SpacePacket
+
+    for kw, words in (({"seq_count": 0x4000}, "sequence count 16384"),
+                      ({"seq_flags": 4}, "sequence flags 4"),
+                      ({"packet_type": 2}, "packet type 2"),
+                      ({"data": b""}, "data field of 0 octets")):
+        with pytest.raises(PacketError) as info:
+            SpacePacket(0, **kw)
+        assert str(info.value) == f"field_range: {words}"
+
+
+def test_a_packet_that_cannot_be_read_says_why():
+    from fsw.protocol.spp import SpacePacket
+
+    good = bytes.fromhex("0123c0050003deadbeef")  # the reference vector: TM, APID 0x123
+    assert SpacePacket.decode(good).apid == 0x123
+    for raw, words in ((good[:5], "truncated: 5 octets, a packet has at least 7"),
+                       (good[:6], "truncated: 6 octets, a packet has at least 7"),
+                       (bytes((0x20,)) + good[1:], "bad_version: packet version 1"),
+                       (bytes((0xE1,)) + good[1:], "bad_version: packet version 7"),
+                       (good[:-1], "length_mismatch: length field says 10 octets, got 9"),
+                       (good + b"\0", "length_mismatch: length field says 10 octets, got 11")):
+        with pytest.raises(PacketError) as info:
+            SpacePacket.decode(raw)
+        assert str(info.value) == words
+
+
+def test_more_refusal_texts_of_the_packet_codecs():
+    from fsw.protocol.spp import SpacePacket
+    from fsw.protocol.tc import SegmentReassembler
+
+    for make, words in ((lambda: CucTime(0, 0, 5, 2), "field_range: CUC octet counts"),
+                        (lambda: CucTime(1 << 32), "field_range: CUC coarse time"),
+                        (lambda: CucTime.decode(b""), "truncated: CUC P-field missing"),
+                        (lambda: PusTc(1, 17, 1, bytes(65536 - 7 + 1)),
+                         "too_long: application data too long")):
+        with pytest.raises(PacketError) as info:
+            make()
+        assert str(info.value) == words
+    PusTc(1, 17, 1, bytes(65536 - 7))  # the largest application data is taken
+    # the reference vector with every default: TM, no secondary header, unsegmented
+    p = SpacePacket(0x123, seq_count=5, data=bytes.fromhex("deadbeef"))
+    assert p.encode().hex() == "0123c0050003deadbeef"
+    p.seq_count = 0x4000  # fields set after construction are checked when encoded
+    with pytest.raises(PacketError) as info:
+        p.encode()
+    assert str(info.value) == "field_range: sequence count 16384"
+    r = SegmentReassembler()
+    r.add(0b01, b"a")
+    with pytest.raises(FrameError) as info:
+        r.add(0b01, b"b")
+    assert info.value.reason == Reason.SEGMENT_SEQUENCE
+    assert str(info.value) == "segment_sequence: first segment mid-packet"

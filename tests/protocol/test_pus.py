@@ -250,3 +250,115 @@ def test_ccsdspy_reads_pus_tm_we_write(tmp_path):
     assert ref["value"].tolist() == [i / 4 for i in range(40)]
     assert ref["pec"].tolist() == [int.from_bytes(tm.encode()[-2:], "big") for tm in tms]
     assert ref["CCSDS_APID"].tolist() == [0x30] * 40
+
+
+def _tm_octets(vs: int, pfield: int, time: bytes, data: bytes = b"") -> bytes:
+    """A PUS TM built octet by octet (ECSS-E-ST-70-41C 7.4.3.2): primary header with
+    the secondary header flag, version | time status, service 3, subtype 25, message
+    counter 1, destination 2, the P-field and T-field of the time, data, PEC."""
+    from fsw.protocol.crc import crc16
+    sec = bytes((vs, 3, 25, 0, 1, 0, 2, pfield)) + time
+    body = sec + data
+    hdr = bytes((0x08, 0x05, 0xC0, 0x07)) + (len(body) + 2 - 1).to_bytes(2, "big")
+    raw = hdr + body
+    return raw + crc16(raw).to_bytes(2, "big")
+
+
+def test_pus_tm_octet_by_octet_and_its_refusals():
+    # P-field 0x2E: agency epoch (010), 4 coarse octets (11), 2 fine octets (10)
+    raw = _tm_octets(0x25, 0x2E, bytes.fromhex("000004d2" "8000"), b"\xaa\xbb")
+    tm = PusTm.decode(raw)
+    assert (tm.apid, tm.service, tm.subtype, tm.seq_count) == (5, 3, 25, 7)
+    assert (tm.msg_counter, tm.dest_id, tm.time_ref_status) == (1, 2, 5)
+    assert tm.time == CucTime(1234, 0x8000) and tm.source_data == b"\xaa\xbb"
+    assert tm.encode() == raw
+    with pytest.raises(PacketError) as e:
+        PusTm.decode(_tm_octets(0x15, 0x2E, bytes(6)))  # PUS version 1
+    assert str(e.value) == "bad_version: PUS version 1"
+    with pytest.raises(PacketError) as e:
+        PusTm.decode(_tm_octets(0x20, 0x2B, bytes(6)))  # 3 + 3 octets of time
+    assert str(e.value) == "field_range: TM time is CUC 4+2"
+    with pytest.raises(PacketError) as e:
+        PusTm(1, 3, 25, time=CucTime(1, 0, 4, 1))
+    assert str(e.value) == "field_range: TM time is CUC 4+2"
+    with pytest.raises(PacketError) as e:
+        PusTm(1, 3, 25, time=CucTime(1, 0, 3, 2))
+    assert e.value.reason == Reason.FIELD_RANGE
+    # the smallest PUS TM: headers, time and PEC; one octet less is refused
+    assert len(PusTm(1, 3, 25).encode()) == 6 + 7 + 7 + 2
+    with pytest.raises(PacketError) as e:
+        PusTm.decode(_tm_octets(0x20, 0x2E, bytes(6))[:-3])
+    assert e.value.reason in (Reason.TRUNCATED, Reason.LENGTH_MISMATCH)
+
+
+def test_a_timed_packet_splits_at_its_time_code():
+    from fsw.protocol.spp import SpacePacket, split_timed
+
+    with_p = SpacePacket(5, 0, True, 3, 0, bytes.fromhex("2e" "000004d2" "8000") + b"user")
+    assert split_timed(with_p) == (CucTime(1234, 0x8000), b"user")
+    without = SpacePacket(5, 0, True, 3, 0, bytes.fromhex("000004d2" "8000") + b"user")
+    assert split_timed(without, coarse_octets=4) == (CucTime(1234, 0x8000), b"user")
+    one_fine = SpacePacket(5, 0, True, 3, 0, bytes.fromhex("0102" "03") + b"u")
+    assert split_timed(one_fine, coarse_octets=2, fine_octets=1) == (
+        CucTime(0x0102, 3, 2, 1), b"u")
+    for packet, words in (
+            (SpacePacket(5, 0, False, 3, 0, b"\x2e" + bytes(6)),
+             "field_range: packet has no secondary header"),
+            (SpacePacket(5, 0, True, 3, 0, bytes.fromhex("2e000004")),
+             "truncated: secondary header shorter than its time code"),
+            (SpacePacket(5, 0, True, 3, 0, bytes(5)),
+             "truncated: secondary header shorter than its time code")):
+        with pytest.raises(PacketError) as e:
+            split_timed(packet, **({"coarse_octets": 4} if packet.data[:1] == b"\0" else {}))
+        assert str(e.value) == words
+
+
+def test_pus_tc_of_another_version_names_it():
+    from fsw.protocol.crc import crc16
+    body = bytearray(bytes.fromhex("1801c01600062f11010000"))
+    for version in (1, 3, 15):
+        body[6] = (version << 4) | 0xF
+        raw = bytes(body) + crc16(bytes(body)).to_bytes(2, "big")
+        with pytest.raises(PacketError) as e:
+            PusTc.decode(raw)
+        assert str(e.value) == f"bad_version: PUS version {version}"
+
+
+def test_a_packet_of_another_ccsds_version_is_named():
+    from fsw.protocol.crc import crc16
+    for version in (1, 7):
+        body = bytearray(bytes.fromhex("1801c01600062f11010000"))
+        body[0] |= version << 5
+        raw = bytes(body) + crc16(bytes(body)).to_bytes(2, "big")
+        with pytest.raises(PacketError) as e:
+            PusTc.decode(raw)
+        assert str(e.value) == f"bad_version: packet version {version}"
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda b: b + b"\0", "length_mismatch: length field 13, received 14"),
+    (lambda b: b[:-1] + bytes((b[-1] ^ 1,)), "bad_pec: packet error control does not match"),
+    (lambda b: bytes((b[0] & ~0x10,)) + b[1:], "field_range: wrong packet type (TC/TM)"),
+    (lambda b: bytes((b[0] & ~0x08,)) + b[1:], "field_range: PUS packets have a secondary header"),
+    (lambda b: bytes((b[0] | 0x07, 0xFF)) + b[2:],
+     "field_range: idle packets (APID 0x7FF) carry no PUS data"),
+    (lambda b: b[:2] + bytes((0x40 | b[2] & 0x3F,)) + b[3:],
+     "field_range: PUS packets are unsegmented (flags 11)"),
+])
+def test_pus_packet_refusals_say_what_is_wrong(change, words):
+    ping = bytes.fromhex("1801c01600062f11010000ab62")  # TC(17,1), APID 1, seq 22
+    with pytest.raises(PacketError) as e:
+        PusTc.decode(change(ping))
+    assert str(e.value) == words
+
+
+def test_pus_tm_fields_out_of_range_are_named():
+    for kw, words in (({"service": 256}, "field_range: service or subtype"),
+                      ({"subtype": -1}, "field_range: service or subtype"),
+                      ({"source_data": bytes(65536 - 14 - 2 + 1)},
+                       "too_long: source data too long")):
+        with pytest.raises(PacketError) as e:
+            PusTm(**{"apid": 1, "service": 3, "subtype": 25, **kw})
+        assert str(e.value) == words
+    # the largest source data fills the 65,536-octet data field with both headers and PEC
+    assert len(PusTm(1, 3, 25, bytes(65536 - 14 - 2)).encode()) == 6 + 65536

@@ -77,3 +77,26 @@ def test_bulk_fields_come_in_machine_order_whatever_the_stride():
     for buf in (fixed, mixed):
         f = decode_bulk(buf).field(6, ">u4")
         assert f.tolist() == list(range(5)) and f.dtype == np.dtype("u4")
+
+
+def _table(stream: list[tuple[int, int]]):
+    return decode_bulk(b"".join(SpacePacket(a, TM, False, 3, c, b"x").encode() for a, c in stream))
+
+
+def test_a_step_of_exactly_half_the_count_reads_as_backwards():
+    # 2^13 is the first step the module's rule (and the reference above) reads as going back
+    report = check_sequence(_table([(5, 0), (5, 0x2000)]))
+    assert report.backwards.tolist() == [1] and report.gaps.tolist() == [] and not report.ok
+    report = check_sequence(_table([(5, 0), (5, 0x1FFF)]))
+    assert report.gaps.tolist() == [1] and report.lost.tolist() == [0x1FFE]
+    assert report.backwards.tolist() == []
+
+
+def test_a_table_of_other_apids_names_them():
+    with pytest.raises(PacketError) as err:
+        check_sequence(_table([(3, 0), (5, 0)]), apid=5)
+    assert str(err.value) == "field_range: APIDs [3, 5] where 5 expected"
+    with pytest.raises(PacketError) as err:
+        check_sequence(_table([(3, 0)]), apid=5)
+    assert str(err.value) == "field_range: APIDs [3] where 5 expected"
+    assert check_sequence(_table([(5, 0), (5, 1)]), apid=5).ok

@@ -99,6 +99,8 @@ def test_sequence_counter_per_apid_wraps():
 
 
 def test_idle_packet():
+    smallest = idle_packet(7).encode()  # header and one octet of (mission-defined) fill
+    assert len(smallest) == 7 and smallest[:6].hex() == "07ff" "c000" "0000"
     p = idle_packet(20)
     assert p.apid == IDLE_APID and p.is_idle and len(p.encode()) == 20
     with pytest.raises(PacketError):
@@ -371,3 +373,20 @@ def test_bulk_decoding_of_one_minimal_packet_and_of_bad_streams():
         with pytest.raises(PacketError) as info:
             decode_bulk(bad)
         assert info.value.reason == reason and str(info.value).endswith(text)
+
+
+def test_bulk_decoding_refuses_other_versions_and_short_buffers_with_reasons():
+    one = bytes.fromhex("2000c0000000" "00")  # version 1, every other field 0: 7 octets
+    for stream in (one * 3, one + bytes.fromhex("0000c000000100" "00")):
+        with pytest.raises(PacketError) as e:
+            decode_bulk(stream)
+        assert str(e.value) == "bad_version: packet version not 0"
+    with pytest.raises(PacketError) as e:
+        decode_bulk(bytes.fromhex("0000c0000001" "00"))  # says 8 octets, has 7
+    assert str(e.value) == "truncated: last packet runs past the buffer"
+    with pytest.raises(PacketError) as e:
+        decode_bulk(bytes(6))
+    assert str(e.value) == "truncated: buffer shorter than one packet"
+    with pytest.raises(PacketError) as e:
+        decode_bulk(bytes.fromhex("0000c0000000" "00" "0000c0000001" "0000" "00"))
+    assert str(e.value) == "truncated: trailing 1 octets"

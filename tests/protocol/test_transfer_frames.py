@@ -257,3 +257,31 @@ def test_tm_bad_inputs():
     with pytest.raises(FrameError) as e:
         TmReceiver(2, 64).add(good)
     assert e.value.reason == Reason.WRONG_SCID
+
+
+def test_tc_frames_without_fecf_or_with_nothing_after_the_segment_header():
+    # 232.0-B-4 4.1: header 0x2AB / VC 1 / length 7 - 1, N(S) 3, segment header 0xC5
+    raw = bytes.fromhex("02ab0406" "03" "c5" "aa")
+    f = TcFrame.decode(raw, fecf=False)
+    assert (f.vcid, f.seq_num, f.map_id, f.seq_flags, f.data) == (1, 3, 5, 3, b"\xaa")
+    assert f.encode(fecf=False) == raw
+    only_seg = bytes.fromhex("02ab0407" "03" "c5")
+    only_seg += crc16(only_seg).to_bytes(2, "big")
+    f = TcFrame.decode(only_seg)
+    assert f.map_id == 5 and f.data == b""
+    illegal = bytearray(bytes.fromhex("12ab0406" "03" "c5" "aa"))  # control 1, bypass 0
+    with pytest.raises(FrameError) as e:
+        TcFrame.decode(bytes(illegal), fecf=False)
+    assert str(e.value) == "illegal_frame_type: type (bypass 0, control 1)"
+
+
+def test_a_tc_frame_without_segment_header_is_unsegmented():
+    raw = bytes.fromhex("02ab0406" "03" "c5" "aa")
+    f = TcFrame.decode(raw, segment_header=False, fecf=False)
+    assert (f.map_id, f.seq_flags, f.data) == (None, 0b11, bytes.fromhex("c5aa"))
+
+
+def test_tc_frame_segment_flags_beyond_two_bits_are_refused():
+    with pytest.raises(FrameError) as e:
+        TcFrame(0x2AB, 1, 0, b"x", map_id=0, seq_flags=4)
+    assert str(e.value) == "field_range: segment sequence flags"

@@ -26,3 +26,20 @@ def test_bad_constellations_are_refused():
         constellation(0)
     with pytest.raises(ValueError):
         fly_constellation(constellation(1), duration_s=0.0)
+
+
+def test_the_doc_snippet_flies_each_spacecraft_in_a_process_of_its_own(capsys):
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "simulation.md").read_text()
+    section = doc.split("## Speed, and a constellation in parallel", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    names: dict = {}
+    exec(compile(snippet, "docs/simulation.md", "exec"), names)
+    # By default three processes share the cores to the end (a pool of two
+    # would leave a core idle while the third spacecraft flies).
+    assert len({r.pid for r in names["runs"]}) == 3
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines[:3]] == ["sat1", "sat2", "sat3"]
+    assert all("10 s flown" in line for line in lines[:3])
+    assert lines[3].startswith("all three in ")

@@ -112,6 +112,10 @@ EV_WHEEL_FAILED = EventDef(17, "WHEEL_FAILED", Severity.HIGH,
                            "wheel {wheel} failed: {moved:+.2f} rad/s under torque that should "
                            "give {expected:+.2f} rad/s")
 
+# Status bits as plain ints: a flag-enum membership test costs a microsecond, every cycle.
+_ECLIPSE = int(Status.ECLIPSE)
+_EST_VALID = int(Status.EST_VALID)
+
 WHEEL_CHECK_CYCLES = 20
 WHEEL_CHECK_MIN_RAD_S = 1.0  # judge a wheel only when its commands should move it this much
 # The adcs_gains table: key -> (low, high) of its value.
@@ -296,7 +300,7 @@ class AdcsApp(App):
             jd_tt=jd_tt(tai_s), gmst_rad=lib.tsr_gmst82(whole, frac),
             decimal_year=decimal_year(tai_s), wheel_speed_rad_s=speeds))
         self.last = out
-        if sun is not None or Status.ECLIPSE in out.status:
+        if sun is not None or int(out.status) & _ECLIPSE:
             self.s_without_sun = 0.0
         else:
             self.s_without_sun += 1.0 / self.rate_hz
@@ -377,9 +381,10 @@ class AdcsApp(App):
         if self.cycle.mode != Mode.DETUMBLE or threshold <= 0.0:
             self._slow_since_s = None
             return
-        w = out.w_body_rad_s
-        slow = (Status.EST_VALID in out.status and
-                math.degrees(math.sqrt(float(w @ w))) < threshold)
+        slow = False
+        if int(out.status) & _EST_VALID:
+            wx, wy, wz = out.w_body_rad_s.tolist()
+            slow = math.degrees(math.sqrt(wx * wx + wy * wy + wz * wz)) < threshold
         if not slow:
             self._slow_since_s = None
         elif self._slow_since_s is None:
@@ -449,5 +454,6 @@ class AdcsApp(App):
 
 def _four(values: np.ndarray) -> list[float]:
     out = [0.0, 0.0, 0.0, 0.0]
-    out[:len(values)] = [float(v) for v in values]
+    out[:len(values)] = (values.tolist() if isinstance(values, np.ndarray)
+                         else [float(v) for v in values])
     return out

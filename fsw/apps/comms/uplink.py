@@ -23,6 +23,8 @@ from fsw.protocol.uplink import TcReceiver
 
 FRAMES_PER_HOLDER = 16
 FRAMES_PER_CYCLE = 16
+# What `rejections` returns when nothing was refused: shared, never added to.
+_NOTHING_REJECTED: Counter[Why] = Counter()
 
 
 class UplinkIntake:
@@ -86,5 +88,8 @@ class UplinkIntake:
         """Frames refused on arrival since the last call, by reason, and the
         text of the last one."""
         with self._lock:
-            out, self._rejected = self._rejected, Counter()
+            out = self._rejected
+            if not out:  # most cycles: no new counter to build (the caller only reads it)
+                return _NOTHING_REJECTED, self._last_rejection
+            self._rejected = Counter()
             return out, self._last_rejection

@@ -40,8 +40,10 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from fsw.core import App, Field, MessageType, Severity
@@ -79,11 +81,24 @@ class ParameterRef:
     field_name: str
     index: int | None
 
-    def value(self, values: Mapping[str, Any]) -> float:
-        v = values[self.field_name]
-        if self.index is not None:
-            v = v[self.index]
-        return float(v)
+    @cached_property
+    def _element(self) -> tuple[struct.Struct, int]:
+        """The parameter's own value in its message: struct code and byte offset
+        (the layout is big-endian without padding: offsets add up)."""
+        offset = 0
+        for f in self.mtype.fields:
+            if f.name == self.field_name:
+                element = struct.Struct(">" + f.code)
+                return element, offset + (self.index or 0) * element.size
+            offset += f.size
+        raise KeyError(self.field_name)
+
+    def read(self, payload: bytes) -> float:
+        """The value (element `index` of an array field) straight from a payload
+        of the message: the monitors read a few fields of messages that arrive
+        ten times a second, so the rest is left unpacked."""
+        element, offset = self._element
+        return float(element.unpack_from(payload, offset)[0])
 
 
 @dataclass
@@ -266,24 +281,22 @@ class FdirApp(App):
             self.bus.subscribe(self.pipe, msg_id)
         for m in self.monitors:
             self.by_msg[m.param.mtype.msg_id].append(m)
+        # Per message: the monitors whose enable gate it carries (the layout
+        # registered under its id must be the gate's own).
+        self.gates_by_msg = {msg_id: [m for m in self.monitors if m.gate is not None
+                                      and m.gate.mtype is self.bus.message_type(msg_id)]
+                             for msg_id in self.by_msg}
 
     # -- main loop ----------------------------------------------------------------------
     def execute(self) -> None:
         t_s = self.now()
         for msg_id, payload in self.pipe.drain():
-            mtype = self.bus.message_type(msg_id)
-            assert mtype is not None
-            values = mtype.unpack(payload)
-            self._update_gates(mtype, values)
+            for m in self.gates_by_msg.get(msg_id, ()):
+                self.gates[m.gate.text] = m.gate.read(payload)
             for monitor in self.by_msg.get(msg_id, ()):
-                self._sample(monitor, monitor.param.value(values))
+                self._sample(monitor, monitor.param.read(payload))
         self._watch_heartbeats(t_s)
         self._kick(t_s)
-
-    def _update_gates(self, mtype: MessageType, values: Mapping[str, Any]) -> None:
-        for m in self.monitors:
-            if m.gate is not None and m.gate.mtype is mtype:
-                self.gates[m.gate.text] = m.gate.value(values)
 
     def _sample(self, m: Monitor, raw: float) -> None:
         value = raw
