@@ -128,7 +128,7 @@ def test_safe_was_entered_on_low_battery_and_left_on_the_operators_command(missi
 def test_the_html_report_shows_plots_passes_commands_events_partner_data_and_audit(mission):
     _, out, facts = mission
     page = (out / "mission.html").read_text()
-    for heading in ("Pass timeline", "Command log", "The partner&#x27;s data", "Events",
+    for heading in ("Pass timeline", "Command log", "The partner's data", "Events",
                     "Audit log"):
         assert heading in page, heading
     for src in re.findall(r"<img src='([^']+)'", page):
