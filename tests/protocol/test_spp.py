@@ -390,3 +390,41 @@ def test_bulk_decoding_refuses_other_versions_and_short_buffers_with_reasons():
     with pytest.raises(PacketError) as e:
         decode_bulk(bytes.fromhex("0000c0000000" "00" "0000c0000001" "0000" "00"))
     assert str(e.value) == "truncated: trailing 1 octets"
+
+
+@given(packets, st.binary(max_size=40))
+def test_the_two_step_path_past_the_struct_limit_gives_the_same_results(p, junk):
+    """Lengths with no Struct of their own (past the limit) encode and decode alike."""
+    import fsw.protocol.spp as spp
+
+    raw = p.encode()
+    decoded = SpacePacket.decode(raw)
+    saved = spp._SHAPE_LIMIT
+    spp._SHAPE_LIMIT = 0  # no new shapes: every uncached length takes the two-step path
+    try:
+        unshaped = spp._decode_unshaped(raw)
+        assert spp._decode_unshaped(bytearray(raw)) == unshaped == decoded == p
+        assert unshaped.encode() == raw
+        for bad in (junk, raw[:-1], b"\x20" + raw[1:]):
+            want = reference_decode(bad)
+            if isinstance(want, Reason):
+                with pytest.raises(PacketError) as e:
+                    spp._decode_unshaped(bad)
+                assert e.value.reason == want
+    finally:
+        spp._SHAPE_LIMIT = saved
+
+
+def test_a_decoded_packet_is_a_space_packet():
+    import copy
+    import pickle
+
+    p = SpacePacket.decode(bytes.fromhex("0123c0050003deadbeef"))
+    assert isinstance(p, SpacePacket) and p == SpacePacket(0x123, TM, False, 3, 5,
+                                                           bytes.fromhex("deadbeef"))
+    assert repr(p).startswith("SpacePacket(apid=291, ")
+    for twin in (copy.copy(p), pickle.loads(pickle.dumps(p))):
+        assert type(twin) is SpacePacket and twin == p
+    p.seq_count = 0x4000
+    with pytest.raises(PacketError):
+        p.encode()
