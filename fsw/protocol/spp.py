@@ -74,10 +74,11 @@ class SpacePacket:
 
     Speed (CPython 3.11, where receivers read every field of every packet):
     each field is a slot, which reads and writes in a few nanoseconds where a
-    derived property costs about 50 ns; `decode` skips the constructor (every
-    field decoded from a version-0 header is in range) and splits the packet
-    identification word with one lookup in a table of its 8192 values, since
-    CPython 3.11 runs `&` and `>>` on ints through its slow generic path.
+    derived property costs about 50 ns; `encode` and `decode` pack and unpack
+    header and data field with one Struct per packet length; `decode` splits
+    the header words by table lookup and skips the constructor (every field
+    decoded from a version-0 header is in range): the packet it returns is a
+    private subclass that is a SpacePacket in every respect but `type()`.
     """
 
     __slots__ = ("apid", "data", "packet_type", "sec_hdr_flag", "seq_count", "seq_flags")
