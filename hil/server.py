@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import select
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -167,6 +168,9 @@ class BenchServer:
         self.said_bye = False
         self.flight_stats: dict[str, float] = {}  # the flight side's link counters, at its bye
         self._stop = False
+        self._saver: int | None = None  # a forked child writing the checkpoint
+        self._save_started = 0.0
+        self._save_s = 0.0               # how long the last checkpoint took to write
 
     def stop(self) -> None:
         """Make `serve` return at its next turn (from another thread)."""
@@ -227,18 +231,56 @@ class BenchServer:
                 self.stats.flight_losses += 1
                 self.on_event(f"flight computer lost: nothing heard for "
                               f"{now - self._heard:.1f} s; waiting for it")
-            if self.checkpoint is not None and now >= next_save:
-                self.world.save(self.checkpoint)
-                # The checkpoint grows with the run: keep its cost under ~5 % of the time.
-                spent = time.perf_counter() - now
-                next_save = time.perf_counter() + max(0.5, 20.0 * spent)
+            if self._saver is not None:
+                self._saved()  # reaped at once, so its time is the writing's
+            if self.checkpoint is not None and now >= next_save and self._saved():
+                self._save()
+                # The checkpoint grows with the run: keep its cost (the last one's
+                # time) under ~5 % of the time.
+                next_save = time.perf_counter() + max(0.5, 20.0 * self._save_s)
             if self.world.link_drop_s:
                 self._silent_until = time.perf_counter() + self.world.link_drop_s
                 self.world.link_drop_s = 0.0
         if self._t0_wall is not None:
             self.stats.elapsed_s = time.perf_counter() - self._t0_wall
         if self.checkpoint is not None:
+            while not self._saved():
+                time.sleep(0.01)
             self.world.save(self.checkpoint)
+
+    def _save(self) -> None:
+        """Write the checkpoint. It grows with the run (seconds of JSON after an
+        orbit), and a bench that stops answering for that long stalls the flight
+        software's transactions: a forked child writes it from a copy of the
+        world while this process goes on serving. Forked only from the main
+        thread of a process (a child of a threaded process inherits locks held
+        by other threads); otherwise written here."""
+        self._save_started = time.perf_counter()
+        if threading.current_thread() is not threading.main_thread() or \
+                not hasattr(os, "fork"):
+            self.world.save(self.checkpoint)
+            self._save_s = time.perf_counter() - self._save_started
+            return
+        pid = os.fork()
+        if pid == 0:  # the child: write, and leave without running the parent's exit code
+            code = 1
+            try:
+                self.world.save(self.checkpoint)
+                code = 0
+            finally:
+                os._exit(code)
+        self._saver = pid
+
+    def _saved(self) -> bool:
+        """True when no checkpoint is being written (a finished writer is reaped)."""
+        if self._saver is None:
+            return True
+        pid, _ = os.waitpid(self._saver, os.WNOHANG)
+        if pid == 0:
+            return False
+        self._saver = None
+        self._save_s = time.perf_counter() - self._save_started
+        return True
 
     def _follow_wall(self, now: float) -> None:
         if self.world.scenario.mode == "realtime" and self._t0_wall is not None:
@@ -324,7 +366,7 @@ class BenchServer:
             doc = unpack_json(frame.payload)
         except FrameError:
             doc = {}
-        if doc.get("op") == "bye":
+        if doc.get("op") == "bye" and not self.said_bye:  # sent three times: log it once
             self.said_bye = True
             stats = doc.get("stats")
             if isinstance(stats, dict):

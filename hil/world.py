@@ -122,6 +122,8 @@ class BenchWorld:
         self.simulator.start(0.0)
         self.t_s = 0.0
         self.dictionary = telemetry_dictionary(flight_config)
+        # the last payload of each message not decoded yet (see record_telemetry)
+        self._unpacked: dict[int, tuple[MessageType, bytes]] = {}
         self.recorder = Recorder()
         self._pending_faults = list(scenario.faults)
         self._clears: list[tuple[float, Fault]] = []
@@ -294,7 +296,7 @@ class BenchWorld:
         t_from, t_to, telemetry = unpack_tick(payload)
         wall = time.perf_counter()
         if self._last_tick_wall is not None:
-            self.recorder.tick_wall_ms.append((wall - self._last_tick_wall) * 1e3)
+            self._recorder.tick_wall_ms.append((wall - self._last_tick_wall) * 1e3)
         self._last_tick_wall = wall
         self.record_telemetry(t_from, telemetry)
         self.advance_to(t_to)
@@ -302,7 +304,7 @@ class BenchWorld:
 
     def _stamp(self, payload: bytes) -> bytes:
         frame, start_s, done_s, deadline_s, telemetry = unpack_stamp(payload)
-        rec = self.recorder
+        rec = self._recorder
         rec.frames_stamped += 1
         if frame > 0:  # frame 0 is timed from the clock's start: it holds the boot
             rec.work_ms.append((done_s - start_s) * 1e3)
@@ -397,33 +399,54 @@ class BenchWorld:
 
     # -- records -----------------------------------------------------------------------
     def record_telemetry(self, t_s: float, records: list[tuple[int, bytes]]) -> None:
-        """Keep the last value of every field, and a 1 Hz series per message for plots."""
-        rec = self.recorder
+        """Keep the last value of every field, and a 1 Hz series per message for plots.
+
+        A message is decoded when it is sampled; between samples only its last
+        payload is kept, and decoded when the records are read (`recorder`)."""
+        rec = self._recorder
         for msg_id, payload in records:
             rec.tm_records += 1
             mtype = self.dictionary.get(msg_id)
             if mtype is None or len(payload) != mtype.size:
                 rec.tm_unknown += 1
                 continue
-            values = mtype.unpack(payload)
-            sample = t_s >= self._tm_next.get(msg_id, 0.0)
-            if sample:
+            if t_s >= self._tm_next.get(msg_id, 0.0):
                 self._tm_next[msg_id] = t_s + 1.0 - 1e-6
-            for name, value in values.items():
-                key = f"tm.{mtype.name}.{name}"
-                scalar = _scalar(value)
-                if scalar is None:
-                    continue
-                rec.last_tm[key] = scalar
-                if sample:
-                    rec.add(key, t_s, scalar)
+                self._unpacked.pop(msg_id, None)
+                self._keep(mtype, payload, t_s)
+            else:
+                self._unpacked[msg_id] = (mtype, payload)
+
+    def _keep(self, mtype: MessageType, payload: bytes, sample_t_s: float | None) -> None:
+        rec = self._recorder
+        for name, value in mtype.unpack(payload).items():
+            scalar = _scalar(value)
+            if scalar is None:
+                continue
+            key = f"tm.{mtype.name}.{name}"
+            rec.last_tm[key] = scalar
+            if sample_t_s is not None:
+                rec.add(key, sample_t_s, scalar)
+
+    @property
+    def recorder(self) -> Recorder:
+        """Everything recorded so far, the last telemetry values brought up to date."""
+        for mtype, payload in self._unpacked.values():
+            self._keep(mtype, payload, None)
+        self._unpacked.clear()
+        return self._recorder
+
+    @recorder.setter
+    def recorder(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+        self._unpacked.clear()
 
     def _log_truth(self) -> None:
         log = self.simulator.log
         rows = log.rows["t_s"]
         for i in range(self._truth_logged, len(rows)):
             w = log.rows["w_body_rad_s"][i]
-            self.recorder.add("truth.rate_deg_s", float(rows[i]),
+            self._recorder.add("truth.rate_deg_s", float(rows[i]),
                               math.degrees(float(np.linalg.norm(w))))
         self._truth_logged = len(rows)
 

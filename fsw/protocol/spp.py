@@ -29,10 +29,36 @@ MAX_PACKET_LEN = PRIMARY_HEADER_LEN + 65536  # 65 542 octets (133.0-B-2 4.1.3.5)
 IDLE_FILL = 0x55  # idle data pattern is mission-defined (133.0-B-2 4.1.4.2.4)
 
 _HDR = struct.Struct(">HHH")
-# (APID, packet type, secondary header flag) of each version-0 packet identification word
-_SPLIT_ID = tuple((w & 0x7FF, w >> 12, (w & 0x800) != 0) for w in range(0x2000))
 _unpack_hdr = _HDR.unpack_from
 _pack_hdr = _HDR.pack
+
+# Tables that replace bit arithmetic on the hot path: CPython 3.11 runs `&`
+# and `>>` on ints through its generic path and allocates every result over
+# 256, while a list lookup hands back an existing object.
+# (APID, packet type, secondary header flag) of each version-0 packet
+# identification word: 8,192 triples, about 0.8 MB.
+_SPLIT_ID = tuple((w & 0x7FF, w >> 12, (w & 0x800) != 0) for w in range(0x2000))
+# (sequence flags, sequence count) of each sequence control word, indexed by
+# the word: 65,536 pairs sharing 16,384 count objects, about 4.9 MB.
+_COUNTS = tuple(range(0x4000))
+_SPLIT_SEQ = tuple((flags, count) for flags in range(4) for count in _COUNTS)
+
+# One struct.Struct per packet length, which packs or unpacks the header and
+# the data field in one call (no separate header object, slice or
+# concatenation). Built on first use for at most _SHAPE_LIMIT lengths (about
+# 280 octets each); packets of other lengths take the two-step path.
+_SHAPE_LIMIT = 1024
+_shapes: list[struct.Struct | None] = [None] * (MAX_PACKET_LEN + 1)  # by packet length
+_shape_count = [0]
+
+
+def _shape(length: int) -> struct.Struct | None:
+    """The Struct for packets of `length` octets (7..65,542), or None past the limit."""
+    if _shape_count[0] >= _SHAPE_LIMIT:
+        return None
+    shape = _shapes[length] = struct.Struct(f">HHH{length - PRIMARY_HEADER_LEN}s")
+    _shape_count[0] += 1
+    return shape
 
 
 class SpacePacket:
@@ -48,10 +74,11 @@ class SpacePacket:
 
     Speed (CPython 3.11, where receivers read every field of every packet):
     each field is a slot, which reads and writes in a few nanoseconds where a
-    derived property costs about 50 ns; `decode` skips the constructor (every
-    field decoded from a version-0 header is in range) and splits the packet
-    identification word with one lookup in a table of its 8192 values, since
-    CPython 3.11 runs `&` and `>>` on ints through its slow generic path.
+    derived property costs about 50 ns; `encode` and `decode` pack and unpack
+    header and data field with one Struct per packet length; `decode` splits
+    the header words by table lookup and skips the constructor (every field
+    decoded from a version-0 header is in range): the packet it returns is a
+    private subclass that is a SpacePacket in every respect but `type()`.
     """
 
     __slots__ = ("apid", "data", "packet_type", "sec_hdr_flag", "seq_count", "seq_flags")
@@ -83,7 +110,7 @@ class SpacePacket:
         return self.packet_type * 0x1000 + (0x800 if self.sec_hdr_flag else 0) + self.apid
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
+        if not isinstance(other, SpacePacket):
             return NotImplemented
         return (self.apid == other.apid  # type: ignore[attr-defined]
                 and self.seq_count == other.seq_count  # type: ignore[attr-defined]
@@ -93,13 +120,18 @@ class SpacePacket:
                 and self.data == other.data)  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
-        return (f"{self.__class__.__qualname__}(apid={self.apid}, "
+        return (f"SpacePacket(apid={self.apid}, "
                 f"packet_type={self.packet_type}, sec_hdr_flag={self.sec_hdr_flag}, "
                 f"seq_flags={self.seq_flags}, seq_count={self.seq_count}, data={self.data!r})")
 
+    def __reduce__(self) -> tuple[type[SpacePacket], tuple]:
+        # copies and pickles are rebuilt through the constructor and its checks
+        return SpacePacket, (self.apid, self.packet_type, self.sec_hdr_flag, self.seq_flags,
+                             self.seq_count, self.data)
+
     # --- wire format ---
 
-    def encode(self, _pack=_pack_hdr) -> bytes:
+    def encode(self, _shapes=_shapes) -> bytes:
         """The packet as transmitted: primary header + data field.
 
         Raises PacketError (FIELD_RANGE) if a field was set out of its range.
@@ -109,36 +141,42 @@ class SpacePacket:
         seq_flags = self.seq_flags
         seq_count = self.seq_count
         data = self.data
+        n = len(data)
         if not (0 <= apid <= 0x7FF and (packet_type == 0 or packet_type == 1)
-                and 0 <= seq_flags <= 3 and 0 <= seq_count <= 0x3FFF
-                and 0 < len(data) <= 65536):
+                and 0 <= seq_flags <= 3 and 0 <= seq_count <= 0x3FFF and 0 < n <= 65536):
             _range_error(apid, packet_type, seq_flags, seq_count, data)
         # the fields are in range, so they occupy disjoint bits and + is |;
         # CPython 3.11 runs + and * on small ints faster than | and <<
-        return _pack(packet_type * 0x1000 + 0x800 + apid if self.sec_hdr_flag
-                     else packet_type * 0x1000 + apid,
-                     seq_flags * 0x4000 + seq_count, len(data) - 1) + data
+        w0 = (packet_type * 0x1000 + 0x800 + apid if self.sec_hdr_flag
+              else packet_type * 0x1000 + apid)
+        shape = _shapes[n + 6] or _shape(n + 6)
+        if shape is None:
+            return _pack_hdr(w0, seq_flags * 0x4000 + seq_count, n - 1) + data
+        return shape.pack(w0, seq_flags * 0x4000 + seq_count, n - 1, data)
 
     @staticmethod
-    def decode(data: bytes | bytearray | memoryview, _unpack=_unpack_hdr,
-               _new=object.__new__, _split=_SPLIT_ID) -> SpacePacket:
-        """Decode exactly one packet; the length field must match len(data)."""
+    def decode(data: bytes | bytearray | memoryview, _shapes=_shapes,
+               _split_id=_SPLIT_ID, _split_seq=_SPLIT_SEQ) -> SpacePacket:
+        """Decode exactly one packet; the length field must match len(data).
+
+        The packet returned is a SpacePacket made without running the
+        constructor (every field decoded from a version-0 header is in range).
+        """
+        n = len(data)
         try:
-            w0, w1, length = _unpack(data)
-        except struct.error:  # under 6 octets
-            raise PacketError(Reason.TRUNCATED, f"{len(data)} octets, a packet has at "
-                              "least 7") from None
+            shape = _shapes[n] or _shape(n) if n > PRIMARY_HEADER_LEN else None
+        except IndexError:  # longer than any packet
+            shape = None
+        if shape is None:
+            return _decode_unshaped(data)
+        w0, w1, length, body = shape.unpack(data)
         # one test for a good packet; a version other than 0 makes w0 > 0x1FFF
-        if w0 > 0x1FFF or length + 7 != len(data):
+        if w0 > 0x1FFF or length + 7 != n:
             _decode_error(data, w0, length)
-        # every field decoded from a version-0 header is in range, so the
-        # constructor and its checks are skipped (a static method: binding a
-        # class method costs more than the rest of the call)
-        pkt = _new(SpacePacket)
-        pkt.apid, pkt.packet_type, pkt.sec_hdr_flag = _split[w0]
-        pkt.seq_flags = w1 >> 14
-        pkt.seq_count = w1 & 0x3FFF
-        pkt.data = data[6:] if data.__class__ is bytes else bytes(data[6:])
+        pkt = _Decoded()
+        pkt.apid, pkt.packet_type, pkt.sec_hdr_flag = _split_id[w0]
+        pkt.seq_flags, pkt.seq_count = _split_seq[w1]
+        pkt.data = body
         return pkt
 
     @classmethod
@@ -152,6 +190,35 @@ class SpacePacket:
             raise PacketError(Reason.TRUNCATED, f"packet needs {end - offset} octets, "
                               f"{len(buf) - offset} left")
         return cls.decode(memoryview(buf)[offset:end]), end
+
+
+class _Decoded(SpacePacket):
+    """A SpacePacket made by `decode`, whose fields it sets itself.
+
+    Creating it runs no Python constructor (`object.__init__` is C), which in
+    CPython 3.11 costs half of `object.__new__(SpacePacket)`. It is a
+    SpacePacket in every respect (isinstance, equality, repr, match, copy and
+    pickle, which rebuild a SpacePacket).
+    """
+
+    __slots__ = ()
+    __init__ = object.__init__
+
+
+def _decode_unshaped(data: bytes | bytearray | memoryview) -> SpacePacket:
+    """`SpacePacket.decode` for a length with no Struct of its own, or malformed input."""
+    try:
+        w0, w1, length = _unpack_hdr(data)
+    except struct.error:  # under 6 octets
+        raise PacketError(Reason.TRUNCATED, f"{len(data)} octets, a packet has at "
+                          "least 7") from None
+    if w0 > 0x1FFF or length + 7 != len(data):
+        _decode_error(data, w0, length)
+    pkt = _Decoded()
+    pkt.apid, pkt.packet_type, pkt.sec_hdr_flag = _SPLIT_ID[w0]
+    pkt.seq_flags, pkt.seq_count = _SPLIT_SEQ[w1]
+    pkt.data = bytes(data[6:])
+    return pkt
 
 
 def _decode_error(data: bytes | bytearray | memoryview, w0: int, length: int) -> None:

@@ -25,13 +25,15 @@ from typing import Any
 from hal import HalError
 from hal.tunnel.link import BenchLink
 from hal.tunnel.messages import (
+    BATCH_ITEM,
     TELEMETRY_ROOM,
     pack_stamp,
     pack_telemetry,
     pack_tick,
     unpack_time_reply,
 )
-from hal.tunnel.protocol import MsgType
+from hal.tunnel.protocol import MAX_PAYLOAD, MsgType
+from hal.tunnel.readahead import READ_AHEAD_ROOM
 
 __all__ = ["BenchTime", "RealtimeBenchClock"]
 
@@ -70,6 +72,10 @@ class BenchTime:
         transactions to read ahead for the next frame (`hal.tunnel.readahead`)."""
         payload = pack_tick(t_from_s, t_to_s, self._telemetry_bytes(TELEMETRY_ROOM - 16))
         ahead = self.link.read_ahead
+        if ahead is not None:
+            # what the TICK and the posted writes leave of one frame
+            ahead.room = min(READ_AHEAD_ROOM, MAX_PAYLOAD - 2 * BATCH_ITEM.size - len(payload)
+                             - self.link.posted_bytes)
         planned = ahead.plan() if ahead is not None else []
         replies = self.link.exchange([(MsgType.TICK, payload), *planned])
         if ahead is not None:

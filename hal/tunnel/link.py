@@ -55,7 +55,11 @@ from hal.tunnel.protocol import (
 )
 from hal.tunnel.readahead import ReadAhead, Target
 
-__all__ = ["BenchLink", "LinkError", "LinkLostError", "LinkStats"]
+__all__ = ["POSTED_ROOM", "BenchLink", "LinkError", "LinkLostError", "LinkStats"]
+
+# Posted requests queued beyond this many bytes are sent on their own: with a
+# TICK or STAMP's telemetry (at most TELEMETRY_ROOM) they still fit one frame.
+POSTED_ROOM = MAX_PAYLOAD // 2 - 64
 
 
 class LinkError(HalError):
@@ -222,7 +226,8 @@ class BenchLink:
     # -- requests -----------------------------------------------------------------
     def _send(self, type_: int, payload: bytes) -> int:
         self._seq = (self._seq + 1) & 0xFFFF
-        self._write(encode_frame(type_, self._seq, payload))
+        self._pending_frame = encode_frame(type_, self._seq, payload)
+        self._write(self._pending_frame)
         self.stats.frames_tx += 1
         return self._seq
 
@@ -261,7 +266,7 @@ class BenchLink:
         the request that carried it gives up (real time), it counts as failed
         with that request's error."""
         size = BATCH_ITEM.size + len(payload)
-        if self._posted_size + size > MAX_PAYLOAD // 2:
+        if self._posted_size + size > POSTED_ROOM:
             self.exchange([], patient=self.session.get("mode", "lockstep") == "lockstep")
         self._posted.append((type_, payload, target, on_reply))
         self._posted_size += size
@@ -272,6 +277,11 @@ class BenchLink:
     def posted_pending(self) -> int:
         """Posted requests queued and not yet sent."""
         return len(self._posted)
+
+    @property
+    def posted_bytes(self) -> int:
+        """What the posted requests queued add to the next batch, bytes."""
+        return self._posted_size
 
     def exchange(self, items: list[tuple[int, bytes]], *, patient: bool = True) -> list[bytes]:
         """Send the posted requests and `items` in one round trip; the replies to
@@ -320,7 +330,6 @@ class BenchLink:
             if self._port is None and not self._reconnect(start, patient):
                 raise BusTimeoutError("bench link down", bus="bench link")
             try:
-                self._pending_payload = payload
                 seq = self._send(type_, payload)
                 reply = self._await(type_ | REPLY, seq, start, patient)
             except OSError as exc:
@@ -336,6 +345,11 @@ class BenchLink:
         """The awaited reply, retransmitting every retry_s; None when lost or given up."""
         sent = time.monotonic()
         retry_s = self.retry_s
+        baud = self.session.get("baud") if self.session.get("mode") == "realtime" else None
+        if isinstance(baud, int) and baud > 0:
+            # The bench imposes the line's byte timing: a long request (a read-ahead
+            # batch) and its reply take time on the wire before any answer can come.
+            retry_s += 2 * len(self._pending_frame) * 10 / baud
         while True:
             now = time.monotonic()
             if not patient and now - start >= self.give_up_s:
@@ -344,7 +358,7 @@ class BenchLink:
                 self._lose(f"no reply for {now - self._last_heard:.1f} s")
                 return None
             if now - sent >= retry_s:
-                self._write(encode_frame(want_type & ~REPLY, seq, self._pending_payload))
+                self._write(self._pending_frame)
                 self.stats.frames_tx += 1
                 self.stats.retries += 1
                 sent = now
@@ -380,8 +394,8 @@ class BenchLink:
                 # makes that safe.
                 sent = now - retry_s
 
-    # `_await` resends the payload of the request in flight (one at a time).
-    _pending_payload = b""
+    # `_await` resends the frame of the request in flight (one at a time).
+    _pending_frame = b""
 
     def _lose(self, why: str) -> None:
         if self._lost_since is None:
@@ -410,7 +424,6 @@ class BenchLink:
                 continue
             try:
                 seq = self._send(MsgType.HELLO, self._hello_payload())
-                self._pending_payload = self._hello_payload()
                 reply = self._await_hello(seq)
             except OSError:
                 self._close()

@@ -8,6 +8,7 @@ in seconds of the flight computer's clock.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import struct
@@ -70,6 +71,7 @@ _BUS_FIELDS: Final = {
 }
 
 
+@functools.lru_cache(maxsize=64)
 def _name(name: str) -> bytes:
     raw = name.encode("ascii")
     if not 0 < len(raw) < 64:
@@ -84,6 +86,12 @@ def pack_bus_request(shape: str, bus: str, *fields: int, data: bytes = b"") -> b
 
 def unpack_bus_request(shape: str, payload: bytes) -> tuple[str, tuple[int, ...], bytes]:
     """(bus name, fixed fields, trailing bytes)."""
+    return _unpack_bus_request(shape, bytes(payload))
+
+
+# Drivers ask the same few hundred requests over and over: their parse is remembered.
+@functools.lru_cache(maxsize=1024)
+def _unpack_bus_request(shape: str, payload: bytes) -> tuple[str, tuple[int, ...], bytes]:
     if not payload:
         raise FrameError("bus request without a bus name")
     n = payload[0]
@@ -165,6 +173,8 @@ def pack_reply(status: Status, data: bytes = b"") -> bytes:
 
 
 def unpack_reply(payload: bytes) -> tuple[Status, bytes]:
+    if payload[:1] == b"\x00":
+        return Status.OK, payload[1:]
     if not payload:
         raise FrameError("empty reply")
     try:

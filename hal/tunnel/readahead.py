@@ -32,7 +32,10 @@ from typing import Final
 from hal.tunnel.messages import BATCH_ITEM
 from hal.tunnel.protocol import MsgType, Status
 
-__all__ = ["ReadAhead", "Target"]
+__all__ = ["READ_AHEAD_ROOM", "ReadAhead", "Target"]
+
+# Bytes the planned requests may add to a TICK's frame at most.
+READ_AHEAD_ROOM: Final = 1536
 
 Target = tuple[str, int | None]
 Transaction = tuple[int, bytes]
@@ -51,12 +54,14 @@ class ReadAhead:
     requests add to the TICK's frame.
     """
 
-    def __init__(self, room: int = 1536) -> None:
+    def __init__(self, room: int = READ_AHEAD_ROOM) -> None:
         self.room = room
         self._frame: list[tuple[int, bytes, Target]] = []
         self._last: dict[Target, list[Transaction]] = {}
         self._ahead: dict[Target, deque[tuple[int, bytes, bytes]]] = {}
         self._targets: list[Target] = []  # of the transactions last planned
+        self._last_frame: list[tuple[int, bytes, Target]] = []
+        self._steady: list[tuple[int, bytes]] | None = None  # the plan while frames repeat
         self.planned = 0     # transactions done ahead
         self.used = 0        # of which the answer was taken
         self.dropped = 0     # of which the answer was dropped (not asked, or asked otherwise)
@@ -71,7 +76,7 @@ class ReadAhead:
         if not queue:
             return None
         want_type, want_payload, reply = queue[0]
-        if want_type == type_ and want_payload == payload and reply[:1] != _SKIPPED:
+        if want_type == type_ and want_payload == payload and reply[:1] not in _NOT_DONE:
             queue.popleft()
             self.used += 1
             return reply
@@ -86,6 +91,10 @@ class ReadAhead:
         for queue in self._ahead.values():
             self.dropped += len(queue)
         self._ahead.clear()
+        if self._steady is not None and self._frame == self._last_frame:
+            # The common case: this frame repeated the last one, whose plan stands.
+            self._frame = []
+            return self._steady
         this: dict[Target, list[Transaction]] = {}
         for type_, payload, target in self._frame:
             this.setdefault(target, []).append((type_, payload))
@@ -113,7 +122,8 @@ class ReadAhead:
             planned.append((type_, payload))
             self._targets.append(target)
         self._last = this
-        self._frame = []
+        self._steady = planned if self._frame == self._last_frame else None
+        self._last_frame, self._frame = self._frame, []
         return planned
 
     def fill(self, planned: list[tuple[int, bytes]], replies: list[bytes]) -> None:
@@ -130,6 +140,9 @@ class ReadAhead:
         self._ahead.clear()
         self._frame = []
         self._last = {}
+        self._last_frame = []
+        self._steady = None
 
 
-_SKIPPED: Final = bytes([Status.SKIPPED])
+# Replies that are no answer of the part's: the transaction goes over the link itself.
+_NOT_DONE: Final = (bytes([Status.SKIPPED]), bytes([Status.BAD_REQUEST]))

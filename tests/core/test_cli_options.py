@@ -87,6 +87,9 @@ def tessera(*args, timeout=60):
     ("sim", "--seed", "-1"),
     ("sim", "--out", "/proc/tessera-out"),
     ("demo", "--out", "/dev/null/out"),
+    ("demo", "--quick", "--single"),     # two different runs asked for at once
+    ("demo", "--orbits", "2"),           # an option of the single-spacecraft run alone
+    ("demo", "--no-plot"),
 ])
 def test_the_reported_bad_inputs_end_in_one_line_as_a_process(args):
     proc = tessera(*args)

@@ -145,7 +145,7 @@ def test_the_link_comes_back_and_the_archive_keeps_what_it_had(tmp_path, diction
             s.archive.flush()
             before = len(s.archive.samples(SCID, "sample.hk.cycles", 0, 1e9))
             with sc.lock:
-                sc.radio._drop_client()  # the ground station's connection drops
+                sc.radio.drop_connections()  # the ground station's connection drops
             assert wait(lambda: any("link" == k and "closed" in t for k, t in notes))
             assert wait(lambda: s.spacecraft().link.connects >= 2, 30)
             rec = s.ping("sample") if wait(lambda: s.spacecraft().ready) else None
@@ -262,3 +262,65 @@ def test_the_docs_core_api_example_runs(tmp_path, dictionary, monkeypatch):
             assert sc.exe.apps["sample"].latest_input == 3.0
         finally:
             session.stop()
+
+
+def test_two_control_centres_share_one_radio_and_each_keeps_only_its_own(tmp_path, dictionary):
+    """The operator and a partner connected at once: each commands over its own
+    virtual channel; both hear the whole downlink; the partner keeps only its APIDs."""
+    with Spacecraft(tmp_path) as sc:
+        op = session_for(tmp_path, sc, dictionary)
+        uni = session_for(tmp_path, sc, dictionary, role="uni-a")
+        try:
+            assert wait(lambda: sc.radio.connections == 2)
+            assert wait(lambda: op.spacecraft().ready and uni.spacecraft().ready)
+            a = op.command("sample.set_input", {"value": 7.0})
+            b = uni.set_parameter("uni_a_sample.gain", 4.0)
+            assert wait(lambda: a.done and b.done, 30)
+            assert (a.status, b.status) == ("completed", "completed"), (a.summary(), b.summary())
+            assert sc.exe.apps["sample"].latest_input == 7.0
+            assert sc.exe.apps["uni_a_sample"].params["gain"] == 4.0
+            assert wait(lambda: "sample.hk.cycles" in op.spacecraft().latest)
+            assert all(n.startswith("uni_a_sample.") for n in uni.spacecraft().latest)
+            assert uni.spacecraft().packets_hidden > 0
+        finally:
+            op.stop()
+            uni.stop()
+
+
+def test_a_downlink_bit_rate_bounds_the_frames_per_second(tmp_path):
+    """At 8 x 260 octets per second of mission time the radio sends no more than
+    that however many frames wait on board (and an idle frame only when idle)."""
+    keys = tmp_path / "keys.json"
+    simulator_key_file(keys)
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0), housekeeping_hz=1.0,
+                    wiring=Wiring.from_config(FLIGHT["wiring"]))
+    exe.add_app(AppSpec("comms", CommsApp, 10.0, {"scid": SCID, "key_file": str(keys),
+                                                  "arsn_db": str(tmp_path / "a2.db")}))
+    exe.add_app(AppSpec("sample", SampleApp, 10.0))
+    assert exe.boot() == []
+    comms = exe.apps["comms"]
+    frame_octets = 4 + 256  # ASM and the frame
+    radio = RadioPort(comms, bit_rate=8 * frame_octets * 8.0, idle_period_s=1.0)
+    try:
+        for _ in range(200):            # 20 s out of contact: TM waits on board
+            exe.step()
+            radio.poll(0.1)
+        assert radio.tm_frames_out == 0 and comms.downlink.frames
+        queued = len(comms.downlink.frames)
+        assert queued > 20
+        radio.in_pass = True
+        for _ in range(20):             # 2 s in contact: the rate, not the queue, limits
+            exe.step()
+            radio.poll(0.1)
+        assert 14 <= radio.tm_frames_out <= 17 and comms.downlink.frames
+        while comms.downlink.frames:
+            exe.step()
+            radio.poll(0.1)
+        sent = radio.tm_frames_out
+        for _ in range(50):             # 5 s with nothing queued: about one idle frame a second
+            exe.step()
+            comms.downlink.frames.clear()
+            radio.poll(0.1)
+        assert 4 <= radio.tm_frames_out - sent <= 6
+    finally:
+        radio.close()

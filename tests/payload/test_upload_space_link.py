@@ -120,10 +120,10 @@ class Mission:
         """Before a pass: the ground station has (re)connected to the radio, as a real
         one is on the antenna before AOS (the link retries on the wall clock)."""
         deadline = time.monotonic() + timeout_s
-        while self.radio.client is None and time.monotonic() < deadline:
+        while not self.radio.connections and time.monotonic() < deadline:
             self.step(False)
             time.sleep(0.01)
-        assert self.radio.client is not None, "the ground never connected"
+        assert self.radio.connections, "the ground never connected"
 
     def command(self, dotted: str, timeout_s: float = 60.0, **args) -> str:
         """Send a TC through COP-1 and step until its verification ends (COP-1's

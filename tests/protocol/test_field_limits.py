@@ -293,6 +293,8 @@ def test_more_refusal_texts_of_the_packet_codecs():
     # the reference vector with every default: TM, no secondary header, unsegmented
     p = SpacePacket(0x123, seq_count=5, data=bytes.fromhex("deadbeef"))
     assert p.encode().hex() == "0123c0050003deadbeef"
+    assert SpacePacket(0x123, data=bytes.fromhex("deadbeef")).encode().hex() == (
+        "0123c0000003deadbeef")  # the count starts at 0
     p.seq_count = 0x4000  # fields set after construction are checked when encoded
     with pytest.raises(PacketError) as info:
         p.encode()
@@ -303,3 +305,10 @@ def test_more_refusal_texts_of_the_packet_codecs():
         r.add(0b01, b"b")
     assert info.value.reason == Reason.SEGMENT_SEQUENCE
     assert str(info.value) == "segment_sequence: first segment mid-packet"
+
+
+def test_an_error_without_detail_reads_as_its_reason_alone():
+    e = PacketError(Reason.TRUNCATED)
+    assert str(e) == "truncated" and e.detail == "" and e.reason is Reason.TRUNCATED
+    assert str(FrameError(Reason.BAD_FHP, "FHP 9")) == "bad_fhp: FHP 9"
+    assert PacketError(37).reason is Reason.BAD_FHP  # reasons are read as numbers too

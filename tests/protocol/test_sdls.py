@@ -192,6 +192,8 @@ def test_rekey_on_management_sa_only(link: Link, key_file, tmp_path):
     raw = link.tx.frame(0, 0, pdu, map_id=MANAGEMENT_MAP, spi=OPERATOR_SPI)
     out = link.rx.receive(raw)
     assert out[0].kind == "rekey"
+    assert (out[0].vcid, out[0].map_id, out[0].sa.owner, out[0].packet) == (
+        0, MANAGEMENT_MAP, "operator", pdu)
     old = link.tx.frame(1, 0, ping(seq=2), spi=PARTNER_A_SPI)
     assert reason_of(lambda: link.rx.receive(old)) == Reason.BAD_MAC
     link.tx.senders[PARTNER_A_SPI].rekeyed(new_key, 1)

@@ -237,19 +237,26 @@ def test_fields_encode_and_repr_match_the_definition(apid, ptype, sec, flags, co
     assert not p != back
 
 
+def _decodes_as_the_definition_says(decode, raw: bytes) -> SpacePacket | None:
+    """Decode `raw` with `decode`: the reference's fields, or its reason as PacketError."""
+    want = reference_decode(raw)
+    if isinstance(want, Reason):
+        with pytest.raises(PacketError) as e:
+            decode(raw)
+        assert e.value.reason == want
+        return None
+    p = decode(raw)
+    assert fields_and_data(p) == want
+    return p
+
+
 @given(st.one_of(st.binary(max_size=40), packets.map(lambda p: p.encode()),
                  packets.map(lambda p: p.encode()).flatmap(
                      lambda raw: st.tuples(st.integers(0, len(raw) - 1), st.integers(0, 255))
                      .map(lambda iv: raw[:iv[0]] + bytes([iv[1]]) + raw[iv[0] + 1:]))))
 def test_decode_agrees_with_the_definition_on_any_bytes(raw):
-    want = reference_decode(raw)
-    if isinstance(want, Reason):
-        with pytest.raises(PacketError) as e:
-            SpacePacket.decode(raw)
-        assert e.value.reason == want
-    else:
-        p = SpacePacket.decode(raw)
-        assert fields_and_data(p) == want
+    p = _decodes_as_the_definition_says(SpacePacket.decode, raw)
+    if p is not None:
         assert p.encode() == raw
 
 
@@ -390,3 +397,37 @@ def test_bulk_decoding_refuses_other_versions_and_short_buffers_with_reasons():
     with pytest.raises(PacketError) as e:
         decode_bulk(bytes.fromhex("0000c0000000" "00" "0000c0000001" "0000" "00"))
     assert str(e.value) == "truncated: trailing 1 octets"
+
+
+@given(packets, st.binary(max_size=40))
+def test_the_two_step_path_past_the_struct_limit_gives_the_same_results(p, junk):
+    """Lengths with no Struct of their own (past the limit) encode and decode alike."""
+    import fsw.protocol.spp as spp
+
+    raw = p.encode()
+    decoded = SpacePacket.decode(raw)
+    saved = spp._SHAPE_LIMIT
+    spp._SHAPE_LIMIT = 0  # no new shapes: every uncached length takes the two-step path
+    try:
+        unshaped = spp._decode_unshaped(raw)
+        assert spp._decode_unshaped(bytearray(raw)) == unshaped == decoded == p
+        assert unshaped.encode() == raw
+        for bad in (junk, raw[:-1], b"\x20" + raw[1:]):
+            _decodes_as_the_definition_says(spp._decode_unshaped, bad)
+    finally:
+        spp._SHAPE_LIMIT = saved
+
+
+def test_a_decoded_packet_is_a_space_packet():
+    import copy
+    import pickle
+
+    p = SpacePacket.decode(bytes.fromhex("0123c0050003deadbeef"))
+    assert isinstance(p, SpacePacket) and p == SpacePacket(0x123, TM, False, 3, 5,
+                                                           bytes.fromhex("deadbeef"))
+    assert repr(p).startswith("SpacePacket(apid=291, ")
+    for twin in (copy.copy(p), pickle.loads(pickle.dumps(p))):
+        assert type(twin) is SpacePacket and twin == p
+    p.seq_count = 0x4000
+    with pytest.raises(PacketError):
+        p.encode()

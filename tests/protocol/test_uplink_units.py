@@ -289,3 +289,22 @@ def test_farm_control_needs_the_right_to_it(tmp_path):
     with pytest.raises(SecurityError) as err:
         rx.receive(tx.frame(0, 0, UNLOCK, bypass=True, control=True, spi=5))
     assert str(err.value) == "not_authorised: guest may not control the FARM of VC 0"
+
+
+def test_another_holders_directive_commits_the_newest_arsn_farm_1_discarded(link):
+    from spacelink_kit import OPERATOR_SPI, PARTNER_A_SPI
+
+    ahead2 = link.tx.frame(1, 2, PING, spi=PARTNER_A_SPI)  # ARSN 1
+    ahead3 = link.tx.frame(1, 3, PING, spi=PARTNER_A_SPI)  # ARSN 2
+    for raw in (ahead3, ahead2):  # the newer ARSN arrives first; both are E3 discards
+        with pytest.raises(ProtocolError) as err:
+            link.rx.receive(raw)
+        assert err.value.reason == Reason.FARM_OUT_OF_WINDOW
+    assert link.flight_store.get(PARTNER_A_SPI)[0] == 0
+    # the bus operator unlocks VC 1: uni-a's FOP restarts, its discarded frames are void
+    link.rx.receive(link.tx.frame(1, 0, UNLOCK, bypass=True, control=True, spi=OPERATOR_SPI))
+    assert link.flight_store.get(PARTNER_A_SPI)[0] == 2
+    for raw in (ahead3, ahead2):
+        with pytest.raises(ProtocolError) as err:
+            link.rx.receive(raw)
+        assert err.value.reason == Reason.REPLAY

@@ -182,7 +182,8 @@ def test_flight_config_without_adcs_orbit_is_filled_from_the_scenario():
 
 
 def test_tessera_demo_command_runs_as_a_process(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "tessera", "demo", "--orbits", "0.02", "--no-plot",
+    proc = subprocess.run([sys.executable, "-m", "tessera", "demo", "--single", "--orbits", "0.02",
+                           "--no-plot",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert "Summary" in proc.stdout and "real time" in proc.stdout
     assert proc.stdout.startswith("Tessera demo:")
