@@ -10,7 +10,9 @@ from fsw.payload.sdk import (
     DeviceNotGrantedError,
     PayloadApp,
     Storage,
+    StorageQuotaError,
     on_command,
 )
 
-__all__ = ["CommandFailedError", "DeviceNotGrantedError", "PayloadApp", "Storage", "on_command"]
+__all__ = ["CommandFailedError", "DeviceNotGrantedError", "PayloadApp", "Storage",
+           "StorageQuotaError", "on_command"]

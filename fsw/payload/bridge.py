@@ -8,11 +8,17 @@ Host to app: MESSAGE (a bus message the app subscribed to), COMMAND (a
 command to the app), TICK (run one cycle; body = mission time f64 and a
 housekeeping flag), GRANTED (a subscription was granted; body = the
 layout as JSON), REFUSED (a request was refused; body = the reason), STOP,
-DEVICE_REPLY (the JSON result of a DEVICE call).
+DEVICE_REPLY (the JSON result of a DEVICE call), STORAGE_REPLY (the answer to a
+STORAGE request).
 
 App to host: PUBLISH, SUBSCRIBE (body = topic name), RESULT (a command
 verification stage), EVENT, PARAMETER (a parameter report), READY, DONE (a tick's cycle is over),
-DEVICE (call one method of a granted device).
+DEVICE (call one method of a granted device), STORAGE (one operation on the
+app's private directory, which the host keeps: the app cannot write a file
+itself).
+
+STORAGE and STORAGE_REPLY bodies are ``header length: u16 | header (JSON) |
+data``; a write or read moves at most `STORAGE_CHUNK` octets of data.
 
 The host decides everything: it checks every PUBLISH against the app's own
 message ids and every SUBSCRIBE against the topics its manifest was
@@ -24,6 +30,7 @@ that app.
 
 from __future__ import annotations
 
+import json
 import struct
 from enum import IntEnum
 
@@ -33,6 +40,8 @@ TICK = struct.Struct(">dB")
 RESULT = struct.Struct(">IBBBH")  # request id, function code, stage, ok, reason
 EVENT = struct.Struct(">HB")  # event id, severity; then UTF-8 text
 PARAMETER = struct.Struct(">Hd")
+STORAGE_HEAD = struct.Struct(">H")
+STORAGE_CHUNK = 3072  # octets of file data per STORAGE frame (frames are at most 4 KiB)
 
 
 class Kind(IntEnum):
@@ -44,6 +53,7 @@ class Kind(IntEnum):
     REFUSED = 5
     STOP = 6
     DEVICE_REPLY = 7
+    STORAGE_REPLY = 8
     # app -> host
     PUBLISH = 10
     SUBSCRIBE = 11
@@ -53,6 +63,7 @@ class Kind(IntEnum):
     READY = 15
     DONE = 16  # a TICK's cycle is finished (the host waits for it in lockstep)
     DEVICE = 17  # call a granted device method; body JSON {device, method, args}
+    STORAGE = 18  # an operation on the private directory (see the module docstring)
 
 
 class BridgeError(Exception):
@@ -64,6 +75,24 @@ def encode(kind: int, msg_id: int, body: bytes = b"") -> bytes:
     if len(body) + 3 > MAX_FRAME:
         raise BridgeError(f"frame body of {len(body)} bytes is over {MAX_FRAME - 3}")
     return HEADER.pack(len(body) + 3, kind, msg_id) + body
+
+
+def encode_storage(header: dict, data: bytes = b"") -> bytes:
+    """The body of a STORAGE or STORAGE_REPLY frame."""
+    head = json.dumps(header, separators=(",", ":")).encode()
+    return STORAGE_HEAD.pack(len(head)) + head + data
+
+
+def decode_storage(body: bytes) -> tuple[dict, bytes]:
+    """(header, data) of a STORAGE or STORAGE_REPLY body; BridgeError if malformed."""
+    try:
+        (n,) = STORAGE_HEAD.unpack_from(body)
+        header = json.loads(body[STORAGE_HEAD.size:STORAGE_HEAD.size + n])
+    except (struct.error, ValueError) as exc:
+        raise BridgeError(f"malformed storage frame: {exc}") from None
+    if not isinstance(header, dict) or len(body) < STORAGE_HEAD.size + n:
+        raise BridgeError("malformed storage frame: no header")
+    return header, body[STORAGE_HEAD.size + n:]
 
 
 class FrameReader:

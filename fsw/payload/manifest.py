@@ -16,6 +16,7 @@ A partner declares everything about its app once, in ``manifest.toml``::
     cpu_percent = 10              # share of one core, per cent
     memory_mib = 96               # address space, MiB
     storage_kib = 1024            # private directory, KiB
+    storage_files = 64            # files in it (64 when left out)
     messages_per_s = 50           # bus messages the app may publish per second
     downlink_bytes_per_day = 2_000_000
 
@@ -73,8 +74,8 @@ RATES_HZ = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 FIRST_PARTNER_CODE = 10
 FIELD_TYPES = frozenset("BbHhIiQqfd?")
 
-RESOURCE_KEYS = ("cpu_percent", "memory_mib", "storage_kib", "messages_per_s",
-                 "downlink_bytes_per_day")
+RESOURCE_KEYS = ("cpu_percent", "memory_mib", "storage_kib", "storage_files",
+                 "messages_per_s", "downlink_bytes_per_day")
 
 
 class ManifestError(ValueError):
@@ -88,6 +89,7 @@ class Resources:
     cpu_percent: float = 10.0
     memory_mib: int = 96
     storage_kib: int = 1024
+    storage_files: int = 64
     messages_per_s: int = 50
     downlink_bytes_per_day: int = 1_000_000
 
@@ -223,6 +225,8 @@ def _resources(table: Any, where: str) -> Resources:
         cpu_percent=float(_number(table, "cpu_percent", where, 1, 100, d.cpu_percent)),
         memory_mib=int(_number(table, "memory_mib", where, 32, 4096, d.memory_mib, True)),
         storage_kib=int(_number(table, "storage_kib", where, 0, 1 << 22, d.storage_kib, True)),
+        storage_files=int(_number(table, "storage_files", where, 0, 65536, d.storage_files,
+                                  True)),
         messages_per_s=int(_number(table, "messages_per_s", where, 1, 100_000,
                                    d.messages_per_s, True)),
         downlink_bytes_per_day=int(_number(table, "downlink_bytes_per_day", where, 0, 1 << 34,

@@ -23,9 +23,14 @@ order it is applied:
    libseccomp cannot be loaded the app still runs with no_new_privs and the
    rest, and `confine` reports ``seccomp: unavailable``.
 
-The private directory belongs to the app's user id with mode 0700, so no
-other partner's app can read it; the storage quota is enforced by
-``RLIMIT_FSIZE`` per file and by the supervisor measuring the directory.
+The app writes no file itself: ``RLIMIT_FSIZE`` is 0 (a write that would
+grow any file fails with ``SIGXFSZ``/``EFBIG``), the seccomp filter refuses
+``open`` and ``openat`` for writing or creating and every call that renames,
+links, removes or truncates, and when the host runs as root the private
+directory belongs to the host (mode 0700) rather than to the app. The app's
+files are kept by the host over the bridge (STORAGE requests), which
+enforces the quota (bytes and files) on every write; no other partner's app
+can read them. The supervisor still measures the directory every period.
 """
 
 from __future__ import annotations
@@ -77,15 +82,15 @@ PR_SET_NO_NEW_PRIVS = 38
 MAX_OPEN_FILES = 32
 MAX_PROCESSES = 8  # threads count against RLIMIT_NPROC; fork is refused by seccomp anyway
 
-# Syscalls a Python interpreter needs to run an app that computes, reads and
-# writes files in its directory and talks over the already-open bridge.
-# Everything else fails with EPERM.
+# Syscalls a Python interpreter needs to run an app that computes, reads its
+# code and talks over the already-open bridge (its files are the host's:
+# `open`/`openat` only to read, see `install_seccomp`). Everything else fails
+# with EPERM.
 ALLOWED_SYSCALLS = (
     "read", "write", "readv", "writev", "pread64", "pwrite64", "close", "lseek",
-    "openat", "open", "stat", "fstat", "lstat", "newfstatat", "statx", "access", "faccessat",
+    "stat", "fstat", "lstat", "newfstatat", "statx", "access", "faccessat",
     "faccessat2", "getdents64", "getcwd", "readlink", "readlinkat", "fcntl", "ioctl", "dup",
-    "dup2", "dup3", "fsync", "fdatasync", "ftruncate", "rename", "renameat", "renameat2",
-    "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "utimensat", "fchmod", "chmod",
+    "dup2", "dup3", "fsync", "fdatasync",
     "mmap", "munmap", "mprotect", "mremap", "madvise", "brk", "rt_sigaction",
     "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "select", "pselect6", "poll", "ppoll",
     "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "sendto", "recvfrom",
@@ -98,6 +103,7 @@ ALLOWED_SYSCALLS = (
     "restart_syscall", "pipe2", "eventfd2", "membarrier", "arch_prctl",
 )
 CLONE_THREAD = 0x00010000
+OPEN_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
 @dataclass(frozen=True)
@@ -153,11 +159,12 @@ def isolate() -> str:
 
 
 def prepare_dirs(spec: SandboxSpec) -> None:
-    """Create the private directory (owner = the app's uid, mode 0700) when root."""
+    """Create the private directory (the host's, mode 0700: the app's files are written
+    by the host) and make the code readable by the app's group only, when root."""
     spec.data_dir.mkdir(parents=True, exist_ok=True)
     if running_as_root():
         spec.code_dir.parent.chmod(0o711)
-        os.chown(spec.data_dir, spec.uid, spec.uid)
+        os.chown(spec.data_dir, 0, 0)
         # the code is readable by the app's group only: no partner reads another's code
         for path in [spec.code_dir, *spec.code_dir.rglob("*")]:
             os.chown(path, 0, spec.uid)
@@ -190,14 +197,14 @@ def launch(spec: SandboxSpec) -> Launched:
 
 
 # -- in the runner (the app's process) -----------------------------------------------
-def set_limits(memory_mib: int, storage_kib: int, cpu_seconds: int) -> None:
+def set_limits(memory_mib: int, cpu_seconds: int) -> None:
     """Resource limits of this process (and its user id, for processes)."""
     limits = {
         resource.RLIMIT_CPU: cpu_seconds,
         resource.RLIMIT_AS: memory_mib << 20,
         resource.RLIMIT_NOFILE: MAX_OPEN_FILES,
         resource.RLIMIT_NPROC: MAX_PROCESSES,
-        resource.RLIMIT_FSIZE: max(storage_kib, 1) << 10,
+        resource.RLIMIT_FSIZE: 0,  # no file grows: the host writes the app's files
         resource.RLIMIT_CORE: 0,
     }
     for which, value in limits.items():
@@ -226,6 +233,10 @@ def install_seccomp() -> str:
             flt.add_rule(seccomp.ALLOW, name)
         except (OSError, ValueError, RuntimeError):
             continue  # not a syscall on this architecture
+    # open for reading only: no write, create, truncate or append flag (open(2))
+    for name, flags_arg in (("openat", 2), ("open", 1)):
+        flt.add_rule(seccomp.ALLOW, name, seccomp.Arg(flags_arg, seccomp.MASKED_EQ,
+                                                      OPEN_WRITE_FLAGS, 0))
     # threads yes (CLONE_THREAD set), new processes no
     flt.add_rule(seccomp.ALLOW, "clone",
                  seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, CLONE_THREAD))
@@ -238,14 +249,14 @@ def confine(uid: int, memory_mib: int, storage_kib: int, cpu_seconds: int,
             data_dir: str) -> list[str]:
     """Everything the runner applies to itself before loading partner code."""
     applied = []
-    set_limits(memory_mib, storage_kib, cpu_seconds)
+    set_limits(memory_mib, cpu_seconds)
     applied.append(f"AS {memory_mib} MiB, files {MAX_OPEN_FILES}, procs {MAX_PROCESSES}")
+    os.chdir(data_dir)  # while it may: the app's id cannot enter the host's folder
     if running_as_root():
         drop_privileges(uid)
         applied.append(f"uid {uid}")
     else:
         applied.append(f"uid {os.getuid()} (not root: shared)")
-    os.chdir(data_dir)
     no_new_privs()
     applied.append("no_new_privs")
     applied.append(install_seccomp())

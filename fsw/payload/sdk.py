@@ -34,8 +34,8 @@ A handler raises `CommandFailedError(text)` to fail a command.
 
 from __future__ import annotations
 
+import errno
 import json
-import os
 import select
 import socket
 import struct
@@ -80,41 +80,72 @@ def on_command(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return mark
 
 
+class StorageQuotaError(OSError):
+    """A write refused because the private directory would be over its quota (bytes or
+    files); errno EDQUOT, and the text says which and by how much."""
+
+
 class Storage:
-    """The app's private directory, with its quota (bytes) enforced on every write."""
+    """The app's private directory, which the host keeps: every operation is a request
+    over the bridge, and the host enforces the quota (`storage_kib` bytes, `storage_files`
+    files) on every write, so a write beyond it fails here with `StorageQuotaError` and
+    the app's process cannot write a file by itself (its file size limit is 0).
 
-    def __init__(self, root: Path, quota_bytes: int) -> None:
-        self.root = root
+    File names are plain: 1-64 of ``A-Z a-z 0-9 . _ -``, not starting with a dot.
+    A write replaces the whole file at once (the old content stays until the new one
+    is complete).
+    """
+
+    def __init__(self, link: _Link, quota_bytes: int, quota_files: int) -> None:
+        self._link = link
         self.quota_bytes = quota_bytes
+        self.quota_files = quota_files
 
-    def _path(self, name: str) -> Path:
-        p = (self.root / name).resolve()
-        if self.root.resolve() not in p.parents:
-            raise PermissionError(f"{name!r} is outside the app's directory")
-        return p
-
-    def used_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+    def _call(self, header: dict[str, Any], data: bytes = b"") -> tuple[dict[str, Any], bytes]:
+        reply = self._link.request(Kind.STORAGE, bridge.encode_storage(header, data),
+                                   Kind.STORAGE_REPLY)
+        try:
+            head, payload = bridge.decode_storage(reply)
+        except bridge.BridgeError:  # the link's own "no reply" answer is plain JSON
+            head, payload = json.loads(reply), b""
+        if head.get("ok"):
+            return head, payload
+        why = f"{header.get('name', '')}: {head.get('error', 'refused')}".lstrip(": ")
+        if head.get("quota"):
+            raise StorageQuotaError(errno.EDQUOT, why)
+        if head.get("missing"):
+            raise FileNotFoundError(errno.ENOENT, why)
+        raise PermissionError(errno.EPERM, why)
 
     def write_bytes(self, name: str, data: bytes) -> None:
-        """Write a file, refusing (OSError ENOSPC) anything that would exceed the quota."""
-        path = self._path(name)
-        old = path.stat().st_size if path.exists() else 0
-        if self.used_bytes() - old + len(data) > self.quota_bytes:
-            raise OSError(28, f"storage quota of {self.quota_bytes} bytes would be exceeded")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        """Write (replace) a file; StorageQuotaError if the directory would be over quota."""
+        data = bytes(data)
+        chunk = bridge.STORAGE_CHUNK
+        for offset in range(0, max(len(data), 1), chunk):
+            self._call({"op": "write", "name": name, "size": len(data), "offset": offset},
+                       data[offset:offset + chunk])
 
     def read_bytes(self, name: str) -> bytes:
-        return self._path(name).read_bytes()
+        out = bytearray()
+        while True:
+            head, payload = self._call({"op": "read", "name": name, "offset": len(out)})
+            out += payload
+            if len(out) >= int(head["size"]) or not payload:
+                return bytes(out)
 
     def exists(self, name: str) -> bool:
-        return self._path(name).exists()
+        return bool(self._call({"op": "exists", "name": name})[0]["exists"])
 
     def remove(self, name: str) -> None:
-        self._path(name).unlink()
+        self._call({"op": "remove", "name": name})
+
+    def used_bytes(self) -> int:
+        """Octets the directory holds now."""
+        return int(self._call({"op": "usage"})[0]["bytes"])
+
+    def used_files(self) -> int:
+        """Files the directory holds now."""
+        return int(self._call({"op": "usage"})[0]["files"])
 
 
 class DeviceProxy:
@@ -153,7 +184,8 @@ class PayloadApp:
         self.cmd_error_count = 0
         self.cycle_error_count = 0
         self.params: dict[str, float] = {p.name: p.default for p in manifest.parameters}
-        self.storage = Storage(data_dir, manifest.resources.storage_kib * 1024)
+        self.storage = Storage(link, manifest.resources.storage_kib * 1024,
+                               manifest.resources.storage_files)
         self._telemetry = {t.name: t for t in manifest.telemetry}
         self._commands: dict[int, tuple[CommandDecl, Layout, Callable[..., Any]]] = {}
         self._topics: dict[str, Callable[[dict[str, Any]], None]] = {}

@@ -48,6 +48,7 @@ class Measurement:
     messages_over: int  # publishes dropped for exceeding messages_per_s
     downlink_over: int  # telemetry bytes dropped for exceeding the daily budget
     paused: bool = False  # the host held the app stopped in this period (CPU throttle)
+    storage_files: int = 0
 
 
 @dataclass
@@ -71,9 +72,13 @@ class Supervisor:
         """What to do after one period."""
         cpu_percent = 100.0 * m.cpu_s / m.period_s if m.period_s > 0 else 0.0
         quota_bytes = self.resources.storage_kib * 1024
-        if m.storage_bytes > quota_bytes:
+        if m.storage_bytes > quota_bytes:  # the host refuses such writes: only a new
+            # version with a smaller quota, or files put there by hand, get here
             return Verdict(Action.STOP, f"storage {m.storage_bytes} B over its quota of "
                                         f"{quota_bytes} B", cpu_percent)
+        if m.storage_files > self.resources.storage_files:
+            return Verdict(Action.STOP, f"storage {m.storage_files} files over its quota of "
+                                        f"{self.resources.storage_files}", cpu_percent)
         over = {
             "cpu": (cpu_percent > self.resources.cpu_percent,
                     f"CPU {cpu_percent:.0f}% over its {self.resources.cpu_percent:g}% share"),

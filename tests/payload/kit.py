@@ -20,6 +20,7 @@ subscribe = {subscribe}
 cpu_percent = {cpu_percent}
 memory_mib = {memory_mib}
 storage_kib = {storage_kib}
+storage_files = {storage_files}
 messages_per_s = {messages_per_s}
 downlink_bytes_per_day = 1_000_000
 
@@ -55,7 +56,7 @@ class App(PayloadApp):
 def make_project(root: Path, name: str, *, partner: str = "uni-a", apid: int = 0x100,
                  body: str = QUIET, version: int = 1, rate_hz: float = 1,
                  subscribe: tuple[str, ...] = (), cpu_percent: float = 10,
-                 memory_mib: int = 128, storage_kib: int = 64,
+                 memory_mib: int = 128, storage_kib: int = 64, storage_files: int = 64,
                  messages_per_s: int = 20, extra_files: dict[str, bytes] | None = None) -> Path:
     """Write a project whose app module is `body` (TM names its telemetry)."""
     project = root / f"{name}-v{version}"
@@ -64,7 +65,8 @@ def make_project(root: Path, name: str, *, partner: str = "uni-a", apid: int = 0
     (project / "manifest.toml").write_text(MANIFEST.format(
         name=name, partner=partner, version=version, apid=apid, tm_apid=apid + 1,
         rate_hz=rate_hz, subscribe=list(subscribe), cpu_percent=cpu_percent,
-        memory_mib=memory_mib, storage_kib=storage_kib, messages_per_s=messages_per_s,
+        memory_mib=memory_mib, storage_kib=storage_kib, storage_files=storage_files,
+        messages_per_s=messages_per_s,
         tm_name=tm_name).replace("'", '"'))
     (project / name / "__init__.py").write_text("")
     (project / name / "app.py").write_text(f"TM = {tm_name!r}\n" + textwrap.dedent(body))

@@ -15,6 +15,7 @@ import queue
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -195,3 +196,50 @@ def test_the_operator_uploads_a_bundle_over_the_radio_and_starts_it(sim, project
     assert names, out
     assert any(e.text.startswith("uni-b/probe v1 installed")
                for e in archive.events(0x2AB, 0, 1e9))
+
+
+def test_the_web_console_shows_the_app_by_its_manifest(sim, project):
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("starlette", reason="the web console needs the 'web' extra")
+    users = project / "users.json"
+    subprocess.run([str(BIN / "tessera"), "ground", "user", "alice", "--role", "uni-a",
+                    "--users", str(users), "--keys", str(project / "sim" / "keys-sc1.json")],
+                   input="partner-pass-a\n", text=True, check=True, env=ENV,
+                   capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web = subprocess.Popen([str(BIN / "tessera"), "ground", "web", "--fleet",
+                            str(project / "sim" / "fleet.json"), "--users", str(users),
+                            "--port", str(port), "--archive-dir", str(project / "web")],
+                           env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                client = httpx.Client(base_url=base, timeout=10.0)
+                r = client.post("/api/login", json={"user": "alice",
+                                                    "password": "partner-pass-a"})
+                break
+            except httpx.TransportError:
+                assert web.poll() is None and time.monotonic() < deadline, web.stdout.read()
+                time.sleep(0.3)
+        assert r.status_code == 200, r.text
+        params = client.get("/api/me").json()["parameters"]
+        assert params["hello.HelloAppStatus.reading"]["unit"] == "degC"  # from the manifest
+        assert all(n.startswith("hello.") for n in params)  # uni-a sees its own app only
+        deadline = time.monotonic() + 90
+        series: list = []
+        while not series and time.monotonic() < deadline:
+            time.sleep(1.0)
+            series = client.get("/api/archive", params={
+                "spacecraft": "sc1", "name": "hello.HelloAppStatus.count"}).json()["series"][
+                "hello.HelloAppStatus.count"]
+        assert series and series[-1][1] > 0, series
+    finally:
+        web.send_signal(signal.SIGINT)
+        try:
+            web.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            web.kill()

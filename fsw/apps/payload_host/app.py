@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -81,14 +82,18 @@ EV_KILLED = EventDef(21, "KILLED", Severity.HIGH, "{app} stopped: {why}",
                      doc="stopped at once for exceeding a quota or breaking the bridge rules")
 EV_LAUNCH_FAILED = EventDef(22, "LAUNCH_FAILED", Severity.HIGH,
                             "{app} could not be launched: {why}")
+EV_STORAGE_FULL = EventDef(23, "STORAGE_FULL", Severity.MEDIUM, "{app}: {what} (x{count})",
+                           doc="a write the storage quota refused; raised for the 1st, 2nd, "
+                               "4th ... time")
 PAYLOAD_HOST_EVENTS = (EV_INSTALLED, EV_REFUSED, EV_STARTED, EV_STOPPED, EV_CRASHED,
                        EV_THROTTLED, EV_DISABLED, EV_VIOLATION, EV_SWITCHED, EV_UNINSTALLED,
-                       EV_KILLED, EV_LAUNCH_FAILED)
+                       EV_KILLED, EV_LAUNCH_FAILED, EV_STORAGE_FULL)
 
 NAME_FIELD = Field("app", "16s", doc="app name, NUL padded")
 READ_BUDGET_BYTES = 16 * 1024  # per app per cycle: a flood costs the host a bounded time
 OUT_BUFFER_MAX = 1 << 20  # bytes waiting for a slow app before new frames are dropped
 STOP_GRACE_S = 1.0
+STORAGE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
 UNIX_TAI_OFFSET_S = 378691200.0 + 37.0  # 1958-01-01 TAI to 1970-01-01 UTC, TAI-UTC 37 s
 
 
@@ -119,6 +124,7 @@ class Running:
     violations: int = 0
     violation_kinds: dict[str, int] = field(default_factory=dict)
     frames_dropped: int = 0
+    storage_write: tuple[str, int] | None = None  # (file, size) of a write in progress
     cpu_ticks: int = 0
     rss_kib: int = 0
     paused: bool = False
@@ -456,6 +462,7 @@ class PayloadHostApp(App):
                     run.launched.process.poll() is None:
                 select.select([run.launched.sock], [], [], 0.05)
                 self._read(name, run)
+                self._flush(run)  # answers to what its init asked (its stored files)
         rec["enabled"] = True
         self._save()
         self.event(EV_STARTED, app=name, version=m.version, pid=run.pid, why=why)
@@ -511,6 +518,7 @@ class PayloadHostApp(App):
         still = []
         for run, kill_at in self.stopping:
             proc = run.launched.process
+            self._serve_stopping(run)
             if proc.poll() is not None:
                 self._close(run)
                 continue
@@ -648,6 +656,8 @@ class PayloadHostApp(App):
             run.ready = True
         elif kind == Kind.DONE:
             run.done = True
+        elif kind == Kind.STORAGE:
+            self._storage_request(name, run, body)
         elif kind == Kind.DEVICE:
             self._send(run, bridge.encode(Kind.DEVICE_REPLY, 0,
                                           json.dumps(self._device_call(name, run, body)).encode()))
@@ -712,6 +722,103 @@ class PayloadHostApp(App):
         except TypeError:
             return {"ok": False, "error": f"result {type(value).__name__} is not plain data"}
 
+    def _storage_request(self, name: str, run: Running, body: bytes) -> None:
+        """Answer one STORAGE request at once (the app waits for it)."""
+        try:
+            head, data = bridge.decode_storage(body)
+            answer, out = self._storage(name, run, head, data)
+        except (bridge.BridgeError, KeyError, TypeError, ValueError) as exc:
+            answer, out = {"ok": False, "error": f"bad storage request ({exc})"[:120]}, b""
+        except OSError as exc:  # the host's own disk: the app hears why, nothing more
+            answer, out = {"ok": False, "error": f"storage failed: {exc.strerror}"}, b""
+        self._send(run, bridge.encode(Kind.STORAGE_REPLY, 0, bridge.encode_storage(answer, out)))
+        self._flush(run)
+
+    def _serve_stopping(self, run: Running) -> None:
+        """An app told to STOP may save its state: answer its storage requests (and
+        nothing else) until it ends or its grace is over."""
+        got = 0
+        while got < READ_BUDGET_BYTES:
+            try:
+                data = run.launched.sock.recv(65536)
+            except (BlockingIOError, InterruptedError, OSError):
+                return
+            if not data:
+                return
+            got += len(data)
+            try:
+                frames = run.reader.feed(data)
+            except bridge.BridgeError:
+                return
+            for kind, _mid, body in frames:
+                if kind == Kind.STORAGE:
+                    self._storage_request(run.manifest.name, run, body)
+
+    def _storage(self, name: str, run: Running, head: dict[str, Any], data: bytes
+                 ) -> tuple[dict[str, Any], bytes]:
+        """One operation on the app's private directory, kept by the host: the quota
+        (bytes and files) is checked before a write is accepted, so the app hears of it
+        at once and the directory never holds more than its quota."""
+        op = head["op"]
+        folder = self.root / "data" / name
+        if op == "usage":
+            used, files = _usage(folder)
+            return {"ok": True, "bytes": used, "files": files}, b""
+        fname = str(head["name"])
+        if not STORAGE_NAME.match(fname):
+            return {"ok": False, "error": "not a plain file name (1-64 of A-Z a-z 0-9 . _ -)"}, b""
+        path = folder / fname
+        if op == "exists":
+            return {"ok": True, "exists": path.is_file()}, b""
+        if op == "read":
+            offset = int(head.get("offset", 0))
+            try:
+                with path.open("rb") as fh:
+                    size = os.fstat(fh.fileno()).st_size
+                    fh.seek(offset)
+                    return {"ok": True, "size": size}, fh.read(bridge.STORAGE_CHUNK)
+            except FileNotFoundError:
+                return {"ok": False, "missing": True, "error": "no such file"}, b""
+        if op == "remove":
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return {"ok": False, "missing": True, "error": "no such file"}, b""
+            return {"ok": True}, b""
+        if op != "write":
+            return {"ok": False, "error": f"no operation {op!r}"}, b""
+        size, offset = int(head["size"]), int(head["offset"])
+        staging = self.root / "staging" / f"{name}.part"
+        if offset == 0:
+            quota = run.manifest.resources
+            used, files = _usage(folder)
+            old = path.stat().st_size if path.is_file() else 0
+            after_bytes = used - old + size
+            after_files = files + (0 if path.is_file() else 1)
+            over = (f"{after_bytes} B over its quota of {quota.storage_kib * 1024} B"
+                    if after_bytes > quota.storage_kib * 1024 else
+                    f"{after_files} files over its quota of {quota.storage_files}"
+                    if after_files > quota.storage_files else "")
+            if over:
+                self._violation(name, run, f"storage write of {fname} refused: {over}",
+                                key="storage quota", event=EV_STORAGE_FULL, action="quota")
+                return {"ok": False, "quota": True, "error": over}, b""
+            staging.parent.mkdir(mode=0o700, exist_ok=True)
+            run.storage_write = (fname, size)
+            staging.write_bytes(b"")
+        if run.storage_write != (fname, size) or offset != staging.stat().st_size or \
+                offset + len(data) > size:
+            return {"ok": False, "error": "write out of sequence"}, b""
+        with staging.open("ab") as fh:
+            fh.write(data)
+            if offset + len(data) == size:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if offset + len(data) == size:
+            os.replace(staging, path)  # the old content stays until the new one is whole
+            run.storage_write = None
+        return {"ok": True}, b""
+
     def _subscribe(self, name: str, run: Running, topic: str) -> None:
         assert run.topics is not None
         mtype = next((t for t in self.bus.registered().values()
@@ -729,13 +836,14 @@ class PayloadHostApp(App):
         self._send(run, bridge.encode(Kind.GRANTED, mtype.msg_id, layout.encode()))
 
     def _violation(self, name: str, run: Running, text: str, fatal: bool = False,
-                   key: str = "") -> None:
+                   key: str = "", event: EventDef = EV_VIOLATION,
+                   action: str = "refuse") -> None:
         run.violations += 1
         self.violations += 1
         n = run.violation_kinds[key or text] = run.violation_kinds.get(key or text, 0) + 1
         if n & (n - 1) == 0:  # 1st, 2nd, 4th ... of each kind: no event flood
-            self.event(EV_VIOLATION, app=name, what=text, count=n)
-            self._audit("onboard", "refuse", name, text)
+            self.event(event, app=name, what=text, count=n)
+            self._audit("onboard", action, name, text)
         if fatal and name in self.running:
             self._stop(name, text, keep_enabled=False, graceful=False)
 
@@ -751,15 +859,6 @@ class PayloadHostApp(App):
             return run.cpu_ticks, run.rss_kib
         return ticks, rss_kib
 
-    def _storage_bytes(self, name: str) -> int:
-        total = 0
-        for dirpath, _dirs, files in os.walk(self.root / "data" / name):
-            for f in files:
-                try:
-                    total += os.lstat(os.path.join(dirpath, f)).st_size
-                except OSError:
-                    pass
-        return total
 
     def _supervise(self, name: str, run: Running) -> None:
         ticks, run.rss_kib = self._measure(run)
@@ -769,9 +868,10 @@ class PayloadHostApp(App):
         if run.paused:
             os.kill(run.pid, signal.SIGCONT)
             run.paused = False
+        used, files = _usage(self.root / "data" / name)
         verdict = self._sup(name).assess(Measurement(
-            self.period_s, cpu_s, run.rss_kib, self._storage_bytes(name), run.messages_over,
-            run.downlink_over, paused=was_paused))
+            self.period_s, cpu_s, run.rss_kib, used, run.messages_over,
+            run.downlink_over, paused=was_paused, storage_files=files))
         run.messages_over = run.downlink_over = 0
         if verdict.action is Action.STOP:
             self._stop(name, f"quota: {verdict.why}", keep_enabled=False, graceful=False)
@@ -789,6 +889,19 @@ class PayloadHostApp(App):
                                                                         detail))
         except BusError:
             pass
+
+
+def _usage(folder: Path) -> tuple[int, int]:
+    """(octets, files) under `folder`, everything counted (links and folders as files)."""
+    total = count = 0
+    for dirpath, dirs, files in os.walk(folder):
+        for f in (*files, *dirs):
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_size if f in files else 0
+            except OSError:
+                continue
+            count += 1
+    return total, count
 
 
 def _jsonable(value: Any) -> Any:
