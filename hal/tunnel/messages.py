@@ -12,6 +12,7 @@ import functools
 import json
 import math
 import struct
+from collections.abc import Callable
 from typing import Any, Final
 
 from hal.busio import CanMessage
@@ -127,19 +128,34 @@ def pack_batch(items: list[tuple[int, bytes]]) -> bytes:
     return b"".join(BATCH_ITEM.pack(t, len(p)) + p for t, p in items)
 
 
-def unpack_batch(payload: bytes) -> list[tuple[int, bytes]]:
-    items, i = [], 0
-    while i < len(payload):
-        if len(payload) - i < BATCH_ITEM.size:
-            raise FrameError("truncated batch item header")
-        type_, n = BATCH_ITEM.unpack_from(payload, i)
-        i += BATCH_ITEM.size
-        if type_ not in _BATCHABLE:
-            raise FrameError(f"message type {type_:#04x} cannot ride in a batch")
-        if len(payload) - i < n:
-            raise FrameError(f"batch item of {n} bytes is truncated")
-        items.append((type_, bytes(payload[i:i + n])))
+def _length_prefixed(data: bytes, header: struct.Struct, what: str,
+                     check: Callable[[int], None] | None = None) -> list[tuple[int, bytes]]:
+    """Records of `header` (a key, then the body's length; or the length
+    alone, which then also stands as the key) each followed by its body;
+    `check` sees each key before its body is taken."""
+    out, i = [], 0
+    while i < len(data):
+        if len(data) - i < header.size:
+            raise FrameError(f"truncated {what} header")
+        fields = header.unpack_from(data, i)
+        key, n = fields[0], fields[-1]
+        i += header.size
+        if check is not None:
+            check(key)
+        if len(data) - i < n:
+            raise FrameError(f"{what} of {n} bytes is truncated")
+        out.append((key, bytes(data[i:i + n])))
         i += n
+    return out
+
+
+def _batchable(type_: int) -> None:
+    if type_ not in _BATCHABLE:
+        raise FrameError(f"message type {type_:#04x} cannot ride in a batch")
+
+
+def unpack_batch(payload: bytes) -> list[tuple[int, bytes]]:
+    items = _length_prefixed(payload, BATCH_ITEM, "batch item", _batchable)
     if not items:
         raise FrameError("empty batch")
     return items
@@ -152,16 +168,7 @@ def pack_batch_reply(replies: list[bytes]) -> bytes:
 
 def unpack_batch_reply(payload: bytes, count: int) -> list[bytes]:
     """The `count` replies of a batch of `count` items."""
-    replies, i = [], 0
-    while i < len(payload):
-        if len(payload) - i < _REPLY_ITEM.size:
-            raise FrameError("truncated batch reply header")
-        (n,) = _REPLY_ITEM.unpack_from(payload, i)
-        i += _REPLY_ITEM.size
-        if len(payload) - i < n:
-            raise FrameError(f"batch reply of {n} bytes is truncated")
-        replies.append(bytes(payload[i:i + n]))
-        i += n
+    replies = [body for _, body in _length_prefixed(payload, _REPLY_ITEM, "batch reply")]
     if len(replies) != count:
         raise FrameError(f"batch reply holds {len(replies)} replies for {count} requests")
     return replies
@@ -216,17 +223,7 @@ def pack_telemetry(records: list[tuple[int, bytes]]) -> bytes:
 
 
 def unpack_telemetry(data: bytes) -> list[tuple[int, bytes]]:
-    out, i = [], 0
-    while i < len(data):
-        if len(data) - i < _TM.size:
-            raise FrameError("truncated telemetry record header")
-        mid, n = _TM.unpack_from(data, i)
-        i += _TM.size
-        if len(data) - i < n:
-            raise FrameError(f"telemetry record of {n} bytes is truncated")
-        out.append((mid, bytes(data[i:i + n])))
-        i += n
-    return out
+    return _length_prefixed(data, _TM, "telemetry record")
 
 
 def pack_tick(t_from_s: float, t_to_s: float, telemetry: bytes = b"") -> bytes:
