@@ -111,7 +111,9 @@ def test_real_time_requests_give_up_instead_of_stalling(tmp_path) -> None:
         start = time.monotonic()
         with pytest.raises(BusTimeoutError):
             link.request(MsgType.I2C, b"q", patient=False)
-        assert time.monotonic() - start < 1.0
+        # It gives up (after 0.1 s) rather than retrying until the bench answers;
+        # the bound only tells the two apart, whatever the machine's load.
+        assert time.monotonic() - start < 60.0
     finally:
         link.close()
         bench.close()
