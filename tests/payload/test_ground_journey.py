@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sim_process import SimProcess
 
 from ground.archive import SqliteArchive
 from ground.payload import create_project
@@ -62,22 +63,15 @@ def _guide_project(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def sim(project):
     sim_lines, _ = session_blocks()
-    argv = [*shlex.split(sim_lines[0][2:]), "--duration-s", "400"]
-    proc = subprocess.Popen(argv, cwd=project, env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    fleet = project / "sim" / "fleet.json"
-    deadline = time.monotonic() + 120
-    while not (fleet.exists() and "dictionary" in fleet.read_text()):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"tessera sim did not start: {proc.stdout.read()}")
-        time.sleep(0.1)
-    yield proc, sim_lines[1:]
-    proc.send_signal(signal.SIGINT)
+    argv = shlex.split(sim_lines[0][2:])
+    assert argv[0] == "tessera", argv
+    # The time limit only ends a simulator left behind: the fixture stops it.
+    sim = SimProcess([*argv[1:], "--duration-s", "1800"], cwd=project)
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        sim.wait_running()
+        yield sim, sim_lines[1:]
+    finally:
+        sim.stop()
 
 
 class Console:
@@ -124,8 +118,8 @@ class Console:
 
 
 def test_the_guides_console_session_shows_the_app_by_its_manifest(sim, project):
-    proc, sim_out = sim
-    first = proc.stdout.readline().strip()  # the simulator said what it installed
+    sim_process, sim_out = sim
+    first = sim_process.lines[0].strip()  # the simulator said what it installed
     assert expected(sim_out[0]).search(first), first
     _, lines = session_blocks()
     argv = [*shlex.split(lines[0][2:]), "--archive", str(project / "uni-a.db")]
