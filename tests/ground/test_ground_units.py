@@ -4,6 +4,7 @@ records kept apart by spacecraft."""
 from __future__ import annotations
 
 import io
+import itertools
 import struct
 
 from hypothesis import given
@@ -163,3 +164,18 @@ def test_console_sends_a_critical_command_only_after_yes(tmp_path, dictionary):
     uni_a.onecmd("eps.set_output 2 0")  # not its app: refused before any question
     assert "refused: role uni-a may not command eps" in out.getvalue()
     assert "is declared critical" not in out.getvalue()
+
+
+def test_partner_apps_of_two_simulated_spacecraft_never_share_a_user_id(tmp_path):
+    # the sandbox separates apps by user id; spacecraft flown on one machine
+    from ground.sim.fleet import SpacecraftSpec, default_fleet, flight_config_for
+
+    def host(spec: SpacecraftSpec) -> dict:
+        config = flight_config_for(spec, tmp_path / "keys.json", tmp_path)
+        return next(a["config"] for a in config["apps"] if a["name"] == "payload_host")
+
+    fleet = default_fleet(3)
+    firsts = sorted(host(spec)["base_uid"] for spec in fleet)
+    assert len(set(firsts)) == 3
+    assert all(b - a >= 64 for a, b in itertools.pairwise(firsts))  # 64 apps each
+    assert all(u >= 61000 for u in firsts)  # above the ids a system hands out
