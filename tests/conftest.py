@@ -12,12 +12,23 @@
   that picked up the quick mission last would leave the other core idle
   while it ran.
 
-Without xdist (a plain `pytest`), nothing here changes anything.
+Without xdist (a plain `pytest`), the order and grouping stay pytest's own.
+
+Hypothesis runs every property test without its per-example deadline and
+without the "too slow" health check, in every folder and however the suite is
+started: time is measured in bench/, never asserted in a test, and both only
+turn a loaded machine (or a mutation run's tracer) into failures that say
+nothing about the code.
 """
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("no-deadline", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("no-deadline")
 
 # Folders whose modules share a session fixture and so run in one worker.
 SHARED_FOLDERS = ("tests/web/",)
