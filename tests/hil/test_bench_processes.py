@@ -91,7 +91,7 @@ def start_bench(tmp: Path, scenario: str, *extra: str, name: str = "bench") -> s
     link = tmp / "link"
     proc = tessera("hil", "bench", "--pty", str(link), "--scenario", str(path), "--out",
                    str(tmp / "out"), *extra)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while not link.is_symlink():
         assert proc.poll() is None, proc.communicate()[0]
         assert time.monotonic() < deadline, "bench did not make its pty"
@@ -217,7 +217,7 @@ def test_a_killed_bench_is_reported_and_the_run_resumes_after_restart(tmp_path: 
     bench = start_bench(tmp_path, scenario)
     fsw = tessera("fsw", "--backend", "tunnel", "--port", str(tmp_path / "link"))
     checkpoint = tmp_path / "out" / "checkpoint.json"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 240     # a wait for the event, however loaded the machine
     while not (checkpoint.exists() and json.loads(checkpoint.read_text())["t_s"] > 15.0):
         assert time.monotonic() < deadline and fsw.poll() is None
         time.sleep(0.1)
@@ -278,7 +278,7 @@ above = 0
     scen = tmp_path / "gps.toml"
     scen.write_text(scenario)
     gps = tessera("hil", "device", "gps", "--pty", str(gps_link), "--scenario", str(scen))
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while not gps_link.is_symlink():
         assert gps.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
