@@ -212,7 +212,7 @@ def test_the_web_console_shows_the_app_by_its_manifest(sim, project):
         deadline = time.monotonic() + 180
         while True:
             try:
-                client = httpx.Client(base_url=base, timeout=10.0)
+                client = httpx.Client(base_url=base, timeout=60.0)
                 r = client.post("/api/login", json={"user": "alice",
                                                     "password": "partner-pass-a"})
                 break

@@ -150,7 +150,7 @@ def console(tmp_path_factory):
 
 def _login(base: str, user: str) -> tuple[httpx.Client, str]:
     """A client holding `user`'s session cookie, and the session's CSRF token."""
-    client = httpx.Client(base_url=base, timeout=10.0)
+    client = httpx.Client(base_url=base, timeout=60.0)
     r = client.post("/api/login", json={"user": user, "password": USERS[user][1]})
     assert r.status_code == 200, r.text
     return client, r.json()["csrf"]
