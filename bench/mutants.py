@@ -116,6 +116,10 @@ def _pyproject_for(area: Area, only: list[str]) -> str:
         f"also_copy = {json.dumps([p for p in ALSO_COPY if (ROOT / p).exists()])}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         f"pytest_add_cli_args = {json.dumps(args)}\n"
+        # A mutant's CPU time limit: (its tests' time on the clean code + 5 s) x 2.
+        # mutmut's default (x 30) let one hang cost minutes of a loaded machine.
+        "timeout_multiplier = 1.0\n"
+        "timeout_constant = 5.0\n"
     )
 
 
@@ -218,14 +222,23 @@ def _sample(work: Path, scope: list[str], every: int) -> list[str]:
     return names
 
 
-def _survivors(work: Path, scope: list[str]) -> list[str]:
-    """Names of the mutants in `scope` whose tests all passed."""
+def _survivors_with_property_tests(work: Path, scope: list[str]) -> list[str]:
+    """Names of the mutants in `scope` whose tests all passed and that a
+    Hypothesis property test covers (only those can change verdict at full
+    strength; the plugin records which tests are property tests)."""
+    try:
+        covering = json.loads((work / "mutants" / "mutmut-stats.json").read_text())[
+            "tests_by_mangled_function_name"]
+        properties = set(json.loads((work / "mutants" / "hypothesis-tests.json").read_text()))
+    except (OSError, ValueError, KeyError):
+        return []
     names = []
     for meta in sorted((work / "mutants").rglob("*.py.meta")):
         path = str(meta.relative_to(work / "mutants"))[: -len(".meta")]
         if any(fnmatch.fnmatch(path, p) for p in scope):
             codes = json.loads(meta.read_text())["exit_code_by_key"]
-            names += [k for k, code in codes.items() if _STATUS.get(code) == "survived"]
+            names += [k for k, code in codes.items() if _STATUS.get(code) == "survived"
+                      and properties.intersection(covering.get(k.rsplit("__mutmut_", 1)[0], ()))]
     return names
 
 
@@ -268,7 +281,7 @@ def run_area(area: Area, jobs: int, only: list[str], retest: bool = False,
             return 0
     status = _mutmut(work, log, jobs, names, examples)
     if examples != "full" and status == 0:
-        survivors = _survivors(work, scope)
+        survivors = _survivors_with_property_tests(work, scope)
         if survivors:
             status = _mutmut(work, log, jobs, survivors, "full")
     return status

@@ -11,7 +11,11 @@ how long a verdict takes, not what a test asserts:
   deadline. A fault in a codec or state machine usually breaks the first few
   examples; the ones it does not break are re-run by ``bench.mutants`` with
   ``TESSERA_MUTANT_EXAMPLES=full`` (each test's own count, random as in
-  ``make test``) before they are called survivors.
+  ``make test``) before they are called survivors. That recheck runs only
+  the property tests: the others do not depend on the profile and have
+  passed already. The property tests seen are listed in
+  ``hypothesis-tests.json`` beside the run, for ``bench.mutants`` to pick the
+  survivors worth a recheck.
 * The covering tests run fastest first (durations from mutmut's own clean
   run), so that with ``-x`` a mutant the quick tests catch never waits for the
   slow ones.
@@ -32,6 +36,7 @@ from hypothesis import settings
 
 # The run's state mutmut keeps beside the mutated copy (pytest runs in it).
 _STATS = Path("mutmut-stats.json")
+PROPERTY_TESTS = Path("hypothesis-tests.json")
 _EXAMPLES = os.environ.get("TESSERA_MUTANT_EXAMPLES", "10")
 FULL = _EXAMPLES == "full"
 CAP = 0 if FULL else int(_EXAMPLES)
@@ -51,8 +56,29 @@ def _capped(current: settings) -> settings:
                     max_examples=min(current.max_examples, CAP))
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if not FULL:
+def _is_property_test(item: pytest.Item) -> bool:
+    return getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+
+
+def _remember_property_tests(nodeids: list[str]) -> None:
+    try:
+        known = set(json.loads(PROPERTY_TESTS.read_text()))
+    except (OSError, ValueError):
+        known = set()
+    if not known.issuperset(nodeids):
+        tmp = PROPERTY_TESTS.with_suffix(f".{os.getpid()}")
+        tmp.write_text(json.dumps(sorted(known.union(nodeids)), indent=1))
+        tmp.replace(PROPERTY_TESTS)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if FULL:
+        others = [item for item in items if not _is_property_test(item)]
+        if others:
+            items[:] = [item for item in items if _is_property_test(item)]
+            config.hook.pytest_deselected(items=others)
+    else:
+        _remember_property_tests([item.nodeid for item in items if _is_property_test(item)])
         settings.load_profile("mutants")
         for item in items:
             test = getattr(item, "obj", None)

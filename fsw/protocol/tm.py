@@ -162,9 +162,10 @@ def with_ocf(frame: bytes, ocf: bytes, *, fecf: bool = True) -> bytes:
     """
     if len(ocf) != OCF_LEN:
         raise FrameError(Reason.FIELD_RANGE, "OCF is 4 octets")
-    if len(frame) < HEADER_LEN or not frame[1] & 1:
-        raise FrameError(Reason.FIELD_RANGE, "frame has no OCF")
     end = len(frame) - (FECF_LEN if fecf else 0)
+    # the OCF flag (132.0-B-3 4.1.2.7.4) and room for the 4 octets after the header
+    if end < HEADER_LEN + OCF_LEN or not frame[1] & 1:
+        raise FrameError(Reason.FIELD_RANGE, "frame has no OCF")
     out = frame[:end - OCF_LEN] + ocf
     if fecf:
         out += crc16(out).to_bytes(2, "big")

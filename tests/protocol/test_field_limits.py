@@ -312,3 +312,20 @@ def test_an_error_without_detail_reads_as_its_reason_alone():
     assert str(e) == "truncated" and e.detail == "" and e.reason is Reason.TRUNCATED
     assert str(FrameError(Reason.BAD_FHP, "FHP 9")) == "bad_fhp: FHP 9"
     assert PacketError(37).reason is Reason.BAD_FHP  # reasons are read as numbers too
+
+
+def test_the_field_named_is_the_one_out_of_range_when_the_others_are_at_their_limits():
+    """133.0-B-2 4.1.3: APID 11 bits (0..2047), sequence flags 2 bits,
+    sequence count 14 bits (0..16383), data 1..65,536 octets. A field at its
+    highest (or lowest) legal value is never the one named."""
+    from fsw.protocol.spp import SpacePacket
+
+    for kw, words in (({"apid": 0x7FF, "seq_count": 0x4000}, "sequence count 16384"),
+                      ({"seq_flags": 0, "seq_count": 0x4000}, "sequence count 16384"),
+                      ({"seq_flags": 3, "seq_count": -1}, "sequence count -1"),
+                      ({"seq_count": 0x3FFF, "data": b""}, "data field of 0 octets"),
+                      ({"apid": 0x800}, "APID 2048"),
+                      ({"seq_flags": -1}, "sequence flags -1")):
+        with pytest.raises(PacketError) as info:
+            SpacePacket(**{"apid": 0, **kw})
+        assert str(info.value) == f"field_range: {words}"

@@ -165,12 +165,28 @@ def test_restamped_ocf_is_the_only_change_and_the_fecf_checks(vcid, mc, data, ol
 
 def test_restamping_refuses_frames_without_an_ocf_and_bad_ocf_lengths():
     no_ocf = TmFrame(0x2AB, 0, 0, 0, 0, bytes(50)).encode()
-    with pytest.raises(FrameError, match="no OCF"):
+    with pytest.raises(FrameError) as err:
         with_ocf(no_ocf, bytes(4))
-    with pytest.raises(FrameError, match="4 octets"):
+    assert str(err.value) == "field_range: frame has no OCF"
+    with pytest.raises(FrameError) as err:
         with_ocf(TmFrame(0x2AB, 0, 0, 0, 0, bytes(50), bytes(4)).encode(), bytes(3))
-    with pytest.raises(FrameError):
-        with_ocf(b"", bytes(4))
+    assert str(err.value) == "field_range: OCF is 4 octets"
+    # 132.0-B-3 4.1.2: header 6 | data | OCF 4 | FECF 2; the OCF flag is bit 15 of
+    # the first two octets. A header with the flag set but no room for an OCF:
+    header_only = bytes.fromhex("2AB1") + bytes(4)
+    for short in (b"", header_only, header_only + bytes(5)):
+        with pytest.raises(FrameError) as err:
+            with_ocf(short, bytes(4))
+        assert str(err.value) == "field_range: frame has no OCF"
+    # just room for it: header, OCF, FECF; or header and OCF with no FECF
+    assert with_ocf(header_only + bytes(6), b"CLCW")[6:10] == b"CLCW"
+    assert with_ocf(header_only + bytes(4), b"CLCW", fecf=False) == header_only + b"CLCW"
+
+
+@given(data=st.binary(min_size=50, max_size=50), new=st.binary(min_size=4, max_size=4))
+def test_restamping_a_frame_without_an_fecf_changes_the_last_four_octets(data, new):
+    raw = TmFrame(0x2AB, 1, 2, 3, 0, data, bytes(4)).encode(fecf=False)
+    assert with_ocf(raw, new, fecf=False) == raw[:-4] + new
 
 
 packet_lists = st.lists(
