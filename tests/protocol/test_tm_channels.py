@@ -239,6 +239,11 @@ def test_a_packet_that_is_not_version_0_loses_sync_until_the_next_pointer():
 def test_the_receiver_keeps_the_last_clcw_and_skips_idle_frames():
     mc = TmMasterChannel(0x2AB, 40, vcids=(0,))
     rx = TmReceiver(0x2AB, 40)
+    assert rx.last_clcw is None  # no frame yet: no CLCW to report
+    other = TmMasterChannel(0x2AC, 40, vcids=(0,))
+    with pytest.raises(FrameError) as err:
+        rx.add(other.frame())  # another spacecraft's frame
+    assert str(err.value) == "wrong_scid: SCID 684" and rx.last_clcw is None
     mc.clcw = Clcw(0, 9)
     assert rx.add(mc.frame()) == [] and rx.last_clcw == Clcw(0, 9)
     assert rx.vcs == {}  # an idle frame opens no VC
