@@ -332,7 +332,9 @@ class TmVcReceiver:
                 self._buf += data
                 self._extract(out)
             return out
-        if frame.fhp > len(data):
+        # the FHP points at a packet's first octet within the data field
+        # (132.0-B-3 4.1.2.7.5): one past its last octet points at none
+        if frame.fhp >= len(data):
             raise FrameError(Reason.BAD_FHP, "first header pointer past the data field")
         if self._synced:
             self._buf += data[:frame.fhp]

@@ -381,3 +381,20 @@ def test_farm_judges_without_acting():
     assert farm.judge(10) == "wait"
     farm.state = LOCKOUT
     assert farm.judge(10) == "locked" and farm.vr == 10
+
+
+def test_the_clcw_after_each_directive_octet_by_octet():
+    """232.0-B-4 4.2 CLCW: type 0 | version 00 | status 000 | COP in effect 01 |
+    VCID (6) | spare 00 | No RF | No Bit Lock | Lockout | Wait | Retransmit |
+    FARM-B counter (2) | spare | report value (8). A directive clears the
+    Retransmit flag that an out-of-window frame raised (232.1-B-2, FARM-1)."""
+    farm = Farm1(3)
+    with pytest.raises(CopError):
+        farm.ad_frame(2)  # ahead of V(R) 0: retransmit asked
+    assert farm.clcw().encode() == bytes.fromhex("010c0800")
+    farm.control_command(UNLOCK)
+    assert farm.clcw().encode() == bytes.fromhex("010c0200")  # FARM-B 1
+    with pytest.raises(CopError):
+        farm.ad_frame(2)
+    farm.control_command(set_vr(5))
+    assert farm.clcw().encode() == bytes.fromhex("010c0405")  # FARM-B 2, N(R) 5

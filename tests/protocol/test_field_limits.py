@@ -329,3 +329,12 @@ def test_the_field_named_is_the_one_out_of_range_when_the_others_are_at_their_li
         with pytest.raises(PacketError) as info:
             SpacePacket(**{"apid": 0, **kw})
         assert str(info.value) == f"field_range: {words}"
+
+
+def test_a_bare_cuc_t_field_is_read_as_4_plus_2_octets_by_default():
+    """Without a P-field the format is implicit (CCSDS 301.0-B-4): the caller names
+    the coarse octets and the fine ones default to the 2 of the TM time code."""
+    from fsw.protocol.cuc import CucTime
+
+    t = CucTime.decode(bytes.fromhex("000004d2" "8000"), coarse_octets=4)
+    assert (t.coarse, t.fine, t.coarse_octets, t.fine_octets) == (1234, 0x8000, 4, 2)

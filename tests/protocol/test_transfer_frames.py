@@ -301,3 +301,20 @@ def test_tc_frame_segment_flags_beyond_two_bits_are_refused():
     with pytest.raises(FrameError) as e:
         TcFrame(0x2AB, 1, 0, b"x", map_id=0, seq_flags=4)
     assert str(e.value) == "field_range: segment sequence flags"
+
+
+def test_refusals_of_short_tm_frames_and_unknown_directives_say_why():
+    # a TM frame needs its header (6), OCF (4), FECF (2) and one octet of data
+    for frame_len, fecf in ((12, True), (10, False)):
+        with pytest.raises(FrameError) as err:
+            TmFrame.decode(bytes(frame_len), frame_len=frame_len, fecf=fecf)
+        assert str(err.value) == "truncated: frame too short"
+    # 232.0-B-4 control commands: Unlock is 0x00, Set V(R) 0x82 0x00 V(R); anything
+    # else is named by its first four octets
+    from fsw.protocol.tc import parse_control_command
+
+    assert parse_control_command(bytes.fromhex("820005")) == ("set_vr", 5)
+    for data, shown in ((bytes.fromhex("8200050007"), "82000500"), (b"\x01", "01")):
+        with pytest.raises(FrameError) as err:
+            parse_control_command(data)
+        assert str(err.value) == f"bad_directive: unknown control command {shown}"

@@ -371,3 +371,21 @@ def test_the_ground_capacity_ignores_an_spi_on_a_plain_vc():
                   {sa.spi: SecuritySender(sa, ArsnStore(":memory:"))})
     assert tx.capacity(0, sa.spi) == tx.capacity(0, None) == 1016
     assert len(tx.frame(0, 0, bytes(1016), spi=sa.spi)) == 1024
+
+
+def test_a_directive_after_a_discarded_frame_landed_on_retransmission(link):
+    """uni-a's frame 1 arrives before frame 0 and is discarded (E3); FOP-1
+    resends it and it is accepted. The bus operator's Unlock on the VC then
+    finds nothing left to commit for uni-a and is accepted itself."""
+    from spacelink_kit import OPERATOR_SPI, PARTNER_A_SPI
+
+    first, second = (link.tx.frame(1, ns, PING, spi=PARTNER_A_SPI) for ns in (0, 1))
+    with pytest.raises(ProtocolError):
+        link.rx.receive(second)
+    link.rx.receive(first)
+    link.rx.receive(second)  # the byte-for-byte retransmission
+    assert link.flight_store.get(PARTNER_A_SPI)[0] == 2
+    unlock = link.rx.receive(link.tx.frame(1, 0, UNLOCK, bypass=True, control=True,
+                                           spi=OPERATOR_SPI))
+    assert [d.kind for d in unlock] == ["control"]
+    assert link.flight_store.get(PARTNER_A_SPI)[0] == 2
