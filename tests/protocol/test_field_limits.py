@@ -338,3 +338,20 @@ def test_a_bare_cuc_t_field_is_read_as_4_plus_2_octets_by_default():
 
     t = CucTime.decode(bytes.fromhex("000004d2" "8000"), coarse_octets=4)
     assert (t.coarse, t.fine, t.coarse_octets, t.fine_octets) == (1234, 0x8000, 4, 2)
+
+
+@pytest.mark.parametrize("raw, words", [
+    # CCSDS 301.0-B-4 CUC P-field: extension (1) | time code id (3) | coarse - 1 (2) | fine (2)
+    (b"", "truncated: CUC P-field missing"),
+    (bytes.fromhex("ae000004d28000"), "field_range: CUC P-field extension not supported"),
+    (bytes.fromhex("3e000004d28000"), "field_range: CUC time code id 3"),
+    (bytes.fromhex("2e000004d280"), "truncated: CUC T-field is 5 octets, expected 6"),
+    (bytes.fromhex("2e000004d2800000"), "length_mismatch: CUC T-field is 7 octets, expected 6"),
+])
+def test_cuc_refusals_say_why(raw, words):
+    from fsw.protocol.cuc import CucTime
+
+    assert CucTime.decode(bytes.fromhex("2e000004d28000")) == CucTime(1234, 0x8000)
+    with pytest.raises(PacketError) as info:
+        CucTime.decode(raw)
+    assert str(info.value) == words
