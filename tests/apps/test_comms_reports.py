@@ -11,6 +11,7 @@ import pytest
 from uplink_kit import OPERATOR, UNI_A, UNI_A_APID, Link, reports
 
 from fsw.core.ids import COMMS_APID, SAMPLE_APID, SCHEDULER_APID
+from fsw.protocol import Reason
 from fsw.protocol import services as sv
 from fsw.protocol.cuc import CucTime
 from fsw.protocol.keyfile import load_key_file
@@ -107,3 +108,22 @@ def test_schedule_summaries_for_a_partner_count_against_its_allocation(link: Lin
     assert any((tm.service, tm.subtype) == (11, sv.SCHED_SUMMARY_REPORT) for tm in tms)
     assert 0 < partner_replies(link, tms) <= quota
     assert link.comms.tm_withheld > 0
+
+
+def test_a_frame_refused_on_arrival_is_reported_with_its_reason(link: Link):
+    g = link.ground
+    damaged = bytearray(g.frame(g.set_input(SAMPLE_APID, 1.0).encode(), OPERATOR))
+    damaged[-1] ^= 0xFF  # the FECF no longer matches (CCSDS 232.0-B 4.1.4)
+    link.send([bytes(damaged)])
+    assert any(t.startswith("1 TC frames rejected (bad_fecf 1); last: bad_fecf")
+               for t in comms_events(link))
+
+
+def test_a_partner_filling_its_uplink_queue_cannot_crowd_out_the_operator(link: Link):
+    g = link.ground
+    for i in range(20):  # four more than a holder queue takes per cycle (docs/space-link.md)
+        link.comms.receive_frame(g.frame(g.set_input(UNI_A_APID, float(i)).encode(), UNI_A))
+    link.operator_still_commands()
+    assert link.comms.rejected_by_reason[Reason.QUEUE_FULL] == 4
+    assert any(t.endswith("last: uplink queue of SPI 10 full: frame dropped")
+               for t in comms_events(link))
