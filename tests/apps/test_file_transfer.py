@@ -1,0 +1,136 @@
+"""The file transfer app sending a file down (command 11) to a ground CFDP
+entity, within its per-cycle downlink budget, and what its housekeeping and
+events tell the operator (docs/payload.md, CCSDS 727.0-B-5 class 2)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from fsw.apps.file_transfer import FILE_PDU_MSG_ID, FileTransferApp
+from fsw.core import AppSpec, Executive, VirtualClock
+from fsw.core.app import COMMAND_HEADER
+from fsw.core.message import cmd_msg_id
+from fsw.protocol import cfdp
+from fsw.protocol.cfdp_entity import EntityConfig, Receiver
+
+FILE_TRANSFER_APID = 0x016  # reserved for the CFDP entity (docs/architecture.md)
+PDU, SEND_FILE = 10, 11  # the app's command codes (its module docstring, docs/payload.md)
+BUDGET = 300  # octets of PDUs per cycle for this test
+
+
+class Ground:
+    """A ground CFDP entity (ID 2, the app's default peer) beside the spacecraft."""
+
+    def __init__(self, root: Path, **config: object) -> None:
+        self.root = root
+        (root / "outgoing").mkdir()
+        self.exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
+        self.exe.add_app(AppSpec("file_transfer", FileTransferApp, 10.0, {
+            "incoming": str(root / "incoming"), "outgoing": str(root / "outgoing"),
+            "work_dir": str(root / "cfdp"), "downlink_bytes_per_cycle": BUDGET,
+            "segment_bytes": 100, **config}))
+        assert self.exe.boot() == []
+        self.app: FileTransferApp = self.exe.apps["file_transfer"]
+        self.down = self.exe.bus.create_pipe("test.down", 4096)
+        self.exe.bus.subscribe(self.down, FILE_PDU_MSG_ID)
+        self.got: dict[str, bytes] = {}
+        self.rx = Receiver(EntityConfig(2, ack_timer_s=1.0, nak_timer_s=1.0), root / "ground",
+                           lambda name: root / "ground_files" / name,
+                           lambda p: self.got.setdefault(p.name, p.read_bytes()))
+        self.token = 0
+        self.per_cycle: list[int] = []
+        self.pdus_down: list[bytes] = []
+
+    def command(self, code: int, body: bytes) -> None:
+        self.token += 1
+        self.exe.bus.publish(cmd_msg_id(FILE_TRANSFER_APID),
+                             COMMAND_HEADER.pack(self.token, code) + body)
+
+    def step(self, lose=lambda pdu: False) -> None:
+        self.exe.step()
+        t = self.exe.clock.now()
+        pdus = [p for _mid, p in self.down.drain()]
+        self.per_cycle.append(sum(len(p) for p in pdus))
+        self.pdus_down += pdus
+        for pdu in pdus:
+            if not lose(pdu):
+                self.rx.receive(pdu, t)
+        for pdu in self.rx.poll(t, 10_000):
+            self.command(PDU, pdu)
+
+    def events(self) -> list[str]:
+        return [e.text for e in self.exe.events.recent if e.apid == FILE_TRANSFER_APID]
+
+
+def send_file_command(name: str) -> bytes:
+    return name.encode().ljust(48, b"\0")
+
+
+def test_a_file_goes_down_whole_within_the_per_cycle_budget(tmp_path):
+    g = Ground(tmp_path)
+    data = random.Random(5).randbytes(2500)
+    (tmp_path / "outgoing" / "audit.log").write_bytes(data)
+    g.command(SEND_FILE, send_file_command("audit.log"))
+    lost = {"n": 0}
+
+    def lose_two_file_data_pdus(pdu: bytes) -> bool:
+        # the 3rd and 5th file data PDUs are lost on the way down: NAKed, sent again
+        if cfdp.decode_pdu(pdu).__class__ is cfdp.FileData:
+            lost["n"] += 1
+            return lost["n"] in (3, 5)
+        return False
+
+    for _ in range(400):
+        g.step(lose_two_file_data_pdus)
+        if any(t.startswith("file audit.log sent") for t in g.events()):
+            break
+    assert g.got == {"audit.log": data}
+    assert "file audit.log sent (delivered)" in g.events()
+    hk = g.app.housekeeping_values()
+    assert (hk["files_sent"], hk["files_received"]) == (1, 0)
+    assert not g.app.senders
+    assert max(g.per_cycle) <= BUDGET  # docs: at most downlink_bytes_per_cycle per cycle
+    assert sum(isinstance(cfdp.decode_pdu(p), cfdp.FileData) for p in g.pdus_down) >= 25 + 2
+
+
+@pytest.mark.parametrize("name", ["missing.bin", "../keys.json", ".hidden", ""])
+def test_only_a_plain_file_in_outgoing_can_be_sent(tmp_path, name):
+    g = Ground(tmp_path)
+    (tmp_path / "keys.json").write_text("{}")
+    (tmp_path / "outgoing" / ".hidden").write_text("x")
+    g.command(SEND_FILE, send_file_command(name))
+    g.step()
+    assert not g.app.senders and g.pdus_down == []
+    assert g.app.cmd_error_count == 1
+    assert any(f"no file {name!r} to send" in t for t in
+               (e.text for e in g.exe.events.recent))
+
+
+def test_housekeeping_counts_received_files_rejected_pdus_and_open_transactions(tmp_path):
+    from fsw.protocol.cfdp_entity import Sender
+
+    g = Ground(tmp_path)
+    hk = g.app.housekeeping_values()
+    assert hk == {"files_received": 0, "files_sent": 0, "pdus_rejected": 0, "transactions": 0}
+    tx = Sender(EntityConfig(2, segment_bytes=100), 1, 1, b"y" * 450, "up.bin", "up.bin")
+    g.command(PDU, b"\xff" * 3)  # no CFDP header
+    for pdu in tx.poll(0.0, 250):  # metadata and the first file data: a transaction opens
+        g.command(PDU, pdu)
+    g.exe.step()
+    hk = g.app.housekeeping_values()
+    assert (hk["pdus_rejected"], hk["transactions"]) == (1, 1)
+    t = 0.0
+    while not tx.done and t < 60.0:
+        for pdu in tx.poll(t, 10_000):
+            g.command(PDU, pdu)
+        g.exe.step()
+        t = g.exe.clock.now()
+        for _mid, pdu in g.down.drain():
+            tx.receive(pdu, t)
+    assert (tmp_path / "incoming" / "up.bin").read_bytes() == b"y" * 450
+    assert "file up.bin received (450 octets)" in g.events()
+    hk = g.app.housekeeping_values()
+    assert (hk["files_received"], hk["transactions"]) == (1, 0)
