@@ -279,6 +279,11 @@ def test_housekeeping_reports_and_one_shot(system):
     tms = exchange(exe, ground, [ground.frame(one, OPERATOR)], steps=12)
     assert [sv.HkReport.decode(t.source_data).sid for t in tms
             if (t.service, t.subtype) == (3, 25)].count(SAMPLE_APID) == 1
+    # one shot: nothing more from the still disabled structure
+    run(exe, 25)
+    tms = ground.downlink(exe.apps["comms"].take_frames())
+    assert SAMPLE_APID not in {sv.HkReport.decode(t.source_data).sid for t in tms
+                               if (t.service, t.subtype) == (3, 25)}
 
 
 def test_clcw_in_downlink_tracks_farm(system):
