@@ -479,6 +479,10 @@ def test_a_damaged_packet_is_refused_by_its_request_id(system):
     assert int.from_bytes(raw[:4], "big") == tc.request_id
     [(subtype, code)] = reports(tms, tc.request_id)
     assert subtype == 2 and code
+    # its source ID cannot be trusted from a damaged packet: docs/space-link.md
+    # sends the report to destination 0
+    [report] = [t for t in tms if t.service == 1]
+    assert report.dest_id == 0 and tc.source_id != 0
     assert not any((t.service, t.subtype) == (17, 2) for t in tms)
 
 
