@@ -122,15 +122,130 @@ def test_housekeeping_counts_received_files_rejected_pdus_and_open_transactions(
     g.exe.step()
     hk = g.app.housekeeping_values()
     assert (hk["pdus_rejected"], hk["transactions"]) == (1, 1)
-    t = 0.0
-    while not tx.done and t < 60.0:
+    send_up(g, tx)
+    assert (tmp_path / "incoming" / "up.bin").read_bytes() == b"y" * 450
+    assert "file up.bin received (450 octets)" in g.events()
+    hk = g.app.housekeeping_values()
+    assert (hk["files_received"], hk["transactions"]) == (1, 0)
+    send_up(g, Sender(EntityConfig(2, segment_bytes=100), 1, 2, b"w" * 120, "2.bin", "2.bin"))
+    assert g.app.housekeeping_values()["files_received"] == 2
+    # 16-bit counters stop at 65535, the 8-bit transaction count at 255
+    g.app.files_received = g.app.files_sent = 70_000
+    g.app.receiver.transactions = dict.fromkeys(range(300))
+    hk = g.app.housekeeping_values()
+    assert (hk["files_received"], hk["files_sent"], hk["transactions"]) == (65535, 65535, 255)
+
+
+def send_up(g: Ground, tx) -> None:
+    t = g.exe.clock.now()
+    stop = t + 60.0
+    while not tx.done and t < stop:
         for pdu in tx.poll(t, 10_000):
             g.command(PDU, pdu)
         g.exe.step()
         t = g.exe.clock.now()
         for _mid, pdu in g.down.drain():
             tx.receive(pdu, t)
-    assert (tmp_path / "incoming" / "up.bin").read_bytes() == b"y" * 450
-    assert "file up.bin received (450 octets)" in g.events()
-    hk = g.app.housekeeping_values()
-    assert (hk["files_received"], hk["transactions"]) == (1, 0)
+
+
+def test_two_files_going_down_at_once_share_the_per_cycle_budget(tmp_path):
+    g = Ground(tmp_path)
+    data = {n: random.Random(n).randbytes(1200) for n in ("a.bin", "b.bin")}
+    for n, d in data.items():
+        (tmp_path / "outgoing" / n).write_bytes(d)
+        g.command(SEND_FILE, send_file_command(n))
+    for _ in range(300):
+        g.step()
+        if g.app.housekeeping_values()["files_sent"] == 2:
+            break
+    assert g.got == data
+    assert g.app.housekeeping_values()["files_sent"] == 2
+    assert max(g.per_cycle) <= BUDGET
+
+
+def test_the_configured_ack_timer_paces_the_repeated_eof(tmp_path):
+    # CCSDS 727.0-B-5 4.6.4: with no ACK of its EOF, the sender sends it again
+    # each time its ACK timer runs out
+    g = Ground(tmp_path, ack_timer_s=0.5)
+    (tmp_path / "outgoing" / "f.bin").write_bytes(b"z" * 150)
+    g.command(SEND_FILE, send_file_command("f.bin"))
+    for _ in range(31):  # three seconds of 10 Hz cycles, everything lost on the way down
+        g.step(lambda pdu: True)
+    eofs = [p for p in g.pdus_down if isinstance(cfdp.decode_pdu(p), cfdp.Eof)]
+    assert 5 <= len(eofs) <= 7
+
+
+def test_configuration_defaults_the_docs_state(tmp_path, monkeypatch):
+    # docs/apps.md, "The file transfer app": entity 1, ground entity 2, file data
+    # in segments of 200 octets, 1,200 octets of PDUs a cycle, ACK and NAK timers
+    # of 8 s, folders payload/incoming, outgoing and cfdp beside the flight software
+    monkeypatch.chdir(tmp_path)
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
+    exe.add_app(AppSpec("file_transfer", FileTransferApp, 10.0))
+    assert exe.boot() == []
+    down = exe.bus.create_pipe("test.down", 4096)
+    exe.bus.subscribe(down, FILE_PDU_MSG_ID)
+    (tmp_path / "outgoing").mkdir()
+    (tmp_path / "outgoing" / "big.bin").write_bytes(bytes(5000))
+    exe.bus.publish(cmd_msg_id(FILE_TRANSFER_APID), COMMAND_HEADER.pack(1, SEND_FILE)
+                    + send_file_command("big.bin"))
+    per_cycle, pdus = [], []
+    for _ in range(100):  # ten seconds, nothing answered
+        exe.step()
+        got = [p for _mid, p in down.drain()]
+        per_cycle.append(sum(len(p) for p in got))
+        pdus += [(exe.clock.now(), cfdp.decode_pdu(p)) for p in got]
+    headers = {(p.header.source_id, p.header.dest_id) for _t, p in pdus}
+    assert headers == {(1, 2)}
+    segments = [p for _t, p in pdus if isinstance(p, cfdp.FileData)]
+    assert len(segments) == 25 and {len(s.data) for s in segments} == {200}
+    assert max(per_cycle) <= 1200 and max(per_cycle) > 1200 - 250
+    eof_times = [t for t, p in pdus if isinstance(p, cfdp.Eof)]
+    assert len(eof_times) == 2 and eof_times[1] - eof_times[0] == pytest.approx(8.0, abs=0.15)
+    # a file sent up lands in payload/incoming; the transfer's state is kept under cfdp/
+    from fsw.protocol.cfdp_entity import Sender
+
+    tx = Sender(EntityConfig(2, segment_bytes=100), 1, 1, b"u" * 300, "up.bin", "up.bin")
+    t = exe.clock.now()
+    while not tx.done and t < 60.0:
+        for pdu in tx.poll(t, 10_000):
+            exe.bus.publish(cmd_msg_id(FILE_TRANSFER_APID),
+                            COMMAND_HEADER.pack(2, PDU) + pdu)
+        exe.step()
+        t = exe.clock.now()
+        for _mid, pdu in down.drain():
+            if cfdp.decode_pdu(pdu).header.toward_sender:
+                tx.receive(pdu, t)
+    assert (tmp_path / "payload" / "incoming" / "up.bin").read_bytes() == b"u" * 300
+    assert (tmp_path / "cfdp").is_dir()
+
+
+@pytest.mark.parametrize("config, seconds, naks", [({"nak_timer_s": 0.5}, 3.0, (6, 8)),
+                                                   ({}, 10.0, (2, 2))])  # default 8 s
+def test_the_nak_timer_paces_the_repeated_nak(tmp_path, config, seconds, naks):
+    # CCSDS 727.0-B-5 4.6.4.3: a receiver still missing data NAKs it again each
+    # time its NAK timer runs out; here the ground never sends the segment again
+    from fsw.protocol.cfdp_entity import Sender
+
+    g = Ground(tmp_path, **config)
+    tx = Sender(EntityConfig(2, segment_bytes=100), 1, 1, b"n" * 450, "n.bin", "n.bin")
+    sent = tx.poll(0.0, 10_000)
+    data_pdus = [p for p in sent if isinstance(cfdp.decode_pdu(p), cfdp.FileData)]
+    for pdu in sent:
+        if pdu is not data_pdus[1]:
+            g.command(PDU, pdu)
+    for _ in range(round(seconds * 10) + 1):
+        g.exe.step()
+        g.pdus_down += [p for _mid, p in g.down.drain()]
+    count = sum(isinstance(cfdp.decode_pdu(p), cfdp.Nak) for p in g.pdus_down)
+    assert naks[0] <= count <= naks[1]
+
+
+def test_configured_entity_ids_address_the_pdus(tmp_path):
+    g = Ground(tmp_path, entity_id=5, ground_entity_id=9)
+    (tmp_path / "outgoing" / "f.bin").write_bytes(b"q" * 100)
+    g.command(SEND_FILE, send_file_command("f.bin"))
+    g.step(lambda pdu: True)
+    assert g.pdus_down
+    assert {(cfdp.decode_pdu(p).header.source_id, cfdp.decode_pdu(p).header.dest_id)
+            for p in g.pdus_down} == {(5, 9)}
