@@ -116,12 +116,14 @@ def test_housekeeping_counts_received_files_rejected_pdus_and_open_transactions(
     hk = g.app.housekeeping_values()
     assert hk == {"files_received": 0, "files_sent": 0, "pdus_rejected": 0, "transactions": 0}
     tx = Sender(EntityConfig(2, segment_bytes=100), 1, 1, b"y" * 450, "up.bin", "up.bin")
+    g.command(PDU, b"")  # no PDU at all: refused before it reaches the entity
     g.command(PDU, b"\xff" * 3)  # no CFDP header
     for pdu in tx.poll(0.0, 250):  # metadata and the first file data: a transaction opens
         g.command(PDU, pdu)
     g.exe.step()
     hk = g.app.housekeeping_values()
     assert (hk["pdus_rejected"], hk["transactions"]) == (1, 1)
+    assert "PDU: empty PDU" in g.events() and g.app.cmd_error_count == 2
     send_up(g, tx)
     assert (tmp_path / "incoming" / "up.bin").read_bytes() == b"y" * 450
     assert "file up.bin received (450 octets)" in g.events()
@@ -221,7 +223,7 @@ def test_configuration_defaults_the_docs_state(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("config, seconds, naks", [({"nak_timer_s": 0.5}, 3.0, (6, 8)),
-                                                   ({}, 10.0, (2, 2))])  # default 8 s
+                                                   ({}, 8.5, (2, 2))])  # default 8 s
 def test_the_nak_timer_paces_the_repeated_nak(tmp_path, config, seconds, naks):
     # CCSDS 727.0-B-5 4.6.4.3: a receiver still missing data NAKs it again each
     # time its NAK timer runs out; here the ground never sends the segment again
