@@ -79,9 +79,7 @@ AREAS = (
     # Apps whose tests live with the subsystem they serve: a focused selection each.
     Area("fsw-apps-payload", ("fsw/apps/payload_host/*", "fsw/apps/audit/*"), ("tests/payload",)),
     Area("fsw-apps-cfdp", ("fsw/apps/file_transfer/*",),
-         # the space-link upload flies the app in the reference wiring, over the radio
-         ("tests/protocol/test_cfdp_transfer.py", "tests/apps/test_file_transfer.py",
-          "tests/payload/test_upload_space_link.py")),
+         ("tests/protocol/test_cfdp_transfer.py", "tests/apps/test_file_transfer.py")),
     Area("hal-devices", ("hal/devices/*",), ("tests/hal",)),
     Area("ground", ("ground/*",), ("tests/ground",)),
     Area("hil", ("hil/*",), ("tests/hil",)),
