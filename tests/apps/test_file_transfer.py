@@ -24,7 +24,7 @@ BUDGET = 300  # octets of PDUs per cycle for this test
 class Ground:
     """A ground CFDP entity (ID 2, the app's default peer) beside the spacecraft."""
 
-    def __init__(self, root: Path, **config: object) -> None:
+    def __init__(self, root: Path, refuse: bool = False, **config: object) -> None:
         self.root = root
         (root / "outgoing").mkdir()
         self.exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
@@ -38,7 +38,7 @@ class Ground:
         self.exe.bus.subscribe(self.down, FILE_PDU_MSG_ID)
         self.got: dict[str, bytes] = {}
         self.rx = Receiver(EntityConfig(2, ack_timer_s=1.0, nak_timer_s=1.0), root / "ground",
-                           lambda name: root / "ground_files" / name,
+                           lambda name: None if refuse else root / "ground_files" / name,
                            lambda p: self.got.setdefault(p.name, p.read_bytes()))
         self.token = 0
         self.per_cycle: list[int] = []
@@ -251,3 +251,17 @@ def test_configured_entity_ids_address_the_pdus(tmp_path):
     assert g.pdus_down
     assert {(cfdp.decode_pdu(p).header.source_id, cfdp.decode_pdu(p).header.dest_id)
             for p in g.pdus_down} == {(5, 9)}
+
+
+def test_a_file_the_ground_refuses_is_reported_not_delivered(tmp_path):
+    # CCSDS 727.0-B-5: the receiving filestore's refusal comes back in the
+    # Finished PDU (condition FILESTORE_REJECTION), which ends the transfer
+    g = Ground(tmp_path, refuse=True)
+    (tmp_path / "outgoing" / "f.bin").write_bytes(b"r" * 300)
+    g.command(SEND_FILE, send_file_command("f.bin"))
+    for _ in range(200):
+        g.step()
+        if not g.app.senders:
+            break
+    assert "file f.bin sent (not delivered)" in g.events()
+    assert g.got == {} and g.app.housekeeping_values()["files_sent"] == 1
