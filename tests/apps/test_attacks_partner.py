@@ -297,8 +297,11 @@ def test_partner_cannot_drive_the_operators_farm(link: Link):
     assert not link.comms.rx.farms[1].lockout
 
 
-def test_tc_rate_quota(link: Link):
+@pytest.mark.parametrize("later_s", [0.0, 10.0])  # the bucket refills from the time since
+def test_tc_rate_quota(link: Link, later_s: float):
     g = link.ground
+    if later_s:
+        link.send([], steps=round(later_s * 10))
     rate = int(link.comms.rx.security.sas[UNI_A].rights.quotas.tcs_per_s)
     pings = [g.tc(UNI_A_APID, 17, 1) for _ in range(rate + 5)]
     frames = [g.frame(b"".join(p.encode() for p in pings[i:i + 5]), UNI_A)

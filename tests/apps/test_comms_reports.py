@@ -10,7 +10,6 @@ from dataclasses import replace
 import pytest
 from uplink_kit import OPERATOR, UNI_A, UNI_A_APID, Link, reports
 
-from fsw.apps.comms import LINK_FAILURE_BASE
 from fsw.core.ids import COMMS_APID, SAMPLE_APID, SCHEDULER_APID
 from fsw.protocol import Reason
 from fsw.protocol import services as sv
@@ -129,15 +128,3 @@ def test_a_partner_filling_its_uplink_queue_cannot_crowd_out_the_operator(link: 
     assert any(t.endswith("last: uplink queue of SPI 10 full: frame dropped")
                for t in comms_events(link))
 
-
-def test_the_tc_rate_quota_holds_later_in_the_mission_too(link: Link):
-    g = link.ground
-    link.send([], steps=100)  # ten seconds on: the bucket refills from the time since
-    rate = int(link.comms.rx.security.sas[UNI_A].rights.quotas.tcs_per_s)
-    pings = [g.tc(UNI_A_APID, 17, 1) for _ in range(rate + 5)]
-    frames = [g.frame(b"".join(p.encode() for p in pings[i:i + 5]), UNI_A)
-              for i in range(0, len(pings), 5)]
-    tms = link.send(frames)
-    over = [p for p in pings if reports(tms, p.request_id) ==
-            [(2, LINK_FAILURE_BASE + Reason.QUOTA_EXCEEDED)]]
-    assert len(over) == 5
