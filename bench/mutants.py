@@ -79,7 +79,7 @@ AREAS = (
     # Apps whose tests live with the subsystem they serve: a focused selection each.
     Area("fsw-apps-payload", ("fsw/apps/payload_host/*", "fsw/apps/audit/*"), ("tests/payload",)),
     Area("fsw-apps-cfdp", ("fsw/apps/file_transfer/*",),
-         ("tests/protocol/test_cfdp_transfer.py",)),
+         ("tests/protocol/test_cfdp_transfer.py", "tests/apps/test_file_transfer.py")),
     Area("hal-devices", ("hal/devices/*",), ("tests/hal",)),
     Area("ground", ("ground/*",), ("tests/ground",)),
     Area("hil", ("hil/*",), ("tests/hil",)),
@@ -193,13 +193,15 @@ def _sample(work: Path, scope: list[str], every: int) -> list[str]:
 
 
 def run_area(area: Area, jobs: int, only: list[str], retest: bool = False,
-             sample: int = 1) -> int:
+             sample: int = 1, names: list[str] | None = None) -> int:
     """Run mutmut over one area; returns mutmut's exit status."""
     work = _prepare(area, only)
     missed = _forget_undetected(work) if retest else []
     log = OUT / f"{area.name}.log"
     cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)]
-    if sample > 1:
+    if names:  # exactly these, whatever their last verdict
+        cmd += names
+    elif sample > 1:
         # with --retest: the last run's survivors again, and a further sample
         fresh = _sample(work, only or list(area.mutate), sample)
         names = missed + [n for n in fresh if n not in set(missed)]
@@ -356,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="check only every N-th unchecked mutant of each file (a spread "
                         "sample when there is no time for all; the report says how many "
                         "were checked); with --retest, also the mutants the last run missed")
+    parser.add_argument("--mutant", action="append", default=[], metavar="NAME",
+                        help="check exactly this mutant, named as the report names it, "
+                        "whatever its last verdict (repeatable; after writing its test)")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the reports from the last run without running mutmut")
     args = parser.parse_args(argv)
@@ -368,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for area in chosen:
         if not args.report_only:
-            run_area(area, args.jobs, args.only, args.retest, args.sample)
+            run_area(area, args.jobs, args.only, args.retest, args.sample, args.mutant)
         write_report(collect(area))
     # The summary covers every area run so far, not only this run's.
     summary = []
