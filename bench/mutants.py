@@ -80,7 +80,7 @@ AREAS = (
     # Apps whose tests live with the subsystem they serve: a focused selection each.
     Area("fsw-apps-payload", ("fsw/apps/payload_host/*", "fsw/apps/audit/*"), ("tests/payload",)),
     Area("fsw-apps-cfdp", ("fsw/apps/file_transfer/*",),
-         ("tests/protocol/test_cfdp_transfer.py",)),
+         ("tests/protocol/test_cfdp_transfer.py", "tests/apps/test_file_transfer.py")),
     Area("hal-devices", ("hal/devices/*",), ("tests/hal",)),
     Area("ground", ("ground/*",), ("tests/ground",)),
     Area("hil", ("hil/*",), ("tests/hil",)),
@@ -260,19 +260,22 @@ def _mutmut(work: Path, log: Path, jobs: int, names: list[str], examples: str) -
 
 
 def run_area(area: Area, jobs: int, only: list[str], retest: bool = False,
-             sample: int = 1, examples: str = "10") -> int:
+             sample: int = 1, names: list[str] | None = None,
+             examples: str = "10") -> int:
     """Run mutmut over one area; returns mutmut's exit status.
 
-    With a cap on Hypothesis's examples (``examples`` other than "full"),
-    the mutants that survive it are run again with every test's own count
-    before the report calls them survivors."""
+    `names`: exactly these mutants, whatever their last verdict. With a cap
+    on Hypothesis's examples (``examples`` other than "full"), the mutants
+    that survive it are run again with every test's own count before the
+    report calls them survivors."""
     work = _prepare(area, only)
     scope = only or list(area.mutate)
     missed = _forget_undetected(work) if retest else []
     log = OUT / f"{area.name}.log"
     log.write_text("")
-    names: list[str] = []
-    if sample > 1:
+    chosen = list(names or [])
+    names = list(chosen)
+    if not names and sample > 1:
         # with --retest: the last run's survivors again, and a further sample
         fresh = _sample(work, scope, sample)
         names = missed + [n for n in fresh if n not in set(missed)]
@@ -281,7 +284,8 @@ def run_area(area: Area, jobs: int, only: list[str], retest: bool = False,
             return 0
     status = _mutmut(work, log, jobs, names, examples)
     if examples != "full" and status == 0:
-        survivors = _survivors_with_property_tests(work, scope)
+        survivors = [n for n in _survivors_with_property_tests(work, scope)
+                     if not chosen or n in chosen]
         if survivors:
             status = _mutmut(work, log, jobs, survivors, "full")
     return status
@@ -428,6 +432,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="check only every N-th unchecked mutant of each file (a spread "
                         "sample when there is no time for all; the report says how many "
                         "were checked); with --retest, also the mutants the last run missed")
+    parser.add_argument("--mutant", action="append", default=[], metavar="NAME",
+                        help="check exactly this mutant, named as the report names it, "
+                        "whatever its last verdict (repeatable; after writing its test)")
     parser.add_argument("--examples", default="10", metavar="N",
                         help="Hypothesis examples per property test at most (default 10, "
                         "derandomized); the survivors are then run again with each test's "
@@ -446,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for area in chosen:
         if not args.report_only:
-            run_area(area, args.jobs, args.only, args.retest, args.sample, args.examples)
+            run_area(area, args.jobs, args.only, args.retest, args.sample, args.mutant,
+                     args.examples)
         write_report(collect(area))
     # The summary covers every area run so far, not only this run's.
     summary = []
