@@ -368,13 +368,16 @@ class PacketTable:
     def field(self, byte_offset: int, dtype: str | np.dtype) -> np.ndarray:
         """A big-endian user field at `byte_offset` from each packet start, as an array.
 
-        `dtype` gives the field's type as on the wire (big-endian unless it
-        says otherwise); the array returned holds the values in the
-        machine's byte order, one per packet. Every packet must be long
-        enough to hold the field.
+        `dtype` gives the field's type as on the wire: big-endian unless a
+        type string says otherwise (``"<u2"``); the array returned holds the
+        values in the machine's byte order, one per packet. Every packet
+        must be long enough to hold the field.
         """
         dt = np.dtype(dtype)
-        if dt.byteorder == "=" and dt.itemsize > 1:
+        # numpy reports the machine's own order as "=" even when the string
+        # named it ("<u2" on a little-endian machine), so read the string
+        little = isinstance(dtype, str) and dtype.startswith("<")
+        if dt.byteorder == "=" and dt.itemsize > 1 and not little:
             dt = dt.newbyteorder(">")
         if byte_offset < 0 or (len(self) and int(self.length.min()) < byte_offset + dt.itemsize):
             raise PacketError(Reason.TRUNCATED, "field past the end of a packet")
