@@ -15,6 +15,9 @@ the dictionary):
     wait [S]                                 wait for a pass (a CLCW), at most S s
     quit
 
+A command its flight app declares critical (``@command(..., critical=True)``,
+carried by the dictionary) is sent only after the operator answers ``yes``.
+
 Completion (Tab) offers console words, ``APP.COMMAND`` names, argument
 names and parameter names from the dictionary; history is kept in a file.
 Every refusal or error is one line and the console keeps running.
@@ -107,10 +110,35 @@ class Console(cmd.Cmd):
     def default(self, line: str) -> bool:
         words = _split(line)
         if words and "." in words[0]:
-            rec = self.session.command(words[0], self._args(words[0], words[1:]), self.current)
+            values = self._args(words[0], words[1:])
+            if not self._confirmed(words[0], values):
+                return False
+            rec = self.session.command(words[0], values, self.current)
             self.say(f"sent {rec.text} [{rec.request_id:#010x}]")
             return False
         self.say(f"unknown command {words[0]!r}: 'help' lists commands" if words else "")
+        return False
+
+    def _confirmed(self, dotted: str, values: dict[str, Any]) -> bool:
+        """True unless `dotted` is declared critical by its flight app and the operator
+        does not answer ``yes`` (the web console asks the same; a procedure does not).
+        The question comes after the ground's own checks, never for a refused command."""
+        if not self.session.check_command(dotted, values, self.current).critical:
+            return True
+        question = f"{dotted} is declared critical by its flight app; type yes to send it: "
+        if self.use_rawinput:
+            try:
+                answer = input(question)
+            except EOFError:
+                answer = ""
+        else:
+            with self._out_lock:
+                self.stdout.write(question)
+                self.stdout.flush()
+            answer = self.stdin.readline()
+        if answer.strip().lower() == "yes":
+            return True
+        self.say(f"not sent: {dotted} is sent only after 'yes'")
         return False
 
     def _args(self, dotted: str, words: list[str]) -> dict[str, Any]:
@@ -160,8 +188,10 @@ class Console(cmd.Cmd):
     def _timed(self, release_s: float, words: list[str]) -> None:
         if not words:
             raise CommandRefusedError("which APP.COMMAND?")
-        insert, timed = self.session.schedule(release_s, words[0],
-                                              self._args(words[0], words[1:]), self.current)
+        values = self._args(words[0], words[1:])
+        if not self._confirmed(words[0], values):
+            return
+        insert, timed = self.session.schedule(release_s, words[0], values, self.current)
         self.say(f"sent {insert.text} [{insert.request_id:#010x}]; the command is "
                  f"[{timed.request_id:#010x}]")
 

@@ -443,6 +443,15 @@ class Session:
         shown = " ".join(f"{k}={v}" for k, v in values.items())
         return tc, f"{cmd.app}.{cmd.name} {shown}".strip()
 
+    def check_command(self, dotted: str, values: Mapping[str, Any],
+                      spacecraft: str | None = None) -> CommandDef:
+        """Every check the ground makes before sending ``APP.COMMAND`` (the role's, the
+        arguments'), without building a TC; CommandRefusedError says what is wrong."""
+        cmd = self.resolve(dotted)
+        self.spacecraft(spacecraft)._check_role(cmd.apid)
+        self.check_args(cmd, values)
+        return cmd
+
     def command(self, dotted: str, values: Mapping[str, Any] | None = None,
                 spacecraft: str | None = None) -> TcRecord:
         """PUS TC[8,1] perform function ``APP.COMMAND`` with checked arguments."""

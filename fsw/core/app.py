@@ -85,6 +85,8 @@ COMMAND_RESULT_MSG = MessageType("CommandResult", tm_msg_id(COMMAND_RESULT_APID)
 ], doc="Verification of one command stage")
 
 PARAMETER_REPORT_MSG = MessageType("ParameterReport", tm_msg_id(PARAMETER_REPORT_APID), [
+    Field("request_id", "I", doc="the command that asked for it (0: none), so comms "
+          "charges the report to that TC's sender"),
     Field("apid", "H"), Field("index", "H"), Field("value", "d"),
 ], doc="The value of one app parameter (PUS service 20)")
 
@@ -252,6 +254,7 @@ class App:
         self.cmd_error_count = 0
         self.cycle_error_count = 0
         self.cycles_run = 0  # completed cycles: the heartbeat the health app watches
+        self._request_id = 0  # the command being handled: its parameter reports name it
         self.params: dict[str, float] = {p.name: p.default for p in self.PARAMETERS}
         for name, value in dict(self.config.get("parameters", {})).items():
             self._set_parameter_from_config(name, value)
@@ -359,6 +362,7 @@ class App:
                 self._reject(request_id, code, Reason.BAD_ARGUMENT, f"{spec.name}: {why}")
                 return
         self._report(request_id, code, Stage.ACCEPTANCE, True, Reason.NONE)
+        self._request_id = request_id
         try:
             getattr(self, spec.handler)(**args)
         except CommandError as exc:
@@ -430,8 +434,8 @@ class App:
         else:
             raise CommandError(Reason.BAD_ARGUMENT, f"no parameter {index}")
         for i in indices:
-            self.publish(PARAMETER_REPORT_MSG, apid=self.APID, index=i,
-                         value=float(self.params[self.PARAMETERS[i].name]))
+            self.publish(PARAMETER_REPORT_MSG, request_id=self._request_id, apid=self.APID,
+                         index=i, value=float(self.params[self.PARAMETERS[i].name]))
 
 
 App.EVENT_TABLE = check_unique("App", BASE_EVENTS)

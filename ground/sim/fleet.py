@@ -37,6 +37,11 @@ from ground.sim.sil import DEFAULT_FLIGHT_CONFIG, Scenario, SilRun, build_sil
 
 FIRST_SCID = 0x2AB
 TM_FRAME_LEN = 256
+# Each simulated spacecraft's payload host gives its apps user ids of its own range, so
+# partner apps of two spacecraft flown on one machine never share a user id (on board
+# there is one host per flight computer and the default, 61000, serves).
+PAYLOAD_UID_BASE = 61000
+PAYLOAD_UIDS_PER_SPACECRAFT = 64
 
 # A small polar network: high-latitude stations see a sun-synchronous orbit most often.
 DEFAULT_STATIONS = (
@@ -109,6 +114,8 @@ def flight_config_for(spec: SpacecraftSpec, key_file: Path, state_dir: Path,
                        arsn_db=str(state_dir / f"{spec.name}-arsn.db"))
         elif "allocations" in cfg and allocations is not None:
             cfg["allocations"] = str(allocations)
+        if app.get("class", "").startswith("fsw.apps.payload_host"):
+            cfg["base_uid"] = PAYLOAD_UID_BASE + PAYLOAD_UIDS_PER_SPACECRAFT * spec.scid
     return config
 
 

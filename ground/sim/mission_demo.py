@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from ground.sim.mission import mission_plan
 from ground.sim.mission_ops import MissionGround
-from ground.sim.mission_report import mission_facts, write_report
+from ground.sim.mission_report import DETUMBLED_DEG_S, mission_facts, write_report
 
 
 def run_mission_demo(out_dir: str | Path = "out", *, quick: bool = False,
@@ -58,8 +58,11 @@ def _summary(f: dict[str, Any], report: Path, wall_s: float, say: Callable[[str]
         extra = ""
         if c["safe_entered_s"] is not None:
             extra = f"; SAFE at {t(c['safe_entered_s'])}, NOMINAL again at {t(c['safe_left_s'])}"
-        say(f"  {c['name']}: detumbled at {t(c['detumbled_at_s'])}, sun acquired at "
-            f"{t(c['sun_acquired_at_s'])}, lowest charge {c['soc_min_pct']:.0f} %{extra}")
+        # The flight software turns to the sun as soon as its own rate estimate allows;
+        # the slew can lift the true rate above the threshold again, so "for good" is later.
+        say(f"  {c['name']}: sun pointing from {t(c['sun_acquired_at_s'])}, rate under "
+            f"{DETUMBLED_DEG_S:g} deg/s for good from {t(c['detumbled_at_s'])}, "
+            f"lowest charge {c['soc_min_pct']:.0f} %{extra}")
     worked = sum(p["worked"] for p in f["passes"])
     verified = sum(c["status"] == "completed" for c in f["commands"])
     say(f"  passes: {worked} of {len(f['passes'])} worked by all three ground sessions; "

@@ -21,7 +21,7 @@ from uplink_kit import (
 from fsw.apps.comms import LINK_FAILURE_BASE
 from fsw.apps.scheduler import ST11_FUNCTION, Owner
 from fsw.core import Store, cmd_msg_id
-from fsw.core.app import COMMAND_HEADER
+from fsw.core.app import COMMAND_HEADER, COMMAND_RESULT_MSG
 from fsw.core.ids import COMMS_APID, SAMPLE_APID, SCHEDULER_APID
 from fsw.protocol import Reason
 from fsw.protocol import services as sv
@@ -309,6 +309,44 @@ def test_tm_in_reply_to_a_partner_is_within_its_quota_per_cycle(link: Link):
     assert 0 < sum(len(t.encode()) for t in replies) <= quota
     assert link.comms.tm_withheld > 0
     assert any("quota withheld" in e.text for e in link.exe.events.recent)
+    link.operator_still_commands()
+
+
+def test_parameter_reports_a_partner_asks_for_are_within_its_quota(link: Link):
+    g = link.ground
+    sa = link.comms.rx.security.sas[UNI_A]
+    quota = 300  # octets per cycle
+    sa.rights = replace(sa.rights, quotas=replace(sa.rights.quotas, tm_bytes_per_cycle=quota))
+    # two TC[20,1] naming the gain 8 times each (the most one TC may): 16 TM[20,2]
+    # reports in one cycle
+    asks = [g.tc(UNI_A_APID, 20, 1, sv.encode_ids([0] * 8)) for _ in range(2)]
+    ask = asks[0]
+    link.comms.receive_frame(g.frame(b"".join(a.encode() for a in asks), UNI_A))
+    for _ in range(3):  # routed, answered by the app, reported by comms
+        link.exe.step()
+    tms = link.ground.downlink(link.comms.take_frames())
+    params = [t for t in tms if (t.service, t.subtype) == (20, 2)]
+    assert params and all(t.dest_id == ask.source_id for t in params)  # to who asked
+    assert len(params) < 16  # the rest withheld, as for any reply to uni-a
+    replies = [t for t in tms if t.dest_id == ask.source_id and t.apid == UNI_A_APID]
+    assert sum(len(t.encode()) for t in replies) <= 2 * quota  # two cycles of replies
+    assert link.comms.tm_withheld > 0
+    link.operator_still_commands()
+
+
+def test_a_result_from_another_app_neither_completes_nor_fails_a_command(link: Link):
+    """A partner app (through its host) publishes a verification for the next TC the
+    operator sends to the sample app: comms' tokens are sequential, so it can guess."""
+    g = link.ground
+    tc = g.set_input(SAMPLE_APID, 5.0)
+    token = link.comms._next_token + 1
+    for ok, reason in ((False, 4), (True, 0)):
+        link.exe.bus.publish(COMMAND_RESULT_MSG.msg_id, COMMAND_RESULT_MSG.pack(
+            request_id=token, apid=UNI_A_APID, function_code=10, stage=7, ok=ok,
+            reason=reason, time_s=0.0))
+    tms = link.send([g.frame(tc.encode(), OPERATOR)])
+    assert reports(tms, tc.request_id) == [(1, None), (7, None)]
+    assert link.app("sample").inputs == [5.0]
     link.operator_still_commands()
 
 

@@ -105,3 +105,20 @@ def test_the_queue_ranks_tm_as_the_wiring_says(tmp_path):
         elif tm.apid == SAMPLE_APID and tm.service in (1, 5):
             kinds.append(f"{tm.service}.{tm.subtype}")
     assert kinds == ["hk", "5.4", "5.3", "1.1", "1.7", "5.1", "5.2", "executive hk"]
+
+
+def test_frames_built_but_not_sent_when_the_power_fails_are_sent_after_the_reboot(tmp_path):
+    # A pass that ends after one frame: the packets framed with it but still waiting
+    # on board must not be forgotten by the store (at least once, never lost).
+    (tmp_path / "keys.json").write_text(json.dumps(KEYS))
+    exe = boot(tmp_path, store_and_forward=True)
+    exe.run(6.0)  # housekeeping between passes
+    queue = exe.apps["comms"].downlink.queue
+    made = {raw for _, raw in queue.peek(len(queue))}
+    assert len(made) >= 6
+    ground = Ground(tmp_path / "keys.json")
+    first = ground.downlink(exe.apps["comms"].take_frames(1))
+    assert 0 < len(first) < len(made)
+    exe = boot(tmp_path, store_and_forward=True)  # power cut: no shutdown
+    rest = ground.downlink(exe.apps["comms"].take_frames())
+    assert made <= {t.encode() for t in first + rest}

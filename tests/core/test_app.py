@@ -87,7 +87,7 @@ def test_parameters_set_checked_and_reported(executive, results):
     send(executive, 3, 3, index=0xFFFF)
     assert app.params["gain"] == 4.5
     [report] = [PARAMETER_REPORT_MSG.unpack(p) for _, p in reports.drain()]
-    assert report == {"apid": SampleApp.APID, "index": 0, "value": 4.5}
+    assert report == {"request_id": 3, "apid": SampleApp.APID, "index": 0, "value": 4.5}
     oks = [(r["request_id"], r["ok"]) for r in results() if r["stage"] == Stage.COMPLETION]
     assert oks == [(1, True), (2, False), (3, True)]
 

@@ -4,6 +4,7 @@ records kept apart by spacecraft."""
 from __future__ import annotations
 
 import io
+import itertools
 import struct
 
 from hypothesis import given
@@ -141,3 +142,40 @@ def test_a_fleet_flies_each_spacecraft_with_its_own_scid_keys_port_and_passes(tm
         assert all(not f.radio.in_pass for f in fleet.craft if not f.in_pass(0.0))
     finally:
         fleet.close()
+
+
+def test_console_sends_a_critical_command_only_after_yes(tmp_path, dictionary):
+    console, out = console_for(tmp_path, dictionary)
+    console.stdin.write("no\nyes\n\n")
+    console.stdin.seek(0)
+    console.onecmd("eps.set_output 2 0")  # answered "no"
+    assert "eps.set_output is declared critical by its flight app" in out.getvalue()
+    assert "not sent: eps.set_output is sent only after 'yes'" in out.getvalue()
+    console.onecmd("eps.set_output 2 0")  # "yes": on to the link, which is down here
+    assert "refused: sc1: no CLCW from the spacecraft yet" in out.getvalue()
+    console.onecmd("at 100 eps.set_output 2 1")  # a time-tagged one asks too: ""
+    assert out.getvalue().count("not sent:") == 2
+    asked = out.getvalue().count("is declared critical")
+    console.onecmd("eps.set_output 9 0")  # refused by the ground's checks: no question
+    console.onecmd("sample.set_input 1.0")  # not critical: no question
+    assert out.getvalue().count("is declared critical") == asked == 3
+    (tmp_path / "b").mkdir()
+    uni_a, out = console_for(tmp_path / "b", dictionary, role="uni-a")
+    uni_a.onecmd("eps.set_output 2 0")  # not its app: refused before any question
+    assert "refused: role uni-a may not command eps" in out.getvalue()
+    assert "is declared critical" not in out.getvalue()
+
+
+def test_partner_apps_of_two_simulated_spacecraft_never_share_a_user_id(tmp_path):
+    # the sandbox separates apps by user id; spacecraft flown on one machine
+    from ground.sim.fleet import SpacecraftSpec, default_fleet, flight_config_for
+
+    def host(spec: SpacecraftSpec) -> dict:
+        config = flight_config_for(spec, tmp_path / "keys.json", tmp_path)
+        return next(a["config"] for a in config["apps"] if a["name"] == "payload_host")
+
+    fleet = default_fleet(3)
+    firsts = sorted(host(spec)["base_uid"] for spec in fleet)
+    assert len(set(firsts)) == 3
+    assert all(b - a >= 64 for a, b in itertools.pairwise(firsts))  # 64 apps each
+    assert all(u >= 61000 for u in firsts)  # above the ids a system hands out

@@ -104,6 +104,7 @@ class _Pending:
     tc: PusTc
     sender: SecurityAssociation
     expected: int  # bus commands sent for it
+    apid: int  # the app it went to: only that app's results verify it
     accepted: int = 0
     completed: int = 0
     failed: bool = False
@@ -303,13 +304,12 @@ class CommsApp(App):
             self._guarded(lambda p=payload: self._released(p))
         for _mid, payload in self.summaries_in.drain():  # before their TC completes
             self._guarded(lambda p=payload: self._schedule_summary(p))
+        for _mid, payload in self.params_in.drain():  # before their TC completes
+            self._guarded(lambda p=payload: self._parameter_report(
+                PARAMETER_REPORT_MSG.unpack(p)))
         for _mid, payload in self.results.drain():
             self._guarded(lambda p=payload: self._command_result(
                 COMMAND_RESULT_MSG.unpack(p)))
-        for _mid, payload in self.params_in.drain():
-            v = PARAMETER_REPORT_MSG.unpack(payload)
-            self.downlink.send(v["apid"], sv.ST_PARAMETERS, sv.PARAM_REPORT,
-                               sv.encode_values([(v["index"], float(v["value"]))]))
         for _mid, payload in self.events_in.drain():
             v = EVENT_MSG.unpack(payload)
             if self.services.event_enabled(v["apid"], v["event_id"]) and \
@@ -419,7 +419,7 @@ class CommsApp(App):
             self._fail_tc(tc, sv.ROUTING_FAIL, Why.QUEUE_FULL,
                           f"the command pipe of {target & 0x7FF:#x} is full: command dropped")
             return
-        self.pending[token] = _Pending(tc, sender, len(bodies))
+        self.pending[token] = _Pending(tc, sender, len(bodies), target & 0x7FF)
         while len(self.pending) > _PENDING_MAX:
             self.pending.popitem(last=False)
         self.tcs_routed += 1
@@ -429,8 +429,8 @@ class CommsApp(App):
 
     def _command_result(self, r: dict[str, Any]) -> None:
         p = self.pending.get(r["request_id"])
-        if p is None:
-            return  # a command that did not come from the ground
+        if p is None or r["apid"] != p.apid:
+            return  # a command that did not come from the ground, or not this app's
         stage, ok, tc = r["stage"], r["ok"], p.tc
         self.downlink.charge_to(p.sender)
         try:
@@ -454,6 +454,20 @@ class CommsApp(App):
             self.downlink.charge_to(None)
         if p.completed >= p.expected:
             self.pending.pop(r["request_id"], None)
+
+    def _parameter_report(self, v: dict[str, Any]) -> None:
+        """TM[20,2], charged to the sender of the TC[20,1] that asked for it (a report
+        nobody on the ground asked for is on board's own)."""
+        p = self.pending.get(v["request_id"]) if v["request_id"] else None
+        if p is not None and p.apid != v["apid"]:
+            p = None
+        self.downlink.charge_to(p.sender if p else None)
+        try:
+            self.downlink.send(v["apid"], sv.ST_PARAMETERS, sv.PARAM_REPORT,
+                               sv.encode_values([(v["index"], float(v["value"]))]),
+                               dest=p.tc.source_id if p else 0)
+        finally:
+            self.downlink.charge_to(None)
 
     def _schedule_summary(self, payload: bytes) -> None:
         """TM[11,13] in reply to the TC[11,17] whose command token it carries."""

@@ -59,6 +59,13 @@ class Downlink:
         self.queue = queue
         self.priority = priority or (lambda apid, service, subtype: 0)
         self._held: list[tuple[int, bytes]] = []
+        # Store-and-forward bookkeeping: a queued packet is acknowledged (forgotten by the
+        # store) only once the last frame carrying it has been taken for the link, so a
+        # power loss with frames built but not sent loses nothing.
+        self._in_flight: set[str] = set()
+        self._acks: deque[tuple[int, list[str]]] = deque()  # (frames built so far, keys)
+        self._frames_built = 0
+        self._frames_taken = 0
 
     # -- who pays ----------------------------------------------------------------
     def new_cycle(self) -> None:
@@ -119,12 +126,12 @@ class Downlink:
             return 0
         return self._frame_pending()
 
-    def _frame_pending(self) -> int:
+    def _frame_pending(self, *, bounded: bool = True) -> int:
         vc = self.tm.vcs[0]
         vc.flush()
         while vc.pending:
             self.frames.append(self.tm.frame(0))
-        n = max(0, len(self.frames) - self.queue_frames)
+        n = max(0, len(self.frames) - self.queue_frames) if bounded else 0
         for _ in range(n):
             self.frames.popleft()
         self.frames_dropped += n
@@ -135,6 +142,8 @@ class Downlink:
             self._frames_from_queue(max_frames)
         n = len(self.frames) if max_frames is None else min(max_frames, len(self.frames))
         frames = [self.frames.popleft() for _ in range(n)]
+        if self.queue is not None and n:
+            self._acknowledge_sent(n)
         clcws = self.clcws() if self.tm.use_ocf else []
         if clcws:
             fecf = self.tm.use_fecf
@@ -145,16 +154,36 @@ class Downlink:
         return frames
 
     def _frames_from_queue(self, max_frames: int | None) -> None:
-        """Frame queued packets, most important first, until `max_frames` are ready;
-        a packet leaves the queue once it is framed."""
-        while max_frames is None or len(self.frames) < max_frames:
-            batch = self.queue.peek(16)
+        """Frame queued packets, most important first, until `max_frames` (at most
+        `queue_frames`) are ready; the packets stay in the queue until their frames
+        are taken (`_acknowledge_sent`)."""
+        limit = self.queue_frames if max_frames is None else max_frames
+        while len(self.frames) < limit:
+            in_flight = self._in_flight
+            batch = [(key, raw) for key, raw in self.queue.peek(16 + len(in_flight))
+                     if key not in in_flight][:16]
             if not batch:
                 return
             for _, raw in batch:
                 self.tm.add_packet(0, raw)
-            self._frame_pending()
-            self.queue.ack(key for key, _ in batch)
+            before = len(self.frames)
+            self._frame_pending(bounded=False)  # the queue bounds them; none is dropped
+            self._frames_built += len(self.frames) - before
+            keys = [key for key, _ in batch]
+            in_flight.update(keys)
+            self._acks.append((self._frames_built, keys))
+
+    def _acknowledge_sent(self, n_frames: int) -> None:
+        """`n_frames` more frames have gone to the link: forget the packets whose last
+        frame is among them (TM goes down at least once; CCSDS 132.0-B has no
+        retransmission, so the store is the only copy until then)."""
+        self._frames_taken += n_frames
+        sent: list[str] = []
+        while self._acks and self._acks[0][0] <= self._frames_taken:
+            sent += self._acks.popleft()[1]
+        if sent:
+            self.queue.ack(sent)
+            self._in_flight.difference_update(sent)
 
     def idle_frame(self, clcw: Clcw) -> bytes:
         self.tm.clcw = clcw

@@ -53,8 +53,10 @@ from fsw.core import (
     Field,
     Reason,
     Severity,
+    Stage,
     command,
 )
+from fsw.core.app import COMMAND_HEADER
 from fsw.core.bus import Pipe
 from fsw.core.errors import BusError, UnknownMessageError
 from fsw.core.ids import AUDIT_APID, PAYLOAD_HOST_APID
@@ -92,6 +94,7 @@ PAYLOAD_HOST_EVENTS = (EV_INSTALLED, EV_REFUSED, EV_STARTED, EV_STOPPED, EV_CRAS
 NAME_FIELD = Field("app", "16s", doc="app name, NUL padded")
 READ_BUDGET_BYTES = 16 * 1024  # per app per cycle: a flood costs the host a bounded time
 OUT_BUFFER_MAX = 1 << 20  # bytes waiting for a slow app before new frames are dropped
+OPEN_REQUESTS_MAX = 64  # commands given to one app and not yet completed (oldest forgotten)
 STOP_GRACE_S = 1.0
 STORAGE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
 UNIX_TAI_OFFSET_S = 378691200.0 + 37.0  # 1958-01-01 TAI to 1970-01-01 UTC, TAI-UTC 37 s
@@ -131,6 +134,10 @@ class Running:
     stopping: bool = False
     ready: bool = False
     done: bool = False
+    # Request ids of the commands given to the app and not yet completed: the app may
+    # report results only for these (a sandboxed app must not verify another TC).
+    open_requests: dict[int, None] = field(default_factory=dict)
+    request_in_hand: int = 0  # the command the app accepted last: its parameter reports
 
     @property
     def pid(self) -> int:
@@ -573,6 +580,10 @@ class PayloadHostApp(App):
         assert run.commands is not None and run.topics is not None
         if len(run.commands):
             for _mid, payload in run.commands.drain():
+                if len(payload) >= COMMAND_HEADER.size:
+                    run.open_requests[COMMAND_HEADER.unpack_from(payload)[0]] = None
+                    while len(run.open_requests) > OPEN_REQUESTS_MAX:
+                        del run.open_requests[next(iter(run.open_requests))]
                 self._send(run, bridge.encode(Kind.COMMAND, run.manifest.command_id, payload))
                 code = payload[4] if len(payload) > 4 else -1
                 self._audit(run.manifest.partner, "command", run.manifest.name,
@@ -638,6 +649,14 @@ class PayloadHostApp(App):
             self._publish(name, run, msg_id, body)
         elif kind == Kind.RESULT and len(body) == bridge.RESULT.size:
             rid, code, stage, ok, reason = bridge.RESULT.unpack(body)
+            if rid not in run.open_requests:
+                self._violation(name, run, f"result for request {rid:#x}, a command it was "
+                                "not given", key="foreign result")
+                return
+            if stage == Stage.COMPLETION or not ok:
+                del run.open_requests[rid]
+            elif stage == Stage.ACCEPTANCE:
+                run.request_in_hand = rid
             self.bus.publish(COMMAND_RESULT_MSG.msg_id, COMMAND_RESULT_MSG.pack(
                 request_id=rid, apid=m.apid, function_code=code, stage=stage, ok=bool(ok),
                 reason=reason, time_s=self.now()))
@@ -648,8 +667,9 @@ class PayloadHostApp(App):
             self.ctx.events.raise_event(m.apid, event_id, sev, text)
         elif kind == Kind.PARAMETER and len(body) == bridge.PARAMETER.size:
             index, value = bridge.PARAMETER.unpack(body)
+            rid = run.request_in_hand if run.request_in_hand in run.open_requests else 0
             self.bus.publish(PARAMETER_REPORT_MSG.msg_id, PARAMETER_REPORT_MSG.pack(
-                apid=m.apid, index=index, value=value))
+                request_id=rid, apid=m.apid, index=index, value=value))
         elif kind == Kind.SUBSCRIBE:
             self._subscribe(name, run, body.decode("utf-8", "replace"))
         elif kind == Kind.READY:
