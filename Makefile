@@ -26,9 +26,12 @@ demo: $(STAMP)
 	$(BIN)/tessera demo
 
 # The short forms only: tests marked `slow` (soaks, long fuzz runs) wait for `make soak`.
+# One worker per core (pytest-xdist); each test module stays in one worker
+# (tests/conftest.py). WORKERS=0 runs everything in one process.
+WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n $(WORKERS) --dist loadfile
 
 # The long forms of the soak and fuzz tests (minutes; run before a release).
 soak: $(STAMP)

@@ -110,3 +110,12 @@ def test_missing_device_or_orbit_refuses_to_boot_with_a_named_reason():
     exe.add_app(AppSpec("adcs", AdcsApp, 10.0, {"orbit": {"mean_motion_rev_day": 15.2}}))
     assert exe.boot() == ["adcs"]
     assert "epoch_tai_s" in exe.events.recent[-2].text
+
+
+def test_time_in_sunlight_without_a_sun_measurement_is_counted_in_seconds(rig):
+    # No sun sensors are fitted here and the orbit starts in sunlight: each
+    # second of mission time is a second without a sun measurement (docs:
+    # `s_without_sun`, the figure FDIR watches).
+    exe, *_ = rig
+    exe.run(5.0)
+    assert exe.apps["adcs"].housekeeping_values()["s_without_sun"] == pytest.approx(5.0, abs=0.11)

@@ -242,6 +242,35 @@ def test_commands_dropped_by_a_full_pipe_get_a_failure_report(link: Link):
     assert len(full) == len(tcs) - depth
     assert all(reports(tms, tc.request_id) == [(1, None), (7, None)]
                for tc in tcs if tc not in full)
+    texts = [e.text for e in link.exe.events.recent if e.apid == COMMS_APID]
+    assert any(x.endswith(f"the command pipe of {SAMPLE_APID:#x} is full: command dropped")
+               for x in texts)
+    link.operator_still_commands()
+
+
+def test_inserts_nest_three_deep_and_no_deeper(link: Link):
+    # docs/space-link.md: inserts are checked recursively, at most three deep
+    g = link.ground
+    t = link.exe.clock.now() + 100.0
+    three = insert(link, t, insert(link, t, insert(link, t, g.set_input(UNI_A_APID, 1.0))))
+    four = insert(link, t, insert(link, t, insert(link, t, insert(
+        link, t, g.set_input(UNI_A_APID, 2.0)))))
+    tms = link.send([g.frame(three.encode(), UNI_A), g.frame(four.encode(), UNI_A)])
+    assert reports(tms, three.request_id) == [(1, None), (7, None)]
+    assert reports(tms, four.request_id) == [(2, LINK_FAILURE_BASE + Reason.BAD_APP_DATA)]
+    texts = [e.text for e in link.exe.events.recent if e.apid == COMMS_APID]
+    assert any(x.endswith("bad_app_data: inserts nested too deep") for x in texts)
+    assert len(link.exe.apps["scheduler"].activities) == 1
+
+
+def test_a_schedule_request_to_another_app_is_refused(link: Link):
+    g = link.ground
+    wrong = g.tc(SAMPLE_APID, 11, sv.SCHED_SUMMARY_REQ)
+    tms = link.send([g.frame(wrong.encode(), OPERATOR)])
+    assert reports(tms, wrong.request_id) == [(2, LINK_FAILURE_BASE + Reason.NO_SUCH_TARGET)]
+    texts = [e.text for e in link.exe.events.recent if e.apid == COMMS_APID]
+    assert any(f"no_such_target: ST11 requests go to APID {SCHEDULER_APID:#x}" in x
+               for x in texts)
     link.operator_still_commands()
 
 
@@ -268,8 +297,11 @@ def test_partner_cannot_drive_the_operators_farm(link: Link):
     assert not link.comms.rx.farms[1].lockout
 
 
-def test_tc_rate_quota(link: Link):
+@pytest.mark.parametrize("later_s", [0.0, 10.0])  # the bucket refills from the time since
+def test_tc_rate_quota(link: Link, later_s: float):
     g = link.ground
+    if later_s:
+        link.send([], steps=round(later_s * 10))
     rate = int(link.comms.rx.security.sas[UNI_A].rights.quotas.tcs_per_s)
     pings = [g.tc(UNI_A_APID, 17, 1) for _ in range(rate + 5)]
     frames = [g.frame(b"".join(p.encode() for p in pings[i:i + 5]), UNI_A)

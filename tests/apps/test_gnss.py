@@ -125,3 +125,11 @@ def test_without_a_receiver_the_app_idles():
     values = latest_hk(hk)
     assert values == {**values, "fixes": 0, "valid": 0, "lat_deg": 0.0, "lon_deg": 0.0,
                       "alt_m": 0.0, "receiver_errors": 0, "read_faults": 0}
+
+
+def test_a_parameter_the_gnss_app_does_not_have_is_refused_at_boot():
+    # docs/apps.md: an app's configuration may set only parameters it declares
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,))
+    exe.add_app(AppSpec("gnss", GnssApp, 1.0, {"parameters": {"gain": 2.0}}))
+    assert exe.boot() == ["gnss"]
+    assert any("no parameter named 'gain'" in e.text for e in exe.events.recent)

@@ -78,3 +78,29 @@ def test_the_longest_frame_and_every_spacecraft_id_get_through():
     too_long[4] |= 0x03
     too_long[5] = 0xFF  # a length field of 0x3FF: 1024 octets, more than follow
     assert decode_all(bytes(too_long) + encode_tc_stream(top_scid)) == [top_scid]
+
+
+def test_a_frame_behind_two_false_starts_comes_out_without_waiting():
+    """A false start claiming a long frame must not hold back a real frame that
+    is already complete behind it, even with a second false start (a damaged
+    frame) between them and the next frame's first octets after it."""
+    real = tc_frame(b"real command")
+    damaged = bytearray(tc_frame(b"damaged on the way"))
+    damaged[7] ^= 0x01  # its FECF no longer matches (CCSDS 232.0-B 4.1.4)
+    long_claim = CLTU_START_SEQUENCE + bytes([0x00, 0x00, 0x03, 0xE7, 0x00])  # 1000 octets
+    next_frame_start = CLTU_START_SEQUENCE + tc_frame(b"next")[:3]
+    stream = (long_claim + b"\x55" * 10 + CLTU_START_SEQUENCE + bytes(damaged)
+              + CLTU_START_SEQUENCE + real + next_frame_start)
+    dec = TcStreamDecoder()
+    assert dec.feed(stream) == [real]
+
+
+def test_a_link_without_the_optional_fecf_delimits_frames_by_their_length():
+    # CCSDS 232.0-B-4 4.1.4: the FECF is optional per mission; without it the
+    # frame ends where its length field says.
+    frames = [TcFrame(SCID, 0, n, bytes([n]) * (n + 1), map_id=0).encode(fecf=False)
+              for n in range(3)]
+    dec = TcStreamDecoder(fecf=False)
+    assert dec.feed(b"".join(CLTU_START_SEQUENCE + f for f in frames)) == frames
+    # the same octets read by a link that expects an FECF are no frames at all
+    assert TcStreamDecoder().feed(b"".join(CLTU_START_SEQUENCE + f for f in frames)) == []

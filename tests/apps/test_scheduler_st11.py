@@ -42,9 +42,9 @@ class Harness:
     """An executive with the scheduler; released TCs are read off the bus where
     the comms app would take them, with the SPI of their owner."""
 
-    def __init__(self, store: Store | None = None) -> None:
+    def __init__(self, store: Store | None = None, config: dict | None = None) -> None:
         self.exe = Executive(VirtualClock(), rate_groups_hz=(10.0,), store=store)
-        self.exe.add_app(AppSpec("scheduler", SchedulerApp, 10.0))
+        self.exe.add_app(AppSpec("scheduler", SchedulerApp, 10.0, config or {}))
         bus = self.exe.bus
         bus.register_variable(RELEASED_TC_MSG_ID, "released TCs", RELEASED_TC_MAX)
         self.released = bus.create_pipe("test.released", 1024)
@@ -360,3 +360,57 @@ def test_a_request_without_a_sound_owner_header_is_refused_in_words():
     texts = [e.text for e in h.exe.events.recent][-2:]
     assert texts[0].endswith("no owner header") and texts[1].endswith("owner flags")
     assert h.command(ENABLE, b"", Owner(11, whole_schedule=True, slots=8))  # flag 1 is sound
+
+
+def test_an_activity_goes_out_in_the_cycle_its_release_time_is_reached():
+    # ECSS-E-ST-70-41C 6.11.4.1: a TC is released when on-board time reaches its
+    # release time, so one due exactly at a cycle goes out in that cycle.
+    h = Harness()
+    at = CucTime.from_seconds(0.5)  # the 10 Hz clock reads 0.5 s exactly at its 6th cycle
+    assert h.command(INSERT, sv.encode_insert([sv.ScheduledTc(at, _ping(7))]))
+    for _ in range(10):
+        h.step()
+    assert [(ran_at, tc.seq_count) for ran_at, _, tc in h.take_releases()] == [(0.5, 7)]
+
+
+def test_housekeeping_counts_the_activities_released():
+    h = Harness()
+    assert h.app.housekeeping_values()["released"] == 0
+    t = h.exe.clock.now()
+    acts = [sv.ScheduledTc(CucTime.from_seconds(t + 0.25 * (s + 1)), _ping(s)) for s in range(3)]
+    assert h.command(INSERT, sv.encode_insert(acts))
+    for _ in range(10):
+        h.step()
+    assert len(h.take_releases()) == 3
+    hk = h.app.housekeeping_values()
+    assert (hk["released"], hk["activities"]) == (3, 0)
+
+
+def test_a_scheduler_configured_disabled_holds_its_activities_until_enabled():
+    h = Harness(config={"enabled": False})
+    assert h.app.housekeeping_values()["enabled"] is False
+    t = h.exe.clock.now()
+    assert h.command(INSERT, sv.encode_insert([sv.ScheduledTc(CucTime.from_seconds(t + 0.2),
+                                                              _ping(4))]))
+    for _ in range(5):
+        h.step()
+    assert h.take_releases() == []
+    assert h.command(ENABLE)
+    assert [tc.seq_count for _, _, tc in h.take_releases()] == [4]
+
+
+def test_the_operators_activities_stay_outside_the_partners_pool_after_a_reboot(tmp_path):
+    store = Store(tmp_path / "store.db")
+    h = Harness(store)
+    t = h.exe.clock.now() + 100.0
+    mine = [sv.ScheduledTc(CucTime.from_seconds(t), _ping(s)) for s in range(8)]
+    assert h.command(INSERT, sv.encode_insert(mine), OPERATOR)
+    h = Harness(store)  # power cycle: the schedule comes back from the store
+    assert len(h.app.activities) == 8
+    partners = [Owner(100 + i, False, 64) for i in range(MAX_ACTIVITIES // 64)]
+    for p in partners:  # the partners' pool is whole: all 256 of its slots are free
+        for first in (0, 32):
+            acts = [sv.ScheduledTc(CucTime.from_seconds(t), _ping(s))
+                    for s in range(first, first + 32)]
+            assert h.command(INSERT, sv.encode_insert(acts), p)
+    assert len(h.app.activities) == 8 + MAX_ACTIVITIES

@@ -232,3 +232,19 @@ def test_refusals_say_why_and_a_name_alone_is_no_load(tmp_path):
     [r] = [COMMAND_RESULT_MSG.unpack(p) for _, p in results.drain()]
     assert (r["request_id"], r["stage"], r["ok"]) == (2, 1, False)  # refused at acceptance
     assert texts(events)[-1].endswith("LOAD needs a 16-byte name and content")
+
+
+def test_housekeeping_counters_saturate_at_their_16_bit_limit(tmp_path):
+    # the housekeeping fields are 16-bit unsigned (their declaration in the
+    # dictionary): a count past 65535 is reported as 65535, not a failed report
+    exe, _, _ = boot(tmp_path / "store.db")
+    tables = exe.apps["tables"]
+    tables.registry.refused = 70_000
+    tables.loads = 70_000
+    hk = tables.housekeeping_values()
+    assert (hk["refused"], hk["loads"]) == (65535, 65535)
+    pipe = exe.bus.create_pipe("test.hk", 4)
+    exe.bus.subscribe(pipe, tables.HK.msg_id)
+    tables.report_housekeeping()
+    [(_mid, raw)] = pipe.drain()
+    assert tables.HK.unpack(raw)["refused"] == 65535
