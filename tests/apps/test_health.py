@@ -98,6 +98,8 @@ def test_watchdog_is_kicked_only_while_critical_apps_live_and_a_reset_loop_boots
     rig = Rig(tmp_path / "store.db", emu)
     rig.run(60.0)
     assert emu.wdt_kicks >= 10 and emu.power_cycles == 0  # kicked every 5 s: no reset
+    # FDIR's housekeeping counts the kicks the EPS received
+    assert rig.exe.apps["fdir"].housekeeping_values()["watchdog_kicks"] == emu.wdt_kicks
     rig.exe.shutdown()
     t = rig.clock.now()
     causes = []
