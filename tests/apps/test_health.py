@@ -196,6 +196,7 @@ def test_limit_monitor_trips_like_its_declaration(samples, persistence):
             expected += 1
     fdir = rig.exe.apps["fdir"]
     assert fdir.monitors[0].trips == expected
+    assert fdir.housekeeping_values()["trips"] == expected
     assert rig.exe.apps["sample"].cmd_count == expected
 
 
