@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -115,6 +116,10 @@ def _pyproject_for(area: Area, only: list[str]) -> str:
         f"also_copy = {json.dumps([p for p in ALSO_COPY if (ROOT / p).exists()])}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         f"pytest_add_cli_args = {json.dumps(args)}\n"
+        # A mutant's CPU time limit: (its tests' time on the clean code + 5 s) x 2.
+        # mutmut's default (x 30) let one hang cost minutes of a loaded machine.
+        "timeout_multiplier = 1.0\n"
+        "timeout_constant = 5.0\n"
     )
 
 
@@ -131,6 +136,7 @@ def _prepare(area: Area, only: list[str]) -> Path:
         if (ROOT / name).exists() and not link.exists():
             link.symlink_to(ROOT / name)
     (work / "pyproject.toml").write_text(pyproject)
+    _retrace_if_code_changed(work, scope)
     # Tests change as mutants are hunted down: take the current ones each run.
     for name in ("tests", "docs"):
         shutil.rmtree(work / "mutants" / name, ignore_errors=True)
@@ -141,6 +147,30 @@ def _prepare(area: Area, only: list[str]) -> Path:
             if path.is_file() and path.suffix not in (".py", ".meta", ".spans", ".pyc"):
                 path.unlink()
     return work
+
+
+def _retrace_if_code_changed(work: Path, scope: list[str]) -> None:
+    """Trace every test again when the code in `scope` changed since the last
+    full tracing.
+
+    mutmut traces which tests run which function once, and afterwards only
+    new tests: a function added or rewritten later keeps only the tests
+    that reached its old form (or none), so its mutants are judged by a
+    fraction of the tests that cover it and survive for nothing. The
+    fingerprint of the code at the last full tracing is kept beside the run.
+    """
+    record = work / "traced-code.json"
+    files = sorted(str(p.relative_to(ROOT)) for pattern in scope for p in ROOT.glob(pattern)
+                   if p.suffix == ".py")
+    now = {f: hashlib.sha256((ROOT / f).read_bytes()).hexdigest() for f in files}
+    stats = work / "mutants" / "mutmut-stats.json"
+    try:
+        then = json.loads(record.read_text())
+    except (OSError, ValueError):
+        then = None
+    if then != now:
+        stats.unlink(missing_ok=True)
+        record.write_text(json.dumps(now, indent=1))
 
 
 def _widen(work: Path, scope: list[str]) -> None:
@@ -192,28 +222,73 @@ def _sample(work: Path, scope: list[str], every: int) -> list[str]:
     return names
 
 
+def _survivors_with_property_tests(work: Path, scope: list[str]) -> list[str]:
+    """Names of the mutants in `scope` whose tests all passed and that a
+    Hypothesis property test covers (only those can change verdict at full
+    strength; the plugin records which tests are property tests)."""
+    try:
+        covering = json.loads((work / "mutants" / "mutmut-stats.json").read_text())[
+            "tests_by_mangled_function_name"]
+        properties = set(json.loads((work / "mutants" / "hypothesis-tests.json").read_text()))
+    except (OSError, ValueError, KeyError):
+        return []
+    names = []
+    for meta in sorted((work / "mutants").rglob("*.py.meta")):
+        path = str(meta.relative_to(work / "mutants"))[: -len(".meta")]
+        if any(fnmatch.fnmatch(path, p) for p in scope):
+            codes = json.loads(meta.read_text())["exit_code_by_key"]
+            names += [k for k, code in codes.items() if _STATUS.get(code) == "survived"
+                      and properties.intersection(covering.get(k.rsplit("__mutmut_", 1)[0], ()))]
+    return names
+
+
+def _mutmut(work: Path, log: Path, jobs: int, names: list[str], examples: str) -> int:
+    """One `mutmut run` in `work` (all its unchecked mutants, or `names`)."""
+    cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *names]
+    # The plugin reaches mutmut's test runs through the environment, not
+    # through pytest's arguments: mutmut would take changed arguments for
+    # changed tests and throw every verdict of earlier runs away.
+    # Mutants live in the Python source: never let the compiled HAL stand in for it.
+    env = {**os.environ, "PYTEST_PLUGINS": "bench.mutants_plugin",
+           "TESSERA_MUTANT_EXAMPLES": examples, "TESSERA_PURE_PYTHON": "1"}
+    started = time.monotonic()
+    with log.open("a") as out:
+        status = subprocess.call(cmd, cwd=work, stdout=out, stderr=subprocess.STDOUT, env=env)
+    print(f"{work.name}: mutmut ({len(names) or 'all unchecked'} mutants, examples {examples}) "
+          f"finished with status {status} in {time.monotonic() - started:.0f} s "
+          f"(log {log.relative_to(ROOT)})")
+    return status
+
+
 def run_area(area: Area, jobs: int, only: list[str], retest: bool = False,
-             sample: int = 1, names: list[str] | None = None) -> int:
-    """Run mutmut over one area; returns mutmut's exit status."""
+             sample: int = 1, names: list[str] | None = None,
+             examples: str = "10") -> int:
+    """Run mutmut over one area; returns mutmut's exit status.
+
+    `names`: exactly these mutants, whatever their last verdict. With a cap
+    on Hypothesis's examples (``examples`` other than "full"), the mutants
+    that survive it are run again with every test's own count before the
+    report calls them survivors."""
     work = _prepare(area, only)
+    scope = only or list(area.mutate)
     missed = _forget_undetected(work) if retest else []
     log = OUT / f"{area.name}.log"
-    cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)]
-    if names:  # exactly these, whatever their last verdict
-        cmd += names
-    elif sample > 1:
+    log.write_text("")
+    chosen = list(names or [])
+    names = list(chosen)
+    if not names and sample > 1:
         # with --retest: the last run's survivors again, and a further sample
-        fresh = _sample(work, only or list(area.mutate), sample)
+        fresh = _sample(work, scope, sample)
         names = missed + [n for n in fresh if n not in set(missed)]
         if not names:
             print(f"{area.name}: no mutants to run")
             return 0
-        cmd += names
-    started = time.monotonic()
-    with log.open("w") as out:
-        status = subprocess.call(cmd, cwd=work, stdout=out, stderr=subprocess.STDOUT)
-    print(f"{area.name}: mutmut finished with status {status} in "
-          f"{time.monotonic() - started:.0f} s (log {log.relative_to(ROOT)})")
+    status = _mutmut(work, log, jobs, names, examples)
+    if examples != "full" and status == 0:
+        survivors = [n for n in _survivors_with_property_tests(work, scope)
+                     if not chosen or n in chosen]
+        if survivors:
+            status = _mutmut(work, log, jobs, survivors, "full")
     return status
 
 
@@ -361,6 +436,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mutant", action="append", default=[], metavar="NAME",
                         help="check exactly this mutant, named as the report names it, "
                         "whatever its last verdict (repeatable; after writing its test)")
+    parser.add_argument("--examples", default="10", metavar="N",
+                        help="Hypothesis examples per property test at most (default 10, "
+                        "derandomized); the survivors are then run again with each test's "
+                        "own count. 'full': every test's own count from the start")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the reports from the last run without running mutmut")
     args = parser.parse_args(argv)
@@ -369,11 +448,14 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or args.jobs < 1 or args.sample < 1:
         parser.error(f"unknown area {unknown[0]!r}" if unknown
                      else "--jobs and --sample must be at least 1")
+    if args.examples != "full" and not (args.examples.isdigit() and int(args.examples) >= 1):
+        parser.error("--examples must be a whole number of at least 1 or 'full'")
     chosen = [known[a] for a in args.areas] or [a for a in AREAS if _has_code_and_tests(a)]
     OUT.mkdir(parents=True, exist_ok=True)
     for area in chosen:
         if not args.report_only:
-            run_area(area, args.jobs, args.only, args.retest, args.sample, args.mutant)
+            run_area(area, args.jobs, args.only, args.retest, args.sample, args.mutant,
+                     args.examples)
         write_report(collect(area))
     # The summary covers every area run so far, not only this run's.
     summary = []

@@ -401,9 +401,11 @@ class Receiver:
                                              now - t.nak_sent_at >= self.cfg.nak_timer_s):
                 missing = self._missing(t)
                 if missing:
-                    # as many gaps as fit what is left of the budget (at least one)
+                    # as many gaps as fit what is left of the budget after the
+                    # PDUs before it, this transaction's ACK included (at least one)
                     empty = len(encode_pdu(Nak(back, 0, t.eof_size, ())))
-                    fit = max(1, (budget_octets - spent - empty) // (2 * back.fss))
+                    left = budget_octets - spent - sum(len(raw) for _, raw in due)
+                    fit = max(1, (left - empty) // (2 * back.fss))
                     segs = tuple(missing[:min(fit, self.cfg.max_nak_segments)])
                     due.append(("nak", encode_pdu(Nak(back, 0, t.eof_size, segs))))
             for kind, raw in due:

@@ -9,8 +9,9 @@ packet data length (16) = octets in the data field - 1.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from types import MethodType
 
 import numpy as np
 
@@ -31,34 +32,78 @@ IDLE_FILL = 0x55  # idle data pattern is mission-defined (133.0-B-2 4.1.4.2.4)
 _HDR = struct.Struct(">HHH")
 _unpack_hdr = _HDR.unpack_from
 _pack_hdr = _HDR.pack
+_unpack_octets = struct.Struct(">BBBBH").unpack_from
 
-# Tables that replace bit arithmetic on the hot path: CPython 3.11 runs `&`
-# and `>>` on ints through its generic path and allocates every result over
-# 256, while a list lookup hands back an existing object.
-# (APID, packet type, secondary header flag) of each version-0 packet
-# identification word: 8,192 triples, about 0.8 MB.
-_SPLIT_ID = tuple((w & 0x7FF, w >> 12, (w & 0x800) != 0) for w in range(0x2000))
-# (sequence flags, sequence count) of each sequence control word, indexed by
-# the word: 65,536 pairs sharing 16,384 count objects, about 4.9 MB.
-_COUNTS = tuple(range(0x4000))
-_SPLIT_SEQ = tuple((flags, count) for flags in range(4) for count in _COUNTS)
+# Tables that replace bit arithmetic on the hot path: CPython 3.11 runs `&`,
+# `>>` and `*` on ints through generic code and allocates most results over
+# 256, while a tuple lookup hands back an existing object. The header is
+# decoded octet by octet (struct hands out octets as CPython's cached small
+# ints) and each octet split by lookup.
+# _ROWS[high][low] is the number high * 256 + low: a count or APID from its
+# bits above the low octet and its low octet (64 rows of 256 existing ints,
+# all 16,384 counts; about 0.65 MB).
+_ROWS = tuple(tuple(range(h << 8, (h + 1) << 8)) for h in range(0x40))
+# Octet 0 of a version-0 header (0..0x1F) -> (packet type, secondary header
+# flag, row of the APIDs whose bits 10-8 it holds).
+_OCTET0 = tuple((b >> 4, (b & 8) != 0, _ROWS[b & 7]) for b in range(0x20))
+# Octet 2 -> (sequence flags, row of the counts whose bits 13-8 it holds).
+_OCTET2 = tuple((b >> 6, _ROWS[b & 0x3F]) for b in range(0x100))
+# The packet type and sequence flags in their header words.
+_TYPE_BITS = (0, 0x1000)
+_FLAGS_BITS = (0, 0x4000, 0x8000, 0xC000)
 
-# One struct.Struct per packet length, which packs or unpacks the header and
-# the data field in one call (no separate header object, slice or
-# concatenation). Built on first use for at most _SHAPE_LIMIT lengths (about
-# 280 octets each); packets of other lengths take the two-step path.
-_SHAPE_LIMIT = 1024
-_shapes: list[struct.Struct | None] = [None] * (MAX_PACKET_LEN + 1)  # by packet length
-_shape_count = [0]
+# One pair of struct.Structs per packet length up to _SHAPED_MAX octets,
+# built on first use: `encode` packs the three header words and the data
+# field in one call, `decode` unpacks the header octets and the data field in
+# one call (no separate header, slice or concatenation). The tables hold the
+# Structs' bound `pack` and `unpack`. A Struct is about 300 octets; longer
+# packets take the two-step path (header Struct, then concatenation or
+# slice), whose cost is small beside their data.
+_SHAPED_MAX = 1024
+_packers: list[Callable[..., bytes] | None] = (
+    [None] * (_SHAPED_MAX - PRIMARY_HEADER_LEN + 1))  # by data field length
+_unpackers: list[Callable[[bytes | bytearray | memoryview], tuple] | None] = (
+    [None] * (_SHAPED_MAX + 1))  # by packet length
 
 
-def _shape(length: int) -> struct.Struct | None:
-    """The Struct for packets of `length` octets (7..65,542), or None past the limit."""
-    if _shape_count[0] >= _SHAPE_LIMIT:
+def _shape(length: int) -> Callable[..., bytes] | None:
+    """Build the packer and unpacker of packets of `length` octets and return
+    the packer; None for a length with none (outside 7.._SHAPED_MAX)."""
+    if length <= PRIMARY_HEADER_LEN or length > _SHAPED_MAX:
         return None
-    shape = _shapes[length] = struct.Struct(f">HHH{length - PRIMARY_HEADER_LEN}s")
-    _shape_count[0] += 1
-    return shape
+    n = length - PRIMARY_HEADER_LEN
+    _unpackers[length] = struct.Struct(f">BBBBH{n}s").unpack
+    packer = _packers[n] = struct.Struct(f">HHH{n}s").pack
+    return packer
+
+
+def _decode(unpackers: list, data: bytes | bytearray | memoryview,
+            _octet0: tuple = _OCTET0, _octet2: tuple = _OCTET2) -> SpacePacket:
+    """Decode exactly one packet; the length field must match len(data).
+
+    The packet returned is a SpacePacket made without running the
+    constructor (every field decoded from a version-0 header is in range).
+    """
+    n = len(data)
+    try:
+        unpack = unpackers[n]
+    except IndexError:  # longer than _SHAPED_MAX
+        return _decode_unshaped(data)
+    if unpack is None:
+        if _shape(n) is None:  # shorter than a packet
+            return _decode_unshaped(data)
+        unpack = unpackers[n]
+    b0, b1, b2, b3, length, body = unpack(data)
+    # one test for a good packet; a version other than 0 makes octet 0 > 0x1F
+    if b0 > 0x1F or length + 7 != n:
+        _decode_error(data, b0, length)
+    pkt = _Decoded()
+    pkt.packet_type, pkt.sec_hdr_flag, row = _octet0[b0]
+    pkt.apid = row[b1]
+    pkt.seq_flags, row = _octet2[b2]
+    pkt.seq_count = row[b3]
+    pkt.data = body
+    return pkt
 
 
 class SpacePacket:
@@ -75,10 +120,11 @@ class SpacePacket:
     Speed (CPython 3.11, where receivers read every field of every packet):
     each field is a slot, which reads and writes in a few nanoseconds where a
     derived property costs about 50 ns; `encode` and `decode` pack and unpack
-    header and data field with one Struct per packet length; `decode` splits
-    the header words by table lookup and skips the constructor (every field
-    decoded from a version-0 header is in range): the packet it returns is a
-    private subclass that is a SpacePacket in every respect but `type()`.
+    header and data field with one Struct per packet length (up to 1,024
+    octets); `decode` splits the header octets by table lookup and skips the
+    constructor (every field decoded from a version-0 header is in range):
+    the packet it returns is a private subclass that is a SpacePacket in
+    every respect but `type()`. The tables cost about 0.7 MB per process.
     """
 
     __slots__ = ("apid", "data", "packet_type", "sec_hdr_flag", "seq_count", "seq_flags")
@@ -88,10 +134,12 @@ class SpacePacket:
     def __init__(self, apid: int, packet_type: int = TM, sec_hdr_flag: bool = False,
                  seq_flags: int = SEQ_UNSEGMENTED, seq_count: int = 0,
                  data: bytes = b"\x00") -> None:
-        # one combined check keeps construction cheap on the hot path
-        if not (0 <= apid <= 0x7FF and (packet_type == 0 or packet_type == 1)
-                and 0 <= seq_flags <= 3 and 0 <= seq_count <= 0x3FFF
-                and 0 < len(data) <= 65536):
+        # one combined check keeps construction cheap on the hot path; each
+        # bound is a comparison of its own, which CPython 3.11 runs in fewer
+        # steps than a chained comparison (`0 <= x <= m`)
+        if not (apid >= 0 and apid <= 0x7FF and (packet_type == 0 or packet_type == 1)
+                and seq_flags >= 0 and seq_flags <= 3 and seq_count >= 0
+                and seq_count <= 0x3FFF and 0 < len(data) <= 65536):
             _range_error(apid, packet_type, seq_flags, seq_count, data)
         self.apid = apid
         self.packet_type = packet_type
@@ -131,7 +179,8 @@ class SpacePacket:
 
     # --- wire format ---
 
-    def encode(self, _shapes=_shapes) -> bytes:
+    def encode(self, _packers=_packers, _type_bits=_TYPE_BITS,
+               _flags_bits=_FLAGS_BITS) -> bytes:
         """The packet as transmitted: primary header + data field.
 
         Raises PacketError (FIELD_RANGE) if a field was set out of its range.
@@ -142,42 +191,29 @@ class SpacePacket:
         seq_count = self.seq_count
         data = self.data
         n = len(data)
-        if not (0 <= apid <= 0x7FF and (packet_type == 0 or packet_type == 1)
-                and 0 <= seq_flags <= 3 and 0 <= seq_count <= 0x3FFF and 0 < n <= 65536):
+        if not (apid >= 0 and apid <= 0x7FF and (packet_type == 0 or packet_type == 1)
+                and seq_flags >= 0 and seq_flags <= 3 and seq_count >= 0
+                and seq_count <= 0x3FFF):
             _range_error(apid, packet_type, seq_flags, seq_count, data)
-        # the fields are in range, so they occupy disjoint bits and + is |;
-        # CPython 3.11 runs + and * on small ints faster than | and <<
-        w0 = (packet_type * 0x1000 + 0x800 + apid if self.sec_hdr_flag
-              else packet_type * 0x1000 + apid)
-        shape = _shapes[n + 6] or _shape(n + 6)
-        if shape is None:
-            return _pack_hdr(w0, seq_flags * 0x4000 + seq_count, n - 1) + data
-        return shape.pack(w0, seq_flags * 0x4000 + seq_count, n - 1, data)
+        # the fields are in range, so they occupy disjoint bits and + is |
+        w0 = (_type_bits[packet_type] + 0x800 + apid if self.sec_hdr_flag
+              else _type_bits[packet_type] + apid)
+        try:  # a packer exists only for data fields of 1 to _SHAPED_MAX - 6 octets
+            pack = _packers[n]
+        except IndexError:
+            pack = None
+        if pack is None:
+            pack = _shape(n + PRIMARY_HEADER_LEN)
+            if pack is None:
+                if n == 0 or n > 65536:
+                    _range_error(apid, packet_type, seq_flags, seq_count, data)
+                return _pack_hdr(w0, _flags_bits[seq_flags] + seq_count, n - 1) + data
+        return pack(w0, _flags_bits[seq_flags] + seq_count, n - 1, data)
 
-    @staticmethod
-    def decode(data: bytes | bytearray | memoryview, _shapes=_shapes,
-               _split_id=_SPLIT_ID, _split_seq=_SPLIT_SEQ) -> SpacePacket:
-        """Decode exactly one packet; the length field must match len(data).
-
-        The packet returned is a SpacePacket made without running the
-        constructor (every field decoded from a version-0 header is in range).
-        """
-        n = len(data)
-        try:
-            shape = _shapes[n] or _shape(n) if n > PRIMARY_HEADER_LEN else None
-        except IndexError:  # longer than any packet
-            shape = None
-        if shape is None:
-            return _decode_unshaped(data)
-        w0, w1, length, body = shape.unpack(data)
-        # one test for a good packet; a version other than 0 makes w0 > 0x1FFF
-        if w0 > 0x1FFF or length + 7 != n:
-            _decode_error(data, w0, length)
-        pkt = _Decoded()
-        pkt.apid, pkt.packet_type, pkt.sec_hdr_flag = _split_id[w0]
-        pkt.seq_flags, pkt.seq_count = _split_seq[w1]
-        pkt.data = body
-        return pkt
+    # A method bound once to the unpackers' table rather than a staticmethod:
+    # CPython 3.11 specialises a call through the class (`SpacePacket.decode`)
+    # for a bound method but not for a staticmethod (about 10 ns a call).
+    decode = MethodType(_decode, _unpackers)
 
     @classmethod
     def decode_from(cls, buf: bytes | bytearray | memoryview,
@@ -208,25 +244,22 @@ class _Decoded(SpacePacket):
 def _decode_unshaped(data: bytes | bytearray | memoryview) -> SpacePacket:
     """`SpacePacket.decode` for a length with no Struct of its own, or malformed input."""
     try:
-        w0, w1, length = _unpack_hdr(data)
+        b0, b1, b2, b3, length = _unpack_octets(data)
     except struct.error:  # under 6 octets
         raise PacketError(Reason.TRUNCATED, f"{len(data)} octets, a packet has at "
                           "least 7") from None
-    if w0 > 0x1FFF or length + 7 != len(data):
-        _decode_error(data, w0, length)
-    pkt = _Decoded()
-    pkt.apid, pkt.packet_type, pkt.sec_hdr_flag = _SPLIT_ID[w0]
-    pkt.seq_flags, pkt.seq_count = _SPLIT_SEQ[w1]
-    pkt.data = bytes(data[6:])
-    return pkt
+    if b0 > 0x1F or length + 7 != len(data):
+        _decode_error(data, b0, length)
+    return SpacePacket((b0 & 7) << 8 | b1, b0 >> 4, (b0 & 8) != 0, b2 >> 6,
+                       (b2 & 0x3F) << 8 | b3, bytes(data[6:]))
 
 
-def _decode_error(data: bytes | bytearray | memoryview, w0: int, length: int) -> None:
+def _decode_error(data: bytes | bytearray | memoryview, octet0: int, length: int) -> None:
     n = len(data)
     if n < 7:
         raise PacketError(Reason.TRUNCATED, f"{n} octets, a packet has at least 7")
-    if w0 & 0xE000:
-        raise PacketError(Reason.BAD_VERSION, f"packet version {w0 >> 13}")
+    if octet0 > 0x1F:
+        raise PacketError(Reason.BAD_VERSION, f"packet version {octet0 >> 5}")
     raise PacketError(Reason.LENGTH_MISMATCH, f"length field says {length + 7} octets, got {n}")
 
 
@@ -335,13 +368,16 @@ class PacketTable:
     def field(self, byte_offset: int, dtype: str | np.dtype) -> np.ndarray:
         """A big-endian user field at `byte_offset` from each packet start, as an array.
 
-        `dtype` gives the field's type as on the wire (big-endian unless it
-        says otherwise); the array returned holds the values in the
-        machine's byte order, one per packet. Every packet must be long
-        enough to hold the field.
+        `dtype` gives the field's type as on the wire: big-endian unless a
+        type string says otherwise (``"<u2"``); the array returned holds the
+        values in the machine's byte order, one per packet. Every packet
+        must be long enough to hold the field.
         """
         dt = np.dtype(dtype)
-        if dt.byteorder == "=" and dt.itemsize > 1:
+        # numpy reports the machine's own order as "=" even when the string
+        # named it ("<u2" on a little-endian machine), so read the string
+        little = isinstance(dtype, str) and dtype.startswith("<")
+        if dt.byteorder == "=" and dt.itemsize > 1 and not little:
             dt = dt.newbyteorder(">")
         if byte_offset < 0 or (len(self) and int(self.length.min()) < byte_offset + dt.itemsize):
             raise PacketError(Reason.TRUNCATED, "field past the end of a packet")

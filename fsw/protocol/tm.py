@@ -162,9 +162,10 @@ def with_ocf(frame: bytes, ocf: bytes, *, fecf: bool = True) -> bytes:
     """
     if len(ocf) != OCF_LEN:
         raise FrameError(Reason.FIELD_RANGE, "OCF is 4 octets")
-    if len(frame) < HEADER_LEN or not frame[1] & 1:
-        raise FrameError(Reason.FIELD_RANGE, "frame has no OCF")
     end = len(frame) - (FECF_LEN if fecf else 0)
+    # the OCF flag (132.0-B-3 4.1.2.7.4) and room for the 4 octets after the header
+    if end < HEADER_LEN + OCF_LEN or not frame[1] & 1:
+        raise FrameError(Reason.FIELD_RANGE, "frame has no OCF")
     out = frame[:end - OCF_LEN] + ocf
     if fecf:
         out += crc16(out).to_bytes(2, "big")
@@ -331,7 +332,9 @@ class TmVcReceiver:
                 self._buf += data
                 self._extract(out)
             return out
-        if frame.fhp > len(data):
+        # the FHP points at a packet's first octet within the data field
+        # (132.0-B-3 4.1.2.7.5): one past its last octet points at none
+        if frame.fhp >= len(data):
             raise FrameError(Reason.BAD_FHP, "first header pointer past the data field")
         if self._synced:
             self._buf += data[:frame.fhp]

@@ -336,3 +336,89 @@ def test_after_a_restart_the_missing_data_alone_completes_a_transfer_whose_eof_c
     send(rx, FileData(H, 300, DATA[300:]))
     assert files == [tmp_path / "in" / "dst.bin"]
     assert (tmp_path / "in" / "dst.bin").read_bytes() == DATA
+
+
+# --- mutation-hunted corners -------------------------------------------------------
+
+def test_sender_counts_every_pdu_and_octet_it_sent_and_flags_its_crc():
+    s = Sender(EntityConfig(GROUND, segment_bytes=200, ack_timer_s=8.0, crc=True),
+               CRAFT, 7, DATA, "src.bin", "dst.bin")
+    sent = s.poll(0.0, 300) + s.poll(1.0, 300) + s.poll(2.0, 10_000)
+    assert kinds(sent) == ["Metadata", "FileData", "FileData", "FileData", "Eof"]
+    assert (s.pdus_sent, s.octets_sent) == (5, sum(map(len, sent)))
+    # 727.0-B-5 5.1: version (3) | type | direction | mode | CRC flag | large file flag
+    assert all(raw[0] & 0b10 for raw in sent)
+
+
+def _finished_at(rx, now):
+    send(rx, Metadata(H, 512, b"s", b"dst.bin"), FileData(H, 0, DATA),
+         Eof(H, cfdp.modular_checksum(DATA), 512), now=now)
+    assert kinds(rx.poll(now, 10_000)) == ["Ack", "Finished"]
+
+
+def test_receiver_repeats_finished_one_ack_timer_after_it_last_sent_it(tmp_path):
+    rx = _receiver(tmp_path)
+    _finished_at(rx, 100.0)
+    assert rx.poll(101.0, 10_000) == [] and rx.poll(107.99, 10_000) == []
+    assert kinds(rx.poll(108.0, 10_000)) == ["Finished"]
+
+
+def test_only_an_ack_of_finished_ends_the_repeats_and_stray_pdus_are_ignored(tmp_path):
+    rx = _receiver(tmp_path)
+    _finished_at(rx, 0.0)
+    send(rx, Nak(H, 0, 512, ()), Finished(H, Condition.NO_ERROR, DeliveryCode.COMPLETE,
+                                          FileStatus.RETAINED), now=1.0)  # wrong way round
+    send(rx, Ack(H, Directive.EOF), now=1.0)  # not an ACK of Finished
+    rx.forget_finished()  # unacknowledged: kept, still repeated
+    assert kinds(rx.poll(8.0, 10_000)) == ["Finished"]
+    send(rx, Ack(H, Directive.FINISHED), now=9.0)
+    rx.forget_finished()
+    assert rx.transactions == {}
+
+
+def test_files_into_one_folder_all_arrive(tmp_path):
+    rx = _receiver(tmp_path, accept=lambda name: tmp_path / "in" / name)
+    for seq, name in ((7, b"a.bin"), (8, b"b.bin")):
+        h = H.replace(seq_num=seq)
+        send(rx, Metadata(h, 3, b"s", name), FileData(h, 0, b"abc"),
+             Eof(h, cfdp.modular_checksum(b"abc"), 3))
+    assert sorted(p.name for p in (tmp_path / "in").iterdir()) == ["a.bin", "b.bin"]
+
+
+def test_file_data_ending_at_the_size_limit_is_taken(tmp_path):
+    rx = _receiver(tmp_path)
+    send(rx, Metadata(H, MAX_FILE_BYTES, b"s", b"big"),
+         FileData(H, MAX_FILE_BYTES - 4, b"last"))
+    assert rx.rejected_pdus == 0
+    assert rx.transactions[(GROUND, 7)].received == [(MAX_FILE_BYTES - 4, MAX_FILE_BYTES)]
+
+
+def test_the_budget_spent_is_counted_across_transactions(tmp_path):
+    rx = _receiver(tmp_path)
+    for seq in (7, 8, 9):  # three empty files, each owed an ACK of EOF and a Finished
+        h = H.replace(seq_num=seq)
+        send(rx, Metadata(h, 0, b"s", f"{seq}.bin".encode()), Eof(h, 0, 0))
+    pair = sum(map(len, rx.poll(0.0, 10_000)[:2]))  # what the first transaction sends
+    assert kinds(rx.poll(8.0, 10_000)) == ["Finished"] * 3  # the Finished repeat once
+    rx = _receiver(tmp_path / "again")
+    for seq in (7, 8, 9):
+        h = H.replace(seq_num=seq)
+        send(rx, Metadata(h, 0, b"s", f"{seq}.bin".encode()), Eof(h, 0, 0))
+    assert kinds(rx.poll(0.0, 2 * pair)) == ["Ack", "Finished"] * 2
+
+
+def test_a_nak_after_an_ack_fits_what_is_left_of_the_budget(tmp_path):
+    ack = len(encode_pdu(Ack(back(H), Directive.EOF)))
+    three = len(encode_pdu(Nak(back(H), 0, 512, ((10, 20), (30, 40), (50, 60)))))
+    done = H.replace(seq_num=6)  # an empty file before it: its ACK and Finished go first
+    before = encode_pdu(Ack(back(done), Directive.EOF)), encode_pdu(Finished(
+        back(done), Condition.NO_ERROR, DeliveryCode.COMPLETE, FileStatus.RETAINED))
+    for first in ((), (Metadata(done, 0, b"s", b"empty.bin"), Eof(done, 0, 0))):
+        rx = _receiver(tmp_path / str(len(first)))
+        holes = [FileData(H, 20 * k, DATA[20 * k:20 * k + 10]) for k in range(20)]
+        send(rx, *first, Metadata(H, 512, b"s", b"dst.bin"), *holes,
+             Eof(H, cfdp.modular_checksum(DATA), 512))
+        budget = ack + three + (sum(map(len, before)) if first else 0)
+        out = [decode_pdu(r) for r in rx.poll(0.0, budget)]
+        assert [type(p).__name__ for p in out][-2:] == ["Ack", "Nak"]
+        assert list(out[-1].segments) == [(10, 20), (30, 40), (50, 60)]

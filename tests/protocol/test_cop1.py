@@ -381,3 +381,41 @@ def test_farm_judges_without_acting():
     assert farm.judge(10) == "wait"
     farm.state = LOCKOUT
     assert farm.judge(10) == "locked" and farm.vr == 10
+
+
+def test_the_clcw_after_each_directive_octet_by_octet():
+    """232.0-B-4 4.2 CLCW: type 0 | version 00 | status 000 | COP in effect 01 |
+    VCID (6) | spare 00 | No RF | No Bit Lock | Lockout | Wait | Retransmit |
+    FARM-B counter (2) | spare | report value (8). A directive clears the
+    Retransmit flag that an out-of-window frame raised (232.1-B-2, FARM-1)."""
+    farm = Farm1(3)
+    with pytest.raises(CopError):
+        farm.ad_frame(2)  # ahead of V(R) 0: retransmit asked
+    assert farm.clcw().encode() == bytes.fromhex("010c0800")
+    farm.control_command(UNLOCK)
+    assert farm.clcw().encode() == bytes.fromhex("010c0200")  # FARM-B 1
+    with pytest.raises(CopError):
+        farm.ad_frame(2)
+    farm.control_command(set_vr(5))
+    assert farm.clcw().encode() == bytes.fromhex("010c0405")  # FARM-B 2, N(R) 5
+
+
+def test_farm_refusals_name_the_case_232_1_b_2_gives_them():
+    """FARM-1 with a window of 10: PW = NW = 5 (232.1-B-2). Ahead within PW:
+    discard and ask for retransmission (E3); behind within NW: a duplicate
+    (E4); elsewhere: Lockout (E5); no buffer: Wait (E2)."""
+    def refusal(farm, ns):
+        with pytest.raises(CopError) as err:
+            farm.ad_frame(ns)
+        return str(err.value)
+
+    farm = Farm1(0, window=10)
+    for ns in range(20):
+        farm.ad_frame(ns)
+    assert refusal(farm, 22) == "farm_out_of_window: N(S) 22 ahead of V(R) 20"
+    assert refusal(farm, 15) == "farm_duplicate: N(S) 15 already accepted"
+    assert refusal(farm, 14) == "farm_lockout: N(S) 14 in lockout area of V(R) 20"
+    assert refusal(farm, 20) == "farm_lockout: FARM is in lockout"
+    farm = Farm1(0, window=10)
+    farm.buffers = 0
+    assert refusal(farm, 0) == "farm_no_buffer: no buffer free" and farm.wait

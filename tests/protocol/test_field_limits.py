@@ -312,3 +312,46 @@ def test_an_error_without_detail_reads_as_its_reason_alone():
     assert str(e) == "truncated" and e.detail == "" and e.reason is Reason.TRUNCATED
     assert str(FrameError(Reason.BAD_FHP, "FHP 9")) == "bad_fhp: FHP 9"
     assert PacketError(37).reason is Reason.BAD_FHP  # reasons are read as numbers too
+
+
+def test_the_field_named_is_the_one_out_of_range_when_the_others_are_at_their_limits():
+    """133.0-B-2 4.1.3: APID 11 bits (0..2047), sequence flags 2 bits,
+    sequence count 14 bits (0..16383), data 1..65,536 octets. A field at its
+    highest (or lowest) legal value is never the one named."""
+    from fsw.protocol.spp import SpacePacket
+
+    for kw, words in (({"apid": 0x7FF, "seq_count": 0x4000}, "sequence count 16384"),
+                      ({"seq_flags": 0, "seq_count": 0x4000}, "sequence count 16384"),
+                      ({"seq_flags": 3, "seq_count": -1}, "sequence count -1"),
+                      ({"seq_count": 0x3FFF, "data": b""}, "data field of 0 octets"),
+                      ({"apid": 0x800}, "APID 2048"),
+                      ({"seq_flags": -1}, "sequence flags -1")):
+        with pytest.raises(PacketError) as info:
+            SpacePacket(**{"apid": 0, **kw})
+        assert str(info.value) == f"field_range: {words}"
+
+
+def test_a_bare_cuc_t_field_is_read_as_4_plus_2_octets_by_default():
+    """Without a P-field the format is implicit (CCSDS 301.0-B-4): the caller names
+    the coarse octets and the fine ones default to the 2 of the TM time code."""
+    from fsw.protocol.cuc import CucTime
+
+    t = CucTime.decode(bytes.fromhex("000004d2" "8000"), coarse_octets=4)
+    assert (t.coarse, t.fine, t.coarse_octets, t.fine_octets) == (1234, 0x8000, 4, 2)
+
+
+@pytest.mark.parametrize("raw, words", [
+    # CCSDS 301.0-B-4 CUC P-field: extension (1) | time code id (3) | coarse - 1 (2) | fine (2)
+    (b"", "truncated: CUC P-field missing"),
+    (bytes.fromhex("ae000004d28000"), "field_range: CUC P-field extension not supported"),
+    (bytes.fromhex("3e000004d28000"), "field_range: CUC time code id 3"),
+    (bytes.fromhex("2e000004d280"), "truncated: CUC T-field is 5 octets, expected 6"),
+    (bytes.fromhex("2e000004d2800000"), "length_mismatch: CUC T-field is 7 octets, expected 6"),
+])
+def test_cuc_refusals_say_why(raw, words):
+    from fsw.protocol.cuc import CucTime
+
+    assert CucTime.decode(bytes.fromhex("2e000004d28000")) == CucTime(1234, 0x8000)
+    with pytest.raises(PacketError) as info:
+        CucTime.decode(raw)
+    assert str(info.value) == words

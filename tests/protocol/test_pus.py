@@ -194,6 +194,16 @@ def test_id_lists_round_trip(ids):
     assert decode_ids(encode_ids(ids)) == ids
 
 
+def test_an_id_list_holds_at_most_65535_ids():
+    """A PUS-C list of IDs (ECSS-E-ST-70-41C, e.g. ST[03] and ST[05]) starts with
+    its count N as an unsigned 16-bit integer: 65,535 IDs is the most it can say."""
+    most = encode_ids(list(range(0xFFFF)))
+    assert most[:2] == b"\xff\xff" and len(most) == 2 + 2 * 0xFFFF
+    with pytest.raises(PacketError) as e:
+        encode_ids(list(range(0x10000)))
+    assert str(e.value) == "too_long: too many IDs"
+
+
 @given(values)
 def test_parameter_values_round_trip(vals):
     back = decode_values(encode_values(vals))
@@ -289,6 +299,12 @@ def test_pus_tm_octet_by_octet_and_its_refusals():
     with pytest.raises(PacketError) as e:
         PusTm.decode(_tm_octets(0x20, 0x2E, bytes(6))[:-3])
     assert e.value.reason in (Reason.TRUNCATED, Reason.LENGTH_MISMATCH)
+    # a whole packet whose length field agrees, one octet short of the
+    # secondary header (7 + 7 of time) and PEC (2): TM, APID 1, 15 octets of data
+    short = bytes.fromhex("0801" "c007" "000e") + bytes((0x20,)) + bytes(14)
+    with pytest.raises(PacketError) as e:
+        PusTm.decode(short)
+    assert str(e.value) == "truncated: 21 octets is too short for a PUS packet"
 
 
 def test_a_timed_packet_splits_at_its_time_code():

@@ -46,11 +46,16 @@ def test_gaps_and_reordering_found_as_one_packet_at_a_time_would(steps, start, f
         data = [bytes(1 + i % 3) for i in range(len(stream))]
     buf = b"".join(SpacePacket(a, TM, False, 3, c, d).encode()
                    for (a, c), d in zip(stream, data, strict=True))
-    got = check_sequence(decode_bulk(buf))
+    table = decode_bulk(buf)
+    got = check_sequence(table)
     gaps, lost, back = reference(stream)
     assert got.gaps.tolist() == gaps
     assert got.lost.tolist() == lost
     assert got.backwards.tolist() == back
+    # the indices pick those packets out of the table; whole numbers, as documented
+    assert table.seq_count[got.gaps].tolist() == [stream[i][1] for i in gaps]
+    assert table.seq_count[got.backwards].tolist() == [stream[i][1] for i in back]
+    assert got.gaps.dtype == got.lost.dtype == got.backwards.dtype == np.int64
     assert got.apids.tolist() == sorted({a for a, _ in stream})
     assert got.missing == sum(lost)
     assert got.ok == (not gaps and not back)
@@ -100,3 +105,21 @@ def test_a_table_of_other_apids_names_them():
         check_sequence(_table([(3, 0)]), apid=5)
     assert str(err.value) == "field_range: APIDs [3] where 5 expected"
     assert check_sequence(_table([(5, 0), (5, 1)]), apid=5).ok
+
+
+@pytest.mark.parametrize("raw", [
+    # TC, secondary header, APID 0x7FF: first header word 0x1FFF, the highest of
+    # version 0 (133.0-B-2 4.1.3); three packets of one length, then of three
+    # lengths, one over 256 octets (a length field whose high octet is not 0)
+    bytes.fromhex("1fffc0000000" "00") * 3,
+    bytes.fromhex("1fffc0000000" "00" "0001c001012b") + bytes(300)
+    + bytes.fromhex("0001c0020000" "00")])
+def test_any_buffer_type_decodes_alike_up_to_the_highest_version_0_header(raw):
+    want = decode_bulk(raw)
+    assert want.apid.tolist()[0] == 0x7FF and want.packet_type.tolist()[0] == 1
+    assert want.sec_hdr_flag.tolist()[0] == 1 and want.offset.tolist()[:2] == [0, 7]
+    for same in (bytearray(raw), memoryview(raw), np.frombuffer(raw, np.uint8)):
+        got = decode_bulk(same)
+        for column in ("offset", "length", "apid", "packet_type", "sec_hdr_flag",
+                       "seq_flags", "seq_count"):
+            assert getattr(got, column).tolist() == getattr(want, column).tolist(), column

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ccsdspy
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from spacepackets.ccsds.spacepacket import PacketType, SequenceFlags, SpacePacketHeader
 
@@ -322,6 +322,10 @@ def test_bulk_fields_are_read_big_endian_from_each_packet(lengths):
     # native "=" and explicit ">" mean the same: the packet's big-endian order
     for dtype in ("u2", "=u2", ">u2", np.uint16):
         assert table.field(6, dtype).tolist() == u16s
+    # a type that names its order keeps it (a payload writing its own fields
+    # little-endian): the same two octets, read the other way round
+    assert table.field(6, "<u2").tolist() == [int.from_bytes(u.to_bytes(2, "big"), "little")
+                                              for u in u16s]
     assert table.field(8, "i4").tolist() == i32s
     assert table.field(6, "u1").tolist() == [u >> 8 for u in u16s]
     assert len(table.field(5 + min(lengths), "u1")) == len(lengths)  # the shortest's last octet
@@ -399,23 +403,30 @@ def test_bulk_decoding_refuses_other_versions_and_short_buffers_with_reasons():
     assert str(e.value) == "truncated: trailing 1 octets"
 
 
-@given(packets, st.binary(max_size=40))
-def test_the_two_step_path_past_the_struct_limit_gives_the_same_results(p, junk):
-    """Lengths with no Struct of their own (past the limit) encode and decode alike."""
+@given(packets, st.integers(-8, 8), st.binary(max_size=40))
+# the highest first header word of version 0 (133.0-B-2 4.1.3: TC, secondary
+# header, APID 0x7FF): 0x1FFF, the last value the version check lets through
+@example(SpacePacket(0x7FF, TC, True, 3, 0x3FFF, b"\xff"), 0, b"")
+def test_the_two_step_path_past_the_struct_limit_gives_the_same_results(p, past, junk):
+    """Packets around the longest with Structs of their own encode and decode
+    alike, and the two-step decoder agrees with the one-step one on any input."""
     import fsw.protocol.spp as spp
 
     raw = p.encode()
-    decoded = SpacePacket.decode(raw)
-    saved = spp._SHAPE_LIMIT
-    spp._SHAPE_LIMIT = 0  # no new shapes: every uncached length takes the two-step path
-    try:
-        unshaped = spp._decode_unshaped(raw)
-        assert spp._decode_unshaped(bytearray(raw)) == unshaped == decoded == p
-        assert unshaped.encode() == raw
-        for bad in (junk, raw[:-1], b"\x20" + raw[1:]):
-            _decodes_as_the_definition_says(spp._decode_unshaped, bad)
-    finally:
-        spp._SHAPE_LIMIT = saved
+    unshaped = spp._decode_unshaped(raw)
+    assert spp._decode_unshaped(bytearray(raw)) == unshaped == SpacePacket.decode(raw) == p
+    assert unshaped.encode() == raw
+    for bad in (junk, raw[:-1], b"\x20" + raw[1:]):
+        _decodes_as_the_definition_says(spp._decode_unshaped, bad)
+    size = spp._SHAPED_MAX + past - 6  # a data field either side of the limit
+    p.data = (p.data * size)[:size]
+    raw = p.encode()
+    assert raw == reference_encode(p.apid, p.packet_type, p.sec_hdr_flag, p.seq_flags,
+                                   p.seq_count, p.data)
+    assert _decodes_as_the_definition_says(SpacePacket.decode, raw) == p
+    assert _decodes_as_the_definition_says(SpacePacket.decode, memoryview(raw)) == p
+    for bad in (raw[:-1], raw + b"x", b"\x40" + raw[1:]):
+        _decodes_as_the_definition_says(SpacePacket.decode, bad)
 
 
 def test_a_decoded_packet_is_a_space_packet():
@@ -423,6 +434,7 @@ def test_a_decoded_packet_is_a_space_packet():
     import pickle
 
     p = SpacePacket.decode(bytes.fromhex("0123c0050003deadbeef"))
+    assert p.decode(p.encode()) == p  # decode is reached through a packet too
     assert isinstance(p, SpacePacket) and p == SpacePacket(0x123, TM, False, 3, 5,
                                                            bytes.fromhex("deadbeef"))
     assert repr(p).startswith("SpacePacket(apid=291, ")

@@ -221,9 +221,59 @@ def test_a_pointer_into_a_packet_still_being_assembled_drops_it():
     # the next frame says a new packet starts at 3, but a needed 16 more octets
     assert rx.add(TmFrame(1, 0, 0, 1, 3, a[20:23] + b)) == [b]
     assert rx.packets_dropped == 1
-    with pytest.raises(FrameError) as err:
-        rx.add(TmFrame(1, 0, 0, 2, 5, bytes(4)))
-    assert str(err.value) == "bad_fhp: first header pointer past the data field"
+    for fhp in (5, 4):  # 4 octets of data: offsets 0..3 can start a packet
+        with pytest.raises(FrameError) as err:
+            rx.add(TmFrame(1, 0, 0, 2, fhp, bytes(4)))
+        assert str(err.value) == "bad_fhp: first header pointer past the data field"
+
+
+# 133.0-B-2 4.1: TM, no secondary header, unsegmented, count 0, 2 octets of data
+APID_0FF = bytes.fromhex("00ff" "c000" "0001" "abcd")  # APID 0x0FF: second octet 0xFF
+IDLE = bytes.fromhex("07ff" "c000" "0001" "0000")  # APID 0x7FF: an idle packet
+
+
+def test_only_apid_0x7ff_is_idle():
+    rx = TmVcReceiver()
+    assert rx.add(TmFrame(1, 0, 0, 0, 0, APID_0FF + IDLE + APID_0FF)) == [APID_0FF, APID_0FF]
+    assert TmVcReceiver(keep_idle=True).add(TmFrame(1, 0, 0, 0, 0, IDLE)) == [IDLE]
+
+
+def test_every_packet_dropped_is_counted():
+    rx = TmVcReceiver()
+    for vc in (0, 2, 4):  # each frame starts a packet the next one, lost, would finish
+        rx.add(TmFrame(1, 0, 0, vc, 0, APID_0FF[:5]))
+    assert rx.frames_lost == 2 and rx.packets_dropped == 2
+    rx = TmVcReceiver()
+    bad = bytes((0x20,)) + APID_0FF[1:]  # version 1
+    for vc in range(3):  # a header of another version, each time at a packet start
+        assert rx.add(TmFrame(1, 0, 0, vc, 0, bad)) == []
+    assert rx.packets_dropped == 3
+    rx = TmVcReceiver()
+    for vc in range(3):  # each pointer cuts short the packet the frame before began
+        rx.add(TmFrame(1, 0, 0, vc, 1, APID_0FF[4:5] + APID_0FF[:4]))
+    assert rx.frames_lost == 0 and rx.packets_dropped == 2
+    # a bad header that ends the frame exactly is counted when the frame arrives
+    rx = TmVcReceiver()
+    assert rx.add(TmFrame(1, 0, 0, 0, 0, APID_0FF + bad[:6])) == [APID_0FF]
+    assert rx.packets_dropped == 1
+
+
+def test_after_a_lost_frame_a_continuation_is_not_taken_for_a_packet():
+    """A frame with no packet start (FHP 0x7FF) continues a packet begun in an
+    earlier frame; after a gap its octets are the middle of an unknown packet,
+    even if they happen to read as one, until the next pointer."""
+    rx = TmVcReceiver()
+    assert rx.add(TmFrame(1, 0, 0, 0, 0, APID_0FF[:4])) == []
+    assert rx.add(TmFrame(1, 0, 0, 2, 0x7FF, APID_0FF)) == []  # frame 1 lost
+    assert rx.add(TmFrame(1, 0, 0, 3, 0, APID_0FF)) == [APID_0FF]
+
+
+def test_frames_on_the_idle_vc_that_carry_packets_are_delivered():
+    """Only frames that are idle data (FHP 0x7FE) on VC 7 are skipped whole."""
+    mc = TmMasterChannel(0x2AB, 40, vcids=(7,))
+    mc.add_packet(7, APID_0FF)
+    rx = TmReceiver(0x2AB, 40)
+    assert rx.add(mc.drain()[0]) == [(7, APID_0FF)]
 
 
 def test_a_packet_that_is_not_version_0_loses_sync_until_the_next_pointer():
@@ -239,6 +289,11 @@ def test_a_packet_that_is_not_version_0_loses_sync_until_the_next_pointer():
 def test_the_receiver_keeps_the_last_clcw_and_skips_idle_frames():
     mc = TmMasterChannel(0x2AB, 40, vcids=(0,))
     rx = TmReceiver(0x2AB, 40)
+    assert rx.last_clcw is None  # no frame yet: no CLCW to report
+    other = TmMasterChannel(0x2AC, 40, vcids=(0,))
+    with pytest.raises(FrameError) as err:
+        rx.add(other.frame())  # another spacecraft's frame
+    assert str(err.value) == "wrong_scid: SCID 684" and rx.last_clcw is None
     mc.clcw = Clcw(0, 9)
     assert rx.add(mc.frame()) == [] and rx.last_clcw == Clcw(0, 9)
     assert rx.vcs == {}  # an idle frame opens no VC

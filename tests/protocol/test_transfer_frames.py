@@ -165,12 +165,28 @@ def test_restamped_ocf_is_the_only_change_and_the_fecf_checks(vcid, mc, data, ol
 
 def test_restamping_refuses_frames_without_an_ocf_and_bad_ocf_lengths():
     no_ocf = TmFrame(0x2AB, 0, 0, 0, 0, bytes(50)).encode()
-    with pytest.raises(FrameError, match="no OCF"):
+    with pytest.raises(FrameError) as err:
         with_ocf(no_ocf, bytes(4))
-    with pytest.raises(FrameError, match="4 octets"):
+    assert str(err.value) == "field_range: frame has no OCF"
+    with pytest.raises(FrameError) as err:
         with_ocf(TmFrame(0x2AB, 0, 0, 0, 0, bytes(50), bytes(4)).encode(), bytes(3))
-    with pytest.raises(FrameError):
-        with_ocf(b"", bytes(4))
+    assert str(err.value) == "field_range: OCF is 4 octets"
+    # 132.0-B-3 4.1.2: header 6 | data | OCF 4 | FECF 2; the OCF flag is bit 15 of
+    # the first two octets. A header with the flag set but no room for an OCF:
+    header_only = bytes.fromhex("2AB1") + bytes(4)
+    for short in (b"", header_only, header_only + bytes(5)):
+        with pytest.raises(FrameError) as err:
+            with_ocf(short, bytes(4))
+        assert str(err.value) == "field_range: frame has no OCF"
+    # just room for it: header, OCF, FECF; or header and OCF with no FECF
+    assert with_ocf(header_only + bytes(6), b"CLCW")[6:10] == b"CLCW"
+    assert with_ocf(header_only + bytes(4), b"CLCW", fecf=False) == header_only + b"CLCW"
+
+
+@given(data=st.binary(min_size=50, max_size=50), new=st.binary(min_size=4, max_size=4))
+def test_restamping_a_frame_without_an_fecf_changes_the_last_four_octets(data, new):
+    raw = TmFrame(0x2AB, 1, 2, 3, 0, data, bytes(4)).encode(fecf=False)
+    assert with_ocf(raw, new, fecf=False) == raw[:-4] + new
 
 
 packet_lists = st.lists(
@@ -285,3 +301,20 @@ def test_tc_frame_segment_flags_beyond_two_bits_are_refused():
     with pytest.raises(FrameError) as e:
         TcFrame(0x2AB, 1, 0, b"x", map_id=0, seq_flags=4)
     assert str(e.value) == "field_range: segment sequence flags"
+
+
+def test_refusals_of_short_tm_frames_and_unknown_directives_say_why():
+    # a TM frame needs its header (6), OCF (4), FECF (2) and one octet of data
+    for frame_len, fecf in ((12, True), (10, False)):
+        with pytest.raises(FrameError) as err:
+            TmFrame.decode(bytes(frame_len), frame_len=frame_len, fecf=fecf)
+        assert str(err.value) == "truncated: frame too short"
+    # 232.0-B-4 control commands: Unlock is 0x00, Set V(R) 0x82 0x00 V(R); anything
+    # else is named by its first four octets
+    from fsw.protocol.tc import parse_control_command
+
+    assert parse_control_command(bytes.fromhex("820005")) == ("set_vr", 5)
+    for data, shown in ((bytes.fromhex("8200050007"), "82000500"), (b"\x01", "01")):
+        with pytest.raises(FrameError) as err:
+            parse_control_command(data)
+        assert str(err.value) == f"bad_directive: unknown control command {shown}"

@@ -206,6 +206,8 @@ def test_a_fop_built_by_the_ground_numbers_its_ad_frames():
     assert sent == [frame(0, 0, PING, seg=(3 << 6) | 3), frame(0, 1, PING[:4], seg=0x43)]
     rx = plain_rx()
     assert [d.packet for d in rx.receive(sent[0])] == [PING]
+    # the flight's CLCW for VC 0 (report value 1) acknowledges the first frame
+    assert fop.on_clcw(rx.farms[0].clcw()) == [] and [s.frame for s in fop.sent] == [sent[1]]
 
 
 def test_a_burst_is_made_durable_in_one_commit(link):
@@ -231,11 +233,11 @@ def test_screening_names_the_key_holder_and_refuses_what_would_be_refused(link):
     link.rx.receive(ok)
     with pytest.raises(ProtocolError) as err:
         link.rx.screen(ok)  # the same frame again: a COP-1 duplicate, not worth a queue slot
-    assert err.value.reason == Reason.FARM_DUPLICATE
+    assert str(err.value) == "farm_duplicate: N(S) 0 already accepted (a COP-1 retransmission)"
     link.rx.farms[1].vr = 100
     with pytest.raises(ProtocolError) as err:
         link.rx.screen(ok)
-    assert err.value.reason == Reason.REPLAY
+    assert str(err.value) == f"replay: SPI {PARTNER_A_SPI}: ARSN 1 already used"
     on_a_vc_of_b = link.tx.frame(2, 0, PING, spi=PARTNER_A_SPI)
     with pytest.raises(ProtocolError) as err:
         link.rx.screen(on_a_vc_of_b)
@@ -308,3 +310,82 @@ def test_another_holders_directive_commits_the_newest_arsn_farm_1_discarded(link
         with pytest.raises(ProtocolError) as err:
             link.rx.receive(raw)
         assert err.value.reason == Reason.REPLAY
+
+
+def test_a_burst_whose_commit_fails_is_refused_whole_and_counted(link):
+    """If the burst's one ARSN commit fails (here: the store full), no frame
+    of the burst is acted on: each is reported with the store's failure, and
+    the receiver's counters say so."""
+    from spacelink_kit import OPERATOR_SPI
+
+    frames = [link.tx.frame(0, i, PING, spi=OPERATOR_SPI) for i in range(3)]
+
+    def disk_full(values):
+        raise SecurityError(Reason.STORE_FAILURE, "database or disk is full")
+
+    link.flight_store.set_many = disk_full
+    results = link.rx.receive_many(frames)
+    assert [(type(r), r.reason) for r in results] == [(SecurityError, Reason.STORE_FAILURE)] * 3
+    assert link.rx.rejected[Reason.STORE_FAILURE] == 3 and link.rx.accepted == 0
+
+
+def test_a_frame_after_a_burst_is_durable_on_its_own(link, tmp_path):
+    """Group commit holds for the burst only: a frame received on its own
+    afterwards is on disk when `receive` returns (what a reboot would read)."""
+    from spacelink_kit import OPERATOR_SPI
+
+    from fsw.protocol.store import ArsnStore
+
+    link.rx.receive_many([link.tx.frame(0, 0, PING, spi=OPERATOR_SPI)])
+    link.rx.receive(link.tx.frame(0, 1, PING, spi=OPERATOR_SPI))  # ARSN 2
+    assert ArsnStore(tmp_path / "flight.db").get(OPERATOR_SPI)[0] == 2
+
+
+def test_a_replayed_type_b_frame_is_screened_out_as_a_replay(link):
+    """A Type-B (bypass) frame is outside FARM-1's sequence (232.1-B-2 6.2):
+    a copy of one is a replay whatever N(S) it carries, never taken for a
+    COP-1 retransmission of an AD frame."""
+    from spacelink_kit import OPERATOR_SPI
+
+    link.rx.receive(link.tx.frame(0, 0, PING, spi=OPERATOR_SPI))  # AD: V(R) 0 -> 1
+    bd = link.tx.frame(0, 0, PING, bypass=True, spi=OPERATOR_SPI)  # N(S) 0, behind V(R)
+    link.rx.receive(bd)
+    for check in (link.rx.screen, link.rx.receive):
+        with pytest.raises(ProtocolError) as err:
+            check(bd)
+        assert err.value.reason == Reason.REPLAY
+
+
+def test_the_ground_capacity_ignores_an_spi_on_a_plain_vc():
+    """On a VC without authentication no security header is sent, so an SPI
+    given anyway costs no room: 1024 less header (5), segment header (1) and
+    FECF (2), as the frame builder itself fits it."""
+    from spacelink_kit import KEY_DOC
+
+    from fsw.protocol.keyfile import parse_key_document
+    from fsw.protocol.sdls import SecuritySender
+    from fsw.protocol.store import ArsnStore
+
+    sa = parse_key_document(KEY_DOC).sas[0]
+    tx = TcSender(SCID, {0: VcConfig(0, authenticated=False)},
+                  {sa.spi: SecuritySender(sa, ArsnStore(":memory:"))})
+    assert tx.capacity(0, sa.spi) == tx.capacity(0, None) == 1016
+    assert len(tx.frame(0, 0, bytes(1016), spi=sa.spi)) == 1024
+
+
+def test_a_directive_after_a_discarded_frame_landed_on_retransmission(link):
+    """uni-a's frame 1 arrives before frame 0 and is discarded (E3); FOP-1
+    resends it and it is accepted. The bus operator's Unlock on the VC then
+    finds nothing left to commit for uni-a and is accepted itself."""
+    from spacelink_kit import OPERATOR_SPI, PARTNER_A_SPI
+
+    first, second = (link.tx.frame(1, ns, PING, spi=PARTNER_A_SPI) for ns in (0, 1))
+    with pytest.raises(ProtocolError):
+        link.rx.receive(second)
+    link.rx.receive(first)
+    link.rx.receive(second)  # the byte-for-byte retransmission
+    assert link.flight_store.get(PARTNER_A_SPI)[0] == 2
+    unlock = link.rx.receive(link.tx.frame(1, 0, UNLOCK, bypass=True, control=True,
+                                           spi=OPERATOR_SPI))
+    assert [d.kind for d in unlock] == ["control"]
+    assert link.flight_store.get(PARTNER_A_SPI)[0] == 2

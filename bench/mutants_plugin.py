@@ -1,0 +1,100 @@
+"""pytest plugin for mutation runs: quicker verdicts per mutant, same tests.
+
+``python -m bench.mutants`` loads it (``-p bench.mutants_plugin``) into the
+test runs mutmut makes for each mutant; ``make test`` never does. It changes
+how long a verdict takes, not what a test asserts:
+
+* Hypothesis property tests run under the ``mutants`` profile: at most
+  ``TESSERA_MUTANT_EXAMPLES`` examples each (default 10; a test that asks for
+  fewer keeps its own count), derandomized so that a verdict is the same on
+  every run, with no example database (workers do not share one) and no
+  deadline. A fault in a codec or state machine usually breaks the first few
+  examples; the ones it does not break are re-run by ``bench.mutants`` with
+  ``TESSERA_MUTANT_EXAMPLES=full`` (each test's own count, random as in
+  ``make test``) before they are called survivors. That recheck runs only
+  the property tests: the others do not depend on the profile and have
+  passed already. The property tests seen are listed in
+  ``hypothesis-tests.json`` beside the run, for ``bench.mutants`` to pick the
+  survivors worth a recheck.
+* The covering tests run fastest first (durations from mutmut's own clean
+  run), so that with ``-x`` a mutant the quick tests catch never waits for the
+  slow ones.
+* A test that runs ten times longer than it did on the clean code (at least
+  30 s) is stopped and fails: the mutant made it hang, which a user notices
+  as surely as a wrong answer. (mutmut's own limit, on CPU time, misses a
+  hang that sleeps or waits on a pipe.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+# The run's state mutmut keeps beside the mutated copy (pytest runs in it).
+_STATS = Path("mutmut-stats.json")
+PROPERTY_TESTS = Path("hypothesis-tests.json")
+_EXAMPLES = os.environ.get("TESSERA_MUTANT_EXAMPLES", "10")
+FULL = _EXAMPLES == "full"
+CAP = 0 if FULL else int(_EXAMPLES)
+
+# A test this many times slower than on the clean code (and at least this
+# long) is taken to hang.
+HANG_FACTOR = 10
+HANG_MIN_S = 30.0
+
+settings.register_profile("mutants", deadline=None, derandomize=True, database=None,
+                          max_examples=CAP or settings.default.max_examples)
+
+
+def _capped(current: settings) -> settings:
+    """A test's own settings with the mutation run's example limit applied."""
+    return settings(current, deadline=None, derandomize=True, database=None,
+                    max_examples=min(current.max_examples, CAP))
+
+
+def _is_property_test(item: pytest.Item) -> bool:
+    return getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+
+
+def _remember_property_tests(nodeids: list[str]) -> None:
+    try:
+        known = set(json.loads(PROPERTY_TESTS.read_text()))
+    except (OSError, ValueError):
+        known = set()
+    if not known.issuperset(nodeids):
+        tmp = PROPERTY_TESTS.with_suffix(f".{os.getpid()}")
+        tmp.write_text(json.dumps(sorted(known.union(nodeids)), indent=1))
+        tmp.replace(PROPERTY_TESTS)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if FULL:
+        others = [item for item in items if not _is_property_test(item)]
+        if others:
+            items[:] = [item for item in items if _is_property_test(item)]
+            config.hook.pytest_deselected(items=others)
+    else:
+        _remember_property_tests([item.nodeid for item in items if _is_property_test(item)])
+        settings.load_profile("mutants")
+        for item in items:
+            test = getattr(item, "obj", None)
+            if getattr(test, "is_hypothesis_test", False):
+                # read by Hypothesis each time the test is called, so the
+                # decorator's own count (often hundreds) is capped too
+                test._hypothesis_internal_use_settings = _capped(
+                    test._hypothesis_internal_use_settings)
+    try:
+        durations = json.loads(_STATS.read_text())["duration_by_test"]
+    except (OSError, ValueError, KeyError):
+        return
+    # mutmut names tests relative to the repository; pytest here sees them so too
+    items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))
+    for item in items:
+        clean_s = durations.get(item.nodeid)
+        # the recheck at full examples runs longer than the clean run did
+        if clean_s is not None and not FULL:
+            item.add_marker(pytest.mark.timeout(max(HANG_MIN_S, HANG_FACTOR * clean_s)))
