@@ -243,7 +243,12 @@ def test_a_killed_bench_is_reported_and_the_run_resumes_after_restart(tmp_path: 
         assert time.monotonic() < deadline and fsw.poll() is None, "".join(lines)
         time.sleep(0.01)
     os.kill(fsw.pid, signal.SIGSTOP)
+    checkpoint = tmp_path / "out" / "checkpoint.json"
     try:
+        # The bench, held too, checkpoints where it stands; it resumes from there.
+        while not (checkpoint.exists() and json.loads(checkpoint.read_text())["t_s"] >= 29.0):
+            assert time.monotonic() < deadline and bench.poll() is None
+            time.sleep(0.1)
         os.kill(bench.pid, signal.SIGKILL)
         bench.wait()
         time.sleep(1.0)
@@ -255,7 +260,6 @@ def test_a_killed_bench_is_reported_and_the_run_resumes_after_restart(tmp_path: 
     reader.join(timeout=10)
     code, fsw_out = fsw.returncode, "".join(lines)
     bench_code, bench_out = finish(bench2)
-    checkpoint = tmp_path / "out" / "checkpoint.json"
     assert "bench link lost" in fsw_out and "bench link restored" in fsw_out, fsw_out
     assert code == 0 and "scenario over" in fsw_out, fsw_out
     # at least the one reconnect after the kill (a loaded machine may add more)
