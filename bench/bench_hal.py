@@ -54,14 +54,9 @@ def sweep_replay(buses, emus, devices):
     sweep's bytes straight into the emulators, and the sweep's transaction count."""
     i2c = buses["i2c0"]
     record = []
-    targets = dict(i2c._targets)
 
     class Spy:
         """Stands in for an emulator while one sweep is recorded."""
-
-        # the sim bus answers a target with an active fault through its
-        # `i2c_transfer`, which is what records the bytes
-        _fault_active = True
 
         def __init__(self, target) -> None:
             self.target = target
@@ -70,11 +65,19 @@ def sweep_replay(buses, emus, devices):
             record.append((self.target, bytes(out), n_in))
             return self.target.i2c_transfer(out, n_in)
 
-    i2c._targets.update({a: Spy(t) for a, t in targets.items()})
+        def probe(self) -> bool:
+            return self.target.probe()
+
+    # through the bus's own attach and detach, which know a target of another kind
+    originals = {address: i2c.detach(address) for address in list(i2c._targets)}
+    for address, target in originals.items():
+        i2c.attach(address, Spy(target))
     try:
         sweep(devices)
     finally:
-        i2c._targets.update(targets)
+        for address, target in originals.items():
+            i2c.detach(address)
+            i2c.attach(address, target)
     spi = buses["spi0"]
     gyro_frames = [(spi.target(0), b"\xe7" + bytes(7))]  # STATUS + OUT burst
     can = buses["can0"]
