@@ -422,3 +422,33 @@ def test_a_nak_after_an_ack_fits_what_is_left_of_the_budget(tmp_path):
         out = [decode_pdu(r) for r in rx.poll(0.0, budget)]
         assert [type(p).__name__ for p in out][-2:] == ["Ack", "Nak"]
         assert list(out[-1].segments) == [(10, 20), (30, 40), (50, 60)]
+
+
+def test_received_ranges_merge_when_they_touch_and_gaps_are_never_empty():
+    from fsw.protocol.cfdp_entity import gaps, merge
+
+    assert merge([(0, 10)], 10, 20) == [(0, 20)]  # octets 0..19, one run
+    assert merge([(0, 10), (30, 40)], 15, 20) == [(0, 10), (15, 20), (30, 40)]
+    assert gaps([(0, 5), (8, 10)], 5) == []  # data past the EOF's size is no gap
+    assert gaps([(2, 5)], 7) == [(0, 2), (5, 7)]
+
+
+def test_a_finished_repeated_after_a_restart_says_the_same(tmp_path):
+    rx = _receiver(tmp_path, accept=lambda name: None)  # the filestore refuses it
+    send(rx, Metadata(H, 3, b"s", b"x"), FileData(H, 0, b"abc"),
+         Eof(H, cfdp.modular_checksum(b"abc"), 3))
+    before = [p for p in map(decode_pdu, rx.poll(0.0, 10_000)) if isinstance(p, Finished)]
+    again = _receiver(tmp_path, accept=lambda name: None)  # a reboot
+    after = [decode_pdu(r) for r in again.poll(100.0, 10_000)]
+    assert [(p.condition, p.delivery, p.status) for p in after] == [
+        (p.condition, p.delivery, p.status) for p in before] == [
+        (Condition.FILESTORE_REJECTION, DeliveryCode.INCOMPLETE,
+         FileStatus.DISCARDED_FILESTORE_REJECTION)]
+
+
+def test_a_file_name_of_255_octets_is_the_longest():
+    """727.0-B-5: an LV file name's length is one octet."""
+    longest = Metadata(H, 1, b"s", b"n" * 255)
+    assert decode_pdu(encode_pdu(longest)).dest_name == b"n" * 255
+    with pytest.raises(ValueError):
+        encode_pdu(Metadata(H, 1, b"s", b"n" * 256))
