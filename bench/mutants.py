@@ -116,10 +116,13 @@ def _pyproject_for(area: Area, only: list[str]) -> str:
         f"also_copy = {json.dumps([p for p in ALSO_COPY if (ROOT / p).exists()])}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         f"pytest_add_cli_args = {json.dumps(args)}\n"
-        # A mutant's CPU time limit: (its tests' time on the clean code + 5 s) x 2.
-        # mutmut's default (x 30) let one hang cost minutes of a loaded machine.
-        "timeout_multiplier = 1.0\n"
-        "timeout_constant = 5.0\n"
+        # mutmut stops a mutant's test run after (the tests' time on the clean
+        # code + 10 s) x 3 of wall time (x 6 of CPU time). The 10 s cover
+        # pytest's start in the worker, which the clean times leave out and a
+        # loaded machine stretches; mutmut's default (+ 1 s, x 15) let one hang
+        # cost minutes where the clean times are long.
+        "timeout_multiplier = 3.0\n"
+        "timeout_constant = 10.0\n"
     )
 
 
