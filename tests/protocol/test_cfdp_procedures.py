@@ -452,3 +452,22 @@ def test_a_file_name_of_255_octets_is_the_longest():
     assert decode_pdu(encode_pdu(longest)).dest_name == b"n" * 255
     with pytest.raises(ValueError):
         encode_pdu(Metadata(H, 1, b"s", b"n" * 256))
+
+
+def test_more_corners_the_mutants_found(tmp_path):
+    from fsw.protocol.cfdp_entity import merge
+
+    # a range that ends where a received one begins joins it
+    assert merge([(10, 20)], 0, 10) == [(0, 20)]
+    # 727.0-B-5 5.1: entity ID and sequence number lengths are coded as length - 1
+    # in 3 bits, so 1..8 octets; 9 cannot be written
+    assert len(encode_pdu(Eof(H.replace(seq_num_len=8), 0, 0))) == \
+        len(encode_pdu(Eof(H.replace(seq_num_len=4), 0, 0))) + 4
+    for bad in ({"seq_num_len": 9}, {"entity_id_len": 9}, {"seq_num_len": 0}):
+        with pytest.raises(ValueError):
+            encode_pdu(Eof(H.replace(**bad), 0, 0))
+    # a damaged state file does not stop the ones after it from loading
+    rx = _receiver(tmp_path)
+    send(rx, Metadata(H, 512, b"s", b"dst.bin"))
+    (tmp_path / "work" / "0-0.json").write_text("{not json")
+    assert list(_receiver(tmp_path).transactions) == [(GROUND, 7)]

@@ -477,3 +477,11 @@ def test_fop_timer_after_everything_was_acknowledged_never_alerts():
     for t in (2.0, 3.0, 4.0):
         assert fop.on_timer(t) == []
     assert fop.alert is None and fop.state == FopState.ACTIVE
+
+
+def test_the_frame_asked_for_clears_the_retransmit_flag():
+    farm = Farm1(3)
+    with pytest.raises(CopError):
+        farm.ad_frame(1)  # ahead: retransmit asked (E3)
+    farm.ad_frame(0)  # the frame it was waiting for: accepted, V(R) 1
+    assert farm.clcw().encode() == bytes.fromhex("010c0001")
