@@ -471,3 +471,15 @@ def test_more_corners_the_mutants_found(tmp_path):
     send(rx, Metadata(H, 512, b"s", b"dst.bin"))
     (tmp_path / "work" / "0-0.json").write_text("{not json")
     assert list(_receiver(tmp_path).transactions) == [(GROUND, 7)]
+
+
+def test_file_data_with_the_segment_metadata_flag_octet_by_octet():
+    """727.0-B-5 5.1 octet 4: segmentation control | entity ID length - 1 (3) |
+    segment metadata flag | sequence number length - 1 (3); with the flag, the
+    File Data PDU starts with a segment metadata octet (no metadata: 0x00)."""
+    h = H.replace(segment_metadata=True)  # 2-octet entity IDs, 4-octet sequence numbers
+    raw = encode_pdu(FileData(h, 5, b"ab"))
+    assert raw[3] == 0b0_001_1_011 and raw[4:] == bytes.fromhex(
+        "0001" "00000007" "0002" "00" "00000005") + b"ab"
+    assert decode_pdu(raw) == FileData(h, 5, b"ab")
+    assert encode_pdu(FileData(H, 5, b"ab"))[3] == 0b0_001_0_011
