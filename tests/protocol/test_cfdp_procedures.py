@@ -483,3 +483,28 @@ def test_file_data_with_the_segment_metadata_flag_octet_by_octet():
         "0001" "00000007" "0002" "00" "00000005") + b"ab"
     assert decode_pdu(raw) == FileData(h, 5, b"ab")
     assert encode_pdu(FileData(H, 5, b"ab"))[3] == 0b0_001_0_011
+
+
+def _cut(raw: bytes, n: int) -> bytes:
+    """The PDU's header (4 fixed octets, IDs 2 + 2, sequence number 4) with its
+    data field length set to `n`, and the first `n` octets of its data field."""
+    return raw[:1] + n.to_bytes(2, "big") + raw[3:12 + n]
+
+
+def test_a_pdu_cut_short_names_the_field_it_ends_in():
+    # Metadata (727.0-B-5 5.2.5): directive | flags | file size (4) | LV source | LV dest
+    md = encode_pdu(Metadata(H, 3, b"s", b"dst.bin"))
+    nak = encode_pdu(Nak(back(H), 0, 512, ((1, 2),)))  # directive | scope start (4) | ...
+    fd = encode_pdu(FileData(H.replace(segment_metadata=True), 0, b"ab"))
+    eof = encode_pdu(Eof(H.replace(crc=True), 0, 0))
+    for raw, words in ((_cut(md, 6), "truncated: CFDP: PDU ends inside source name length"),
+                       (_cut(md, 8), "truncated: CFDP: PDU ends inside destination name length"),
+                       (_cut(md, 9), "truncated: CFDP: PDU ends inside destination name"),
+                       (_cut(nak, 3), "truncated: CFDP: PDU ends inside scope start"),
+                       (_cut(fd, 0), "truncated: CFDP: PDU ends inside segment metadata"),
+                       (md[:4], "length_mismatch: CFDP: 4 octets, the header says 28"),
+                       (md[:3], "truncated: CFDP: 3 octets, the fixed header needs at least 4"),
+                       (_cut(eof, 1), "field_range: CFDP: no room for the CRC")):
+        with pytest.raises(cfdp.CfdpError) as err:
+            decode_pdu(raw)
+        assert str(err.value) == words
