@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.tessera-installed
 CSRC   := $(wildcard csrc/*.c csrc/*.h) csrc/build_ffi.py
+# The HAL modules compiled with mypyc (setup.py; hal/_compiled.py runs their
+# source instead whenever the build is older than it).
+NATIVE := hal/compiled_modules.txt $(shell grep -v '^\#' hal/compiled_modules.txt)
 
 .PHONY: all demo test soak mutants lint ext bench fuzz clean
 
@@ -13,8 +16,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 
-# Reinstalling rebuilds the C extension whenever csrc/ or the metadata change.
-$(STAMP): $(BIN)/python pyproject.toml setup.py $(CSRC)
+# Reinstalling rebuilds the C extension and the compiled HAL modules whenever
+# csrc/, those modules or the metadata change.
+$(STAMP): $(BIN)/python pyproject.toml setup.py $(CSRC) $(NATIVE)
 	$(BIN)/python -m pip install -q -e '.[test,ground]'
 	touch $@
 
@@ -22,9 +26,12 @@ demo: $(STAMP)
 	$(BIN)/tessera demo
 
 # The short forms only: tests marked `slow` (soaks, long fuzz runs) wait for `make soak`.
+# One worker per core (pytest-xdist); each test module stays in one worker
+# (tests/conftest.py). WORKERS=0 runs everything in one process.
+WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n $(WORKERS) --dist loadfile
 
 # The long forms of the soak and fuzz tests (minutes; run before a release).
 soak: $(STAMP)
@@ -55,4 +62,4 @@ fuzz: $(STAMP)
 	$(BIN)/python -m bench.fuzz_bench_link -max_total_time=60
 
 clean:
-	rm -rf $(VENV) build out .pytest_cache .hypothesis fsw/gnc/_core*.so
+	rm -rf $(VENV) build out .pytest_cache .hypothesis fsw/gnc/_core*.so hal/*.so hal/*/*.so

@@ -26,7 +26,9 @@ def _loop(fn, n: int):
     return run
 
 
-def _rig():
+def rig():
+    """The reference spacecraft's sim buses, emulators (with a field, rate and sun
+    set) and hardware built on them."""
     from hal.config import REFERENCE, build
     from hal.sim.reference import reference_sim
 
@@ -47,28 +49,10 @@ def sweep(devices) -> None:
     devices["wheels"].speeds_rad_s()
 
 
-def main() -> None:
-    heading()
-    buses, emus, hw = _rig()
+def sweep_replay(buses, emus, devices):
+    """Record one sweep's I2C transactions; return a function that replays the
+    sweep's bytes straight into the emulators, and the sweep's transaction count."""
     i2c = buses["i2c0"]
-    mag_emu = emus.magnetometer
-    status = b"\xb4"
-    n = 50_000
-
-    direct = _loop(lambda: mag_emu.i2c_transfer(status, 1), n)
-    bus = report("I2C register read (RM3100 STATUS) through the sim bus",
-                 paired(_loop(lambda: i2c.transfer(0x20, status, 1), n), direct, items=n),
-                 "direct emulator call", unit="ns/txn", per_item_scale=1e9)
-    mag = hw.devices["magnetometer"]
-    drv = report("the same through the driver (retries, health counters)",
-                 paired(_loop(lambda: mag._xfer(status, 1), n), direct, items=n),
-                 "direct emulator call", unit="ns/txn", per_item_scale=1e9)
-    note(f"HAL overhead per transaction: "
-         f"{(bus.tessera.per_item - bus.peer.per_item) * 1e9:.0f} ns (bus), "
-         f"{(drv.tessera.per_item - drv.peer.per_item) * 1e9:.0f} ns (bus + driver); "
-         f"whole transaction {drv.tessera.per_item * 1e6:.2f} us against the 5 us aim")
-
-    # Sensor sweep, and the same bytes replayed straight into the emulators.
     record = []
     targets = dict(i2c._targets)
 
@@ -88,7 +72,7 @@ def main() -> None:
 
     i2c._targets.update({a: Spy(t) for a, t in targets.items()})
     try:
-        sweep(hw.devices)
+        sweep(devices)
     finally:
         i2c._targets.update(targets)
     spi = buses["spi0"]
@@ -107,8 +91,33 @@ def main() -> None:
             for node in can.nodes:
                 node.can_receive(msg)
 
+    return replay, len(record) + len(gyro_frames) + 2 * len(wheel_frames)
+
+
+def main() -> None:
+    heading()
+    buses, emus, hw = rig()
+    i2c = buses["i2c0"]
+    mag_emu = emus.magnetometer
+    status = b"\xb4"
+    n = 50_000
+
+    direct = _loop(lambda: mag_emu.i2c_transfer(status, 1), n)
+    bus = report("I2C register read (RM3100 STATUS) through the sim bus",
+                 paired(_loop(lambda: i2c.transfer(0x20, status, 1), n), direct, items=n),
+                 "direct emulator call", unit="ns/txn", per_item_scale=1e9)
+    mag = hw.devices["magnetometer"]
+    drv = report("the same through the driver (retries, health counters)",
+                 paired(_loop(lambda: mag._xfer(status, 1), n), direct, items=n),
+                 "direct emulator call", unit="ns/txn", per_item_scale=1e9)
+    note(f"HAL overhead per transaction: "
+         f"{(bus.tessera.per_item - bus.peer.per_item) * 1e9:.0f} ns (bus), "
+         f"{(drv.tessera.per_item - drv.peer.per_item) * 1e9:.0f} ns (bus + driver); "
+         f"whole transaction {drv.tessera.per_item * 1e6:.2f} us against the 5 us aim")
+
+    # Sensor sweep, and the same bytes replayed straight into the emulators.
+    replay, txns = sweep_replay(buses, emus, hw.devices)
     m = 3000
-    txns = len(record) + len(gyro_frames) + 2 * len(wheel_frames)
     report(f"ADCS sensor sweep ({txns} transactions)",
            paired(_loop(lambda: sweep(hw.devices), m), _loop(replay, m), items=m),
            "direct emulator replay", unit="us/sweep", per_item_scale=1e6)

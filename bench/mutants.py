@@ -253,8 +253,10 @@ def _mutmut(work: Path, log: Path, jobs: int, names: list[str], examples: str,
     # The plugin reaches mutmut's test runs through the environment, not
     # through pytest's arguments: mutmut would take changed arguments for
     # changed tests and throw every verdict of earlier runs away.
+    # Mutants live in the Python source: never let the compiled HAL stand in for it.
     env = {**os.environ, "PYTEST_PLUGINS": "bench.mutants_plugin",
-           "TESSERA_MUTANT_EXAMPLES": examples, "TESSERA_MUTANT_RECHECK": str(int(recheck))}
+           "TESSERA_MUTANT_EXAMPLES": examples, "TESSERA_MUTANT_RECHECK": str(int(recheck)),
+           "TESSERA_PURE_PYTHON": "1"}
     started = time.monotonic()
     with log.open("a") as out:
         status = subprocess.call(cmd, cwd=work, stdout=out, stderr=subprocess.STDOUT, env=env)

@@ -116,3 +116,10 @@ class ConfigError(HalError):
     """A device configuration (TOML) is inconsistent or names an unknown backend."""
 
     kind = "config"
+
+
+# Before any compiled module can be imported: run mypyc's build of them only
+# when it is complete and current (hal/_compiled.py).
+from hal._compiled import use_source as _use_source  # noqa: E402
+
+_use_source()

@@ -39,8 +39,9 @@ _unpack_octets = struct.Struct(">BBBBH").unpack_from
 # 256, while a tuple lookup hands back an existing object. The header is
 # decoded octet by octet (struct hands out octets as CPython's cached small
 # ints) and each octet split by lookup.
-# _ROWS[h][low]: the number h * 256 + low, for the 14 high bits of a count or
-# APID (64 rows of 256, the 16,384 counts; about 0.6 MB).
+# _ROWS[high][low] is the number high * 256 + low: a count or APID from its
+# bits above the low octet and its low octet (64 rows of 256 existing ints,
+# all 16,384 counts; about 0.65 MB).
 _ROWS = tuple(tuple(range(h << 8, (h + 1) << 8)) for h in range(0x40))
 # Octet 0 of a version-0 header (0..0x1F) -> (packet type, secondary header
 # flag, row of the APIDs whose bits 10-8 it holds).

@@ -27,6 +27,7 @@ import numpy as np
 from hal import BusTimeoutError, DataError, DeviceIdError, HalError
 from hal.busio import I2C
 from hal.devices.base import Device
+from hal.health import Health
 
 __all__ = ["ADS1115", "PGA_V", "CoarseSunSensors", "SunReading"]
 
@@ -173,7 +174,7 @@ class CoarseSunSensors:
                 self._runs.append((adc, [channel]))
 
     @property
-    def health(self):
+    def health(self) -> list[Health]:
         """Health of the ADCs behind the sensors (one per distinct chip)."""
         seen = {}
         for adc, _ in self.channels:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from hal import BusTimeoutError, ChecksumError, HalError, NackError
+from hal._compiled import mypyc_attr
 from hal.busio import I2C, SPI, check_address
 from hal.health import Health
 
@@ -18,6 +19,7 @@ __all__ = ["Device", "I2CDevice"]
 TRANSIENT = (NackError, BusTimeoutError, ChecksumError)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed outside the compiled modules
 class Device:
     """Base of the register and command drivers on I2C or SPI.
 

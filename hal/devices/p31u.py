@@ -184,5 +184,6 @@ class P31u(Device):
         """Kick the EPS ground watchdog (it power-cycles the satellite if not kicked)."""
         self._command(bytes([CMD_RESET_WDT, WDT_MAGIC]), 0)
 
-    kick_watchdog = reset_ground_watchdog
-    """The hardware watchdog seen by the flight software's health app."""
+    def kick_watchdog(self) -> None:
+        """The hardware watchdog seen by the flight software's health app."""
+        self.reset_ground_watchdog()

@@ -25,7 +25,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-import crcmod.predefined
+import crcmod.predefined  # type: ignore[import-untyped]  # (no type stubs)
 
 from hal import ChecksumError, DataError, HalError
 from hal.busio import UART
@@ -305,6 +305,6 @@ class UhfRadio:
             except HalError as exc:
                 self._reject(exc)
         new_errors = self.decoder.error_count - errors_before
-        for exc in list(self.decoder.errors)[-new_errors:] if new_errors else []:
-            self._reject(exc)
+        for error in list(self.decoder.errors)[-new_errors:] if new_errors else []:
+            self._reject(error)
         return frames

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from collections import deque
+from typing import Protocol
 
 from hal import NackError
+from hal._compiled import mypyc_attr
 from hal.busio import CAN, CanMessage, Listener
 
-__all__ = ["CanNode", "SimCAN"]
+__all__ = ["CanNode", "CanPeer", "SimCAN"]
 
 
+class CanPeer(Protocol):
+    """What the network needs of a node: `CanNode` or any object of this shape."""
+
+    alive: bool
+
+    def can_receive(self, msg: CanMessage) -> list[CanMessage]: ...
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed outside the compiled modules
 class CanNode:
     """A CAN node emulator: sees every frame sent on the network and returns
     the frames it transmits in reply.
@@ -43,25 +54,25 @@ class SimCAN(CAN):
 
     def __init__(self, name: str = "can0", *, depth: int = 256) -> None:
         super().__init__(name)
-        self.nodes: list[CanNode] = []
+        self.nodes: list[CanPeer] = []
         self._rx: deque[CanMessage] = deque(maxlen=depth)
         self.bus_off = False
         self.sent: int = 0
         self._index()
         self._listeners_changed()
 
-    def attach(self, node: CanNode) -> None:
+    def attach(self, node: CanPeer) -> None:
         self.nodes.append(node)
         self._index()
 
-    def detach(self, node: CanNode) -> None:
+    def detach(self, node: CanPeer) -> None:
         self.nodes.remove(node)
         self._index()
 
     def _index(self) -> None:
         ids = {id(n): getattr(n, "can_ids", None) for n in self.nodes}
         self._promiscuous = [n for n in self.nodes if ids[id(n)] is None]
-        self._by_id: dict[int, list[CanNode]] = {}
+        self._by_id: dict[int, list[CanPeer]] = {}
         for node in self.nodes:
             for can_id in ids[id(node)] or ():
                 self._by_id.setdefault(can_id, []).append(node)
@@ -70,7 +81,8 @@ class SimCAN(CAN):
         """Put a frame on the network as if another node sent it."""
         self._rx.append(msg)
 
-    def _send(self, message: CanMessage) -> None:
+    def send(self, message: CanMessage) -> None:
+        """Put one frame on the network; the nodes it reaches answer at once."""
         if self.bus_off:
             raise NackError("controller is bus-off", bus=self.name, address=message.id)
         # Any live node acknowledges a frame, whether or not it is addressed.
@@ -91,8 +103,9 @@ class SimCAN(CAN):
                 for reply in node.can_receive(message):
                     self._deliver(reply)
 
-    # `CAN.send` only forwards to `_send`; the sim bus answers it directly.
-    send = _send
+    def _send(self, message: CanMessage) -> None:
+        # `CAN.send` only forwards here; the sim bus overrides `send` itself.
+        self.send(message)
 
     def _deliver(self, reply: CanMessage) -> None:
         """A node's reply is on the wire now: every listener whose filters pass

@@ -26,31 +26,19 @@ from typing import ClassVar
 import numpy as np
 
 from hal import BusTimeoutError, NackError
+from hal._compiled import mypyc_attr
 
-__all__ = ["GaussianNoise", "I2CTarget", "RegisterTarget", "ScriptedTarget", "Vector3"]
+__all__ = ["GaussianNoise", "I2CTarget", "RegisterTarget", "ScriptedTarget", "plain3"]
 
 FAULT_KINDS = ("nack", "timeout", "bit_flip", "stuck", "brownout")
 
 
-class Vector3:
-    """An emulator attribute of three floats (a bias, an offset): read as a
-    numpy array of shape (3,), kept as a plain tuple in `_<name>` for the
-    per-sample arithmetic, where numpy on three elements costs more than
-    the sums."""
-
-    def __init__(self, doc: str) -> None:
-        self.__doc__ = doc
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._plain = "_" + name
-
-    def __get__(self, obj: object, objtype: type | None = None):
-        if obj is None:
-            return self
-        return np.array(getattr(obj, self._plain))
-
-    def __set__(self, obj: object, value) -> None:
-        setattr(obj, self._plain, tuple(np.asarray(value, dtype=float).reshape(3).tolist()))
+def plain3(value) -> tuple[float, float, float]:
+    """Three floats from any length-3 sequence or array (a bias, an offset):
+    emulators keep such values as plain tuples for the per-sample
+    arithmetic, where numpy on three elements costs more than the sums."""
+    x, y, z = np.asarray(value, dtype=float).reshape(3).tolist()
+    return (x, y, z)
 
 
 class GaussianNoise:
@@ -79,6 +67,7 @@ class GaussianNoise:
         return pool.pop()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed outside the compiled modules
 class I2CTarget:
     """An I2C target: `i2c_transfer(out, n_in)` is all a sim bus calls."""
 
@@ -198,6 +187,7 @@ class I2CTarget:
         raise NotImplementedError
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed outside the compiled modules
 class RegisterTarget(I2CTarget):
     """A part with a register pointer: write [reg, data...] stores data from reg
     on, write [reg] then read n returns n bytes from reg on (auto-increment,
@@ -209,7 +199,7 @@ class RegisterTarget(I2CTarget):
     """
 
     POWER_ON: ClassVar[dict[int, int]] = {}
-    WRITABLE: frozenset[int] = frozenset()
+    WRITABLE: ClassVar[frozenset[int]] = frozenset()
     pointer_mask = 0xFF
 
     def __init__(self, *, seed: int = 0) -> None:
@@ -251,6 +241,7 @@ class RegisterTarget(I2CTarget):
         """Hook before a read from `reg` (update outputs, clear flags)."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed outside the compiled modules
 class ScriptedTarget(I2CTarget):
     """A target that records writes and answers reads with scripted bytes.
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from hal import HalError, NackError
 from hal.busio import I2C, check_address
 from hal.sim.emulator import I2CTarget
 
-__all__ = ["SimI2C"]
+__all__ = ["I2CPeer", "SimI2C"]
+
+
+class I2CPeer(Protocol):
+    """What the bus needs of a target: `I2CTarget` or any object of this shape."""
+
+    def i2c_transfer(self, out: bytes, n_in: int) -> bytes: ...
+
+    def probe(self) -> bool: ...
 
 
 class SimI2C(I2C):
@@ -18,34 +28,42 @@ class SimI2C(I2C):
     def __init__(self, name: str = "i2c0") -> None:
         super().__init__(name)
         self._targets: dict[int, I2CTarget] = {}
-        # Targets that answer transactions their own way (not I2CTarget's).
+        # Targets that answer transactions their own way (not I2CTarget's),
+        # and those that are not I2CTargets at all.
         self._own_transfer: set[int] = set()
+        self._peers: dict[int, I2CPeer] = {}
 
-    def attach(self, address: int, emulator: I2CTarget) -> None:
+    def attach(self, address: int, emulator: I2CPeer) -> None:
         """Put `emulator` on the bus at a 7-bit `address`."""
         check_address(address)
-        if address in self._targets:
+        if address in self._targets or address in self._peers:
             raise ValueError(f"{self.name}: address 0x{address:02X} already taken")
+        if not isinstance(emulator, I2CTarget):
+            self._peers[address] = emulator
+            return
         self._targets[address] = emulator
-        if (not isinstance(emulator, I2CTarget)
-                or type(emulator).i2c_transfer is not I2CTarget.i2c_transfer):
+        if type(emulator).i2c_transfer is not I2CTarget.i2c_transfer:
             self._own_transfer.add(address)
 
-    def detach(self, address: int) -> I2CTarget:
+    def detach(self, address: int) -> I2CPeer:
         """Take the emulator at `address` off the bus (it then NACKs)."""
         self._own_transfer.discard(address)
+        if address in self._peers:
+            return self._peers.pop(address)
         return self._targets.pop(address)
 
-    def target(self, address: int) -> I2CTarget:
+    def target(self, address: int) -> I2CPeer:
         """The emulator attached at `address`."""
+        if address in self._peers:
+            return self._peers[address]
         return self._targets[address]
 
     def transfer(self, address: int, out: bytes, n_in: int = 0) -> bytes:
         """`I2C.transfer` with the backend call inlined: drivers make tens of
         these per simulated step, so the sim bus skips one call layer."""
         target = self._targets.get(address)
-        if target is None:
-            raise NackError("no acknowledge", bus=self.name, address=address)
+        if target is None:  # nothing there, or a target of its own kind
+            return I2C.transfer(self, address, out, n_in)
         if target._fault_active or address in self._own_transfer:
             try:
                 data = target.i2c_transfer(out, n_in)
@@ -66,7 +84,9 @@ class SimI2C(I2C):
         return data
 
     def _transfer(self, address: int, out: bytes, n_in: int) -> bytes:
-        target = self._targets.get(address)
+        target: I2CPeer | None = self._targets.get(address)
+        if target is None:
+            target = self._peers.get(address)
         if target is None:
             raise NackError("no acknowledge", bus=self.name, address=address)
         try:
@@ -75,5 +95,7 @@ class SimI2C(I2C):
             raise exc.located(bus=self.name, address=address) from None
 
     def _probe(self, address: int) -> bool:
-        target = self._targets.get(address)
+        target: I2CPeer | None = self._targets.get(address)
+        if target is None:
+            target = self._peers.get(address)
         return target is not None and target.probe()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+import numpy as np
+
 from hal.devices.l3gd20h import (
     FULL_SCALE,
     REG_CTRL1,
@@ -16,7 +18,7 @@ from hal.devices.l3gd20h import (
     STATUS_ZYXDA,
     WHO_AM_I,
 )
-from hal.sim.emulator import RegisterTarget, Vector3
+from hal.sim.emulator import RegisterTarget, plain3
 
 __all__ = ["L3GD20HEmulator"]
 
@@ -37,8 +39,8 @@ class L3GD20HEmulator(RegisterTarget):
 
     part = "ST L3GD20H"
     POWER_ON: ClassVar[dict[int, int]] = {REG_WHO_AM_I: WHO_AM_I, REG_CTRL1: 0x07}
-    WRITABLE = frozenset({REG_CTRL1, 0x21, 0x22, REG_CTRL4, 0x24, 0x2E, 0x39})
-    bias_rad_s = Vector3("Offset added to every axis, rad/s, sensor frame.")
+    WRITABLE: ClassVar[frozenset[int]] = frozenset(
+        {REG_CTRL1, 0x21, 0x22, REG_CTRL4, 0x24, 0x2E, 0x39})
 
     def __init__(self, *, noise_rad_s: float = 0.0, bias_rad_s=(0.0, 0.0, 0.0),
                  seed: int = 0) -> None:
@@ -46,6 +48,15 @@ class L3GD20HEmulator(RegisterTarget):
         self.bias_rad_s = bias_rad_s
         self._inc = True
         super().__init__(seed=seed)
+
+    @property
+    def bias_rad_s(self) -> np.ndarray:
+        """Offset added to every axis, rad/s, sensor frame, shape (3,)."""
+        return np.array(self._bias_rad_s)
+
+    @bias_rad_s.setter
+    def bias_rad_s(self, value) -> None:
+        self._bias_rad_s = plain3(value)
 
     def set_rate(self, w_sensor_rad_s) -> None:
         """Truth angular rate at the sensor, rad/s, sensor frame."""

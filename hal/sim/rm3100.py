@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
+
 from hal.devices.rm3100 import (
     RANGE_UT,
     REG_CMM,
@@ -17,7 +19,7 @@ from hal.devices.rm3100 import (
     STATUS_DRDY,
     gain_lsb_per_ut,
 )
-from hal.sim.emulator import RegisterTarget, Vector3
+from hal.sim.emulator import RegisterTarget, plain3
 
 __all__ = ["RM3100Emulator"]
 
@@ -39,14 +41,23 @@ class RM3100Emulator(RegisterTarget):
     POWER_ON: ClassVar[dict[int, int]] = {
         0x04: 0x00, 0x05: 0xC8, 0x06: 0x00, 0x07: 0xC8, 0x08: 0x00, 0x09: 0xC8,
         REG_TMRC: 0x96, REG_REVID: REVID}
-    WRITABLE = frozenset({REG_POLL, REG_CMM, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, REG_TMRC})
-    bias_t = Vector3("Offset added to every axis, tesla, sensor frame.")
+    WRITABLE: ClassVar[frozenset[int]] = frozenset(
+        {REG_POLL, REG_CMM, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, REG_TMRC})
 
     def __init__(self, *, noise_t: float = 0.0, bias_t=(0.0, 0.0, 0.0), seed: int = 0) -> None:
         self.noise_t = float(noise_t)
         self.bias_t = bias_t
         self._b_t = (0.0, 0.0, 0.0)
         super().__init__(seed=seed)
+
+    @property
+    def bias_t(self) -> np.ndarray:
+        """Offset added to every axis, tesla, sensor frame, shape (3,)."""
+        return np.array(self._bias_t)
+
+    @bias_t.setter
+    def bias_t(self, value) -> None:
+        self._bias_t = plain3(value)
 
     def set_field(self, b_sensor_t) -> None:
         """Truth field at the sensor, tesla, sensor frame. Ignored while stuck."""

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from hal import DataError
 from hal.busio import SPI
-from hal.sim.emulator import I2CTarget
 
-__all__ = ["SimSPI"]
+__all__ = ["SimSPI", "SpiPeer"]
+
+
+class SpiPeer(Protocol):
+    """What a chip select needs of a target: an `I2CTarget` (whose
+    `spi_exchange` answers) or any object of this shape."""
+
+    def spi_exchange(self, tx: bytes) -> bytes: ...
 
 
 class SimSPI(SPI):
@@ -18,18 +26,18 @@ class SimSPI(SPI):
 
     def __init__(self, name: str = "spi0") -> None:
         super().__init__(name)
-        self._targets: dict[int, I2CTarget] = {}
+        self._targets: dict[int, SpiPeer] = {}
 
-    def attach(self, cs: int, emulator: I2CTarget) -> None:
+    def attach(self, cs: int, emulator: SpiPeer) -> None:
         """Wire `emulator` to chip select `cs`."""
         if cs in self._targets:
             raise ValueError(f"{self.name}: chip select {cs} already wired")
         self._targets[cs] = emulator
 
-    def detach(self, cs: int) -> I2CTarget:
+    def detach(self, cs: int) -> SpiPeer:
         return self._targets.pop(cs)
 
-    def target(self, cs: int) -> I2CTarget:
+    def target(self, cs: int) -> SpiPeer:
         return self._targets[cs]
 
     def transfer(self, cs: int, out: bytes, n_in: int = 0) -> bytes:

@@ -13,11 +13,13 @@ import threading
 import time
 from collections import deque
 
+from hal._compiled import mypyc_attr
 from hal.busio import UART
 
 __all__ = ["PtyHost", "SimUART", "StreamTarget"]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed outside the compiled modules
 class StreamTarget:
     """A device on the other end of a UART.
 
@@ -101,10 +103,11 @@ class StreamTarget:
         if self.silent:
             return
         if self.garble_rate:
-            data = bytearray(data)
-            for i in range(len(data)):
+            garbled = bytearray(data)
+            for i in range(len(garbled)):
                 if self.rng.random() < self.garble_rate:
-                    data[i] ^= 1 << int(self.rng.integers(8))
+                    garbled[i] ^= 1 << int(self.rng.integers(8))
+            data = bytes(garbled)
         t = max(self.t_s, self.line_free_s)
         bt = self.byte_time_s
         room = max(self.rx_buffer_bytes - self._unread, 0)
@@ -227,12 +230,12 @@ class PtyHost:
         tty.setraw(self.slave)
         self.port = os.ttyname(self.slave)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._reader_thread = threading.Thread(target=self._run, daemon=True)
         self._t0 = 0.0
 
     def start(self) -> PtyHost:
         self._t0 = time.monotonic()
-        self._thread.start()
+        self._reader_thread.start()
         return self
 
     def _run(self) -> None:
@@ -256,8 +259,8 @@ class PtyHost:
 
     def close(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(2.0)
+        if self._reader_thread.is_alive():
+            self._reader_thread.join(2.0)
         for fd in (self.master, self.slave):
             try:
                 os.close(fd)

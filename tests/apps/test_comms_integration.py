@@ -688,3 +688,24 @@ def test_reports_on_a_holders_requests_are_charged_to_its_tm_quota(tmp_path):
     tms = exchange(exe, ground, [ground.frame(tc, OPERATOR) for tc in mine])
     assert [reports(tms, tc.request_id) for tc in mine] == [[(1, None), (7, None)]] * 4
     assert comms.housekeeping_values()["tm_withheld"] == withheld
+
+
+def test_packets_of_one_app_are_counted_in_sequence_and_reports_nobody_asked_for_go_to_0(
+        system):
+    # CCSDS 133.0-B-2 4.1.3.4.2: the packet sequence count runs per APID;
+    # ECSS-E-ST-70-41C 7.4.3.1: the message type counter runs per message type.
+    # docs/space-link.md: housekeeping, which no TC asked for, goes to destination 0.
+    exe, ground = system
+    run(exe, 45)
+    tms = ground.downlink(exe.apps["comms"].take_frames())
+    sample = [t for t in tms if t.apid == SAMPLE_APID]  # its event and its housekeeping
+    seqs = [t.seq_count for t in sample]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    hk = [t for t in sample if (t.service, t.subtype) == (3, 25)]
+    assert len(hk) >= 3 and len(hk) < len(sample)
+    counters = [t.msg_counter for t in hk]
+    assert counters == list(range(counters[0], counters[0] + len(counters)))
+    assert {t.dest_id for t in sample} == {0}
+    # each APID counts on its own: comms' reports do not advance the sample app's count
+    comms = [t.seq_count for t in tms if t.apid == COMMS_APID]
+    assert comms == list(range(comms[0], comms[0] + len(comms)))

@@ -222,6 +222,13 @@ def test_configuration_defaults_the_docs_state(tmp_path, monkeypatch):
     assert (tmp_path / "cfdp").is_dir()
 
 
+
+def test_the_pdus_go_down_under_the_name_the_wiring_uses(tmp_path):
+    # docs/payload.md and the reference configuration downlink them as `FilePdu`
+    g = Ground(tmp_path)
+    assert g.exe.bus.names()[FILE_PDU_MSG_ID] == "FilePdu"
+
+
 @pytest.mark.parametrize("config, seconds, naks", [({"nak_timer_s": 0.5}, 3.0, (6, 8)),
                                                    ({}, 8.5, (2, 2))])  # default 8 s
 def test_the_nak_timer_paces_the_repeated_nak(tmp_path, config, seconds, naks):

@@ -98,6 +98,8 @@ def test_watchdog_is_kicked_only_while_critical_apps_live_and_a_reset_loop_boots
     rig = Rig(tmp_path / "store.db", emu)
     rig.run(60.0)
     assert emu.wdt_kicks >= 10 and emu.power_cycles == 0  # kicked every 5 s: no reset
+    # FDIR's housekeeping counts the kicks the EPS received
+    assert rig.exe.apps["fdir"].housekeeping_values()["watchdog_kicks"] == emu.wdt_kicks
     rig.exe.shutdown()
     t = rig.clock.now()
     causes = []
@@ -194,6 +196,7 @@ def test_limit_monitor_trips_like_its_declaration(samples, persistence):
             expected += 1
     fdir = rig.exe.apps["fdir"]
     assert fdir.monitors[0].trips == expected
+    assert fdir.housekeeping_values()["trips"] == expected
     assert rig.exe.apps["sample"].cmd_count == expected
 
 
@@ -328,3 +331,30 @@ def test_fdir_and_mode_manager_come_up_whatever_else_failed(tmp_path):
     assert "entry step entry.SAFE[0]: flaky.noop left out: app not running" in texts
     assert exe.apps["mode"].mode == Mode.SAFE
     assert exe.apps["mode"].cause == SafeCause.HEARTBEAT_LOST
+
+
+def test_refusals_name_the_transition_and_the_output(tmp_path):
+    from fsw.core import CommandError
+
+    rig = Rig(tmp_path / "store.db", P31uEmulator(soc=0.8))
+    rig.mode.set_mode(int(Mode.SAFE))
+    with pytest.raises(CommandError, match=r"^SAFE -> PAYLOAD is not allowed$"):
+        rig.mode.request_mode(int(Mode.PAYLOAD))
+    eps = rig.exe.apps["eps"]
+    unused = next(o for o in range(8) if o not in eps.channels.values())
+    with pytest.raises(CommandError, match=rf"^output {unused} is not a configured channel$"):
+        eps.set_output(unused, 1)
+
+
+def test_fdir_housekeeping_goes_down_with_its_fields(tmp_path):
+    rig = Rig(tmp_path / "store.db", P31uEmulator(soc=0.8))
+    fdir = rig.exe.apps["fdir"]
+    pipe = rig.exe.bus.create_pipe("test.fdir_hk", 4)
+    rig.exe.bus.subscribe(pipe, fdir.HK.msg_id)
+    rig.run(3.0)
+    fdir.report_housekeeping()
+    hk = fdir.HK.unpack(pipe.drain()[-1][1])
+    # the dictionary's field description: last_trip 0xFF while nothing has tripped
+    assert (hk["monitors"], hk["trips"], hk["last_trip"], hk["apps_lost"]) == (
+        len(fdir.monitors), 0, 0xFF, 0)
+    assert hk["watchdog_kicks"] >= 1

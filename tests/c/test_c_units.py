@@ -32,12 +32,30 @@ def compiler() -> str:
     return cc
 
 
+@pytest.fixture(scope="module")
+def core_objects(compiler: str, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The C core compiled once with the sanitizers, one object per csrc/*.c.
+
+    Every test program links the same objects, so the core is compiled once per
+    run rather than once per program.
+    """
+    out = tmp_path_factory.mktemp("csrc-asan")
+    objects = []
+    for source in sorted(CSRC.glob("*.c")):
+        obj = out / f"{source.stem}.o"
+        build = subprocess.run([compiler, *CFLAGS, f"-I{CSRC}", "-c", str(source), "-o", str(obj)],
+                               capture_output=True, text=True)
+        assert build.returncode == 0, f"{source.name} does not build:\n{build.stderr}"
+        objects.append(str(obj))
+    return objects
+
+
 @pytest.mark.parametrize("source", TESTS, ids=[t.stem for t in TESTS])
-def test_c_unit_program(source: Path, compiler: str, tmp_path: Path) -> None:
+def test_c_unit_program(source: Path, compiler: str, core_objects: list[str],
+                        tmp_path: Path) -> None:
     exe = tmp_path / source.stem
-    core = sorted(str(p) for p in CSRC.glob("*.c"))
     build = subprocess.run(
-        [compiler, *CFLAGS, f"-I{CSRC}", f"-I{CSRC / 'tests'}", *core, str(source),
+        [compiler, *CFLAGS, f"-I{CSRC}", f"-I{CSRC / 'tests'}", str(source), *core_objects,
          "-lm", "-o", str(exe)],
         capture_output=True, text=True,
     )

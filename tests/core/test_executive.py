@@ -274,13 +274,15 @@ def test_frame_work_adds_up_the_groups_and_overruns_say_by_how_much():
     exe.run(0.35)  # frames 0..3; housekeeping after frame 0 only
     fast_group = next(g for g in exe.groups if g.rate_hz == 10.0)
     assert fast_group.cycles == 4 and fast_group.overruns == 4
-    # frame 0 ran both groups: its work is the sum, 150 ms and more, well under a second
+    # frame 0 ran both groups: its work is the sum, 150 ms and more, in milliseconds
+    # (the upper bound catches a unit slip, microseconds would read 150,000; a loaded
+    # machine may stretch the naps, so it says nothing about speed)
     reports = [EXECUTIVE_HK.unpack(p) for _, p in hk.drain()]
-    assert 150.0 <= reports[0]["max_work_ms"] < 1000.0
+    assert 150.0 <= reports[0]["max_work_ms"] < 60_000.0
     overrun = [e.text for e in exe.events.recent if "overran" in e.text]
     assert overrun[0].startswith("10 Hz group overran: ") and overrun[0].endswith("(overrun 1)")
     ms = float(overrun[0].split(": ")[1].split(" ms")[0])
-    assert 120.0 <= ms < 1000.0
+    assert 120.0 <= ms < 60_000.0
 
 
 def test_the_clock_epoch_is_the_one_given():

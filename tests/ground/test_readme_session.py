@@ -6,11 +6,11 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from sim_process import SimProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -34,15 +34,10 @@ def tessera(argv: list[str], cwd: Path, **kw) -> subprocess.CompletedProcess:
 def test_the_readme_session_runs(tmp_path):
     sim_cmd, ground_cmds = readme_commands()
     shutil.copytree(ROOT / "docs" / "examples", tmp_path / "docs" / "examples")
-    sim = subprocess.Popen([sys.executable, "-m", "tessera", *sim_cmd[1:], "--duration-s", "400"],
-                           cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, env=ENV)
+    # The time limit only ends a simulator left behind: the test stops it.
+    sim = SimProcess([*sim_cmd[1:], "--duration-s", "1800"], cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 120
-        while not (tmp_path / "sim" / "fleet.json").exists():
-            assert sim.poll() is None and time.monotonic() < deadline, sim.stdout.read()
-            time.sleep(0.1)
-        time.sleep(0.5)
+        sim.wait_running()
         run, plot, console = ground_cmds
         proc = tessera(run, tmp_path, timeout=240)
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
@@ -57,8 +52,4 @@ def test_the_readme_session_runs(tmp_path):
         assert "sent set uni_a_sample.gain 2.5" in proc.stdout
         assert "refused: role uni-a may not command adcs" in proc.stdout
     finally:
-        sim.send_signal(signal.SIGINT)
-        try:
-            sim.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            sim.kill()
+        sim.stop()

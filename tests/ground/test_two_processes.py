@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sim_process import SimProcess
 
 from ground.archive import SqliteArchive
 
@@ -35,23 +35,14 @@ def tessera(*args: str, timeout: float = 120, cwd: Path | None = None, stdin: st
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim")
-    proc = subprocess.Popen([sys.executable, "-m", "tessera", "sim", "--radio",
-                             "--compress-gaps", "--out", str(out), "--duration-s", "600"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
-    fleet = out / "fleet.json"
-    deadline = time.monotonic() + 120
-    while not (fleet.exists() and (out / "dictionary.json").exists()):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"tessera sim did not start: {proc.stdout.read()}")
-        time.sleep(0.1)
-    time.sleep(0.5)  # the manifest is completed right after the dictionary
-    yield out
-    proc.send_signal(signal.SIGINT)
+    # The time limit only ends a simulator left behind: the fixture stops it.
+    sim = SimProcess(["sim", "--radio", "--compress-gaps", "--out", str(out),
+                      "--duration-s", "1800"])
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        sim.wait_running()
+        yield out
+    finally:
+        sim.stop()
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +147,7 @@ def test_the_console_checks_input_and_keeps_running(sim, ground_dir):
     reader.start()
     proc.stdin.write(lines)
     proc.stdin.flush()
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300     # a generous wait for the event, not a speed check
     while time.monotonic() < deadline and "ping sample: COMPLETED" not in "".join(seen):
         time.sleep(0.1)
     proc.stdin.write("quit\n")

@@ -161,7 +161,7 @@ def test_radio_on_a_real_pty():
             radio = UhfRadio(uart, callsign="TSR1", dest="GROUND")
             radio.send(b"hello ground")
             emu.receive_air(ax25_with_fcs(ax25_encode_ui(Ax25Frame("TSR1", "GROUND", b"hi"))))
-            got, deadline = [], time.monotonic() + 10.0
+            got, deadline = [], time.monotonic() + 60.0
             while (not got or not emu.air_tx) and time.monotonic() < deadline:
                 time.sleep(0.02)
                 got += radio.poll()
@@ -194,7 +194,7 @@ def test_traffic_and_failures_are_counted_and_located():
         ours = ax25_encode_ui(Ax25Frame("TSR1", "GROUND", b"for us"))
         os.write(master, kiss_encode(ours) + kiss_encode(ours, port=3)
                  + kiss_encode(b"\x10", command=1) + kiss_encode(b"\x01\x02"))
-        got, deadline = [], time.monotonic() + 5.0
+        got, deadline = [], time.monotonic() + 60.0
         while radio.health.transactions < 7 and time.monotonic() < deadline:
             time.sleep(0.02)
             got += radio.poll()

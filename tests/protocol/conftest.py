@@ -6,14 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
 from spacelink_kit import KEY_DOC, Link
-
-# Time is measured in bench/, never asserted in a test: Hypothesis's deadline
-# per example only turns a loaded machine (or a mutation run's tracer) into
-# failures that say nothing about the code.
-settings.register_profile("no-deadline", deadline=None)
-settings.load_profile("no-deadline")
 
 
 @pytest.fixture

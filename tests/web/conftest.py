@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from sim_process import SimProcess
 
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 USERS = {"ops": ("operator", "operator-pass-1"), "alice": ("uni-a", "partner-pass-a"),
@@ -108,17 +109,10 @@ def console(tmp_path_factory):
     """(base URL, work folder): the simulator flying one spacecraft and the web console."""
     pytest.importorskip("starlette", reason="the web console needs the 'web' extra")
     work = tmp_path_factory.mktemp("web")
-    sim = subprocess.Popen([sys.executable, "-m", "tessera", "sim", "--radio", "--compress-gaps",
-                            "--out", str(work / "sim"), "--duration-s", "900"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+    sim = SimProcess(["sim", "--radio", "--compress-gaps", "--out", str(work / "sim"),
+                      "--duration-s", "3600"])     # the limit only ends one left behind
+    sim.wait_running()
     fleet = work / "sim" / "fleet.json"
-    deadline = time.monotonic() + 120
-    while not (fleet.exists() and "dictionary" in fleet.read_text()):
-        if sim.poll() is not None or time.monotonic() > deadline:
-            sim.kill()
-            pytest.fail(f"tessera sim did not start: {sim.stdout.read()}")
-        time.sleep(0.1)
-    time.sleep(0.3)
     # The console reaches the spacecraft through a relay that loses a few frames.
     doc = json.loads(fleet.read_text())
     relay = LossyRelay(doc["spacecraft"][0]["url"], int(doc["frame_len"]))
@@ -137,32 +131,32 @@ def console(tmp_path_factory):
                             "--archive-dir", str(work / "archives")],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while True:
         try:
             httpx.get(base + "/", timeout=1.0)
             break
         except httpx.TransportError:
             if web.poll() is not None or time.monotonic() > deadline:
-                _stop(sim)
+                sim.stop()
                 web.kill()
                 pytest.fail(f"tessera ground web did not start: {web.stdout.read()}")
             time.sleep(0.2)
     yield base, work
     _stop(web)
-    _stop(sim)
+    sim.stop()
     relay.close()
 
 
 def _login(base: str, user: str) -> tuple[httpx.Client, str]:
     """A client holding `user`'s session cookie, and the session's CSRF token."""
-    client = httpx.Client(base_url=base, timeout=10.0)
+    client = httpx.Client(base_url=base, timeout=60.0)
     r = client.post("/api/login", json={"user": user, "password": USERS[user][1]})
     assert r.status_code == 200, r.text
     return client, r.json()["csrf"]
 
 
-def _wait_in_pass(client: httpx.Client, csrf: str, timeout_s: float = 90.0) -> None:
+def _wait_in_pass(client: httpx.Client, csrf: str, timeout_s: float = 180.0) -> None:
     """Until the console can uplink: a harmless ping-like command is accepted."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
