@@ -26,7 +26,9 @@ def _loop(fn, n: int):
     return run
 
 
-def _rig():
+def rig():
+    """The reference spacecraft's sim buses, emulators (with a field, rate and sun
+    set) and hardware built on them."""
     from hal.config import REFERENCE, build
     from hal.sim.reference import reference_sim
 
@@ -47,9 +49,56 @@ def sweep(devices) -> None:
     devices["wheels"].speeds_rad_s()
 
 
+def sweep_replay(buses, emus, devices):
+    """Record one sweep's I2C transactions; return a function that replays the
+    sweep's bytes straight into the emulators, and the sweep's transaction count."""
+    i2c = buses["i2c0"]
+    record = []
+    targets = dict(i2c._targets)
+
+    class Spy:
+        """Stands in for an emulator while one sweep is recorded (attached
+        through the bus's own `attach`: the sim bus answers a target that is
+        not an `I2CTarget` through its `i2c_transfer`, which records the bytes)."""
+
+        def __init__(self, target) -> None:
+            self.target = target
+
+        def i2c_transfer(self, out: bytes, n_in: int) -> bytes:
+            record.append((self.target, bytes(out), n_in))
+            return self.target.i2c_transfer(out, n_in)
+
+    for address, target in targets.items():
+        i2c.detach(address)
+        i2c.attach(address, Spy(target))
+    try:
+        sweep(devices)
+    finally:
+        for address, target in targets.items():
+            i2c.detach(address)
+            i2c.attach(address, target)
+    spi = buses["spi0"]
+    gyro_frames = [(spi.target(0), b"\xe7" + bytes(7))]  # STATUS + OUT burst
+    can = buses["can0"]
+    from hal.busio import CanMessage
+
+    wheel_frames = [CanMessage(0x200 + w.node, b"\x02") for w in emus.wheels]
+
+    def replay():
+        for target, out, n_in in record:
+            target.i2c_transfer(out, n_in)
+        for target, tx in gyro_frames:
+            target.spi_exchange(tx)
+        for msg in wheel_frames:
+            for node in can.nodes:
+                node.can_receive(msg)
+
+    return replay, len(record) + len(gyro_frames) + 2 * len(wheel_frames)
+
+
 def main() -> None:
     heading()
-    buses, emus, hw = _rig()
+    buses, emus, hw = rig()
     i2c = buses["i2c0"]
     mag_emu = emus.magnetometer
     status = b"\xb4"
@@ -69,46 +118,8 @@ def main() -> None:
          f"whole transaction {drv.tessera.per_item * 1e6:.2f} us against the 5 us aim")
 
     # Sensor sweep, and the same bytes replayed straight into the emulators.
-    record = []
-    targets = dict(i2c._targets)
-
-    class Spy:
-        """Stands in for an emulator while one sweep is recorded."""
-
-        # the sim bus answers a target with an active fault through its
-        # `i2c_transfer`, which is what records the bytes
-        _fault_active = True
-
-        def __init__(self, target) -> None:
-            self.target = target
-
-        def i2c_transfer(self, out: bytes, n_in: int) -> bytes:
-            record.append((self.target, bytes(out), n_in))
-            return self.target.i2c_transfer(out, n_in)
-
-    i2c._targets.update({a: Spy(t) for a, t in targets.items()})
-    try:
-        sweep(hw.devices)
-    finally:
-        i2c._targets.update(targets)
-    spi = buses["spi0"]
-    gyro_frames = [(spi.target(0), b"\xe7" + bytes(7))]  # STATUS + OUT burst
-    can = buses["can0"]
-    from hal.busio import CanMessage
-
-    wheel_frames = [CanMessage(0x200 + w.node, b"\x02") for w in emus.wheels]
-
-    def replay():
-        for target, out, n_in in record:
-            target.i2c_transfer(out, n_in)
-        for target, tx in gyro_frames:
-            target.spi_exchange(tx)
-        for msg in wheel_frames:
-            for node in can.nodes:
-                node.can_receive(msg)
-
+    replay, txns = sweep_replay(buses, emus, hw.devices)
     m = 3000
-    txns = len(record) + len(gyro_frames) + 2 * len(wheel_frames)
     report(f"ADCS sensor sweep ({txns} transactions)",
            paired(_loop(lambda: sweep(hw.devices), m), _loop(replay, m), items=m),
            "direct emulator replay", unit="us/sweep", per_item_scale=1e6)
