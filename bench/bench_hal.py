@@ -54,9 +54,12 @@ def sweep_replay(buses, emus, devices):
     sweep's bytes straight into the emulators, and the sweep's transaction count."""
     i2c = buses["i2c0"]
     record = []
+    targets = dict(i2c._targets)
 
     class Spy:
-        """Stands in for an emulator while one sweep is recorded."""
+        """Stands in for an emulator while one sweep is recorded (attached
+        through the bus's own `attach`: the sim bus answers a target that is
+        not an `I2CTarget` through its `i2c_transfer`, which records the bytes)."""
 
         def __init__(self, target) -> None:
             self.target = target
@@ -65,17 +68,13 @@ def sweep_replay(buses, emus, devices):
             record.append((self.target, bytes(out), n_in))
             return self.target.i2c_transfer(out, n_in)
 
-        def probe(self) -> bool:
-            return self.target.probe()
-
-    # through the bus's own attach and detach, which know a target of another kind
-    originals = {address: i2c.detach(address) for address in list(i2c._targets)}
-    for address, target in originals.items():
+    for address, target in targets.items():
+        i2c.detach(address)
         i2c.attach(address, Spy(target))
     try:
         sweep(devices)
     finally:
-        for address, target in originals.items():
+        for address, target in targets.items():
             i2c.detach(address)
             i2c.attach(address, target)
     spi = buses["spi0"]

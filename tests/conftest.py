@@ -37,18 +37,22 @@ SHARED_FOLDERS = ("tests/web/",)
 # list only orders work, so a stale entry costs a little time, never a result).
 LONG_FIRST = (
     "tests/sim/test_mission.py",
-    "tests/c/test_c_units.py",
     "tests/hil/test_bench_processes.py",
+    "tests/sim/test_sil.py",
     "tests/gnc/test_adcs_closed_loop.py",
     "tests/web/",
-    "tests/sim/test_sil.py",
     "tests/ground/test_two_processes.py",
     "tests/payload/test_ground_journey.py",
+    "tests/c/test_c_units.py",
     "tests/ground/test_readme_session.py",
+    "tests/payload/test_manifest.py",
+    "tests/payload/test_partner_guide.py",
+    "tests/hil/test_fuzz_target.py",
+    "tests/sim/test_autonomy.py",
+    "tests/protocol/test_space_link_fuzz_target.py",
     "tests/protocol/test_arsn_power_loss.py",
     "tests/payload/test_cli.py",
     "tests/payload/test_lifecycle.py",
-    "tests/payload/test_partner_guide.py",
 )
 
 

@@ -170,7 +170,7 @@ def fly(tmp_path: Path, *, size: int, passes: int, pass_s: float, loss: float, s
                 mission.step(True, upload)
             if upload.done:
                 break
-            seen_between.append(incoming.exists())
+            seen_between.append(incoming.read_bytes() if incoming.exists() else None)
             mission.step(False)  # the pass closes
             mission.reboot()  # and the spacecraft restarts before the next one
         upload.close()
@@ -194,7 +194,9 @@ def check(result, *, min_passes: int) -> None:
     # COP-1 and CFDP timers run on the wall clock, so a loaded machine can need one
     # pass more than a quiet one; the file must still have crossed the reboot(s).
     assert upload.passes >= min_passes, upload.result(0)
-    assert seen_between == [False] * len(seen_between)  # never half a file in incoming/
+    # Never half a file in incoming/. The whole one may be there before the ground hears
+    # that it is (on a loaded machine the last acknowledgements can miss the pass).
+    assert all(seen in (None, bundle.read_bytes()) for seen in seen_between)
     assert arrived == bundle.read_bytes()
     # the loss really happened (seeds 2 and 3 lose the 16th and the 29th frame up at
     # the latest, the 1st and the 4th down; a 20 KiB bundle alone takes 20 frames up)
