@@ -57,11 +57,9 @@ def sweep_replay(buses, emus, devices):
     targets = dict(i2c._targets)
 
     class Spy:
-        """Stands in for an emulator while one sweep is recorded."""
-
-        # the sim bus answers a target with an active fault through its
-        # `i2c_transfer`, which is what records the bytes
-        _fault_active = True
+        """Stands in for an emulator while one sweep is recorded (attached
+        through the bus's own `attach`: the sim bus answers a target that is
+        not an `I2CTarget` through its `i2c_transfer`, which records the bytes)."""
 
         def __init__(self, target) -> None:
             self.target = target
@@ -70,11 +68,15 @@ def sweep_replay(buses, emus, devices):
             record.append((self.target, bytes(out), n_in))
             return self.target.i2c_transfer(out, n_in)
 
-    i2c._targets.update({a: Spy(t) for a, t in targets.items()})
+    for address, target in targets.items():
+        i2c.detach(address)
+        i2c.attach(address, Spy(target))
     try:
         sweep(devices)
     finally:
-        i2c._targets.update(targets)
+        for address, target in targets.items():
+            i2c.detach(address)
+            i2c.attach(address, target)
     spi = buses["spi0"]
     gyro_frames = [(spi.target(0), b"\xe7" + bytes(7))]  # STATUS + OUT burst
     can = buses["can0"]

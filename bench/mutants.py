@@ -116,10 +116,13 @@ def _pyproject_for(area: Area, only: list[str]) -> str:
         f"also_copy = {json.dumps([p for p in ALSO_COPY if (ROOT / p).exists()])}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         f"pytest_add_cli_args = {json.dumps(args)}\n"
-        # A mutant's CPU time limit: (its tests' time on the clean code + 5 s) x 2.
-        # mutmut's default (x 30) let one hang cost minutes of a loaded machine.
-        "timeout_multiplier = 1.0\n"
-        "timeout_constant = 5.0\n"
+        # mutmut stops a mutant's test run after (the tests' time on the clean
+        # code + 10 s) x 3 of wall time (x 6 of CPU time). The 10 s cover
+        # pytest's start in the worker, which the clean times leave out and a
+        # loaded machine stretches; mutmut's default (+ 1 s, x 15) let one hang
+        # cost minutes where the clean times are long.
+        "timeout_multiplier = 3.0\n"
+        "timeout_constant = 10.0\n"
     )
 
 
@@ -242,15 +245,18 @@ def _survivors_with_property_tests(work: Path, scope: list[str]) -> list[str]:
     return names
 
 
-def _mutmut(work: Path, log: Path, jobs: int, names: list[str], examples: str) -> int:
-    """One `mutmut run` in `work` (all its unchecked mutants, or `names`)."""
+def _mutmut(work: Path, log: Path, jobs: int, names: list[str], examples: str,
+            recheck: bool = False) -> int:
+    """One `mutmut run` in `work` (all its unchecked mutants, or `names`);
+    `recheck`: only the property tests, for mutants the others let through."""
     cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *names]
     # The plugin reaches mutmut's test runs through the environment, not
     # through pytest's arguments: mutmut would take changed arguments for
     # changed tests and throw every verdict of earlier runs away.
     # Mutants live in the Python source: never let the compiled HAL stand in for it.
     env = {**os.environ, "PYTEST_PLUGINS": "bench.mutants_plugin",
-           "TESSERA_MUTANT_EXAMPLES": examples, "TESSERA_PURE_PYTHON": "1"}
+           "TESSERA_MUTANT_EXAMPLES": examples, "TESSERA_MUTANT_RECHECK": str(int(recheck)),
+           "TESSERA_PURE_PYTHON": "1"}
     started = time.monotonic()
     with log.open("a") as out:
         status = subprocess.call(cmd, cwd=work, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -262,13 +268,14 @@ def _mutmut(work: Path, log: Path, jobs: int, names: list[str], examples: str) -
 
 def run_area(area: Area, jobs: int, only: list[str], retest: bool = False,
              sample: int = 1, names: list[str] | None = None,
-             examples: str = "10") -> int:
+             examples: str = "10", recheck_only: bool = False) -> int:
     """Run mutmut over one area; returns mutmut's exit status.
 
     `names`: exactly these mutants, whatever their last verdict. With a cap
     on Hypothesis's examples (``examples`` other than "full"), the mutants
     that survive it are run again with every test's own count before the
-    report calls them survivors."""
+    report calls them survivors; `recheck_only` does only that (after a run
+    that was stopped before its end)."""
     work = _prepare(area, only)
     scope = only or list(area.mutate)
     missed = _forget_undetected(work) if retest else []
@@ -283,12 +290,12 @@ def run_area(area: Area, jobs: int, only: list[str], retest: bool = False,
         if not names:
             print(f"{area.name}: no mutants to run")
             return 0
-    status = _mutmut(work, log, jobs, names, examples)
+    status = 0 if recheck_only else _mutmut(work, log, jobs, names, examples)
     if examples != "full" and status == 0:
         survivors = [n for n in _survivors_with_property_tests(work, scope)
                      if not chosen or n in chosen]
         if survivors:
-            status = _mutmut(work, log, jobs, survivors, "full")
+            status = _mutmut(work, log, jobs, survivors, "full", recheck=True)
     return status
 
 
@@ -440,6 +447,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="Hypothesis examples per property test at most (default 10, "
                         "derandomized); the survivors are then run again with each test's "
                         "own count. 'full': every test's own count from the start")
+    parser.add_argument("--recheck", action="store_true",
+                        help="only run the survivors a property test covers again at full "
+                        "strength (what a run does at its end, if it was stopped before)")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the reports from the last run without running mutmut")
     args = parser.parse_args(argv)
@@ -455,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     for area in chosen:
         if not args.report_only:
             run_area(area, args.jobs, args.only, args.retest, args.sample, args.mutant,
-                     args.examples)
+                     args.examples, args.recheck)
         write_report(collect(area))
     # The summary covers every area run so far, not only this run's.
     summary = []

@@ -214,7 +214,10 @@ def encode_pdu(pdu: Pdu) -> bytes:
     h = pdu.header
     fss = h.fss
     if isinstance(pdu, FileData):
-        body = _uint(pdu.offset, fss, "offset") + pdu.data
+        # with the segment metadata flag, one octet before the offset: record
+        # continuation state 00 and no metadata (727.0-B-5 5.3), as decoded below
+        seg = b"\x00" if h.segment_metadata else b""
+        body = seg + _uint(pdu.offset, fss, "offset") + pdu.data
         is_fd = True
     else:
         is_fd = False

@@ -68,11 +68,14 @@ def test_dead_magnetometer_degrades_but_never_stops_the_app(rig):
     faults = [e for e in exe.events.recent if e.apid == AdcsApp.APID]
     assert len(faults) == 1 and faults[0].severity == Severity.MEDIUM
     assert "0x20" in faults[0].text and "magnetometer" in faults[0].text
+    # sensors_ok, bit 0 magnetometer, 1 gyro, 2 sun sensors, 3 wheels (the
+    # dictionary): blind, and no other sensor fitted, no bit is set
+    assert ADCS_STATE.unpack(states.drain()[-1][1])["sensors_ok"] == 0
     mag.clear_faults()
     for k in range(10):
         mag.set_field(rotating_field(3 + 0.1 * k))
         exe.step()
-    assert ADCS_STATE.unpack(states.drain()[-1][1])["sensors_ok"] & 1
+    assert ADCS_STATE.unpack(states.drain()[-1][1])["sensors_ok"] == 0b0001
 
 
 def test_torquers_switch_off_when_the_app_stops_commanding(rig):

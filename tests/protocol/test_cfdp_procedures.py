@@ -422,3 +422,89 @@ def test_a_nak_after_an_ack_fits_what_is_left_of_the_budget(tmp_path):
         out = [decode_pdu(r) for r in rx.poll(0.0, budget)]
         assert [type(p).__name__ for p in out][-2:] == ["Ack", "Nak"]
         assert list(out[-1].segments) == [(10, 20), (30, 40), (50, 60)]
+
+
+def test_received_ranges_merge_when_they_touch_and_gaps_are_never_empty():
+    from fsw.protocol.cfdp_entity import gaps, merge
+
+    assert merge([(0, 10)], 10, 20) == [(0, 20)]  # octets 0..19, one run
+    assert merge([(0, 10), (30, 40)], 15, 20) == [(0, 10), (15, 20), (30, 40)]
+    assert gaps([(0, 5), (8, 10)], 5) == []  # data past the EOF's size is no gap
+    assert gaps([(2, 5)], 7) == [(0, 2), (5, 7)]
+
+
+def test_a_finished_repeated_after_a_restart_says_the_same(tmp_path):
+    rx = _receiver(tmp_path, accept=lambda name: None)  # the filestore refuses it
+    send(rx, Metadata(H, 3, b"s", b"x"), FileData(H, 0, b"abc"),
+         Eof(H, cfdp.modular_checksum(b"abc"), 3))
+    before = [p for p in map(decode_pdu, rx.poll(0.0, 10_000)) if isinstance(p, Finished)]
+    again = _receiver(tmp_path, accept=lambda name: None)  # a reboot
+    after = [decode_pdu(r) for r in again.poll(100.0, 10_000)]
+    assert [(p.condition, p.delivery, p.status) for p in after] == [
+        (p.condition, p.delivery, p.status) for p in before] == [
+        (Condition.FILESTORE_REJECTION, DeliveryCode.INCOMPLETE,
+         FileStatus.DISCARDED_FILESTORE_REJECTION)]
+
+
+def test_a_file_name_of_255_octets_is_the_longest():
+    """727.0-B-5: an LV file name's length is one octet."""
+    longest = Metadata(H, 1, b"s", b"n" * 255)
+    assert decode_pdu(encode_pdu(longest)).dest_name == b"n" * 255
+    with pytest.raises(ValueError):
+        encode_pdu(Metadata(H, 1, b"s", b"n" * 256))
+
+
+def test_more_corners_the_mutants_found(tmp_path):
+    from fsw.protocol.cfdp_entity import merge
+
+    # a range that ends where a received one begins joins it
+    assert merge([(10, 20)], 0, 10) == [(0, 20)]
+    # 727.0-B-5 5.1: entity ID and sequence number lengths are coded as length - 1
+    # in 3 bits, so 1..8 octets; 9 cannot be written
+    assert len(encode_pdu(Eof(H.replace(seq_num_len=8), 0, 0))) == \
+        len(encode_pdu(Eof(H.replace(seq_num_len=4), 0, 0))) + 4
+    for bad in ({"seq_num_len": 9}, {"entity_id_len": 9}, {"seq_num_len": 0}):
+        with pytest.raises(ValueError):
+            encode_pdu(Eof(H.replace(**bad), 0, 0))
+    # a damaged state file does not stop the ones after it from loading
+    rx = _receiver(tmp_path)
+    send(rx, Metadata(H, 512, b"s", b"dst.bin"))
+    (tmp_path / "work" / "0-0.json").write_text("{not json")
+    assert list(_receiver(tmp_path).transactions) == [(GROUND, 7)]
+
+
+def test_file_data_with_the_segment_metadata_flag_octet_by_octet():
+    """727.0-B-5 5.1 octet 4: segmentation control | entity ID length - 1 (3) |
+    segment metadata flag | sequence number length - 1 (3); with the flag, the
+    File Data PDU starts with a segment metadata octet (no metadata: 0x00)."""
+    h = H.replace(segment_metadata=True)  # 2-octet entity IDs, 4-octet sequence numbers
+    raw = encode_pdu(FileData(h, 5, b"ab"))
+    assert raw[3] == 0b0_001_1_011 and raw[4:] == bytes.fromhex(
+        "0001" "00000007" "0002" "00" "00000005") + b"ab"
+    assert decode_pdu(raw) == FileData(h, 5, b"ab")
+    assert encode_pdu(FileData(H, 5, b"ab"))[3] == 0b0_001_0_011
+
+
+def _cut(raw: bytes, n: int) -> bytes:
+    """The PDU's header (4 fixed octets, IDs 2 + 2, sequence number 4) with its
+    data field length set to `n`, and the first `n` octets of its data field."""
+    return raw[:1] + n.to_bytes(2, "big") + raw[3:12 + n]
+
+
+def test_a_pdu_cut_short_names_the_field_it_ends_in():
+    # Metadata (727.0-B-5 5.2.5): directive | flags | file size (4) | LV source | LV dest
+    md = encode_pdu(Metadata(H, 3, b"s", b"dst.bin"))
+    nak = encode_pdu(Nak(back(H), 0, 512, ((1, 2),)))  # directive | scope start (4) | ...
+    fd = encode_pdu(FileData(H.replace(segment_metadata=True), 0, b"ab"))
+    eof = encode_pdu(Eof(H.replace(crc=True), 0, 0))
+    for raw, words in ((_cut(md, 6), "truncated: CFDP: PDU ends inside source name length"),
+                       (_cut(md, 8), "truncated: CFDP: PDU ends inside destination name length"),
+                       (_cut(md, 9), "truncated: CFDP: PDU ends inside destination name"),
+                       (_cut(nak, 3), "truncated: CFDP: PDU ends inside scope start"),
+                       (_cut(fd, 0), "truncated: CFDP: PDU ends inside segment metadata"),
+                       (md[:4], "length_mismatch: CFDP: 4 octets, the header says 28"),
+                       (md[:3], "truncated: CFDP: 3 octets, the fixed header needs at least 4"),
+                       (_cut(eof, 1), "field_range: CFDP: no room for the CRC")):
+        with pytest.raises(cfdp.CfdpError) as err:
+            decode_pdu(raw)
+        assert str(err.value) == words

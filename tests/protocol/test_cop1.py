@@ -419,3 +419,69 @@ def test_farm_refusals_name_the_case_232_1_b_2_gives_them():
     farm = Farm1(0, window=10)
     farm.buffers = 0
     assert refusal(farm, 0) == "farm_no_buffer: no buffer free" and farm.wait
+
+
+def test_fop_counts_transmissions_afresh_after_an_acknowledgement():
+    """An acknowledgement restarts the count for the frames still outstanding:
+    with a limit of 3 they get two more retransmissions before the alert, not
+    one more, not three."""
+    fop = _fop(t1_s=1.0, transmission_limit=3)
+    farm = Farm1(0)
+    first, second = fop.transmit(b"a", 0.0)[0], fop.transmit(b"b", 0.0)[0]
+    assert fop.on_timer(1.0) == [first, second]  # the count is 2 now
+    farm.ad_frame(0)
+    assert fop.on_clcw(farm.clcw(), 1.5) == []  # "a" acknowledged; "b" outstanding
+    assert fop.on_timer(2.5) == [second] and fop.on_timer(3.5) == [second]
+    assert fop.alert is None
+    assert fop.on_timer(4.5) == [] and fop.alert == "transmission limit reached"
+
+
+def test_fop_reports_a_clcw_acknowledging_frames_never_sent():
+    fop = _fop()
+    farm = Farm1(0)
+    for data in (b"a", b"b", b"c"):
+        fop.transmit(data, 0.0)
+    farm.ad_frame(0)
+    assert fop.on_clcw(farm.clcw(), 1.0) == []  # N(R) 1: V(S) 3, one acknowledged
+    for ns in (1, 2, 3):  # the FARM is told it has frame 3, which was never sent
+        farm.ad_frame(ns)
+    assert fop.on_clcw(farm.clcw(), 2.0) == []
+    assert fop.alert == "N(R) outside the sent window" and fop.state == FopState.INITIAL
+
+
+def test_fop_frames_released_by_the_set_vr_confirmation_start_t1():
+    farm = Farm1(0)
+    fop = Fop1(0, build=lambda ns, d: (ns, d), t1_s=1.0)
+    bc = fop.initiate(vr=7, now_s=0.0, build_bc=lambda data: data)
+    fop.transmit(b"a", 0.0)
+    farm.control_command(bc[0])
+    assert fop.on_clcw(farm.clcw(), 10.0) == [(7, b"a")]
+    assert fop.on_timer(10.9) == [] and fop.on_timer(11.0) == [(7, b"a")]
+
+
+def test_fop_times_from_0_when_the_caller_gives_no_time():
+    fop = _fop(t1_s=1.0)
+    farm = Farm1(0)
+    fop.transmit(b"a")
+    fop.transmit(b"b")
+    farm.ad_frame(0)
+    fop.on_clcw(farm.clcw())  # acknowledged at the default time, 0 s
+    assert fop.on_timer(1.0) == [(1, b"b")]
+
+
+def test_fop_timer_after_everything_was_acknowledged_never_alerts():
+    fop = _fop(t1_s=1.0, transmission_limit=1)
+    farm = Farm1(0)
+    farm.ad_frame(fop.transmit(b"a", 0.0)[0][0])
+    fop.on_clcw(farm.clcw(), 0.5)
+    for t in (2.0, 3.0, 4.0):
+        assert fop.on_timer(t) == []
+    assert fop.alert is None and fop.state == FopState.ACTIVE
+
+
+def test_the_frame_asked_for_clears_the_retransmit_flag():
+    farm = Farm1(3)
+    with pytest.raises(CopError):
+        farm.ad_frame(1)  # ahead: retransmit asked (E3)
+    farm.ad_frame(0)  # the frame it was waiting for: accepted, V(R) 1
+    assert farm.clcw().encode() == bytes.fromhex("010c0001")

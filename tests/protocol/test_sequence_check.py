@@ -123,3 +123,19 @@ def test_any_buffer_type_decodes_alike_up_to_the_highest_version_0_header(raw):
         for column in ("offset", "length", "apid", "packet_type", "sec_hdr_flag",
                        "seq_flags", "seq_count"):
             assert getattr(got, column).tolist() == getattr(want, column).tolist(), column
+
+
+def test_a_long_interleaved_stream_keeps_each_apids_order():
+    """Two APIDs taking turns for 4,000 packets, each counting up by one
+    (133.0-B-2 4.1.3.4.3.4): nothing is lost or out of order."""
+    rng = np.random.default_rng(5)
+    turns = rng.integers(0, 2, 4000)
+    counts = {0x10: 0, 0x20: 0}
+    raw = bytearray()
+    for turn in turns:
+        apid = (0x10, 0x20)[turn]
+        raw += bytes((apid >> 8, apid & 0xFF, 0xC0 | counts[apid] >> 8, counts[apid] & 0xFF,
+                      0, 0, 0))
+        counts[apid] = (counts[apid] + 1) & 0x3FFF
+    report = check_sequence(decode_bulk(bytes(raw)))
+    assert report.ok and report.apids.tolist() == [0x10, 0x20]
