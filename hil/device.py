@@ -23,20 +23,22 @@ __all__ = ["serve_gps"]
 
 
 def serve_gps(scenario: Scenario, link: str | Path, *, duration_s: float | None = None,
-              on_event: Callable[[str], None] | None = None) -> int:
-    """Serve until `duration_s` (wall) passes or SIGTERM/SIGINT; returns 0."""
+              rate_hz: float = 1.0, on_event: Callable[[str], None] | None = None) -> int:
+    """Serve until `duration_s` (wall) passes or SIGTERM/SIGINT, logging a position
+    `rate_hz` times a second; returns 0."""
     from hil.world import BenchWorld
 
     say = on_event or (lambda text: None)
     world = BenchWorld(scenario)  # its simulator gives the receiver its orbit each second
     gps = world.emulators.gps
+    gps.period_s = 1.0 / rate_hz
     world.scenario.duration_s = float("inf")  # a part runs until it is switched off
     link = Path(link)
     master, slave = linked_pty(link)
     os.set_blocking(master, False)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
-    say(f"gps: NMEA at {gps.baudrate} baud on {link} -> {os.ttyname(slave)}")
+    say(f"gps: NMEA at {gps.baudrate} baud, {rate_hz:g} Hz, on {link} -> {os.ttyname(slave)}")
     start = time.monotonic()
     sent = 0
     try:

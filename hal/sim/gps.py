@@ -49,14 +49,18 @@ class GpsEmulator(StreamTarget):
     an impossible latitude), `stuck` (the reported position freezes), and
     `inject_fault("brownout", duration_s=...)`: silent for the duration, then
     no fix for `cold_start_s` (time to first fix after a cold start).
+    `rate_hz` is the log rate: a GGA and an RMC sentence every 1/`rate_hz` s.
     """
 
     part = "NovAtel OEM719 (NMEA 0183)"
 
     def __init__(self, *, baudrate: int = 9600, epoch_utc: dt.datetime | None = None,
                  noise_m: float = 0.0, talker: str = "GP", cold_start_s: float = 30.0,
-                 seed: int = 0) -> None:
+                 seed: int = 0, rate_hz: float = 1.0) -> None:
         super().__init__(baudrate=baudrate, seed=seed)
+        if not rate_hz > 0.0:
+            raise ValueError(f"log rate {rate_hz} Hz is not positive")
+        self.period_s = 1.0 / rate_hz
         self.epoch_utc = epoch_utc or dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
         self.noise_m = noise_m
         self.talker = talker
@@ -110,7 +114,7 @@ class GpsEmulator(StreamTarget):
         while self._next_s <= t_s:
             super().advance(self._next_s)  # ends a brown-out on time
             self._report(self._next_s)
-            self._next_s += 1.0
+            self._next_s += self.period_s
         super().advance(t_s)
 
     def _report(self, t_s: float) -> None:

@@ -108,7 +108,8 @@ def run_device(args: argparse.Namespace) -> int:
     if scenario is None:
         return 2
     try:
-        return serve_gps(scenario, args.pty, duration_s=args.duration_s, on_event=_say)
+        return serve_gps(scenario, args.pty, duration_s=args.duration_s,
+                         rate_hz=args.rate_hz, on_event=_say)
     except OSError as exc:
         print(f"tessera hil: cannot serve on {args.pty}: {exc}", file=sys.stderr)
         return 2
@@ -143,4 +144,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="scenario TOML whose orbit the part follows")
     device.add_argument("--duration-s", type=bounded_float(0.0, low_open=True), default=None,
                         help="stop after this long (default: until interrupted)")
+    device.add_argument("--rate-hz", type=bounded_float(0.1, 10.0), default=1.0,
+                        help="position log rate, GGA and RMC each time (default 1 Hz)")
     device.set_defaults(run=run_device)

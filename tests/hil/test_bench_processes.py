@@ -300,7 +300,7 @@ above = 0
 
 
 def test_mixed_bench_gps_from_its_own_process_the_rest_tunnelled(tmp_path: Path) -> None:
-    scenario = SHORT_DETUMBLE.format(duration=20.0, below=17.2, ber=0.0, loss=0.0) + """
+    scenario = SHORT_DETUMBLE.format(duration=60.0, below=17.2, ber=0.0, loss=0.0) + """
 [[criteria]]
 name = "fixes came from the GPS process"
 value = "tm.gnssHousekeeping.fixes"
@@ -309,7 +309,11 @@ above = 0
     gps_link = tmp_path / "gps"
     scen = tmp_path / "gps.toml"
     scen.write_text(scenario)
-    gps = tessera("hil", "device", "gps", "--pty", str(gps_link), "--scenario", str(scen))
+    # Lockstep flies the 60 s in about a second of wall time on a quiet machine, and
+    # pyserial drops what waited in the pty when the flight side opens it: at 4 Hz (what
+    # 9,600 baud carries) the receiver logs several times within the run.
+    gps = tessera("hil", "device", "gps", "--pty", str(gps_link), "--scenario", str(scen),
+                  "--rate-hz", "4")
     deadline = time.monotonic() + 120
     while not gps_link.is_symlink():
         assert gps.poll() is None and time.monotonic() < deadline
@@ -320,8 +324,6 @@ above = 0
                                          f'url = "{gps_link}"\ntimeout_s = 0.0')
                        .replace('driver = "gps_nmea"', 'driver = "gps_nmea"\nbackend = "linux"'))
     bench = start_bench(tmp_path, scenario)
-    # Lockstep runs faster than the wall clock and a real part cannot be made to wait:
-    # a slower flight run gives the receiver wall time to send its fixes.
     fsw = tessera("fsw", "--devices", str(devices), "--backend", "tunnel", "--port",
                   str(tmp_path / "link"))
     code, fsw_out = finish(fsw)
@@ -342,6 +344,8 @@ above = 0
     (["hil", "bench", "--port", "/nonexistent/tty", "--scenario",
       "hil/scenarios/detumble.toml"], "no such device"),
     (["hil", "bench", "--pty", "x", "--scenario", "pyproject.toml"], "unknown keys"),
+    (["hil", "device", "gps", "--pty", "x", "--scenario", "hil/scenarios/detumble.toml",
+      "--rate-hz", "50"], "--rate-hz"),
     (["fsw", "--backend", "tunnel"], "--port URL is needed"),
     (["fsw", "--port", "loop://"], "add --backend tunnel"),
     (["fsw", "--backend", "tunnel", "--port", "/nonexistent/tty"], "no such device"),
