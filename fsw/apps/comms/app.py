@@ -427,9 +427,14 @@ class CommsApp(App):
     def _pipe_drops(self) -> int:
         return sum(p.dropped for p in self.bus.pipes.values())
 
+    def _pending_from(self, token: int, apid: int) -> _Pending | None:
+        """The ground's TC behind `token`, if the app at `apid` is the one it went to."""
+        p = self.pending.get(token)
+        return p if p is not None and p.apid == apid else None
+
     def _command_result(self, r: dict[str, Any]) -> None:
-        p = self.pending.get(r["request_id"])
-        if p is None or r["apid"] != p.apid:
+        p = self._pending_from(r["request_id"], r["apid"])
+        if p is None:
             return  # a command that did not come from the ground, or not this app's
         stage, ok, tc = r["stage"], r["ok"], p.tc
         self.downlink.charge_to(p.sender)
@@ -458,9 +463,7 @@ class CommsApp(App):
     def _parameter_report(self, v: dict[str, Any]) -> None:
         """TM[20,2], charged to the sender of the TC[20,1] that asked for it (a report
         nobody on the ground asked for is on board's own)."""
-        p = self.pending.get(v["request_id"]) if v["request_id"] else None
-        if p is not None and p.apid != v["apid"]:
-            p = None
+        p = self._pending_from(v["request_id"], v["apid"]) if v["request_id"] else None
         self.downlink.charge_to(p.sender if p else None)
         try:
             self.downlink.send(v["apid"], sv.ST_PARAMETERS, sv.PARAM_REPORT,
