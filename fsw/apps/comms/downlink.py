@@ -64,8 +64,7 @@ class Downlink:
         # power loss with frames built but not sent loses nothing.
         self._in_flight: set[str] = set()
         self._acks: deque[tuple[int, list[str]]] = deque()  # (frames built so far, keys)
-        self._frames_built = 0
-        self._frames_taken = 0
+        self._frames_built = 0  # with a queue, frames are built only from it
 
     # -- who pays ----------------------------------------------------------------
     def new_cycle(self) -> None:
@@ -143,7 +142,7 @@ class Downlink:
         n = len(self.frames) if max_frames is None else min(max_frames, len(self.frames))
         frames = [self.frames.popleft() for _ in range(n)]
         if self.queue is not None and n:
-            self._acknowledge_sent(n)
+            self._acknowledge_sent()
         clcws = self.clcws() if self.tm.use_ocf else []
         if clcws:
             fecf = self.tm.use_fecf
@@ -173,13 +172,13 @@ class Downlink:
             in_flight.update(keys)
             self._acks.append((self._frames_built, keys))
 
-    def _acknowledge_sent(self, n_frames: int) -> None:
-        """`n_frames` more frames have gone to the link: forget the packets whose last
-        frame is among them (TM goes down at least once; CCSDS 132.0-B has no
-        retransmission, so the store is the only copy until then)."""
-        self._frames_taken += n_frames
+    def _acknowledge_sent(self) -> None:
+        """Frames have gone to the link: forget the packets whose last frame is among
+        them (TM goes down at least once; CCSDS 132.0-B has no retransmission, so the
+        store is the only copy until then)."""
+        taken = self._frames_built - len(self.frames)
         sent: list[str] = []
-        while self._acks and self._acks[0][0] <= self._frames_taken:
+        while self._acks and self._acks[0][0] <= taken:
             sent += self._acks.popleft()[1]
         if sent:
             self.queue.ack(sent)
