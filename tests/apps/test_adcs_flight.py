@@ -1,0 +1,234 @@
+"""The ADCS app alone on the reference spacecraft's full sensor and actuator set.
+
+The simulated spacecraft carries what `hal/reference.toml` fits (RM3100
+magnetometer, L3GD20H gyro, six coarse sun sensors on two ADS1115s, four
+CubeWheels on CAN, an iMTQ), driven by the real drivers; only the ADCS app
+runs, so each case costs a fraction of a second of CPU time. Expected values
+come from the documentation (the `AdcsState` dictionary, docs/autonomy.md)
+and from the simulator's truth, never from the app's own constants.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from fsw.apps.adcs import ADCS_STATE, AdcsApp, AdcsMode
+from fsw.apps.adcs.app import DEVICE_HEALTH, validate_gains
+from fsw.core import COMMAND_RESULT_MSG, EVENT_MSG, Event, Reason, cmd_msg_id
+from fsw.core.app import encode_command
+from fsw.core.executive import load_config
+from ground.sim.sil import DEFAULT_FLIGHT_CONFIG, Scenario, SilRun, build_sil
+
+SET_MODE = AdcsApp.COMMANDS[10]
+SET_PARAMETER = AdcsApp.COMMANDS[2]
+RESET_WHEEL_CHECK = AdcsApp.COMMANDS[13]
+
+
+class Rig:
+    """A booted SIL run of the ADCS app, with pipes on its state, events and results."""
+
+    def __init__(self, scenario: Scenario, **adcs_config: object) -> None:
+        cfg = load_config(DEFAULT_FLIGHT_CONFIG)
+        cfg["apps"] = [a for a in cfg["apps"] if a["name"] == "adcs"]
+        cfg["wiring"] = {"orbit_to": "adcs"}
+        for key, value in adcs_config.items():
+            if key in ("detumble_exit_rate_deg_s", "detumble_exit_hold_s"):
+                cfg["apps"][0]["config"]["parameters"][key] = value
+            else:
+                cfg["apps"][0]["config"][key] = value
+        self.run: SilRun = build_sil(scenario, cfg)
+        assert self.run.executive.boot() == []
+        bus = self.run.executive.bus
+        self.pipes = {}
+        for name, msg_id in (("state", ADCS_STATE.msg_id), ("events", EVENT_MSG.msg_id),
+                             ("results", COMMAND_RESULT_MSG.msg_id),
+                             ("health", DEVICE_HEALTH.msg_id)):
+            self.pipes[name] = bus.create_pipe(f"test.{name}", 4096)
+            bus.subscribe(self.pipes[name], msg_id)
+        self.app: AdcsApp = self.run.executive.apps["adcs"]
+        self.events: list[Event] = []
+        self.results: list[dict] = []
+        self.states: list[dict] = []
+
+    def fly(self, seconds: float, until=None) -> None:
+        self.run.executive.run(seconds, until=until)
+        self.drain()
+
+    def drain(self) -> None:
+        self.events += [Event.decode(p) for _, p in self.pipes["events"].drain()]
+        self.results += [COMMAND_RESULT_MSG.unpack(p) for _, p in self.pipes["results"].drain()]
+        self.states += [ADCS_STATE.unpack(p) for _, p in self.pipes["state"].drain()]
+
+    def command(self, request_id: int, spec, **args: object) -> None:
+        self.run.executive.bus.publish(cmd_msg_id(AdcsApp.APID),
+                                       encode_command(request_id, spec.code, spec.args, **args))
+
+    def texts(self) -> list[str]:
+        return [e.text for e in self.events if e.apid == AdcsApp.APID]
+
+
+def sunlit(**kw: object) -> Scenario:
+    """Sunlit at t = 0 in a noon-midnight orbit, exact sensors."""
+    kw.setdefault("w0_body_deg_s", (0.0, 0.0, 0.0))
+    return Scenario(raan_deg=101.0, mean_anomaly_deg=300.0, sensor_noise=False, **kw)
+
+
+def test_state_packet_reports_every_fitted_sensor_as_the_dictionary_says():
+    w0_deg_s = (1.0, -2.0, 0.5)
+    rig = Rig(sunlit(w0_body_deg_s=w0_deg_s), initial_mode="IDLE")
+    rig.fly(1.0)
+    last = rig.states[-1]
+    # sensors_ok: bit 0 magnetometer, 1 gyro, 2 sun sensors, 3 wheels
+    assert last["sensors_ok"] == 0b1111
+    assert last["mode"] == AdcsMode.IDLE == 0
+    assert last["time_s"] == pytest.approx(rig.run.clock.now(), abs=0.1 + 1e-9)
+    # IDLE commands nothing: the body keeps the rate it started with
+    assert np.allclose(last["gyro_rad_s"], np.radians(w0_deg_s), atol=2e-3)
+    assert np.allclose(last["dipole_cmd_am2"], 0.0) and np.allclose(last["wheel_torque_cmd_nm"], 0)
+    assert np.linalg.norm(last["sun_body"]) == pytest.approx(1.0, abs=0.05)
+    # a LEO field lies between about 18 000 and 65 000 nT (IGRF); the
+    # housekeeping figure is the magnitude of the state's field, in nT
+    b_nt = np.linalg.norm(last["b_body_t"]) * 1e9
+    assert 18000.0 < b_nt < 65000.0
+    hk = rig.app.housekeeping_values()
+    assert hk["b_norm_nt"] == pytest.approx(b_nt, rel=1e-5)
+    assert hk["mode"] == 0 and hk["cycles"] == 10 and hk["sensor_faults"] == 0
+    assert hk["s_without_sun"] == 0.0  # the sun sensors see the sun
+    assert [s["time_s"] for s in rig.states] == pytest.approx([0.1 * k for k in range(10)],
+                                                              abs=1e-9)
+
+
+def test_detumble_hands_over_to_sun_pointing_once_rates_stay_low_for_the_hold():
+    # docs: leave DETUMBLE for SUN once the estimated rate has stayed below
+    # detumble_exit_rate_deg_s for detumble_exit_hold_s
+    rig = Rig(sunlit(w0_body_deg_s=(0.1, 0.1, 0.1)), detumble_exit_rate_deg_s=0.5,
+              detumble_exit_hold_s=5.0)
+    rig.fly(20.0, until=lambda: rig.app.cycle.mode == AdcsMode.SUN)
+    assert rig.app.cycle.mode == AdcsMode.SUN
+    switched_s = rig.run.clock.now()
+    assert 5.0 <= switched_s < 8.0
+    assert "mode DETUMBLE -> SUN: rates low: detumble complete" in rig.texts()
+    assert rig.states[-1]["mode"] == AdcsMode.SUN
+
+
+def test_a_fast_tumble_or_a_zero_threshold_keeps_detumbling():
+    fast = Rig(sunlit(w0_body_deg_s=(3.0, -3.0, 3.0)), detumble_exit_rate_deg_s=0.5,
+               detumble_exit_hold_s=5.0)
+    never = Rig(sunlit(w0_body_deg_s=(0.1, 0.1, 0.1)), detumble_exit_rate_deg_s=0.0,
+                detumble_exit_hold_s=5.0)
+    for rig in (fast, never):
+        rig.fly(12.0)
+        assert rig.app.cycle.mode == AdcsMode.DETUMBLE
+        assert not any("-> SUN" in t for t in rig.texts())
+
+
+def test_commanding_the_mode_already_held_fails_with_not_allowed_now():
+    rig = Rig(sunlit(), initial_mode="SUN")
+    rig.command(41, SET_MODE, mode=int(AdcsMode.SUN))
+    rig.command(42, SET_MODE, mode=int(AdcsMode.NADIR))
+    rig.fly(0.3)
+    done = {(r["request_id"], r["stage"]): (r["ok"], r["reason"]) for r in rig.results}
+    assert done[(41, 7)] == (False, Reason.NOT_ALLOWED_NOW)
+    assert done[(42, 7)] == (True, 0)
+    assert rig.app.cycle.mode == AdcsMode.NADIR
+    assert "mode SUN -> NADIR: commanded" in rig.texts()
+
+
+def test_a_lower_torquer_limit_takes_effect_at_once():
+    # dipole_limit_am2: the per-axis magnetorquer limit (0.2 A m^2, the iMTQ's
+    # nominal dipole); a 10 deg/s tumble saturates B-dot on some axis
+    rig = Rig(sunlit(w0_body_deg_s=(10.0, 10.0, 10.0)))
+    rig.fly(1.0)
+    assert np.max(np.abs(rig.states[-1]["dipole_cmd_am2"])) == pytest.approx(0.2, rel=1e-3)
+    index = [p.name for p in AdcsApp.PARAMETERS].index("dipole_limit_am2")
+    rig.command(5, SET_PARAMETER, index=index, value=0.1)
+    rig.fly(1.0)
+    assert (5, 7, True) in [(r["request_id"], r["stage"], r["ok"]) for r in rig.results]
+    dipole = rig.states[-1]["dipole_cmd_am2"]
+    assert np.max(np.abs(dipole)) == pytest.approx(0.1, rel=1e-3)
+    assert np.allclose(rig.run.emulators.magnetorquer.dipole_now_am2, dipole, atol=1e-3)
+
+
+def test_stopping_the_app_switches_torquers_and_wheels_off():
+    rig = Rig(sunlit(w0_body_deg_s=(10.0, 10.0, 10.0)))
+    rig.fly(1.0)
+    assert np.any(rig.run.emulators.magnetorquer.dipole_now_am2 != 0)
+    rig.run.executive.shutdown()
+    assert np.allclose(rig.run.emulators.magnetorquer.dipole_now_am2, 0.0)
+    assert [w.commanded_torque_nm for w in rig.run.emulators.wheels] == [0.0] * 4
+
+
+def test_device_health_reports_every_driver_once_per_housekeeping_cycle():
+    rig = Rig(sunlit())
+    rig.fly(2.5)  # housekeeping at 1 Hz: at 0, 1 and 2 s
+    reports = [DEVICE_HEALTH.unpack(p) for _, p in rig.pipes["health"].drain()]
+    # the reference hardware: magnetometer, magnetorquer, gyro, the sun
+    # sensors' two ADCs and four wheels, reported magnetometer first
+    labels = [label for label, _ in rig.app.health_sources]
+    assert labels[:3] == ["magnetometer", "magnetorquer", "gyro"]
+    assert sum(label.startswith("wheels[") for label in labels) == 4
+    assert sum(label.startswith("sun_sensors") for label in labels) == 2
+    per_cycle = len(labels)
+    assert [r["device"] for r in reports] == list(range(per_cycle)) * 3
+    # the magnetometer is read ten times a second, and none failed
+    first, last = reports[0], reports[2 * per_cycle]
+    assert last["transactions"] - first["transactions"] >= 20
+    assert last["failures"] == 0
+
+
+def test_a_silent_wheel_clears_its_bit_and_is_reported_by_name():
+    rig = Rig(sunlit(), initial_mode="SUN")
+    rig.fly(0.5)
+    rig.run.emulators.wheels[2].inject_fault("timeout")
+    rig.fly(2.0)
+    assert rig.states[-1]["sensors_ok"] == 0b0111
+    assert any("a wheel did not report its speed" in t for t in rig.texts())
+    assert rig.app.housekeeping_values()["sensor_faults"] >= 1
+
+
+def test_failed_torquer_commands_are_counted_and_reported():
+    rig = Rig(sunlit(w0_body_deg_s=(10.0, 10.0, 10.0)))
+    rig.fly(0.5)
+    rig.run.emulators.magnetorquer.inject_fault("nack")
+    rig.fly(1.0)
+    faults = rig.app.housekeeping_values()["actuator_faults"]
+    assert faults >= 9
+    assert any(t.startswith("actuator command failed (1): ") for t in rig.texts())
+    assert rig.app.state.name == "RUNNING"
+
+
+def test_a_stuck_wheel_is_declared_failed_under_torque_and_the_operator_clears_it():
+    # a slew of 90 degrees about the body z axis from the sun-pointing
+    # attitude drives the wheels steadily; wheel 3 lies on z
+    half = math.radians(45.0)
+    rig = Rig(sunlit(q0_body_eci=(math.cos(half), 0.0, 0.0, math.sin(half))), initial_mode="SUN")
+    healthy = Rig(sunlit(q0_body_eci=(math.cos(half), 0.0, 0.0, math.sin(half))),
+                  initial_mode="SUN")
+    rig.run.emulators.wheels[2].inject_fault("stuck")
+    rig.fly(30.0, until=lambda: rig.app.wheels_failed != 0)
+    healthy.fly(30.0)
+    assert rig.app.wheels_failed == 0b100
+    assert any(t.startswith("wheel 3 failed: +0.00 rad/s under torque that should give")
+               for t in rig.texts())
+    assert healthy.app.wheels_failed == 0
+    assert not any("failed" in t for t in healthy.texts())
+    rig.command(9, RESET_WHEEL_CHECK)
+    rig.fly(0.2)
+    assert rig.app.housekeeping_values()["wheels_failed"] == 0
+
+
+def test_gains_table_refuses_missing_keys_and_values_out_of_range():
+    good = {"bdot_gain": 2e5, "filter_alpha": 0.5, "dipole_limit_am2": 0.2,
+            "pointing_bandwidth_rad_s": 0.1, "pointing_damping": 0.9,
+            "max_slew_rate_deg_s": 1.5, "desat_gain_per_s": 0.005}
+    assert validate_gains(good) == []
+    missing = validate_gains({k: v for k, v in good.items() if k != "pointing_damping"})
+    assert missing and all("pointing_damping" in problem for problem in missing)
+    # a negative gain would pump energy in; a torquer limit of 5 A m^2 is
+    # beyond the iMTQ
+    wrong = validate_gains({**good, "bdot_gain": -1.0, "dipole_limit_am2": 5.0})
+    assert len(wrong) == 2
+    assert "bdot_gain" in wrong[0] and "dipole_limit_am2" in wrong[1]
