@@ -10,6 +10,7 @@ and from the simulator's truth, never from the app's own constants.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -20,6 +21,8 @@ from fsw.apps.adcs.app import DEVICE_HEALTH, validate_gains
 from fsw.core import COMMAND_RESULT_MSG, EVENT_MSG, Event, Reason, cmd_msg_id
 from fsw.core.app import encode_command
 from fsw.core.executive import load_config
+from fsw.core.time import DEFAULT_EPOCH_TAI_S
+from fsw.gnc.ephemeris import MeanElements
 from ground.sim.sil import DEFAULT_FLIGHT_CONFIG, Scenario, SilRun, build_sil
 
 SET_MODE = AdcsApp.COMMANDS[10]
@@ -34,6 +37,8 @@ class Rig:
         cfg = load_config(DEFAULT_FLIGHT_CONFIG)
         cfg["apps"] = [a for a in cfg["apps"] if a["name"] == "adcs"]
         cfg["wiring"] = {"orbit_to": "adcs"}
+        if "orbit" in adcs_config:  # the app's own elements, not the simulated orbit's
+            cfg["wiring"] = {}
         for key, value in adcs_config.items():
             if key in ("detumble_exit_rate_deg_s", "detumble_exit_hold_s"):
                 cfg["apps"][0]["config"]["parameters"][key] = value
@@ -97,6 +102,9 @@ def test_state_packet_reports_every_fitted_sensor_as_the_dictionary_says():
     assert hk["b_norm_nt"] == pytest.approx(b_nt, rel=1e-5)
     assert hk["mode"] == 0 and hk["cycles"] == 10 and hk["sensor_faults"] == 0
     assert hk["s_without_sun"] == 0.0  # the sun sensors see the sun
+    # housekeeping repeats the last cycle's status and pointing error
+    assert hk["status"] == last["status"] != 0
+    assert hk["pointing_error_deg"] == pytest.approx(last["pointing_error_deg"], rel=1e-6)
     assert [s["time_s"] for s in rig.states] == pytest.approx([0.1 * k for k in range(10)],
                                                               abs=1e-9)
 
@@ -150,6 +158,50 @@ def test_a_lower_torquer_limit_takes_effect_at_once():
     dipole = rig.states[-1]["dipole_cmd_am2"]
     assert np.max(np.abs(dipole)) == pytest.approx(0.1, rel=1e-3)
     assert np.allclose(rig.run.emulators.magnetorquer.dipole_now_am2, dipole, atol=1e-3)
+
+
+def test_a_parameter_change_keeps_the_pointing_mode():
+    rig = Rig(sunlit(), initial_mode="SUN")
+    index = [p.name for p in AdcsApp.PARAMETERS].index("dipole_limit_am2")
+    rig.command(6, SET_PARAMETER, index=index, value=0.1)
+    rig.fly(0.5)
+    assert (6, 7, True) in [(r["request_id"], r["stage"], r["ok"]) for r in rig.results]
+    assert rig.app.cycle.mode == AdcsMode.SUN and rig.states[-1]["mode"] == AdcsMode.SUN
+
+
+def test_a_zero_bdot_gain_stops_the_torquers_and_the_filter_weight_takes_effect():
+    # m = -k dB/dt: with k = 0 the torquers get nothing, whatever the tumble
+    names = [p.name for p in AdcsApp.PARAMETERS]
+    rig = Rig(sunlit(w0_body_deg_s=(10.0, 10.0, 10.0)))
+    rig.fly(0.5)
+    rig.command(7, SET_PARAMETER, index=names.index("bdot_gain"), value=0.0)
+    rig.fly(0.5)
+    assert np.allclose(rig.states[-1]["dipole_cmd_am2"], 0.0)
+    # filter_alpha is the weight of the newest dB/dt sample: two spacecraft
+    # tumbling alike, unsaturated (a small gain), part as soon as one of them
+    # weighs new samples differently
+    pair = []
+    for alpha in (0.5, 0.05):
+        twin = Rig(sunlit(w0_body_deg_s=(10.0, -5.0, 3.0)))
+        twin.command(8, SET_PARAMETER, index=names.index("bdot_gain"), value=2e3)
+        twin.command(9, SET_PARAMETER, index=names.index("filter_alpha"), value=alpha)
+        twin.fly(1.0)
+        assert np.max(np.abs(twin.states[-1]["dipole_cmd_am2"])) < 0.2  # not saturated
+        pair.append(twin.states[-1]["dipole_cmd_am2"])
+    assert not np.allclose(pair[0], pair[1], rtol=0.05, atol=0.0)
+
+
+def test_an_orbit_that_cannot_be_propagated_idles_the_torquers_and_says_why():
+    # perigee below the surface: SGP4 reports the satellite decayed (error 6)
+    decayed = dataclasses.replace(MeanElements.circular(200.0, DEFAULT_EPOCH_TAI_S),
+                                  eccentricity=0.5)
+    rig = Rig(sunlit(w0_body_deg_s=(10.0, 10.0, 10.0)), orbit=decayed.as_dict())
+    rig.fly(2.0)
+    assert np.allclose(rig.run.emulators.magnetorquer.dipole_now_am2, 0.0)
+    orbit = [t for t in rig.texts() if t.startswith("orbit propagation failed")]
+    assert len(orbit) == 1 and orbit[0].endswith("(1)")  # one event, then squelched
+    assert rig.app.housekeeping_values()["sensor_faults"] == 20
+    assert rig.app.state.name == "RUNNING"
 
 
 def test_stopping_the_app_switches_torquers_and_wheels_off():
@@ -218,6 +270,31 @@ def test_a_stuck_wheel_is_declared_failed_under_torque_and_the_operator_clears_i
     rig.command(9, RESET_WHEEL_CHECK)
     rig.fly(0.2)
     assert rig.app.housekeeping_values()["wheels_failed"] == 0
+
+
+def test_a_stuck_wheel_is_found_whichever_way_it_is_driven():
+    # the opposite slew drives wheel 3 the other way
+    half = math.radians(-45.0)
+    rig = Rig(sunlit(q0_body_eci=(math.cos(half), 0.0, 0.0, math.sin(half))), initial_mode="SUN")
+    rig.run.emulators.wheels[2].inject_fault("stuck")
+    rig.fly(30.0, until=lambda: rig.app.wheels_failed != 0)
+    assert rig.app.wheels_failed == 0b100
+    assert any(t.startswith("wheel 3 failed: +0.00 rad/s under torque that should give -")
+               for t in rig.texts())
+
+
+def test_the_gains_table_starts_from_the_configured_pointing_loop():
+    # docs: the default adcs_gains table is built from the configuration's
+    # parameters and pointing section
+    pointing = {"bandwidth_rad_s": 0.2, "damping": 0.7, "max_slew_rate_deg_s": 2.0,
+                "desat_gain_per_s": 0.01}
+    rig = Rig(sunlit(), pointing=pointing)
+    active = rig.run.executive.context.tables.get("adcs_gains").active
+    assert {k: active[k] for k in ("pointing_bandwidth_rad_s", "pointing_damping",
+                                   "max_slew_rate_deg_s", "desat_gain_per_s")} == {
+        "pointing_bandwidth_rad_s": 0.2, "pointing_damping": 0.7, "max_slew_rate_deg_s": 2.0,
+        "desat_gain_per_s": 0.01}
+    assert (active["bdot_gain"], active["dipole_limit_am2"]) == (2e5, pytest.approx(0.2))
 
 
 def test_gains_table_refuses_missing_keys_and_values_out_of_range():
