@@ -358,3 +358,99 @@ def test_fdir_housekeeping_goes_down_with_its_fields(tmp_path):
     assert (hk["monitors"], hk["trips"], hk["last_trip"], hk["apps_lost"]) == (
         len(fdir.monitors), 0, 0xFF, 0)
     assert hk["watchdog_kicks"] >= 1
+
+
+class Slow(App):
+    """An app in the 0.1 Hz rate group: its heartbeat moves once every ten seconds."""
+
+    NAME = "slow"
+    APID = 0x0E5
+
+
+def test_a_watched_app_whose_cycles_stop_is_lost_after_the_timeout_and_back_when_they_move():
+    """docs/autonomy.md: an app in heartbeats.apps whose count has not moved for
+    timeout_s, or that has failed, is reported lost and the response is sent;
+    it is reported back once its count moves again. Each response carries the
+    request ID 0xFDFF0000 | the lost app's APID."""
+    from fsw.core import COMMAND_RESULT_MSG
+
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0, 0.1))
+    exe.add_app(AppSpec("slow", Slow, 0.1))
+    exe.add_app(AppSpec("flaky", Flaky, 1.0, {"fail_after": 2}))
+    exe.add_app(AppSpec("sample", SampleApp, 1.0))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {
+        "heartbeats": {"timeout_s": 5.0, "apps": ["slow", "flaky"],
+                       "response": [{"app": "sample", "command": "noop"}]}}))
+    assert exe.boot() == []
+    results = exe.bus.create_pipe("test.results", 64)
+    exe.bus.subscribe(results, COMMAND_RESULT_MSG.msg_id)
+    events = exe.bus.create_pipe("test.events", 256)
+    exe.bus.subscribe(events, EVENT_MSG.msg_id)
+    fdir = exe.apps["fdir"]
+    exe.run(9.0, until=lambda: "slow" in fdir.lost)
+    lost_at = exe.clock.now()
+    assert 5.0 < lost_at <= 8.0 and fdir.housekeeping_values()["apps_lost"] >= 1
+    exe.run(30.0, until=lambda: "slow" not in fdir.lost)
+    assert exe.clock.now() - lost_at < 10.0
+    texts = [Event.decode(p).text for _, p in events.drain()]
+    lost = [t for t in texts if t.startswith("app slow heartbeat lost: no cycle for ")]
+    assert len(lost) == 1 and 5 < int(lost[0].split()[-2]) <= 8
+    assert "app slow heartbeat back" in texts
+    assert "app flaky heartbeat lost: failed" in texts and "app flaky heartbeat back" not in texts
+    assert fdir.lost == {"flaky"} and fdir.housekeeping_values()["apps_lost"] == 1
+    done = {r["request_id"] for r in map(COMMAND_RESULT_MSG.unpack, (p for _, p in results.drain()))
+            if r["apid"] == SampleApp.APID and r["stage"] == 7 and r["ok"]}
+    assert done == {0xFDFF0000 | Slow.APID, 0xFDFF0000 | Flaky.APID}
+
+
+def test_a_monitor_response_carries_the_monitor_index_in_its_request_id():
+    from fsw.core import COMMAND_RESULT_MSG
+
+    rig = signal_rig([
+        {"name": "never", "parameter": "TestSignal.value", "high": 1e9, "response": NOOP},
+        {"name": "value_high", "parameter": "TestSignal.value", "high": 10.0,
+         "persistence": 2, "response": NOOP}])
+    results = rig.exe.bus.create_pipe("test.results", 64)
+    rig.exe.bus.subscribe(results, COMMAND_RESULT_MSG.msg_id)
+    rig.exe.apps["signal"].queue = [(11.0, 0, 0), (12.0, 0, 0), (13.0, 0, 0)]
+    rig.run(5.0)
+    fdir = rig.exe.apps["fdir"]
+    assert fdir.housekeeping_values()["last_trip"] == 1 and fdir.trips == 1
+    done = [r["request_id"] for r in map(COMMAND_RESULT_MSG.unpack, (p for _, p in results.drain()))
+            if r["apid"] == SampleApp.APID and r["stage"] == 7]
+    assert done == [0xFD000001]
+    assert "monitor value_high: TestSignal.value=12 outside [-inf, 10] for 2 samples" in rig.texts()
+
+
+@pytest.mark.parametrize("content, problem", [
+    ({"monitors": {"name": "x"}}, "monitors must be a list"),
+    ({"monitors": [{"name": "x", "parameter": "TestSignal.value", "response": []},
+                   {"name": "x", "parameter": "TestSignal.flags", "response": []}]},
+     "monitors[1].name 'x' is used twice"),
+    ({"monitors": [{"name": "x", "parameter": "TestSignal.value", "persistence": 10001,
+                    "response": []}]}, "monitors[0].persistence must be an integer 1-10000"),
+    ({"monitors": [{"name": "x", "parameter": "TestSignal.value", "mask": 0,
+                    "response": []}]}, "monitors[0].mask must be a positive integer"),
+    ({"monitors": [{"name": "x", "parameter": "TestSignal.value", "high": 1e13,
+                    "response": []}]}, "monitors[0].high"),
+    ({"monitors": [{"name": "x", "parameter": "TestSignal.value",
+                    "enable_if": {"parameter": "TestSignal.gate"}, "response": []}]},
+     "monitors[0].enable_if needs parameter and values"),
+    ({"monitors": [{"name": "x", "parameter": "TestSignal.value[1]", "response": []}]},
+     "holds 1 value(s)"),
+    ({"monitors": [{"name": "x", "parameter": "TestSignal.value", "response": [
+        {"app": "mode", "command": "explode"}]}]}, "monitors[0].response"),
+])
+def test_fdir_table_refusals_say_where(content, problem):
+    rig = signal_rig([])
+    problems = rig.exe.apps["fdir"].validate_table(content)
+    assert any(problem in p for p in problems), problems
+
+
+def test_fdir_table_limits_are_inclusive():
+    rig = signal_rig([])
+    fdir = rig.exe.apps["fdir"]
+    entry = {"name": "x", "parameter": "TestSignal.value", "low": -1e12, "high": 1e12,
+             "persistence": 10000, "response": []}
+    assert fdir.validate_table({"monitors": [entry]}) == []
+    assert fdir.validate_table({"monitors": [{**entry, "persistence": 1}]}) == []
