@@ -133,6 +133,23 @@ def test_a_fast_tumble_or_a_zero_threshold_keeps_detumbling():
         assert not any("-> SUN" in t for t in rig.texts())
 
 
+def test_the_orbit_model_sees_the_eclipse_begin_when_the_spacecraft_does():
+    # Noon-midnight orbit, 500 km: the simulator's spacecraft enters the
+    # Earth's shadow at a mean anomaly of about 315.03 deg, 0.0634 deg/s on:
+    # started 10 s before, the app's own SGP4 orbit must see the same.
+    from fsw.gnc.adcs import Status
+
+    rig = Rig(Scenario(raan_deg=101.0, mean_anomaly_deg=315.027 - 10 * 0.0634,
+                       sensor_noise=False, w0_body_deg_s=(0.0, 0.0, 0.0)), initial_mode="IDLE")
+    rig.fly(30.0, until=lambda: rig.run.simulator.lit_fraction < 0.5)
+    entered_s = rig.run.clock.now()
+    assert 7.0 < entered_s < 13.0
+    assert not any(s["status"] & Status.ECLIPSE for s in rig.states if s["time_s"] < entered_s - 2)
+    rig.fly(3.0)
+    assert rig.states[-1]["status"] & Status.ECLIPSE
+    assert rig.app.housekeeping_values()["s_without_sun"] == 0.0  # no sun to see
+
+
 def test_commanding_the_mode_already_held_fails_with_not_allowed_now():
     rig = Rig(sunlit(), initial_mode="SUN")
     rig.command(41, SET_MODE, mode=int(AdcsMode.SUN))
@@ -295,6 +312,37 @@ def test_the_gains_table_starts_from_the_configured_pointing_loop():
         "pointing_bandwidth_rad_s": 0.2, "pointing_damping": 0.7, "max_slew_rate_deg_s": 2.0,
         "desat_gain_per_s": 0.01}
     assert (active["bdot_gain"], active["dipole_limit_am2"]) == (2e5, pytest.approx(0.2))
+
+
+def test_wheels_of_another_size_are_flown_by_their_configuration():
+    # Wheels twice the reference's inertia (3e-5 kg m^2), their torque limited
+    # to 0.02 mN m by configuration: no command exceeds that, and a stuck
+    # wheel's expected speed change is the commanded torque x time / inertia.
+    from fsw.gnc.dynamics import Wheel
+    from ground.sim.spacecraft import SpacecraftModel
+
+    reference = SpacecraftModel().wheels
+    model = SpacecraftModel(wheels=tuple(
+        Wheel(w.axis_body, inertia_kgm2=3e-5, max_torque_nm=1e-3, max_speed_rad_s=628.3)
+        for w in reference))
+    wheels = {"axes_body": [list(w.axis_body) for w in reference], "inertia_kgm2": 3e-5,
+              "max_torque_nm": 2e-5, "max_speed_rad_s": 400.0}
+    half = math.radians(45.0)
+    rig = Rig(Scenario(raan_deg=101.0, mean_anomaly_deg=300.0, sensor_noise=False,
+                       w0_body_deg_s=(0.0, 0.0, 0.0), model=model,
+                       q0_body_eci=(math.cos(half), 0.0, 0.0, math.sin(half))),
+              initial_mode="SUN", wheels=wheels)
+    rig.run.emulators.wheels[2].inject_fault("stuck")
+    rig.fly(30.0, until=lambda: rig.app.wheels_failed != 0)
+    assert rig.app.wheels_failed == 0b100
+    torques = np.array([s["wheel_torque_cmd_nm"] for s in rig.states])
+    # the slew asks for more: the split is scaled down to the limit
+    assert np.max(np.abs(torques)) == pytest.approx(2e-5, rel=1e-3)
+    text = next(t for t in rig.texts() if t.startswith("wheel 3 failed"))
+    expected = float(text.split("should give ")[1].split()[0])
+    # 19 cycles of 0.1 s under the commands before the check: tau x t / J
+    commanded = torques[-20:-1, 2].sum() * 0.1 / 3e-5
+    assert expected == pytest.approx(commanded, rel=0.15)
 
 
 def test_gains_table_refuses_missing_keys_and_values_out_of_range():
