@@ -169,3 +169,24 @@ def test_outputs_may_share_a_shedding_threshold():
     same = {"order": [{"channel": "payload", "off_below_pct": 30.0, "on_above_pct": 50.0},
                       {"channel": "wheels", "off_below_pct": 30.0, "on_above_pct": 50.0}]}
     assert validate_shedding(same, CHANNELS) == []
+
+
+def test_a_charge_exactly_at_a_threshold_neither_sheds_nor_restores():
+    # docs: shed when the charge falls *below* off_below_pct, given back when
+    # it has climbed *above* on_above_pct. Solar in equal to the load and no
+    # pull toward the voltage hold the estimate exactly where it was set.
+    emu = P31uEmulator(soc=0.8)
+    emu.set_system_load(0.1)
+    emu.set_solar_current(0.1)
+    rig = Rig(emu, initially_on=["payload", "wheels"], voltage_weight=0.0)
+    rig.eps.set_soc(12.0)
+    rig.run(3.0)
+    assert rig.eps.soc * 100.0 == 12.0
+    assert emu.outputs[2] == 1  # wheels: off below 12 %, not at it
+    assert emu.outputs[0] == 0  # payload: below 30 %
+    rig.eps.set_soc(50.0)
+    rig.run(3.0)
+    assert emu.outputs[0] == 0  # payload: back above 50 %, not at it
+    rig.eps.set_soc(50.5)
+    rig.run(2.0)
+    assert emu.outputs[0] == 1

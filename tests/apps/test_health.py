@@ -454,3 +454,50 @@ def test_fdir_table_limits_are_inclusive():
              "persistence": 10000, "response": []}
     assert fdir.validate_table({"monitors": [entry]}) == []
     assert fdir.validate_table({"monitors": [{**entry, "persistence": 1}]}) == []
+
+
+class Burst(Signal):
+    """Publishes its whole queue in one cycle."""
+
+    def execute(self) -> None:
+        while self.queue:
+            value, flags, gate = self.queue.pop(0)
+            self.publish(SIGNAL, value=value, flags=flags, gate=gate)
+
+
+def test_the_fdir_table_is_the_one_the_ground_names_and_a_flood_is_named_by_its_pipe():
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,))
+    exe.add_app(AppSpec("signal", Burst, 1.0))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {"monitors": [
+        {"name": "m", "parameter": "TestSignal.value", "high": 10.0, "response": []}]}))
+    assert exe.boot() == []
+    # docs/autonomy.md: the limit monitors are the `fdir` table
+    assert exe.context.tables.get("fdir").owner == "fdir"
+    assert exe.context.tables.get("fdir").active["monitors"][0]["name"] == "m"
+    # more samples in one cycle than FDIR's pipe holds (256): the executive
+    # names the pipe that dropped them
+    exe.apps["signal"].queue = [(0.0, 0, 0)] * 300
+    exe.run(2.0)
+    drops = [e.text for e in exe.events.recent if e.text.startswith("pipe fdir.samples full")]
+    assert drops == ["pipe fdir.samples full: dropped 44, last 0x08e1"]
+
+
+def test_the_watchdog_held_event_names_every_critical_app_lost():
+    class Other(Flaky):
+        NAME = "other"
+        APID = 0x0E7
+
+    emu = P31uEmulator(soc=0.8)
+    i2c = SimI2C("i2c0")
+    i2c.attach(0x02, emu)
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,), devices={"eps": P31u(i2c)})
+    exe.add_app(AppSpec("flaky", Flaky, 1.0, {"fail_after": 2}))
+    exe.add_app(AppSpec("other", Other, 1.0, {"fail_after": 2}))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {
+        "watchdog": {"device": "eps", "kick_period_s": 5.0},
+        "heartbeats": {"critical": ["flaky", "other"]}}))
+    assert exe.boot() == []
+    exe.run(20.0)
+    held = [e.text for e in exe.events.recent if "no longer kicked" in e.text]
+    assert held == ["hardware watchdog no longer kicked: flaky, other is lost"]
+    assert exe.apps["fdir"].housekeeping_values()["watchdog_held"] is True
