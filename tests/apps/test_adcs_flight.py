@@ -39,6 +39,9 @@ class Rig:
         cfg["wiring"] = {"orbit_to": "adcs"}
         if "orbit" in adcs_config:  # the app's own elements, not the simulated orbit's
             cfg["wiring"] = {}
+        if "executive_hz" in adcs_config:
+            cfg["executive"]["rate_groups_hz"] = list(adcs_config.pop("executive_hz"))
+            cfg["apps"][0]["rate_hz"] = adcs_config["rate_hz"]
         for key, value in adcs_config.items():
             if key in ("detumble_exit_rate_deg_s", "detumble_exit_hold_s"):
                 cfg["apps"][0]["config"]["parameters"][key] = value
@@ -147,6 +150,7 @@ def test_the_orbit_model_sees_the_eclipse_begin_when_the_spacecraft_does():
     assert not any(s["status"] & Status.ECLIPSE for s in rig.states if s["time_s"] < entered_s - 2)
     rig.fly(3.0)
     assert rig.states[-1]["status"] & Status.ECLIPSE
+    assert rig.states[-1]["sun_body"] == (0.0, 0.0, 0.0)  # the dictionary: zero when none
     assert rig.app.housekeeping_values()["s_without_sun"] == 0.0  # no sun to see
 
 
@@ -298,6 +302,13 @@ def test_stopping_the_app_switches_torquers_and_wheels_off():
     assert np.any(rig.run.emulators.magnetorquer.dipole_now_am2 != 0)
     rig.run.executive.shutdown()
     assert np.allclose(rig.run.emulators.magnetorquer.dipole_now_am2, 0.0)
+    # in a slew the wheels are under torque until the app stops
+    half = math.radians(45.0)
+    rig = Rig(sunlit(q0_body_eci=(math.cos(half), 0.0, 0.0, math.sin(half))), initial_mode="SUN")
+    rig.fly(3.0)
+    assert any(w.commanded_torque_nm != 0.0 for w in rig.run.emulators.wheels)
+    rig.run.executive.shutdown()
+    assert np.allclose(rig.run.emulators.magnetorquer.dipole_now_am2, 0.0)
     assert [w.commanded_torque_nm for w in rig.run.emulators.wheels] == [0.0] * 4
 
 
@@ -325,7 +336,7 @@ def test_a_silent_wheel_clears_its_bit_and_is_reported_by_name():
     rig.run.emulators.wheels[2].inject_fault("timeout")
     rig.fly(2.0)
     assert rig.states[-1]["sensors_ok"] == 0b0111
-    assert any("a wheel did not report its speed" in t for t in rig.texts())
+    assert "a wheel did not report its speed (1)" in rig.texts()
     assert rig.app.housekeeping_values()["sensor_faults"] >= 1
 
 
@@ -336,7 +347,8 @@ def test_failed_torquer_commands_are_counted_and_reported():
     rig.fly(1.0)
     faults = rig.app.housekeeping_values()["actuator_faults"]
     assert faults >= 9
-    assert any(t.startswith("actuator command failed (1): ") for t in rig.texts())
+    assert "actuator command failed (1): ISIS iMTQ, bus i2c0, address 0x10: no acknowledge" in \
+        rig.texts()
     assert rig.app.state.name == "RUNNING"
 
 
@@ -414,6 +426,158 @@ def test_wheels_of_another_size_are_flown_by_their_configuration():
     # 19 cycles of 0.1 s under the commands before the check: tau x t / J
     commanded = torques[-20:-1, 2].sum() * 0.1 / 3e-5
     assert expected == pytest.approx(commanded, rel=0.15)
+
+
+def test_the_loop_runs_at_the_configured_rate():
+    # at 5 Hz: B-dot differentiates over 0.2 s, the torquers are commanded for
+    # 1.5 cycles (0.3 s), and each cycle in sunlight without a sun
+    # measurement counts 0.2 s
+    cfg = load_config(DEFAULT_FLIGHT_CONFIG)
+    names = [p.name for p in AdcsApp.PARAMETERS]
+    from ground.sim.spacecraft import SpacecraftModel
+
+    rig = Rig(sunlit(w0_body_deg_s=(6.0, -4.0, 3.0),
+                     model=SpacecraftModel(has_sun_sensors=False)),
+              rate_hz=5, executive_hz=(5, 1))
+    assert cfg["executive"]["rate_groups_hz"][0] == 10  # the reference flies 10 Hz
+    rig.command(1, SET_PARAMETER, index=names.index("bdot_gain"), value=2e3)
+    rig.command(2, SET_PARAMETER, index=names.index("filter_alpha"), value=1.0)
+    rig.fly(2.0)
+    assert [s["time_s"] for s in rig.states[:3]] == pytest.approx([0.0, 0.2, 0.4])
+    b = np.array([s["b_body_t"] for s in rig.states[-4:]])
+    dipole = np.array([s["dipole_cmd_am2"] for s in rig.states[-3:]])
+    assert np.allclose(dipole, -2e3 * np.diff(b, axis=0) / 0.2, rtol=0.02, atol=1e-5)
+    assert rig.app.housekeeping_values()["s_without_sun"] == pytest.approx(2.0, abs=0.21)
+    mtq = rig.run.emulators.magnetorquer
+    assert np.any(mtq.dipole_now_am2 != 0)
+    mtq.advance(rig.run.clock.now() + 0.05)  # the last command still holds...
+    assert np.any(mtq.dipole_now_am2 != 0)
+    mtq.advance(rig.run.clock.now() + 0.2)  # ...1.5 cycles from when it was given
+    assert np.allclose(mtq.dipole_now_am2, 0.0)
+
+
+def test_torquer_commands_last_one_and_a_half_cycles():
+    # docs: torquers are commanded for 1.5 cycles at a time (0.15 s at 10 Hz),
+    # so they switch themselves off if the app stops
+    rig = Rig(sunlit(w0_body_deg_s=(10.0, 10.0, 10.0)))
+    rig.fly(1.0)
+    last_command_s = rig.states[-1]["time_s"]
+    mtq = rig.run.emulators.magnetorquer
+    mtq.advance(last_command_s + 0.14)
+    assert np.any(mtq.dipole_now_am2 != 0)
+    mtq.advance(last_command_s + 0.16)
+    assert np.allclose(mtq.dipole_now_am2, 0.0)
+
+
+def test_a_dead_magnetometer_from_boot_still_publishes_state():
+    rig = Rig(sunlit(), initial_mode="IDLE")
+    rig.run.emulators.magnetometer.inject_fault("nack")
+    rig.fly(1.0)
+    assert rig.app.state.name == "RUNNING" and len(rig.states) == 10
+    assert rig.states[-1]["b_body_t"] == (0.0, 0.0, 0.0)
+    assert rig.states[-1]["sensors_ok"] & 1 == 0
+
+
+def test_gyro_and_sun_sensor_faults_are_named_and_clear_their_bits():
+    rig = Rig(sunlit(), initial_mode="SUN")
+    rig.run.emulators.gyro.inject_fault("nack")
+    rig.run.emulators.sun_adc_a.inject_fault("nack")
+    rig.fly(0.5)
+    assert rig.states[-1]["sensors_ok"] == 0b1001  # magnetometer and wheels only
+    assert rig.states[-1]["gyro_rad_s"] == (0.0, 0.0, 0.0)  # no measurement: zero
+    assert rig.states[-1]["sun_body"] == (0.0, 0.0, 0.0)
+    texts = rig.texts()
+    assert any(t.startswith("gyro read failed: ST L3GD20H") for t in texts)
+    assert "sun_sensors read failed: TI ADS1115, bus i2c0, address 0x48: no acknowledge (1)" \
+        in texts
+    assert rig.app.housekeeping_values()["sensor_faults"] == 10
+
+
+def test_a_silent_wheel_is_not_taken_for_a_stuck_one():
+    # a wheel that does not answer reads no speed: the check judges only
+    # cycles with every speed measured
+    half = math.radians(45.0)
+    rig = Rig(sunlit(q0_body_eci=(math.cos(half), 0.0, 0.0, math.sin(half))), initial_mode="SUN")
+    rig.fly(1.0)
+    rig.run.emulators.wheels[2].inject_fault("timeout")
+    rig.fly(10.0)
+    assert rig.app.wheels_failed == 0
+    assert not any(t.startswith("wheel 3 failed") for t in rig.texts())
+
+
+def test_two_stuck_wheels_are_both_declared_and_each_once():
+    half = math.radians(45.0)
+    rig = Rig(sunlit(q0_body_eci=(math.cos(half), 0.0, 0.0, math.sin(half))), initial_mode="SUN")
+    rig.run.emulators.wheels[2].inject_fault("stuck")
+    rig.fly(30.0, until=lambda: rig.app.wheels_failed != 0)
+    rig.run.emulators.wheels[3].inject_fault("stuck")
+    rig.fly(30.0, until=lambda: rig.app.wheels_failed == 0b1100)
+    rig.fly(5.0)
+    assert rig.app.wheels_failed == 0b1100
+    failed = [t.split(":")[0] for t in rig.texts() if " failed: " in t and t.startswith("wheel")]
+    assert failed == ["wheel 3 failed", "wheel 4 failed"]
+
+
+def test_detumble_exit_follows_the_rate_the_hold_and_the_mode():
+    names = [p.name for p in AdcsApp.PARAMETERS]
+    # rates above the threshold first (0.05 deg/s), then a threshold above
+    # them: the hold counts from then, 5 s
+    rig = Rig(sunlit(w0_body_deg_s=(0.1, 0.1, 0.1)), detumble_exit_rate_deg_s=0.05,
+              detumble_exit_hold_s=5.0)
+    rig.fly(3.0)
+    assert rig.app.cycle.mode == AdcsMode.DETUMBLE
+    rig.command(1, SET_PARAMETER, index=names.index("detumble_exit_rate_deg_s"), value=0.5)
+    rig.fly(20.0, until=lambda: rig.app.cycle.mode == AdcsMode.SUN)
+    assert 8.0 <= rig.run.clock.now() < 11.0
+    # commanded back into DETUMBLE, it hands over again after another hold
+    rig.command(2, SET_MODE, mode=int(AdcsMode.DETUMBLE))
+    rig.fly(1.0)
+    assert rig.app.cycle.mode == AdcsMode.DETUMBLE
+    rig.fly(20.0, until=lambda: rig.app.cycle.mode == AdcsMode.SUN)
+    assert rig.app.cycle.mode == AdcsMode.SUN
+    # a pointing mode is never left by the detumble rule
+    nadir = Rig(sunlit(w0_body_deg_s=(0.1, 0.1, 0.1)), detumble_exit_rate_deg_s=0.5,
+                detumble_exit_hold_s=1.0, initial_mode="NADIR")
+    nadir.fly(5.0)
+    assert nadir.app.cycle.mode == AdcsMode.NADIR
+    # a spin about z alone counts fully in the rate
+    spin = Rig(sunlit(w0_body_deg_s=(0.0, 0.0, 0.3)), detumble_exit_rate_deg_s=0.2,
+               detumble_exit_hold_s=1.0)
+    spin.fly(5.0)
+    assert spin.app.cycle.mode == AdcsMode.DETUMBLE and spin.app.state.name == "RUNNING"
+
+
+def test_the_configured_damping_reaches_the_pointing_law():
+    half = math.radians(10.0)
+    torques = []
+    for damping in (0.5, 1.5):
+        rig = Rig(sunlit(q0_body_eci=(math.cos(half), 0.0, math.sin(half), 0.0)),
+                  initial_mode="SUN",
+                  pointing={"bandwidth_rad_s": 0.1, "damping": damping,
+                            "max_slew_rate_deg_s": 1.5, "desat_gain_per_s": 0.005})
+        rig.fly(5.0)
+        torques.append(np.array([s["wheel_torque_cmd_nm"] for s in rig.states]))
+    assert not np.allclose(torques[0], torques[1], rtol=0.05)
+
+
+def test_the_gains_table_defaults_without_a_pointing_section():
+    # docs/autonomy.md: bandwidth 0.1 rad/s, damping 0.9, 1.5 deg/s, 0.005 /s
+    rig = Rig(sunlit(), pointing={})
+    active = rig.run.executive.context.tables.get("adcs_gains").active
+    assert (active["pointing_bandwidth_rad_s"], active["pointing_damping"],
+            active["max_slew_rate_deg_s"], active["desat_gain_per_s"]) == (0.1, 0.9, 1.5, 0.005)
+
+
+def test_housekeeping_before_the_first_cycle_and_while_pointing():
+    half = math.radians(20.0)
+    rig = Rig(sunlit(q0_body_eci=(math.cos(half), 0.0, 0.0, math.sin(half))), initial_mode="SUN")
+    hk = rig.app.housekeeping_values()
+    assert (hk["status"], hk["pointing_error_deg"], hk["cycles"]) == (0, 0.0, 0)  # no cycle yet
+    rig.fly(2.0)
+    hk = rig.app.housekeeping_values()
+    assert hk["pointing_error_deg"] > 1.0
+    assert hk["pointing_error_deg"] == pytest.approx(rig.states[-1]["pointing_error_deg"],
+                                                     rel=1e-6)
 
 
 def test_gains_table_refuses_missing_keys_and_values_out_of_range():
