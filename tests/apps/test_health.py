@@ -501,3 +501,89 @@ def test_the_watchdog_held_event_names_every_critical_app_lost():
     held = [e.text for e in exe.events.recent if "no longer kicked" in e.text]
     assert held == ["hardware watchdog no longer kicked: flaky, other is lost"]
     assert exe.apps["fdir"].housekeeping_values()["watchdog_held"] is True
+
+
+VECTOR = MessageType("TestVector", tm_msg_id(0x0E8), [Field("xyz", "3f"), Field("gate", "B")])
+
+
+class Vector(App):
+    """Publishes the three-element values the test queues, one a cycle."""
+
+    NAME = "vector"
+    APID = 0x0E9
+    TELEMETRY = (VECTOR,)
+
+    def __init__(self, ctx: Any, config: Any = None) -> None:
+        super().__init__(ctx, config)
+        self.queue: list[tuple[tuple[float, float, float], int]] = []
+
+    def execute(self) -> None:
+        if self.queue:
+            xyz, gate = self.queue.pop(0)
+            self.publish(VECTOR, xyz=xyz, gate=gate)
+
+
+def vector_rig(monitors: list) -> Rig:
+    return Rig(":memory:", P31uEmulator(soc=0.8), monitors=monitors,
+               extra=[AppSpec("vector", Vector, 1.0), AppSpec("sample", SampleApp, 1.0)])
+
+
+def test_a_monitor_watches_the_element_it_names_and_only_while_enabled():
+    rig = vector_rig([
+        {"name": "z_high", "parameter": "TestVector.xyz[2]", "high": 1.0, "persistence": 2,
+         "enable_if": {"parameter": "TestVector.gate", "values": [1]}, "response": NOOP}])
+    fdir = rig.exe.apps["fdir"]
+    vector = rig.exe.apps["vector"]
+    # x out of limits: not the element watched
+    vector.queue = [((5.0, 0.0, 0.0), 1)] * 3
+    rig.run(4.0)
+    assert fdir.trips == 0
+    # z out of limits while disabled, then one sample enabled: not yet
+    vector.queue = [((0.0, 0.0, 5.0), 0)] * 3 + [((0.0, 0.0, 5.0), 1)]
+    rig.run(5.0)
+    assert fdir.trips == 0
+    # a second enabled sample in a row trips it; so does a second excursion
+    vector.queue = [((0.0, 0.0, 5.0), 1), ((0.0, 0.0, 0.0), 1), ((0.0, 0.0, 5.0), 1),
+                    ((0.0, 0.0, 5.0), 1)]
+    rig.run(5.0)
+    assert fdir.trips == 2 and fdir.housekeeping_values()["trips"] == 2
+    # tripped, then disabled while still out: enabled again it counts afresh
+    vector.queue = [((0.0, 0.0, 5.0), 1), ((0.0, 0.0, 5.0), 0), ((0.0, 0.0, 5.0), 1),
+                    ((0.0, 0.0, 5.0), 1)]
+    rig.run(5.0)
+    assert fdir.trips == 3
+    assert "monitor z_high: TestVector.xyz[2]=5 outside [-inf, 1] for 2 samples" in rig.texts()
+
+
+@pytest.mark.parametrize("monitor, problem", [
+    ({"name": "x", "parameter": "TestVector.xyz", "response": []}, "xyz holds 3 value(s)"),
+    ({"name": "x", "parameter": "TestVector.xyz[3]", "response": []}, "xyz holds 3 value(s)"),
+    ({"name": "x", "parameter": "TestVector.xyz.y", "response": []},
+     "monitors[0].parameter 'TestVector.xyz.y' is not 'source.field' or 'source.field[i]'"),
+    ({"name": "x", "parameter": "Event.text", "response": []},
+     "monitors[0].parameter 'Event.text': Event has no numeric field 'text'"),
+    ({"name": "x", "parameter": "TestVector.gate", "treshold": 3, "response": []},
+     "monitors[0].treshold is not a known key"),
+    ({"name": "x", "parameter": "TestVector.gate"}, "monitors[0].response is missing"),
+    ({"name": "x", "parameter": "TestVector.gate", "low": -1000000000001.0, "response": []},
+     "monitors[0].low=-1000000000001.0 outside [-1e+12, 1e+12]"),
+    ({"name": "x", "parameter": "TestVector.gate", "high": 1000000000001.0, "response": []},
+     "monitors[0].high=1000000000001.0 outside [-1e+12, 1e+12]"),
+])
+def test_monitor_refusals_name_the_entry_and_what_is_wrong(monitor, problem):
+    rig = vector_rig([])
+    problems = rig.exe.apps["fdir"].validate_table({"monitors": [monitor]})
+    assert any(problem in p for p in problems), problems
+
+
+def test_every_problem_of_a_monitor_is_named_together():
+    rig = vector_rig([])
+    fdir = rig.exe.apps["fdir"]
+    problems = fdir.validate_table({"monitors": [
+        {"name": "x", "parameter": "TestVector.gate", "low": 5, "high": 1, "persistence": 0,
+         "response": []}]})
+    assert problems == ["monitors[0].low 5.0 is above high 1.0; "
+                        "monitors[0].persistence must be an integer 1-10000"]
+    # a single nominal value is a valid window
+    assert fdir.validate_table({"monitors": [
+        {"name": "x", "parameter": "TestVector.gate", "low": 1, "high": 1, "response": []}]}) == []
