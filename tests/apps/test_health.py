@@ -587,3 +587,17 @@ def test_every_problem_of_a_monitor_is_named_together():
     # a single nominal value is a valid window
     assert fdir.validate_table({"monitors": [
         {"name": "x", "parameter": "TestVector.gate", "low": 1, "high": 1, "response": []}]}) == []
+
+
+def test_more_heartbeats_than_fdir_can_hold_are_named_by_its_pipe():
+    # one heartbeat per app per housekeeping period: 70 apps overflow the 64
+    # FDIR keeps between two of its cycles, and the executive says whose pipe
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,))
+    for n in range(70):
+        cls = type(f"Idle{n}", (App,), {"NAME": f"idle{n}", "APID": 0x300 + n})
+        exe.add_app(AppSpec(f"idle{n}", cls, 1.0))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {"heartbeats": {"apps": ["idle0"]}}))
+    assert exe.boot() == []
+    exe.run(2.0)
+    assert any(e.text.startswith("pipe fdir.heartbeats full: dropped ")
+               for e in exe.events.recent)
