@@ -392,12 +392,16 @@ def test_a_watched_app_whose_cycles_stop_is_lost_after_the_timeout_and_back_when
     assert 5.0 < lost_at <= 8.0 and fdir.housekeeping_values()["apps_lost"] >= 1
     exe.run(30.0, until=lambda: "slow" not in fdir.lost)
     assert exe.clock.now() - lost_at < 10.0
+    back_at = exe.clock.now()
+    exe.run(12.0, until=lambda: "slow" in fdir.lost)  # and again, ten seconds on
+    assert exe.clock.now() - back_at <= 8.0
     texts = [Event.decode(p).text for _, p in events.drain()]
     lost = [t for t in texts if t.startswith("app slow heartbeat lost: no cycle for ")]
-    assert len(lost) == 1 and 5 < int(lost[0].split()[-2]) <= 8
+    # each time: the seconds since its count last moved
+    assert len(lost) == 2 and all(5 < int(t.split()[-2]) <= 8 for t in lost)
     assert "app slow heartbeat back" in texts
     assert "app flaky heartbeat lost: failed" in texts and "app flaky heartbeat back" not in texts
-    assert fdir.lost == {"flaky"} and fdir.housekeeping_values()["apps_lost"] == 1
+    assert fdir.lost == {"flaky", "slow"} and fdir.housekeeping_values()["apps_lost"] == 2
     done = {r["request_id"] for r in map(COMMAND_RESULT_MSG.unpack, (p for _, p in results.drain()))
             if r["apid"] == SampleApp.APID and r["stage"] == 7 and r["ok"]}
     assert done == {0xFDFF0000 | Slow.APID, 0xFDFF0000 | Flaky.APID}
@@ -601,3 +605,31 @@ def test_more_heartbeats_than_fdir_can_hold_are_named_by_its_pipe():
     exe.run(2.0)
     assert any(e.text.startswith("pipe fdir.heartbeats full: dropped ")
                for e in exe.events.recent)
+
+
+def test_a_new_fdir_table_skips_samples_of_messages_it_no_longer_watches():
+    rig = vector_rig([{"name": "v", "parameter": "TestVector.xyz[0]", "high": 1.0,
+                       "response": NOOP}])
+    fdir = rig.exe.apps["fdir"]
+    vector = rig.exe.apps["vector"]
+    vector.queue = [((0.0, 0.0, 0.0), 0)] * 20  # a sample every cycle
+    rig.run(2.5)
+    tables = rig.exe.context.tables
+    import json
+
+    tables.load("fdir", json.dumps({"monitors": [
+        {"name": "s", "parameter": "eps.soc_pct", "low": 0.0, "response": NOOP}]}).encode())
+    tables.validate("fdir")
+    tables.activate("fdir")
+    rig.run(3.0)
+    assert [m.name for m in fdir.monitors] == ["s"]
+    assert fdir.state.name == "RUNNING" and fdir.cycle_error_count == 0
+
+
+def test_an_enable_gate_that_names_nothing_is_refused_with_where():
+    rig = vector_rig([])
+    problems = rig.exe.apps["fdir"].validate_table({"monitors": [
+        {"name": "x", "parameter": "TestVector.gate", "response": [],
+         "enable_if": {"parameter": "nowhere.mode", "values": [1]}}]})
+    assert problems == ["monitors[0].enable_if.parameter 'nowhere.mode': "
+                        "no app or message 'nowhere'"]
