@@ -1,0 +1,206 @@
+"""Edges of the space-link codecs that a user meets: the largest frame and
+packet the standards allow and one octet more, the words of each refusal,
+the default sequence count, and the idle fill of a frame left with exactly
+the room of the smallest idle packet. Limits are written out here from the
+standards (CCSDS 232.0-B-4, 133.0-B-2, 132.0-B-3), never read from the code.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fsw.protocol import FrameError, PacketError, Reason
+from fsw.protocol.cuc import CucTime
+from fsw.protocol.spp import SpacePacket, idle_packet, timed_packet
+from fsw.protocol.tc import TcFrame
+from fsw.protocol.tm import TmFrame, TmMasterChannel, TmVcReceiver, TmVirtualChannel
+
+
+def refusal(make) -> Exception:
+    with pytest.raises((FrameError, PacketError)) as info:
+        make()
+    return info.value
+
+
+# --- TC transfer frames (CCSDS 232.0-B-4) ----------------------------------------
+
+@pytest.mark.parametrize("field, bad, words", [
+    ("scid", 0x400, "SCID 1024"),  # 4.1.2.2.3: 10 bits
+    ("vcid", 0x40, "VCID 64"),  # 4.1.2.2.4: 6 bits
+    ("seq_num", 0x100, "N(S) 256"),  # 4.1.2.4: 8 bits
+    ("map_id", 0x40, "MAP ID 64"),  # 232.0-B-4 annex / 232.1: segment header MAP ID, 6 bits
+])
+def test_a_tc_frame_field_out_of_range_is_named_with_its_value(field, bad, words):
+    args = {"scid": 0x2AB, "vcid": 1, "seq_num": 0, "data": b"x", "map_id": 0, field: bad}
+    err = refusal(lambda: TcFrame(**args))
+    assert err.reason == Reason.FIELD_RANGE
+    assert str(err).endswith(": " + words)
+
+
+def test_a_control_command_on_a_sequence_controlled_frame_says_so():
+    # 232.0-B-4 4.1.2.3: control commands travel only as type-B (bypass) frames
+    err = refusal(lambda: TcFrame(0x2AB, 0, 0, b"\x00", control_command=True))
+    assert err.reason == Reason.ILLEGAL_FRAME_TYPE
+    assert str(err).endswith(": control command without bypass")
+
+
+def test_a_tc_frame_of_1024_octets_goes_and_one_of_1025_is_refused_by_size():
+    # 232.0-B-4 4.1.2.7: the frame length field holds octets - 1 in 10 bits, so a
+    # frame is at most 1024 octets: 5 header + 1 segment header + data + 2 FECF
+    frame = TcFrame(0x2AB, 1, 0, bytes(1024 - 8), map_id=0).encode()
+    assert len(frame) == 1024
+    assert ((frame[2] & 0x03) << 8 | frame[3]) == 1023
+    err = refusal(lambda: TcFrame(0x2AB, 1, 0, bytes(1024 - 7), map_id=0).encode())
+    assert err.reason == Reason.TOO_LONG
+    assert str(err).endswith(": frame of 1025 octets")
+    # without the FECF two more data octets fit
+    assert len(TcFrame(0x2AB, 1, 0, bytes(1024 - 6), map_id=0).encode(fecf=False)) == 1024
+
+
+# --- Space Packets (CCSDS 133.0-B-2) ---------------------------------------------
+
+def test_idle_packets_span_the_whole_length_range_of_the_standard():
+    # 4.1.3.5: total length = data length field + 7, the field 16 bits: 7 .. 65 542
+    for n in (7, 65542):
+        raw = idle_packet(n).encode()
+        assert len(raw) == n
+        assert (raw[0] << 8 | raw[1]) == 0x07FF  # version 0, TM, no secondary header
+    for n in (6, 65543):
+        err = refusal(lambda n=n: idle_packet(n))
+        assert err.reason == Reason.FIELD_RANGE
+        assert str(err).endswith(f": idle packet of {n} octets")
+
+
+def test_a_timed_packet_counts_from_zero_unless_told():
+    raw = timed_packet(0x123, CucTime(7, 0), b"\x01").encode()
+    # 4.1.3.4.3: the sequence count is the low 14 bits of octets 2 and 3
+    assert (raw[2] << 8 | raw[3]) & 0x3FFF == 0
+    assert (raw[2] >> 6) == 0b11  # unsegmented
+    raw = timed_packet(0x123, CucTime(7, 0), b"\x01", seq_count=0x3FFF).encode()
+    assert (raw[2] << 8 | raw[3]) & 0x3FFF == 0x3FFF
+
+
+# --- TM virtual and master channels (CCSDS 132.0-B-3) ------------------------------
+
+def packet(n: int) -> bytes:
+    """A packet of `n` octets in all (APID 5, unsegmented)."""
+    return SpacePacket(5, 0, False, 3, 0, bytes([5]) * (n - 6)).encode()
+
+
+def test_room_for_exactly_the_smallest_idle_packet_fills_one_frame_not_two():
+    # 133.0-B-2: the smallest packet is 7 octets, so 7 octets of room take an
+    # idle packet of 7 octets, and the frame goes alone
+    vc = TmVirtualChannel(0, 20)
+    vc.add_packet(packet(13))
+    vc.flush()
+    assert vc.pending == 1
+    _count, fhp, data = vc.next_data()
+    assert fhp == 0 and data[:13] == packet(13)
+    assert data[13:] == idle_packet(7).encode() and len(data) == 20
+
+
+def test_a_packet_one_octet_longer_than_the_field_goes_whole_after_a_flush():
+    # the octet left over must not stay behind: the flush completes its frame
+    vc = TmVirtualChannel(2, 20)
+    vc.add_packet(packet(21))
+    assert vc.pending == 1
+    vc.flush()
+    assert vc.pending == 2
+    rx = TmVcReceiver()
+    got = []
+    for mc in range(2):
+        count, fhp, data = vc.next_data()
+        got += rx.add(TmFrame(1, 2, mc, count, fhp, data))
+    assert got == [packet(21)]
+
+
+def test_a_master_channel_describes_itself():
+    mc = TmMasterChannel(0x2AB, 64, vcids=(0, 3))
+    assert mc.frame_len == 64
+    assert {v: vc.vcid for v, vc in mc.vcs.items()} == {0: 0, 3: 3}
+    assert mc.clcw is None  # no report yet: the OCF carries an empty CLCW
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("apid", 0x800, "APID 2048"),  # 4.1.3.3.4: 11 bits
+    ("packet_type", 2, "packet type 2"),  # 4.1.3.3.2: 1 bit
+    ("seq_flags", 4, "sequence flags 4"),  # 4.1.3.4.2: 2 bits
+    ("seq_count", 0x4000, "sequence count 16384"),  # 4.1.3.4.3: 14 bits
+    ("data", b"", "data field of 0 octets"),  # 4.1.4.1: at least one octet
+    ("data", bytes(65537), "data field of 65537 octets"),  # 4.1.3.5: at most 65 536
+])
+def test_a_field_written_out_of_range_after_construction_is_refused_when_encoded(
+        field, value, words):
+    p = SpacePacket(0x123, data=b"\x01")
+    setattr(p, field, value)
+    err = refusal(p.encode)
+    assert err.reason == Reason.FIELD_RANGE
+    assert str(err).endswith(": " + words)
+
+
+@pytest.fixture
+def fresh_packet_tables():
+    """The codec's tables of per-length Structs as a process has them at start:
+    empty, so every length is met for the first time."""
+    import fsw.protocol.spp as spp
+
+    saved = spp._packers[:], spp._unpackers[:]
+    spp._packers[:] = [None] * len(saved[0])
+    spp._unpackers[:] = [None] * len(saved[1])
+    yield
+    spp._packers[:], spp._unpackers[:] = saved
+
+
+def test_every_packet_length_codes_right_the_first_time_it_is_met(fresh_packet_tables):
+    from spacepackets.ccsds.spacepacket import PacketType, SequenceFlags, SpacePacketHeader
+
+    for n in range(1, 1100):  # data field octets, across the codec's Struct limit
+        data = bytes((n & 0xFF,)) * n
+        expected = SpacePacketHeader(PacketType.TC, 0x3A5, 0x1234, n - 1, sec_header_flag=True,
+                                     seq_flags=SequenceFlags.FIRST_SEGMENT).pack() + data
+        raw = SpacePacket(0x3A5, 1, True, 1, 0x1234, data).encode()
+        assert raw == expected, n
+        p = SpacePacket.decode(expected)
+        assert (p.apid, p.packet_type, p.sec_hdr_flag, p.seq_flags, p.seq_count, p.data) == (
+            0x3A5, 1, True, 1, 0x1234, data), n
+
+
+def test_six_octets_met_first_are_still_too_short_for_a_packet(fresh_packet_tables):
+    # 133.0-B-2 4.1.4.1: a packet has at least one octet of data, 7 in all
+    err = refusal(lambda: SpacePacket.decode(bytes.fromhex("012300000000")))
+    assert err.reason == Reason.TRUNCATED
+    p = SpacePacket(0x123)
+    p.data = b""
+    assert refusal(p.encode).reason == Reason.FIELD_RANGE
+
+
+# --- PUS TM (ECSS-E-ST-70-41C 7.4.3) and TM frames (CCSDS 132.0-B-3 4.1.2) ---------
+
+@pytest.mark.parametrize("field, value, words", [
+    ("apid", 0x7FF, "APID 2047"),  # 133.0-B-2: 0x7FF is the idle APID, never a PUS packet's
+    ("seq_count", 0x4000, "sequence count"),  # 14 bits
+    ("msg_counter", 0x10000, "message counter or destination"),  # 16 bits
+    ("dest_id", 0x10000, "message counter or destination"),  # 16 bits
+])
+def test_a_pus_tm_field_out_of_range_is_named(field, value, words):
+    from fsw.protocol.pus import PusTm
+
+    args = {"apid": 0x30, "service": 3, "subtype": 25, field: value}
+    err = refusal(lambda: PusTm(args.pop("apid"), args.pop("service"), args.pop("subtype"),
+                                **args))
+    assert err.reason == Reason.FIELD_RANGE
+    assert str(err).endswith(": " + words)
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"mc_count": 256}, "frame count"),  # 4.1.2.3: 8 bits
+    ({"vc_count": 256}, "frame count"),  # 4.1.2.4: 8 bits
+    ({"fhp": 0x800}, "first header pointer"),  # 4.1.2.7.5: 11 bits
+    ({"ocf": b"\x00" * 3}, "OCF is 4 octets"),  # 4.1.5: the OCF is 4 octets
+])
+def test_a_tm_frame_field_out_of_range_is_named_when_encoded(change, words):
+    args = {"scid": 0x2AB, "vcid": 1, "mc_count": 0, "vc_count": 0, "fhp": 0,
+            "data": bytes(10), "ocf": None, **change}
+    err = refusal(lambda: TmFrame(**args).encode())
+    assert err.reason == Reason.FIELD_RANGE
+    assert str(err).endswith(": " + words)
