@@ -204,3 +204,90 @@ def test_a_tm_frame_field_out_of_range_is_named_when_encoded(change, words):
     err = refusal(lambda: TmFrame(**args).encode())
     assert err.reason == Reason.FIELD_RANGE
     assert str(err).endswith(": " + words)
+
+
+# --- CFDP PDUs (CCSDS 727.0-B-5), octet by octet ----------------------------------
+
+def cfdp(octet0: int, data: bytes, crc: bool = False) -> bytes:
+    """A PDU from 727.0-B-5 5.1: octet 0, data field length (16 bits, the CRC
+    included), lengths - 1 (one-octet IDs), source 0x12, sequence 0x56,
+    destination 0x34, then the data field."""
+    from fsw.protocol.crc import crc16
+
+    n = len(data) + (2 if crc else 0)
+    raw = bytes((octet0,)) + n.to_bytes(2, "big") + bytes.fromhex("00125634") + data
+    return raw + (crc16(raw).to_bytes(2, "big") if crc else b"")
+
+
+def test_a_finished_pdu_keeps_its_fault_location():
+    from fsw.protocol.cfdp import Condition, Finished, decode_pdu
+
+    # 5.2.3: condition 0100 (filestore rejection), delivery incomplete, status 01;
+    # then the fault location, an entity ID TLV (5.4.6: type 0x06, length 1, ID 0x34)
+    pdu = decode_pdu(cfdp(0x20, bytes.fromhex("05" "45" "060134")))
+    assert isinstance(pdu, Finished) and pdu.condition == Condition.FILESTORE_REJECTION
+    assert pdu.tlvs == bytes.fromhex("060134")
+
+
+def test_a_prompt_reads_only_its_response_bit():
+    from fsw.protocol.cfdp import Prompt, decode_pdu
+
+    # 5.2.7: response required is the first bit, the seven after it are spare
+    assert decode_pdu(cfdp(0x20, bytes.fromhex("09" "01"))) == Prompt(
+        decode_pdu(cfdp(0x20, bytes.fromhex("09" "00"))).header, keep_alive=False)
+    assert decode_pdu(cfdp(0x20, bytes.fromhex("09" "81"))).keep_alive is True
+
+
+def test_a_data_field_of_only_the_crc_is_checked_then_found_empty():
+    from fsw.protocol.cfdp import CfdpError, decode_pdu
+
+    # 5.1.4: with the CRC flag (octet 0 bit 6) the data field length counts the
+    # CRC, so two octets are exactly the CRC: it is checked, and then there is
+    # no directive code
+    good = cfdp(0x22, b"", crc=True)
+    with pytest.raises(CfdpError) as info:
+        decode_pdu(good)
+    assert info.value.reason == Reason.TRUNCATED and "directive code" in str(info.value)
+    with pytest.raises(CfdpError) as info:
+        decode_pdu(good[:-1] + bytes((good[-1] ^ 1,)))
+    assert info.value.reason == Reason.BAD_PEC
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"fine": 0x10000, "fine_octets": 2}, "CUC fine time"),  # 301.0-B-4 3.2.2: 2 octets
+    ({"epoch_code": 0b011}, "CUC time code id"),  # 3.2.1: 001 (1958 TAI) or 010 (agency)
+])
+def test_a_cuc_time_out_of_its_code_is_named(args, words):
+    err = refusal(lambda: CucTime(**{"coarse": 1, "fine": 0, **args}))
+    assert err.reason == Reason.FIELD_RANGE
+    assert str(err).endswith(": " + words)
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("apid", 0x7FF, "APID 2047"),  # the idle APID carries no PUS packet
+    ("service", 256, "service or subtype"),  # ECSS-E-ST-70-41C 7.4.3: 8 bits
+    ("subtype", 256, "service or subtype"),
+    ("seq_count", 0x4000, "sequence count or source ID"),  # 14 bits
+    ("source_id", 0x10000, "sequence count or source ID"),  # 16 bits
+])
+def test_a_pus_tc_field_out_of_range_is_named(field, value, words):
+    from fsw.protocol.pus import PusTc
+
+    args = {"apid": 0x30, "service": 17, "subtype": 1, field: value}
+    err = refusal(lambda: PusTc(args.pop("apid"), args.pop("service"), args.pop("subtype"),
+                                **args))
+    assert err.reason == Reason.FIELD_RANGE
+    assert str(err).endswith(": " + words)
+
+
+def test_a_packet_made_with_no_data_has_the_one_octet_the_standard_requires():
+    # 133.0-B-2 4.1.4.1: at least one octet of data, so the length field reads 0
+    assert SpacePacket(0x123).encode() == bytes.fromhex("0123c0000000" "00")
+
+
+def test_a_packet_keeps_its_own_copy_of_data_given_as_a_buffer():
+    buf = bytearray(b"\x01\x02")
+    p = SpacePacket(0x123, data=buf)
+    buf[0] = 0xFF  # the caller reuses its buffer: the packet must not change
+    assert type(p.data) is bytes and p.data == b"\x01\x02"
+    assert p.encode() == bytes.fromhex("0123c0000001" "0102")
