@@ -291,3 +291,47 @@ def test_a_packet_keeps_its_own_copy_of_data_given_as_a_buffer():
     buf[0] = 0xFF  # the caller reuses its buffer: the packet must not change
     assert type(p.data) is bytes and p.data == b"\x01\x02"
     assert p.encode() == bytes.fromhex("0123c0000001" "0102")
+
+
+# --- segments (CCSDS 232.0-B-4 4.3.4: MAP packet extraction) -----------------------
+
+def test_a_segment_sequence_broken_by_an_unsegmented_frame_is_refused_and_forgotten():
+    from fsw.protocol.tc import SegmentReassembler
+
+    # 232.0-B-4 4.1.3.2.2: sequence flags 01 first, 00 continuation, 10 last, 11 unsegmented
+    r = SegmentReassembler()
+    assert r.add(0b01, b"ab") is None and r.in_progress
+    err = refusal(lambda: r.add(0b11, b"whole"))
+    assert err.reason == Reason.SEGMENT_SEQUENCE
+    assert str(err).endswith(": unsegmented frame mid-packet")
+    assert not r.in_progress  # the cut packet is dropped: the next one starts clean
+    err = refusal(lambda: r.add(0b10, b"cd"))
+    assert str(err).endswith(": continuation or last without first")
+    assert r.add(0b01, b"ef") is None and r.add(0b10, b"gh") == b"efgh"
+
+
+def test_a_reassembler_takes_the_largest_space_packet_and_no_more():
+    from fsw.protocol.tc import SegmentReassembler
+
+    # 133.0-B-2 4.1.3.5: a packet is at most 65 542 octets
+    r = SegmentReassembler()
+    r.add(0b01, bytes(65000))
+    assert len(r.add(0b10, bytes(542))) == 65542
+    r.add(0b01, bytes(65000))
+    assert refusal(lambda: r.add(0b10, bytes(543))).reason == Reason.TOO_LONG
+
+
+def test_another_holders_directive_leaves_a_partners_cut_packet_whole(link):
+    from spacelink_kit import OPERATOR_SPI, PARTNER_A_SPI
+
+    from fsw.protocol.pus import PusTc
+    from fsw.protocol.tc import UNLOCK
+
+    packet = PusTc(0x100, 20, 3, bytes(range(40))).encode()
+    first = link.tx.frame(1, 0, packet[:20], seq_flags=0b01, spi=PARTNER_A_SPI)
+    last = link.tx.frame(1, 1, packet[20:], seq_flags=0b10, spi=PARTNER_A_SPI)
+    assert list(link.rx.receive(first)) == []
+    # the bus operator unlocks VC 1: its own unfinished packets would restart, not uni-a's
+    link.rx.receive(link.tx.frame(1, 0, UNLOCK, bypass=True, control=True, spi=OPERATOR_SPI))
+    out = link.rx.receive(last)
+    assert out.problems == [] and [d.packet for d in out] == [packet]
