@@ -335,3 +335,60 @@ def test_another_holders_directive_leaves_a_partners_cut_packet_whole(link):
     link.rx.receive(link.tx.frame(1, 0, UNLOCK, bypass=True, control=True, spi=OPERATOR_SPI))
     out = link.rx.receive(last)
     assert out.problems == [] and [d.packet for d in out] == [packet]
+
+
+def test_decoding_from_a_stream_starts_at_its_first_octet_and_says_what_is_missing():
+    raw = bytes.fromhex("0123c0000001" "0102")
+    assert SpacePacket.decode_from(raw + b"tail") == (SpacePacket(0x123, data=b"\x01\x02"), 8)
+    assert SpacePacket.decode_from(b"xy" + raw, 2)[1] == 10
+    # 133.0-B-2 4.1.3: the primary header is 6 octets; its length field says the rest
+    err = refusal(lambda: SpacePacket.decode_from(b"xy" + raw[:5], 2))
+    assert err.reason == Reason.TRUNCATED and str(err).endswith(": primary header incomplete")
+    err = refusal(lambda: SpacePacket.decode_from(b"xy" + raw[:6], 2))
+    assert err.reason == Reason.TRUNCATED and str(err).endswith(": packet needs 8 octets, 6 left")
+
+
+# --- SDLS anti-replay (CCSDS 355.0-B-2 4.2.2: the ARSN only ever grows) ------------
+
+def operator_frames(link, n: int) -> list:
+    """`n` operator frames on VC 0 as verified on board (FECF removed; 5 octets of
+    primary header and 1 of segment header before the security header)."""
+    from spacelink_kit import OPERATOR_SPI
+
+    raws = [link.tx.frame(0, i, b"\x00" * 8, spi=OPERATOR_SPI)[:-2] for i in range(n)]
+    return [link.engine.verify(raw, 6, 0) for raw in raws]
+
+
+def test_an_arsn_is_committed_once_and_never_backwards(link):
+    from spacelink_kit import OPERATOR_SPI
+
+    from fsw.protocol import SecurityError
+
+    v1, v2 = operator_frames(link, 2)
+    assert (v1.arsn, v2.arsn) == (1, 2)
+    link.engine.commit(v2)
+    for v in (v1, v2):  # an older ARSN after a newer one, or the same one again
+        with pytest.raises(SecurityError) as err:
+            link.engine.commit(v)
+        assert err.value.reason == Reason.REPLAY
+    assert link.flight_store.get(OPERATOR_SPI)[0] == 2
+
+
+def test_a_durable_commit_supersedes_a_pending_one(link):
+    from spacelink_kit import OPERATOR_SPI
+
+    v1, v2 = operator_frames(link, 2)
+    link.engine.commit(v1, durable=False)
+    link.engine.commit(v2)
+    link.engine.flush()  # the pending ARSN 1 must not overwrite the durable 2
+    assert link.flight_store.get(OPERATOR_SPI)[0] == 2
+
+
+def test_a_partner_may_control_the_farm_of_its_own_vc(link):
+    from spacelink_kit import PARTNER_A_SPI
+
+    from fsw.protocol.tc import UNLOCK
+
+    out = link.rx.receive(link.tx.frame(1, 0, UNLOCK, bypass=True, control=True,
+                                        spi=PARTNER_A_SPI))
+    assert [d.kind for d in out] == ["control"]
