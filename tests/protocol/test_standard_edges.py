@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from fsw.protocol import FrameError, PacketError, Reason
+from fsw.protocol import FrameError, PacketError, ProtocolError, Reason
 from fsw.protocol.cuc import CucTime
 from fsw.protocol.spp import SpacePacket, idle_packet, timed_packet
 from fsw.protocol.tc import TcFrame
@@ -335,6 +335,7 @@ def test_another_holders_directive_leaves_a_partners_cut_packet_whole(link):
     link.rx.receive(link.tx.frame(1, 0, UNLOCK, bypass=True, control=True, spi=OPERATOR_SPI))
     out = link.rx.receive(last)
     assert out.problems == [] and [d.packet for d in out] == [packet]
+    assert [(d.vcid, d.sa.spi) for d in out] == [(1, PARTNER_A_SPI)]
 
 
 def test_decoding_from_a_stream_starts_at_its_first_octet_and_says_what_is_missing():
@@ -391,4 +392,85 @@ def test_a_partner_may_control_the_farm_of_its_own_vc(link):
 
     out = link.rx.receive(link.tx.frame(1, 0, UNLOCK, bypass=True, control=True,
                                         spi=PARTNER_A_SPI))
-    assert [d.kind for d in out] == ["control"]
+    assert [(d.kind, d.vcid) for d in out] == [("control", 1)]
+
+
+def sdls_pair(tmp_path, **sa_args):
+    """The flight engine and the ground sender of one SA on VC 0."""
+    from fsw.protocol.rights import Rights
+    from fsw.protocol.sdls import SecurityAssociation, SecurityEngine, SecuritySender
+    from fsw.protocol.store import ArsnStore
+
+    def sa():
+        return SecurityAssociation(owner="uni-x", key=bytes(range(32)),
+                                   rights=Rights(apids=None, vcids=frozenset({0})),
+                                   **{"spi": 7, **sa_args})
+    return (SecurityEngine([sa()], ArsnStore(tmp_path / "flight.db")),
+            SecuritySender(sa(), ArsnStore(tmp_path / "ground.db")))
+
+
+HEADER = bytes.fromhex("22ab0010" "00" "c0")  # 232.0-B-4 primary header, segment header
+
+
+def test_an_spi_uses_both_octets_of_its_field(tmp_path):
+    # 355.0-B-2 4.1.1.2: the SPI is 16 bits; 0 and 0xFFFF are reserved
+    engine, sender = sdls_pair(tmp_path, spi=0x1234)
+    frame = sender.protect(HEADER, b"data")
+    assert frame[6:8] == b"\x12\x34"
+    v = engine.verify(frame, len(HEADER), 0)
+    assert v.sa.spi == 0x1234 and v.data == b"data"
+
+
+def test_header_octets_the_abm_masks_may_change_and_the_others_may_not(tmp_path):
+    from fsw.protocol import SecurityError
+
+    # 355.0-B-2 4.2.1.2: the authentication bit mask selects the header bits the MAC
+    # covers; here the frame length and N(S) octets are left out
+    engine, sender = sdls_pair(tmp_path, abm=bytes.fromhex("ffff0000" "00" "ff"))
+    frame = sender.protect(HEADER, b"data")
+    moved = frame[:4] + b"\x09" + frame[5:]  # another N(S): masked, still authentic
+    assert engine.verify(moved, len(HEADER), 0).data == b"data"
+    forged = frame[:5] + b"\xc1" + frame[6:]  # another MAP ID: covered
+    with pytest.raises(SecurityError) as err:
+        engine.verify(forged, len(HEADER), 0)
+    assert err.value.reason == Reason.BAD_MAC
+
+
+def test_an_authentic_frame_may_carry_no_data_and_a_shorter_one_is_refused(tmp_path):
+    from fsw.protocol import SecurityError
+
+    engine, sender = sdls_pair(tmp_path)
+    frame = sender.protect(HEADER, b"")
+    v = engine.verify(frame, len(HEADER), 0)
+    assert v.data == b"" and v.fresh and v.arsn == 1
+    with pytest.raises(SecurityError) as err:  # the SPI alone: no ARSN, no MAC
+        engine.verify(frame[:len(HEADER) + 2], len(HEADER), 0)
+    assert err.value.reason == Reason.TRUNCATED
+    assert str(err.value).endswith(": frame shorter than security header + MAC")
+
+
+def test_a_holder_with_farm_control_on_another_vc_may_use_that_vc():
+    from fsw.protocol.rights import Rights
+
+    r = Rights(apids=frozenset({0x100}), vcids=frozenset({1}), farm_control=frozenset({1, 2}))
+    assert r.may_use_vc(2) and not r.may_send_data(2, 0)  # directives only
+    assert not r.may_use_vc(3)
+
+
+def test_a_directive_is_used_once_and_restarts_its_senders_cut_packet(link):
+    from spacelink_kit import OPERATOR_SPI
+
+    from fsw.protocol.pus import PusTc
+    from fsw.protocol.tc import UNLOCK
+
+    packet = PusTc(0x10, 20, 3, bytes(range(40))).encode()
+    link.rx.receive(link.tx.frame(0, 0, packet[:20], seq_flags=0b01, spi=OPERATOR_SPI))
+    unlock = link.tx.frame(0, 0, UNLOCK, bypass=True, control=True, spi=OPERATOR_SPI)
+    out = link.rx.receive(unlock)
+    assert [(d.kind, d.vcid) for d in out] == [("control", 0)]
+    with pytest.raises(ProtocolError) as err:  # the same directive again: a replay
+        link.rx.receive(unlock)
+    assert err.value.reason == Reason.REPLAY
+    # the operator's own cut packet restarted with its FOP: its last segment has no first
+    out = link.rx.receive(link.tx.frame(0, 1, packet[20:], seq_flags=0b10, spi=OPERATOR_SPI))
+    assert [p.reason for p in out.problems] == [Reason.SEGMENT_SEQUENCE]
