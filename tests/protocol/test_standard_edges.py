@@ -467,10 +467,47 @@ def test_a_directive_is_used_once_and_restarts_its_senders_cut_packet(link):
     link.rx.receive(link.tx.frame(0, 0, packet[:20], seq_flags=0b01, spi=OPERATOR_SPI))
     unlock = link.tx.frame(0, 0, UNLOCK, bypass=True, control=True, spi=OPERATOR_SPI)
     out = link.rx.receive(unlock)
-    assert [(d.kind, d.vcid) for d in out] == [("control", 0)]
+    assert [(d.kind, d.vcid, d.sa.spi) for d in out] == [("control", 0, OPERATOR_SPI)]
     with pytest.raises(ProtocolError) as err:  # the same directive again: a replay
         link.rx.receive(unlock)
     assert err.value.reason == Reason.REPLAY
     # the operator's own cut packet restarted with its FOP: its last segment has no first
     out = link.rx.receive(link.tx.frame(0, 1, packet[20:], seq_flags=0b10, spi=OPERATOR_SPI))
     assert [p.reason for p in out.problems] == [Reason.SEGMENT_SEQUENCE]
+
+
+def test_a_frame_that_forced_lockout_cannot_force_it_again(link):
+    from spacelink_kit import OPERATOR_SPI, PARTNER_A_SPI
+
+    from fsw.protocol.pus import PusTc
+    from fsw.protocol.tc import UNLOCK
+
+    packet = PusTc(0x100, 17, 1).encode()
+    # 232.1-B-2 FARM-1: an N(S) outside both windows puts the FARM in Lockout
+    far = link.tx.frame(1, 200, packet, spi=PARTNER_A_SPI)
+    with pytest.raises(ProtocolError) as err:
+        link.rx.receive(far)
+    assert link.rx.farms[1].state == "lockout"
+    nxt = link.tx.frame(1, 0, packet, spi=PARTNER_A_SPI)  # in sequence, but in Lockout
+    with pytest.raises(ProtocolError) as err:
+        link.rx.receive(nxt)
+    assert err.value.reason == Reason.FARM_LOCKOUT
+    link.rx.receive(link.tx.frame(1, 0, UNLOCK, bypass=True, control=True, spi=OPERATOR_SPI))
+    assert link.rx.farms[1].state == "open"
+    with pytest.raises(ProtocolError) as err:  # recorded off the air and sent again
+        link.rx.receive(far)
+    assert err.value.reason == Reason.REPLAY and link.rx.farms[1].state == "open"
+    # the frame discarded in Lockout was never accepted: resent as it was, it goes
+    assert [d.packet for d in link.rx.receive(nxt)] == [packet]
+
+
+def test_key_management_problems_say_what_is_missing():
+    from test_uplink_units import frame, plain_rx
+
+    # MAP 63 carries the security PDUs (355.1-B-1); they need an SA and one frame each
+    rx = plain_rx()
+    out = rx.receive(frame(0, 0, b"\x01" * 47, seg=0xC0 | 63))
+    assert [str(p) for p in out.problems] == ["not_authenticated: key management needs an SA"]
+    out = rx.receive(frame(0, 1, b"\x01" * 47, seg=0x40 | 63))
+    assert [str(p) for p in out.problems] == [
+        "segment_sequence: security PDUs are not segmented"]
