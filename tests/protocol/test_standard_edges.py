@@ -269,6 +269,7 @@ def test_a_cuc_time_out_of_its_code_is_named(args, words):
     ("subtype", 256, "service or subtype"),
     ("seq_count", 0x4000, "sequence count or source ID"),  # 14 bits
     ("source_id", 0x10000, "sequence count or source ID"),  # 16 bits
+    ("ack_flags", 0x10, "acknowledgement flags"),  # 4 bits
 ])
 def test_a_pus_tc_field_out_of_range_is_named(field, value, words):
     from fsw.protocol.pus import PusTc
