@@ -512,3 +512,47 @@ def test_key_management_problems_say_what_is_missing():
     out = rx.receive(frame(0, 1, b"\x01" * 47, seg=0x40 | 63))
     assert [str(p) for p in out.problems] == [
         "segment_sequence: security PDUs are not segmented"]
+
+
+# --- the key file (docs/space-link.md) ------------------------------------------------
+
+def key_doc(**changes) -> dict:
+    import copy
+
+    from spacelink_kit import KEY_DOC
+
+    return {**copy.deepcopy(KEY_DOC), **changes}
+
+
+@pytest.mark.parametrize("octets", [16, 24, 32])
+def test_the_kek_is_an_aes_key_of_any_of_its_three_sizes(octets):
+    from fsw.protocol.keyfile import parse_key_document
+
+    # FIPS 197: AES keys are 128, 192 or 256 bits
+    assert parse_key_document(key_doc(kek=bytes(range(octets)).hex())).kek == bytes(range(octets))
+    with pytest.raises(ProtocolError) as err:
+        parse_key_document(key_doc(kek=bytes(range(octets + 1)).hex()))
+    assert str(err.value).endswith(": KEK must be an AES key")
+
+
+def test_key_file_refusals_say_what_is_wrong():
+    from fsw.protocol.keyfile import parse_key_document
+
+    with pytest.raises(ProtocolError) as err:
+        parse_key_document(key_doc(key_holders=[]))
+    assert err.value.reason == Reason.KEY_FILE
+    assert str(err.value).endswith(": key_holders must be a non-empty list")
+    doc = key_doc()
+    doc["key_holders"][2]["rights"]["vcids"] = [1]  # uni-b on uni-a's data VC
+    with pytest.raises(ProtocolError) as err:
+        parse_key_document(doc)
+    assert err.value.reason == Reason.KEY_FILE
+    assert str(err.value).endswith(
+        ": VC 1 is a data VC of both uni-a and uni-b: each key holder sends data on its own VCs")
+
+
+def test_function_rights_take_hex_apids_in_either_case():
+    from fsw.protocol.rights import parse_functions
+
+    assert parse_functions(["0x01A:11", "0x01b:3", "300:2"], "functions") == frozenset(
+        {(0x1A, 11), (0x1B, 3), (300, 2)})
