@@ -556,3 +556,57 @@ def test_function_rights_take_hex_apids_in_either_case():
 
     assert parse_functions(["0x01A:11", "0x01b:3", "300:2"], "functions") == frozenset(
         {(0x1A, 11), (0x1B, 3), (300, 2)})
+
+
+# --- the TC receiver's frame checks (CCSDS 232.0-B-4 4.1.2, 4.1.4) -----------------
+
+def test_the_frame_check_reads_the_fecf_unless_told_not_to():
+    from test_uplink_units import frame
+
+    from fsw.protocol.tc import check_tc_frame
+
+    good = frame(0, 0, b"\x01", seg=0xC0)
+    assert check_tc_frame(good) == (0x2AB, len(good) - 1, 0)
+    bad = good[:-1] + bytes((good[-1] ^ 1,))
+    assert refusal(lambda: check_tc_frame(bad)).reason == Reason.BAD_FECF
+    # without an FECF the smallest frame is the 5-octet header and one octet of data
+    bare = frame(0, 0, b"\x01", fecf=False)
+    assert len(bare) == 6 and check_tc_frame(bare, fecf=False)[1] == 5
+    err = refusal(lambda: check_tc_frame(bare[:5], fecf=False))
+    assert err.reason == Reason.TRUNCATED and str(err).endswith(
+        ": 5 octets, a frame has at least 6")
+    err = refusal(lambda: check_tc_frame(bytes(1025)))
+    assert err.reason == Reason.TOO_LONG and str(err).endswith(
+        ": 1025 octets, the limit is 1024")
+
+
+def test_a_receiver_without_fecf_takes_the_whole_frame_as_data():
+    from test_uplink_units import PING, frame
+
+    from fsw.protocol.uplink import TcReceiver, VcConfig
+
+    rx = TcReceiver(0x2AB, {0: VcConfig(0, authenticated=False)}, fecf=False)
+    out = rx.receive(frame(0, 0, PING, seg=0xC0, fecf=False))
+    assert [d.packet for d in out] == [PING]
+
+
+@pytest.mark.parametrize("kw, words", [
+    ({"scid": 0x2AC}, "SCID 684"),
+    ({"vcid": 5}, "VC 5"),
+    ({"control": True}, "bypass 0 with control command 1"),
+])
+def test_the_receiver_names_what_it_refused_in_a_header(kw, words):
+    from test_uplink_units import PING, frame, plain_rx
+
+    raw = frame(kw.pop("vcid", 0), 0, PING, seg=0xC0, **kw)
+    with pytest.raises(ProtocolError) as err:
+        plain_rx().receive(raw)
+    assert str(err.value).endswith(": " + words)
+
+
+def test_a_frame_with_a_segment_header_and_nothing_after_it_has_no_frame_data():
+    from test_uplink_units import frame, plain_rx
+
+    with pytest.raises(ProtocolError) as err:
+        plain_rx().receive(frame(0, 0, b"", seg=0xC0))
+    assert err.value.reason == Reason.TRUNCATED and str(err.value).endswith(": no frame data")
