@@ -568,7 +568,16 @@ def test_the_frame_check_reads_the_fecf_unless_told_not_to():
     good = frame(0, 0, b"\x01", seg=0xC0)
     assert check_tc_frame(good) == (0x2AB, len(good) - 1, 0)
     bad = good[:-1] + bytes((good[-1] ^ 1,))
-    assert refusal(lambda: check_tc_frame(bad)).reason == Reason.BAD_FECF
+    err = refusal(lambda: check_tc_frame(bad))
+    assert err.reason == Reason.BAD_FECF
+    assert str(err).endswith(": frame error control field does not match")
+    # 4.1.2.2.2: version 00; 4.1.2.2.5: two spare bits, 00; 4.1.2.5: length - 1
+    for octet0, words in ((0x62, "TFVN 1"), (0x26, "spare bits in TC primary header")):
+        err = refusal(lambda octet0=octet0: check_tc_frame(bytes((octet0,)) + good[1:]))
+        assert str(err).endswith(": " + words)
+    err = refusal(lambda: check_tc_frame(good + b"\x00"))
+    assert err.reason == Reason.LENGTH_MISMATCH
+    assert str(err).endswith(f": frame length field says {len(good)}, received {len(good) + 1}")
     # without an FECF the smallest frame is the 5-octet header and one octet of data
     bare = frame(0, 0, b"\x01", fecf=False)
     assert len(bare) == 6 and check_tc_frame(bare, fecf=False)[1] == 5
