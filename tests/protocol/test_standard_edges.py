@@ -607,6 +607,7 @@ def test_a_receiver_without_fecf_takes_the_whole_frame_as_data():
 def test_the_receiver_names_what_it_refused_in_a_header(kw, words):
     from test_uplink_units import PING, frame, plain_rx
 
+    kw = dict(kw)  # the parameter is shared by every run of the test
     raw = frame(kw.pop("vcid", 0), 0, PING, seg=0xC0, **kw)
     with pytest.raises(ProtocolError) as err:
         plain_rx().receive(raw)
