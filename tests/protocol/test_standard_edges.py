@@ -620,3 +620,13 @@ def test_a_frame_with_a_segment_header_and_nothing_after_it_has_no_frame_data():
     with pytest.raises(ProtocolError) as err:
         plain_rx().receive(frame(0, 0, b"", seg=0xC0))
     assert err.value.reason == Reason.TRUNCATED and str(err.value).endswith(": no frame data")
+
+
+def test_a_key_file_of_another_version_is_refused_with_what_changed():
+    from fsw.protocol.keyfile import parse_key_document
+
+    with pytest.raises(ProtocolError) as err:
+        parse_key_document(key_doc(version=1))
+    assert err.value.reason == Reason.KEY_FILE
+    assert str(err.value).endswith(
+        ": key file version must be 2 (one entry per key holder with explicit rights)")
