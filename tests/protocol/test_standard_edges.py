@@ -163,18 +163,28 @@ def test_six_octets_are_too_short_for_a_packet():
 
 # --- PUS TM (ECSS-E-ST-70-41C 7.4.3) and TM frames (CCSDS 132.0-B-3 4.1.2) ---------
 
-@pytest.mark.parametrize("field, value, words", [
-    ("apid", 0x7FF, "APID 2047"),  # 133.0-B-2: 0x7FF is the idle APID, never a PUS packet's
-    ("seq_count", 0x4000, "sequence count"),  # 14 bits
-    ("msg_counter", 0x10000, "message counter or destination"),  # 16 bits
-    ("dest_id", 0x10000, "message counter or destination"),  # 16 bits
+# ECSS-E-ST-70-41C 7.4.3 (TM) and 7.4.4 (TC): service type and subtype 8 bits, sequence
+# count 14, message counter, destination and source ID 16, acknowledgement flags 4;
+# 133.0-B-2: 0x7FF is the idle APID, never a PUS packet's
+@pytest.mark.parametrize("kind, field, value, words", [
+    ("TM", "apid", 0x7FF, "APID 2047"),
+    ("TM", "seq_count", 0x4000, "sequence count"),
+    ("TM", "msg_counter", 0x10000, "message counter or destination"),
+    ("TM", "dest_id", 0x10000, "message counter or destination"),
+    ("TC", "apid", 0x7FF, "APID 2047"),
+    ("TC", "service", 256, "service or subtype"),
+    ("TC", "subtype", 256, "service or subtype"),
+    ("TC", "seq_count", 0x4000, "sequence count or source ID"),
+    ("TC", "source_id", 0x10000, "sequence count or source ID"),
+    ("TC", "ack_flags", 0x10, "acknowledgement flags"),
 ])
-def test_a_pus_tm_field_out_of_range_is_named(field, value, words):
-    from fsw.protocol.pus import PusTm
+def test_a_pus_field_out_of_range_is_named(kind, field, value, words):
+    from fsw.protocol.pus import PusTc, PusTm
 
-    args = {"apid": 0x30, "service": 3, "subtype": 25, field: value}
-    err = refusal(lambda: PusTm(args.pop("apid"), args.pop("service"), args.pop("subtype"),
-                                **args))
+    make, subtype = (PusTm, 25) if kind == "TM" else (PusTc, 1)
+    args = {"apid": 0x30, "service": 3, "subtype": subtype, field: value}
+    err = refusal(lambda: make(args.pop("apid"), args.pop("service"), args.pop("subtype"),
+                               **args))
     assert err.reason == Reason.FIELD_RANGE
     assert str(err).endswith(": " + words)
 
@@ -246,24 +256,6 @@ def test_a_data_field_of_only_the_crc_is_checked_then_found_empty():
 ])
 def test_a_cuc_time_out_of_its_code_is_named(args, words):
     err = refusal(lambda: CucTime(**{"coarse": 1, "fine": 0, **args}))
-    assert err.reason == Reason.FIELD_RANGE
-    assert str(err).endswith(": " + words)
-
-
-@pytest.mark.parametrize("field, value, words", [
-    ("apid", 0x7FF, "APID 2047"),  # the idle APID carries no PUS packet
-    ("service", 256, "service or subtype"),  # ECSS-E-ST-70-41C 7.4.3: 8 bits
-    ("subtype", 256, "service or subtype"),
-    ("seq_count", 0x4000, "sequence count or source ID"),  # 14 bits
-    ("source_id", 0x10000, "sequence count or source ID"),  # 16 bits
-    ("ack_flags", 0x10, "acknowledgement flags"),  # 4 bits
-])
-def test_a_pus_tc_field_out_of_range_is_named(field, value, words):
-    from fsw.protocol.pus import PusTc
-
-    args = {"apid": 0x30, "service": 17, "subtype": 1, field: value}
-    err = refusal(lambda: PusTc(args.pop("apid"), args.pop("service"), args.pop("subtype"),
-                                **args))
     assert err.reason == Reason.FIELD_RANGE
     assert str(err).endswith(": " + words)
 
