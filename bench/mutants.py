@@ -60,6 +60,12 @@ class Area:
     ignore: tuple[str, ...] = ()
     # Files the pattern takes in that another area (with tests of its own) mutates.
     skip: tuple[str, ...] = ()
+    # Slow tests that judge only some of the area's modules: test id -> the
+    # dotted module prefixes whose mutants it runs for. A mutant elsewhere
+    # never waits for it (mutmut would run it for every function it passes
+    # through). The selection is made in each mutant's test run, not in
+    # mutmut's settings, so earlier verdicts stay valid.
+    focus: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 # Each area is judged by its own tests: a fault in the core must be caught by
@@ -76,7 +82,15 @@ AREAS = (
     Area("fsw-apps", ("fsw/apps/*",), ("tests/apps", "tests/sim/test_autonomy.py"),
          # its real-time pty exchange cannot keep pace under the tracer
          ignore=("tests/apps/test_comms_link_cop.py::test_serial_link_over_a_pty",),
-         skip=("fsw/apps/payload_host/*", "fsw/apps/audit/*", "fsw/apps/file_transfer/*")),
+         skip=("fsw/apps/payload_host/*", "fsw/apps/audit/*", "fsw/apps/file_transfer/*"),
+         # The flat battery flies ten simulated minutes (a third of the area's
+         # test time) through every app, but judges the power chain only: the
+         # EPS app that sheds loads, FDIR that safes, the mode manager. The
+         # other apps have their own scenarios (a stuck wheel, a dead
+         # magnetometer, a lost contact) and unit tests.
+         focus=(("tests/sim/test_autonomy.py::"
+                 "test_low_battery_in_eclipse_safes_then_recovers_after_sunrise",
+                 ("fsw.apps.eps.", "fsw.apps.fdir.", "fsw.apps.mode.")),)),
     # Apps whose tests live with the subsystem they serve: a focused selection each.
     Area("fsw-apps-payload", ("fsw/apps/payload_host/*", "fsw/apps/audit/*"), ("tests/payload",)),
     Area("fsw-apps-cfdp", ("fsw/apps/file_transfer/*",),
@@ -163,8 +177,11 @@ def _retrace_if_code_changed(work: Path, scope: list[str]) -> None:
     fingerprint of the code at the last full tracing is kept beside the run.
     """
     record = work / "traced-code.json"
-    files = sorted(str(p.relative_to(ROOT)) for pattern in scope for p in ROOT.glob(pattern)
-                   if p.suffix == ".py")
+    # mutmut's patterns: `*` spans folders (fnmatch), so `fsw/apps/*` takes in
+    # every app's files, not only those directly in fsw/apps/
+    files = sorted({str(p.relative_to(ROOT)) for pattern in scope
+                    for p in ROOT.glob(pattern.split("*")[0].rpartition("/")[0] + "/**/*.py")
+                    if fnmatch.fnmatch(str(p.relative_to(ROOT)), pattern)})
     now = {f: hashlib.sha256((ROOT / f).read_bytes()).hexdigest() for f in files}
     stats = work / "mutants" / "mutmut-stats.json"
     try:
@@ -245,8 +262,8 @@ def _survivors_with_property_tests(work: Path, scope: list[str]) -> list[str]:
     return names
 
 
-def _mutmut(work: Path, log: Path, jobs: int, names: list[str], examples: str,
-            recheck: bool = False) -> int:
+def _mutmut(area: Area, work: Path, log: Path, jobs: int, names: list[str], examples: str,
+             recheck: bool = False) -> int:
     """One `mutmut run` in `work` (all its unchecked mutants, or `names`);
     `recheck`: only the property tests, for mutants the others let through."""
     cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *names]
@@ -256,7 +273,8 @@ def _mutmut(work: Path, log: Path, jobs: int, names: list[str], examples: str,
     # Mutants live in the Python source: never let the compiled HAL stand in for it.
     env = {**os.environ, "PYTEST_PLUGINS": "bench.mutants_plugin",
            "TESSERA_MUTANT_EXAMPLES": examples, "TESSERA_MUTANT_RECHECK": str(int(recheck)),
-           "TESSERA_PURE_PYTHON": "1"}
+           "TESSERA_PURE_PYTHON": "1",
+           "TESSERA_MUTANT_FOCUS": json.dumps(dict(area.focus))}
     started = time.monotonic()
     with log.open("a") as out:
         status = subprocess.call(cmd, cwd=work, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -290,12 +308,12 @@ def run_area(area: Area, jobs: int, only: list[str], retest: bool = False,
         if not names:
             print(f"{area.name}: no mutants to run")
             return 0
-    status = 0 if recheck_only else _mutmut(work, log, jobs, names, examples)
+    status = 0 if recheck_only else _mutmut(area, work, log, jobs, names, examples)
     if examples != "full" and status == 0:
         survivors = [n for n in _survivors_with_property_tests(work, scope)
                      if not chosen or n in chosen]
         if survivors:
-            status = _mutmut(work, log, jobs, survivors, "full", recheck=True)
+            status = _mutmut(area, work, log, jobs, survivors, "full", recheck=True)
     return status
 
 

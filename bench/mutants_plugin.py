@@ -19,6 +19,9 @@ how long a verdict takes, not what a test asserts:
 * The covering tests run fastest first (durations from mutmut's own clean
   run), so that with ``-x`` a mutant the quick tests catch never waits for the
   slow ones.
+* A test that ``bench.mutants`` names as judging only some modules (the
+  area's ``focus``, passed in ``TESSERA_MUTANT_FOCUS``) runs only for the
+  mutants of those modules.
 * A test that runs ten times longer than it did on the clean code (at least
   30 s) is stopped and fails: the mutant made it hang, which a user notices
   as surely as a wrong answer. (mutmut's own limit, on CPU time, misses a
@@ -74,7 +77,21 @@ def _remember_property_tests(nodeids: list[str]) -> None:
         tmp.replace(PROPERTY_TESTS)
 
 
+def _focus(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the tests that do not judge the module of the mutant under test."""
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    if "__mutmut_" not in mutant:  # the clean run, the tracing: every test
+        return
+    focus = json.loads(os.environ.get("TESSERA_MUTANT_FOCUS") or "{}")
+    others = [item for item in items if item.nodeid in focus
+              and not mutant.startswith(tuple(focus[item.nodeid]))]
+    if others:
+        items[:] = [item for item in items if item not in others]
+        config.hook.pytest_deselected(items=others)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _focus(config, items)
     if RECHECK:
         others = [item for item in items if not _is_property_test(item)]
         if others:

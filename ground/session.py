@@ -278,8 +278,13 @@ class SpacecraftLink:
             self.notify("gap", f"{self.config.name}: {text}", SEVERITY["gap"])
         if out.names:
             self.archive.add_samples(scid, out.time_s, out.names, out.raw, out.eng)
+            latest = self.latest
             for name, r, e in zip(out.names, out.raw, out.eng, strict=True):
-                self.latest[name] = Latest(out.time_s, r, e)
+                # stored telemetry played back later is history: it goes to the archive
+                # and never replaces a newer value
+                held = latest.get(name)
+                if held is None or held.time_s <= out.time_s:
+                    latest[name] = Latest(out.time_s, r, e)
             for lt in out.limits:
                 sev = LIMIT_SEVERITY[lt.new]
                 self._ground_event(out.time_s, GROUND_EVENT_LIMIT, f"LIMIT_{lt.new.name}", sev,

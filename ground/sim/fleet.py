@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -203,8 +204,10 @@ class Fleet:
         self.t_s = 0.0
         self.step_s = 1.0 / max(g.rate_hz for g in self.craft[0].run.executive.groups)
 
-    def write_manifest(self, path: str | Path | None = None) -> Path:
-        """The ground's connection file: spacecraft, link URLs, key files."""
+    def write_manifest(self, path: str | Path | None = None, **extra: Any) -> Path:
+        """The ground's connection file: spacecraft, link URLs, key files, and `extra`
+        entries (the dictionary, the partner apps). Written whole or not at all: a ground
+        started beside the simulator never reads half of it."""
         path = Path(path) if path else self.out / "fleet.json"
         doc = {"frame_len": TM_FRAME_LEN,
                "spacecraft": [{"name": f.spec.name, "scid": f.spec.scid, "url": f.radio.url,
@@ -215,8 +218,11 @@ class Fleet:
                                                     in f.station_passes.items()}}
                               for f in self.craft],
                "allocations": str(self.allocations.resolve()),
-               "signing_keys": {k: str(p.resolve()) for k, p in self.signing_keys.items()}}
-        path.write_text(json.dumps(doc, indent=1) + "\n")
+               "signing_keys": {k: str(p.resolve()) for k, p in self.signing_keys.items()},
+               **extra}
+        part = path.with_name(path.name + ".part")
+        part.write_text(json.dumps(doc, indent=1) + "\n")
+        os.replace(part, path)
         return path
 
     def step(self) -> None:
@@ -286,11 +292,9 @@ def serve(specs: Sequence[SpacecraftSpec], out_dir: str | Path, *, duration_s: f
                 f"{', '.join(f.spec.name for f in fleet.craft)}")
         write(generate(fleet.flight_config, extra_apps=[dictionary_app(m) for m in manifests]),
               out / "dictionary.json")
-        manifest = fleet.write_manifest()
-        doc = json.loads(manifest.read_text())
-        doc["dictionary"] = str((out / "dictionary.json").resolve())
-        doc["apps"] = [str(Path(p).resolve()) for p in apps]
-        manifest.write_text(json.dumps(doc, indent=1) + "\n")
+        manifest = fleet.write_manifest(
+            dictionary=str((out / "dictionary.json").resolve()),
+            apps=[str(Path(p).resolve()) for p in apps])
         say(f"fleet of {len(fleet.craft)}: ground file {manifest}; simulation keys "
             + ", ".join(str(k) for k in fleet.key_files.values()))
         for f in fleet.craft:

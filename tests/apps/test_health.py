@@ -358,3 +358,278 @@ def test_fdir_housekeeping_goes_down_with_its_fields(tmp_path):
     assert (hk["monitors"], hk["trips"], hk["last_trip"], hk["apps_lost"]) == (
         len(fdir.monitors), 0, 0xFF, 0)
     assert hk["watchdog_kicks"] >= 1
+
+
+class Slow(App):
+    """An app in the 0.1 Hz rate group: its heartbeat moves once every ten seconds."""
+
+    NAME = "slow"
+    APID = 0x0E5
+
+
+def test_a_watched_app_whose_cycles_stop_is_lost_after_the_timeout_and_back_when_they_move():
+    """docs/autonomy.md: an app in heartbeats.apps whose count has not moved for
+    timeout_s, or that has failed, is reported lost and the response is sent;
+    it is reported back once its count moves again. Each response carries the
+    request ID 0xFDFF0000 | the lost app's APID."""
+    from fsw.core import COMMAND_RESULT_MSG
+
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0, 0.1))
+    exe.add_app(AppSpec("slow", Slow, 0.1))
+    exe.add_app(AppSpec("flaky", Flaky, 1.0, {"fail_after": 2}))
+    exe.add_app(AppSpec("sample", SampleApp, 1.0))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {
+        "heartbeats": {"timeout_s": 5.0, "apps": ["slow", "flaky"],
+                       "response": [{"app": "sample", "command": "noop"}]}}))
+    assert exe.boot() == []
+    results = exe.bus.create_pipe("test.results", 64)
+    exe.bus.subscribe(results, COMMAND_RESULT_MSG.msg_id)
+    events = exe.bus.create_pipe("test.events", 256)
+    exe.bus.subscribe(events, EVENT_MSG.msg_id)
+    fdir = exe.apps["fdir"]
+    exe.run(9.0, until=lambda: "slow" in fdir.lost)
+    lost_at = exe.clock.now()
+    assert 5.0 < lost_at <= 8.0 and fdir.housekeeping_values()["apps_lost"] >= 1
+    exe.run(30.0, until=lambda: "slow" not in fdir.lost)
+    assert exe.clock.now() - lost_at < 10.0
+    back_at = exe.clock.now()
+    exe.run(12.0, until=lambda: "slow" in fdir.lost)  # and again, ten seconds on
+    assert exe.clock.now() - back_at <= 8.0
+    texts = [Event.decode(p).text for _, p in events.drain()]
+    lost = [t for t in texts if t.startswith("app slow heartbeat lost: no cycle for ")]
+    # each time: the seconds since its count last moved
+    assert len(lost) == 2 and all(5 < int(t.split()[-2]) <= 8 for t in lost)
+    assert "app slow heartbeat back" in texts
+    assert "app flaky heartbeat lost: failed" in texts and "app flaky heartbeat back" not in texts
+    assert fdir.lost == {"flaky", "slow"} and fdir.housekeeping_values()["apps_lost"] == 2
+    done = {r["request_id"] for r in map(COMMAND_RESULT_MSG.unpack, (p for _, p in results.drain()))
+            if r["apid"] == SampleApp.APID and r["stage"] == 7 and r["ok"]}
+    assert done == {0xFDFF0000 | Slow.APID, 0xFDFF0000 | Flaky.APID}
+
+
+def test_a_monitor_response_carries_the_monitor_index_in_its_request_id():
+    from fsw.core import COMMAND_RESULT_MSG
+
+    rig = signal_rig([
+        {"name": "never", "parameter": "TestSignal.value", "high": 1e9, "response": NOOP},
+        {"name": "value_high", "parameter": "TestSignal.value", "high": 10.0,
+         "persistence": 2, "response": NOOP}])
+    results = rig.exe.bus.create_pipe("test.results", 64)
+    rig.exe.bus.subscribe(results, COMMAND_RESULT_MSG.msg_id)
+    rig.exe.apps["signal"].queue = [(11.0, 0, 0), (12.0, 0, 0), (13.0, 0, 0)]
+    rig.run(5.0)
+    fdir = rig.exe.apps["fdir"]
+    assert fdir.housekeeping_values()["last_trip"] == 1 and fdir.trips == 1
+    done = [r["request_id"] for r in map(COMMAND_RESULT_MSG.unpack, (p for _, p in results.drain()))
+            if r["apid"] == SampleApp.APID and r["stage"] == 7]
+    assert done == [0xFD000001]
+    assert "monitor value_high: TestSignal.value=12 outside [-inf, 10] for 2 samples" in rig.texts()
+
+
+@pytest.mark.parametrize("content, problem", [
+    ({"monitors": {"name": "x"}}, "monitors must be a list"),
+    ({"monitors": [{"name": "x", "parameter": "TestSignal.value", "response": []},
+                   {"name": "x", "parameter": "TestSignal.flags", "response": []}]},
+     "monitors[1].name 'x' is used twice"),
+    ({"monitors": [{"name": "x", "parameter": "TestSignal.value", "persistence": 10001,
+                    "response": []}]}, "monitors[0].persistence must be an integer 1-10000"),
+    ({"monitors": [{"name": "x", "parameter": "TestSignal.value", "mask": 0,
+                    "response": []}]}, "monitors[0].mask must be a positive integer"),
+    ({"monitors": [{"name": "x", "parameter": "TestSignal.value", "high": 1e13,
+                    "response": []}]}, "monitors[0].high"),
+    ({"monitors": [{"name": "x", "parameter": "TestSignal.value",
+                    "enable_if": {"parameter": "TestSignal.gate"}, "response": []}]},
+     "monitors[0].enable_if needs parameter and values"),
+    ({"monitors": [{"name": "x", "parameter": "TestSignal.value[1]", "response": []}]},
+     "holds 1 value(s)"),
+    ({"monitors": [{"name": "x", "parameter": "TestSignal.value", "response": [
+        {"app": "mode", "command": "explode"}]}]}, "monitors[0].response"),
+])
+def test_fdir_table_refusals_say_where(content, problem):
+    rig = signal_rig([])
+    problems = rig.exe.apps["fdir"].validate_table(content)
+    assert any(problem in p for p in problems), problems
+
+
+def test_fdir_table_limits_are_inclusive():
+    rig = signal_rig([])
+    fdir = rig.exe.apps["fdir"]
+    entry = {"name": "x", "parameter": "TestSignal.value", "low": -1e12, "high": 1e12,
+             "persistence": 10000, "response": []}
+    assert fdir.validate_table({"monitors": [entry]}) == []
+    assert fdir.validate_table({"monitors": [{**entry, "persistence": 1}]}) == []
+
+
+class Burst(Signal):
+    """Publishes its whole queue in one cycle."""
+
+    def execute(self) -> None:
+        while self.queue:
+            value, flags, gate = self.queue.pop(0)
+            self.publish(SIGNAL, value=value, flags=flags, gate=gate)
+
+
+def test_the_fdir_table_is_the_one_the_ground_names_and_a_flood_is_named_by_its_pipe():
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,))
+    exe.add_app(AppSpec("signal", Burst, 1.0))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {"monitors": [
+        {"name": "m", "parameter": "TestSignal.value", "high": 10.0, "response": []}]}))
+    assert exe.boot() == []
+    # docs/autonomy.md: the limit monitors are the `fdir` table
+    assert exe.context.tables.get("fdir").owner == "fdir"
+    assert exe.context.tables.get("fdir").active["monitors"][0]["name"] == "m"
+    # more samples in one cycle than FDIR's pipe holds (256): the executive
+    # names the pipe that dropped them
+    exe.apps["signal"].queue = [(0.0, 0, 0)] * 300
+    exe.run(2.0)
+    drops = [e.text for e in exe.events.recent if e.text.startswith("pipe fdir.samples full")]
+    assert drops == ["pipe fdir.samples full: dropped 44, last 0x08e1"]
+
+
+def test_the_watchdog_held_event_names_every_critical_app_lost():
+    class Other(Flaky):
+        NAME = "other"
+        APID = 0x0E7
+
+    emu = P31uEmulator(soc=0.8)
+    i2c = SimI2C("i2c0")
+    i2c.attach(0x02, emu)
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,), devices={"eps": P31u(i2c)})
+    exe.add_app(AppSpec("flaky", Flaky, 1.0, {"fail_after": 2}))
+    exe.add_app(AppSpec("other", Other, 1.0, {"fail_after": 2}))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {
+        "watchdog": {"device": "eps", "kick_period_s": 5.0},
+        "heartbeats": {"critical": ["flaky", "other"]}}))
+    assert exe.boot() == []
+    exe.run(20.0)
+    held = [e.text for e in exe.events.recent if "no longer kicked" in e.text]
+    assert held == ["hardware watchdog no longer kicked: flaky, other is lost"]
+    assert exe.apps["fdir"].housekeeping_values()["watchdog_held"] is True
+
+
+VECTOR = MessageType("TestVector", tm_msg_id(0x0E8), [Field("xyz", "3f"), Field("gate", "B")])
+
+
+class Vector(App):
+    """Publishes the three-element values the test queues, one a cycle."""
+
+    NAME = "vector"
+    APID = 0x0E9
+    TELEMETRY = (VECTOR,)
+
+    def __init__(self, ctx: Any, config: Any = None) -> None:
+        super().__init__(ctx, config)
+        self.queue: list[tuple[tuple[float, float, float], int]] = []
+
+    def execute(self) -> None:
+        if self.queue:
+            xyz, gate = self.queue.pop(0)
+            self.publish(VECTOR, xyz=xyz, gate=gate)
+
+
+def vector_rig(monitors: list) -> Rig:
+    return Rig(":memory:", P31uEmulator(soc=0.8), monitors=monitors,
+               extra=[AppSpec("vector", Vector, 1.0), AppSpec("sample", SampleApp, 1.0)])
+
+
+def test_a_monitor_watches_the_element_it_names_and_only_while_enabled():
+    rig = vector_rig([
+        {"name": "z_high", "parameter": "TestVector.xyz[2]", "high": 1.0, "persistence": 2,
+         "enable_if": {"parameter": "TestVector.gate", "values": [1]}, "response": NOOP}])
+    fdir = rig.exe.apps["fdir"]
+    vector = rig.exe.apps["vector"]
+    # x out of limits: not the element watched
+    vector.queue = [((5.0, 0.0, 0.0), 1)] * 3
+    rig.run(4.0)
+    assert fdir.trips == 0
+    # z out of limits while disabled, then one sample enabled: not yet
+    vector.queue = [((0.0, 0.0, 5.0), 0)] * 3 + [((0.0, 0.0, 5.0), 1)]
+    rig.run(5.0)
+    assert fdir.trips == 0
+    # a second enabled sample in a row trips it; so does a second excursion
+    vector.queue = [((0.0, 0.0, 5.0), 1), ((0.0, 0.0, 0.0), 1), ((0.0, 0.0, 5.0), 1),
+                    ((0.0, 0.0, 5.0), 1)]
+    rig.run(5.0)
+    assert fdir.trips == 2 and fdir.housekeeping_values()["trips"] == 2
+    # tripped, then disabled while still out: enabled again it counts afresh
+    vector.queue = [((0.0, 0.0, 5.0), 1), ((0.0, 0.0, 5.0), 0), ((0.0, 0.0, 5.0), 1),
+                    ((0.0, 0.0, 5.0), 1)]
+    rig.run(5.0)
+    assert fdir.trips == 3
+    assert "monitor z_high: TestVector.xyz[2]=5 outside [-inf, 1] for 2 samples" in rig.texts()
+
+
+@pytest.mark.parametrize("monitor, problem", [
+    ({"name": "x", "parameter": "TestVector.xyz", "response": []}, "xyz holds 3 value(s)"),
+    ({"name": "x", "parameter": "TestVector.xyz[3]", "response": []}, "xyz holds 3 value(s)"),
+    ({"name": "x", "parameter": "TestVector.xyz.y", "response": []},
+     "monitors[0].parameter 'TestVector.xyz.y' is not 'source.field' or 'source.field[i]'"),
+    ({"name": "x", "parameter": "Event.text", "response": []},
+     "monitors[0].parameter 'Event.text': Event has no numeric field 'text'"),
+    ({"name": "x", "parameter": "TestVector.gate", "treshold": 3, "response": []},
+     "monitors[0].treshold is not a known key"),
+    ({"name": "x", "parameter": "TestVector.gate"}, "monitors[0].response is missing"),
+    ({"name": "x", "parameter": "TestVector.gate", "low": -1000000000001.0, "response": []},
+     "monitors[0].low=-1000000000001.0 outside [-1e+12, 1e+12]"),
+    ({"name": "x", "parameter": "TestVector.gate", "high": 1000000000001.0, "response": []},
+     "monitors[0].high=1000000000001.0 outside [-1e+12, 1e+12]"),
+])
+def test_monitor_refusals_name_the_entry_and_what_is_wrong(monitor, problem):
+    rig = vector_rig([])
+    problems = rig.exe.apps["fdir"].validate_table({"monitors": [monitor]})
+    assert any(problem in p for p in problems), problems
+
+
+def test_every_problem_of_a_monitor_is_named_together():
+    rig = vector_rig([])
+    fdir = rig.exe.apps["fdir"]
+    problems = fdir.validate_table({"monitors": [
+        {"name": "x", "parameter": "TestVector.gate", "low": 5, "high": 1, "persistence": 0,
+         "response": []}]})
+    assert problems == ["monitors[0].low 5.0 is above high 1.0; "
+                        "monitors[0].persistence must be an integer 1-10000"]
+    # a single nominal value is a valid window
+    assert fdir.validate_table({"monitors": [
+        {"name": "x", "parameter": "TestVector.gate", "low": 1, "high": 1, "response": []}]}) == []
+
+
+def test_more_heartbeats_than_fdir_can_hold_are_named_by_its_pipe():
+    # one heartbeat per app per housekeeping period: 70 apps overflow the 64
+    # FDIR keeps between two of its cycles, and the executive says whose pipe
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,))
+    for n in range(70):
+        cls = type(f"Idle{n}", (App,), {"NAME": f"idle{n}", "APID": 0x300 + n})
+        exe.add_app(AppSpec(f"idle{n}", cls, 1.0))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {"heartbeats": {"apps": ["idle0"]}}))
+    assert exe.boot() == []
+    exe.run(2.0)
+    assert any(e.text.startswith("pipe fdir.heartbeats full: dropped ")
+               for e in exe.events.recent)
+
+
+def test_a_new_fdir_table_skips_samples_of_messages_it_no_longer_watches():
+    rig = vector_rig([{"name": "v", "parameter": "TestVector.xyz[0]", "high": 1.0,
+                       "response": NOOP}])
+    fdir = rig.exe.apps["fdir"]
+    vector = rig.exe.apps["vector"]
+    vector.queue = [((0.0, 0.0, 0.0), 0)] * 20  # a sample every cycle
+    rig.run(2.5)
+    tables = rig.exe.context.tables
+    import json
+
+    tables.load("fdir", json.dumps({"monitors": [
+        {"name": "s", "parameter": "eps.soc_pct", "low": 0.0, "response": NOOP}]}).encode())
+    tables.validate("fdir")
+    tables.activate("fdir")
+    rig.run(3.0)
+    assert [m.name for m in fdir.monitors] == ["s"]
+    assert fdir.state.name == "RUNNING" and fdir.cycle_error_count == 0
+
+
+def test_an_enable_gate_that_names_nothing_is_refused_with_where():
+    rig = vector_rig([])
+    problems = rig.exe.apps["fdir"].validate_table({"monitors": [
+        {"name": "x", "parameter": "TestVector.gate", "response": [],
+         "enable_if": {"parameter": "nowhere.mode", "values": [1]}}]})
+    assert problems == ["monitors[0].enable_if.parameter 'nowhere.mode': "
+                        "no app or message 'nowhere'"]

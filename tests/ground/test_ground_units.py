@@ -10,6 +10,7 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fsw.protocol.cuc import CucTime
 from fsw.protocol.pus import PusTm
 from ground.console import Console
 from ground.keys import load_holder
@@ -48,11 +49,11 @@ def test_a_silent_tc_times_out_and_a_time_tagged_one_counts_from_its_release():
     assert {now.status, later.status} <= set(FINAL)
 
 
-def hk(dictionary, sid: int, seq: int, **values) -> bytes:
+def hk(dictionary, sid: int, seq: int, *, onboard_s: int = 0, **values) -> bytes:
     pkt = dictionary.packets[sid]
     flat = [values.get(f.name, 0) for f in pkt.fields]
     return PusTm(sid, 3, 25, struct.pack(">H", sid) + struct.pack(pkt.struct_format, *flat),
-                 seq_count=seq).encode()
+                 seq_count=seq, time=CucTime(onboard_s)).encode()
 
 
 def test_limit_transitions_are_reported_once_each_and_gaps_counted(dictionary):
@@ -96,6 +97,19 @@ def test_console_completion_and_help_come_from_the_dictionary(tmp_path, dictiona
     assert "refused: no spacecraft named 'sc9'" in out.getvalue()
 
 
+def test_stored_telemetry_played_back_later_does_not_replace_the_newest_value(tmp_path,
+                                                                              dictionary):
+    console, _ = console_for(tmp_path, dictionary)
+    sc = console.session.spacecraft("sc1")
+    with sc.lock:  # live at 200 s, then a stored packet of 100 s on the same channel
+        sc.process_packet(hk(dictionary, 0x30, 1, onboard_s=200, output_cnt=500))
+        sc.process_packet(hk(dictionary, 0x30, 2, onboard_s=100, output_cnt=-700))
+    newest = sc.latest["sample.hk.output_cnt"]
+    assert (newest.time_s, newest.eng) == (200.0, 5.0)
+    history = console.session.archive.samples(0x2AB, "sample.hk.output_cnt", 0, 300)
+    assert sorted((t, e) for t, _, e in history) == [(100.0, -7.0), (200.0, 5.0)]
+
+
 def test_a_fleet_keeps_each_spacecraft_apart(tmp_path, dictionary):
     console, _ = console_for(tmp_path, dictionary)
     s = console.session
@@ -126,6 +140,10 @@ def test_a_fleet_flies_each_spacecraft_with_its_own_scid_keys_port_and_passes(tm
         assert keys_a != keys_b
         assert a["passes_s"] and b["passes_s"] and a["passes_s"] != b["passes_s"]
         assert all(0 <= aos < los for aos, los in a["passes_s"])
+        again = fleet.write_manifest(dictionary="dictionary.json")  # one whole file, rewritten
+        assert json.loads(again.read_text())["dictionary"] == "dictionary.json"
+        assert [p.name for p in again.parent.iterdir() if p.name.startswith("fleet")] == \
+            ["fleet.json"]
         # Per station: the stations' passes make up the network's (each inside one of its
         # intervals, and each network interval opens with some station's AOS).
         stations = a["station_passes_s"]

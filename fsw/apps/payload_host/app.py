@@ -591,7 +591,8 @@ class PayloadHostApp(App):
         if len(run.topics):
             enc = bridge.encode
             run.out += b"".join([enc(Kind.MESSAGE, mid, p) for mid, p in run.topics.drain()])
-        if tick and run.ready and now >= run.tick_next_s:
+        if tick and run.ready and not run.paused and now >= run.tick_next_s:
+            # a throttled app sits out its period: no tick waits for a stopped process
             period = 1.0 / run.manifest.rate_hz
             hk = now >= run.hk_next_s
             if hk:
@@ -674,6 +675,9 @@ class PayloadHostApp(App):
             self._subscribe(name, run, body.decode("utf-8", "replace"))
         elif kind == Kind.READY:
             run.ready = True
+            # The interpreter's start and the app's init are not its appetite: the share
+            # is charged from here (an init that spins is charged by the periods before).
+            run.cpu_ticks = self._measure(run)[0]
         elif kind == Kind.DONE:
             run.done = True
         elif kind == Kind.STORAGE:

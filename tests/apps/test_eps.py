@@ -1,0 +1,192 @@
+"""The EPS app alone on the P31u driver and its register-level emulator.
+
+Expected values come from the emulated battery (its charge moves by the net
+current over its capacity, as a coulomb counter on the bench would see it),
+the P31u's datasheet layout (eight outputs: six switchable, the BP4 heater
+and switch; latch-up counters on the six) and the app's documentation in
+`fsw/apps/eps/app.py` and docs/autonomy.md.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from fsw.apps.eps import EpsApp
+from fsw.apps.eps.app import validate_shedding
+from fsw.core import EVENT_MSG, AppSpec, Event, Executive, VirtualClock
+from hal.devices.p31u import P31u
+from hal.sim import SimI2C
+from hal.sim.p31u import P31uEmulator
+
+CHANNELS = {"payload": 0, "radio": 1, "wheels": 2, "heater": 6}
+SHEDDING = {"order": [{"channel": "payload", "off_below_pct": 30.0, "on_above_pct": 50.0},
+                      {"channel": "wheels", "off_below_pct": 12.0, "on_above_pct": 30.0}]}
+
+
+class Rig:
+    """An executive running only the EPS app, at `rate_hz`, on a P31u emulator."""
+
+    def __init__(self, emu: P31uEmulator, rate_hz: float = 1.0, **config: object) -> None:
+        i2c = SimI2C("i2c0")
+        i2c.attach(0x02, emu)
+        self.emu = emu
+        self.clock = VirtualClock()
+        self.clock.add_listener(lambda t0, t1: emu.advance(t1))
+        self.exe = Executive(self.clock, rate_groups_hz=(rate_hz,), devices={"eps": P31u(i2c)})
+        cfg = {"channels": CHANNELS, "shedding": SHEDDING, **config}
+        self.exe.add_app(AppSpec("eps", EpsApp, rate_hz, cfg))
+        assert self.exe.boot() == []
+        self.events_pipe = self.exe.bus.create_pipe("test.events", 1024)
+        self.exe.bus.subscribe(self.events_pipe, EVENT_MSG.msg_id)
+        self.eps: EpsApp = self.exe.apps["eps"]
+        self.texts: list[str] = []
+
+    def run(self, seconds: float) -> None:
+        self.exe.run(seconds)
+        self.texts += [Event.decode(p).text for _, p in self.events_pipe.drain()]
+
+
+def test_housekeeping_carries_what_the_eps_measures():
+    emu = P31uEmulator(soc=0.8)
+    emu.set_solar_current(1.2)
+    rig = Rig(emu, initially_on=["radio"])
+    emu.set_load(1, 0.3)
+    rig.run(2.0)
+    hk = rig.eps.housekeeping_values()
+    assert hk["vbatt_v"] == pytest.approx(emu.vbatt_v, abs=0.002)  # mV telemetry
+    assert hk["solar_a"] == pytest.approx(1.2, abs=0.002)
+    assert hk["load_a"] == pytest.approx(emu.battery_current_a, abs=0.002)
+    assert hk["outputs_on"] == 0b10 and emu.outputs[1] == 1
+    assert hk["batt_mode"] == 3  # P31u: 1 critical, 2 safe, 3 normal, 4 full
+    assert hk["read_failures"] == 0 and hk["shed"] == 0 and hk["locked_out"] == 0
+    assert rig.eps.channel_on("radio") and not rig.eps.channel_on("payload")
+
+
+@pytest.mark.parametrize("rate_hz", [1.0, 4.0])
+def test_charge_is_counted_from_the_net_current_over_the_capacity(rate_hz):
+    # No pull toward the voltage (weight 0): the estimate moves by net current
+    # x time / capacity, like the battery itself. Started 30 points off the
+    # truth, it stays 30 points off.
+    emu = P31uEmulator(soc=0.8, capacity_ah=2.6)
+    emu.set_solar_current(2.0)
+    emu.set_system_load(0.1)
+    rig = Rig(emu, rate_hz, capacity_ah=2.6, voltage_weight=0.0)
+    rig.eps.set_soc(50.0)
+    truth0 = emu.soc
+    rig.run(360.0)
+    gained = 1.9 * 360.0 / 3600.0 / 2.6  # A x h / A h
+    assert emu.soc - truth0 == pytest.approx(gained, rel=0.02)
+    assert rig.eps.soc - 0.5 == pytest.approx(gained, rel=0.02)
+
+
+def test_the_voltage_pulls_a_wrong_estimate_by_the_configured_weight():
+    emu = P31uEmulator(soc=0.8)
+    slow = Rig(emu, voltage_weight=0.0005)
+    slow.eps.set_soc(50.0)
+    slow.run(100.0)
+    # each cycle closes that fraction of the gap to the voltage's estimate
+    expected_gap = 0.3 * (1.0 - 0.0005) ** 100
+    assert 0.8 - slow.eps.soc == pytest.approx(expected_gap, abs=0.01)
+
+
+def test_outputs_are_shed_below_their_threshold_and_restored_above_the_other():
+    emu = P31uEmulator(soc=0.8)
+    rig = Rig(emu, initially_on=["payload", "radio", "wheels"], voltage_weight=0.0)
+    rig.run(2.0)
+    assert emu.outputs[:3] == [1, 1, 1]
+    rig.eps.set_soc(20.0)
+    rig.run(2.0)
+    assert emu.outputs[:3] == [0, 1, 1]  # below 30 %: payload; wheels hold until 12 %
+    assert rig.eps.housekeeping_values()["shed"] == 0b1
+    assert any(re.fullmatch(r"output payload shed: charge 20\.\d % < 30\.0 %", t)
+               for t in rig.texts)
+    rig.eps.set_soc(40.0)
+    rig.run(2.0)
+    assert emu.outputs[0] == 0  # between the two thresholds: still shed
+    rig.eps.set_soc(60.0)
+    rig.run(2.0)
+    assert emu.outputs[:3] == [1, 1, 1] and rig.eps.housekeeping_values()["shed"] == 0
+    assert any(re.fullmatch(r"output payload restored: charge 60\.\d % > 50\.0 %", t)
+               for t in rig.texts)
+
+
+def test_an_output_without_a_latchup_counter_switches_like_any_other():
+    # output 6 is the BP4 heater: the P31u counts latch-ups on outputs 0-5 only
+    emu = P31uEmulator(soc=0.8)
+    rig = Rig(emu, initially_on=["heater"])
+    rig.run(3.0)
+    assert emu.outputs[6] == 1 and rig.eps.housekeeping_values()["outputs_on"] == 1 << 6
+    rig.eps.set_output(6, 0)
+    rig.run(1.0)
+    assert emu.outputs[6] == 0 and rig.eps.state.name == "RUNNING"
+
+
+def test_a_channel_beyond_the_eight_outputs_is_refused_at_boot():
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,), devices={})
+    exe.add_app(AppSpec("eps", EpsApp, 1.0, {"channels": {"payload": 8}}))
+    assert exe.boot() == ["eps"]
+    assert any("channel 'payload' output 8 is not 0-7" in e.text for e in exe.events.recent)
+
+
+def test_read_and_switch_failures_are_counted_and_reported():
+    emu = P31uEmulator(soc=0.8)
+    rig = Rig(emu)
+    rig.run(1.0)
+    emu.inject_fault("nack")
+    rig.run(3.0)
+    assert rig.eps.housekeeping_values()["read_failures"] >= 3
+    assert any(t.startswith("EPS housekeeping failed (1): ") for t in rig.texts)
+    rig.eps.set_output(0, 1)  # switching through a dead bus fails, and says so
+    rig.run(1.0)
+    assert any(t.startswith("switching payload failed: ") for t in rig.texts)
+    emu.clear_faults()
+    rig.run(2.0)
+    assert emu.outputs[0] == 1  # still wanted: switched once the EPS answers
+
+
+@pytest.mark.parametrize("content, problem", [
+    ({"order": [{"channel": "payload", "off_below_pct": 30.0}]},
+     "order[0].on_above_pct"),
+    ({"order": [{"channel": "payload", "off_below_pct": 30.0, "on_above_pct": 50.0},
+                {"channel": "payload", "off_below_pct": 20.0, "on_above_pct": 40.0}]},
+     "order[1].channel 'payload' appears twice"),
+    ({"order": [{"channel": "wheels", "off_below_pct": 12.0, "on_above_pct": 30.0},
+                {"channel": "payload", "off_below_pct": 30.0, "on_above_pct": 50.0}]},
+     "order[1].sheds above an earlier entry"),
+    ({"order": [{"channel": "payload", "off_below_pct": 50.0, "on_above_pct": 50.0}]},
+     "order[0].on_above_pct must exceed off_below_pct"),
+    ({"order": [{"channel": "camera", "off_below_pct": 30.0, "on_above_pct": 50.0}]},
+     "order[0].channel 'camera' is not one of"),
+])
+def test_shedding_table_refusals_say_where(content, problem):
+    problems = validate_shedding(content, CHANNELS)
+    assert any(problem in p for p in problems), problems
+
+
+def test_outputs_may_share_a_shedding_threshold():
+    same = {"order": [{"channel": "payload", "off_below_pct": 30.0, "on_above_pct": 50.0},
+                      {"channel": "wheels", "off_below_pct": 30.0, "on_above_pct": 50.0}]}
+    assert validate_shedding(same, CHANNELS) == []
+
+
+def test_a_charge_exactly_at_a_threshold_neither_sheds_nor_restores():
+    # docs: shed when the charge falls *below* off_below_pct, given back when
+    # it has climbed *above* on_above_pct. Solar in equal to the load and no
+    # pull toward the voltage hold the estimate exactly where it was set.
+    emu = P31uEmulator(soc=0.8)
+    emu.set_system_load(0.1)
+    emu.set_solar_current(0.1)
+    rig = Rig(emu, initially_on=["payload", "wheels"], voltage_weight=0.0)
+    rig.eps.set_soc(12.0)
+    rig.run(3.0)
+    assert rig.eps.soc * 100.0 == 12.0
+    assert emu.outputs[2] == 1  # wheels: off below 12 %, not at it
+    assert emu.outputs[0] == 0  # payload: below 30 %
+    rig.eps.set_soc(50.0)
+    rig.run(3.0)
+    assert emu.outputs[0] == 0  # payload: back above 50 %, not at it
+    rig.eps.set_soc(50.5)
+    rig.run(2.0)
+    assert emu.outputs[0] == 1
