@@ -74,7 +74,8 @@ def test_tm_made_between_passes_survives_a_power_cycle_and_goes_down_by_priority
     assert len(exe.apps["comms"].downlink.queue) >= queued
     ground = Ground(tmp_path / "keys.json")
     tms = ground.downlink(exe.apps["comms"].take_frames())
-    hot = next(i for i, t in enumerate(tms) if (t.service, t.subtype, t.apid) == (5, 4, SAMPLE_APID))
+    hot = next(i for i, t in enumerate(tms)
+               if (t.service, t.subtype, t.apid) == (5, 4, SAMPLE_APID))
     # the HIGH event first: only events of its rank (an overrun a loaded machine may
     # cause is MEDIUM) may go down before it
     assert all((t.service, t.subtype) in ((5, 3), (5, 4)) for t in tms[:hot])
