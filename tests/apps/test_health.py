@@ -3,6 +3,7 @@ its real collaborators: the P31u driver on its emulator, a store file, the execu
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from fsw.apps.fdir import FdirApp
 from fsw.apps.mode import Mode, ModeManagerApp, SafeCause
 from fsw.apps.sample import SampleApp
 from fsw.core import (
+    COMMAND_RESULT_MSG,
     EVENT_MSG,
     App,
     AppSpec,
@@ -372,8 +374,6 @@ def test_a_watched_app_whose_cycles_stop_is_lost_after_the_timeout_and_back_when
     timeout_s, or that has failed, is reported lost and the response is sent;
     it is reported back once its count moves again. Each response carries the
     request ID 0xFDFF0000 | the lost app's APID."""
-    from fsw.core import COMMAND_RESULT_MSG
-
     exe = Executive(VirtualClock(), rate_groups_hz=(1.0, 0.1))
     exe.add_app(AppSpec("slow", Slow, 0.1))
     exe.add_app(AppSpec("flaky", Flaky, 1.0, {"fail_after": 2}))
@@ -408,8 +408,6 @@ def test_a_watched_app_whose_cycles_stop_is_lost_after_the_timeout_and_back_when
 
 
 def test_a_monitor_response_carries_the_monitor_index_in_its_request_id():
-    from fsw.core import COMMAND_RESULT_MSG
-
     rig = signal_rig([
         {"name": "never", "parameter": "TestSignal.value", "high": 1e9, "response": NOOP},
         {"name": "value_high", "parameter": "TestSignal.value", "high": 10.0,
@@ -615,8 +613,6 @@ def test_a_new_fdir_table_skips_samples_of_messages_it_no_longer_watches():
     vector.queue = [((0.0, 0.0, 0.0), 0)] * 20  # a sample every cycle
     rig.run(2.5)
     tables = rig.exe.context.tables
-    import json
-
     tables.load("fdir", json.dumps({"monitors": [
         {"name": "s", "parameter": "eps.soc_pct", "low": 0.0, "response": NOOP}]}).encode())
     tables.validate("fdir")
