@@ -601,8 +601,9 @@ def test_more_heartbeats_than_fdir_can_hold_are_named_by_its_pipe():
     exe.add_app(AppSpec("fdir", FdirApp, 1.0, {"heartbeats": {"apps": ["idle0"]}}))
     assert exe.boot() == []
     exe.run(2.0)
-    assert any(e.text.startswith("pipe fdir.heartbeats full: dropped ")
-               for e in exe.events.recent)
+    # 71 heartbeats a period (70 apps and FDIR itself), 64 kept
+    assert [e.text for e in exe.events.recent if e.text.startswith("pipe ")] == [
+        "pipe fdir.heartbeats full: dropped 7, last 0x0808"]
 
 
 def test_a_new_fdir_table_skips_samples_of_messages_it_no_longer_watches():
@@ -629,3 +630,38 @@ def test_an_enable_gate_that_names_nothing_is_refused_with_where():
          "enable_if": {"parameter": "nowhere.mode", "values": [1]}}]})
     assert problems == ["monitors[0].enable_if.parameter 'nowhere.mode': "
                         "no app or message 'nowhere'"]
+
+
+def test_fdir_defaults_and_a_response_to_an_app_not_running():
+    """docs/autonomy.md: heartbeats time out after 10 s and the watchdog is
+    kicked every 10 s unless configured; the first kick is at once. A response
+    step to an app that is not running is left out and said so, and FDIR runs."""
+    emu = P31uEmulator(soc=0.8)
+    i2c = SimI2C("i2c0")
+    i2c.attach(0x02, emu)
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0, 0.05), devices={"eps": P31u(i2c)})
+    exe.add_app(AppSpec("slow", Slow, 0.05))  # cycles every 20 s
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {
+        "watchdog": {"device": "eps"},
+        "heartbeats": {"apps": ["slow"], "response": [{"app": "sample", "command": "noop"}]}}))
+    assert exe.boot() == []
+    fdir = exe.apps["fdir"]
+    exe.run(0.5)
+    assert emu.wdt_kicks == 1 and fdir.housekeeping_values()["watchdog_held"] is False
+    exe.run(10.0)  # kicks at 0 and 10 s; the slow app not yet lost at 10 s
+    assert emu.wdt_kicks == 2 and "slow" not in fdir.lost
+    exe.run(2.0)  # lost once more than 10 s passed without a cycle
+    assert "slow" in fdir.lost
+    texts = [e.text for e in exe.events.recent]
+    assert "left out at boot: heartbeats.response[0]: sample.noop" in texts
+    assert "app slow heartbeat lost: no cycle for 11 s" in texts
+    assert fdir.state.name == "RUNNING"
+
+
+def test_without_a_watchdog_nothing_is_held():
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {}))
+    assert exe.boot() == []
+    exe.run(3.0)
+    hk = exe.apps["fdir"].housekeeping_values()
+    assert (hk["watchdog_kicks"], hk["watchdog_held"], hk["apps_lost"]) == (0, False, 0)
