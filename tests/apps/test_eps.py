@@ -147,6 +147,8 @@ def test_read_and_switch_failures_are_counted_and_reported():
 
 
 @pytest.mark.parametrize("content, problem", [
+    ({"shed": []}, "shed is not a known key"),
+    ({"shed": []}, "order is missing"),
     ({"order": [{"channel": "payload", "off_below_pct": 30.0}]},
      "order[0].on_above_pct"),
     ({"order": [{"channel": "payload", "off_below_pct": 30.0, "on_above_pct": 50.0},

@@ -426,6 +426,8 @@ def test_a_monitor_response_carries_the_monitor_index_in_its_request_id():
 
 @pytest.mark.parametrize("content, problem", [
     ({"monitors": {"name": "x"}}, "monitors must be a list"),
+    ({"limits": []}, "limits is not a known key"),
+    ({"limits": []}, "monitors is missing"),
     ({"monitors": [{"name": "x", "parameter": "TestSignal.value", "response": []},
                    {"name": "x", "parameter": "TestSignal.flags", "response": []}]},
      "monitors[1].name 'x' is used twice"),
@@ -665,3 +667,35 @@ def test_without_a_watchdog_nothing_is_held():
     exe.run(3.0)
     hk = exe.apps["fdir"].housekeeping_values()
     assert (hk["watchdog_kicks"], hk["watchdog_held"], hk["apps_lost"]) == (0, False, 0)
+
+
+def test_fdir_table_problems_are_exact_and_every_entry_is_checked():
+    rig = signal_rig([])
+    fdir = rig.exe.apps["fdir"]
+    assert fdir.validate_table({"monitors": {"name": "x"}}) == ["monitors must be a list"]
+    problems = fdir.validate_table({"monitors": [
+        {"name": "a", "parameter": "TestSignal.value", "persistence": 0, "response": []},
+        {"name": "b", "parameter": "TestSignal.value", "mask": -1, "response": []}]})
+    assert problems == ["monitors[0].persistence must be an integer 1-10000",
+                        "monitors[1].mask must be a positive integer"]
+
+
+def test_a_critical_app_that_never_booted_holds_the_watchdog_from_the_start():
+    emu = P31uEmulator(soc=0.8)
+    i2c = SimI2C("i2c0")
+    i2c.attach(0x02, emu)
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,), devices={"eps": P31u(i2c)})
+    exe.add_app(AppSpec("sample", SampleApp, 1.0))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {
+        "watchdog": {"device": "eps"},
+        "heartbeats": {"critical": ["ghost"], "response": NOOP}}))
+    assert exe.boot() == []
+    results = exe.bus.create_pipe("test.results", 16)
+    exe.bus.subscribe(results, COMMAND_RESULT_MSG.msg_id)
+    exe.run(3.0)
+    assert emu.wdt_kicks == 0
+    texts = [e.text for e in exe.events.recent]
+    assert "app ghost heartbeat lost: not running" in texts
+    assert "hardware watchdog no longer kicked: ghost is lost" in texts
+    # the response went out at boot, before this pipe: the sample app ran it once
+    assert exe.apps["sample"].cmd_count == 1
