@@ -4,9 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.tessera-installed
 CSRC   := $(wildcard csrc/*.c csrc/*.h) csrc/build_ffi.py
-# The HAL modules compiled with mypyc (setup.py; hal/_compiled.py runs their
-# source instead whenever the build is older than it).
-NATIVE := hal/compiled_modules.txt $(shell grep -v '^\#' hal/compiled_modules.txt)
+# The modules compiled with mypyc, listed per layer (setup.py; hal/_compiled.py
+# runs their source instead whenever the build is older than it).
+LISTS  := $(wildcard hal/compiled_modules.txt fsw/compiled_modules.txt ground/compiled_modules.txt)
+NATIVE := $(LISTS) $(shell cat $(LISTS) | grep -v '^\#')
 
 .PHONY: all demo test soak mutants lint ext bench fuzz clean
 
@@ -16,7 +17,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 
-# Reinstalling rebuilds the C extension and the compiled HAL modules whenever
+# Reinstalling rebuilds the C extension and the compiled modules whenever
 # csrc/, those modules or the metadata change.
 $(STAMP): $(BIN)/python pyproject.toml setup.py $(CSRC) $(NATIVE)
 	$(BIN)/python -m pip install -q -e '.[test,ground]'

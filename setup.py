@@ -1,12 +1,14 @@
-"""Build hook: the C core and the compiled HAL modules.
+"""Build hook: the C core and the modules compiled with mypyc.
 
 All project metadata lives in pyproject.toml. setup() takes what it cannot:
 cffi's ``cffi_modules`` (csrc/ into the extension fsw.gnc._core) and the
-mypyc build of the modules in hal/compiled_modules.txt (the emulators, sim
-buses and drivers of the register path; hal/_compiled.py decides at import
-whether that build or the Python source runs). The mypyc build is optional:
-when mypyc is missing, TESSERA_PURE_PYTHON=1 is set, or it fails, the
-package installs with the Python source alone.
+mypyc build of the modules each layer lists in its compiled_modules.txt
+(hal/: the emulators, buses and drivers of the register path; fsw/ and
+ground/: the flight and simulator code every 10 Hz cycle runs), one library
+per layer; hal/_compiled.py decides at import whether that build or the
+Python source runs. The mypyc build is optional: when mypyc is missing,
+TESSERA_PURE_PYTHON=1 is set, or it fails, the package installs with the
+Python source alone.
 """
 
 import os
@@ -16,10 +18,14 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
+LAYERS = ("hal", "fsw", "ground")  # as hal/_compiled.py, which setup cannot import
 
-def compiled_modules() -> list[str]:
-    listing = Path(__file__).with_name("hal").joinpath("compiled_modules.txt").read_text()
-    return [line.strip() for line in listing.splitlines()
+
+def layer_modules(layer: str) -> list[str]:
+    listing = Path(__file__).with_name(layer).joinpath("compiled_modules.txt")
+    if not listing.exists():
+        return []
+    return [line.strip() for line in listing.read_text().splitlines()
             if line.strip() and not line.startswith("#")]
 
 
@@ -29,16 +35,19 @@ def native_extensions() -> list:
     try:
         from mypyc.build import mypycify
     except ImportError:
-        print("mypyc not found: the HAL modules stay Python source", file=sys.stderr)
+        print("mypyc not found: the listed modules stay Python source", file=sys.stderr)
         return []
     try:
         # The build environment holds only the build requirements: crcmod and
         # the like are not there to type-check against (numpy is, so the
         # types are those a developer's tree sees).
-        extensions = mypycify(["--ignore-missing-imports", *compiled_modules()],
-                              group_name="hal._native", opt_level="3")
+        groups = [(layer_modules(layer), f"{layer}._native") for layer in LAYERS
+                  if layer_modules(layer)]
+        extensions = mypycify(["--ignore-missing-imports",
+                               *[path for paths, _ in groups for path in paths]],
+                              separate=groups, opt_level="3")
     except (Exception, SystemExit) as exc:  # a failed type check exits
-        print(f"mypyc could not compile the HAL modules ({exc}): they stay Python source",
+        print(f"mypyc could not compile the listed modules ({exc}): they stay Python source",
               file=sys.stderr)
         return []
     for extension in extensions:

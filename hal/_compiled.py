@@ -1,19 +1,24 @@
-"""Which build of the compiled HAL modules runs: mypyc's or the Python source.
+"""Which build of the compiled modules runs: mypyc's or the Python source.
 
-setup.py compiles the modules listed in `compiled_modules.txt` with mypyc
-into one library, `hal._native__mypyc`, and one small extension per module
-next to its source; Python's import system then prefers the extension. The
-Python source stays the source of truth, and this module makes sure a stale
-or partial build never runs: every listed module is loaded from its source
-instead when
+setup.py compiles the modules listed in each layer's `compiled_modules.txt`
+(hal/, fsw/, ground/) with mypyc, one library per layer
+(`hal._native__mypyc`, `fsw._native__mypyc`, `ground._native__mypyc`) and
+one small extension per module next to its source; Python's import system
+then prefers the extension. The Python source stays the source of truth,
+and this module makes sure a stale or partial build never runs: every
+listed module of every layer is loaded from its source instead when
 
 - the environment sets TESSERA_PURE_PYTHON=1 (mutation testing, debugging,
   and the test that holds both builds to the same results), or
-- the library or any module's extension is missing, or
-- any listed source is newer than the library (edited since the build).
+- a library or any module's extension is missing, or
+- any listed source is newer than its layer's library (edited since the
+  build).
 
-All or none: compiled code reaches the classes of the other compiled
-modules directly, so a mix of the two builds is never loaded.
+All or none: compiled code reaches the classes and functions of the other
+compiled modules directly, across layers too, so a mix of the two builds is
+never loaded. The decision is taken once, when `hal` is first imported;
+`fsw` and `ground` import `hal` before anything else so that it always
+comes first.
 """
 
 from __future__ import annotations
@@ -35,18 +40,29 @@ else:
         the compiler, nothing to do when the source runs."""
         return lambda cls: cls
 
-__all__ = ["LIBRARY", "compiled_modules", "mypyc_attr", "running_compiled", "use_source"]
+__all__ = ["LAYERS", "LIBRARY", "compiled_modules", "layer_modules", "mypyc_attr",
+           "running_compiled", "use_source"]
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = "hal._native__mypyc"
 PURE_ENV = "TESSERA_PURE_PYTHON"
+# Each layer's compiled modules form one mypyc group: `<layer>._native`.
+LAYERS = ("hal", "fsw", "ground")
+
+
+def layer_modules(layer: str) -> list[str]:
+    """Source paths (relative to the project root) of one layer's compiled
+    modules, from `<layer>/compiled_modules.txt` (none when it has no list)."""
+    listing = ROOT / layer / "compiled_modules.txt"
+    if not listing.exists():
+        return []
+    return [line.strip() for line in listing.read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
 
 
 def compiled_modules() -> list[str]:
-    """Source paths (relative to the project root) of the compiled modules."""
-    listing = Path(__file__).with_name("compiled_modules.txt").read_text()
-    return [line.strip() for line in listing.splitlines()
-            if line.strip() and not line.startswith("#")]
+    """Source paths (relative to the project root) of every compiled module."""
+    return [path for layer in LAYERS for path in layer_modules(layer)]
 
 
 def _module_name(path: str) -> str:
@@ -61,17 +77,21 @@ def _extension(source: Path) -> Path | None:
     return None
 
 
-def _build_is_current(paths: Sequence[str]) -> bool:
-    # The library holds all the compiled code and is rebuilt whenever any
-    # source changes; the per-module extensions are shims that only import it.
-    library = _extension(ROOT / "hal" / "_native__mypyc.py")
-    if library is None:
-        return False
-    built_s = library.stat().st_mtime
-    for path in paths:
-        source = ROOT / path
-        if _extension(source) is None or source.stat().st_mtime > built_s:
+def _build_is_current() -> bool:
+    # A layer's library holds all its compiled code and is rebuilt whenever
+    # any source changes; the per-module extensions are shims that import it.
+    for layer in LAYERS:
+        paths = layer_modules(layer)
+        if not paths:
+            continue
+        library = _extension(ROOT / layer / "_native__mypyc.py")
+        if library is None:
             return False
+        built_s = library.stat().st_mtime
+        for path in paths:
+            source = ROOT / path
+            if _extension(source) is None or source.stat().st_mtime > built_s:
+                return False
     return True
 
 
@@ -96,7 +116,7 @@ def use_source() -> bool:
         if isinstance(finder, _SourceFinder):
             return True
     paths = compiled_modules()
-    if os.environ.get(PURE_ENV, "") not in ("", "0") or not _build_is_current(paths):
+    if os.environ.get(PURE_ENV, "") not in ("", "0") or not _build_is_current():
         sys.meta_path.insert(0, _SourceFinder({_module_name(p): ROOT / p for p in paths}))
         return True
     return False

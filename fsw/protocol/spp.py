@@ -9,9 +9,9 @@ packet data length (16) = octets in the data field - 1.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from types import MethodType
+from typing import Final
 
 import numpy as np
 
@@ -32,121 +32,58 @@ IDLE_FILL = 0x55  # idle data pattern is mission-defined (133.0-B-2 4.1.4.2.4)
 _HDR = struct.Struct(">HHH")
 _unpack_hdr = _HDR.unpack_from
 _pack_hdr = _HDR.pack
-_unpack_octets = struct.Struct(">BBBBH").unpack_from
-
-# Tables that replace bit arithmetic on the hot path: CPython 3.11 runs `&`,
-# `>>` and `*` on ints through generic code and allocates most results over
-# 256, while a tuple lookup hands back an existing object. The header is
-# decoded octet by octet (struct hands out octets as CPython's cached small
-# ints) and each octet split by lookup.
-# _ROWS[high][low] is the number high * 256 + low: a count or APID from its
-# bits above the low octet and its low octet (64 rows of 256 existing ints,
-# all 16,384 counts; about 0.65 MB).
-_ROWS = tuple(tuple(range(h << 8, (h + 1) << 8)) for h in range(0x40))
-# Octet 0 of a version-0 header (0..0x1F) -> (packet type, secondary header
-# flag, row of the APIDs whose bits 10-8 it holds).
-_OCTET0 = tuple((b >> 4, (b & 8) != 0, _ROWS[b & 7]) for b in range(0x20))
-# Octet 2 -> (sequence flags, row of the counts whose bits 13-8 it holds).
-_OCTET2 = tuple((b >> 6, _ROWS[b & 0x3F]) for b in range(0x100))
-# The packet type and sequence flags in their header words.
-_TYPE_BITS = (0, 0x1000)
-_FLAGS_BITS = (0, 0x4000, 0x8000, 0xC000)
-
-# One pair of struct.Structs per packet length up to _SHAPED_MAX octets,
-# built on first use: `encode` packs the three header words and the data
-# field in one call, `decode` unpacks the header octets and the data field in
-# one call (no separate header, slice or concatenation). The tables hold the
-# Structs' bound `pack` and `unpack`. A Struct is about 300 octets; longer
-# packets take the two-step path (header Struct, then concatenation or
-# slice), whose cost is small beside their data.
-_SHAPED_MAX = 1024
-_packers: list[Callable[..., bytes] | None] = (
-    [None] * (_SHAPED_MAX - PRIMARY_HEADER_LEN + 1))  # by data field length
-_unpackers: list[Callable[[bytes | bytearray | memoryview], tuple] | None] = (
-    [None] * (_SHAPED_MAX + 1))  # by packet length
-
-
-def _shape(length: int) -> Callable[..., bytes] | None:
-    """Build the packer and unpacker of packets of `length` octets and return
-    the packer; None for a length with none (outside 7.._SHAPED_MAX)."""
-    if length <= PRIMARY_HEADER_LEN or length > _SHAPED_MAX:
-        return None
-    n = length - PRIMARY_HEADER_LEN
-    _unpackers[length] = struct.Struct(f">BBBBH{n}s").unpack
-    packer = _packers[n] = struct.Struct(f">HHH{n}s").pack
-    return packer
-
-
-def _decode(unpackers: list, data: bytes | bytearray | memoryview,
-            _octet0: tuple = _OCTET0, _octet2: tuple = _OCTET2) -> SpacePacket:
-    """Decode exactly one packet; the length field must match len(data).
-
-    The packet returned is a SpacePacket made without running the
-    constructor (every field decoded from a version-0 header is in range).
-    """
-    n = len(data)
-    try:
-        unpack = unpackers[n]
-    except IndexError:  # longer than _SHAPED_MAX
-        return _decode_unshaped(data)
-    if unpack is None:
-        if _shape(n) is None:  # shorter than a packet
-            return _decode_unshaped(data)
-        unpack = unpackers[n]
-    b0, b1, b2, b3, length, body = unpack(data)
-    # one test for a good packet; a version other than 0 makes octet 0 > 0x1F
-    if b0 > 0x1F or length + 7 != n:
-        _decode_error(data, b0, length)
-    pkt = _Decoded()
-    pkt.packet_type, pkt.sec_hdr_flag, row = _octet0[b0]
-    pkt.apid = row[b1]
-    pkt.seq_flags, row = _octet2[b2]
-    pkt.seq_count = row[b3]
-    pkt.data = body
-    return pkt
 
 
 class SpacePacket:
     """One Space Packet. `data` is the whole packet data field (secondary
     header included, when `sec_hdr_flag` is set).
 
-    The six fields are plain attributes. The constructor refuses a field out
-    of its range (PacketError, FIELD_RANGE), and so does `encode`, so a bad
-    value written to a field after construction is refused when the packet
-    is built into bytes and never spills into a neighbouring field of the
-    header. Packets compare equal when their fields and data are equal, and
-    are not hashable (they are mutable).
+    The six fields are plain attributes of the types declared below. The
+    constructor refuses a field out of its range (PacketError, FIELD_RANGE),
+    and so does `encode`, so a bad value written to a field after
+    construction is refused when the packet is built into bytes and never
+    spills into a neighbouring field of the header. Packets compare equal
+    when their fields and data are equal, and are not hashable (they are
+    mutable).
 
-    Speed (CPython 3.11, where receivers read every field of every packet):
-    each field is a slot, which reads and writes in a few nanoseconds where a
-    derived property costs about 50 ns; `encode` and `decode` pack and unpack
-    header and data field with one Struct per packet length (up to 1,024
-    octets); `decode` splits the header octets by table lookup and skips the
-    constructor (every field decoded from a version-0 header is in range):
-    the packet it returns is a private subclass that is a SpacePacket in
-    every respect but `type()`. The tables cost about 0.7 MB per process.
+    Speed: the module is compiled with mypyc when the package is built
+    (fsw/compiled_modules.txt; `hal._compiled` runs the Python source
+    instead when the build is missing or older than it). Compiled, the
+    packet is a native class: its fields are stored as C values, the range
+    checks and bit arithmetic run as C, and `decode` builds its packet
+    through the constructor without re-entering the interpreter. A field
+    written with a value of another type (`p.apid = 1.5`, `p.sec_hdr_flag
+    = 1`) is then refused with TypeError at the assignment; the source
+    build takes it and `encode` refuses what does not fit.
     """
 
     __slots__ = ("apid", "data", "packet_type", "sec_hdr_flag", "seq_count", "seq_flags")
-    __match_args__ = ("apid", "packet_type", "sec_hdr_flag", "seq_flags", "seq_count", "data")
-    __hash__ = None  # mutable and compared by value
+    __match_args__: Final = ("apid", "packet_type", "sec_hdr_flag", "seq_flags", "seq_count",
+                             "data")
 
-    def __init__(self, apid: int, packet_type: int = TM, sec_hdr_flag: bool = False,
+    apid: int  # 0..0x7FF (0x7FF: idle)
+    packet_type: int  # TM (0) or TC (1)
+    sec_hdr_flag: bool
+    seq_flags: int  # SEQ_CONTINUATION, SEQ_FIRST, SEQ_LAST or SEQ_UNSEGMENTED
+    seq_count: int  # 0..0x3FFF
+    data: bytes  # 1..65,536 octets
+
+    def __init__(self, apid: int, packet_type: int = TM, sec_hdr_flag: bool | int = False,
                  seq_flags: int = SEQ_UNSEGMENTED, seq_count: int = 0,
-                 data: bytes = b"\x00") -> None:
+                 data: bytes | bytearray | memoryview = b"\x00") -> None:
         # one combined check keeps construction cheap on the hot path; each
-        # bound is a comparison of its own, which CPython 3.11 runs in fewer
-        # steps than a chained comparison (`0 <= x <= m`)
+        # bound is a comparison of its own, which the source build runs in
+        # fewer steps than a chained comparison (`0 <= x <= m`)
         if not (apid >= 0 and apid <= 0x7FF and (packet_type == 0 or packet_type == 1)
                 and seq_flags >= 0 and seq_flags <= 3 and seq_count >= 0
-                and seq_count <= 0x3FFF and 0 < len(data) <= 65536):
+                and seq_count <= 0x3FFF and len(data) > 0 and len(data) <= 65536):
             _range_error(apid, packet_type, seq_flags, seq_count, data)
         self.apid = apid
         self.packet_type = packet_type
         self.sec_hdr_flag = True if sec_hdr_flag else False
         self.seq_flags = seq_flags
         self.seq_count = seq_count
-        self.data = data if data.__class__ is bytes else bytes(data)
+        self.data = data if isinstance(data, bytes) else bytes(data)
 
     @property
     def is_idle(self) -> bool:
@@ -160,12 +97,12 @@ class SpacePacket:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SpacePacket):
             return NotImplemented
-        return (self.apid == other.apid  # type: ignore[attr-defined]
-                and self.seq_count == other.seq_count  # type: ignore[attr-defined]
-                and self.packet_type == other.packet_type  # type: ignore[attr-defined]
-                and self.sec_hdr_flag == other.sec_hdr_flag  # type: ignore[attr-defined]
-                and self.seq_flags == other.seq_flags  # type: ignore[attr-defined]
-                and self.data == other.data)  # type: ignore[attr-defined]
+        return (self.apid == other.apid and self.seq_count == other.seq_count
+                and self.packet_type == other.packet_type
+                and self.sec_hdr_flag == other.sec_hdr_flag
+                and self.seq_flags == other.seq_flags and self.data == other.data)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable and compared by value
 
     def __repr__(self) -> str:
         return (f"SpacePacket(apid={self.apid}, "
@@ -179,8 +116,7 @@ class SpacePacket:
 
     # --- wire format ---
 
-    def encode(self, _packers=_packers, _type_bits=_TYPE_BITS,
-               _flags_bits=_FLAGS_BITS) -> bytes:
+    def encode(self) -> bytes:
         """The packet as transmitted: primary header + data field.
 
         Raises PacketError (FIELD_RANGE) if a field was set out of its range.
@@ -193,27 +129,34 @@ class SpacePacket:
         n = len(data)
         if not (apid >= 0 and apid <= 0x7FF and (packet_type == 0 or packet_type == 1)
                 and seq_flags >= 0 and seq_flags <= 3 and seq_count >= 0
-                and seq_count <= 0x3FFF):
+                and seq_count <= 0x3FFF and n > 0 and n <= 65536):
             _range_error(apid, packet_type, seq_flags, seq_count, data)
         # the fields are in range, so they occupy disjoint bits and + is |
-        w0 = (_type_bits[packet_type] + 0x800 + apid if self.sec_hdr_flag
-              else _type_bits[packet_type] + apid)
-        try:  # a packer exists only for data fields of 1 to _SHAPED_MAX - 6 octets
-            pack = _packers[n]
-        except IndexError:
-            pack = None
-        if pack is None:
-            pack = _shape(n + PRIMARY_HEADER_LEN)
-            if pack is None:
-                if n == 0 or n > 65536:
-                    _range_error(apid, packet_type, seq_flags, seq_count, data)
-                return _pack_hdr(w0, _flags_bits[seq_flags] + seq_count, n - 1) + data
-        return pack(w0, _flags_bits[seq_flags] + seq_count, n - 1, data)
+        w0 = packet_type * 0x1000 + apid
+        if self.sec_hdr_flag:
+            w0 += 0x800
+        return _pack_hdr(w0, seq_flags * 0x4000 + seq_count, n - 1) + data
 
-    # A method bound once to the unpackers' table rather than a staticmethod:
-    # CPython 3.11 specialises a call through the class (`SpacePacket.decode`)
-    # for a bound method but not for a staticmethod (about 10 ns a call).
-    decode = MethodType(_decode, _unpackers)
+    @staticmethod
+    def decode(data: bytes | bytearray | memoryview) -> SpacePacket:
+        """Decode exactly one packet; the length field must match len(data).
+
+        Raises PacketError: TRUNCATED under 7 octets, BAD_VERSION for a
+        version other than 0, LENGTH_MISMATCH when the length field
+        disagrees with the octets given.
+        """
+        raw = data if isinstance(data, bytes) else bytes(data)
+        n = len(raw)
+        if n < 7:
+            raise PacketError(Reason.TRUNCATED, f"{n} octets, a packet has at least 7")
+        # octet by octet: the compiled build indexes bytes as C octets
+        octet0 = raw[0]
+        length = raw[4] * 256 + raw[5]
+        if octet0 > 0x1F or length + 7 != n:  # a version other than 0 makes octet 0 > 0x1F
+            _decode_error(n, octet0, length)
+        octet2 = raw[2]
+        return SpacePacket((octet0 & 7) * 256 + raw[1], octet0 >> 4, (octet0 & 8) != 0,
+                           octet2 >> 6, (octet2 & 0x3F) * 256 + raw[3], raw[6:])
 
     @classmethod
     def decode_from(cls, buf: bytes | bytearray | memoryview,
@@ -225,46 +168,17 @@ class SpacePacket:
         if end > len(buf):
             raise PacketError(Reason.TRUNCATED, f"packet needs {end - offset} octets, "
                               f"{len(buf) - offset} left")
-        return cls.decode(memoryview(buf)[offset:end]), end
+        return SpacePacket.decode(memoryview(buf)[offset:end]), end
 
 
-class _Decoded(SpacePacket):
-    """A SpacePacket made by `decode`, whose fields it sets itself.
-
-    Creating it runs no Python constructor (`object.__init__` is C), which in
-    CPython 3.11 costs half of `object.__new__(SpacePacket)`. It is a
-    SpacePacket in every respect (isinstance, equality, repr, match, copy and
-    pickle, which rebuild a SpacePacket).
-    """
-
-    __slots__ = ()
-    __init__ = object.__init__
-
-
-def _decode_unshaped(data: bytes | bytearray | memoryview) -> SpacePacket:
-    """`SpacePacket.decode` for a length with no Struct of its own, or malformed input."""
-    try:
-        b0, b1, b2, b3, length = _unpack_octets(data)
-    except struct.error:  # under 6 octets
-        raise PacketError(Reason.TRUNCATED, f"{len(data)} octets, a packet has at "
-                          "least 7") from None
-    if b0 > 0x1F or length + 7 != len(data):
-        _decode_error(data, b0, length)
-    return SpacePacket((b0 & 7) << 8 | b1, b0 >> 4, (b0 & 8) != 0, b2 >> 6,
-                       (b2 & 0x3F) << 8 | b3, bytes(data[6:]))
-
-
-def _decode_error(data: bytes | bytearray | memoryview, octet0: int, length: int) -> None:
-    n = len(data)
-    if n < 7:
-        raise PacketError(Reason.TRUNCATED, f"{n} octets, a packet has at least 7")
+def _decode_error(n: int, octet0: int, length: int) -> None:
     if octet0 > 0x1F:
         raise PacketError(Reason.BAD_VERSION, f"packet version {octet0 >> 5}")
     raise PacketError(Reason.LENGTH_MISMATCH, f"length field says {length + 7} octets, got {n}")
 
 
 def _range_error(apid: int, packet_type: int, seq_flags: int, seq_count: int,
-                 data: bytes) -> None:
+                 data: bytes | bytearray | memoryview) -> None:
     if not 0 <= apid <= 0x7FF:
         raise PacketError(Reason.FIELD_RANGE, f"APID {apid}")
     if packet_type not in (TM, TC):
@@ -419,7 +333,7 @@ def decode_bulk(buf: bytes | bytearray | memoryview | np.ndarray) -> PacketTable
         if n < 7:
             raise PacketError(Reason.TRUNCATED, "buffer shorter than one packet")
         out = []
-        mv = buf if isinstance(buf, (bytes, bytearray)) else memoryview(raw)
+        mv = buf if isinstance(buf, (bytes, bytearray)) else raw.data
         off = 0
         while off < n:
             if n - off < PRIMARY_HEADER_LEN:
@@ -429,13 +343,13 @@ def decode_bulk(buf: bytes | bytearray | memoryview | np.ndarray) -> PacketTable
         if off != n:
             raise PacketError(Reason.TRUNCATED, "last packet runs past the buffer")
         offsets = np.asarray(out, dtype=np.int64)
-    w0 = (raw[offsets].astype(np.uint16) << 8) | raw[offsets + 1]
-    w1 = (raw[offsets + 2].astype(np.uint16) << 8) | raw[offsets + 3]
+    word0: np.ndarray = (raw[offsets].astype(np.uint16) << 8) | raw[offsets + 1]
+    word1: np.ndarray = (raw[offsets + 2].astype(np.uint16) << 8) | raw[offsets + 3]
     ln = ((raw[offsets + 4].astype(np.int64) << 8) | raw[offsets + 5]) + 7
-    if np.any(w0 & 0xE000):
+    if np.any(word0 & 0xE000):
         raise PacketError(Reason.BAD_VERSION, "packet version not 0")
-    return PacketTable(raw, offsets, ln, w0 & 0x7FF, (w0 >> 12) & 1, (w0 >> 11) & 1,
-                       w1 >> 14, w1 & 0x3FFF)
+    return PacketTable(raw, offsets, ln, word0 & 0x7FF, (word0 >> 12) & 1, (word0 >> 11) & 1,
+                       word1 >> 14, word1 & 0x3FFF)
 
 
 @dataclass(frozen=True)

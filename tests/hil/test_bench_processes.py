@@ -360,6 +360,7 @@ def test_bad_input_is_one_line_and_status_2(args: list[str], message: str,
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # one orbit in lockstep: minutes on a quiet machine, more loaded
 def test_full_orbit_reference_detumble(tmp_path: Path) -> None:
     bench = start_bench(tmp_path, (ROOT / "hil" / "scenarios" / "detumble.toml").read_text())
     fsw = tessera("fsw", "--backend", "tunnel", "--port", str(tmp_path / "link"))

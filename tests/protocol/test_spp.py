@@ -265,6 +265,8 @@ def test_setting_a_field_changes_only_that_field(p, field, value):
     limit = {"apid": 0x7FF, "packet_type": 1, "sec_hdr_flag": None, "seq_flags": 3,
              "seq_count": 0x3FFF}[field]
     before = {f: getattr(p, f) for f in FIELDS}
+    if limit is None:
+        value = bool(value)  # the flag is a bool (the compiled build refuses an int)
     setattr(p, field, value)
     if limit is not None and not 0 <= value <= limit:
         # a value past the field's width would spill into its neighbours on
@@ -274,9 +276,8 @@ def test_setting_a_field_changes_only_that_field(p, field, value):
         assert e.value.reason == Reason.FIELD_RANGE
         assert {f: getattr(p, f) for f in FIELDS} == dict(before, **{field: value})
         return
-    want = dict(before, **{field: bool(value) if limit is None else value})
-    assert {f: bool(getattr(p, f)) if f == "sec_hdr_flag" else getattr(p, f)
-            for f in FIELDS} == want
+    want = dict(before, **{field: value})
+    assert {f: getattr(p, f) for f in FIELDS} == want
     assert p.encode() == reference_encode(*want.values(), p.data)
 
 
@@ -403,29 +404,22 @@ def test_bulk_decoding_refuses_other_versions_and_short_buffers_with_reasons():
     assert str(e.value) == "truncated: trailing 1 octets"
 
 
-@given(packets, st.integers(-8, 8), st.binary(max_size=40))
+@given(packets, st.integers(1, 65536), st.binary(max_size=40))
 # the highest first header word of version 0 (133.0-B-2 4.1.3: TC, secondary
 # header, APID 0x7FF): 0x1FFF, the last value the version check lets through
-@example(SpacePacket(0x7FF, TC, True, 3, 0x3FFF, b"\xff"), 0, b"")
-def test_the_two_step_path_past_the_struct_limit_gives_the_same_results(p, past, junk):
-    """Packets around the longest with Structs of their own encode and decode
-    alike, and the two-step decoder agrees with the one-step one on any input."""
-    import fsw.protocol.spp as spp
-
-    raw = p.encode()
-    unshaped = spp._decode_unshaped(raw)
-    assert spp._decode_unshaped(bytearray(raw)) == unshaped == SpacePacket.decode(raw) == p
-    assert unshaped.encode() == raw
-    for bad in (junk, raw[:-1], b"\x20" + raw[1:]):
-        _decodes_as_the_definition_says(spp._decode_unshaped, bad)
-    size = spp._SHAPED_MAX + past - 6  # a data field either side of the limit
+@example(SpacePacket(0x7FF, TC, True, 3, 0x3FFF, b"\xff"), 1, b"")
+@example(SpacePacket(0x7FF, TC, True, 3, 0x3FFF, b"\xff"), 65536, b"")  # the longest
+def test_packets_of_any_length_encode_and_decode_from_any_buffer(p, size, junk):
+    """Packets from the shortest data field (1 octet) to the longest (65,536)
+    encode as the definition says and decode from bytes, bytearray and
+    memoryview alike; junk and damaged packets are refused with their reason."""
     p.data = (p.data * size)[:size]
     raw = p.encode()
     assert raw == reference_encode(p.apid, p.packet_type, p.sec_hdr_flag, p.seq_flags,
                                    p.seq_count, p.data)
-    assert _decodes_as_the_definition_says(SpacePacket.decode, raw) == p
-    assert _decodes_as_the_definition_says(SpacePacket.decode, memoryview(raw)) == p
-    for bad in (raw[:-1], raw + b"x", b"\x40" + raw[1:]):
+    for buffer in (raw, bytearray(raw), memoryview(raw)):
+        assert _decodes_as_the_definition_says(SpacePacket.decode, buffer) == p
+    for bad in (junk, raw[:-1], raw + b"x", b"\x20" + raw[1:], b"\x40" + raw[1:]):
         _decodes_as_the_definition_says(SpacePacket.decode, bad)
 
 
