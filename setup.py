@@ -13,6 +13,7 @@ Python source alone.
 
 import os
 import sys
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 from setuptools import setup
@@ -29,7 +30,21 @@ def layer_modules(layer: str) -> list[str]:
             if line.strip() and not line.startswith("#")]
 
 
+def remove_stale_extensions(listed: set[str]) -> None:
+    """Delete the extension of any module no longer listed: left beside its
+    source by an earlier build, it would be imported instead of the source."""
+    root = Path(__file__).parent
+    for layer in LAYERS:
+        for suffix in EXTENSION_SUFFIXES:
+            for extension in (root / layer).rglob("*" + suffix):
+                source = extension.with_name(extension.name.removesuffix(suffix) + ".py")
+                relative = source.relative_to(root).as_posix()
+                if source.exists() and relative not in listed:
+                    extension.unlink()
+
+
 def native_extensions() -> list:
+    remove_stale_extensions({path for layer in LAYERS for path in layer_modules(layer)})
     if os.environ.get("TESSERA_PURE_PYTHON", "") not in ("", "0"):
         return []
     try:

@@ -21,12 +21,14 @@ import threading
 import time
 
 from hal import BusBusyError, DataError
+from hal._compiled import mypyc_attr
 
 __all__ = ["CAN", "I2C", "SPI", "UART", "CanMessage", "Listener", "Lockable", "Match"]
 
 _Buffer = bytes | bytearray | memoryview
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # backends subclass it outside the compiled modules
 class Lockable:
     """The busio locking protocol: `try_lock()`/`unlock()`, or `with bus:`.
 
@@ -63,6 +65,7 @@ class Lockable:
         """Release backend resources (file descriptors); default: nothing to do."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # backends subclass it outside the compiled modules
 class I2C(Lockable):
     """I2C controller (busio.I2C shape). Addresses are 7-bit (0x00-0x7F).
 
@@ -133,6 +136,7 @@ def check_address(address: int) -> int:
 
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # backends subclass it outside the compiled modules
 class SPI(Lockable):
     """SPI controller (busio.SPI shape) with numbered chip selects.
 
@@ -206,6 +210,7 @@ class SPI(Lockable):
         raise NotImplementedError
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # backends subclass it outside the compiled modules
 class UART:
     """Serial port (busio.UART shape). Reads wait at most `timeout` seconds
     and return what arrived (possibly nothing), never block longer.
@@ -283,12 +288,9 @@ class CanMessage:
     def checked_by_caller(cls, id: int, data: bytes, extended: bool = False) -> CanMessage:
         """A frame whose identifier range and `bytes` payload of at most 8
         the caller has already ensured (a driver's or emulator's own fixed
-        frames): the constructor's checks skipped on the per-cycle path."""
-        msg = cls.__new__(cls)
-        msg.id = id
-        msg.data = data
-        msg.extended = extended
-        return msg
+        frames). It is made by the constructor all the same: a compiled class
+        is only made through it, and compiled its checks cost next to nothing."""
+        return cls(id, data, extended=extended)
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, CanMessage) and self.id == other.id
@@ -368,6 +370,7 @@ class Listener:
         self.deinit()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # backends subclass it outside the compiled modules
 class CAN(Lockable):
     """CAN controller (canio.CAN shape): `send(message)` and
     `listen(matches, timeout) -> Listener`.

@@ -298,7 +298,7 @@ class App:
 
     def event(self, event: EventDef, **values: Any) -> None:
         """Raise declared `event` with the values its text format names (squelch applies)."""
-        if self.EVENT_TABLE.get(getattr(event, "id", None)) is not event:
+        if self.EVENT_TABLE.get(getattr(event, "id", -1)) is not event:
             raise TypeError(f"app {self.NAME}: event {event!r} is not declared in its EVENTS")
         self.ctx.events.emit(self.APID, event, **values)
 

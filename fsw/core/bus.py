@@ -113,6 +113,12 @@ class SoftwareBus:
         """Every registered message id with its layout."""
         return {mid: r.mtype for mid, r in self._routes.items()}
 
+    def registered_count(self) -> int:
+        """How many message ids are registered (ids are never withdrawn, so a
+        change in this count is how a periodic check sees new ones without
+        copying the table)."""
+        return len(self._routes)
+
     def names(self) -> dict[int, str]:
         """Every registered message id with the name it was registered under."""
         return dict(self._names)
@@ -146,29 +152,32 @@ class SoftwareBus:
         return dict(self._pipes)
 
     # -- the hot path ----------------------------------------------------
-    def publish(self, msg_id: int, payload: bytes) -> None:
-        """Deliver `payload` to every pipe subscribed to `msg_id`.
+    def publish(self, msg_id: object, payload: object) -> None:
+        """Deliver `payload` (bytes; a bytearray or memoryview is copied) to
+        every pipe subscribed to `msg_id`.
 
-        Raises UnknownMessageError (or MalformedMessageIdError) for an id that
-        was never registered, MessageSizeError for a payload whose length does
-        not match the layout; nothing is delivered in either case.
+        Both are typed `object` because outside input reaches here: raises
+        UnknownMessageError (or MalformedMessageIdError) for an id that was
+        never registered or is not one, MessageSizeError for a payload that is
+        not bytes or whose length does not match the layout; nothing is
+        delivered in any of these cases.
         """
         try:
-            lo, hi, pipes = self._fast[msg_id]
+            lo, hi, pipes = self._fast[msg_id]  # type: ignore[index]  # refused below
         except (KeyError, TypeError):
             raise self._unknown(msg_id) from None
-        if payload.__class__ is not bytes:
-            payload = self._as_bytes(msg_id, payload)
-        if not lo <= len(payload) <= hi:
-            raise self._bad_size(msg_id, len(payload))
-        item = (msg_id, payload)
+        mid: int = msg_id  # type: ignore[assignment]  # a registered id, so an int
+        data = payload if type(payload) is bytes else self._as_bytes(mid, payload)
+        if not lo <= len(data) <= hi:
+            raise self._bad_size(mid, len(data))
+        item = (mid, data)
         for pipe in pipes:
             q = pipe._queue
             if len(q) < pipe.depth:
                 q.append(item)
             else:
                 pipe.dropped += 1
-                pipe.last_dropped_msg_id = msg_id
+                pipe.last_dropped_msg_id = mid
 
     def _unknown(self, msg_id: object) -> Exception:
         check_msg_id(msg_id)  # raises MalformedMessageIdError for a malformed id

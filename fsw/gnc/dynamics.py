@@ -71,16 +71,16 @@ class RigidBody:
         return np.array(list(self._s.q_body_eci))
 
     @q_body_eci.setter
-    def q_body_eci(self, q: Sequence[float]) -> None:
-        q = np.asarray(q, dtype=float)
-        self._s.q_body_eci = list(q / np.linalg.norm(q))
+    def q_body_eci(self, q: Sequence[float] | np.ndarray) -> None:
+        v = np.asarray(q, dtype=float)
+        self._s.q_body_eci = list(v / np.linalg.norm(v))
 
     @property
     def w_body_rad_s(self) -> np.ndarray:
         return np.array(list(self._s.w_body_rad_s))
 
     @w_body_rad_s.setter
-    def w_body_rad_s(self, w: Sequence[float]) -> None:
+    def w_body_rad_s(self, w: Sequence[float] | np.ndarray) -> None:
         self._s.w_body_rad_s = [float(x) for x in w]
 
     @property

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,9 +26,11 @@ from fsw.gnc._core import ffi, lib
 from fsw.gnc.dynamics import RigidBody
 from ground.sim.environment import Environment
 from ground.sim.spacecraft import SpacecraftModel
+from hal._compiled import mypyc_attr
 from hal.sim.reference import ReferenceEmulators
 
 
+@mypyc_attr(native_class=False)  # rows reached as attributes (`log.t_s`), a dict's view
 @dataclass
 class TruthLog:
     """Truth sampled every `every_s` seconds of simulated time."""
@@ -52,6 +54,12 @@ class TruthLog:
             raise AttributeError(name) from None
 
 
+class _Timed(Protocol):
+    """An emulator that keeps time: moved to each step's end before it is read."""
+
+    def advance(self, t_s: float) -> None: ...
+
+
 class Simulator:
     """Orbit, environment and attitude truth driving the device emulators."""
 
@@ -71,7 +79,7 @@ class Simulator:
             self.body.w_body_rad_s = w0_body_rad_s
         emulators.gyro.bias_rad_s = np.asarray(model.gyro_bias_rad_s, dtype=float)
         # Only the parts this spacecraft carries keep time (the others are not wired).
-        fitted = [emulators.magnetometer, emulators.magnetorquer, *self._wheels]
+        fitted: list[_Timed] = [emulators.magnetometer, emulators.magnetorquer, *self._wheels]
         if model.has_gyro:
             fitted.append(emulators.gyro)
         if model.has_sun_sensors:
@@ -82,15 +90,16 @@ class Simulator:
         self._advance_timed = [emulator.advance for emulator in fitted]
         self._set_speeds = [wheel.set_speed for wheel in self._wheels]
         tuples = getattr(orbit, "state_eci_tuples", None)
-        self._state_eci = tuples if tuples is not None else self._state_eci_from_arrays
+        self._state_eci: Callable[[float], tuple[tuple[float, ...], tuple[float, ...]]] = (
+            tuples if tuples is not None else self._state_eci_from_arrays)
         self.substeps = substeps
         self.log = TruthLog(log_every_s)
         self._next_log_s = 0.0
         # Per-step truth as plain tuples: numpy on three-element vectors costs
         # more than the arithmetic, and this runs every flight cycle.
         self._b_eci_t: tuple[float, float, float] = (0.0, 0.0, 0.0)
-        self._r_eci_km: tuple[float, float, float] = (0.0, 0.0, 0.0)
-        self._sun_eci_km: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self._r_eci_km: tuple[float, ...] = (0.0, 0.0, 0.0)
+        self._sun_eci_km: tuple[float, ...] = (0.0, 0.0, 0.0)
         self._sun_body: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self.lit_fraction = 1.0
         self._next_slow_s = 0.0

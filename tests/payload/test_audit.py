@@ -69,3 +69,19 @@ def test_any_lines_verify_or_raise_one_error(lines):
         verify_chain(lines)
     except AuditError:
         pass
+
+
+def test_records_sent_just_before_an_orderly_shutdown_are_written():
+    from fsw.core.message import cmd_msg_id
+    from ground.payload import PartnerSim
+
+    with PartnerSim([]) as sim:
+        exe = sim.executive
+        sim.run(2.0)  # the audit app (1 Hz) has written everything sent so far
+        for i in range(3):  # sent after its last cycle: nothing has written them yet
+            exe.bus.publish(cmd_msg_id(0x017),  # the audit app's APID (ids reservation)
+                            encode_submission("operator", "stop", f"app{i}", "last words"))
+        exe.shutdown()
+        records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+    assert [(r.action, r.app, r.detail) for r in records[-3:]] == [
+        ("stop", f"app{i}", "last words") for i in range(3)]

@@ -1,10 +1,12 @@
-"""The compiled HAL (mypyc's build of hal/compiled_modules.txt) flies the same
-run as its Python source, bit for bit, and a stale build never runs."""
+"""The compiled modules (mypyc's build of hal/, fsw/ and ground/
+compiled_modules.txt) fly the same run as their Python source, bit for bit,
+and a stale build never runs."""
 
 import json
 import os
 import subprocess
 import sys
+import sysconfig
 import textwrap
 from pathlib import Path
 
@@ -15,20 +17,23 @@ from hal import _compiled
 ROOT = Path(__file__).resolve().parents[2]
 
 # A child process: ten minutes of the reference SIL from the detumble release
-# (every driver, emulator and sim bus of the register path in use), and a
-# digest of every ADCS_STATE packet, every device-health packet and the
-# simulator's truth log.
+# (every driver, emulator and sim bus of the register path in use, the
+# executive, the software bus and the simulator), and a digest of every
+# message on the bus and of the simulator's truth log. The executive's frames
+# are not metered: it measures their work by the wall clock, and on a loaded
+# machine an overrun (an event, then FDIR's SAFE) would make another flight.
 FLIGHT = textwrap.dedent("""
     import hashlib, json, sys
     from hal import _compiled
-    from fsw.apps.adcs import ADCS_STATE, DEVICE_HEALTH
     from ground.sim.sil import Scenario, build_sil
 
     run = build_sil(Scenario(seed=5))
+    run.executive._work_time = lambda: 0.0
     run.executive.boot()
-    pipe = run.executive.bus.create_pipe("test.compiled", 8192)
-    run.executive.bus.subscribe(pipe, ADCS_STATE.msg_id)
-    run.executive.bus.subscribe(pipe, DEVICE_HEALTH.msg_id)
+    bus = run.executive.bus
+    pipe = bus.create_pipe("test.compiled", 1 << 20)
+    for msg_id in bus.registered():
+        bus.subscribe(pipe, msg_id)
     digest = hashlib.sha256()
     packets = 0
     for _ in range(60):
@@ -38,9 +43,10 @@ FLIGHT = textwrap.dedent("""
             packets += 1
     for name, column in sorted(run.simulator.log.arrays().items()):
         digest.update(name.encode() + column.tobytes())
-    import hal.sim.i2c
+    import fsw.core.bus, ground.sim.simulator, hal.sim.i2c
+    files = [m.__file__ for m in (hal.sim.i2c, fsw.core.bus, ground.sim.simulator)]
     print(json.dumps({"compiled": _compiled.running_compiled(), "packets": packets,
-                      "digest": digest.hexdigest(), "i2c": hal.sim.i2c.__file__}))
+                      "digest": digest.hexdigest(), "files": files}))
 """)
 
 
@@ -62,31 +68,45 @@ def _build_expected() -> bool:
 
 def test_compiled_and_source_builds_fly_the_same_run_bit_for_bit():
     source = _fly(pure=True)
-    assert source["compiled"] is False and source["i2c"].endswith(".py")
+    assert source["compiled"] is False
+    assert all(path.endswith(".py") for path in source["files"])
     if not _build_expected():
-        pytest.skip("the compiled HAL is not built in this tree (or is older than its source)")
+        pytest.skip("the compiled modules are not built in this tree (or are older than "
+                    "their source)")
     compiled = _fly(pure=False)
-    assert compiled["compiled"] is True, "CI's build left the HAL uncompiled"
-    assert not compiled["i2c"].endswith(".py")
-    assert source["packets"] > 600  # ADCS state at 1 Hz or more, device health
+    assert compiled["compiled"] is True, "CI's build left the listed modules uncompiled"
+    assert not any(path.endswith(".py") for path in compiled["files"])
+    assert source["packets"] > 6000  # ADCS state at 10 Hz, housekeeping, device health
     assert compiled["digest"] == source["digest"]
     assert compiled["packets"] == source["packets"]
 
 
-def test_a_build_older_than_its_source_is_not_run(tmp_path):
-    """An edited module must run as edited: the whole HAL then loads from source."""
+@pytest.mark.parametrize("layer", _compiled.LAYERS)
+def test_a_build_older_than_its_source_is_not_run(tmp_path, layer):
+    """An edited module must run as edited: every listed module of every layer
+    then loads from source, whichever layer the edit is in."""
     if not _compiled.running_compiled():
-        pytest.skip("the compiled HAL is not built in this tree")
-    module = _compiled.compiled_modules()[0]
-    # A copy of the package tree whose one source is newer than the build.
-    copy = tmp_path / "hal"
-    subprocess.run(["cp", "-a", str(ROOT / "hal"), str(copy)], check=True)
-    os.utime(copy.parent / module)
-    # -S: without the editable install's finder, which would find this tree's hal
-    probe = ("import sys, sysconfig; sys.path[:0] = [sys.argv[1], "
-             "sysconfig.get_paths()['purelib']]; import hal._compiled as c, hal.sim.i2c as m; "
-             "print(c.running_compiled(), m.__file__)")
+        pytest.skip("the compiled modules are not built in this tree")
+    module = _compiled.layer_modules(layer)[0]
+    # A copy of the package trees in which that one source is newer than the build.
+    for package in _compiled.LAYERS:
+        subprocess.run(["cp", "-a", str(ROOT / package), str(tmp_path / package)], check=True)
+    # -S: without the editable install's finder, which would find this tree's packages
+    # (and the installed libraries' directory as this process sees it: -S does not)
+    probe = ("import sys; sys.path[:0] = sys.argv[1:3]; import hal._compiled as c, hal.sim.i2c, "
+             "fsw.core.bus, ground.sim.simulator as s; "
+             "print(c.running_compiled(), hal.sim.i2c.__file__, fsw.core.bus.__file__, "
+             "s.__file__)")
     env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
-    done = subprocess.run([sys.executable, "-S", "-c", probe, str(tmp_path)], env=env,
-                          capture_output=True, text=True, timeout=120, check=True)
-    assert done.stdout.split() == ["False", str(copy / "sim" / "i2c.py")]
+
+    def loaded() -> list[str]:
+        return subprocess.run([sys.executable, "-S", "-c", probe, str(tmp_path),
+                               sysconfig.get_paths()["purelib"]], env=env,
+                              capture_output=True, text=True, timeout=120,
+                              check=True).stdout.split()
+
+    assert loaded()[0] == "True"  # the copy as built runs compiled
+    os.utime(tmp_path / module)
+    assert loaded() == ["False", str(tmp_path / "hal" / "sim" / "i2c.py"),
+                                   str(tmp_path / "fsw" / "core" / "bus.py"),
+                                   str(tmp_path / "ground" / "sim" / "simulator.py")]

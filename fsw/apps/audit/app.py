@@ -46,4 +46,8 @@ class AuditApp(App):
         return {"records": self.log.seq}
 
     def stop(self) -> None:
+        """Write the records submitted since the last cycle, then close the log:
+        an orderly shutdown loses none of them."""
+        for _msg_id, payload in self.command_pipe.drain():
+            self.handle_command(payload)
         self.log.close()

@@ -212,9 +212,9 @@ class CommsApp(App):
     def _wire_partner_apps(self) -> None:
         """Downlink partner apps' telemetry registered since the last look (the payload
         host registers an app's ids when it installs it), if the wiring says so."""
-        registered = self.bus.registered()
-        if len(registered) == self._registered_count:
+        if self.bus.registered_count() == self._registered_count:
             return
+        registered = self.bus.registered()
         self._registered_count = len(registered)
         for msg_id in self.ctx.wiring.partner_msg_ids(registered):
             if msg_id not in self._partner_ids:
