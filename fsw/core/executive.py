@@ -21,8 +21,10 @@ order, every group whose period has come round, and each group runs its apps
 in configuration order. The work of each group is timed: a group whose work
 takes longer than its period counts an overrun and raises an event, as a
 real-time rate group would miss its deadline. Work is timed on the clock's
-work timer (`fsw.core.time.work_timer`): wall time, except on a lockstep
-clock (a HIL bench grants each step), where it is the process's CPU time.
+work timer (`fsw.core.time.work_timer`): wall time on the real clock; the
+process's CPU time on a simulated clock and on a lockstep clock (a HIL bench
+grants each step), where the wall time of a frame also holds what is not the
+flight software's work.
 
 Faults stay contained: an app that cannot be loaded or initialised is
 reported (an event naming it and the reason) and left out while the others

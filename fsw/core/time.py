@@ -13,10 +13,11 @@ TAI since the CCSDS epoch 1958-01-01 (CCSDS 301.0-B-4, sec. 3.2).
 
 A clock may also say how the executive measures the work of a rate group
 against its period (`work_time`, seconds from any origin): the wall clock by
-default; on a `LockstepClock` the process's CPU time, because there the
-wall time of a frame includes waiting for the other party to grant the next
-step, which is not work and which a flight computer on its own clock never
-spends.
+default; on a `LockstepClock` and a `VirtualClock` the process's CPU time,
+because there the wall time of a frame includes waiting for the other party
+to grant the next step, or the time the machine gave other processes while
+the simulation ran, which is not work and which a flight computer on its own
+clock never spends.
 """
 
 from __future__ import annotations
@@ -70,8 +71,12 @@ class VirtualClock:
     """Simulated time that advances only when the executive waits.
 
     Listeners are called as ``listener(t_from_s, t_to_s)`` before the clock
-    moves, in the order they were added.
+    moves, in the order they were added. Work is measured in the process's
+    CPU time (`work_time`), so an overrun says the flight software's work
+    exceeded its period on this processor, however loaded the machine is.
     """
+
+    work_time = staticmethod(time.process_time)
 
     def __init__(self, start_s: float = 0.0, epoch_tai_s: float = DEFAULT_EPOCH_TAI_S) -> None:
         self.epoch_tai_s = epoch_tai_s

@@ -628,7 +628,7 @@ def test_parameter_ids_span_16_bits_and_an_unknown_one_fails_at_completion(syste
     tms = exchange(exe, ground, [ground.frame(get, OPERATOR), ground.frame(put, OPERATOR)])
     assert reports(tms, get.request_id) == reports(tms, put.request_id) == [
         (1, None), (8, 3)]  # accepted, then completion failed with the app's BAD_ARGUMENT (3)
-    assert [e.text for e in exe.events.recent][-2:] == [
+    assert [e.text for e in exe.events.recent if e.apid == SAMPLE_APID][-2:] == [
         "REPORT_PARAMETER failed: no parameter 32768", "SET_PARAMETER failed: no parameter 32768"]
 
 
