@@ -76,8 +76,14 @@ def bench_packets() -> None:
     object packs itself and the data is appended (cheaper than wrapping it in
     its `SpacePacket`), `SpacePacketHeader.unpack` decodes. Tessera's decode
     also checks the version and that the length field matches the octets
-    given (spacepackets checks neither).
+    given (spacepackets checks neither). Tessera's codec runs as built: the
+    mypyc build of fsw/protocol/spp.py, or its source with
+    TESSERA_PURE_PYTHON=1 (the first line printed says which).
     """
+    from hal._compiled import running_compiled
+
+    # the codec runs as mypyc's build unless TESSERA_PURE_PYTHON=1 or the build is stale
+    print(f"# Space Packet codec: {'compiled' if running_compiled() else 'Python source'}")
     tessera, peer = _packet_sides()
     ours, theirs = tessera(), peer()
     assert ours == [tuple(int(v) if not isinstance(v, (bool, bytearray)) else

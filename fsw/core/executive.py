@@ -338,9 +338,11 @@ class Executive:
             self.step()
 
     def shutdown(self) -> None:
-        """Stop every running app; the next boot then counts as orderly."""
+        """Stop every running app, the last started first (an app's services, such
+        as comms and the audit log, outlive the apps that use them while these
+        stop); the next boot then counts as orderly."""
         try:
-            for name, app in self.apps.items():
+            for name, app in reversed(self.apps.items()):
                 if app.state == AppState.RUNNING:
                     try:
                         app.stop()

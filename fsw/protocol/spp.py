@@ -17,6 +17,7 @@ import numpy as np
 
 from fsw.protocol.cuc import CucTime
 from fsw.protocol.errors import PacketError, Reason
+from hal._compiled import mypyc_attr
 
 TM = 0
 TC = 1
@@ -34,6 +35,10 @@ _unpack_hdr = _HDR.unpack_from
 _pack_hdr = _HDR.pack
 
 
+# Compiled: a packet holds only ints, a bool and bytes, so it can be in no
+# reference cycle and the garbage collector need not track it (acyclic);
+# the last packet freed is kept for the next one made (free_list_len).
+@mypyc_attr(acyclic=True, free_list_len=1)
 class SpacePacket:
     """One Space Packet. `data` is the whole packet data field (secondary
     header included, when `sec_hdr_flag` is set).

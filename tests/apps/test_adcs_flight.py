@@ -11,6 +11,7 @@ and from the simulator's truth, never from the app's own constants.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 import numpy as np
@@ -22,8 +23,11 @@ from fsw.core import COMMAND_RESULT_MSG, EVENT_MSG, Event, Reason, cmd_msg_id
 from fsw.core.app import encode_command
 from fsw.core.executive import load_config
 from fsw.core.time import DEFAULT_EPOCH_TAI_S
+from fsw.gnc.adcs import Status
+from fsw.gnc.dynamics import Wheel
 from fsw.gnc.ephemeris import MeanElements
 from ground.sim.sil import DEFAULT_FLIGHT_CONFIG, Scenario, SilRun, build_sil
+from ground.sim.spacecraft import SpacecraftModel
 
 SET_MODE = AdcsApp.COMMANDS[10]
 SET_PARAMETER = AdcsApp.COMMANDS[2]
@@ -140,8 +144,6 @@ def test_the_orbit_model_sees_the_eclipse_begin_when_the_spacecraft_does():
     # Noon-midnight orbit, 500 km: the simulator's spacecraft enters the
     # Earth's shadow at a mean anomaly of about 315.03 deg, 0.0634 deg/s on:
     # started 10 s before, the app's own SGP4 orbit must see the same.
-    from fsw.gnc.adcs import Status
-
     rig = Rig(Scenario(raan_deg=101.0, mean_anomaly_deg=315.027 - 10 * 0.0634,
                        sensor_noise=False, w0_body_deg_s=(0.0, 0.0, 0.0)), initial_mode="IDLE")
     rig.fly(30.0, until=lambda: rig.run.simulator.lit_fraction < 0.5)
@@ -246,8 +248,6 @@ def test_bdot_commands_minus_the_gain_times_the_field_rate():
 def test_a_new_gains_table_is_taken_in_the_mode_flown():
     # docs: activated at the safe point; the cycle is rebuilt with the new
     # gains in the same mode
-    import json
-
     rig = Rig(sunlit())
     rig.command(3, SET_MODE, mode=int(AdcsMode.SUN))
     rig.fly(0.5)
@@ -266,8 +266,6 @@ def test_a_heavier_spacecraft_gets_proportionally_more_torque():
     # Euler: the same motion of a body twice as heavy takes twice the torque;
     # the pointing law's gains come from a bandwidth, so the heavier twin,
     # configured with its inertia, flies the same slew on twice the torques
-    from ground.sim.spacecraft import SpacecraftModel
-
     inertia = np.array([[0.033, 0.0005, 0.0], [0.0005, 0.034, 0.0], [0.0, 0.0, 0.0067]])
     half = math.radians(10.0)
     torques = []
@@ -401,9 +399,6 @@ def test_wheels_of_another_size_are_flown_by_their_configuration():
     # Wheels twice the reference's inertia (3e-5 kg m^2), their torque limited
     # to 0.02 mN m by configuration: no command exceeds that, and a stuck
     # wheel's expected speed change is the commanded torque x time / inertia.
-    from fsw.gnc.dynamics import Wheel
-    from ground.sim.spacecraft import SpacecraftModel
-
     reference = SpacecraftModel().wheels
     model = SpacecraftModel(wheels=tuple(
         Wheel(w.axis_body, inertia_kgm2=3e-5, max_torque_nm=1e-3, max_speed_rad_s=628.3)
@@ -432,14 +427,10 @@ def test_the_loop_runs_at_the_configured_rate():
     # at 5 Hz: B-dot differentiates over 0.2 s, the torquers are commanded for
     # 1.5 cycles (0.3 s), and each cycle in sunlight without a sun
     # measurement counts 0.2 s
-    cfg = load_config(DEFAULT_FLIGHT_CONFIG)
     names = [p.name for p in AdcsApp.PARAMETERS]
-    from ground.sim.spacecraft import SpacecraftModel
-
     rig = Rig(sunlit(w0_body_deg_s=(6.0, -4.0, 3.0),
                      model=SpacecraftModel(has_sun_sensors=False)),
               rate_hz=5, executive_hz=(5, 1))
-    assert cfg["executive"]["rate_groups_hz"][0] == 10  # the reference flies 10 Hz
     rig.command(1, SET_PARAMETER, index=names.index("bdot_gain"), value=2e3)
     rig.command(2, SET_PARAMETER, index=names.index("filter_alpha"), value=1.0)
     rig.fly(2.0)

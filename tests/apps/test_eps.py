@@ -15,7 +15,7 @@ import pytest
 
 from fsw.apps.eps import EpsApp
 from fsw.apps.eps.app import validate_shedding
-from fsw.core import EVENT_MSG, AppSpec, Event, Executive, VirtualClock
+from fsw.core import EVENT_MSG, AppSpec, CommandError, Event, Executive, Reason, VirtualClock
 from hal.devices.p31u import P31u
 from hal.sim import SimI2C
 from hal.sim.p31u import P31uEmulator
@@ -28,7 +28,8 @@ SHEDDING = {"order": [{"channel": "payload", "off_below_pct": 30.0, "on_above_pc
 class Rig:
     """An executive running only the EPS app, at `rate_hz`, on a P31u emulator."""
 
-    def __init__(self, emu: P31uEmulator, rate_hz: float = 1.0, **config: object) -> None:
+    def __init__(self, emu: P31uEmulator, rate_hz: float = 1.0, *, fault_at_boot: str = "",
+                 **config: object) -> None:
         i2c = SimI2C("i2c0")
         i2c.attach(0x02, emu)
         self.emu = emu
@@ -37,6 +38,8 @@ class Rig:
         self.exe = Executive(self.clock, rate_groups_hz=(rate_hz,), devices={"eps": P31u(i2c)})
         cfg = {"channels": CHANNELS, "shedding": SHEDDING, **config}
         self.exe.add_app(AppSpec("eps", EpsApp, rate_hz, cfg))
+        if fault_at_boot:  # the driver found the part; it fails before the app's first read
+            emu.inject_fault(fault_at_boot)
         assert self.exe.boot() == []
         self.events_pipe = self.exe.bus.create_pipe("test.events", 1024)
         self.exe.bus.subscribe(self.events_pipe, EVENT_MSG.msg_id)
@@ -147,6 +150,8 @@ def test_read_and_switch_failures_are_counted_and_reported():
 
 
 @pytest.mark.parametrize("content, problem", [
+    ({"shed": []}, "shed is not a known key"),
+    ({"shed": []}, "order is missing"),
     ({"order": [{"channel": "payload", "off_below_pct": 30.0}]},
      "order[0].on_above_pct"),
     ({"order": [{"channel": "payload", "off_below_pct": 30.0, "on_above_pct": 50.0},
@@ -190,3 +195,40 @@ def test_a_charge_exactly_at_a_threshold_neither_sheds_nor_restores():
     rig.eps.set_soc(50.5)
     rig.run(2.0)
     assert emu.outputs[0] == 1
+
+
+def test_housekeeping_while_the_eps_has_never_answered_is_all_zero():
+    emu = P31uEmulator(soc=0.8)
+    rig = Rig(emu, fault_at_boot="nack")
+    rig.run(2.0)
+    hk = rig.eps.housekeeping_values()
+    assert {k: v for k, v in hk.items() if k != "read_failures"} == {
+        "soc_pct": 0.0, "vbatt_v": 0.0, "solar_a": 0.0, "load_a": 0.0, "outputs_on": 0,
+        "shed": 0, "locked_out": 0, "latchups": 0, "batt_mode": 0, "wdt_gnd_resets": 0}
+    assert hk["read_failures"] >= 2
+    assert not rig.eps.channel_on("radio")
+
+
+def test_housekeeping_percent_and_counters_saturating_at_16_bits():
+    emu = P31uEmulator(soc=0.8)
+    emu.wdt_gnd_resets = 3
+    rig = Rig(emu)
+    rig.run(1.0)
+    hk = rig.eps.housekeeping_values()
+    assert hk["soc_pct"] == pytest.approx(100.0 * rig.eps.soc) and 70.0 < hk["soc_pct"] < 90.0
+    assert hk["wdt_gnd_resets"] == 3
+    # the fields are 16-bit: counts beyond stay at 65535
+    emu.wdt_gnd_resets = 70000
+    rig.eps.latchups = 70000
+    rig.eps.read_failures = 70000
+    rig.run(1.0)
+    hk = rig.eps.housekeeping_values()
+    assert (hk["wdt_gnd_resets"], hk["latchups"], hk["read_failures"]) == (0xFFFF,) * 3
+    rig.eps.report_housekeeping()  # and they pack
+
+
+def test_switching_an_output_that_is_no_channel_is_a_bad_argument():
+    rig = Rig(P31uEmulator(soc=0.8))
+    with pytest.raises(CommandError, match=r"^output 5 is not a configured channel$") as bad:
+        rig.eps.set_output(5, 1)
+    assert bad.value.reason == Reason.BAD_ARGUMENT  # PUS failure code 3

@@ -3,6 +3,7 @@ its real collaborators: the P31u driver on its emulator, a store file, the execu
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from fsw.apps.fdir import FdirApp
 from fsw.apps.mode import Mode, ModeManagerApp, SafeCause
 from fsw.apps.sample import SampleApp
 from fsw.core import (
+    COMMAND_RESULT_MSG,
     EVENT_MSG,
     App,
     AppSpec,
@@ -372,8 +374,6 @@ def test_a_watched_app_whose_cycles_stop_is_lost_after_the_timeout_and_back_when
     timeout_s, or that has failed, is reported lost and the response is sent;
     it is reported back once its count moves again. Each response carries the
     request ID 0xFDFF0000 | the lost app's APID."""
-    from fsw.core import COMMAND_RESULT_MSG
-
     exe = Executive(VirtualClock(), rate_groups_hz=(1.0, 0.1))
     exe.add_app(AppSpec("slow", Slow, 0.1))
     exe.add_app(AppSpec("flaky", Flaky, 1.0, {"fail_after": 2}))
@@ -408,8 +408,6 @@ def test_a_watched_app_whose_cycles_stop_is_lost_after_the_timeout_and_back_when
 
 
 def test_a_monitor_response_carries_the_monitor_index_in_its_request_id():
-    from fsw.core import COMMAND_RESULT_MSG
-
     rig = signal_rig([
         {"name": "never", "parameter": "TestSignal.value", "high": 1e9, "response": NOOP},
         {"name": "value_high", "parameter": "TestSignal.value", "high": 10.0,
@@ -428,6 +426,8 @@ def test_a_monitor_response_carries_the_monitor_index_in_its_request_id():
 
 @pytest.mark.parametrize("content, problem", [
     ({"monitors": {"name": "x"}}, "monitors must be a list"),
+    ({"limits": []}, "limits is not a known key"),
+    ({"limits": []}, "monitors is missing"),
     ({"monitors": [{"name": "x", "parameter": "TestSignal.value", "response": []},
                    {"name": "x", "parameter": "TestSignal.flags", "response": []}]},
      "monitors[1].name 'x' is used twice"),
@@ -603,8 +603,9 @@ def test_more_heartbeats_than_fdir_can_hold_are_named_by_its_pipe():
     exe.add_app(AppSpec("fdir", FdirApp, 1.0, {"heartbeats": {"apps": ["idle0"]}}))
     assert exe.boot() == []
     exe.run(2.0)
-    assert any(e.text.startswith("pipe fdir.heartbeats full: dropped ")
-               for e in exe.events.recent)
+    # 71 heartbeats a period (70 apps and FDIR itself), 64 kept
+    assert [e.text for e in exe.events.recent if e.text.startswith("pipe ")] == [
+        "pipe fdir.heartbeats full: dropped 7, last 0x0808"]
 
 
 def test_a_new_fdir_table_skips_samples_of_messages_it_no_longer_watches():
@@ -615,8 +616,6 @@ def test_a_new_fdir_table_skips_samples_of_messages_it_no_longer_watches():
     vector.queue = [((0.0, 0.0, 0.0), 0)] * 20  # a sample every cycle
     rig.run(2.5)
     tables = rig.exe.context.tables
-    import json
-
     tables.load("fdir", json.dumps({"monitors": [
         {"name": "s", "parameter": "eps.soc_pct", "low": 0.0, "response": NOOP}]}).encode())
     tables.validate("fdir")
@@ -633,3 +632,70 @@ def test_an_enable_gate_that_names_nothing_is_refused_with_where():
          "enable_if": {"parameter": "nowhere.mode", "values": [1]}}]})
     assert problems == ["monitors[0].enable_if.parameter 'nowhere.mode': "
                         "no app or message 'nowhere'"]
+
+
+def test_fdir_defaults_and_a_response_to_an_app_not_running():
+    """docs/autonomy.md: heartbeats time out after 10 s and the watchdog is
+    kicked every 10 s unless configured; the first kick is at once. A response
+    step to an app that is not running is left out and said so, and FDIR runs."""
+    emu = P31uEmulator(soc=0.8)
+    i2c = SimI2C("i2c0")
+    i2c.attach(0x02, emu)
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0, 0.05), devices={"eps": P31u(i2c)})
+    exe.add_app(AppSpec("slow", Slow, 0.05))  # cycles every 20 s
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {
+        "watchdog": {"device": "eps"},
+        "heartbeats": {"apps": ["slow"], "response": [{"app": "sample", "command": "noop"}]}}))
+    assert exe.boot() == []
+    fdir = exe.apps["fdir"]
+    exe.run(0.5)
+    assert emu.wdt_kicks == 1 and fdir.housekeeping_values()["watchdog_held"] is False
+    exe.run(10.0)  # kicks at 0 and 10 s; the slow app not yet lost at 10 s
+    assert emu.wdt_kicks == 2 and "slow" not in fdir.lost
+    exe.run(2.0)  # lost once more than 10 s passed without a cycle
+    assert "slow" in fdir.lost
+    texts = [e.text for e in exe.events.recent]
+    assert "left out at boot: heartbeats.response[0]: sample.noop" in texts
+    assert "app slow heartbeat lost: no cycle for 11 s" in texts
+    assert fdir.state.name == "RUNNING"
+
+
+def test_without_a_watchdog_nothing_is_held():
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {}))
+    assert exe.boot() == []
+    exe.run(3.0)
+    hk = exe.apps["fdir"].housekeeping_values()
+    assert (hk["watchdog_kicks"], hk["watchdog_held"], hk["apps_lost"]) == (0, False, 0)
+
+
+def test_fdir_table_problems_are_exact_and_every_entry_is_checked():
+    rig = signal_rig([])
+    fdir = rig.exe.apps["fdir"]
+    assert fdir.validate_table({"monitors": {"name": "x"}}) == ["monitors must be a list"]
+    problems = fdir.validate_table({"monitors": [
+        {"name": "a", "parameter": "TestSignal.value", "persistence": 0, "response": []},
+        {"name": "b", "parameter": "TestSignal.value", "mask": -1, "response": []}]})
+    assert problems == ["monitors[0].persistence must be an integer 1-10000",
+                        "monitors[1].mask must be a positive integer"]
+
+
+def test_a_critical_app_that_never_booted_holds_the_watchdog_from_the_start():
+    emu = P31uEmulator(soc=0.8)
+    i2c = SimI2C("i2c0")
+    i2c.attach(0x02, emu)
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,), devices={"eps": P31u(i2c)})
+    exe.add_app(AppSpec("sample", SampleApp, 1.0))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {
+        "watchdog": {"device": "eps"},
+        "heartbeats": {"critical": ["ghost"], "response": NOOP}}))
+    assert exe.boot() == []
+    results = exe.bus.create_pipe("test.results", 16)
+    exe.bus.subscribe(results, COMMAND_RESULT_MSG.msg_id)
+    exe.run(3.0)
+    assert emu.wdt_kicks == 0
+    texts = [e.text for e in exe.events.recent]
+    assert "app ghost heartbeat lost: not running" in texts
+    assert "hardware watchdog no longer kicked: ghost is lost" in texts
+    # the response went out at boot, before this pipe: the sample app ran it once
+    assert exe.apps["sample"].cmd_count == 1

@@ -130,16 +130,18 @@ def test_safe_is_entered_once_and_keeps_its_first_cause(tmp_path):
         rig.mode.enter_safe(int(SafeCause.LOW_BATTERY))
     assert refused.value.reason == Reason.NOT_ALLOWED_NOW
     assert rig.mode.cause == SafeCause.WHEEL_FAILED
-    with pytest.raises(CommandError, match=r"^already in SAFE$"):
+    with pytest.raises(CommandError, match=r"^already in SAFE$") as again:
         rig.mode.set_mode(int(Mode.SAFE))
+    assert again.value.reason == Reason.NOT_ALLOWED_NOW
     rig.mode.set_mode(int(Mode.NOMINAL))
     assert rig.mode.housekeeping_values()["safe_cause"] == SafeCause.NONE == 0
 
 
 def test_partner_transitions_are_configurable(tmp_path):
     rig = Rig(tmp_path / "store.db", partner_transitions=[["NOMINAL", "SAFE"]])
-    with pytest.raises(CommandError, match=r"^NOMINAL -> PAYLOAD is not allowed$"):
+    with pytest.raises(CommandError, match=r"^NOMINAL -> PAYLOAD is not allowed$") as refused:
         rig.mode.request_mode(int(Mode.PAYLOAD))
+    assert refused.value.reason == Reason.NOT_ALLOWED_NOW  # PUS failure code 5
     rig.mode.request_mode(int(Mode.SAFE))
     assert rig.mode.mode == Mode.SAFE and rig.mode.cause == SafeCause.NONE
     rig.run(1.0)

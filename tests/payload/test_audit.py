@@ -85,3 +85,16 @@ def test_records_sent_just_before_an_orderly_shutdown_are_written():
         records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
     assert [(r.action, r.app, r.detail) for r in records[-3:]] == [
         ("stop", f"app{i}", "last words") for i in range(3)]
+
+
+def test_the_hosts_own_stops_at_shutdown_are_in_the_log(tmp_path):
+    # The host stops its apps when the flight software shuts down; the audit app,
+    # which the host depends on, must outlive it to write those stops.
+    from ground.payload import PartnerSim
+    from tests.payload.kit import make_project
+
+    with PartnerSim(make_project(tmp_path, "quiet")) as sim:
+        sim.run(2.0)
+        sim.executive.shutdown()
+        records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+    assert ("stop", "quiet", "host stopping") in [(r.action, r.app, r.detail) for r in records]

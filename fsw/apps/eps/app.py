@@ -58,7 +58,7 @@ EV_SWITCH_FAILED = EventDef(15, "SWITCH_FAILED", Severity.MEDIUM, "switching {na
 def validate_shedding(content: Any, channels: Mapping[str, int]) -> list[str]:
     """Problems of an `eps_shedding` table against the configured channel names."""
     problems: list[str] = []
-    if not check_keys(content, {"order"}, {"order"}, problems):
+    if not check_keys(content, {"order"}, {"order"}, problems) or problems:
         return problems
     order = content["order"]
     if not isinstance(order, list):

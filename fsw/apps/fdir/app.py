@@ -194,7 +194,7 @@ class FdirApp(App):
 
     def validate_table(self, content: Any) -> list[str]:
         problems: list[str] = []
-        if not check_keys(content, {"monitors"}, {"monitors"}, problems):
+        if not check_keys(content, {"monitors"}, {"monitors"}, problems) or problems:
             return problems
         if not isinstance(content["monitors"], list):
             return ["monitors must be a list"]
