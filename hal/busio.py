@@ -289,8 +289,10 @@ class CanMessage:
         """A frame whose identifier range and `bytes` payload of at most 8
         the caller has already ensured (a driver's or emulator's own fixed
         frames). It is made by the constructor all the same: a compiled class
-        is only made through it, and compiled its checks cost next to nothing."""
-        return cls(id, data, extended=extended)
+        is only made through it, and compiled its checks cost next to nothing.
+        Named, not called through `cls`: compiled, that is a direct call rather
+        than a generic one with keywords (CanMessage has no subclasses)."""
+        return CanMessage(id, data, extended=extended)
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, CanMessage) and self.id == other.id
