@@ -321,10 +321,14 @@ class App:
         if self.NAME in self.ctx.tables.pending_owners:
             self.ctx.tables.apply_pending(self.NAME)
         if self.command_pipe._queue:  # the pipe's own queue: no call when empty (most cycles)
-            for _msg_id, payload in self.command_pipe.drain():
-                self.handle_command(payload)
+            self.handle_waiting_commands()
         self.execute()
         self.cycles_run += 1
+
+    def handle_waiting_commands(self) -> None:
+        """Handle every command waiting in the app's pipe, in arrival order."""
+        for _msg_id, payload in self.command_pipe.drain():
+            self.handle_command(payload)
 
     def report_housekeeping(self) -> None:
         values = dict(self.housekeeping_values())

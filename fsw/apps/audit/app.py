@@ -48,6 +48,5 @@ class AuditApp(App):
     def stop(self) -> None:
         """Write the records submitted since the last cycle, then close the log:
         an orderly shutdown loses none of them."""
-        for _msg_id, payload in self.command_pipe.drain():
-            self.handle_command(payload)
+        self.handle_waiting_commands()
         self.log.close()
