@@ -63,4 +63,4 @@ fuzz: $(STAMP)
 	$(BIN)/python -m bench.fuzz_bench_link -max_total_time=60
 
 clean:
-	rm -rf $(VENV) build out .pytest_cache .hypothesis fsw/gnc/_core*.so hal/*.so hal/*/*.so
+	rm -rf $(VENV) build out .pytest_cache .hypothesis $(foreach layer,hal fsw ground,$(layer)/*.so $(layer)/*/*.so)

@@ -11,6 +11,7 @@ TESSERA_PURE_PYTHON=1 is set, or it fails, the package installs with the
 Python source alone.
 """
 
+import importlib.util
 import os
 import sys
 from importlib.machinery import EXTENSION_SUFFIXES
@@ -19,22 +20,26 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-LAYERS = ("hal", "fsw", "ground")  # as hal/_compiled.py, which setup cannot import
+
+def _load_compiled_rules():
+    """hal/_compiled.py, loaded by its path: the layers, their lists and the
+    environment switch, as the import-time decision reads them (importing
+    `hal` itself would take that decision here, in the build)."""
+    spec = importlib.util.spec_from_file_location(
+        "_tessera_compiled_rules", Path(__file__).with_name("hal") / "_compiled.py")
+    rules = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rules)
+    return rules
 
 
-def layer_modules(layer: str) -> list[str]:
-    listing = Path(__file__).with_name(layer).joinpath("compiled_modules.txt")
-    if not listing.exists():
-        return []
-    return [line.strip() for line in listing.read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
+RULES = _load_compiled_rules()
 
 
 def remove_stale_extensions(listed: set[str]) -> None:
     """Delete the extension of any module no longer listed: left beside its
     source by an earlier build, it would be imported instead of the source."""
     root = Path(__file__).parent
-    for layer in LAYERS:
+    for layer in RULES.LAYERS:
         for suffix in EXTENSION_SUFFIXES:
             for extension in (root / layer).rglob("*" + suffix):
                 source = extension.with_name(extension.name.removesuffix(suffix) + ".py")
@@ -44,8 +49,8 @@ def remove_stale_extensions(listed: set[str]) -> None:
 
 
 def native_extensions() -> list:
-    remove_stale_extensions({path for layer in LAYERS for path in layer_modules(layer)})
-    if os.environ.get("TESSERA_PURE_PYTHON", "") not in ("", "0"):
+    remove_stale_extensions(set(RULES.compiled_modules()))
+    if os.environ.get(RULES.PURE_ENV, "") not in ("", "0"):
         return []
     try:
         from mypyc.build import mypycify
@@ -56,8 +61,8 @@ def native_extensions() -> list:
         # The build environment holds only the build requirements: crcmod and
         # the like are not there to type-check against (numpy is, so the
         # types are those a developer's tree sees).
-        groups = [(layer_modules(layer), f"{layer}._native") for layer in LAYERS
-                  if layer_modules(layer)]
+        groups = [(RULES.layer_modules(layer), f"{layer}._native") for layer in RULES.LAYERS
+                  if RULES.layer_modules(layer)]
         extensions = mypycify(["--ignore-missing-imports",
                                *[path for paths, _ in groups for path in paths]],
                               separate=groups, opt_level="3")
