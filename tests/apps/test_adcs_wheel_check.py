@@ -20,16 +20,14 @@ cases put them.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fsw.core import EVENT_MSG, Event
-from ground.sim.sil import DEFAULT_FLIGHT_CONFIG, Scenario, build_sil
 from fsw.core.executive import load_config
+from ground.sim.sil import DEFAULT_FLIGHT_CONFIG, Scenario, build_sil
 
 J_KGM2 = 2.0 ** -16
 RATE_HZ = 8.0
@@ -134,7 +132,7 @@ def history(segments: list) -> list:
         if start is not None:
             speeds = list(start)
         for _ in range(cycles):
-            speeds = [s + g * u / 32.0 for s, g, u in zip(speeds, gains, units)]
+            speeds = [s + g * u / 32.0 for s, g, u in zip(speeds, gains, units, strict=True)]
             steps.append(([u * UNIT_NM for u in units], list(speeds)))
     return steps
 
