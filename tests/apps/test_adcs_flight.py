@@ -583,3 +583,23 @@ def test_gains_table_refuses_missing_keys_and_values_out_of_range():
     wrong = validate_gains({**good, "bdot_gain": -1.0, "dipole_limit_am2": 5.0})
     assert len(wrong) == 2
     assert "bdot_gain" in wrong[0] and "dipole_limit_am2" in wrong[1]
+
+
+def test_wheels_configured_by_their_axes_alone_are_the_reference_wheels():
+    # docs: `wheels` without inertia or torque limit: the reference wheel,
+    # 1.5e-5 kg m^2 and 1 mN m (the emulated CubeWheel's limit, docs/hal.md).
+    # A stiff loop asks far more than 1 mN m of a 90 degree slew: every command
+    # stops at the limit, on both wheel sets alike.
+    axes = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.57735027, 0.57735027, 0.57735027]]
+    stiff = {"bandwidth_rad_s": 1.0, "damping": 0.9, "max_slew_rate_deg_s": 10.0,
+             "desat_gain_per_s": 0.005}
+    half = math.radians(45.0)
+    runs = []
+    for wheels in ({"axes_body": axes},
+                   {"axes_body": axes, "inertia_kgm2": 1.5e-5, "max_torque_nm": 1e-3}):
+        rig = Rig(sunlit(q0_body_eci=(math.cos(half), 0.0, 0.0, math.sin(half))),
+                  initial_mode="SUN", wheels=wheels, pointing=stiff)
+        rig.fly(3.0)
+        runs.append(np.array([s["wheel_torque_cmd_nm"] for s in rig.states]))
+    assert np.max(np.abs(runs[0])) == pytest.approx(1e-3, rel=1e-6)
+    assert np.array_equal(runs[0], runs[1])
