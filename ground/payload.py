@@ -204,7 +204,11 @@ class PartnerSim:
 
     # -- set up and tear down -----------------------------------------------------
     def __enter__(self) -> PartnerSim:
-        self.boot()
+        try:
+            self.boot()
+        except BaseException:
+            self.close()  # the apps already started must not outlive a failed boot
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
