@@ -56,3 +56,32 @@ def test_a_configured_base_uid_moves_the_range(tmp_path):
     assert uids == {"only": base}
     if os.geteuid() == 0:
         assert f"running as uid {base}" in texts
+
+
+HOST_UNDER_A_CPU_LIMIT = """
+import resource, sys
+from pathlib import Path
+from ground.payload import PartnerSim
+from tests.payload.kit import make_project
+
+resource.setrlimit(resource.RLIMIT_CPU, (600, 600))   # the host's own, lower than an app's
+with PartnerSim(make_project(Path(sys.argv[1]), "limited")) as sim:
+    sim.run(3.0)
+    crashed = [e.text for e in sim.events_of() if "crashed" in e.text]
+    print(len(sim.telemetry("LimitedStatus")), crashed)
+"""
+
+
+def test_a_host_under_a_cpu_time_limit_still_starts_its_apps(tmp_path):
+    # A service manager may start the flight software with a CPU-time limit (LimitCPU,
+    # `ulimit -t`); the app inherits the lower one instead of dying on raising it.
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, "-c", HOST_UNDER_A_CPU_LIMIT, str(tmp_path)],
+                       capture_output=True, text=True, timeout=300, cwd=repo)
+    assert r.returncode == 0, r.stderr[-2000:]
+    published, crashed = r.stdout.split(" ", 1)
+    assert crashed.strip() == "[]"
+    assert int(published) >= 2
