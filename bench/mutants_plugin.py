@@ -22,6 +22,11 @@ how long a verdict takes, not what a test asserts:
 * A test that ``bench.mutants`` names as judging only some modules (the
   area's ``focus``, passed in ``TESSERA_MUTANT_FOCUS``) runs only for the
   mutants of those modules.
+* The compiled build (mypyc) of the listed modules never runs: mutants live
+  in the Python source, and a compiled module would stand in for its
+  mutated source and let every mutant in it pass. If it would run, the
+  session stops before any test, so mutmut's clean run fails and no
+  verdict is taken.
 * A test that runs ten times longer than it did on the clean code (at least
   30 s) is stopped and fails: the mutant made it hang, which a user notices
   as surely as a wrong answer. (mutmut's own limit, on CPU time, misses a
@@ -88,6 +93,14 @@ def _focus(config: pytest.Config, items: list[pytest.Item]) -> None:
     if others:
         items[:] = [item for item in items if item not in others]
         config.hook.pytest_deselected(items=others)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import hal._compiled  # decides, for every layer at once, which build runs
+
+    if hal._compiled.running_compiled():
+        raise pytest.UsageError("the compiled build would run in a mutation run: "
+                                "set TESSERA_PURE_PYTHON=1 (bench.mutants does)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
