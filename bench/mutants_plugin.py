@@ -115,11 +115,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         settings.load_profile("mutants")
         for item in items:
             test = getattr(item, "obj", None)
-            if getattr(test, "is_hypothesis_test", False):
+            if not getattr(test, "is_hypothesis_test", False):
+                continue
+            own = getattr(test, "_hypothesis_internal_use_settings", None)
+            if own is not None:
                 # read by Hypothesis each time the test is called, so the
                 # decorator's own count (often hundreds) is capped too
-                test._hypothesis_internal_use_settings = _capped(
-                    test._hypothesis_internal_use_settings)
+                test._hypothesis_internal_use_settings = _capped(own)
+            elif isinstance(getattr(item.cls, "settings", None), settings):
+                # a state machine's TestCase carries its settings on the class
+                item.cls.settings = _capped(item.cls.settings)
     try:
         durations = json.loads(_STATS.read_text())["duration_by_test"]
     except (OSError, ValueError, KeyError):
