@@ -181,8 +181,9 @@ def _prepare(area: Area, only: list[str]) -> Path:
             link.symlink_to(ROOT / name)
     (work / "pyproject.toml").write_text(pyproject)
     _retrace_if_code_changed(work, scope)
-    # Tests change as mutants are hunted down: take the current ones each run.
-    for name in ("tests", "docs"):
+    # Tests change as mutants are hunted down: take the current ones each run,
+    # and the current plugin (mutmut copies a file outside the code only once).
+    for name in ("tests", "docs", "bench"):
         shutil.rmtree(work / "mutants" / name, ignore_errors=True)
     # mutmut copies other files only when missing: drop them so the built C
     # extension and the data files are the current ones.

@@ -26,6 +26,11 @@ how long a verdict takes, not what a test asserts:
 * A test that ``bench.mutants`` names as judging only some modules (the
   area's ``focus``, passed in ``TESSERA_MUTANT_FOCUS``) runs only for the
   mutants of those modules.
+* The compiled build (mypyc) of the listed modules never runs: mutants live
+  in the Python source, and a compiled module would stand in for its
+  mutated source and let every mutant in it pass. If it would run, the
+  session stops before any test, so mutmut's clean run fails and no
+  verdict is taken.
 * A test that runs ten times longer than it did on the clean code (at least
   30 s) is stopped and fails: the mutant made it hang, which a user notices
   as surely as a wrong answer. (mutmut's own limit, on CPU time, misses a
@@ -95,6 +100,14 @@ def _focus(config: pytest.Config, items: list[pytest.Item]) -> None:
         config.hook.pytest_deselected(items=others)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    import hal._compiled  # decides, for every layer at once, which build runs
+
+    if hal._compiled.running_compiled():
+        raise pytest.UsageError("the compiled build would run in a mutation run: "
+                                "set TESSERA_PURE_PYTHON=1 (bench.mutants does)")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _focus(config, items)
     if RECHECK:
@@ -107,11 +120,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         settings.load_profile("mutants")
         for item in items:
             test = getattr(item, "obj", None)
-            if getattr(test, "is_hypothesis_test", False):
+            if not getattr(test, "is_hypothesis_test", False):
+                continue
+            own = getattr(test, "_hypothesis_internal_use_settings", None)
+            if own is not None:
                 # read by Hypothesis each time the test is called, so the
                 # decorator's own count (often hundreds) is capped too
-                test._hypothesis_internal_use_settings = _capped(
-                    test._hypothesis_internal_use_settings)
+                test._hypothesis_internal_use_settings = _capped(own)
+            elif isinstance(getattr(item.cls, "settings", None), settings):
+                # a state machine's TestCase carries its settings on the class
+                item.cls.settings = _capped(item.cls.settings)
     try:
         durations = json.loads(_STATS.read_text())["duration_by_test"]
     except (OSError, ValueError, KeyError):
