@@ -3,6 +3,8 @@ its schedule, owners included, surviving a reboot."""
 
 from __future__ import annotations
 
+import struct
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -414,3 +416,42 @@ def test_the_operators_activities_stay_outside_the_partners_pool_after_a_reboot(
                     for s in range(first, first + 32)]
             assert h.command(INSERT, sv.encode_insert(acts), p)
     assert len(h.app.activities) == 8 + MAX_ACTIVITIES
+
+
+def test_damaged_stored_activities_are_dropped_and_the_others_kept(tmp_path):
+    store = Store(tmp_path / "store.db")
+    tc = PusTc(0x30, 17, 1, seq_count=5).encode()
+    at = struct.pack(">d", 100.0)  # release time, then the TC
+    store.put("scheduler", "act:1:0:48:5", at + tc)
+    store.put("scheduler", "act:1:0:48:6", at)  # no TC after the time
+    store.put("scheduler", "act:1:x:48:7", at + tc)  # an owner field that is no number
+    store.put("scheduler", "act:2:0:48:8", at + tc)  # after the damaged ones
+    h = Harness(store)
+    assert {(k.owner, k.aid.seq_count) for k in h.app.activities} == {(1, 5), (2, 8)}
+    texts = [e.text for e in h.exe.events.recent]
+    for key in ("act:1:0:48:6", "act:1:x:48:7"):
+        assert f"stored activity {key} has no readable owner: dropped" in texts
+        assert store.get("scheduler", key) is None
+    assert h.app.state.name == "RUNNING"
+
+
+def test_an_activity_too_long_to_release_is_reported_and_the_next_still_goes(tmp_path):
+    # a stored TC longer than a released TC may be (1,008 octets with its owner)
+    store = Store(tmp_path / "store.db")
+    at = struct.pack(">d", 0.05)
+    store.put("scheduler", "act:1:0:48:1",
+              at + PusTc(0x30, 17, 1, bytes(1100), seq_count=1).encode())
+    store.put("scheduler", "act:1:0:48:2", at + PusTc(0x30, 17, 1, seq_count=2).encode())
+    h = Harness(store)
+    failed: list[str] = []
+    for _ in range(20):
+        h.step()
+        failed = [e.text for e in h.exe.events.recent if e.text.startswith("release of")]
+        if failed:
+            break
+    # in the same cycle as the failure, not one later
+    assert [tc.seq_count for _, _, tc in h.take_releases()] == [2]
+    texts = [e.text for e in h.exe.events.recent]
+    assert any(t.startswith("release of SPI 1 0:48:1 failed: ") for t in texts)
+    assert "released TC SPI 1 0:48:2" in texts
+    assert h.app.activities == {} and h.app.state.name == "RUNNING"
