@@ -13,6 +13,7 @@ from fsw.apps.scheduler import (
     RELEASED_TC_HEADER,
     RELEASED_TC_MAX,
     RELEASED_TC_MSG_ID,
+    SCHEDULE_REPORT_MSG_ID,
     ST11_FUNCTION,
     Owner,
     SchedulerApp,
@@ -455,3 +456,13 @@ def test_an_activity_too_long_to_release_is_reported_and_the_next_still_goes(tmp
     assert any(t.startswith("release of SPI 1 0:48:1 failed: ") for t in texts)
     assert "released TC SPI 1 0:48:2" in texts
     assert h.app.activities == {} and h.app.state.name == "RUNNING"
+
+
+def test_the_schedulers_messages_are_registered_under_their_names():
+    # the names a wiring may use for them (fsw.core.wiring: a registered message by name)
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("scheduler", SchedulerApp, 10.0, {}))
+    assert exe.boot() == []
+    names = exe.bus.names()
+    assert names[RELEASED_TC_MSG_ID] == "released TCs"
+    assert names[SCHEDULE_REPORT_MSG_ID] == "schedule summaries"
