@@ -242,10 +242,14 @@ def test_housekeeping_counters_saturate_at_their_16_bit_limit(tmp_path):
     # dictionary): a count past 65535 is reported as 65535, not a failed report
     exe, _, _ = boot(tmp_path / "store.db")
     tables = exe.apps["tables"]
+    hk = tables.housekeeping_values()
+    assert hk["loads"] == 0  # none since boot
     tables.registry.refused = 70_000
     tables.loads = 70_000
+    table = next(iter(tables.registry.tables.values()))
+    table.activations = 70_000
     hk = tables.housekeeping_values()
-    assert (hk["refused"], hk["loads"]) == (65535, 65535)
+    assert (hk["refused"], hk["loads"], hk["activations"]) == (65535, 65535, 65535)
     pipe = exe.bus.create_pipe("test.hk", 4)
     exe.bus.subscribe(pipe, tables.HK.msg_id)
     tables.report_housekeeping()
