@@ -14,8 +14,10 @@ from __future__ import annotations
 import pytest
 from uplink_kit import OPERATOR, Link
 
+from fsw.apps.scheduler import SCHEDULE_REPORT_MSG_ID
 from fsw.core import COMMAND_RESULT_MSG
-from fsw.core.ids import SAMPLE_APID
+from fsw.core.ids import COMMS_APID, SAMPLE_APID
+from fsw.protocol import Reason
 from fsw.protocol import services as sv
 from fsw.protocol.pus import ACK_ACCEPTANCE, ACK_ALL, ACK_COMPLETION
 
@@ -114,3 +116,33 @@ def test_a_tc_of_several_commands_ends_when_the_last_completes_even_failed(link:
     link.comms.execute()
     assert token not in link.comms.pending
     assert st1(link.send([]), tc.request_id)[:1] == [(8, None, 5)]
+
+
+def test_an_unforeseen_failure_in_a_handler_fails_that_tc_and_comms_goes_on(link: Link,
+                                                                            monkeypatch):
+    # the comms app's promise: an unforeseen exception fails that one TC, never the app
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(link.comms.services, "handle", broken)
+    tc = link.ground.tc(COMMS_APID, 17, 1)
+    tms = link.send([link.ground.frame(tc.encode(), OPERATOR)])
+    # failure code HANDLER_FAILED (89) among the link's reasons (0x100 up)
+    assert st1(tms, tc.request_id) == [(2, None, 0x100 + 89)]
+    texts = [e.text for e in link.exe.events.recent if e.apid == COMMS_APID]
+    assert "handling TC[17,1] failed: RuntimeError: boom" in texts
+    assert f"TC rejected: TC[17,1] to {COMMS_APID:#x}: RuntimeError" in texts
+    monkeypatch.undo()
+    link.operator_still_commands()
+
+
+def test_a_damaged_message_on_the_bus_is_rejected_alone(link: Link):
+    # a schedule summary shorter than its 4-octet header
+    link.exe.bus.publish(SCHEDULE_REPORT_MSG_ID, b"\x01")
+    link.exe.step()
+    texts = [e.text for e in link.exe.events.recent if e.apid == COMMS_APID]
+    assert any(t.startswith("handling TC[0,0] failed: error: ") for t in texts), texts
+    assert any(t.startswith("TC rejected: error: ") for t in texts), texts
+    assert link.comms.tcs_rejected == 1
+    assert link.comms.rejected_by_reason[Reason.HANDLER_FAILED] == 1
+    link.operator_still_commands()
