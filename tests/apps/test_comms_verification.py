@@ -15,7 +15,7 @@ import pytest
 from uplink_kit import OPERATOR, Link
 
 from fsw.apps.scheduler import SCHEDULE_REPORT_MSG_ID
-from fsw.core import COMMAND_RESULT_MSG
+from fsw.core import COMMAND_RESULT_MSG, PARAMETER_REPORT_MSG
 from fsw.core.ids import COMMS_APID, SAMPLE_APID
 from fsw.protocol import Reason
 from fsw.protocol import services as sv
@@ -146,3 +146,28 @@ def test_a_damaged_message_on_the_bus_is_rejected_alone(link: Link):
     assert link.comms.tcs_rejected == 1
     assert link.comms.rejected_by_reason[Reason.HANDLER_FAILED] == 1
     link.operator_still_commands()
+
+
+def test_housekeeping_carries_the_first_vcs_farm_state(link: Link):
+    # farm_vr: V(R) of the lowest TC virtual channel (the operator's, VC 0);
+    # farm_lockout: its FARM-1 in Lockout (CCSDS 232.1-B-2)
+    g = link.ground
+    hk = link.comms.housekeeping_values()
+    assert (hk["farm_vr"], hk["farm_lockout"]) == (0, False)
+    for value in (1.0, 2.0, 3.0):
+        link.send([g.frame(g.set_input(SAMPLE_APID, value).encode(), OPERATOR)])
+    hk = link.comms.housekeeping_values()
+    assert (hk["farm_vr"], hk["farm_lockout"]) == (3, False)
+    link.send([g.tx.frame(0, 100, g.set_input(SAMPLE_APID, 4.0).encode(), spi=OPERATOR)])
+    hk = link.comms.housekeeping_values()
+    assert (hk["farm_vr"], hk["farm_lockout"]) == (3, True)
+
+
+def test_a_parameter_report_nobody_on_the_ground_asked_for_goes_to_destination_0(link: Link):
+    # docs/space-link.md: reports nobody asked for go to destination 0
+    link.exe.bus.publish(PARAMETER_REPORT_MSG.msg_id, PARAMETER_REPORT_MSG.pack(
+        request_id=0, apid=SAMPLE_APID, index=0, value=2.5))
+    tms = [tm for tm in link.send([]) if (tm.service, tm.subtype) == (20, 2)]
+    assert [(tm.apid, tm.dest_id, sv.decode_values(tm.source_data)) for tm in tms] == [
+        (SAMPLE_APID, 0, [(0, 2.5)])]
+    assert not [e for e in link.exe.events.recent if "failed" in e.text]
