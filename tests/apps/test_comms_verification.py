@@ -171,3 +171,16 @@ def test_a_parameter_report_nobody_on_the_ground_asked_for_goes_to_destination_0
     assert [(tm.apid, tm.dest_id, sv.decode_values(tm.source_data)) for tm in tms] == [
         (SAMPLE_APID, 0, [(0, 2.5)])]
     assert not [e for e in link.exe.events.recent if "failed" in e.text]
+
+
+def test_a_burst_of_rejections_names_the_most_frequent_reason_first(link: Link):
+    g = link.ground
+    first = g.frame(g.set_input(SAMPLE_APID, 1.0).encode(), OPERATOR)
+    link.comms.process_frames([first])
+    damaged = first[:-1] + bytes([first[-1] ^ 0xFF])  # its frame error control is wrong
+    link.comms.process_frames([damaged, damaged, first])  # and a duplicate
+    texts = [e.text for e in link.exe.events.recent if e.apid == COMMS_APID]
+    assert any(t.startswith("3 TC frames rejected (bad_fecf 2, farm_duplicate 1); last: ")
+               for t in texts), texts
+    # the reason seen most often, not the highest code
+    assert link.comms.housekeeping_values()["last_reject_reason"] == Reason.BAD_FECF
