@@ -226,6 +226,7 @@ def test_trailing_junk_octet_is_reported_not_silent(link: Link):
     texts = [e.text for e in link.exe.events.recent if e.apid == COMMS_APID]
     assert any("1 octets after 1 packets" in t for t in texts)
     assert link.comms.tcs_rejected == 1
+    assert link.comms.rejected_by_reason[Reason.TRUNCATED] == 1  # one octet: no packet header
     link.operator_still_commands()
 
 
@@ -342,7 +343,9 @@ def test_tm_in_reply_to_a_partner_is_within_its_quota_per_cycle(link: Link):
     replies = [t for t in tms if t.dest_id == 7 and t.apid == UNI_A_APID]
     assert 0 < sum(len(t.encode()) for t in replies) <= quota
     assert link.comms.tm_withheld > 0
-    assert any("quota withheld" in e.text for e in link.exe.events.recent)
+    withheld = [e.text for e in link.exe.events.recent if "quota withheld" in e.text]
+    assert withheld == [f"{link.comms.tm_withheld} TM packets over uni-a's per-cycle quota "
+                        "withheld"]
     link.operator_still_commands()
 
 

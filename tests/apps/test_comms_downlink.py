@@ -7,6 +7,7 @@ decoders."""
 from __future__ import annotations
 
 import json
+import re
 
 from fsw.apps.comms import CommsApp
 from fsw.apps.sample import SampleApp
@@ -93,7 +94,9 @@ def test_downlink_queue_overflow_keeps_the_newest_and_counts_the_rest(tmp_path):
     # the kept frames are the newest, in order; every frame before them was dropped
     assert counts == [(counts[0] + i) & 0xFF for i in range(4)]
     assert counts[0] == comms.downlink.frames_dropped & 0xFF
-    assert any("downlink queue full" in e.text for e in exe.events.recent)
+    overflows = [e.text for e in exe.events.recent if e.text.startswith("downlink queue full")]
+    assert overflows and all(re.fullmatch(r"downlink queue full: [1-9]\d* oldest frames dropped", t)
+                             for t in overflows), overflows
     # after the overflow the next frames follow on without a gap
     exe.run(1.0)
     later = comms.take_frames()
