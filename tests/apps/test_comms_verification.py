@@ -15,7 +15,7 @@ import pytest
 from uplink_kit import OPERATOR, Link
 
 from fsw.apps.scheduler import SCHEDULE_REPORT_MSG_ID
-from fsw.core import COMMAND_RESULT_MSG, PARAMETER_REPORT_MSG
+from fsw.core import COMMAND_RESULT_MSG, PARAMETER_REPORT_MSG, Severity
 from fsw.core.ids import COMMS_APID, SAMPLE_APID
 from fsw.protocol import Reason
 from fsw.protocol import services as sv
@@ -184,3 +184,11 @@ def test_a_burst_of_rejections_names_the_most_frequent_reason_first(link: Link):
                for t in texts), texts
     # the reason seen most often, not the highest code
     assert link.comms.housekeeping_values()["last_reject_reason"] == Reason.BAD_FECF
+
+
+def test_an_event_goes_down_with_its_text_as_raised_and_no_padding(link: Link):
+    # TM[5,x]: the event ID, then the text as raised (docs/space-link.md ST5)
+    link.exe.context.events.raise_event(SAMPLE_APID, 7, Severity.MEDIUM, "valve X")
+    tms = [tm for tm in link.send([]) if tm.service == 5 and tm.apid == SAMPLE_APID]
+    reports = [sv.EventReport.decode(tm.subtype, tm.source_data) for tm in tms]
+    assert (3, 7, b"valve X") in [(r.subtype, r.event_id, r.aux) for r in reports]
