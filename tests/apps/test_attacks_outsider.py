@@ -142,7 +142,7 @@ def test_frame_with_a_bad_crc_or_header_is_only_counted(link: Link):
     bad_mac = bytearray(good)
     bad_mac[12] ^= 1
     bad_mac[-2:] = crc16(bytes(bad_mac[:-2])).to_bytes(2, "big")
-    link.send([bytes(bad_mac), bytes(good[:-1]) + b"\x00"])
+    link.send([bytes(bad_mac), bytes(good[:-1]) + bytes([good[-1] ^ 0xFF])])  # FECF wrong
     assert link.app("sample").inputs == []
     assert link.comms.rejected_by_reason[Reason.BAD_MAC] == 1
     assert link.comms.rejected_by_reason[Reason.BAD_FECF] == 1
