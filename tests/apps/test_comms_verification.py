@@ -192,3 +192,32 @@ def test_an_event_goes_down_with_its_text_as_raised_and_no_padding(link: Link):
     tms = [tm for tm in link.send([]) if tm.service == 5 and tm.apid == SAMPLE_APID]
     reports = [sv.EventReport.decode(tm.subtype, tm.source_data) for tm in tms]
     assert (3, 7, b"valve X") in [(r.subtype, r.event_id, r.aux) for r in reports]
+
+
+def test_only_the_apps_the_wiring_names_have_their_events_sent_down(tmp_path):
+    # [wiring] events = { from = [...] } (docs/autonomy.md): the named apps' events
+    # go down, the others' stay on board
+    from uplink_kit import FRAME_LEN, SCID, Recording, UniA
+
+    from fsw.apps.comms import CommsApp
+    from fsw.core import AppSpec, Executive, Store, VirtualClock
+    from fsw.core.wiring import Wiring
+    from fsw.protocol.keyfile import simulator_key_file
+
+    key_file = tmp_path / "keys.json"
+    simulator_key_file(key_file)
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,), store=Store(tmp_path / "store.db"),
+                    wiring=Wiring(events_from=("sample",)))
+    exe.add_app(AppSpec("comms", CommsApp, 10.0, {"scid": SCID, "key_file": str(key_file),
+                                                  "tm_frame_len": FRAME_LEN}))
+    exe.add_app(AppSpec("sample", Recording, 10.0))
+    exe.add_app(AppSpec("uni_a", UniA, 10.0))
+    assert exe.boot() == []
+    events = exe.context.events
+    events.raise_event(SAMPLE_APID, 7, Severity.MEDIUM, "from the sample app")
+    events.raise_event(UniA.APID, 7, Severity.MEDIUM, "from uni-a")
+    exe.step()
+    frames = exe.apps["comms"].take_frames()
+    downlinked = b"".join(frames)
+    assert b"from the sample app" in downlinked and b"from uni-a" not in downlinked
+    assert exe.apps["comms"].state.name == "RUNNING"
