@@ -221,3 +221,30 @@ def test_only_the_apps_the_wiring_names_have_their_events_sent_down(tmp_path):
     downlinked = b"".join(frames)
     assert b"from the sample app" in downlinked and b"from uni-a" not in downlinked
     assert exe.apps["comms"].state.name == "RUNNING"
+
+
+def test_a_burst_of_rejections_names_at_most_four_reasons(link: Link):
+    # the event stays within its 120 octets: the four most frequent reasons
+    from fsw.protocol.crc import crc16
+
+    g = link.ground
+    first = g.frame(g.set_input(SAMPLE_APID, 1.0).encode(), OPERATOR)
+    link.comms.process_frames([first])
+
+    def resealed(frame: bytearray) -> bytes:
+        frame[-2:] = crc16(bytes(frame[:-2])).to_bytes(2, "big")
+        return bytes(frame)
+
+    good = bytearray(g.frame(g.set_input(SAMPLE_APID, 2.0).encode(), OPERATOR))
+    wrong_scid, unknown_vc, bad_mac = bytearray(good), bytearray(good), bytearray(good)
+    wrong_scid[1] ^= 0x01
+    unknown_vc[2] |= 0xFC  # VCID 63
+    bad_mac[12] ^= 0x01
+    bad_fecf = bytes(good[:-1]) + bytes([good[-1] ^ 0xFF])
+    link.comms.process_frames([resealed(wrong_scid), resealed(unknown_vc), resealed(bad_mac),
+                               bad_fecf, first])
+    texts = [e.text for e in link.exe.events.recent
+             if e.apid == COMMS_APID and e.text.startswith("5 TC frames rejected (")]
+    assert len(texts) == 1, texts
+    reasons = texts[0].split("(", 1)[1].split(")", 1)[0].split(", ")
+    assert len(reasons) == 4 and all(r.endswith(" 1") for r in reasons), reasons
