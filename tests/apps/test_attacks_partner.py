@@ -421,3 +421,17 @@ def test_a_partner_sees_only_its_own_activities(link: Link):
 
     assert summary(UNI_A) == [sv.ActivityId.of(mine)]
     assert summary(OPERATOR) == [sv.ActivityId.of(mine), sv.ActivityId.of(theirs)]
+
+
+def test_a_holder_allowed_one_tc_a_second_gets_one_in_a_burst(link: Link):
+    # the bucket holds one second's worth, and at least one TC
+    g = link.ground
+    sa = link.comms.rx.security.sas[UNI_A]
+    sa.rights = replace(sa.rights, quotas=replace(sa.rights.quotas, tcs_per_s=1))
+    pings = [g.tc(UNI_A_APID, 17, 1) for _ in range(2)]
+    tms = link.send([g.frame(b"".join(p.encode() for p in pings), UNI_A)])
+    assert reports(tms, pings[0].request_id)[0] == (1, None)
+    assert reports(tms, pings[1].request_id) == [(2, LINK_FAILURE_BASE + Reason.QUOTA_EXCEEDED)]
+    texts = [e.text for e in link.exe.events.recent if e.apid == COMMS_APID]
+    assert any(t.startswith(f"TC rejected: TC[17,1] to {UNI_A_APID:#x}: ")
+               and t.endswith("uni-a: over 1 TCs per second") for t in texts), texts
