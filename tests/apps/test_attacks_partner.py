@@ -165,6 +165,11 @@ def test_partner_cannot_disable_or_delete_other_apps_housekeeping(link: Link):
     for tc in tcs:
         assert reports(tms, tc.request_id) == [(2, NOT_AUTHORISED)]
     assert hk == before
+    texts = [e.text for e in link.exe.events.recent if e.apid == COMMS_APID]
+    for sub in (sv.HK_DISABLE, sv.HK_DELETE):  # the refusal names the first it may not touch
+        assert any(t.startswith(f"TC rejected: TC[3,{sub}] to {UNI_A_APID:#x}: ")
+                   and t.endswith(f"uni-a may not touch the housekeeping of {SAMPLE_APID:#x}")
+                   for t in texts), texts
     link.operator_still_commands()
 
 
