@@ -248,3 +248,41 @@ def test_a_burst_of_rejections_names_at_most_four_reasons(link: Link):
     assert len(texts) == 1, texts
     reasons = texts[0].split("(", 1)[1].split(")", 1)[0].split(", ")
     assert len(reasons) == 4 and all(r.endswith(" 1") for r in reasons), reasons
+
+
+def test_tm_carries_the_time_it_was_made_and_housekeeping_counts_every_packet(link: Link):
+    # TM time: CUC seconds since the executive clock's epoch (docs/space-link.md)
+    g = link.ground
+    for _ in range(5):
+        link.exe.step()  # 0.5 s at 10 Hz
+    made_s = link.exe.clock.now()
+    ping = g.tc(COMMS_APID, 17, 1)
+    link.comms.receive_frame(g.frame(ping.encode(), OPERATOR))
+    link.comms.execute()
+    tms = link.ground.downlink(link.comms.take_frames())
+    pong = [tm for tm in tms if (tm.service, tm.subtype) == (17, 2)]
+    assert len(pong) == 1 and 0.0 < made_s < 1.0
+    assert pong[0].time.seconds == pytest.approx(made_s, abs=1 / 65536)
+    assert link.comms.housekeeping_values()["tm_packets"] == len(tms)
+
+
+def test_a_holders_tm_quota_is_the_most_it_gets_not_one_octet_less(link: Link):
+    from dataclasses import replace
+
+    from uplink_kit import UNI_A, UNI_A_APID
+
+    g = link.ground
+    sa = link.comms.rx.security.sas[UNI_A]
+
+    def replies_to_a_ping() -> list:
+        tc = g.tc(UNI_A_APID, 17, 1)
+        tms = link.send([g.frame(tc.encode(), UNI_A)], steps=1)
+        return [tm for tm in tms if tm.dest_id == 7 and tm.apid == UNI_A_APID]
+
+    first = replies_to_a_ping()
+    exact = sum(len(tm.encode()) for tm in first)
+    sa.rights = replace(sa.rights, quotas=replace(sa.rights.quotas, tm_bytes_per_cycle=exact))
+    assert len(replies_to_a_ping()) == len(first) and link.comms.tm_withheld == 0
+    sa.rights = replace(sa.rights, quotas=replace(sa.rights.quotas,
+                                                  tm_bytes_per_cycle=exact - 1))
+    assert len(replies_to_a_ping()) == len(first) - 1 and link.comms.tm_withheld == 1
