@@ -231,7 +231,8 @@ class FdirApp(App):
             problems.append(f"{where}mask must be a positive integer")
         if problems:
             raise ValueError("; ".join(problems))
-        gate, values = None, ()
+        gate: ParameterRef | None = None
+        values: tuple[float, ...] = ()
         if "enable_if" in entry:
             cond = entry["enable_if"]
             if not isinstance(cond, Mapping) or set(cond) != {"parameter", "values"}:
@@ -250,6 +251,7 @@ class FdirApp(App):
                              "'source.field[i]'")
         source, name, index = match.group(1), match.group(2), match.group(3)
         app = self.ctx.apps.get(source)
+        mtype: MessageType | None = None
         if app is not None:
             mtype = app.HK
         else:
@@ -292,7 +294,7 @@ class FdirApp(App):
         t_s = self.now()
         for msg_id, payload in self.pipe.drain():
             for m in self.gates_by_msg.get(msg_id, ()):
-                self.gates[m.gate.text] = m.gate.read(payload)
+                self.gates[m.gate.text] = m.gate.read(payload)  # type: ignore[union-attr]
             for monitor in self.by_msg.get(msg_id, ()):
                 self._sample(monitor, monitor.param.read(payload))
         self._watch_heartbeats(t_s)
