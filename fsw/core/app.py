@@ -52,6 +52,7 @@ from fsw.core.store import Store
 from fsw.core.tables import Table, TableRegistry, Validator
 from fsw.core.time import Clock
 from fsw.core.wiring import Wiring
+from hal._compiled import mypyc_attr
 
 COMMAND_HEADER = struct.Struct(">IB")  # request id, function code
 
@@ -113,6 +114,9 @@ STANDARD_HK_FIELDS = (
 )
 
 
+# Interpreted even when this module is compiled: a compiled class would turn an
+# `int` given for a `float` field (a default of 5) into 5.0.
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True)
 class Parameter:
     """A tunable value of an app, settable from the ground within [low, high]."""
@@ -213,12 +217,12 @@ def _source_docstring(module: str, qualname: str, name: str) -> str:
                   None)
     if source is None:
         return ""
-    tree: ast.AST = ast.parse(source.read_text())
+    body: list[ast.stmt] = ast.parse(source.read_text()).body
     for part in qualname.split("."):
-        tree = next((node for node in getattr(tree, "body", ())
-                     if isinstance(node, ast.ClassDef) and node.name == part), ast.Module())
-    for node in getattr(tree, "body", ()):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+        body = next((node.body for node in body
+                     if isinstance(node, ast.ClassDef) and node.name == part), [])
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
             return ast.get_docstring(node) or ""
     return ""
 
@@ -246,6 +250,7 @@ class AppState(IntEnum):
     FAILED = 3
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # every partner's app is one
 class App:
     """Base class of every flight app; see the module docstring for the shape."""
 
@@ -330,8 +335,9 @@ class App:
     def stop(self) -> None:
         """Release devices; called at shutdown or when the executive stops the app."""
 
-    def parameter_changed(self, name: str, value: float) -> None:
-        """Called after a parameter is set from the ground."""
+    def parameter_changed(self, name: str, value: Any) -> None:
+        """Called after a parameter is set from the ground (`value` an int for an
+        integer parameter, else a float)."""
 
     # -- services for subclasses ----------------------------------------------
     def device(self, name: str) -> Any:
@@ -465,13 +471,14 @@ class App:
         if index >= len(self.PARAMETERS):
             raise CommandError(Reason.BAD_ARGUMENT, f"no parameter {index}")
         spec = self.PARAMETERS[index]
+        setting: Any = value  # an integer parameter's value stays an int
         if spec.fmt[-1] not in "fd" and float(value).is_integer():
-            value = int(value)
-        why = spec.field.check(value)
+            setting = int(value)
+        why = spec.field.check(setting)
         if why:
             raise CommandError(Reason.BAD_ARGUMENT, why)
-        self.params[spec.name] = value
-        self.parameter_changed(spec.name, value)
+        self.params[spec.name] = setting
+        self.parameter_changed(spec.name, setting)
 
     @command(3, Field("index", "H", doc="0xFFFF reports every parameter"))
     def report_parameter(self, index: int) -> None:

@@ -250,7 +250,7 @@ class AdcsApp(App):
                 max_slew_rate_rad_s=math.radians(g["max_slew_rate_deg_s"])),
             desat_gain_per_s=g["desat_gain_per_s"])
 
-    def parameter_changed(self, name: str, value: float) -> None:
+    def parameter_changed(self, name: str, value: Any) -> None:
         if name in ("bdot_gain", "dipole_limit_am2", "filter_alpha"):
             self.gains[name] = float(value)
             mode = self.cycle.mode

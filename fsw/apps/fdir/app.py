@@ -54,6 +54,7 @@ from fsw.core.ids import FDIR_APID
 from fsw.core.sequence import SequenceError, Step, resolve, send
 from fsw.core.tables import check_keys, check_number
 from hal import HalError
+from hal._compiled import mypyc_attr
 
 EV_TRIPPED = EventDef(10, "TRIPPED", Severity.HIGH, "monitor {name}: {parameter}={value:g} "
                       "outside [{low:g}, {high:g}] for {count} samples")
@@ -72,6 +73,7 @@ _MONITOR_KEYS = {"name", "parameter", "low", "high", "mask", "delta", "persisten
                  "enable_if", "response"}
 
 
+@mypyc_attr(native_class=False)  # a compiled class has no __dict__ to cache `_element` in
 @dataclass(frozen=True)
 class ParameterRef:
     """Where a parameter is: message id, layout, field and element."""
