@@ -43,7 +43,6 @@ import re
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from fsw.core import App, Field, MessageType, Severity
@@ -54,7 +53,6 @@ from fsw.core.ids import FDIR_APID
 from fsw.core.sequence import SequenceError, Step, resolve, send
 from fsw.core.tables import check_keys, check_number
 from hal import HalError
-from hal._compiled import mypyc_attr
 
 EV_TRIPPED = EventDef(10, "TRIPPED", Severity.HIGH, "monitor {name}: {parameter}={value:g} "
                       "outside [{low:g}, {high:g}] for {count} samples")
@@ -73,7 +71,6 @@ _MONITOR_KEYS = {"name", "parameter", "low", "high", "mask", "delta", "persisten
                  "enable_if", "response"}
 
 
-@mypyc_attr(native_class=False)  # a compiled class has no __dict__ to cache `_element` in
 @dataclass(frozen=True)
 class ParameterRef:
     """Where a parameter is: message id, layout, field and element."""
@@ -82,9 +79,13 @@ class ParameterRef:
     mtype: MessageType
     field_name: str
     index: int | None
+    # Found once (compiled, a cached property would be found again every read).
+    _element: tuple[struct.Struct, int] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def _element(self) -> tuple[struct.Struct, int]:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_element", self._locate())
+
+    def _locate(self) -> tuple[struct.Struct, int]:
         """The parameter's own value in its message: struct code and byte offset
         (the layout is big-endian without padding: offsets add up)."""
         offset = 0
