@@ -18,10 +18,19 @@ how long a verdict takes, not what a test asserts:
   survivors worth a recheck.
 * The covering tests run fastest first (durations from mutmut's own clean
   run), so that with ``-x`` a mutant the quick tests catch never waits for the
-  slow ones.
+  slow ones. mutmut times only a test's call, not its fixtures' setup, so
+  the plugin records the setups of the clean run (``setup-durations.json``)
+  and charges a test the costliest setup in its file: a module fixture's
+  cost falls on whichever of the file's tests runs first (the hostile
+  apps' eight-second flight would otherwise look free and run first).
 * A test that ``bench.mutants`` names as judging only some modules (the
   area's ``focus``, passed in ``TESSERA_MUTANT_FOCUS``) runs only for the
   mutants of those modules.
+* The compiled build (mypyc) of the listed modules never runs: mutants live
+  in the Python source, and a compiled module would stand in for its
+  mutated source and let every mutant in it pass. If it would run, the
+  session stops before any test, so mutmut's clean run fails and no
+  verdict is taken.
 * A test that runs ten times longer than it did on the clean code (at least
   30 s) is stopped and fails: the mutant made it hang, which a user notices
   as surely as a wrong answer. (mutmut's own limit, on CPU time, misses a
@@ -39,6 +48,7 @@ from hypothesis import settings
 
 # The run's state mutmut keeps beside the mutated copy (pytest runs in it).
 _STATS = Path("mutmut-stats.json")
+SETUP_DURATIONS = Path("setup-durations.json")
 PROPERTY_TESTS = Path("hypothesis-tests.json")
 _EXAMPLES = os.environ.get("TESSERA_MUTANT_EXAMPLES", "10")
 FULL = _EXAMPLES == "full"
@@ -90,6 +100,14 @@ def _focus(config: pytest.Config, items: list[pytest.Item]) -> None:
         config.hook.pytest_deselected(items=others)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    import hal._compiled  # decides, for every layer at once, which build runs
+
+    if hal._compiled.running_compiled():
+        raise pytest.UsageError("the compiled build would run in a mutation run: "
+                                "set TESSERA_PURE_PYTHON=1 (bench.mutants does)")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _focus(config, items)
     if RECHECK:
@@ -102,19 +120,64 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         settings.load_profile("mutants")
         for item in items:
             test = getattr(item, "obj", None)
-            if getattr(test, "is_hypothesis_test", False):
+            if not getattr(test, "is_hypothesis_test", False):
+                continue
+            own = getattr(test, "_hypothesis_internal_use_settings", None)
+            if own is not None:
                 # read by Hypothesis each time the test is called, so the
                 # decorator's own count (often hundreds) is capped too
-                test._hypothesis_internal_use_settings = _capped(
-                    test._hypothesis_internal_use_settings)
+                test._hypothesis_internal_use_settings = _capped(own)
+            elif isinstance(getattr(item.cls, "settings", None), settings):
+                # a state machine's TestCase carries its settings on the class
+                item.cls.settings = _capped(item.cls.settings)
     try:
         durations = json.loads(_STATS.read_text())["duration_by_test"]
     except (OSError, ValueError, KeyError):
         return
+    costs = _costs(durations)
     # mutmut names tests relative to the repository; pytest here sees them so too
-    items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))
+    items.sort(key=lambda item: costs.get(item.nodeid, float("inf")))
     for item in items:
-        clean_s = durations.get(item.nodeid)
+        clean_s = costs.get(item.nodeid)
         # the recheck at full examples runs longer than the clean run did
         if clean_s is not None and not FULL:
             item.add_marker(pytest.mark.timeout(max(HANG_MIN_S, HANG_FACTOR * clean_s)))
+
+
+def _costs(call_s: dict[str, float]) -> dict[str, float]:
+    """Seconds each test costs on the clean code: its call (mutmut's figure) and
+    the costliest fixture setup in its file (a module fixture is paid by the
+    file's first test to run, whichever that is)."""
+    try:
+        setup_s = json.loads(SETUP_DURATIONS.read_text())
+    except (OSError, ValueError):
+        setup_s = {}
+    by_file: dict[str, float] = {}
+    for nodeid, seconds in setup_s.items():
+        path = nodeid.split("::", 1)[0]
+        by_file[path] = max(by_file.get(path, 0.0), seconds)
+    return {nodeid: seconds + by_file.get(nodeid.split("::", 1)[0], 0.0)
+            for nodeid, seconds in call_s.items()}
+
+
+_setups: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # the clean run that mutmut times (its "stats" run): remember the setups too
+    if report.when == "setup" and os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        _setups[report.nodeid] = report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not _setups:
+        return
+    try:
+        known = json.loads(SETUP_DURATIONS.read_text())
+    except (OSError, ValueError):
+        known = {}
+    known.update(_setups)
+    tmp = SETUP_DURATIONS.with_suffix(f".{os.getpid()}")
+    tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
+    tmp.replace(SETUP_DURATIONS)
+    _setups.clear()

@@ -35,6 +35,31 @@ def test_every_change_is_in_the_file_when_the_call_returns(tmp_path):
     assert store.integrity_ok()
 
 
+def test_a_store_opened_in_one_thread_is_written_from_another(tmp_path):
+    """The ground session opens its store when it starts and sends from its
+    receiver and console threads; the flight link thread screens frames
+    against the same engine. A write from a thread other than the opener's
+    is made and durable like any other."""
+    import threading
+
+    store = ArsnStore(tmp_path / "arsn.db")
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            store.set_arsn(7, 41)
+            store.set_many({8: 5})
+        except BaseException as exc:  # the assertion below reports it
+            errors.append(exc)
+
+    worker = threading.Thread(target=send)
+    worker.start()
+    worker.join(timeout=60)
+    assert errors == [] and not worker.is_alive()
+    store = reopen(store)
+    assert (store.get(7), store.get(8)) == ((41, 0), (5, 0))
+
+
 def test_a_rekey_restarts_the_arsn_and_keeps_its_generation(tmp_path):
     store = ArsnStore(tmp_path / "arsn.db")
     store.set_arsn(7, 1000)

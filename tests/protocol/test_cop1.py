@@ -65,6 +65,30 @@ def test_farm_window_must_be_even():
             Farm1(0, window=w)
 
 
+@pytest.mark.parametrize("window", [0, 1, 3, 253, 255, 256])
+def test_a_farm_window_outside_the_standard_is_refused_in_words(window):
+    """232.1-B-2: the FARM-1 sliding window width W is even, 2 <= W <= 254."""
+    with pytest.raises(FrameError) as info:
+        Farm1(0, window=window)
+    assert info.value.reason == Reason.FIELD_RANGE
+    assert str(info.value) == "field_range: FARM window must be even, 2..254"
+    for w in (2, 254):
+        assert Farm1(0, window=w).window == w
+
+
+def test_a_fresh_farm_reports_a_clean_clcw():
+    """A FARM-1 just started (V(R) = 0, Open, no flag set) reports the CLCW
+    of 232.0-B-4 4.2.1: control word type 0, version 00, status 000, COP in
+    effect 01, its VCID, No RF / No Bit Lock / Lockout / Wait / Retransmit 0,
+    FARM-B counter 00, report value 0; for VC 3 that is 01 0C 00 00. Its
+    saved state holds the same flags as JSON booleans."""
+    farm = Farm1(3)
+    assert farm.clcw().encode() == bytes.fromhex("010c0000")
+    assert json.loads(json.dumps(farm.to_dict())) == {
+        "vcid": 3, "window": 10, "state": "open", "vr": 0, "retransmit": False,
+        "farm_b_counter": 0}
+
+
 events = st.one_of(
     st.tuples(st.just("ad"), st.integers(0, 255)),
     st.tuples(st.just("near"), st.integers(-6, 6)),

@@ -333,7 +333,18 @@ def test_a_key_file_that_breaks_a_rule_is_refused_with_the_rule(doc, words):
     if words is None:  # unknown top-level members are not rules; "all" MAPs are allowed
         assert parse_key_document(doc).sas[0].rights.maps is None
         return
-    assert words in refused(doc)
+    text = refused(doc)
+    assert words in text
+    # a rule broken is named as that rule, word for word, not as a file the
+    # parser choked on
+    assert text.startswith("key_file: " + words)
+    assert words.startswith("malformed") or "malformed" not in text
+
+
+def test_a_key_holder_name_may_be_one_to_32_characters():
+    """docs/space-link.md: a key holder's name is 1 to 32 characters."""
+    for name in ("a", "n" * 32):
+        assert parse_key_document(document({**holder(), "name": name})).sas[0].owner == name
 
 
 def test_the_key_management_map_is_allowed_with_key_management():

@@ -35,6 +35,16 @@ packets = st.builds(
 )
 
 
+def test_decode_reads_the_octets_of_a_buffer_of_wider_items():
+    """A recording held as 16-bit words (a memoryview cast to "H", as a
+    word-oriented capture gives) decodes from its octets, as bytes of it
+    would: the golden vector, not five items read as a 5-octet packet."""
+    words = memoryview(bytes.fromhex("0123c0050003deadbeef")).cast("H")
+    assert len(words) == 5
+    assert SpacePacket.decode(words) == SpacePacket(0x123, TM, False, 3, 5,
+                                                    bytes.fromhex("deadbeef"))
+
+
 def test_golden_vector():
     p = SpacePacket(0x123, TM, False, 3, 5, bytes.fromhex("deadbeef"))
     assert p.encode().hex() == "0123c0050003deadbeef"

@@ -578,6 +578,63 @@ def test_a_receiver_without_fecf_takes_the_whole_frame_as_data():
     assert [d.packet for d in out] == [PING]
 
 
+def _ccitt_false(data: bytes) -> bytes:
+    """The FECF as 232.0-B-4 4.1.4.2 defines it (CRC-16/CCITT-FALSE), from crcmod."""
+    import crcmod.predefined
+
+    return crcmod.predefined.mkCrcFun("crc-ccitt-false")(data).to_bytes(2, "big")
+
+
+def test_with_an_fecf_the_smallest_frame_is_eight_octets():
+    """232.0-B-4 4.1.3: the data field holds at least one octet, so a frame
+    with its 2-octet FECF has at least 5 + 1 + 2 octets; a header and an FECF
+    alone (7 octets, length field 6, the CRC right) is refused as truncated."""
+    from fsw.protocol.tc import check_tc_frame
+
+    header = bytes.fromhex("02ab000600")  # SCID 0x2AB, VC 0, length - 1 = 6, N(S) 0
+    err = refusal(lambda: check_tc_frame(header + _ccitt_false(header)))
+    assert err.reason == Reason.TRUNCATED and str(err).endswith(
+        ": 7 octets, a frame has at least 8")
+    smallest = bytes.fromhex("02ab00070041")  # length - 1 = 7: one octet of data
+    assert check_tc_frame(smallest + _ccitt_false(smallest)) == (0x2AB, 7, 0)
+
+
+def test_the_receiver_refuses_a_frame_whose_fecf_does_not_match():
+    """A receiver configured with FECFs checks each frame's CRC: one bit
+    flipped in the FECF is a BAD_FECF rejection that delivers nothing and
+    leaves FARM-1 where it was; the same frame with its CRC right is taken."""
+    from test_uplink_units import PING
+
+    from fsw.protocol.uplink import TcReceiver, VcConfig
+
+    rx = TcReceiver(0x2AB, {0: VcConfig(0, authenticated=False)})
+    body = bytes.fromhex("02ab00") + bytes((5 + 1 + len(PING) + 2 - 1, 0, 0xC0)) + PING
+    good = body + _ccitt_false(body)
+    with pytest.raises(ProtocolError) as err:
+        rx.receive(good[:-1] + bytes((good[-1] ^ 1,)))
+    assert err.value.reason == Reason.BAD_FECF
+    assert rx.rejected[Reason.BAD_FECF] == 1 and rx.accepted == 0 and rx.farms[0].vr == 0
+    assert [d.packet for d in rx.receive(good)] == [PING] and rx.farms[0].vr == 1
+
+
+def test_each_vc_runs_farm_1_with_its_own_window():
+    """232.1-B-2 6.3 (FARM-1): with window width W the positive window is
+    W/2, so an AD frame N(S) = V(R) + 9 is "ahead, retransmit" (E3) under
+    W = 20 but in the Lockout area (E5) under W = 10, the default
+    docs/space-link.md states for a VC."""
+    from test_uplink_units import PING, frame
+
+    from fsw.protocol.uplink import TcReceiver, VcConfig
+
+    rx = TcReceiver(0x2AB, {0: VcConfig(0, authenticated=False, farm_window=20),
+                            1: VcConfig(1, authenticated=False)})
+    for vcid, expected in ((0, Reason.FARM_OUT_OF_WINDOW), (1, Reason.FARM_LOCKOUT)):
+        with pytest.raises(ProtocolError) as err:
+            rx.receive(frame(vcid, 9, PING, seg=0xC0))
+        assert err.value.reason == expected
+    assert not rx.farms[0].lockout and rx.farms[1].lockout
+
+
 @pytest.mark.parametrize("kw, words", [
     ({"scid": 0x2AC}, "SCID 684"),
     ({"vcid": 5}, "VC 5"),
