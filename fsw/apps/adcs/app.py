@@ -21,7 +21,9 @@ by itself once the estimated rate has stayed below that threshold for
 Configuration (`[apps.config]`): `rate_hz`, `initial_mode`, `orbit` (mean
 elements as `ground.sim.orbit.MeanElements` fields, epoch in TAI seconds)
 or `tle = [line1, line2]`, optional `inertia_kgm2` and `wheels`
-(`axes_body`, `inertia_kgm2`, `max_torque_nm`) and `parameters`.
+(`axes_body`, three or four; `inertia_kgm2`, `max_torque_nm` and
+`max_speed_rad_s`, by default the reference wheel's 1.5e-5 kg m^2, 1 mN m and
+628.3 rad/s (6000 rpm)) and `parameters`.
 
 Gains are the `adcs_gains` table (`fsw.core.tables`): B-dot gain, filter
 weight and torquer limit, the pointing loop's bandwidth and damping and the
