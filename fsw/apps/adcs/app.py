@@ -209,7 +209,7 @@ class AdcsApp(App):
                        pointing_damping=float(pointing.get("damping", 0.9)),
                        max_slew_rate_deg_s=float(pointing.get("max_slew_rate_deg_s", 1.5)),
                        desat_gain_per_s=float(pointing.get("desat_gain_per_s", 0.005)))
-        self.cycle = None
+        self.cycle: Any = None
         self.register_table("adcs_gains", default, validate_gains, self._take_gains)
         self.health_sources = self._health_sources()
 
@@ -252,7 +252,7 @@ class AdcsApp(App):
                 max_slew_rate_rad_s=math.radians(g["max_slew_rate_deg_s"])),
             desat_gain_per_s=g["desat_gain_per_s"])
 
-    def parameter_changed(self, name: str, value: float) -> None:
+    def parameter_changed(self, name: str, value: Any) -> None:
         if name in ("bdot_gain", "dipole_limit_am2", "filter_alpha"):
             self.gains[name] = float(value)
             mode = self.cycle.mode
