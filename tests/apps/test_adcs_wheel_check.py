@@ -166,9 +166,11 @@ def test_a_command_of_no_or_the_other_sign_restarts_the_run(rig, pause):
     assert bits[-2] == 0 and bits[-1] == 0b1111
 
 
-def test_a_wheel_that_seizes_while_turning_is_declared_when_the_window_sees_it(rig):
+def test_a_wheel_that_seizes_while_turning_is_declared_when_the_window_sees_it():
     # free for 25 cycles, then stuck: declared once the last 20 speeds moved
     # by less than a quarter of what the 19 commands between them should give
+    # (an app of its own: the window is sized when the app is made)
+    rig = _boot({"inertia_kgm2": J_KGM2, "max_speed_rad_s": MAX_SPEED_RAD_S}, RATE_HZ)
     steps = history([(25, STEADY, FREE, None), (30, STEADY, (0.0, 1.0, 0.0, 1.0), None)])
     bits, texts = fly(rig, steps)
     assert bits == model(steps)

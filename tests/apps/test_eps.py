@@ -263,6 +263,11 @@ def _entry(channel="payload", off=30.0, on=50.0):
                                                 "order[0].on_above_pct=101.0 outside [0, 100]"]),
     ({"order": [_entry("wheels", 12.0, 30.0), _entry("payload", 30.0, 50.0)]},
      ["order[1].sheds above an earlier entry: the order is by falling threshold"]),
+    # each entry against the lowest threshold before it, not only the one just before
+    ({"order": [_entry("payload", 30.0, 50.0), _entry("wheels", 10.0, 30.0),
+                _entry("radio", 20.0, 40.0), _entry("heater", 15.0, 35.0)]},
+     ["order[2].sheds above an earlier entry: the order is by falling threshold",
+      "order[3].sheds above an earlier entry: the order is by falling threshold"]),
 ])
 def test_shedding_table_refusals_word_for_word(content, problems):
     assert validate_shedding(content, CHANNELS) == problems
@@ -356,13 +361,17 @@ def test_a_flat_battery_sheds_every_output_of_the_table():
 def test_a_charge_set_while_the_eps_is_silent_is_kept_when_it_answers():
     emu = P31uEmulator(soc=0.8)
     emu.set_system_load(0.0)
-    rig = Rig(emu, fault_at_boot="nack", voltage_weight=0.0)
+    emu.set_solar_current(2.0)
+    rig = Rig(emu, fault_at_boot="nack", voltage_weight=0.0, capacity_ah=2.0)
     rig.run(2.0)
     rig.eps.set_soc(20.0)  # the ground's assessment, while the EPS does not answer
     emu.clear_faults()
-    rig.run(3.0)
+    rig.run(3.0)  # three readings: counted from the first, over the two seconds after it
     assert rig.eps.state.name == "RUNNING"
-    assert rig.eps.soc == pytest.approx(0.2, abs=1e-6)  # not the voltage's 80 %
+    assert not [e.text for e in rig.exe.events.recent if "cycle failed" in e.text]
+    net_a = rig.eps.housekeeping_values()["solar_a"] - rig.eps.housekeeping_values()["load_a"]
+    # not the voltage's 80 %: the ground's 20 %, counted on
+    assert rig.eps.soc == pytest.approx(0.2 + net_a * 2.0 / 3600.0 / 2.0, rel=1e-6)
     assert f"EPS housekeeping failed (1): {NIC}" in [e.text for e in rig.exe.events.recent]
 
 
