@@ -286,3 +286,9 @@ def test_a_holders_tm_quota_is_the_most_it_gets_not_one_octet_less(link: Link):
     sa.rights = replace(sa.rights, quotas=replace(sa.rights.quotas,
                                                   tm_bytes_per_cycle=exact - 1))
     assert len(replies_to_a_ping()) == len(first) - 1 and link.comms.tm_withheld == 1
+
+
+def test_a_failure_reported_without_a_reason_goes_down_with_code_0(link: Link):
+    rid, token = routed(link, 0)
+    result(link, token, 7, False, 0)
+    assert st1(link.send([]), rid)[:1] == [(8, None, 0)]
