@@ -166,7 +166,7 @@ def test_a_command_of_no_or_the_other_sign_restarts_the_run(rig, pause):
     assert bits[-2] == 0 and bits[-1] == 0b1111
 
 
-def test_a_wheel_that_seizes_while_turning_is_declared_when_the_window_sees_it():
+def test_a_wheel_seizing_while_it_turns_is_declared_when_the_window_sees_it():
     # free for 25 cycles, then stuck: declared once the last 20 speeds moved
     # by less than a quarter of what the 19 commands between them should give
     # (an app of its own: the window is sized when the app is made)
