@@ -1,10 +1,14 @@
-"""Device calls an app makes past the SDK: raw DEVICE frames on its own bridge.
+"""Frames an app writes past the SDK: raw DEVICE, STORAGE and unknown frames, and bytes
+that are no frame at all.
 
-docs/payload.md: a call travels as a DEVICE frame (JSON: device, method, number
-or string arguments), costs one message of the app's rate, and returns plain
-data; anything else is refused with an event. Partner code runs in the same
-process as the SDK, so a hostile app can write any frame the SDK could: the
-host alone decides. The expected answers are the documented ones.
+Partner code runs in the same process as the SDK, so a hostile app can write
+anything on its bridge: the host alone decides. docs/payload.md: a device call
+travels as a DEVICE frame (JSON: device, method, number or string arguments),
+costs one message of the app's rate, and returns plain data; anything else is
+refused with an event. Storage requests are answered, never fatal; a refused
+bridge request is an event (the 1st, 2nd, 4th... of each kind) and an audit
+record; a stream that is no frames stops the app at once (KILLED, high severity)
+and it stays stopped. The expected answers are the documented ones.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import sys
 
 import pytest
 
+from fsw.core import Severity
+from fsw.payload.audit import verify_chain
 from ground.payload import OPERATOR_ALLOCATIONS, PartnerSim
 from ground.sim.sil import build_sil
 from tests.payload.kit import make_project
@@ -23,7 +29,15 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Li
 RAW_CALLER = """
 import json
 from fsw.payload import PayloadApp
-from fsw.payload.bridge import Kind
+from fsw.payload.bridge import Kind, decode_storage, encode_storage
+
+STORAGE = {
+    "storage garbage": b"\\x00",
+    "storage no op": encode_storage({"name": "f"}),
+    "storage size words": encode_storage({"op": "write", "name": "f", "size": "x" * 150,
+                                          "offset": 0}, b"abc"),
+    "storage a folder": encode_storage({"op": "read", "name": "sub"}),
+}
 
 REQUESTS = {
     "not json": b"{not json",
@@ -43,17 +57,26 @@ REQUESTS = {
 class App(PayloadApp):
     def init(self):
         self.cycle = 0
+        self.subscribe("T" * 60, lambda values: None)   # a topic name past 40 characters
+        self._link.send(200, 0, b"")                      # a frame kind that does not exist
 
     def execute(self):
         self.cycle += 1
-        if self.cycle == 1:
+        if self.cycle == 2:  # the first may run while the host is still booting
+            for what, body in STORAGE.items():
+                head, data = decode_storage(self._link.request(Kind.STORAGE, body,
+                                                               Kind.STORAGE_REPLY))
+                error = head.get("error", "")
+                self.event(what + " -> " + json.dumps(
+                    {"ok": head.get("ok"), "error": error[:40], "length": len(error),
+                     "data": len(data)}, sort_keys=True))
             for what, body in REQUESTS.items():
                 reply = json.loads(self._link.request(Kind.DEVICE, body, Kind.DEVICE_REPLY))
                 self.event(what + " -> " + json.dumps(reply, sort_keys=True))
         # a device call costs what a message costs (20 a second, refilled as the app
         # publishes): 25 calls leave room for this cycle's telemetry (at two messages
         # each they would not), 45 do not
-        calls = {2: 25, 3: 45}.get(self.cycle, 0)
+        calls = {3: 25, 4: 45}.get(self.cycle, 0)
         for _ in range(calls):
             self._link.request(Kind.DEVICE, REQUESTS["granted"], Kind.DEVICE_REPLY)
         self.publish(TM, count=self.cycle, value=float(calls))
@@ -82,11 +105,14 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
     methods = {"eps": ["housekeeping", "set_output", "ping"]}
     with PartnerSim(project, executive=exe, allocations=alloc,
                     host_config={"device_methods": methods}) as sim:
-        sim.run(4.5)
+        # a folder in the app's directory that arrived some other way (by hand)
+        (sim.workdir / "payload" / "data" / "raw" / "sub").mkdir()
+        sim.run(5.5)
         answers = _answers(sim)
         texts = [e.text for e in sim.events_of() if e.apid == 0x015]
         cycles = [(row["count"], row["value"]) for row in sim.telemetry("RawStatus")]
         violations = sim.host.violations
+        records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
     assert answers["not json"] == {"ok": False, "error": "malformed request"}
     assert answers["no method"] == {"ok": False, "error": "malformed request"}
     assert answers["not plain data"] == {"ok": False,
@@ -104,8 +130,50 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
     assert texts.count("raw: malformed device request (x2)") == 1
     assert "raw: device call gyro.read_rate_rad_s refused (x1)" in texts
     assert "raw: device call eps.reset_ground_watchdog refused (x1)" in texts
-    assert violations == 4
+    long_topic = "T" * 40
+    assert f"raw: subscribe to {long_topic!r} refused: not granted (x1)" in texts
+    assert "raw: bridge frame kind 200 refused (x1)" in texts
+    assert violations == 6
+    refusals = [r for r in records if r.action == "refuse" and r.app == "raw"]
+    assert len(refusals) == 6 and {r.actor for r in refusals} == {"onboard"}
+    # storage requests are answered, whatever they hold; the app hears why
+    bad = answers["storage garbage"]
+    assert bad["ok"] is False and bad["error"].startswith("bad storage request (malformed")
+    no_op = "bad storage request ('op')"
+    assert answers["storage no op"] == {"ok": False, "error": no_op, "length": len(no_op),
+                                        "data": 0}
+    words = answers["storage size words"]
+    assert words["ok"] is False and words["length"] == 120 and words["data"] == 0
+    assert words["error"].startswith("bad storage request (invalid literal")
+    folder = "storage failed: Is a directory"
+    assert answers["storage a folder"] == {"ok": False, "error": folder, "length": len(folder),
+                                           "data": 0}
     # 25 calls and the telemetry fit in the bucket; 45 calls leave nothing for it
-    assert (2, 25.0) in cycles, cycles
-    assert not [c for c in cycles if c[0] == 3], cycles
-    assert (4, 0.0) in cycles, cycles
+    assert (3, 25.0) in cycles, cycles
+    assert not [c for c in cycles if c[0] == 4], cycles
+    assert (5, 0.0) in cycles, cycles
+
+
+NOT_FRAMES = """
+from fsw.payload import PayloadApp
+
+class App(PayloadApp):
+    def execute(self):
+        self._link.sock.sendall(b"\\xff\\xff\\xff\\xff\\x01")   # a length of 4 GiB
+"""
+
+
+def test_bytes_that_are_no_frames_stop_the_app_at_once_and_it_stays_stopped(tmp_path):
+    with PartnerSim(make_project(tmp_path, "garbler", body=NOT_FRAMES)) as sim:
+        sim.run(2.0)
+        assert "garbler" not in sim.host.running
+        stops = [e for e in sim.events_of() if e.text.startswith("garbler stopped:")]
+        records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+        sim.reboot()
+        running_after_reboot = "garbler" in sim.host.running
+    assert len(stops) == 1
+    assert stops[0].text == ("garbler stopped: malformed bridge data "
+                             "(frame length 4294967295 outside 3..4096)")
+    assert stops[0].severity == Severity.HIGH  # killed, not asked to stop
+    assert ("onboard", "stop", "garbler") in {(r.actor, r.action, r.app) for r in records}
+    assert not running_after_reboot
