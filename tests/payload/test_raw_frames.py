@@ -47,8 +47,10 @@ REQUESTS = {
                                 "args": [99, True]}).encode(),
     "object argument": json.dumps({"device": "eps", "method": "set_output",
                                    "args": [{"channel": 1}, True]}).encode(),
-    "ungranted device": json.dumps({"device": "gyro", "method": "read_rate_rad_s",
+    "ungranted device": json.dumps({"device": "magnetometer", "method": "read_field_t",
                                     "args": []}).encode(),
+    "device without methods": json.dumps({"device": "gyro", "method": "read_rate_rad_s",
+                                          "args": []}).encode(),
     "unlisted method": json.dumps({"device": "eps", "method": "reset_ground_watchdog",
                                    "args": []}).encode(),
     "granted": json.dumps({"device": "eps", "method": "ping", "args": [90]}).encode(),
@@ -95,13 +97,14 @@ def _answers(sim: PartnerSim) -> dict[str, dict]:
 def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path):
     alloc = tmp_path / "partners.toml"
     alloc.write_text(OPERATOR_ALLOCATIONS.read_text().replace(
-        "devices = []", 'devices = ["eps"]', 1))
+        "devices = []", 'devices = ["eps", "gyro"]', 1))
     project = make_project(tmp_path, "raw", body=RAW_CALLER, messages_per_s=20)
     manifest = project / "manifest.toml"
     manifest.write_text(manifest.read_text().replace("subscribe = []",
-                                                     'subscribe = []\ndevices = ["eps"]'))
+                                                     'subscribe = []\ndevices = ["eps", "gyro"]'))
     sil = build_sil()  # the reference spacecraft's EPS on the simulated bus (kept: its files)
     exe = sil.executive
+    # the operator lists methods for the EPS only: the gyro, granted, has none to call
     methods = {"eps": ["housekeeping", "set_output", "ping"]}
     with PartnerSim(project, executive=exe, allocations=alloc,
                     host_config={"device_methods": methods}) as sim:
@@ -122,20 +125,22 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
     assert answers["object argument"] == {"ok": False,
                                           "error": "arguments must be numbers or strings"}
     assert answers["ungranted device"] == {"ok": False, "error": "not granted"}
+    assert answers["device without methods"] == {"ok": False, "error": "not granted"}
     assert answers["unlisted method"] == {"ok": False, "error": "not granted"}
     assert answers["granted"]["ok"] is True, answers["granted"]
     assert answers["granted"] == {"ok": True, "value": None}  # ping answers nothing
     # the malformed and the refused are violations, each with its event
     assert texts.count("raw: malformed device request (x1)") == 1
     assert texts.count("raw: malformed device request (x2)") == 1
+    assert "raw: device call magnetometer.read_field_t refused (x1)" in texts
     assert "raw: device call gyro.read_rate_rad_s refused (x1)" in texts
     assert "raw: device call eps.reset_ground_watchdog refused (x1)" in texts
     long_topic = "T" * 40
     assert f"raw: subscribe to {long_topic!r} refused: not granted (x1)" in texts
     assert "raw: bridge frame kind 200 refused (x1)" in texts
-    assert violations == 6
+    assert violations == 7
     refusals = [r for r in records if r.action == "refuse" and r.app == "raw"]
-    assert len(refusals) == 6 and {r.actor for r in refusals} == {"onboard"}
+    assert len(refusals) == 7 and {r.actor for r in refusals} == {"onboard"}
     # storage requests are answered, whatever they hold; the app hears why
     bad = answers["storage garbage"]
     assert bad["ok"] is False and bad["error"].startswith("bad storage request (malformed")
