@@ -37,6 +37,8 @@ STORAGE = {
     "storage size words": encode_storage({"op": "write", "name": "f", "size": "x" * 150,
                                           "offset": 0}, b"abc"),
     "storage a folder": encode_storage({"op": "read", "name": "sub"}),
+    "storage climbs out": encode_storage({"op": "exists", "name": "../secret"}),
+    "storage usage": encode_storage({"op": "usage"}),
 }
 
 REQUESTS = {
@@ -65,6 +67,9 @@ class App(PayloadApp):
     def execute(self):
         self.cycle += 1
         if self.cycle == 2:  # the first may run while the host is still booting
+            big = bytes(range(256)) * 40   # more than one 3 KiB chunk each way
+            self.storage.write_bytes("big", big)
+            self.event(f"big file read back whole: {self.storage.read_bytes('big') == big}")
             for what, body in STORAGE.items():
                 head, data = decode_storage(self._link.request(Kind.STORAGE, body,
                                                                Kind.STORAGE_REPLY))
@@ -113,6 +118,7 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
         sim.run(5.5)
         answers = _answers(sim)
         texts = [e.text for e in sim.events_of() if e.apid == 0x015]
+        app_texts = [e.text for e in sim.events_of() if e.apid == 0x100]
         cycles = [(row["count"], row["value"]) for row in sim.telemetry("RawStatus")]
         violations = sim.host.violations
         records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
@@ -150,6 +156,11 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
     words = answers["storage size words"]
     assert words["ok"] is False and words["length"] == 120 and words["data"] == 0
     assert words["error"].startswith("bad storage request (invalid literal")
+    plain = "not a plain file name (1-64 of A-Z a-z 0-9 . _ -)"
+    assert answers["storage climbs out"] == {"ok": False, "error": plain[:40],
+                                             "length": len(plain), "data": 0}
+    assert answers["storage usage"] == {"ok": True, "error": "", "length": 0, "data": 0}
+    assert "big file read back whole: True" in app_texts
     folder = "storage failed: Is a directory"
     assert answers["storage a folder"] == {"ok": False, "error": folder, "length": len(folder),
                                            "data": 0}
