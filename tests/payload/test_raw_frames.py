@@ -39,6 +39,12 @@ STORAGE = {
     "storage a folder": encode_storage({"op": "read", "name": "sub"}),
     "storage climbs out": encode_storage({"op": "exists", "name": "../secret"}),
     "storage usage": encode_storage({"op": "usage"}),
+    "storage read missing": encode_storage({"op": "read", "name": "nothing"}),
+    "storage remove missing": encode_storage({"op": "remove", "name": "nothing"}),
+    "storage no such op": encode_storage({"op": "format", "name": "f"}),
+    # the first half of a new content for "big" that never comes whole
+    "storage half": encode_storage({"op": "write", "name": "big", "size": 10, "offset": 0},
+                                   b"01234"),
 }
 
 REQUESTS = {
@@ -69,14 +75,16 @@ class App(PayloadApp):
         if self.cycle == 2:  # the first may run while the host is still booting
             big = bytes(range(256)) * 40   # more than one 3 KiB chunk each way
             self.storage.write_bytes("big", big)
+            self.storage.write_bytes("big", big)  # again: a file replaced is no new file
             self.event(f"big file read back whole: {self.storage.read_bytes('big') == big}")
             for what, body in STORAGE.items():
                 head, data = decode_storage(self._link.request(Kind.STORAGE, body,
                                                                Kind.STORAGE_REPLY))
                 error = head.get("error", "")
                 self.event(what + " -> " + json.dumps(
-                    {"ok": head.get("ok"), "error": error[:40], "length": len(error),
-                     "data": len(data)}, sort_keys=True))
+                    {"ok": head.get("ok"), "error": error[:32], "length": len(error),
+                     "data": len(data), "missing": head.get("missing", False)},
+                    separators=(",", ":")))  # an event holds 120 octets
             for what, body in REQUESTS.items():
                 reply = json.loads(self._link.request(Kind.DEVICE, body, Kind.DEVICE_REPLY))
                 self.event(what + " -> " + json.dumps(reply, sort_keys=True))
@@ -103,7 +111,9 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
     alloc = tmp_path / "partners.toml"
     alloc.write_text(OPERATOR_ALLOCATIONS.read_text().replace(
         "devices = []", 'devices = ["eps", "gyro"]', 1))
-    project = make_project(tmp_path, "raw", body=RAW_CALLER, messages_per_s=20)
+    # two files at most: the folder below and "big"
+    project = make_project(tmp_path, "raw", body=RAW_CALLER, messages_per_s=20,
+                           storage_files=2)
     manifest = project / "manifest.toml"
     manifest.write_text(manifest.read_text().replace("subscribe = []",
                                                      'subscribe = []\ndevices = ["eps", "gyro"]'))
@@ -122,6 +132,9 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
         cycles = [(row["count"], row["value"]) for row in sim.telemetry("RawStatus")]
         violations = sim.host.violations
         records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+        data = sim.workdir / "payload" / "data" / "raw"
+        half_written = (sim.workdir / "payload" / "staging" / "raw.part").read_bytes()
+        big_now = (data / "big").read_bytes()
     assert answers["not json"] == {"ok": False, "error": "malformed request"}
     assert answers["no method"] == {"ok": False, "error": "malformed request"}
     assert answers["not plain data"] == {"ok": False,
@@ -152,18 +165,29 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
     assert bad["ok"] is False and bad["error"].startswith("bad storage request (malformed")
     no_op = "bad storage request ('op')"
     assert answers["storage no op"] == {"ok": False, "error": no_op, "length": len(no_op),
-                                        "data": 0}
+                                        "data": 0, "missing": False}
     words = answers["storage size words"]
     assert words["ok"] is False and words["length"] == 120 and words["data"] == 0
-    assert words["error"].startswith("bad storage request (invalid literal")
+    assert words["error"].startswith("bad storage request (invalid")
     plain = "not a plain file name (1-64 of A-Z a-z 0-9 . _ -)"
-    assert answers["storage climbs out"] == {"ok": False, "error": plain[:40],
-                                             "length": len(plain), "data": 0}
-    assert answers["storage usage"] == {"ok": True, "error": "", "length": 0, "data": 0}
+    assert answers["storage climbs out"] == {"ok": False, "error": plain[:32],
+                                             "length": len(plain), "data": 0,
+                                             "missing": False}
+    assert answers["storage usage"] == {"ok": True, "error": "", "length": 0, "data": 0,
+                                        "missing": False}
+    for what in ("storage read missing", "storage remove missing"):
+        assert answers[what] == {"ok": False, "error": "no such file", "length": 12,
+                                 "data": 0, "missing": True}
+    assert answers["storage no such op"] == {"ok": False, "error": "no operation 'format'",
+                                             "length": 21, "data": 0, "missing": False}
+    # a write in progress waits in staging/, outside the app's folder, until it is whole
+    assert answers["storage half"]["ok"] is True
+    assert half_written == b"01234"
+    assert big_now == bytes(range(256)) * 40  # the old content stays until the new is whole
     assert "big file read back whole: True" in app_texts
     folder = "storage failed: Is a directory"
     assert answers["storage a folder"] == {"ok": False, "error": folder, "length": len(folder),
-                                           "data": 0}
+                                           "data": 0, "missing": False}
     # 25 calls and the telemetry fit in the bucket; 45 calls leave nothing for it
     assert (3, 25.0) in cycles, cycles
     assert not [c for c in cycles if c[0] == 4], cycles
