@@ -217,3 +217,27 @@ def test_bytes_that_are_no_frames_stop_the_app_at_once_and_it_stays_stopped(tmp_
     assert stops[0].severity == Severity.HIGH  # killed, not asked to stop
     assert ("onboard", "stop", "garbler") in {(r.actor, r.action, r.app) for r in records}
     assert not running_after_reboot
+
+
+OVER_QUOTA = """
+from fsw.payload import PayloadApp, StorageQuotaError
+
+class App(PayloadApp):
+    def init(self):
+        refused = 0
+        for i in range(5):   # five different files, each past the 1 KiB quota
+            try:
+                self.storage.write_bytes(f"n{i}", b"x" * 2000)
+            except StorageQuotaError:
+                refused += 1
+        self.event(f"refused {refused} of 5")
+"""
+
+
+def test_storage_refusals_raise_an_event_for_the_1st_2nd_and_4th_only(tmp_path):
+    with PartnerSim(make_project(tmp_path, "hoarder", body=OVER_QUOTA, storage_kib=1)) as sim:
+        sim.run(1.0)
+        texts = [e.text for e in sim.events_of()]
+    assert "refused 5 of 5" in texts
+    full = [t for t in texts if t.startswith("hoarder: storage write of")]
+    assert [t.rsplit(" ", 1)[1] for t in full] == ["(x1)", "(x2)", "(x4)"], full
