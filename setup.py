@@ -63,7 +63,7 @@ def native_extensions() -> list:
         # types are those a developer's tree sees).
         groups = [(RULES.layer_modules(layer), f"{layer}._native") for layer in RULES.LAYERS
                   if RULES.layer_modules(layer)]
-        extensions = mypycify(["--ignore-missing-imports",
+        extensions = mypycify(["--ignore-missing-imports", "--follow-imports=silent",
                                *[path for paths, _ in groups for path in paths]],
                               separate=groups, opt_level="3")
     except (Exception, SystemExit) as exc:  # a failed type check exits

@@ -68,6 +68,21 @@ class Area:
     focus: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
+_HOSTILE_TESTS = (
+    "test_adcs_rate_group_keeps_its_deadline", "test_other_partner_is_undisturbed",
+    "test_busy_loop_is_throttled_then_stopped", "test_memory_bomb_hits_its_address_space_limit",
+    "test_fork_bomb_cannot_fork_and_is_disabled_as_a_crash_loop",
+    "test_message_flood_is_throttled_then_stopped",
+    "test_publishing_on_adcs_or_another_apps_ids_is_refused",
+    "test_another_partners_files_cannot_be_read", "test_no_device_nodes", "test_no_sockets",
+    "test_crashing_app_is_restarted_with_backoff_then_disabled",
+    "test_every_action_is_in_the_audit_log", "test_high_severity_events_name_the_app")
+_PAYLOAD_HOST_UNDER_ATTACK = tuple(
+    f"fsw.apps.payload_host.app.xǁPayloadHostAppǁ{function}__mutmut_" for function in (
+        "__init__", "execute", "_reap", "_sup", "_supervise", "_measure", "_publish",
+        "_violation", "_handle", "_read", "_feed", "_send", "_flush", "_stop",
+        "_finish_stops", "_close", "_audit", "_start", "stop"))
+
 # Each area is judged by its own tests: a fault in the core must be caught by
 # the core's tests, not only by an integration test two layers up. (It also
 # keeps a run within minutes: mutmut reruns every covering test per mutant.)
@@ -97,7 +112,14 @@ AREAS = (
          # process from the repository, where no mutant reaches, for minutes
          ignore=("tests/payload/test_cli.py", "tests/payload/test_ground_journey.py",
                  "tests/payload/test_partner_guide.py",
-                 "tests/payload/test_dictionary_apps.py")),
+                 "tests/payload/test_dictionary_apps.py"),
+         # The hostile apps' real-clock flight (10 s, a third of the area's test
+         # time) judges what only a hostile app brings out: crash loops and their
+         # back-off, floods and spoofed ids, a busy loop's CPU, the bridge and
+         # the cycle under that load, the host's flight defaults. Installing,
+         # versions, storage, devices and subscriptions have their own tests.
+         focus=tuple((f"tests/payload/test_hostile.py::{test}", _PAYLOAD_HOST_UNDER_ATTACK)
+                     for test in _HOSTILE_TESTS)),
     Area("fsw-apps-cfdp", ("fsw/apps/file_transfer/*",),
          ("tests/protocol/test_cfdp_transfer.py", "tests/apps/test_file_transfer.py")),
     Area("hal-devices", ("hal/devices/*",), ("tests/hal",)),

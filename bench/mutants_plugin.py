@@ -18,7 +18,11 @@ how long a verdict takes, not what a test asserts:
   survivors worth a recheck.
 * The covering tests run fastest first (durations from mutmut's own clean
   run), so that with ``-x`` a mutant the quick tests catch never waits for the
-  slow ones.
+  slow ones. mutmut times only a test's call, not its fixtures' setup, so
+  the plugin records the setups of the clean run (``setup-durations.json``)
+  and charges a test the costliest setup in its file: a module fixture's
+  cost falls on whichever of the file's tests runs first (the hostile
+  apps' eight-second flight would otherwise look free and run first).
 * A test that ``bench.mutants`` names as judging only some modules (the
   area's ``focus``, passed in ``TESSERA_MUTANT_FOCUS``) runs only for the
   mutants of those modules.
@@ -44,6 +48,7 @@ from hypothesis import settings
 
 # The run's state mutmut keeps beside the mutated copy (pytest runs in it).
 _STATS = Path("mutmut-stats.json")
+SETUP_DURATIONS = Path("setup-durations.json")
 PROPERTY_TESTS = Path("hypothesis-tests.json")
 _EXAMPLES = os.environ.get("TESSERA_MUTANT_EXAMPLES", "10")
 FULL = _EXAMPLES == "full"
@@ -129,10 +134,50 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         durations = json.loads(_STATS.read_text())["duration_by_test"]
     except (OSError, ValueError, KeyError):
         return
+    costs = _costs(durations)
     # mutmut names tests relative to the repository; pytest here sees them so too
-    items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))
+    items.sort(key=lambda item: costs.get(item.nodeid, float("inf")))
     for item in items:
-        clean_s = durations.get(item.nodeid)
+        clean_s = costs.get(item.nodeid)
         # the recheck at full examples runs longer than the clean run did
         if clean_s is not None and not FULL:
             item.add_marker(pytest.mark.timeout(max(HANG_MIN_S, HANG_FACTOR * clean_s)))
+
+
+def _costs(call_s: dict[str, float]) -> dict[str, float]:
+    """Seconds each test costs on the clean code: its call (mutmut's figure) and
+    the costliest fixture setup in its file (a module fixture is paid by the
+    file's first test to run, whichever that is)."""
+    try:
+        setup_s = json.loads(SETUP_DURATIONS.read_text())
+    except (OSError, ValueError):
+        setup_s = {}
+    by_file: dict[str, float] = {}
+    for nodeid, seconds in setup_s.items():
+        path = nodeid.split("::", 1)[0]
+        by_file[path] = max(by_file.get(path, 0.0), seconds)
+    return {nodeid: seconds + by_file.get(nodeid.split("::", 1)[0], 0.0)
+            for nodeid, seconds in call_s.items()}
+
+
+_setups: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # the clean run that mutmut times (its "stats" run): remember the setups too
+    if report.when == "setup" and os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        _setups[report.nodeid] = report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not _setups:
+        return
+    try:
+        known = json.loads(SETUP_DURATIONS.read_text())
+    except (OSError, ValueError):
+        known = {}
+    known.update(_setups)
+    tmp = SETUP_DURATIONS.with_suffix(f".{os.getpid()}")
+    tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
+    tmp.replace(SETUP_DURATIONS)
+    _setups.clear()

@@ -204,7 +204,11 @@ class PartnerSim:
 
     # -- set up and tear down -----------------------------------------------------
     def __enter__(self) -> PartnerSim:
-        self.boot()
+        try:
+            self.boot()
+        except BaseException:
+            self.close()  # the apps already started must not outlive a failed boot
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -237,8 +241,11 @@ class PartnerSim:
         """Boot an executive with the audit app and the payload host on this run's files."""
         w = self.workdir
         exe = exe or Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
+        # Without lockstep the host keeps its own default, as the flight configuration
+        # does (it leaves the option out): no waiting for an app's cycle.
         config = {"root": str(w / "payload"), "allocations": str(w / "partners.toml"),
-                  "lockstep_timeout_s": 2.0 if self._lockstep else 0.0, **self._host_config}
+                  **({"lockstep_timeout_s": 2.0} if self._lockstep else {}),
+                  **self._host_config}
         # The reference mission flies the audit app and the host already: this run's
         # files and keys replace theirs (file transfer delivers into this host's incoming/).
         specs = {s.name: s for s in exe.specs}

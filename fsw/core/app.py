@@ -31,11 +31,15 @@ that declares one twice, or raises one it did not declare, is refused.
 
 from __future__ import annotations
 
+import ast
+import functools
 import struct
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from itertools import chain
+from pathlib import Path
 from typing import Any, ClassVar
 
 from fsw.core.boot import BootRecord, ResetCause
@@ -48,6 +52,7 @@ from fsw.core.store import Store
 from fsw.core.tables import Table, TableRegistry, Validator
 from fsw.core.time import Clock
 from fsw.core.wiring import Wiring
+from hal._compiled import mypyc_attr
 
 COMMAND_HEADER = struct.Struct(">IB")  # request id, function code
 
@@ -109,6 +114,9 @@ STANDARD_HK_FIELDS = (
 )
 
 
+# Interpreted even when this module is compiled: a compiled class would turn an
+# `int` given for a `float` field (a default of 5) into 5.0.
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True)
 class Parameter:
     """A tunable value of an app, settable from the ground within [low, high]."""
@@ -127,6 +135,7 @@ class Parameter:
 
 
 ArgumentParser = Callable[[bytes], Mapping[str, Any]]
+CommandMark = tuple[int, tuple[Field, ...], ArgumentParser | None, bool]
 
 
 @dataclass(frozen=True)
@@ -171,10 +180,51 @@ def command(code: int, *args: Field, parse: ArgumentParser | None = None,
         raise ValueError("a command takes either declared args or a parse function")
 
     def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
-        fn._tessera_command = (code, args, parse, critical)  # type: ignore[attr-defined]
+        _COMMAND_MARKS[id(fn)] = (fn, (code, args, parse, critical))
         return fn
 
     return mark
+
+
+# What `@command` declared, by handler. Kept beside the function rather than on
+# it: a method of an app compiled by mypyc is a method descriptor, which takes
+# no attributes. The function is kept too, so that its id cannot be reused.
+_COMMAND_MARKS: dict[int, tuple[Callable[..., Any], CommandMark]] = {}
+
+
+def command_mark(fn: object) -> CommandMark | None:
+    """What `@command` declared for handler `fn` (code, args, parse, critical), or None."""
+    entry = _COMMAND_MARKS.get(id(fn))
+    return entry[1] if entry is not None and entry[0] is fn else None
+
+
+def _handler_doc(klass: type, name: str, fn: object) -> str:
+    """The first line of handler `name`'s docstring. A method compiled by mypyc
+    keeps none, so its class's source is read for it."""
+    doc = getattr(fn, "__doc__", None) or _source_docstring(klass.__module__, klass.__qualname__,
+                                                            name)
+    lines = doc.strip().splitlines()
+    return lines[0] if lines else ""
+
+
+@functools.cache
+def _source_docstring(module: str, qualname: str, name: str) -> str:
+    # Found through the package: a compiled module's class is made while the
+    # module is still being imported, before it has a `__file__`.
+    package, _, leaf = module.rpartition(".")
+    folders = getattr(sys.modules.get(package), "__path__", ())
+    source = next((Path(f) / f"{leaf}.py" for f in folders if (Path(f) / f"{leaf}.py").exists()),
+                  None)
+    if source is None:
+        return ""
+    body: list[ast.stmt] = ast.parse(source.read_text()).body
+    for part in qualname.split("."):
+        body = next((node.body for node in body
+                     if isinstance(node, ast.ClassDef) and node.name == part), [])
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            return ast.get_docstring(node) or ""
+    return ""
 
 
 @dataclass
@@ -200,6 +250,7 @@ class AppState(IntEnum):
     FAILED = 3
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # every partner's app is one
 class App:
     """Base class of every flight app; see the module docstring for the shape."""
 
@@ -221,16 +272,15 @@ class App:
         commands: dict[int, CommandSpec] = {}
         for klass in reversed(cls.__mro__):
             for attr, fn in vars(klass).items():
-                mark = getattr(fn, "_tessera_command", None)
+                mark = command_mark(fn)
                 if mark is None:
                     continue
                 code, args, parse, critical = mark
                 if code in commands and commands[code].handler != attr:
                     raise TypeError(f"{cls.__name__}: function code {code} is used by both "
                                     f"{commands[code].handler} and {attr}")
-                doc = (fn.__doc__ or "").strip().splitlines()
                 commands[code] = CommandSpec(code, attr.upper(), Layout(args), attr,
-                                             doc[0] if doc else "", parse, critical)
+                                             _handler_doc(klass, attr, fn), parse, critical)
         cls.COMMANDS = commands
         declared = [vars(k).get("EVENTS", ()) for k in reversed(cls.__mro__)]
         cls.EVENT_TABLE = check_unique(cls.__name__, chain(*declared))
@@ -285,8 +335,9 @@ class App:
     def stop(self) -> None:
         """Release devices; called at shutdown or when the executive stops the app."""
 
-    def parameter_changed(self, name: str, value: float) -> None:
-        """Called after a parameter is set from the ground."""
+    def parameter_changed(self, name: str, value: Any) -> None:
+        """Called after a parameter is set from the ground (`value` an int for an
+        integer parameter, else a float)."""
 
     # -- services for subclasses ----------------------------------------------
     def device(self, name: str) -> Any:
@@ -420,13 +471,14 @@ class App:
         if index >= len(self.PARAMETERS):
             raise CommandError(Reason.BAD_ARGUMENT, f"no parameter {index}")
         spec = self.PARAMETERS[index]
+        setting: Any = value  # an integer parameter's value stays an int
         if spec.fmt[-1] not in "fd" and float(value).is_integer():
-            value = int(value)
-        why = spec.field.check(value)
+            setting = int(value)
+        why = spec.field.check(setting)
         if why:
             raise CommandError(Reason.BAD_ARGUMENT, why)
-        self.params[spec.name] = value
-        self.parameter_changed(spec.name, value)
+        self.params[spec.name] = setting
+        self.parameter_changed(spec.name, setting)
 
     @command(3, Field("index", "H", doc="0xFFFF reports every parameter"))
     def report_parameter(self, index: int) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 from fsw.gnc import _ffi
 from fsw.gnc._core import ffi, lib
 from fsw.gnc.control import PdGains, WheelArray
+from hal._compiled import mypyc_attr
 
 __all__ = [
     "AdcsCommands",
@@ -70,6 +71,7 @@ def default_wheels() -> WheelArray:
                       inertia_kgm2=1.5e-5, max_torque_nm=2e-3)
 
 
+@mypyc_attr(native_class=False)  # as `fsw.gnc.dynamics.Wheel`
 @dataclass(frozen=True)
 class AdcsConfig:
     """Parameters of the cycle; the defaults describe a 3U CubeSat at 10 Hz."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fsw.gnc._core import ffi, lib
+from hal._compiled import mypyc_attr
 
 MAX_WHEELS = lib.TSR_MAX_WHEELS
 
@@ -24,6 +25,10 @@ class DynamicsError(ValueError):
     """Bad parameters, or a step that failed (non-finite state, bad dt)."""
 
 
+# Interpreted when this module is compiled: a scenario carries its wheels to
+# worker processes (a compiled frozen class cannot be unpickled), and an int
+# given for a float stays as given.
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True)
 class Wheel:
     """One reaction wheel: spin axis in the body frame and its limits."""

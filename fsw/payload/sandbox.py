@@ -208,6 +208,12 @@ def set_limits(memory_mib: int, cpu_seconds: int) -> None:
         resource.RLIMIT_CORE: 0,
     }
     for which, value in limits.items():
+        # A host that itself runs under a lower hard limit (a service manager's
+        # LimitCPU, `ulimit -t`) passes it on: the app keeps the lower one. Raising
+        # a hard limit needs CAP_SYS_RESOURCE, and without it the app could not start.
+        _soft, hard = resource.getrlimit(which)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
         resource.setrlimit(which, (value, value))
 
 

@@ -99,22 +99,26 @@ class ADS1115(Device):
         turn, volts, holding the bus for all of them."""
         if not all(0 <= channel <= 3 for channel in channels):
             raise ValueError("ADS1115 channel must be 0-3")
-        xfer = self._xfer
+        # `self._xfer` called each time, not kept in a local: compiled, a method
+        # call is direct and a bound method in a local a generic call. The
+        # words are decoded by shifts (a transfer returns exactly the bytes asked).
         start = self._start
         volts_per_lsb = self.volts_per_lsb
         volts = []
         with self.bus:
             for channel in channels:
-                xfer(start[channel])
-                config = int.from_bytes(xfer(_POINT_CONFIG, 2), "big")
+                self._xfer(start[channel])
+                word = self._xfer(_POINT_CONFIG, 2)
+                config = word[0] << 8 | word[1]
                 if not config & OS:
                     config = self._wait_ready()
                 if (config >> 12) & 0x7 != 0x4 | channel:
                     raise self._fail(DataError(
                         f"config 0x{config:04X} reports input mux {(config >> 12) & 7}, "
                         f"AIN{channel} was requested"))
-                raw = xfer(_POINT_CONVERSION, 2)
-                volts.append(int.from_bytes(raw, "big", signed=True) * volts_per_lsb)
+                word = self._xfer(_POINT_CONVERSION, 2)
+                code = word[0] << 8 | word[1]  # two's complement
+                volts.append((code - 0x10000 if code & 0x8000 else code) * volts_per_lsb)
         return volts
 
     def _wait_ready(self) -> int:

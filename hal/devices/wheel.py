@@ -43,7 +43,7 @@ STATUS_TORQUE_LIMITED = 0x01
 STATUS_SPEED_LIMIT = 0x02
 STATUS_REFUSED = 0x80
 _TELEMETRY = struct.Struct("<ih")
-_SET_TORQUE = bytes([OP_SET_TORQUE])
+_SET_TORQUE = struct.Struct("<Bh")  # opcode, torque counts
 
 
 class ReactionWheel:
@@ -132,7 +132,7 @@ class ReactionWheel:
         counts = round(torque_nm / TORQUE_LSB_NM)
         counts = -32768 if counts < -32768 else 32767 if counts > 32767 else counts
         self._exchange(CanMessage.checked_by_caller(
-            self._cmd_id, _SET_TORQUE + counts.to_bytes(2, "little", signed=True)), 0)
+            self._cmd_id, _SET_TORQUE.pack(OP_SET_TORQUE, counts)), 0)
 
     def read_telemetry(self) -> tuple[float, float]:
         """(speed rad/s, applied torque N m) as the wheel reports them."""

@@ -100,7 +100,14 @@ class SimCAN(CAN):
                 targets = addressed + targets if targets else addressed
         for node in targets:
             if node.alive:
-                for reply in node.can_receive(message):
+                # The same call twice: compiled, the first is direct (every
+                # emulator is a `CanNode`), the second goes through Python for
+                # any other object of the `CanPeer` shape.
+                if isinstance(node, CanNode):
+                    replies = node.can_receive(message)
+                else:
+                    replies = node.can_receive(message)
+                for reply in replies:
                     self._deliver(reply)
 
     def _send(self, message: CanMessage) -> None:

@@ -130,11 +130,12 @@ class ReactionWheelEmulator(CanNode):
         op = data[0]
         self.commands += 1
         reply_id = self._reply_id
-        # Replies are built from this node's own identifier and at most 8 bytes.
-        reply = CanMessage.checked_by_caller
+        # Replies are built from this node's own identifier and at most 8 bytes,
+        # by name (compiled, a function kept in a local is a generic call).
         if op == OP_SET_TORQUE and len(data) == 3:
-            self._torque_cmd_nm = int.from_bytes(data[1:3], "little", signed=True) * TORQUE_LSB_NM
-            return [reply(reply_id, bytes((op, self._status())))]
+            counts = data[1] | data[2] << 8  # int16, little-endian
+            self._torque_cmd_nm = (counts - 0x10000 if counts & 0x8000 else counts) * TORQUE_LSB_NM
+            return [CanMessage.checked_by_caller(reply_id, bytes((op, self._status())))]
         if op == OP_GET_TELEMETRY and len(data) == 1:
             w = self.speed_rad_s
             if self.speed_noise_rad_s:
@@ -142,7 +143,8 @@ class ReactionWheelEmulator(CanNode):
             speed = round(w / SPEED_LSB_RAD_S)
             speed = -(2**31) if speed < -(2**31) else 2**31 - 1 if speed > 2**31 - 1 else speed
             torque = round(self.commanded_torque_nm / TORQUE_LSB_NM)
-            return [reply(reply_id, bytes((op, self._status())) + _TELEMETRY.pack(speed, torque))]
+            return [CanMessage.checked_by_caller(
+                reply_id, bytes((op, self._status())) + _TELEMETRY.pack(speed, torque))]
         if op == OP_RESET and len(data) == 1:
             self._torque_cmd_nm = 0.0
             return []

@@ -583,3 +583,102 @@ def test_gains_table_refuses_missing_keys_and_values_out_of_range():
     wrong = validate_gains({**good, "bdot_gain": -1.0, "dipole_limit_am2": 5.0})
     assert len(wrong) == 2
     assert "bdot_gain" in wrong[0] and "dipole_limit_am2" in wrong[1]
+
+
+def test_wheels_configured_by_their_axes_alone_are_the_reference_wheels():
+    # docs: `wheels` without inertia or torque limit: the reference wheel,
+    # 1.5e-5 kg m^2 and 1 mN m (the emulated CubeWheel's limit, docs/hal.md).
+    # A stiff loop asks far more than 1 mN m of a 90 degree slew: every command
+    # stops at the limit, on both wheel sets alike.
+    axes = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.57735027, 0.57735027, 0.57735027]]
+    stiff = {"bandwidth_rad_s": 1.0, "damping": 0.9, "max_slew_rate_deg_s": 10.0,
+             "desat_gain_per_s": 0.005}
+    half = math.radians(45.0)
+    runs = []
+    for wheels in ({"axes_body": axes},
+                   {"axes_body": axes, "inertia_kgm2": 1.5e-5, "max_torque_nm": 1e-3}):
+        rig = Rig(sunlit(q0_body_eci=(math.cos(half), 0.0, 0.0, math.sin(half))),
+                  initial_mode="SUN", wheels=wheels, pointing=stiff)
+        rig.fly(3.0)
+        runs.append(np.array([s["wheel_torque_cmd_nm"] for s in rig.states]))
+    assert np.max(np.abs(runs[0])) == pytest.approx(1e-3, rel=1e-6)
+    assert np.array_equal(runs[0], runs[1])
+
+
+def _spun(wheel_inertia: float, speed_rad_s: float, desat_gain: float) -> Rig:
+    """Sun pointing with every wheel spun to `speed_rad_s`; wheels of that inertia."""
+    reference = SpacecraftModel().wheels
+    model = SpacecraftModel(wheels=tuple(
+        Wheel(w.axis_body, inertia_kgm2=wheel_inertia, max_torque_nm=1e-3, max_speed_rad_s=628.3)
+        for w in reference))
+    wheels = {"axes_body": [list(w.axis_body) for w in reference],
+              "inertia_kgm2": wheel_inertia, "max_torque_nm": 1e-3}
+    pointing = {"bandwidth_rad_s": 0.1, "damping": 0.9, "max_slew_rate_deg_s": 1.5,
+                "desat_gain_per_s": desat_gain}
+    rig = Rig(sunlit(model=model), initial_mode="SUN", wheels=wheels, pointing=pointing)
+    body = rig.run.simulator.body
+    for i in range(body.n_wheels):
+        body._s.wheel_speed_rad_s[i] = speed_rad_s
+    return rig
+
+
+def test_desaturation_dumps_the_momentum_the_wheels_carry_at_the_configured_gain():
+    # docs/gnc.md: magnetorquer desaturation on the wheels' momentum (inertia x
+    # speed) above 2 mN m s: the same momentum in wheels of twice the inertia
+    # at half the speed asks the same dipole, and twice the gain twice the dipole
+    dipoles = []
+    for inertia, speed, gain in ((3e-5, 100.0, 1e-4), (1.5e-5, 200.0, 1e-4),
+                                 (1.5e-5, 200.0, 2e-4)):
+        rig = _spun(inertia, speed, gain)
+        rig.fly(0.3)
+        dipoles.append(np.array(rig.states[-1]["dipole_cmd_am2"]))
+    assert np.linalg.norm(dipoles[0]) > 1e-3
+    assert np.max(np.abs(dipoles[2])) < 0.2  # not saturated
+    assert np.allclose(dipoles[0], dipoles[1], rtol=0.02, atol=1e-5)
+    assert np.allclose(dipoles[2], 2.0 * dipoles[1], rtol=0.02, atol=1e-5)
+
+
+def test_a_threshold_set_while_detumbling_hands_over_once_the_rate_has_stayed_low():
+    # detumbling with the rule off (threshold 0), then the ground sets 0.5 deg/s
+    rig = Rig(sunlit(w0_body_deg_s=(0.1, 0.1, 0.1)), detumble_exit_rate_deg_s=0.0,
+              detumble_exit_hold_s=2.0)
+    rig.fly(1.0)
+    index = [p.name for p in AdcsApp.PARAMETERS].index("detumble_exit_rate_deg_s")
+    rig.command(3, SET_PARAMETER, index=index, value=0.5)
+    rig.fly(10.0, until=lambda: rig.app.cycle.mode == AdcsMode.SUN)
+    assert rig.app.cycle.mode == AdcsMode.SUN and rig.app.state.name == "RUNNING"
+    assert "mode DETUMBLE -> SUN: rates low: detumble complete" in rig.texts()
+
+
+def test_without_a_valid_estimate_detumbling_goes_on_however_slow_it_seems():
+    # neither gyro nor magnetometer answers: the estimate is not valid, and the
+    # rule judges only a valid one
+    rig = Rig(sunlit(w0_body_deg_s=(0.1, 0.1, 0.1)), detumble_exit_rate_deg_s=0.5,
+              detumble_exit_hold_s=1.0)
+    rig.run.emulators.gyro.inject_fault("nack")
+    rig.run.emulators.magnetometer.inject_fault("nack")
+    rig.fly(6.0)
+    assert not any(s["status"] & Status.EST_VALID for s in rig.states)
+    assert rig.app.cycle.mode == AdcsMode.DETUMBLE
+
+
+def test_the_hand_over_comes_exactly_the_hold_after_the_rate_first_read_low():
+    # at 8 Hz every time is a short binary fraction: the rate first reads low
+    # at some cycle, and the switch comes 1 s (8 cycles) later, not a cycle after
+    rig = Rig(sunlit(w0_body_deg_s=(0.1, 0.1, 0.1)), detumble_exit_rate_deg_s=0.5,
+              detumble_exit_hold_s=1.0, rate_hz=8, executive_hz=(8, 1))
+    rig.fly(10.0, until=lambda: rig.app.cycle.mode == AdcsMode.SUN)
+    low = [bool(s["status"] & Status.EST_VALID)
+           and math.degrees(float(np.linalg.norm(s["w_body_rad_s"]))) < 0.5 for s in rig.states]
+    first_low = low.index(True)
+    assert all(low[first_low:])
+    switched = next(i for i, s in enumerate(rig.states) if s["mode"] == AdcsMode.SUN)
+    assert rig.states[switched]["time_s"] - rig.states[first_low]["time_s"] == 1.0
+
+
+
+def test_a_three_wheel_set_fills_the_fourth_slot_of_the_state_with_zero():
+    # AdcsState carries four wheel torques; a three-wheel spacecraft's fourth reads 0
+    from fsw.apps.adcs.app import _four
+    assert _four(np.array([1e-4, -2e-4, 3e-4])) == [1e-4, -2e-4, 3e-4, 0.0]
+    assert _four(np.array([1e-4, -2e-4, 3e-4, -4e-4])) == [1e-4, -2e-4, 3e-4, -4e-4]

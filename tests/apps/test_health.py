@@ -699,3 +699,88 @@ def test_a_critical_app_that_never_booted_holds_the_watchdog_from_the_start():
     assert "hardware watchdog no longer kicked: ghost is lost" in texts
     # the response went out at boot, before this pipe: the sample app ran it once
     assert exe.apps["sample"].cmd_count == 1
+
+
+def test_a_monitor_left_out_of_a_new_table_no_longer_fills_the_fdir_pipe():
+    # after a table without the flood's message, its samples are not taken at all
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,))
+    exe.add_app(AppSpec("signal", Burst, 1.0))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {"monitors": [
+        {"name": "m", "parameter": "TestSignal.value", "high": 10.0, "response": []}]}))
+    assert exe.boot() == []
+    tables = exe.context.tables
+    tables.load("fdir", json.dumps({"monitors": []}).encode())
+    tables.validate("fdir")
+    tables.activate("fdir")
+    exe.run(1.5)
+    exe.apps["signal"].queue = [(0.0, 0, 0)] * 300
+    exe.run(2.0)
+    assert not [e.text for e in exe.events.recent if e.text.startswith("pipe fdir.samples")]
+
+
+def test_a_monitor_refusal_joins_every_key_problem_word_for_word():
+    rig = signal_rig([])
+    problems = rig.exe.apps["fdir"].validate_table({"monitors": [
+        {"name": "x", "parameter": "TestSignal.value", "lo": 5.0}]})
+    assert problems == ["monitors[0].lo is not a known key; monitors[0].response is missing"]
+    assert rig.exe.apps["fdir"].validate_table({"monitors": ["low_battery"]}) == [
+        "monitors[0]. must be an object"]
+
+
+def test_the_response_request_id_is_the_index_of_the_monitor_that_tripped():
+    # docs/autonomy.md: 0xFD0000nn, nn the monitor's index in the fdir table
+    rig = signal_rig([
+        {"name": "never", "parameter": "TestSignal.value", "high": 1e9, "response": NOOP},
+        {"name": "never_either", "parameter": "TestSignal.value", "high": 1e9, "response": NOOP},
+        {"name": "value_high", "parameter": "TestSignal.value", "high": 10.0, "response": NOOP}])
+    results = rig.exe.bus.create_pipe("test.results", 64)
+    rig.exe.bus.subscribe(results, COMMAND_RESULT_MSG.msg_id)
+    rig.exe.apps["signal"].queue = [(11.0, 0, 0)]
+    rig.run(3.0)
+    done = [r["request_id"] for r in map(COMMAND_RESULT_MSG.unpack, (p for _, p in results.drain()))
+            if r["apid"] == SampleApp.APID and r["stage"] == 7]
+    assert done == [0xFD000002]
+
+
+def test_the_response_for_an_app_that_never_booted_carries_no_apid():
+    # docs/autonomy.md: 0xFDFF0000 | APID for a lost app's response; one that
+    # is not running has none
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0,))
+    exe.add_app(AppSpec("sample", SampleApp, 1.0))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {
+        "heartbeats": {"apps": ["ghost"], "response": NOOP}}))
+    assert exe.boot() == []
+    # sent at boot, carried out by the sample app in its first cycle
+    results = exe.bus.create_pipe("test.results", 16)
+    exe.bus.subscribe(results, COMMAND_RESULT_MSG.msg_id)
+    exe.run(2.0)
+    done = [r["request_id"] for r in map(COMMAND_RESULT_MSG.unpack, (p for _, p in results.drain()))
+            if r["apid"] == SampleApp.APID and r["stage"] == 7]
+    assert done == [0xFDFF0000]
+
+
+def test_the_heartbeat_timeout_runs_from_when_fdir_first_saw_the_count():
+    # a watched app that cycles once at boot and then every 20 s: its count
+    # moved when the first heartbeat reported it, so it is lost more than 10 s
+    # after that heartbeat (docs/autonomy.md: not moved for timeout_s), no sooner
+    from fsw.core.executive import APP_HEARTBEAT
+
+    exe = Executive(VirtualClock(), rate_groups_hz=(1.0, 0.05))
+    exe.add_app(AppSpec("slow", Slow, 0.05))
+    exe.add_app(AppSpec("fdir", FdirApp, 1.0, {"heartbeats": {"apps": ["slow"]}}))
+    assert exe.boot() == []
+    hb = exe.bus.create_pipe("test.heartbeats", 64)
+    exe.bus.subscribe(hb, APP_HEARTBEAT.msg_id)
+    events = exe.bus.create_pipe("test.events", 64)
+    exe.bus.subscribe(events, EVENT_MSG.msg_id)
+    heard_by_s = None  # the first heartbeat came no later than this
+    lost: list[Event] = []
+    while not lost and exe.clock.now() < 20.0:
+        exe.run(0.1)
+        if heard_by_s is None and any(APP_HEARTBEAT.unpack(p)["apid"] == Slow.APID
+                                      for _, p in hb.drain()):
+            heard_by_s = exe.clock.now()
+        lost = [e for e in map(Event.decode, (p for _, p in events.drain()))
+                if e.text.startswith("app slow heartbeat lost")]
+    assert heard_by_s is not None and lost
+    assert lost[0].time_s - heard_by_s > 10.0

@@ -20,6 +20,7 @@ from fsw.core import (
     VirtualClock,
     command,
 )
+from fsw.core.app import command_mark
 from fsw.core.bus import UnknownMessageError
 from fsw.core.errors import CommandError
 from fsw.core.events import EVENT_MSG, Event, EventLog, check_unique
@@ -29,7 +30,7 @@ from fsw.core.message import Field, MessageType, cmd_msg_id, tm_msg_id
 
 @pytest.mark.parametrize("code", [0, 1, 0xFE, 0xFF])
 def test_every_one_octet_function_code_is_accepted(code):
-    assert command(code)(lambda self: None)._tessera_command[0] == code
+    assert command_mark(command(code)(lambda self: None))[0] == code
 
 
 @pytest.mark.parametrize("code", [-1, 0x100])

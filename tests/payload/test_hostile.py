@@ -152,16 +152,20 @@ def flight(tmp_path_factory):
     if realtime:
         os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(10))
     spy = exe.bus.create_pipe("test.spy", 4096)
-    sim.boot()
-    for msg_id in (tm_msg_id(0x020), tm_msg_id(0x111)):
-        exe.bus.subscribe(spy, msg_id)
-    frames_before = exe.minor_frames
-    group = next(g for g in exe.groups if g.rate_hz == 10)
-    overruns_before = group.overruns  # installs and starts are commanded work, not hostile
-    sim.run(8.0)
-    seen = spy.drain()
-    if realtime:
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    try:  # a failure here must not leave the started apps running
+        sim.boot()
+        for msg_id in (tm_msg_id(0x020), tm_msg_id(0x111)):
+            exe.bus.subscribe(spy, msg_id)
+        frames_before = exe.minor_frames
+        group = next(g for g in exe.groups if g.rate_hz == 10)
+        overruns_before = group.overruns  # installs and starts are commanded work, not hostile
+        sim.run(8.0)
+        seen = spy.drain()
+        if realtime:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    except BaseException:
+        sim.close()
+        raise
     yield sim, seen, exe.minor_frames - frames_before, group.overruns - overruns_before
     sim.close()
 

@@ -76,8 +76,12 @@ def flight(tmp_path_factory):
                      rate_hz=2),
     ]
     sim = PartnerSim(projects)
-    sim.boot()
-    sim.run(6.0)
+    try:  # a failure here must not leave the started apps running
+        sim.boot()
+        sim.run(6.0)
+    except BaseException:
+        sim.close()
+        raise
     yield sim
     sim.close()
 

@@ -43,10 +43,16 @@ FLIGHT = textwrap.dedent("""
             packets += 1
     for name, column in sorted(run.simulator.log.arrays().items()):
         digest.update(name.encode() + column.tobytes())
-    import fsw.core.bus, ground.sim.simulator, hal.sim.i2c
-    files = [m.__file__ for m in (hal.sim.i2c, fsw.core.bus, ground.sim.simulator)]
+    # Every app's command dictionary (codes, names, first lines of the
+    # handlers' docstrings, layouts): a compiled method keeps no docstring.
+    commands = {name: [[c.code, c.name, c.doc, c.critical, [f.name for f in c.args.fields]]
+                       for c in sorted(app.COMMANDS.values(), key=lambda c: c.code)]
+                for name, app in sorted(run.executive.apps.items())}
+    import fsw.apps.adcs.app, fsw.core.bus, ground.sim.simulator, hal.sim.i2c
+    files = [m.__file__ for m in (hal.sim.i2c, fsw.core.bus, ground.sim.simulator,
+                                  fsw.apps.adcs.app)]
     print(json.dumps({"compiled": _compiled.running_compiled(), "packets": packets,
-                      "digest": digest.hexdigest(), "files": files}))
+                      "digest": digest.hexdigest(), "files": files, "commands": commands}))
 """)
 
 
@@ -78,16 +84,19 @@ def test_compiled_and_source_builds_fly_the_same_run_bit_for_bit():
     assert not any(path.endswith(".py") for path in compiled["files"])
     assert source["packets"] > 6000  # ADCS state at 10 Hz, housekeeping, device health
     assert compiled["digest"] == source["digest"]
+    assert compiled["commands"] == source["commands"]
+    assert all(doc for app in source["commands"].values() for _, _, doc, _, _ in app)
     assert compiled["packets"] == source["packets"]
 
 
 @pytest.mark.parametrize("layer", _compiled.LAYERS)
-def test_a_build_older_than_its_source_is_not_run(tmp_path, layer):
+@pytest.mark.parametrize("which", [0, -1])  # the first and the last listed (fsw/: an app)
+def test_a_build_older_than_its_source_is_not_run(tmp_path, layer, which):
     """An edited module must run as edited: every listed module of every layer
-    then loads from source, whichever layer the edit is in."""
+    then loads from source, whichever layer and module the edit is in."""
     if not _compiled.running_compiled():
         pytest.skip("the compiled modules are not built in this tree")
-    module = _compiled.layer_modules(layer)[0]
+    module = _compiled.layer_modules(layer)[which]
     # A copy of the package trees in which that one source is newer than the build.
     for package in _compiled.LAYERS:
         subprocess.run(["cp", "-a", str(ROOT / package), str(tmp_path / package)], check=True)

@@ -21,7 +21,9 @@ by itself once the estimated rate has stayed below that threshold for
 Configuration (`[apps.config]`): `rate_hz`, `initial_mode`, `orbit` (mean
 elements as `ground.sim.orbit.MeanElements` fields, epoch in TAI seconds)
 or `tle = [line1, line2]`, optional `inertia_kgm2` and `wheels`
-(`axes_body`, `inertia_kgm2`, `max_torque_nm`) and `parameters`.
+(`axes_body`, three or four; `inertia_kgm2`, `max_torque_nm` and
+`max_speed_rad_s`, by default the reference wheel's 1.5e-5 kg m^2, 1 mN m and
+628.3 rad/s (6000 rpm)) and `parameters`.
 
 Gains are the `adcs_gains` table (`fsw.core.tables`): B-dot gain, filter
 weight and torquer limit, the pointing loop's bandwidth and damping and the
@@ -207,7 +209,7 @@ class AdcsApp(App):
                        pointing_damping=float(pointing.get("damping", 0.9)),
                        max_slew_rate_deg_s=float(pointing.get("max_slew_rate_deg_s", 1.5)),
                        desat_gain_per_s=float(pointing.get("desat_gain_per_s", 0.005)))
-        self.cycle = None
+        self.cycle: Any = None
         self.register_table("adcs_gains", default, validate_gains, self._take_gains)
         self.health_sources = self._health_sources()
 
@@ -250,7 +252,7 @@ class AdcsApp(App):
                 max_slew_rate_rad_s=math.radians(g["max_slew_rate_deg_s"])),
             desat_gain_per_s=g["desat_gain_per_s"])
 
-    def parameter_changed(self, name: str, value: float) -> None:
+    def parameter_changed(self, name: str, value: Any) -> None:
         if name in ("bdot_gain", "dipole_limit_am2", "filter_alpha"):
             self.gains[name] = float(value)
             mode = self.cycle.mode

@@ -266,13 +266,13 @@ class CommsApp(App):
 
     def _deliver(self, accepted: Accepted) -> None:
         for d in accepted:
-            self._guarded(lambda d=d: self._one_delivery(d))
+            self._guarded(lambda d=d: self._one_delivery(d))  # type: ignore[misc]
         for problem in accepted.problems:
             self._reject_tc(problem.reason, f"in an accepted frame: {problem}")
 
     def _one_delivery(self, d: Delivery) -> None:
         if d.kind == "rekey":
-            self.event(EV_REKEYED, spi=d.sa.spi)
+            self.event(EV_REKEYED, spi=d.sa.spi)  # type: ignore[union-attr]
         elif d.kind == "control":
             self.event(EV_CONTROL_COMMAND, owner=d.sa.owner if d.sa else "?", vcid=d.vcid)
         elif d.sa is None:
@@ -301,14 +301,14 @@ class CommsApp(App):
         if burst:
             self.process_frames(burst)
         for _mid, payload in self.released_in.drain():
-            self._guarded(lambda p=payload: self._released(p))
+            self._guarded(lambda p=payload: self._released(p))  # type: ignore[misc]
         for _mid, payload in self.summaries_in.drain():  # before their TC completes
-            self._guarded(lambda p=payload: self._schedule_summary(p))
+            self._guarded(lambda p=payload: self._schedule_summary(p))  # type: ignore[misc]
         for _mid, payload in self.params_in.drain():  # before their TC completes
-            self._guarded(lambda p=payload: self._parameter_report(
+            self._guarded(lambda p=payload: self._parameter_report(  # type: ignore[misc]
                 PARAMETER_REPORT_MSG.unpack(p)))
         for _mid, payload in self.results.drain():
-            self._guarded(lambda p=payload: self._command_result(
+            self._guarded(lambda p=payload: self._command_result(  # type: ignore[misc]
                 COMMAND_RESULT_MSG.unpack(p)))
         for _mid, payload in self.events_in.drain():
             v = EVENT_MSG.unpack(payload)

@@ -159,7 +159,7 @@ class Downlink:
         limit = self.queue_frames if max_frames is None else max_frames
         while len(self.frames) < limit:
             in_flight = self._in_flight
-            batch = [(key, raw) for key, raw in self.queue.peek(16 + len(in_flight))
+            batch = [(key, raw) for key, raw in self.queue.peek(16 + len(in_flight))  # type: ignore[union-attr]
                      if key not in in_flight][:16]
             if not batch:
                 return
@@ -181,7 +181,7 @@ class Downlink:
         while self._acks and self._acks[0][0] <= taken:
             sent += self._acks.popleft()[1]
         if sent:
-            self.queue.ack(sent)
+            self.queue.ack(sent)  # type: ignore[union-attr]
             self._in_flight.difference_update(sent)
 
     def idle_frame(self, clcw: Clcw) -> bytes:

@@ -9,7 +9,9 @@ Once a cycle (1 Hz) it reads the EPS housekeeping through the HAL driver
   voltage estimate by a small weight `voltage_weight`: the open-circuit
   voltage is the measured voltage less the internal-resistance drop
   (I x R, `internal_ohm`), mapped to charge through the Li-ion curve. At boot
-  the estimate starts from that voltage alone.
+  the estimate starts from that voltage alone, unless the ground set one
+  (`set_soc`) before the EPS first answered: that one is kept, and counting
+  starts from the first reading.
 - **Switching**: each output has a name (`channels` in the configuration,
   name -> P31u output number) and a wanted state set by command. An output is
   on when it is wanted, not shed and not locked out.
@@ -23,10 +25,12 @@ Once a cycle (1 Hz) it reads the EPS housekeeping through the HAL driver
   output on again after `latch_retry_s`, and after `latch_retries` latch-ups
   in a row locks it out (off until commanded on again).
 
-Configuration (`[apps.config]`): `channels` (table name -> output 0-7),
-`initially_on` (names), `capacity_ah`, `cells_in_series`, `internal_ohm`,
-`voltage_weight`, `latch_retries`, `latch_retry_s`, `shedding` (the default
-`eps_shedding` table content).
+Configuration (`[apps.config]`): `channels` (table name -> output 0-7; none
+by default), `initially_on` (names), `capacity_ah`, `cells_in_series`,
+`internal_ohm` (the battery: by default the reference GomSpace BP4 2S2P
+pack, 5.2 A h, 2 cells in series, 0.1 ohm), `voltage_weight` (0.002),
+`latch_retries` (3), `latch_retry_s` (10 s), `shedding` (the default
+`eps_shedding` table content; none by default).
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def validate_shedding(content: Any, channels: Mapping[str, int]) -> list[str]:
     if not isinstance(order, list):
         return ["order must be a list"]
     seen: set[str] = set()
-    last_off = 100.0
+    last_off: float | None = None  # the lowest threshold of the entries before
     for i, entry in enumerate(order):
         where = f"order[{i}]."
         if not check_keys(entry, {"channel", "off_below_pct", "on_above_pct"},
@@ -82,10 +86,10 @@ def validate_shedding(content: Any, channels: Mapping[str, int]) -> list[str]:
         if isinstance(off, (int, float)) and isinstance(on, (int, float)):
             if on <= off:
                 problems.append(f"{where}on_above_pct must exceed off_below_pct")
-            if off > last_off:
+            if last_off is not None and off > last_off:
                 problems.append(f"{where}sheds above an earlier entry: the order is by "
                                 "falling threshold")
-            last_off = min(last_off, off)
+            last_off = off if last_off is None else min(last_off, off)
     return problems
 
 
@@ -166,9 +170,11 @@ class EpsApp(App):
         net_a = hk.cursun_a - hk.cursys_a
         ocv_cell_v = (hk.vbatt_v - net_a * self.internal_ohm) / self.cells
         from_voltage = soc_from_cell_v(ocv_cell_v)
-        if self.soc is None or self._last_s is None:
-            self.soc = from_voltage
-        else:
+        # An estimate the ground set before the first reading is kept; counting
+        # starts from that reading.
+        if self.soc is None:
+            self.soc = from_voltage  # the first estimate: the voltage alone
+        elif self._last_s is not None:
             dt = max(0.0, t_s - self._last_s)
             counted = self.soc + net_a * dt / 3600.0 / self.capacity_ah
             self.soc = counted + self.voltage_weight * (from_voltage - counted)

@@ -43,7 +43,6 @@ import re
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from fsw.core import App, Field, MessageType, Severity
@@ -80,9 +79,13 @@ class ParameterRef:
     mtype: MessageType
     field_name: str
     index: int | None
+    # Found once (compiled, a cached property would be found again every read).
+    _element: tuple[struct.Struct, int] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def _element(self) -> tuple[struct.Struct, int]:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_element", self._locate())
+
+    def _locate(self) -> tuple[struct.Struct, int]:
         """The parameter's own value in its message: struct code and byte offset
         (the layout is big-endian without padding: offsets add up)."""
         offset = 0
@@ -231,7 +234,8 @@ class FdirApp(App):
             problems.append(f"{where}mask must be a positive integer")
         if problems:
             raise ValueError("; ".join(problems))
-        gate, values = None, ()
+        gate: ParameterRef | None = None
+        values: tuple[float, ...] = ()
         if "enable_if" in entry:
             cond = entry["enable_if"]
             if not isinstance(cond, Mapping) or set(cond) != {"parameter", "values"}:
@@ -250,6 +254,7 @@ class FdirApp(App):
                              "'source.field[i]'")
         source, name, index = match.group(1), match.group(2), match.group(3)
         app = self.ctx.apps.get(source)
+        mtype: MessageType | None = None
         if app is not None:
             mtype = app.HK
         else:
@@ -292,7 +297,7 @@ class FdirApp(App):
         t_s = self.now()
         for msg_id, payload in self.pipe.drain():
             for m in self.gates_by_msg.get(msg_id, ()):
-                self.gates[m.gate.text] = m.gate.read(payload)
+                self.gates[m.gate.text] = m.gate.read(payload)  # type: ignore[union-attr]
             for monitor in self.by_msg.get(msg_id, ()):
                 self._sample(monitor, monitor.param.read(payload))
         self._watch_heartbeats(t_s)

@@ -1,0 +1,61 @@
+"""Safe mode stops every partner app, including one waiting to restart after a crash.
+
+docs/payload.md: a crash restarts the app after 1, 2, 4... s; STOP_ALL (what
+the mode manager's SAFE entry sequence sends) stops every app, and stopped apps
+stay stopped across reboots until commanded. An app in its back-off after a
+crash is not running, but it is meant to run: safe mode must cancel that too.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from ground.payload import PartnerSim
+from tests.payload.kit import make_project
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
+
+START = 12
+
+CRASHES_ONCE = """
+import os
+from fsw.payload import PayloadApp, on_command
+
+class App(PayloadApp):
+    def init(self):
+        self.count = 0
+
+    def execute(self):
+        self.count += 1
+        self.publish(TM, count=self.count, value=0.0)
+        if not self.storage.exists("crashed"):   # the first run only
+            self.storage.write_bytes("crashed", b"1")
+            os.abort()
+
+    @on_command("SET_VALUE")
+    def set_value(self, value):
+        self.value = value
+"""
+
+
+def _started(sim: PartnerSim) -> list[str]:
+    return [e.text for e in sim.events_of() if e.text.startswith("fragile v1 started")]
+
+
+def test_safe_mode_cancels_a_restart_after_a_crash_and_it_stays_stopped(tmp_path):
+    with PartnerSim(make_project(tmp_path, "fragile", body=CRASHES_ONCE)) as sim:
+        sim.executive.run(30.0, until=lambda: any(
+            e.text.startswith("fragile crashed") for e in sim.events_of()))
+        assert any("restart in 1 s" in e.text for e in sim.events_of())
+        started_before = len(_started(sim))
+        assert sim.host.stop_all("safe mode") == 0  # not running: in its back-off
+        sim.run(4.0)  # well past the 1 s back-off
+        assert "fragile" not in sim.host.running
+        assert len(_started(sim)) == started_before
+        sim.reboot()
+        assert "fragile" not in sim.host.running  # stays stopped until commanded
+        assert sim.app_command(START, "fragile")
+        sim.run(2.0)
+        assert "fragile" in sim.host.running  # the crash was once: it runs now
