@@ -42,6 +42,8 @@ STORAGE = {
     "storage read missing": encode_storage({"op": "read", "name": "nothing"}),
     "storage remove missing": encode_storage({"op": "remove", "name": "nothing"}),
     "storage no such op": encode_storage({"op": "format", "name": "f"}),
+    "storage over quota": encode_storage({"op": "write", "name": "third", "size": 10,
+                                          "offset": 0}, b"0123456789"),
     # the first half of a new content for "big" that never comes whole
     "storage half": encode_storage({"op": "write", "name": "big", "size": 10, "offset": 0},
                                    b"01234"),
@@ -133,7 +135,9 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
         violations = sim.host.violations
         records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
         data = sim.workdir / "payload" / "data" / "raw"
-        half_written = (sim.workdir / "payload" / "staging" / "raw.part").read_bytes()
+        staging = sim.workdir / "payload" / "staging"
+        half_written = (staging / "raw.part").read_bytes()
+        staging_mode = staging.stat().st_mode & 0o777
         big_now = (data / "big").read_bytes()
     assert answers["not json"] == {"ok": False, "error": "malformed request"}
     assert answers["no method"] == {"ok": False, "error": "malformed request"}
@@ -157,7 +161,7 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
     long_topic = "T" * 40
     assert f"raw: subscribe to {long_topic!r} refused: not granted (x1)" in texts
     assert "raw: bridge frame kind 200 refused (x1)" in texts
-    assert violations == 7
+    assert violations == 8  # the seven refusals and the storage quota
     refusals = [r for r in records if r.action == "refuse" and r.app == "raw"]
     assert len(refusals) == 7 and {r.actor for r in refusals} == {"onboard"}
     # storage requests are answered, whatever they hold; the app hears why
@@ -183,6 +187,9 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
     # a write in progress waits in staging/, outside the app's folder, until it is whole
     assert answers["storage half"]["ok"] is True
     assert half_written == b"01234"
+    assert staging_mode == 0o700  # the host's alone: no app's user id may enter it
+    assert answers["storage over quota"] == {"ok": False, "error": "3 files over its quota of 2",
+                                             "length": 27, "data": 0, "missing": False}
     assert big_now == bytes(range(256)) * 40  # the old content stays until the new is whole
     assert "big file read back whole: True" in app_texts
     folder = "storage failed: Is a directory"
