@@ -66,6 +66,10 @@ class Area:
     # through). The selection is made in each mutant's test run, not in
     # mutmut's settings, so earlier verdicts stay valid.
     focus: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Test files whose module fixture does the work (a flight its tests then
+    # judge): mutmut's tracing credits the code the fixture ran to the file's
+    # first test only, so a mutant there runs the whole file.
+    whole_files: tuple[str, ...] = ()
 
 
 _HOSTILE_TESTS = (
@@ -119,7 +123,8 @@ AREAS = (
          # the cycle under that load, the host's flight defaults. Installing,
          # versions, storage, devices and subscriptions have their own tests.
          focus=tuple((f"tests/payload/test_hostile.py::{test}", _PAYLOAD_HOST_UNDER_ATTACK)
-                     for test in _HOSTILE_TESTS)),
+                     for test in _HOSTILE_TESTS),
+         whole_files=("tests/payload/test_hostile.py", "tests/payload/test_storage_quota.py")),
     Area("fsw-apps-cfdp", ("fsw/apps/file_transfer/*",),
          ("tests/protocol/test_cfdp_transfer.py", "tests/apps/test_file_transfer.py")),
     Area("hal-devices", ("hal/devices/*",), ("tests/hal",)),
@@ -302,7 +307,8 @@ def _mutmut(area: Area, work: Path, log: Path, jobs: int, names: list[str], exam
     env = {**os.environ, "PYTEST_PLUGINS": "bench.mutants_plugin",
            "TESSERA_MUTANT_EXAMPLES": examples, "TESSERA_MUTANT_RECHECK": str(int(recheck)),
            "TESSERA_PURE_PYTHON": "1",
-           "TESSERA_MUTANT_FOCUS": json.dumps(dict(area.focus))}
+           "TESSERA_MUTANT_FOCUS": json.dumps(dict(area.focus)),
+           "TESSERA_MUTANT_WHOLE_FILES": json.dumps(list(area.whole_files))}
     started = time.monotonic()
     with log.open("a") as out:
         status = subprocess.call(cmd, cwd=work, stdout=out, stderr=subprocess.STDOUT, env=env)

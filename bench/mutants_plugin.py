@@ -31,6 +31,10 @@ how long a verdict takes, not what a test asserts:
   mutated source and let every mutant in it pass. If it would run, the
   session stops before any test, so mutmut's clean run fails and no
   verdict is taken.
+* A test file whose module fixture does the work its tests judge (the area's
+  ``whole_files``, passed in ``TESSERA_MUTANT_WHOLE_FILES``) runs whole for a
+  mutant any of its tests covers: mutmut credits the code a module fixture
+  ran to the file's first test only, and that test alone judges little.
 * A test that runs ten times longer than it did on the clean code (at least
   30 s) is stopped and fails: the mutant made it hang, which a user notices
   as surely as a wrong answer. (mutmut's own limit, on CPU time, misses a
@@ -106,6 +110,19 @@ def pytest_configure(config: pytest.Config) -> None:
     if hal._compiled.running_compiled():
         raise pytest.UsageError("the compiled build would run in a mutation run: "
                                 "set TESSERA_PURE_PYTHON=1 (bench.mutants does)")
+    _whole_files(config)
+
+
+def _whole_files(config: pytest.Config) -> None:
+    """Take in every test of a `whole_files` file one of whose tests is asked for."""
+    if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
+        return
+    whole = set(json.loads(os.environ.get("TESSERA_MUTANT_WHOLE_FILES") or "[]"))
+    if whole:
+        # read by pytest's collection, which comes after this hook
+        args = [a.split("::", 1)[0] if a.split("::", 1)[0] in whole else a
+                for a in config.args]
+        config.args[:] = list(dict.fromkeys(args))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -294,6 +294,27 @@ def test_declared_commands_carry_code_name_and_first_doc_line():
     assert executive.boot() == []  # APID 0 boots
 
 
+def test_command_descriptions_read_the_same_when_docstrings_are_dropped():
+    """`python -OO` (like a build compiled by mypyc) keeps no docstrings on
+    functions; the dictionary's command descriptions are read from the
+    source then, so they read the same as in a normal run, the base class's
+    own commands included."""
+    import json
+    import subprocess
+    import sys
+
+    class Probe(SampleApp):  # declared here: its commands are collected in this test
+        pass
+
+    expected = {str(c): s.doc for c, s in Probe.COMMANDS.items()}
+    assert expected["3"] == "Publish the value of one parameter, or all of them."
+    script = ("import json; from fsw.apps.sample import SampleApp; "
+              "print(json.dumps({c: s.doc for c, s in SampleApp.COMMANDS.items()}))")
+    child = subprocess.run([sys.executable, "-OO", "-c", script], capture_output=True,
+                           text=True, timeout=120, check=True)
+    assert json.loads(child.stdout) == expected
+
+
 @pytest.mark.parametrize("name,apid", [("", 0x0F4), ("nameless", -1)])
 def test_an_app_without_name_or_apid_is_refused_at_boot(name, apid):
     from fsw.core import App

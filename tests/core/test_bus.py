@@ -113,6 +113,20 @@ def test_variable_length_ids_are_bounded():
         bus.publish(cmd_msg_id(0x40), bytes(17))
 
 
+def test_the_bus_names_every_registered_id():
+    """What a dictionary or a downlink table reads: each id with the name it
+    was registered under, fixed-layout and variable-length alike (TM of
+    APID 0x20 is 0x0820, commands to APID 0x40 are 0x1840 in the cFS
+    convention: packet type and secondary header flag over the APID). The
+    answer is a copy: changing it renames nothing on the bus."""
+    bus = make_bus()
+    bus.register_variable(cmd_msg_id(0x40), "cmds", max_size=16)
+    names = bus.names()
+    assert names == {0x0820: "Mag", 0x0821: "Gyro", 0x1840: "cmds"}
+    names[0x0820] = "renamed"
+    assert bus.names()[0x0820] == "Mag"
+
+
 def test_registering_a_clashing_type_fails():
     bus = make_bus()
     bus.register(MAG)  # the same type again is harmless

@@ -98,6 +98,23 @@ def test_housekeeping_sources_are_apps_the_executive_or_messages_by_name():
     assert missing == ["eps", "Ghost"]
 
 
+def test_partner_apps_in_the_housekeeping_list_leave_the_other_sources_alone():
+    wiring = Wiring(housekeeping=("partner_apps", "executive", "Ghost"))
+    assert wiring.housekeeping_msg_ids({}, {}) == ({"executive": 0x0801}, ["Ghost"])
+
+
+def test_partner_telemetry_goes_down_only_when_the_wiring_names_partner_apps():
+    """Partner APIDs start at 0x100 (uni-a 0x100-0x10F, uni-b 0x110-0x11F);
+    their telemetry ids are 0x0800 | APID. The operator's own (APID 0x020,
+    0x0FF), a partner's command id (0x1900) and an id of another shape are
+    never partner telemetry."""
+    registered = [0x0801, 0x0820, 0x0910, 0x090F, 0x0900, 0x08FF, 0x1900, 0x0100]
+    assert Wiring(housekeeping=("executive",)).partner_msg_ids(registered) == []
+    assert Wiring().partner_msg_ids(registered) == []
+    assert Wiring(housekeeping=("executive", "partner_apps")).partner_msg_ids(registered) == [
+        0x0900, 0x090F, 0x0910]
+
+
 def test_events_go_down_from_the_minimum_severity_and_from_the_named_apps():
     apids = {0x020: "adcs", 0x021: "eps"}
     everyone = Wiring(events_min_severity=Severity.LOW)

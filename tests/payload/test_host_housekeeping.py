@@ -89,3 +89,23 @@ def test_housekeeping_counters_keep_to_their_fields_widths(tmp_path):
     assert reports[-1]["violations"] == 5
     assert reports[-1]["messages_in"] >= 7  # the app goes on publishing
     assert reports[-1]["messages_in"] < 2**16
+
+
+def test_the_audit_apps_housekeeping_counts_the_records_in_its_log():
+    from fsw.apps.audit import AuditApp
+    from fsw.core.message import cmd_msg_id
+    from fsw.payload.audit import encode_submission
+
+    with PartnerSim([]) as sim:
+        exe = sim.executive
+        hk = exe.bus.create_pipe("test.audit_hk", 64)
+        exe.bus.subscribe(hk, AuditApp.HK.msg_id)
+        for i in range(3):
+            exe.bus.publish(cmd_msg_id(0x017),  # the audit app's APID (ids reservation)
+                            encode_submission("operator", "start", f"app{i}", "by hand"))
+        sim.run(2.5)
+        reports = [AuditApp.HK.unpack(p) for _mid, p in hk.drain()]
+        lines = (sim.workdir / "audit.log").read_bytes().splitlines()
+    assert len(lines) >= 3
+    assert reports and reports[-1]["records"] == len(lines)
+    assert reports[-1]["cycle_error_count"] == 0

@@ -64,17 +64,30 @@ class App(PayloadApp):
 """
 
 
-def test_a_pump_passes_messages_both_ways_without_ticking_the_app(tmp_path):
-    import time
-
+def _echo_project(tmp_path):
+    """The ECHO app's project and its status message type (count, value)."""
     from fsw.core import Field, MessageType
-    from fsw.core.executive import EXECUTIVE_HK
     from fsw.core.message import tm_msg_id
 
     project = make_project(tmp_path, "echo", apid=0x104, body=ECHO,
                            subscribe=("ExecutiveHousekeeping",))
-    status = MessageType("EchoStatus", tm_msg_id(0x105), [Field("count", "I"),
-                                                          Field("value", "f")])
+    return project, MessageType("EchoStatus", tm_msg_id(0x105), [Field("count", "I"),
+                                                                  Field("value", "f")])
+
+
+def _executive_hk(frames: int) -> bytes:
+    from fsw.core.executive import EXECUTIVE_HK
+
+    zeros = {f.name: 0 for f in EXECUTIVE_HK.fields}
+    return EXECUTIVE_HK.pack(**{**zeros, "minor_frames": frames})
+
+
+def test_a_pump_passes_messages_both_ways_without_ticking_the_app(tmp_path):
+    import time
+
+    from fsw.core.executive import EXECUTIVE_HK
+
+    project, status = _echo_project(tmp_path)
     with PartnerSim(project) as sim:
         sim.run(2.0)  # granted, and ticked a few times
         exe = sim.executive
@@ -82,11 +95,9 @@ def test_a_pump_passes_messages_both_ways_without_ticking_the_app(tmp_path):
         exe.bus.subscribe(replies, status.msg_id)
         # mission time moves on past the app's next tick, but no cycle runs: only pumps
         exe.clock.sleep_until(exe.clock.now() + 5.0)
-        zeros = {f.name: 0 for f in EXECUTIVE_HK.fields}
 
         def answer(frames: int) -> int:
-            exe.bus.publish(EXECUTIVE_HK.msg_id, EXECUTIVE_HK.pack(**{**zeros,
-                                                                     "minor_frames": frames}))
+            exe.bus.publish(EXECUTIVE_HK.msg_id, _executive_hk(frames))
             deadline = time.monotonic() + 60.0  # a real process answers: wait, generously
             while time.monotonic() < deadline:
                 sim.host.pump()
@@ -99,3 +110,26 @@ def test_a_pump_passes_messages_both_ways_without_ticking_the_app(tmp_path):
 
         first, second = answer(4242), answer(4243)
     assert first == second  # the app executed no cycle in between: no tick was sent
+
+
+def test_a_pump_brings_back_every_answer_to_a_burst_of_messages(tmp_path):
+    import time
+
+    from fsw.core.executive import EXECUTIVE_HK
+
+    project, status = _echo_project(tmp_path)
+    with PartnerSim(project) as sim:
+        sim.run(2.0)  # granted
+        exe = sim.executive
+        replies = exe.bus.create_pipe("test.echo", 64)
+        exe.bus.subscribe(replies, status.msg_id)
+        burst = [5000 + i for i in range(8)]
+        for frames in burst:  # all on the bus before the pump: one write to the app
+            exe.bus.publish(EXECUTIVE_HK.msg_id, _executive_hk(frames))
+        answered: list[int] = []
+        deadline = time.monotonic() + 60.0  # a real process answers: wait, generously
+        while len(answered) < len(burst) and time.monotonic() < deadline:
+            sim.host.pump()
+            answered += [int(status.unpack(p)["value"]) for _mid, p in replies.drain()]
+            time.sleep(0.01)
+    assert answered == burst  # every answer, in order: none dropped on the way back
