@@ -201,30 +201,33 @@ def command_mark(fn: object) -> CommandMark | None:
 def _handler_doc(klass: type, name: str, fn: object) -> str:
     """The first line of handler `name`'s docstring. A method compiled by mypyc
     keeps none, so its class's source is read for it."""
-    doc = getattr(fn, "__doc__", None) or _source_docstring(klass.__module__, klass.__qualname__,
-                                                            name)
+    doc = getattr(fn, "__doc__", None) or _source_docstrings(
+        klass.__module__, klass.__qualname__).get(name, "")
     lines = doc.strip().splitlines()
     return lines[0] if lines else ""
 
 
 @functools.cache
-def _source_docstring(module: str, qualname: str, name: str) -> str:
+def _source_docstrings(module: str, qualname: str) -> dict[str, str]:
+    """The docstrings of class `qualname`'s methods, by name, from `module`'s
+    source: read and parsed once per class, however many handlers it has."""
     # Found through the package: a compiled module's class is made while the
     # module is still being imported, before it has a `__file__`.
     package, _, leaf = module.rpartition(".")
     folders = getattr(sys.modules.get(package), "__path__", ())
-    source = next((Path(f) / f"{leaf}.py" for f in folders if (Path(f) / f"{leaf}.py").exists()),
+    source = next((path for path in (Path(f) / f"{leaf}.py" for f in folders) if path.exists()),
                   None)
     if source is None:
-        return ""
+        return {}
     body: list[ast.stmt] = ast.parse(source.read_text()).body
     for part in qualname.split("."):
         body = next((node.body for node in body
                      if isinstance(node, ast.ClassDef) and node.name == part), [])
+    docs: dict[str, str] = {}
     for node in body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-            return ast.get_docstring(node) or ""
-    return ""
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            docs.setdefault(node.name, ast.get_docstring(node) or "")
+    return docs
 
 
 @dataclass
