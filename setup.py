@@ -61,8 +61,8 @@ def native_extensions() -> list:
         # The build environment holds only the build requirements: crcmod and
         # the like are not there to type-check against (numpy is, so the
         # types are those a developer's tree sees).
-        groups = [(RULES.layer_modules(layer), f"{layer}._native") for layer in RULES.LAYERS
-                  if RULES.layer_modules(layer)]
+        listed = [(RULES.layer_modules(layer), f"{layer}._native") for layer in RULES.LAYERS]
+        groups = [(paths, group) for paths, group in listed if paths]
         extensions = mypycify(["--ignore-missing-imports", "--follow-imports=silent",
                                *[path for paths, _ in groups for path in paths]],
                               separate=groups, opt_level="3")

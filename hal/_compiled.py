@@ -40,11 +40,10 @@ else:
         the compiler, nothing to do when the source runs."""
         return lambda cls: cls
 
-__all__ = ["LAYERS", "LIBRARY", "compiled_modules", "layer_modules", "mypyc_attr",
+__all__ = ["LAYERS", "compiled_modules", "layer_modules", "mypyc_attr",
            "running_compiled", "use_source"]
 
 ROOT = Path(__file__).resolve().parent.parent
-LIBRARY = "hal._native__mypyc"
 PURE_ENV = "TESSERA_PURE_PYTHON"
 # Each layer's compiled modules form one mypyc group: `<layer>._native`.
 LAYERS = ("hal", "fsw", "ground")
@@ -77,11 +76,10 @@ def _extension(source: Path) -> Path | None:
     return None
 
 
-def _build_is_current() -> bool:
+def _build_is_current(by_layer: dict[str, list[str]]) -> bool:
     # A layer's library holds all its compiled code and is rebuilt whenever
     # any source changes; the per-module extensions are shims that import it.
-    for layer in LAYERS:
-        paths = layer_modules(layer)
+    for layer, paths in by_layer.items():
         if not paths:
             continue
         library = _extension(ROOT / layer / "_native__mypyc.py")
@@ -115,9 +113,10 @@ def use_source() -> bool:
     for finder in sys.meta_path:
         if isinstance(finder, _SourceFinder):
             return True
-    paths = compiled_modules()
-    if os.environ.get(PURE_ENV, "") not in ("", "0") or not _build_is_current():
-        sys.meta_path.insert(0, _SourceFinder({_module_name(p): ROOT / p for p in paths}))
+    by_layer = {layer: layer_modules(layer) for layer in LAYERS}
+    if os.environ.get(PURE_ENV, "") not in ("", "0") or not _build_is_current(by_layer):
+        sys.meta_path.insert(0, _SourceFinder({_module_name(p): ROOT / p
+                                               for paths in by_layer.values() for p in paths}))
         return True
     return False
 
