@@ -47,6 +47,12 @@ STORAGE = {
     # the first half of a new content for "big" that never comes whole
     "storage half": encode_storage({"op": "write", "name": "big", "size": 10, "offset": 0},
                                    b"01234"),
+    # the rest of that write out of order, and past the size its first chunk declared
+    # (the quota was checked against that size: more would fill the disk unchecked)
+    "storage skips ahead": encode_storage({"op": "write", "name": "big", "size": 10,
+                                           "offset": 7}, b"789"),
+    "storage past its size": encode_storage({"op": "write", "name": "big", "size": 10,
+                                             "offset": 5}, b"56789" * 400),
 }
 
 REQUESTS = {
@@ -64,6 +70,7 @@ REQUESTS = {
     "unlisted method": json.dumps({"device": "eps", "method": "reset_ground_watchdog",
                                    "args": []}).encode(),
     "granted": json.dumps({"device": "eps", "method": "ping", "args": [90]}).encode(),
+    "a pair": json.dumps({"device": "wheel", "method": "read_telemetry", "args": []}).encode(),
 }
 
 class App(PayloadApp):
@@ -112,17 +119,20 @@ def _answers(sim: PartnerSim) -> dict[str, dict]:
 def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path):
     alloc = tmp_path / "partners.toml"
     alloc.write_text(OPERATOR_ALLOCATIONS.read_text().replace(
-        "devices = []", 'devices = ["eps", "gyro"]', 1))
+        "devices = []", 'devices = ["eps", "gyro", "wheel"]', 1))
     # two files at most: the folder below and "big"
     project = make_project(tmp_path, "raw", body=RAW_CALLER, messages_per_s=20,
                            storage_files=2)
     manifest = project / "manifest.toml"
     manifest.write_text(manifest.read_text().replace("subscribe = []",
-                                                     'subscribe = []\ndevices = ["eps", "gyro"]'))
+                                                     'subscribe = []\ndevices = ["eps", "gyro", '
+                                                     '"wheel"]'))
     sil = build_sil()  # the reference spacecraft's EPS on the simulated bus (kept: its files)
     exe = sil.executive
-    # the operator lists methods for the EPS only: the gyro, granted, has none to call
-    methods = {"eps": ["housekeeping", "set_output", "ping"]}
+    # one reaction wheel's own driver as a device of its own (its telemetry is a pair)
+    exe.context.devices["wheel"] = exe.context.devices["wheels"].wheels[0]
+    # the operator lists methods for the EPS and the wheel: the gyro, granted, has none
+    methods = {"eps": ["housekeeping", "set_output", "ping"], "wheel": ["read_telemetry"]}
     with PartnerSim(project, executive=exe, allocations=alloc,
                     host_config={"device_methods": methods}) as sim:
         # a folder in the app's directory that arrived some other way (by hand)
@@ -152,6 +162,10 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
     assert answers["unlisted method"] == {"ok": False, "error": "not granted"}
     assert answers["granted"]["ok"] is True, answers["granted"]
     assert answers["granted"] == {"ok": True, "value": None}  # ping answers nothing
+    # a tuple comes back as a list of its numbers: (speed rad/s, torque N m)
+    pair = answers["a pair"]
+    assert pair["ok"] is True and len(pair["value"]) == 2, pair
+    assert all(isinstance(v, float) for v in pair["value"]), pair
     # the malformed and the refused are violations, each with its event
     assert texts.count("raw: malformed device request (x1)") == 1
     assert texts.count("raw: malformed device request (x2)") == 1
@@ -186,6 +200,11 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
                                              "length": 21, "data": 0, "missing": False}
     # a write in progress waits in staging/, outside the app's folder, until it is whole
     assert answers["storage half"]["ok"] is True
+    # a chunk must continue the write where it stands and stay within its size
+    sequence = "write out of sequence"
+    for what in ("storage skips ahead", "storage past its size"):
+        assert answers[what] == {"ok": False, "error": sequence, "length": len(sequence),
+                                 "data": 0, "missing": False}, what
     assert half_written == b"01234"
     assert staging_mode == 0o700  # the host's alone: no app's user id may enter it
     assert answers["storage over quota"] == {"ok": False, "error": "3 files over its quota of 2",
