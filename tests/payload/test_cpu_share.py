@@ -55,7 +55,38 @@ def test_a_slow_start_is_not_charged_to_the_apps_share(tmp_path):
         assert _throttles(sim) == []
 
 
+def _state(pid: int) -> str:
+    """The process's state letter (proc(5), /proc/<pid>/stat field 3): T when stopped."""
+    with open(f"/proc/{pid}/stat", "rb") as fh:
+        return fh.read().rsplit(b")", 1)[1].split()[0].decode()
+
+
 def test_an_app_that_spins_once_running_is_still_throttled(tmp_path):
     with PartnerSim(make_project(tmp_path, "spinner", body=SPINNER, rate_hz=1)) as sim:
-        sim.run(3.0)
+        for _ in range(30):  # three seconds of mission time, a host cycle at a time
+            sim.run(0.1)
+            if _throttles(sim):
+                break
         assert any(t.startswith("spinner throttled: CPU") for t in _throttles(sim))
+        # paused (SIGSTOP) for the period after the one it overran: no tick, no CPU
+        assert _state(sim.host.running["spinner"].pid) == "T"
+
+
+MODEST = """
+import time
+from fsw.payload import PayloadApp
+
+class App(PayloadApp):
+    def execute(self):
+        started = time.process_time()
+        while time.process_time() - started < 0.03:  # 0.03 s of CPU a second: 3 %
+            pass
+"""
+
+
+def test_an_app_within_its_share_is_never_throttled(tmp_path):
+    with PartnerSim(make_project(tmp_path, "modest", body=MODEST, rate_hz=1,
+                                 cpu_percent=20)) as sim:
+        sim.run(4.0)
+        assert "modest" in sim.host.running
+        assert _throttles(sim) == []

@@ -144,15 +144,20 @@ def test_partner_commands_are_audited(sim, tmp_path):
     assert {"install", "activate", "start"} <= {r.action for r in records}
 
 
-def test_files_put_in_the_directory_past_the_host_stop_the_app(tmp_path):
+@pytest.mark.parametrize("files, why", [
+    ({"blob": 70000}, "storage 70000 B over its quota of 65536 B"),
+    ({f"f{i}": 10 for i in range(5)}, "storage 5 files over its quota of 4"),
+], ids=["bytes", "files"])
+def test_files_put_in_the_directory_past_the_host_stop_the_app(tmp_path, files, why):
     # The host refuses writes over the quota (test_storage_quota); files that arrive
-    # some other way (by hand, or a new version with a smaller quota) are measured.
-    with PartnerSim(make_project(tmp_path, "hog", storage_kib=64)) as s:
+    # some other way (by hand, or a new version with a smaller quota) are measured,
+    # octets and files both.
+    with PartnerSim(make_project(tmp_path, "hog", storage_kib=64, storage_files=4)) as s:
         s.run(1.5)
-        (s.workdir / "payload" / "data" / "hog" / "blob").write_bytes(b"x" * 70000)
+        for name, size in files.items():
+            (s.workdir / "payload" / "data" / "hog" / name).write_bytes(b"x" * size)
         s.run(2.0)
-        assert any(e.text.startswith("hog stopped: quota: storage 70000 B over its quota")
-                   for e in s.events_of())
+        assert f"hog stopped: quota: {why}" in [e.text for e in s.events_of()]
         assert "hog" not in s.host.running
 
 

@@ -14,10 +14,13 @@ and it stays stopped. The expected answers are the documented ones.
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import time
 
 import pytest
 
+from fsw.apps.payload_host.app import EV_STORAGE_FULL
 from fsw.core import Severity
 from fsw.payload.audit import verify_chain
 from ground.payload import OPERATOR_ALLOCATIONS, PartnerSim
@@ -263,7 +266,38 @@ class App(PayloadApp):
 def test_storage_refusals_raise_an_event_for_the_1st_2nd_and_4th_only(tmp_path):
     with PartnerSim(make_project(tmp_path, "hoarder", body=OVER_QUOTA, storage_kib=1)) as sim:
         sim.run(1.0)
-        texts = [e.text for e in sim.events_of()]
+        events = sim.events_of()
+    texts = [e.text for e in events]
     assert "refused 5 of 5" in texts
-    full = [t for t in texts if t.startswith("hoarder: storage write of")]
-    assert [t.rsplit(" ", 1)[1] for t in full] == ["(x1)", "(x2)", "(x4)"], full
+    full = [e for e in events if e.text.startswith("hoarder: storage write of")]
+    assert [e.text.rsplit(" ", 1)[1] for e in full] == ["(x1)", "(x2)", "(x4)"], full
+    # the payload host's STORAGE_FULL (docs/payload.md), not a bridge VIOLATION
+    assert {(e.apid, e.event_id) for e in full} == {(0x015, EV_STORAGE_FULL.id)}
+
+
+FLOOD_ON_STOP = """
+from fsw.payload import PayloadApp
+from fsw.payload.bridge import Kind, encode
+
+class App(PayloadApp):
+    def stop(self):
+        burst = encode(Kind.PUBLISH, 0x101, b"") * 10_000  # frames to parse, by the thousand
+        while True:  # never done: only the host's kill at the end of the grace ends it
+            self._link.sock.sendall(burst)
+"""
+
+
+def test_an_app_flooding_its_bridge_after_stop_cannot_hold_the_host(tmp_path):
+    # docs/payload.md: the host reads at most 16 KiB per app per cycle and never blocks
+    # on an app. An app told to STOP is served (its storage requests) until it ends or
+    # its grace is over; one that writes faster than the host parses must not keep the
+    # host reading for ever, so the grace ends and the app is killed.
+    with PartnerSim(make_project(tmp_path, "flooder", body=FLOOD_ON_STOP)) as sim:
+        sim.run(1.0)
+        process = sim.host.running["flooder"].launched.process
+        assert sim.app_command(13, "flooder")  # STOP
+        deadline = time.monotonic() + 120.0
+        while sim.host.stopping and time.monotonic() < deadline:
+            sim.run(0.1)
+        assert not sim.host.stopping
+        assert process.returncode == -signal.SIGKILL
