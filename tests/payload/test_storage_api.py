@@ -12,7 +12,9 @@ into a file of its own, which the test reads from the host's disk.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,7 +65,29 @@ class App(PayloadApp):
 """
 
 
-def test_every_storage_operation_answers_as_documented_at_the_quotas_edge(tmp_path):
+def test_every_storage_operation_answers_as_documented_at_the_quotas_edge(tmp_path,
+                                                                         monkeypatch):
+    # A file is renamed into place only once its content is on the disk (fsync), so a
+    # power cut leaves the old content or the new, never a file the rename made empty.
+    synced: set[str] = set()
+    renames: list[str] = []
+    unsynced_renames: list[str] = []
+    fsync, replace = os.fsync, os.replace
+
+    def spy_fsync(fd: int) -> None:
+        synced.add(os.readlink(f"/proc/self/fd/{fd}"))
+        fsync(fd)
+
+    def spy_replace(src: os.PathLike, dst: os.PathLike) -> None:
+        if "/data/keeper/" in str(dst):
+            renames.append(Path(dst).name)
+            if str(src) not in synced:
+                unsynced_renames.append(str(dst))
+        synced.discard(str(src))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", spy_fsync)
+    monkeypatch.setattr(os, "replace", spy_replace)
     project = make_project(tmp_path, "keeper", body=PROBE, storage_kib=1)
     with PartnerSim(project) as sim:
         for _ in range(600):  # a minute of mission time at most, a cycle a second
@@ -86,3 +110,5 @@ def test_every_storage_operation_answers_as_documented_at_the_quotas_edge(tmp_pa
     assert answers["after remove"] == [False, 0, 0]
     assert answers["raw write"] == {"head": {"ok": True}, **no_data}
     assert answers["raw remove"] == {"head": {"ok": True}, **no_data}
+    assert renames == ["a", "a", "c", "answers.json"]
+    assert unsynced_renames == []
