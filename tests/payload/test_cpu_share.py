@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from fsw.payload.audit import verify_chain
 from ground.payload import PartnerSim
 from tests.payload.kit import make_project
 
@@ -70,6 +71,15 @@ def test_an_app_that_spins_once_running_is_still_throttled(tmp_path):
         assert any(t.startswith("spinner throttled: CPU") for t in _throttles(sim))
         # paused (SIGSTOP) for the period after the one it overran: no tick, no CPU
         assert _state(sim.host.running["spinner"].pid) == "T"
+
+        def throttles_logged() -> list[str]:
+            records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+            return [r.detail for r in records
+                    if (r.actor, r.action, r.app) == ("onboard", "throttle", "spinner")]
+
+        # and an audit record says why (the audit app writes once a second: wait for it)
+        sim.executive.run(60.0, until=lambda: bool(throttles_logged()))
+        assert throttles_logged()[0].startswith("CPU ")
 
 
 MODEST = """

@@ -13,9 +13,12 @@ and it stays stopped. The expected answers are the documented ones.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import signal
+import struct
 import sys
+import termios
 import time
 
 import pytest
@@ -276,28 +279,52 @@ def test_storage_refusals_raise_an_event_for_the_1st_2nd_and_4th_only(tmp_path):
 
 
 FLOOD_ON_STOP = """
+import time
 from fsw.payload import PayloadApp
 from fsw.payload.bridge import Kind, encode
 
 class App(PayloadApp):
     def stop(self):
-        burst = encode(Kind.PUBLISH, 0x101, b"") * 10_000  # frames to parse, by the thousand
+        sock = self._link.sock
+        sock.setblocking(False)
+        burst = encode(Kind.PUBLISH, 0x101, b"") * 10_000  # tiny frames, by the thousand
+        try:
+            while True:  # as much as the bridge holds
+                sock.send(burst)
+        except BlockingIOError:
+            pass
         while True:  # never done: only the host's kill at the end of the grace ends it
-            self._link.sock.sendall(burst)
+            time.sleep(1.0)
 """
+
+# What one host cycle may read from one app (docs/payload.md): the 16 KiB budget is
+# checked before each read of at most 64 KiB.
+READ_PER_CYCLE_MAX = 16 * 1024 + 64 * 1024
+
+
+def _queued(sock) -> int:
+    """Octets waiting in the host's end of an app's bridge (SIOCINQ, unix(7))."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0" * 4))[0]
 
 
 def test_an_app_flooding_its_bridge_after_stop_cannot_hold_the_host(tmp_path):
-    # docs/payload.md: the host reads at most 16 KiB per app per cycle and never blocks
-    # on an app. An app told to STOP is served (its storage requests) until it ends or
-    # its grace is over; one that writes faster than the host parses must not keep the
-    # host reading for ever, so the grace ends and the app is killed.
+    # An app told to STOP is served (its storage requests) until it ends or its grace is
+    # over. One that floods its bridge then must not hold the host: a cycle reads its
+    # budget and goes on, the rest waits, and the grace ends in a kill.
     with PartnerSim(make_project(tmp_path, "flooder", body=FLOOD_ON_STOP)) as sim:
         sim.run(1.0)
-        process = sim.host.running["flooder"].launched.process
+        run = sim.host.running["flooder"]
         assert sim.app_command(13, "flooder")  # STOP
-        deadline = time.monotonic() + 120.0
+        deadline = time.monotonic() + 60.0
+        # the bridge holds some 140 KiB (unix(7): the app's send buffer, less overheads)
+        while _queued(run.launched.sock) < READ_PER_CYCLE_MAX + 16 * 1024:
+            assert time.monotonic() < deadline, "the app never flooded"
+            time.sleep(0.01)
+        before = _queued(run.launched.sock)
+        sim.host.execute()  # one cycle of the host
+        left = _queued(run.launched.sock)
+        assert left > 0 and left >= before - READ_PER_CYCLE_MAX, (before, left)
         while sim.host.stopping and time.monotonic() < deadline:
             sim.run(0.1)
         assert not sim.host.stopping
-        assert process.returncode == -signal.SIGKILL
+        assert run.launched.process.returncode == -signal.SIGKILL
