@@ -8,10 +8,13 @@ afterwards must not be throttled for them, while one that spins once running is.
 
 from __future__ import annotations
 
+import signal
 import sys
+import time
 
 import pytest
 
+from fsw.core import Severity
 from fsw.payload.audit import verify_chain
 from ground.payload import PartnerSim
 from tests.payload.kit import make_project
@@ -80,6 +83,20 @@ def test_an_app_that_spins_once_running_is_still_throttled(tmp_path):
         # and an audit record says why (the audit app writes once a second: wait for it)
         sim.executive.run(60.0, until=lambda: bool(throttles_logged()))
         assert throttles_logged()[0].startswith("CPU ")
+        # three periods over in a row: killed (SIGKILL, a high-severity event), and it
+        # stays stopped (not enabled: no start at the next boot)
+        process = sim.host.running["spinner"].launched.process
+        sim.executive.run(60.0, until=lambda: "spinner" not in sim.host.running)
+        stops = [e for e in sim.events_of() if e.text.startswith("spinner stopped:")]
+        registry = sim.host.registry["apps"]["spinner"]
+        deadline = time.monotonic() + 60.0
+        while process.poll() is None and time.monotonic() < deadline:
+            sim.run(0.1)
+    assert [e.severity for e in stops] == [Severity.HIGH]
+    assert stops[0].text.startswith("spinner stopped: quota: CPU ")
+    assert stops[0].text.endswith("% share for 3 s")
+    assert registry["enabled"] is False
+    assert process.returncode == -signal.SIGKILL
 
 
 MODEST = """

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import sys
+import time
 
 import pytest
 
@@ -201,3 +203,27 @@ def test_audit_records_come_down_as_telemetry_and_the_log_reads_on_the_ground(si
     r = subprocess.run([sys.executable, "-m", "tessera", "app", "audit", str(tampered)],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "record 1: chain broken" in r.stderr
+
+
+def _open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_stopping_and_starting_an_app_again_and_again_leaks_no_file(sim):
+    # Each start opens the app's bridge and the pipe of its error output; each stop
+    # (and each crash) must close both, or a host that restarts apps for months runs
+    # out of file descriptors.
+    def cycle() -> None:
+        assert sim.app_command(STOP, "probe")
+        deadline = time.monotonic() + 60.0
+        while sim.host.stopping and time.monotonic() < deadline:  # until it has ended
+            sim.run(0.1)
+        assert not sim.host.stopping
+        assert sim.app_command(START, "probe")
+        sim.run(0.5)
+
+    cycle()  # the first opens what the host keeps for good (logs, pipes)
+    before = _open_files()
+    for _ in range(3):
+        cycle()
+    assert _open_files() == before

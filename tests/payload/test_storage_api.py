@@ -25,12 +25,10 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Li
 
 PROBE = """
 import json
-from fsw.payload import PayloadApp, StorageQuotaError
+from fsw.payload import PayloadApp, StorageQuotaError, on_command
 from fsw.payload.bridge import Kind, decode_storage, encode_storage
 
 class App(PayloadApp):
-    def init(self):
-        self.done = False
 
     def raw(self, head, data=b""):
         reply, payload = decode_storage(self._link.request(Kind.STORAGE,
@@ -38,10 +36,8 @@ class App(PayloadApp):
                                                            Kind.STORAGE_REPLY))
         return {"head": reply, "data": payload[:8].hex(), "length": len(payload)}
 
-    def execute(self):
-        if self.done:
-            return
-        self.done = True
+    @on_command("SET_VALUE")  # the test's go, once the folder below is there
+    def probe(self, value):
         s, got = self.storage, {}
         s.write_bytes("a", b"x" * 1024)            # exactly the 1 KiB quota
         got["exact"] = s.read_bytes("a") == b"x" * 1024
@@ -90,16 +86,15 @@ def test_every_storage_operation_answers_as_documented_at_the_quotas_edge(tmp_pa
     monkeypatch.setattr(os, "replace", spy_replace)
     project = make_project(tmp_path, "keeper", body=PROBE, storage_kib=1)
     with PartnerSim(project) as sim:
-        for _ in range(600):  # a minute of mission time at most, a cycle a second
-            if any(e.text == "answers written" for e in sim.events_of()):
-                break
-            sim.run(0.1)
+        # a folder that arrived some other way (by hand) counts as a file, of no octets
+        (sim.workdir / "payload" / "data" / "keeper" / "sub").mkdir()
+        assert sim.command("SET_VALUE", value=1.0)
         answers = json.loads((sim.workdir / "payload" / "data" / "keeper" /
                               "answers.json").read_bytes())
     assert answers["exact"] is True
     assert answers["replaced"] is True
     assert answers["one more"] == "refused: [Errno 122] b: 1025 B over its quota of 1024 B"
-    assert answers["usage"] == [1024, 1]
+    assert answers["usage"] == [1024, 2]
     assert answers["exists"] == [True, False]
     # answers carry data only where the operation reads it
     no_data = {"data": "", "length": 0}
@@ -107,7 +102,7 @@ def test_every_storage_operation_answers_as_documented_at_the_quotas_edge(tmp_pa
     read = answers["raw read without offset"]  # from the start of the file
     assert read == {"head": {"ok": True, "size": 1024}, "data": (b"y" * 8).hex(),
                     "length": 1024}
-    assert answers["after remove"] == [False, 0, 0]
+    assert answers["after remove"] == [False, 0, 1]
     assert answers["raw write"] == {"head": {"ok": True}, **no_data}
     assert answers["raw remove"] == {"head": {"ok": True}, **no_data}
     assert renames == ["a", "a", "c", "answers.json"]
