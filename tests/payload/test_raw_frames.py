@@ -279,7 +279,6 @@ def test_storage_refusals_raise_an_event_for_the_1st_2nd_and_4th_only(tmp_path):
 
 
 FLOOD_ON_STOP = """
-import time
 from fsw.payload import PayloadApp
 from fsw.payload.bridge import Kind, encode
 
@@ -293,8 +292,9 @@ class App(PayloadApp):
                 sock.send(burst)
         except BlockingIOError:
             pass
-        while True:  # never done: only the host's kill at the end of the grace ends it
-            time.sleep(1.0)
+        sock.setblocking(True)
+        while sock.recv(65536):  # never done while the host is there: it must kill it
+            pass
 """
 
 # What one host cycle may read from one app (docs/payload.md): the 16 KiB budget is
