@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from fsw.core import Severity
 from fsw.payload.audit import verify_chain
 from ground.payload import PartnerSim
 from tests.payload.kit import make_project
@@ -227,3 +228,6 @@ def test_stopping_and_starting_an_app_again_and_again_leaks_no_file(sim):
     for _ in range(3):
         cycle()
     assert _open_files() == before
+    # a commanded stop is an orderly STOPPED (information), not a KILLED (high)
+    stops = [e for e in sim.events_of() if e.text == "probe stopped: commanded"]
+    assert len(stops) == 4 and {e.severity for e in stops} == {Severity.INFO}

@@ -328,3 +328,36 @@ def test_an_app_flooding_its_bridge_after_stop_cannot_hold_the_host(tmp_path):
             sim.run(0.1)
         assert not sim.host.stopping
         assert run.launched.process.returncode == -signal.SIGKILL
+
+
+AT_ITS_RATE = """
+from fsw.payload import PayloadApp
+
+class App(PayloadApp):
+    def init(self):
+        self.cycle = 0
+
+    def execute(self):
+        # with the housekeeping the SDK adds each second: exactly 5 messages a cycle
+        self.cycle += 1
+        for i in range(4):
+            self.publish(TM, count=self.cycle * 10 + i, value=0.0)
+"""
+
+
+def test_exactly_its_message_rate_is_delivered_whole_every_second(tmp_path):
+    # docs/payload.md: messages are counted with a token bucket at `messages_per_s`,
+    # one second of burst. An app at 1 Hz that sends exactly its rate each cycle (four
+    # telemetry packets and its housekeeping, 5 a second) loses none and is never
+    # throttled for it.
+    with PartnerSim(make_project(tmp_path, "steady", body=AT_ITS_RATE,
+                                 messages_per_s=5)) as sim:
+        sim.run(4.0)
+        counts = [row["count"] for row in sim.telemetry("SteadyStatus")]
+        texts = [e.text for e in sim.events_of()]
+        running = "steady" in sim.host.running
+    cycles = sorted({c // 10 for c in counts})
+    assert len(cycles) >= 3
+    assert counts == [c * 10 + i for c in cycles for i in range(4)]
+    assert not [t for t in texts if "throttled" in t], texts
+    assert running
