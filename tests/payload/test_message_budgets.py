@@ -77,3 +77,30 @@ def test_the_daily_downlink_budget_is_filled_exactly_then_everything_is_dropped(
     assert over and all(n > 0 and n % 14 == 0 for n in over), texts
     assert any(t.startswith("talker stopped: quota: ") and "downlink" in t for t in texts)
     assert not running
+
+
+MISSIZED = """
+from fsw.payload import PayloadApp
+
+class App(PayloadApp):
+    def init(self):
+        self.cycle = 0
+
+    def execute(self):
+        self.cycle += 1
+        if self.cycle == 2:  # its own telemetry id, three octets where it declared eight
+            self.publish_raw(self._telemetry[TM].msg_id, b"abc")
+        self.publish(TM, count=self.cycle, value=0.0)
+"""
+
+
+def test_a_packet_of_another_size_than_declared_is_refused_and_the_app_goes_on(tmp_path):
+    with PartnerSim(make_project(tmp_path, "sloppy", body=MISSIZED)) as sim:
+        sim.run(4.0)
+        counts = [row["count"] for row in sim.telemetry("SloppyStatus")]
+        texts = [e.text for e in sim.events_of()]
+        violations = sim.host.violations
+        running = "sloppy" in sim.host.running
+    assert "sloppy: publish on 0x0901 of 3 bytes refused: declared 8 (x1)" in texts, texts
+    assert violations == 1
+    assert counts[:3] == [1, 2, 3] and running  # the cycle after the refusal too
