@@ -60,6 +60,8 @@ from hypothesis import settings
 _STATS = Path("mutmut-stats.json")
 SETUP_DURATIONS = Path("setup-durations.json")
 KILLERS = Path("killers.json")  # function -> {test id: [mutants run, failed on]}
+# mutant -> the test that failed first on it (which verdicts rest on one slow test)
+KILLED_BY = Path("killed-by.json")
 PROPERTY_TESTS = Path("hypothesis-tests.json")
 _EXAMPLES = os.environ.get("TESSERA_MUTANT_EXAMPLES", "10")
 FULL = _EXAMPLES == "full"
@@ -230,6 +232,16 @@ def _record_seen() -> None:
     tmp = KILLERS.with_suffix(f".{os.getpid()}")
     tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
     tmp.replace(KILLERS)
+    failed = [nodeid for nodeid, (_runs, fails) in _seen.items() if fails]
+    if failed:
+        try:
+            killed = json.loads(KILLED_BY.read_text())
+        except (OSError, ValueError):
+            killed = {}
+        killed[os.environ["MUTANT_UNDER_TEST"]] = failed[0]
+        tmp = KILLED_BY.with_suffix(f".{os.getpid()}")
+        tmp.write_text(json.dumps(killed, indent=1, sort_keys=True))
+        tmp.replace(KILLED_BY)
     _seen.clear()
 
 
