@@ -231,3 +231,15 @@ def test_stopping_and_starting_an_app_again_and_again_leaks_no_file(sim):
     # a commanded stop is an orderly STOPPED (information), not a KILLED (high)
     stops = [e for e in sim.events_of() if e.text == "probe stopped: commanded"]
     assert len(stops) == 4 and {e.severity for e in stops} == {Severity.INFO}
+
+
+def test_a_command_naming_an_app_not_installed_fails_and_says_so(sim):
+    # every command that names an app refuses one that is not installed: the completion
+    # report fails with BAD_ARGUMENT (3) and the event names the app
+    for code, extra in ((ACTIVATE, b"\0" * 4), (START, b""), (STOP, b""), (ROLLBACK, b""),
+                        (UNINSTALL, b"")):
+        assert not sim.app_command(code, "ghost", extra)
+        last = [r for r in sim.results if r["function_code"] == code][-1]
+        assert (last["stage"], last["ok"], last["reason"]) == (7, False, 3), last
+        assert sim.last_event_text().endswith(" failed: no app 'ghost' is installed")
+    assert sim.host.running  # the installed app runs on
