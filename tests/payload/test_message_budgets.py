@@ -104,3 +104,38 @@ def test_a_packet_of_another_size_than_declared_is_refused_and_the_app_goes_on(t
     assert "sloppy: publish on 0x0901 of 3 bytes refused: declared 8 (x1)" in texts, texts
     assert violations == 1
     assert counts[:3] == [1, 2, 3] and running  # the cycle after the refusal too
+
+
+BEFORE_MIDNIGHT = """
+from fsw.payload import PayloadApp
+
+class App(PayloadApp):
+    def execute(self):
+        t = self._mission_time  # the host's time of this cycle, s
+        if 86398.0 <= t < 86399.0:  # the budget spent in one burst, just before midnight
+            for i in range(19):
+                self.publish(TM, count=i, value=t)
+        elif t >= 86400.0:  # a new day: a new budget
+            self.publish(TM, count=1000, value=t)
+"""
+
+
+def test_the_downlink_budget_is_new_each_day(tmp_path):
+    from fsw.core import Executive, VirtualClock
+
+    project = make_project(tmp_path, "nightly", body=BEFORE_MIDNIGHT)
+    manifest = project / "manifest.toml"
+    manifest.write_text(manifest.read_text().replace("downlink_bytes_per_day = 1_000_000",
+                                                     "downlink_bytes_per_day = 200"))
+    # mission time 20 s before the end of day 0 (days count from mission time 0)
+    exe = Executive(VirtualClock(start_s=86400.0 - 20.0), rate_groups_hz=(10.0, 1.0))
+    with PartnerSim(project, executive=exe) as sim:
+        sim.run(25.0)
+        rows = sim.telemetry("NightlyStatus")
+        texts = [e.text for e in sim.events_of()]
+        running = "nightly" in sim.host.running
+    assert any(re.match(r"nightly throttled: \d+ B over the daily downlink budget of 200 B", t)
+               for t in texts), texts  # the burst went past the budget
+    after = [r for r in rows if r["count"] == 1000]
+    assert len(after) >= 3 and all(r["value"] >= 86400.0 for r in after)
+    assert running
