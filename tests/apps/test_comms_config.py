@@ -128,4 +128,4 @@ def test_without_a_key_file_the_app_does_not_start():
     exe.add_app(AppSpec("comms", CommsApp, 10.0, {}))
     assert exe.boot() == ["comms"]
     texts = [e.text for e in exe.events.recent]
-    assert any("comms: 'key_file' is not configured" in t for t in texts), texts
+    assert "app 'comms' failed to initialise: comms: 'key_file' is not configured" in texts
