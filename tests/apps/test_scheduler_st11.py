@@ -365,6 +365,28 @@ def test_a_request_without_a_sound_owner_header_is_refused_in_words():
     assert h.command(ENABLE, b"", Owner(11, whole_schedule=True, slots=8))  # flag 1 is sound
 
 
+def test_st11_data_that_does_not_fit_the_request_is_refused_at_acceptance_in_words():
+    # ECSS-E-ST-70-41C 6.11: TC[11,1], [11,2], [11,3] and [11,17] carry no
+    # application data; TC[11,4] is N, then N (release time, TC) instructions
+    h = Harness()
+    requests = {51: (ENABLE, b"\x00"), 52: (DISABLE, b"\x00\x01"), 53: (INSERT, b"\x00"),
+                54: (INSERT, b"")}
+    for rid, (code, data) in requests.items():
+        h.exe.bus.publish(SCHED, COMMAND_HEADER.pack(rid, code) + OPERATOR.encode() + data)
+        h.step()
+    verdicts = [(r["request_id"], r["stage"], r["ok"])
+                for r in (COMMAND_RESULT_MSG.unpack(p) for _, p in h.results.drain())]
+    assert verdicts == [(rid, Stage.ACCEPTANCE, False) for rid in requests]
+    texts = [e.text for e in h.exe.events.recent][-4:]
+    assert texts[:2] == ["ENABLE_SCHEDULE: ST11 data: this request takes none",
+                         "DISABLE_SCHEDULE: ST11 data: this request takes none"]
+    # the decoder's reason follows (fsw.protocol.services: too short for N)
+    assert texts[2:] == ["INSERT_ACTIVITIES: ST11 data: bad_app_data: application data "
+                         "too short"] * 2
+    assert h.app.enabled and h.app.activities == {}
+    assert h.command(ENABLE, b"")  # the same request with no data is accepted
+
+
 def test_an_activity_goes_out_in_the_cycle_its_release_time_is_reached():
     # ECSS-E-ST-70-41C 6.11.4.1: a TC is released when on-board time reaches its
     # release time, so one due exactly at a cycle goes out in that cycle.
@@ -453,7 +475,9 @@ def test_an_activity_too_long_to_release_is_reported_and_the_next_still_goes(tmp
     # in the same cycle as the failure, not one later
     assert [tc.seq_count for _, _, tc in h.take_releases()] == [2]
     texts = [e.text for e in h.exe.events.recent]
-    assert any(t.startswith("release of SPI 1 0:48:1 failed: ") for t in texts)
+    # the event says why: the bus refused a message over the released TC's 1,008 octets
+    assert any(t.startswith("release of SPI 1 0:48:1 failed: ") and "at most 1008 bytes" in t
+               for t in texts)
     assert "released TC SPI 1 0:48:2" in texts
     assert h.app.activities == {} and h.app.state.name == "RUNNING"
 

@@ -122,7 +122,6 @@ class Monitor:
     tripped: bool = False
     trips: int = 0
     last: float | None = None
-    samples: int = field(default=0)
 
 
 class FdirApp(App):
@@ -254,9 +253,8 @@ class FdirApp(App):
                              "'source.field[i]'")
         source, name, index = match.group(1), match.group(2), match.group(3)
         app = self.ctx.apps.get(source)
-        mtype: MessageType | None = None
         if app is not None:
-            mtype = app.HK
+            mtype: MessageType | None = app.HK
         else:
             mtype = next((m for m in self.bus.registered().values()
                           if m is not None and m.name == source), None)
@@ -312,7 +310,6 @@ class FdirApp(App):
             if previous is None:
                 return
             value -= previous
-        m.samples += 1
         if m.gate is not None and self.gates.get(m.gate.text) not in m.gate_values:
             m.count = 0
             m.tripped = False  # a monitor that is not enabled starts afresh when it is again
