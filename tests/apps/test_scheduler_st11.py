@@ -4,6 +4,7 @@ its schedule, owners included, surviving a reboot."""
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -220,6 +221,46 @@ def test_schedule_survives_a_reboot_with_its_owners(tmp_path):
         h2.step()
     assert sorted((spi, tc.seq_count) for _, spi, tc in h2.take_releases()) == \
         [(1, 0), (10, 1), (10, 2)]
+
+
+def _wal_commits(db: Path) -> int:
+    """Transactions committed to a SQLite write-ahead log, read from the file
+    as sqlite.org/fileformat2.html lays it out: a 32-octet header (page size
+    at 8, salts at 16), then frames of a 24-octet header and a page; a frame
+    whose header gives the database size after the commit (at 4) ends a
+    transaction; frames with other salts are left from before a restart."""
+    wal = Path(f"{db}-wal").read_bytes()
+    page_size = int.from_bytes(wal[8:12], "big")
+    salts = wal[16:24]
+    commits = 0
+    for at in range(32, len(wal) - 24 - page_size + 1, 24 + page_size):
+        frame = wal[at:at + 24]
+        if frame[8:16] == salts and int.from_bytes(frame[4:8], "big"):
+            commits += 1
+    return commits
+
+
+def test_a_cycles_requests_and_releases_are_one_durable_commit(tmp_path):
+    # docs/space-link.md: each cycle's changes are one durable commit
+    store = Store(tmp_path / "store.db")
+    h = Harness(store)
+    due = sv.ScheduledTc(CucTime.from_seconds(0.3), _ping(1))
+    assert h.command(INSERT, sv.encode_insert([due]), UNI_A)
+    while h.exe.clock.now() < 0.35:  # the cycle that releases it writes its deletion
+        before = _wal_commits(tmp_path / "store.db")
+        if h.step():
+            assert _wal_commits(tmp_path / "store.db") == before + 1
+            break
+    else:
+        raise AssertionError("not released")
+    later = h.exe.clock.now() + 100.0
+    before = _wal_commits(tmp_path / "store.db")
+    for i, owner in enumerate((UNI_A, UNI_B, OPERATOR)):  # three requests in one cycle
+        body = sv.encode_insert([sv.ScheduledTc(CucTime.from_seconds(later), _ping(10 + i))])
+        h.exe.bus.publish(SCHED, COMMAND_HEADER.pack(90 + i, INSERT) + owner.encode() + body)
+    h.step()
+    assert len(h.app.activities) == 3
+    assert _wal_commits(tmp_path / "store.db") == before + 1
 
 
 def test_stored_activity_without_an_owner_is_dropped(tmp_path):
