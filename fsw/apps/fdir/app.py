@@ -253,13 +253,11 @@ class FdirApp(App):
                              "'source.field[i]'")
         source, name, index = match.group(1), match.group(2), match.group(3)
         app = self.ctx.apps.get(source)
-        if app is not None:
-            mtype: MessageType | None = app.HK
-        else:
-            mtype = next((m for m in self.bus.registered().values()
-                          if m is not None and m.name == source), None)
-            if mtype is None:
-                raise ValueError(f"{where}parameter {text!r}: no app or message {source!r}")
+        mtype = app.HK if app is not None else next(
+            (m for m in self.bus.registered().values() if m is not None and m.name == source),
+            None)
+        if mtype is None:
+            raise ValueError(f"{where}parameter {text!r}: no app or message {source!r}")
         fld = next((f for f in mtype.fields if f.name == name), None)
         if fld is None or fld.code == "s":
             raise ValueError(f"{where}parameter {text!r}: {mtype.name} has no numeric "
