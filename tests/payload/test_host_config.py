@@ -107,3 +107,22 @@ def test_a_folder_closed_to_the_apps_user_ids_is_named_instead_of_a_crash_loop(t
         # an event holds 120 octets: the folder and its mode come first
         assert [t for t in texts if t.startswith("probe could not be launched")] == [said[:120]]
         assert sim.app_command(12, "probe")  # opened again, it starts
+
+
+def test_an_app_that_cannot_be_launched_is_named_with_the_reason(tmp_path):
+    # The host's own disk in a bad state (the app's private folder is a file): the start
+    # fails with LAUNCH_FAILED naming the app and the reason, and the host goes on.
+    with PartnerSim(make_project(tmp_path, "probe")) as sim:
+        assert sim.app_command(13, "probe")  # STOP
+        data = sim.workdir / "payload" / "data" / "probe"
+        data.rename(data.with_name("probe.saved"))
+        data.write_bytes(b"")
+        started = sim.app_command(12, "probe")  # START
+        failed = [e for e in sim.events_of() if e.text.startswith("probe could not be launched")]
+        data.unlink()
+        data.with_name("probe.saved").rename(data)
+        assert not started and "probe" not in sim.host.running
+        assert len(failed) == 1
+        assert failed[0].text.startswith("probe could not be launched: [Errno 17] File exists")
+        assert failed[0].event_id == 22 and failed[0].severity.name == "HIGH"
+        assert sim.app_command(12, "probe")  # repaired, it starts

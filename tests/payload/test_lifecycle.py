@@ -135,7 +135,12 @@ def test_tampered_installed_file_is_caught_at_start(sim):
     app_py = sim.workdir / "payload" / "apps" / "probe" / "1" / "app" / "probe" / "app.py"
     app_py.write_text(app_py.read_text() + "\nimport os\n")
     assert not sim.app_command(START, "probe")
-    assert any(e.text.startswith("probe not started: tampered") for e in sim.events_of())
+    refused = [e.text for e in sim.events_of() if e.text.startswith("probe not started: ")]
+    assert len(refused) == 1 and refused[0].startswith("probe not started: tampered")
+    # and the audit log says who asked, and why it was refused
+    records = [r for r in audit(sim) if r.action == "refuse-start"]
+    assert [(r.actor, r.app) for r in records] == [("operator", "probe")]
+    assert refused[0] == f"probe not started: {records[0].detail}"[:len(refused[0])]
 
 
 def test_partner_commands_are_audited(sim, tmp_path):
