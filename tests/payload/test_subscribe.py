@@ -149,3 +149,57 @@ def test_a_stopped_app_takes_no_more_messages(tmp_path):
         full = [e.text for e in sim.events_of() if "full: dropped" in e.text]
         drops = sim.executive.total_drops
     assert full == [] and drops == 0
+
+
+LISTENER = """
+from fsw.payload import PayloadApp, on_command
+
+class App(PayloadApp):
+    def init(self):
+        self.frames = 0
+        self.value = 0.0
+        self.subscribe("ExecutiveHousekeeping", self.on_executive)
+
+    def on_executive(self, values):
+        self.frames = values["minor_frames"]
+
+    @on_command("SET_VALUE")
+    def set_value(self, value):
+        self.value = value
+
+    def execute(self):
+        self.publish(TM, count=self.frames, value=self.value)
+"""
+
+BYSTANDER = """
+from fsw.payload import PayloadApp, on_command
+
+class App(PayloadApp):
+    def init(self):
+        self.value = 0.0
+
+    @on_command("SET_VALUE")
+    def set_value(self, value):
+        self.value = value
+
+    def execute(self):
+        self.publish(TM, count=0, value=self.value)
+"""
+
+
+def test_each_app_gets_its_own_commands_and_topics_and_no_other_apps(tmp_path):
+    # Two partners' apps side by side, the bystander started first: the listener's
+    # commands and the topic it was granted reach the listener, and nothing of either
+    # reaches the bystander (each app has pipes of its own on the bus).
+    bystander = make_project(tmp_path, "bystander", partner="uni-b", apid=0x110,
+                             body=BYSTANDER)
+    listener = make_project(tmp_path, "listener", body=LISTENER,
+                            subscribe=("ExecutiveHousekeeping",))
+    with PartnerSim([bystander, listener]) as sim:
+        sim.run(3.0)
+        assert sim.command("SET_VALUE", app="listener", value=42.0)
+        sim.run(2.0)
+        heard = sim.telemetry("ListenerStatus")[-1]
+        other = sim.telemetry("BystanderStatus")[-1]
+    assert heard["value"] == 42.0 and heard["count"] > 0
+    assert other["value"] == 0.0
