@@ -236,6 +236,17 @@ def test_stopping_and_starting_an_app_again_and_again_leaks_no_file(sim):
     # a commanded stop is an orderly STOPPED (information), not a KILLED (high)
     stops = [e for e in sim.events_of() if e.text == "probe stopped: commanded"]
     assert len(stops) == 4 and {e.severity for e in stops} == {Severity.INFO}
+    # each start names the version, the process and why
+    pid = sim.host.running["probe"].pid
+    assert f"probe v1 started (pid {pid}, commanded)" in [e.text for e in sim.events_of()]
+
+
+def test_an_app_started_by_command_runs_again_after_a_reboot(sim):
+    assert sim.app_command(STOP, "probe")
+    assert sim.app_command(START, "probe")
+    sim.reboot()
+    assert "probe" in sim.host.running
+    assert any(e.text.endswith(", running before reboot)") for e in sim.events_of())
 
 
 def test_a_command_naming_an_app_not_installed_fails_and_says_so(sim):
