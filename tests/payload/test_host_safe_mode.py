@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from fsw.payload.audit import verify_chain
 from ground.payload import PartnerSim
 from tests.payload.kit import make_project
 
@@ -95,3 +96,32 @@ def test_safe_mode_ends_every_app_even_one_that_ignores_stop(tmp_path):
                     p.kill()
     assert not sim.host.running
     assert codes == {"quiet": 0, "stubborn": -signal.SIGKILL}
+
+
+LAST_WORDS = """
+import os, sys
+from fsw.payload import PayloadApp
+
+class App(PayloadApp):
+    def execute(self):
+        sys.stderr.write("a first line\\n" + "the last line says why, " + "x" * 60 + "\\n")
+        sys.stderr.flush()
+        os._exit(3)
+"""
+
+
+def test_a_crash_is_reported_with_the_exit_status_and_the_last_line_of_its_errors(tmp_path):
+    # docs/payload.md: a crash restarts the app after 1, 2, 4... s. The event and the
+    # audit record say how it ended: its exit status and (the first 60 characters of)
+    # the last line it wrote to its error output.
+    with PartnerSim(make_project(tmp_path, "crashy", body=LAST_WORDS)) as sim:
+        sim.executive.run(60.0, until=lambda: any(
+            e.text.startswith("crashy crashed") for e in sim.events_of()))
+        sim.run(1.5)  # the audit app writes once a second
+        crashes = [e.text for e in sim.events_of() if e.text.startswith("crashy crashed")]
+        records = [r for r in verify_chain((sim.workdir / "audit.log").read_bytes()
+                                           .splitlines()) if r.action == "crash"]
+    how = "exit status 3: " + ("the last line says why, " + "x" * 60)[:60]
+    assert crashes[0] == f"crashy crashed ({how}); restart in 1 s"[:120]
+    assert (records[0].actor, records[0].app) == ("onboard", "crashy")
+    assert records[0].detail == f"{how}; restart in 1 s"
