@@ -104,9 +104,21 @@ from fsw.payload import PayloadApp
 
 class App(PayloadApp):
     def execute(self):
-        sys.stderr.write("a first line\\n" + "the last line says why, " + "x" * 60 + "\\n")
+        # its last line holds a byte that is no UTF-8 (the host reads it all the same)
+        sys.stderr.write("a first line\\n")
         sys.stderr.flush()
+        sys.stderr.buffer.write(b"the last line says why, \\xff " + b"x" * 60 + b"\\n")
+        sys.stderr.buffer.flush()
         os._exit(3)
+"""
+
+QUITS = """
+import os
+from fsw.payload import PayloadApp
+
+class App(PayloadApp):
+    def execute(self):
+        os._exit(0)  # ends by itself, saying nothing: a crash all the same
 """
 
 
@@ -114,14 +126,20 @@ def test_a_crash_is_reported_with_the_exit_status_and_the_last_line_of_its_error
     # docs/payload.md: a crash restarts the app after 1, 2, 4... s. The event and the
     # audit record say how it ended: its exit status and (the first 60 characters of)
     # the last line it wrote to its error output.
-    with PartnerSim(make_project(tmp_path, "crashy", body=LAST_WORDS)) as sim:
-        sim.executive.run(60.0, until=lambda: any(
-            e.text.startswith("crashy crashed") for e in sim.events_of()))
+    crashy = make_project(tmp_path, "crashy", body=LAST_WORDS)
+    quits = make_project(tmp_path, "quits", apid=0x108, body=QUITS)
+    with PartnerSim([crashy, quits]) as sim:
+        def crashed(app: str) -> list[str]:
+            return [e.text for e in sim.events_of() if e.text.startswith(f"{app} crashed")]
+
+        sim.executive.run(60.0, until=lambda: bool(crashed("crashy") and crashed("quits")))
         sim.run(1.5)  # the audit app writes once a second
-        crashes = [e.text for e in sim.events_of() if e.text.startswith("crashy crashed")]
-        records = [r for r in verify_chain((sim.workdir / "audit.log").read_bytes()
-                                           .splitlines()) if r.action == "crash"]
-    how = "exit status 3: " + ("the last line says why, " + "x" * 60)[:60]
-    assert crashes[0] == f"crashy crashed ({how}); restart in 1 s"[:120]
-    assert (records[0].actor, records[0].app) == ("onboard", "crashy")
-    assert records[0].detail == f"{how}; restart in 1 s"
+        records = {r.app: r for r in verify_chain((sim.workdir / "audit.log").read_bytes()
+                                                  .splitlines()) if r.action == "crash"}
+        crashes = {app: crashed(app) for app in ("crashy", "quits")}
+    how = "exit status 3: " + ("the last line says why, \ufffd " + "x" * 60)[:60]
+    assert records["crashy"].actor == "onboard"
+    assert records["crashy"].detail == f"{how}; restart in 1 s"
+    assert crashes["crashy"][0].startswith("crashy crashed (exit status 3: the last line says ")
+    assert crashes["quits"][0] == "quits crashed (exit status 0); restart in 1 s"
+    assert records["quits"].detail == "exit status 0; restart in 1 s"
