@@ -48,3 +48,37 @@ def test_an_app_cannot_verify_commands_it_was_not_given(tmp_path):
         assert not any(r["request_id"] == host_rid and not r["ok"] for r in sim.results)
         assert any("forger: result for request" in e.text and "not given" in e.text
                    for e in sim.events_of())
+
+
+PINGED = """
+from fsw.payload import PayloadApp, on_command
+
+class App(PayloadApp):
+    @on_command("PING")
+    def ping(self):
+        self.event("pinged")
+"""
+
+
+def test_a_command_without_arguments_is_verified_and_a_short_one_harms_nothing(tmp_path):
+    # A command of the header alone (request id and function code, no argument) is one
+    # the app was given: its verification goes through. Four octets on the app's
+    # command id (no function code at all) reach it too, audited as function -1, and
+    # the host goes on.
+    from fsw.core.message import cmd_msg_id
+    from fsw.payload.audit import verify_chain
+
+    project = make_project(tmp_path, "pinged", body=PINGED)
+    manifest = project / "manifest.toml"
+    manifest.write_text(manifest.read_text() + '\n[[commands]]\nname = "PING"\ncode = 11\n'
+                                               'args = []\n')
+    with PartnerSim(project) as sim:
+        assert sim.command("PING")
+        sim.executive.bus.publish(cmd_msg_id(0x100), b"\x00\x00\x47\x11")
+        sim.run(2.0)  # the audit app writes once a second
+        commands = [r.detail for r in verify_chain((sim.workdir / "audit.log").read_bytes()
+                                                   .splitlines()) if r.action == "command"]
+        running = "pinged" in sim.host.running
+        violations = sim.host.violations
+    assert commands == ["function 11, 0 argument bytes", "function -1, -1 argument bytes"]
+    assert running and violations == 0

@@ -142,6 +142,9 @@ def test_a_crash_is_reported_with_the_exit_status_and_the_last_line_of_its_error
         records = {r.app: r for r in reversed(log) if r.action == "crash"}  # the first
         disables = [(r.actor, r.app, r.detail) for r in log if r.action == "disable"]
         crashes = {app: crashed(app) for app in ("crashy", "quits")}
+        # when each of the crash loop's events came, in mission time (s)
+        quits = [(e.time_s, e.text) for e in sim.events_of()
+                 if e.text.startswith(("quits crashed", "quits v1 started"))]
     how = "exit status 3: " + ("the last line says why, \ufffd " + "x" * 60)[:60]
     assert records["crashy"].actor == "onboard"
     assert records["crashy"].detail == f"{how}; restart in 1 s"
@@ -149,3 +152,9 @@ def test_a_crash_is_reported_with_the_exit_status_and_the_last_line_of_its_error
     assert crashes["quits"][:2] == ["quits crashed (exit status 0); restart in 1 s",
                                     "quits crashed (exit status 0); restart in 2 s"]
     assert ("onboard", "quits", "3 crashes in 60 s: crash loop") in disables
+    # the restarts wait out their back-off: 1 s after the first crash, 2 s after the next
+    crash_times = [t for t, text in quits if text.startswith("quits crashed")]
+    restart_times = [t for t, text in quits if text.endswith("restart after crash)")]
+    assert len(crash_times) == 3 and len(restart_times) == 2
+    assert restart_times[0] - crash_times[0] >= 1.0 - 1e-6
+    assert restart_times[1] - crash_times[1] >= 2.0 - 1e-6
