@@ -139,3 +139,18 @@ def test_the_downlink_budget_is_new_each_day(tmp_path):
     after = [r for r in rows if r["count"] == 1000]
     assert len(after) >= 3 and all(r["value"] >= 86400.0 for r in after)
     assert running
+
+
+def test_housekeeping_comes_once_a_second_whatever_the_apps_rate(tmp_path):
+    # An app at 5 Hz: five cycles a second, its standard housekeeping once a second.
+    with PartnerSim(make_project(tmp_path, "quick", body=STEADY, rate_hz=5)) as sim:
+        spy = sim.executive.bus.create_pipe("test.hk", 256)
+        sim.executive.bus.subscribe(spy, sim.manifests[0].hk_id)
+        sim.run(1.0)
+        spy.drain()
+        cycles_before = sim.telemetry("QuickStatus")[-1]["count"]
+        sim.run(5.0)
+        hk = len(spy.drain())
+        cycles = sim.telemetry("QuickStatus")[-1]["count"] - cycles_before
+    assert 24 <= cycles <= 26  # 5 a second for 5 s
+    assert 4 <= hk <= 6  # 1 a second for 5 s
