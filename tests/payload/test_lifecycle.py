@@ -232,7 +232,7 @@ def test_stopping_and_starting_an_app_again_and_again_leaks_no_file(sim):
     before = _open_files()
     for _ in range(3):
         cycle()
-    assert _open_files() == before
+    assert _open_files() <= before  # (what earlier tests left may be collected meanwhile)
     # a commanded stop is an orderly STOPPED (information), not a KILLED (high)
     stops = [e for e in sim.events_of() if e.text == "probe stopped: commanded"]
     assert len(stops) == 4 and {e.severity for e in stops} == {Severity.INFO}
