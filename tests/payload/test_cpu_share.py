@@ -123,3 +123,18 @@ def test_an_app_within_its_share_is_never_throttled(tmp_path):
         sim.run(4.0)
         assert "modest" in sim.host.running
         assert _throttles(sim) == []
+
+
+def test_a_paused_app_stopped_by_command_is_resumed_to_hear_it(tmp_path):
+    with PartnerSim(make_project(tmp_path, "spinner", body=SPINNER, rate_hz=1)) as sim:
+        for _ in range(30):
+            sim.run(0.1)
+            if _throttles(sim):
+                break
+        process = sim.host.running["spinner"].launched.process
+        assert sim.app_command(13, "spinner")  # STOP, while paused
+        deadline = time.monotonic() + 60.0
+        while sim.host.stopping and time.monotonic() < deadline:
+            sim.run(0.1)
+        assert process.poll() is not None
+        assert "spinner stopped: commanded" in [e.text for e in sim.events_of()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import sys
@@ -244,6 +245,9 @@ def test_stopping_and_starting_an_app_again_and_again_leaks_no_file(sim):
 def test_an_app_started_by_command_runs_again_after_a_reboot(sim):
     assert sim.app_command(STOP, "probe")
     assert sim.app_command(START, "probe")
+    # what a reboot after a power cut reads (an orderly shutdown writes it again)
+    state = json.loads((sim.workdir / "payload" / "state.json").read_text())
+    assert state["apps"]["probe"]["enabled"] is True
     sim.reboot()
     assert "probe" in sim.host.running
     assert any(e.text.endswith(", running before reboot)") for e in sim.events_of())
