@@ -230,6 +230,43 @@ def test_an_orbit_that_cannot_be_propagated_idles_the_torquers_and_says_why():
     assert rig.app.state.name == "RUNNING"
 
 
+def _tle_line(body: str) -> str:
+    """A TLE line with its checksum: the digits summed, each minus sign as 1, modulo 10."""
+    return body + str(sum(int(c) if c.isdigit() else c == "-" for c in body) % 10)
+
+
+def test_the_orbit_is_propagated_from_elements_days_old_by_the_time_since_their_epoch():
+    # Elements whose epoch is 2025-12-27 16:48 UTC (day 361.7), five days but a
+    # fraction before the clock's start, with drag enough that SGP4 finds the
+    # satellite decayed by then: the event names the time since the epoch
+    # SGP4 was asked for. Independently: python-sgp4 on the same two lines,
+    # and the clock's start in UTC (TAI - 37 s, IERS Bulletin C since 2017).
+    from datetime import datetime, timedelta
+
+    from sgp4.api import Satrec, jday
+
+    line1 = _tle_line("1 99999U 25001A   25361.70000000  .00000000  00000-0  10000-1 0  999")
+    line2 = _tle_line("2 99999  97.4000 120.0000 0010000  30.0000  10.0000 16.00000000    1")
+    rig = Rig(sunlit(), tle=[line1, line2], initial_mode="IDLE")
+    rig.fly(0.35)
+    orbit = [e for e in rig.events
+             if e.apid == AdcsApp.APID and e.text.startswith("orbit propagation failed")]
+    assert len(orbit) == 1
+    start_utc = datetime(1958, 1, 1) + timedelta(seconds=rig.run.clock.epoch_tai_s - 37.0)
+    when = start_utc + timedelta(seconds=orbit[0].time_s)
+    jd, fr = jday(when.year, when.month, when.day, when.hour, when.minute,
+                  when.second + when.microsecond / 1e6)
+    reference = Satrec.twoline2rv(line1, line2)
+    expected_min = ((jd - reference.jdsatepoch) + (fr - reference.jdsatepochF)) * 1440.0
+    assert expected_min == pytest.approx(4.3 * 1440.0, abs=1.0)  # the dates above
+    error, _r, _v = reference.sgp4(jd, fr)
+    assert error == 6  # Vallado's SGP4 error 6: decayed
+    text = orbit[0].text
+    assert text.startswith("orbit propagation failed: SGP4 error 6 (")
+    reported_min = float(text.rsplit(" at ", 1)[1].split(" min")[0])
+    assert reported_min == pytest.approx(expected_min, abs=1e-4)  # 6 ms
+
+
 def test_bdot_commands_minus_the_gain_times_the_field_rate():
     # m = -k dB/dt on the sampled field (filter weight 1: the newest sample
     # alone), with a gain small enough that no axis saturates

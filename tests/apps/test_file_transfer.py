@@ -14,7 +14,7 @@ from fsw.core import AppSpec, Executive, VirtualClock
 from fsw.core.app import COMMAND_HEADER
 from fsw.core.message import cmd_msg_id
 from fsw.protocol import cfdp
-from fsw.protocol.cfdp_entity import EntityConfig, Receiver
+from fsw.protocol.cfdp_entity import EntityConfig, Receiver, Sender
 
 FILE_TRANSFER_APID = 0x016  # reserved for the CFDP entity (docs/architecture.md)
 PDU, SEND_FILE = 10, 11  # the app's command codes (its module docstring, docs/payload.md)
@@ -24,14 +24,16 @@ BUDGET = 300  # octets of PDUs per cycle for this test
 class Ground:
     """A ground CFDP entity (ID 2, the app's default peer) beside the spacecraft."""
 
-    def __init__(self, root: Path, refuse: bool = False, **config: object) -> None:
+    def __init__(self, root: Path, refuse: bool = False, budget: int | None = BUDGET,
+                 **config: object) -> None:
         self.root = root
         (root / "outgoing").mkdir()
         self.exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
+        if budget is not None:  # None: the app's default
+            config["downlink_bytes_per_cycle"] = budget
         self.exe.add_app(AppSpec("file_transfer", FileTransferApp, 10.0, {
             "incoming": str(root / "incoming"), "outgoing": str(root / "outgoing"),
-            "work_dir": str(root / "cfdp"), "downlink_bytes_per_cycle": BUDGET,
-            "segment_bytes": 100, **config}))
+            "work_dir": str(root / "cfdp"), "segment_bytes": 100, **config}))
         assert self.exe.boot() == []
         self.app: FileTransferApp = self.exe.apps["file_transfer"]
         self.down = self.exe.bus.create_pipe("test.down", 4096)
@@ -163,6 +165,51 @@ def test_two_files_going_down_at_once_share_the_per_cycle_budget(tmp_path):
     assert g.got == data
     assert g.app.housekeeping_values()["files_sent"] == 2
     assert max(g.per_cycle) <= BUDGET
+
+
+def test_a_file_going_up_and_one_going_down_share_the_default_1200_octets_a_cycle(tmp_path):
+    # docs/apps.md: downlink_bytes_per_cycle, 1200 by default, octets of PDUs the
+    # app publishes per cycle, all transfers together: the receiving end's
+    # answers to a file coming up take their share first, the sending end
+    # fills the rest. File data of 274 octets makes PDUs of 292 (the fixed
+    # header, the entity IDs, the sequence number and the 4-octet offset,
+    # CCSDS 727.0-B-5 5.1 and 5.3), four to a cycle; in the cycle the file
+    # coming up ends, its ACK(EOF) and Finished (33 octets) leave room for
+    # three: a fourth would make 1,201.
+    g = Ground(tmp_path, budget=None, segment_bytes=274)
+    down = random.Random(7).randbytes(6000)
+    (tmp_path / "outgoing" / "down.bin").write_bytes(down)
+    g.command(SEND_FILE, send_file_command("down.bin"))
+    up = Sender(EntityConfig(2, segment_bytes=100), 1, 1, b"u" * 150, "up.bin", "up.bin")
+    kinds: list[list[tuple[str, bool, int]]] = []  # per cycle: (PDU, toward the sender, octets)
+    seen = 0
+    for cycle in range(60):
+        if cycle == 2:  # the whole file comes up in one cycle: Metadata, File Data, EOF
+            for pdu in up.poll(g.exe.clock.now(), 10_000):
+                g.command(PDU, pdu)
+        g.step()
+        new, seen = g.pdus_down[seen:], len(g.pdus_down)
+        pdus = [cfdp.decode_pdu(p) for p in new]
+        kinds.append([(type(d).__name__, d.header.toward_sender, len(raw))
+                      for d, raw in zip(pdus, new, strict=True)])
+        for d, raw in zip(pdus, new, strict=True):
+            if d.header.toward_sender:
+                up.receive(raw, g.exe.clock.now())
+        if g.app.housekeeping_values()["files_sent"] == 1 and up.done:
+            break
+    assert g.got == {"down.bin": down}
+    assert (tmp_path / "incoming" / "up.bin").read_bytes() == b"u" * 150
+    assert max(g.per_cycle) <= 1200
+    answered = [i for i, k in enumerate(kinds) if any(toward for _n, toward, _o in k)]
+    assert answered and answered[0] == 2  # answered in the cycle the file came up
+    # while the file going down has file data left, no cycle leaves room for
+    # one more of its PDUs, however the receiving end's answers took their share
+    last_data = max(i for i, k in enumerate(kinds) if any(n == "FileData" for n, _t, _o in k))
+    for i in range(1, last_data):
+        assert g.per_cycle[i] + 292 > 1200, (i, kinds[i])
+    shared = kinds[2]
+    assert [n for n, toward, _o in shared if toward] == ["Ack", "Finished"]
+    assert [o for n, toward, o in shared if not toward] == [292] * 3
 
 
 def test_the_configured_ack_timer_paces_the_repeated_eof(tmp_path):

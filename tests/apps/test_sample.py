@@ -53,6 +53,11 @@ def test_the_output_is_input_times_gain_in_hundredths_saturated_to_16_bits(value
     assert hk["gain"] == pytest.approx(gain)
 
 
+def test_the_start_event_tells_whether_the_output_is_on():
+    exe, _ = boot()  # the output is on unless the configuration says otherwise
+    assert exe.events.recent[0].text == "sample app initialised, output on"
+
+
 def test_output_switched_off_and_on_and_refused_when_already_so():
     exe, pipes = boot(enabled=False)
     assert exe.events.recent[0].text == "sample app initialised, output off"

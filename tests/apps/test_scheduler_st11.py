@@ -4,6 +4,7 @@ its schedule, owners included, surviving a reboot."""
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -222,6 +223,46 @@ def test_schedule_survives_a_reboot_with_its_owners(tmp_path):
         [(1, 0), (10, 1), (10, 2)]
 
 
+def _wal_commits(db: Path) -> int:
+    """Transactions committed to a SQLite write-ahead log, read from the file
+    as sqlite.org/fileformat2.html lays it out: a 32-octet header (page size
+    at 8, salts at 16), then frames of a 24-octet header and a page; a frame
+    whose header gives the database size after the commit (at 4) ends a
+    transaction; frames with other salts are left from before a restart."""
+    wal = Path(f"{db}-wal").read_bytes()
+    page_size = int.from_bytes(wal[8:12], "big")
+    salts = wal[16:24]
+    commits = 0
+    for at in range(32, len(wal) - 24 - page_size + 1, 24 + page_size):
+        frame = wal[at:at + 24]
+        if frame[8:16] == salts and int.from_bytes(frame[4:8], "big"):
+            commits += 1
+    return commits
+
+
+def test_a_cycles_requests_and_releases_are_one_durable_commit(tmp_path):
+    # docs/space-link.md: each cycle's changes are one durable commit
+    store = Store(tmp_path / "store.db")
+    h = Harness(store)
+    due = sv.ScheduledTc(CucTime.from_seconds(0.3), _ping(1))
+    assert h.command(INSERT, sv.encode_insert([due]), UNI_A)
+    while h.exe.clock.now() < 0.35:  # the cycle that releases it writes its deletion
+        before = _wal_commits(tmp_path / "store.db")
+        if h.step():
+            assert _wal_commits(tmp_path / "store.db") == before + 1
+            break
+    else:
+        raise AssertionError("not released")
+    later = h.exe.clock.now() + 100.0
+    before = _wal_commits(tmp_path / "store.db")
+    for i, owner in enumerate((UNI_A, UNI_B, OPERATOR)):  # three requests in one cycle
+        body = sv.encode_insert([sv.ScheduledTc(CucTime.from_seconds(later), _ping(10 + i))])
+        h.exe.bus.publish(SCHED, COMMAND_HEADER.pack(90 + i, INSERT) + owner.encode() + body)
+    h.step()
+    assert len(h.app.activities) == 3
+    assert _wal_commits(tmp_path / "store.db") == before + 1
+
+
 def test_stored_activity_without_an_owner_is_dropped(tmp_path):
     store = Store(tmp_path / "store.db")
     store.put("scheduler", "0:48:7", bytes(8) + PusTc(0x30, 17, 1, seq_count=7).encode())
@@ -365,6 +406,28 @@ def test_a_request_without_a_sound_owner_header_is_refused_in_words():
     assert h.command(ENABLE, b"", Owner(11, whole_schedule=True, slots=8))  # flag 1 is sound
 
 
+def test_st11_data_that_does_not_fit_the_request_is_refused_at_acceptance_in_words():
+    # ECSS-E-ST-70-41C 6.11: TC[11,1], [11,2], [11,3] and [11,17] carry no
+    # application data; TC[11,4] is N, then N (release time, TC) instructions
+    h = Harness()
+    requests = {51: (ENABLE, b"\x00"), 52: (DISABLE, b"\x00\x01"), 53: (INSERT, b"\x00"),
+                54: (INSERT, b"")}
+    for rid, (code, data) in requests.items():
+        h.exe.bus.publish(SCHED, COMMAND_HEADER.pack(rid, code) + OPERATOR.encode() + data)
+        h.step()
+    verdicts = [(r["request_id"], r["stage"], r["ok"])
+                for r in (COMMAND_RESULT_MSG.unpack(p) for _, p in h.results.drain())]
+    assert verdicts == [(rid, Stage.ACCEPTANCE, False) for rid in requests]
+    texts = [e.text for e in h.exe.events.recent][-4:]
+    assert texts[:2] == ["ENABLE_SCHEDULE: ST11 data: this request takes none",
+                         "DISABLE_SCHEDULE: ST11 data: this request takes none"]
+    # the decoder's reason follows (fsw.protocol.services: too short for N)
+    assert texts[2:] == ["INSERT_ACTIVITIES: ST11 data: bad_app_data: application data "
+                         "too short"] * 2
+    assert h.app.enabled and h.app.activities == {}
+    assert h.command(ENABLE, b"")  # the same request with no data is accepted
+
+
 def test_an_activity_goes_out_in_the_cycle_its_release_time_is_reached():
     # ECSS-E-ST-70-41C 6.11.4.1: a TC is released when on-board time reaches its
     # release time, so one due exactly at a cycle goes out in that cycle.
@@ -453,7 +516,9 @@ def test_an_activity_too_long_to_release_is_reported_and_the_next_still_goes(tmp
     # in the same cycle as the failure, not one later
     assert [tc.seq_count for _, _, tc in h.take_releases()] == [2]
     texts = [e.text for e in h.exe.events.recent]
-    assert any(t.startswith("release of SPI 1 0:48:1 failed: ") for t in texts)
+    # the event says why: the bus refused a message over the released TC's 1,008 octets
+    assert any(t.startswith("release of SPI 1 0:48:1 failed: ") and "at most 1008 bytes" in t
+               for t in texts)
     assert "released TC SPI 1 0:48:2" in texts
     assert h.app.activities == {} and h.app.state.name == "RUNNING"
 

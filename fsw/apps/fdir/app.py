@@ -122,7 +122,6 @@ class Monitor:
     tripped: bool = False
     trips: int = 0
     last: float | None = None
-    samples: int = field(default=0)
 
 
 class FdirApp(App):
@@ -254,14 +253,11 @@ class FdirApp(App):
                              "'source.field[i]'")
         source, name, index = match.group(1), match.group(2), match.group(3)
         app = self.ctx.apps.get(source)
-        mtype: MessageType | None = None
-        if app is not None:
-            mtype = app.HK
-        else:
-            mtype = next((m for m in self.bus.registered().values()
-                          if m is not None and m.name == source), None)
-            if mtype is None:
-                raise ValueError(f"{where}parameter {text!r}: no app or message {source!r}")
+        mtype = app.HK if app is not None else next(
+            (m for m in self.bus.registered().values() if m is not None and m.name == source),
+            None)
+        if mtype is None:
+            raise ValueError(f"{where}parameter {text!r}: no app or message {source!r}")
         fld = next((f for f in mtype.fields if f.name == name), None)
         if fld is None or fld.code == "s":
             raise ValueError(f"{where}parameter {text!r}: {mtype.name} has no numeric "
@@ -312,7 +308,6 @@ class FdirApp(App):
             if previous is None:
                 return
             value -= previous
-        m.samples += 1
         if m.gate is not None and self.gates.get(m.gate.text) not in m.gate_values:
             m.count = 0
             m.tripped = False  # a monitor that is not enabled starts afresh when it is again

@@ -28,6 +28,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fsw.core import CommandError, Field, Reason, Severity, command
@@ -108,19 +109,19 @@ class ActivityKey:
         return f"SPI {self.owner} {a.source_id}:{a.apid}:{a.seq_count}"
 
 
-def _parsed(decode: Callable[[bytes], Any] | None) -> Callable[[bytes], dict[str, Any]]:
-    """Owner header, then the ST11 data, or ValueError (a refusal at acceptance)."""
-    def parse(body: bytes) -> dict[str, Any]:
-        owner, data = Owner.split(body)
-        if decode is None:
-            if data:
-                raise ValueError("ST11 data: this request takes none")
-            return {"owner": owner}
-        try:
-            return {"owner": owner, "items": decode(data)}
-        except ProtocolError as exc:
-            raise ValueError(f"ST11 data: {exc}") from None
-    return parse
+def _st11_request(decode: Callable[[bytes], Any] | None, body: bytes) -> dict[str, Any]:
+    """Owner header, then the ST11 data (`decode` None: the request takes none),
+    or ValueError (a refusal at acceptance). Each request binds its decoder
+    with `partial`."""
+    owner, data = Owner.split(body)
+    if decode is None:
+        if data:
+            raise ValueError("ST11 data: this request takes none")
+        return {"owner": owner}
+    try:
+        return {"owner": owner, "items": decode(data)}
+    except ProtocolError as exc:
+        raise ValueError(f"ST11 data: {exc}") from None
 
 
 class SchedulerApp(App):
@@ -140,7 +141,6 @@ class SchedulerApp(App):
         self.privileged: set[int] = set()  # owners with whole_schedule: outside the pool
         self.activities: dict[ActivityKey, tuple[float, bytes]] = {}
         self.released = 0
-        self._request_id = 0
         self.bus.register_variable(RELEASED_TC_MSG_ID, "released TCs", RELEASED_TC_MAX)
         self.bus.register_variable(SCHEDULE_REPORT_MSG_ID, "schedule summaries", RELEASED_TC_MAX)
 
@@ -208,24 +208,24 @@ class SchedulerApp(App):
         return [ak for ak in self.activities if ak.owner == spi]
 
     # -- ST11 requests -------------------------------------------------------------
-    @command(ST11_FUNCTION[sv.SCHED_ENABLE], parse=_parsed(None))
+    @command(ST11_FUNCTION[sv.SCHED_ENABLE], parse=partial(_st11_request, None))
     def enable_schedule(self, owner: Owner) -> None:
         """TC[11,1]: start releasing (the whole schedule, or the sender's own activities)."""
         self._switch(owner, True)
 
-    @command(ST11_FUNCTION[sv.SCHED_DISABLE], parse=_parsed(None), critical=True)
+    @command(ST11_FUNCTION[sv.SCHED_DISABLE], parse=partial(_st11_request, None), critical=True)
     def disable_schedule(self, owner: Owner) -> None:
         """TC[11,2]: stop releasing (activities are kept)."""
         self._switch(owner, False)
 
-    @command(ST11_FUNCTION[sv.SCHED_RESET], parse=_parsed(None), critical=True)
+    @command(ST11_FUNCTION[sv.SCHED_RESET], parse=partial(_st11_request, None), critical=True)
     def reset_schedule(self, owner: Owner) -> None:
         """TC[11,3]: delete every activity (of the sender) and disable."""
         for ak in list(self.activities) if owner.whole_schedule else self.owned_by(owner.spi):
             self._forget(ak)
         self._switch(owner, False)
 
-    @command(ST11_FUNCTION[sv.SCHED_INSERT], parse=_parsed(sv.decode_insert))
+    @command(ST11_FUNCTION[sv.SCHED_INSERT], parse=partial(_st11_request, sv.decode_insert))
     def insert_activities(self, owner: Owner, items: list[sv.ScheduledTc]) -> None:
         """TC[11,4]: schedule time-tagged TCs, all or none, owned by the sender."""
         new = {ActivityKey(owner.spi, sv.ActivityId.of(a.tc)): a for a in items}
@@ -263,7 +263,8 @@ class SchedulerApp(App):
             self.privileged.add(owner.spi)
         self.activities.update(rows)
 
-    @command(ST11_FUNCTION[sv.SCHED_DELETE], parse=_parsed(sv.decode_delete), critical=True)
+    @command(ST11_FUNCTION[sv.SCHED_DELETE], parse=partial(_st11_request, sv.decode_delete),
+             critical=True)
     def delete_activities(self, owner: Owner, items: list[sv.ActivityId]) -> None:
         """TC[11,5]: delete activities by request ID, all or none: the sender's
         own, or (whole schedule) any key holder's with that ID."""
@@ -280,22 +281,17 @@ class SchedulerApp(App):
         for ak in found:
             self._forget(ak)
 
-    @command(ST11_FUNCTION[sv.SCHED_SUMMARY_REQ], parse=_parsed(None))
+    @command(ST11_FUNCTION[sv.SCHED_SUMMARY_REQ], parse=partial(_st11_request, None))
     def summary_report(self, owner: Owner) -> None:
         """TC[11,17]: report the sender's activities (every one, with the whole
         schedule right), in order of release time, as TM[11,13]."""
         keys = list(self.activities) if owner.whole_schedule else self.owned_by(owner.spi)
         rows = sorted((self.activities[ak][0], ak) for ak in keys)
         entries = [(CucTime.from_seconds(t), ak.aid) for t, ak in rows]
-        token = self._request_id
+        token = self._request_id  # the request that asked: the dispatch set it
         for i in range(0, max(len(entries), 1), SUMMARY_PER_MESSAGE):
             self.bus.publish(SCHEDULE_REPORT_MSG_ID, SCHEDULE_REPORT_HEADER.pack(token)
                              + sv.encode_summary(entries[i:i + SUMMARY_PER_MESSAGE]))
-
-    def handle_command(self, payload: bytes) -> None:
-        # the summary is addressed by the request ID of the command that asked for it
-        self._request_id = int.from_bytes(payload[:4], "big") if len(payload) >= 4 else 0
-        super().handle_command(payload)
 
     # -- state ---------------------------------------------------------------------
     def _forget(self, ak: ActivityKey) -> None:
