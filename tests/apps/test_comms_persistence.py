@@ -11,11 +11,19 @@ import json
 from fsw.apps.comms import CommsApp
 from fsw.apps.sample import SampleApp
 from fsw.core import AppSpec, Executive, Severity, Store, VirtualClock
-from fsw.core.ids import EXECUTIVE_APID, SAMPLE_APID
+from fsw.core.ids import COMMS_APID, EXECUTIVE_APID, SAMPLE_APID
 from fsw.core.wiring import Wiring
 from fsw.protocol import services as sv
 from fsw.protocol.tm import Clcw
-from tests.apps.test_comms_integration import FRAME_LEN, KEYS, OPERATOR, SCID, Ground
+from tests.apps.test_comms_integration import (
+    FRAME_LEN,
+    KEYS,
+    OPERATOR,
+    PARTNER_A,
+    PARTNER_APID,
+    SCID,
+    Ground,
+)
 
 PRIORITY = {"events_high": 220, "events": 120, "verification": 200, "housekeeping": 50}
 
@@ -126,3 +134,151 @@ def test_frames_built_but_not_sent_when_the_power_fails_are_sent_after_the_reboo
     exe = boot(tmp_path, store_and_forward=True)  # power cut: no shutdown
     rest = ground.downlink(exe.apps["comms"].take_frames())
     assert made <= {t.encode() for t in first + rest}
+
+
+def raise_events(exe: Executive, n: int, severity: Severity = Severity.INFO,
+                 first: int = 0) -> None:
+    """`n` events of the sample app, "event <i>", forwarded by comms (at most 200
+    a cycle: its event pipe takes 256)."""
+    for start in range(first, first + n, 200):
+        for i in range(start, min(start + 200, first + n)):
+            exe.events.raise_event(SAMPLE_APID, 77, severity, f"event {i}")
+        exe.step()
+    exe.step()
+
+
+def event_numbers(tms) -> list[int]:
+    """The <i> of each "event <i>" of the sample app's, in the order they came down
+    (TM[5,x]: a 16-bit event ID, then the text)."""
+    return [int(t.source_data[2:].rstrip(b"\0").split()[1]) for t in tms
+            if t.service == 5 and t.apid == SAMPLE_APID and t.source_data[2:8] == b"event "]
+
+
+def quiet_store_and_forward(tmp_path, **comms: object) -> Executive:
+    """A store-and-forward comms app whose queue starts empty, with nothing on
+    board to report but what a test raises (no housekeeping wired)."""
+    (tmp_path / "keys.json").write_text(json.dumps(KEYS))
+    exe = boot(tmp_path, housekeeping=(), store_and_forward=True, **comms)
+    exe.step()
+    exe.apps["comms"].take_frames()
+    return exe
+
+
+def test_one_pass_takes_every_queued_packet_oldest_first_within_a_rank(tmp_path):
+    exe = quiet_store_and_forward(tmp_path)
+    raise_events(exe, 40)
+    ground = Ground(tmp_path / "keys.json")
+    assert event_numbers(ground.downlink(exe.apps["comms"].take_frames())) == list(range(40))
+    # no frame was dropped to make room: the queue, not the frame buffer, bounds them
+    texts = [e.text for e in exe.events.recent if e.apid == COMMS_APID]
+    assert not any(t.startswith("downlink queue full") for t in texts), texts
+
+
+def test_with_a_small_frame_buffer_the_queue_still_loses_nothing(tmp_path):
+    # downlink_queue_frames bounds the frames built ahead; with store-and-forward
+    # the packets wait in the queue instead, so a pass takes them all in turn
+    exe = quiet_store_and_forward(tmp_path, downlink_queue_frames=2)
+    raise_events(exe, 40)
+    ground = Ground(tmp_path / "keys.json")
+    got = []
+    for _ in range(40):
+        frames = exe.apps["comms"].take_frames()
+        if not frames:
+            break
+        got += event_numbers(ground.downlink(frames))
+    assert got == list(range(40))
+    assert exe.apps["comms"].housekeeping_values()["frames_dropped"] == 0
+
+
+def test_what_a_pass_sent_is_not_sent_again_after_a_reboot(tmp_path):
+    exe = quiet_store_and_forward(tmp_path)
+    raise_events(exe, 40)
+    ground = Ground(tmp_path / "keys.json")
+    assert event_numbers(ground.downlink(exe.apps["comms"].take_frames())) == list(range(40))
+    exe = boot(tmp_path, housekeeping=(), store_and_forward=True)  # power cut: no shutdown
+    assert event_numbers(ground.downlink(exe.apps["comms"].take_frames())) == []
+
+
+def test_a_packet_made_during_a_pass_goes_ahead_of_less_important_ones_not_yet_framed(tmp_path):
+    # frames are built from the queue when the link asks for them, most important
+    # first: a HIGH event made during a pass does not wait behind the whole backlog
+    exe = quiet_store_and_forward(tmp_path)
+    raise_events(exe, 40)
+    ground = Ground(tmp_path / "keys.json")
+    first = event_numbers(ground.downlink(exe.apps["comms"].take_frames(1)))
+    raise_events(exe, 1, Severity.HIGH, first=1000)
+    rest = event_numbers(ground.downlink(exe.apps["comms"].take_frames()))
+    assert sorted(first + rest) == [*range(40), 1000]
+    assert rest.index(1000) < len(rest) - 1  # ahead of at least the last INFO event
+
+
+def test_a_configured_queue_size_keeps_the_newest(tmp_path):
+    # docs/autonomy.md: store_and_forward_packets; full, a new packet of the same
+    # rank takes the place of the oldest
+    exe = quiet_store_and_forward(tmp_path, store_and_forward_packets=10)
+    raise_events(exe, 40)
+    ground = Ground(tmp_path / "keys.json")
+    assert event_numbers(ground.downlink(exe.apps["comms"].take_frames())) == list(range(30, 40))
+
+
+def test_the_default_queue_holds_20000_packets(tmp_path):
+    # docs/autonomy.md: 20000 packets unless store_and_forward_packets says otherwise;
+    # 20001 between passes: the oldest is the one that gives way
+    exe = quiet_store_and_forward(tmp_path)
+    comms = exe.apps["comms"]
+    for i in range(20001):
+        comms.downlink.send(SAMPLE_APID, 5, 1, b"\0\x4d" + f"event {i}".encode())
+    exe.step()
+    ground = Ground(tmp_path / "keys.json")
+    assert event_numbers(ground.downlink(comms.take_frames(1)))[:2] == [1, 2]
+
+
+def farm_vr(exe: Executive, vc: int) -> int:
+    """V(R) of TC VC `vc` as its CLCW reports it."""
+    return exe.apps["comms"].rx.clcw(vc).report_value
+
+
+def frames_on_both_vcs(tmp_path, **comms: object) -> Executive:
+    """Three frames accepted on VC 0 (the operator's), two on VC 1 (uni-a's)."""
+    (tmp_path / "keys.json").write_text(json.dumps(KEYS))
+    exe = boot(tmp_path, **comms)
+    ground = Ground(tmp_path / "keys.json")
+    for spi, apid, n in ((OPERATOR, SAMPLE_APID, 3), (PARTNER_A, PARTNER_APID, 2)):
+        for _ in range(n):
+            exe.apps["comms"].receive_frame(ground.frame(ground.tc(apid, 17, 1), spi))
+            exe.step()
+    assert (farm_vr(exe, 0), farm_vr(exe, 1)) == (3, 2)
+    return exe
+
+
+def test_a_damaged_or_misfiled_state_of_one_vc_leaves_the_others_restored(tmp_path):
+    exe = frames_on_both_vcs(tmp_path)
+    store = exe.context.store
+    vc1 = store.get("farm", "1")
+    store.put("farm", "0", b"{not json")
+    exe = boot(tmp_path)
+    assert (farm_vr(exe, 0), farm_vr(exe, 1)) == (0, 2)
+    store = exe.context.store
+    store.put("farm", "0", vc1)  # VC 1's state under VC 0: not VC 0's
+    exe = boot(tmp_path)
+    assert (farm_vr(exe, 0), farm_vr(exe, 1)) == (0, 2)
+
+
+def test_a_vc_added_to_the_configuration_starts_afresh_and_the_others_keep_theirs(tmp_path):
+    (tmp_path / "keys.json").write_text(json.dumps(KEYS))
+    exe = boot(tmp_path, tc_vcids=[1])
+    ground = Ground(tmp_path / "keys.json")
+    for _ in range(2):
+        exe.apps["comms"].receive_frame(ground.frame(ground.tc(PARTNER_APID, 17, 1), PARTNER_A))
+        exe.step()
+    exe = boot(tmp_path)  # every VC of the key file: 0 and 1
+    assert (farm_vr(exe, 0), farm_vr(exe, 1)) == (0, 2)
+
+
+def test_a_vc_whose_farm_window_changed_starts_afresh(tmp_path):
+    # a state saved under another window is not this channel's FARM-1 any more
+    frames_on_both_vcs(tmp_path)
+    exe = boot(tmp_path, farm_window=20)
+    assert (farm_vr(exe, 0), farm_vr(exe, 1)) == (0, 0)
+    exe = boot(tmp_path)  # the window it was saved under: nothing was overwritten
+    assert (farm_vr(exe, 0), farm_vr(exe, 1)) == (3, 2)

@@ -12,13 +12,23 @@ the bus as the payload host publishes a partner's.
 from __future__ import annotations
 
 import pytest
-from uplink_kit import OPERATOR, Link
+from uplink_kit import OPERATOR, Link, Recording, Station, reports
 
+from fsw.apps.comms import CommsApp
 from fsw.apps.scheduler import SCHEDULE_REPORT_MSG_ID
-from fsw.core import COMMAND_RESULT_MSG, PARAMETER_REPORT_MSG, Severity
+from fsw.core import (
+    COMMAND_RESULT_MSG,
+    PARAMETER_REPORT_MSG,
+    AppSpec,
+    Executive,
+    Severity,
+    Store,
+    VirtualClock,
+)
 from fsw.core.ids import COMMS_APID, SAMPLE_APID
 from fsw.protocol import Reason
 from fsw.protocol import services as sv
+from fsw.protocol.keyfile import simulator_key_file
 from fsw.protocol.pus import ACK_ACCEPTANCE, ACK_ALL, ACK_COMPLETION
 
 
@@ -292,3 +302,40 @@ def test_a_failure_reported_without_a_reason_goes_down_with_code_0(link: Link):
     rid, token = routed(link, 0)
     result(link, token, 7, False, 0)
     assert st1(link.send([]), rid)[:1] == [(8, None, 0)]
+
+
+class Slow(Recording):
+    """An app that carries out its commands every 5 s, with room for all of them."""
+
+    NAME = "slow"
+    APID = 0x0F2  # an APID no flight app holds
+    COMMAND_PIPE_DEPTH = 512
+
+
+def test_comms_follows_256_routed_tcs_at_once_and_forgets_the_oldest(tmp_path):
+    # docs/space-link.md: at most 256 TCs routed to apps are followed at once; the
+    # 257th makes comms forget the oldest, whose reports then never come
+    key_file = tmp_path / "keys.json"
+    simulator_key_file(key_file)
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 0.2), store=Store(tmp_path / "s.db"))
+    exe.add_app(AppSpec("comms", CommsApp, 10.0, {"key_file": str(key_file)}))
+    exe.add_app(AppSpec("slow", Slow, 0.2))
+    assert exe.boot() == []
+    exe.step()  # every rate group's first cycle: the slow app's next is 5 s on
+    ground = Station(key_file)
+    comms = exe.apps["comms"]
+    rids = []
+    while len(rids) < 257:  # 10 a cycle: the operator's 100 TCs a second
+        for _ in range(min(10, 257 - len(rids))):
+            tc = ground.set_input(Slow.APID, float(len(rids)))
+            rids.append(tc.request_id)
+            comms.receive_frame(ground.frame(tc.encode(), OPERATOR))
+        exe.step()
+    assert exe.clock.now() < 4.0 and exe.apps["slow"].inputs == []
+    tms = []
+    while exe.clock.now() < 5.5:
+        exe.step()
+        tms += ground.downlink(comms.take_frames())
+    assert exe.apps["slow"].inputs[:3] == [0.0, 1.0, 2.0]
+    assert reports(tms, rids[0]) == []
+    assert reports(tms, rids[1]) == reports(tms, rids[2]) == [(1, None), (7, None)]

@@ -49,15 +49,18 @@ class UniB(Recording):
     APID = UNI_B_APID
 
 
-def spacecraft(tmp: Path, key_file: Path, store: Store | None = None) -> Executive:
-    """The flight side: comms, scheduler, the operator's and the partners' apps."""
+def spacecraft(tmp: Path, key_file: Path, store: Store | None = None,
+               comms: dict | None = None) -> Executive:
+    """The flight side: comms, scheduler, the operator's and the partners' apps.
+    `comms`: the comms app's whole configuration, if not the kit's own."""
     exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0), housekeeping_hz=1.0,
                     store=store if store is not None else Store(tmp / "store.db"),
                     wiring=Wiring(housekeeping=("comms", "scheduler", "sample", "uni_a",
                                                 "uni_b"), scheduler_releases_to="comms"))
-    exe.add_app(AppSpec("comms", CommsApp, 10.0,
-                        {"scid": SCID, "key_file": str(key_file),
-                         "arsn_db": str(tmp / "arsn.db"), "tm_frame_len": FRAME_LEN}))
+    if comms is None:
+        comms = {"scid": SCID, "key_file": str(key_file),
+                 "arsn_db": str(tmp / "arsn.db"), "tm_frame_len": FRAME_LEN}
+    exe.add_app(AppSpec("comms", CommsApp, 10.0, comms))
     exe.add_app(AppSpec("scheduler", SchedulerApp, 10.0))
     exe.add_app(AppSpec("sample", Recording, 10.0))
     exe.add_app(AppSpec("uni_a", UniA, 10.0))
@@ -69,13 +72,13 @@ def spacecraft(tmp: Path, key_file: Path, store: Store | None = None) -> Executi
 class Station:
     """A ground station: every key holder's sender, N(S) per VC, the downlink."""
 
-    def __init__(self, key_file: Path) -> None:
+    def __init__(self, key_file: Path, scid: int = SCID, frame_len: int = FRAME_LEN) -> None:
         keys = load_key_file(key_file)
         self.vc_of = {sa.spi: min(sa.rights.vcids) for sa in keys.sas}
         self.vcs = {v: VcConfig(v) for v in (0, 1, 2)}
-        self.tx = TcSender(SCID, self.vcs, {sa.spi: SecuritySender(sa, ArsnStore(":memory:"))
+        self.tx = TcSender(scid, self.vcs, {sa.spi: SecuritySender(sa, ArsnStore(":memory:"))
                                             for sa in keys.sas})
-        self.rx = TmReceiver(SCID, FRAME_LEN)
+        self.rx = TmReceiver(scid, frame_len)
         self.ns = {v: 0 for v in self.vcs}
         self.seq = 0
 
@@ -119,13 +122,17 @@ def reports(tms: list[PusTm], rid: int) -> list[tuple[int, int | None]]:
 class Link:
     """Spacecraft and ground together."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, comms: dict | None = None, scid: int = SCID,
+                 frame_len: int = FRAME_LEN) -> None:
+        """`comms`: the comms app's configuration but its key file (the kit's
+        own if None); `scid` and `frame_len`: what the ground expects."""
         self.tmp = tmp
         self.key_file = tmp / "keys.json"
         simulator_key_file(self.key_file)
         self.store = Store(tmp / "store.db")
-        self.exe = spacecraft(tmp, self.key_file, self.store)
-        self.ground = Station(self.key_file)
+        config = None if comms is None else {"key_file": str(self.key_file), **comms}
+        self.exe = spacecraft(tmp, self.key_file, self.store, config)
+        self.ground = Station(self.key_file, scid, frame_len)
 
     @property
     def comms(self) -> CommsApp:
