@@ -16,10 +16,16 @@ how long a verdict takes, not what a test asserts:
   passed already. The property tests seen are listed in
   ``hypothesis-tests.json`` beside the run, for ``bench.mutants`` to pick the
   survivors worth a recheck.
-* The covering tests run fastest first (durations from mutmut's own clean
-  run), so that with ``-x`` a mutant the quick tests catch never waits for the
-  slow ones. mutmut times only a test's call, not its fixtures' setup, so
-  the plugin records the setups of the clean run (``setup-durations.json``)
+* The covering tests run cheapest verdict first: a test's seconds (from
+  mutmut's own clean run) over its chance to fail on the mutant, estimated
+  from how often it failed on the other mutants of the same function
+  (``killers.json`` beside the run). With ``-x`` a mutant the first test
+  catches never waits for the others: a cheap test that judges a function
+  well runs before slow ones, and before quick ones that never catch its
+  faults. The order changes how soon a verdict comes, never what it is: a
+  mutant survives only when every covering test passes, in any order.
+  mutmut times only a test's call, not its fixtures' setup, so the plugin
+  records the setups of the clean run (``setup-durations.json``)
   and charges a test the costliest setup in its file: a module fixture's
   cost falls on whichever of the file's tests runs first (the hostile
   apps' eight-second flight would otherwise look free and run first).
@@ -53,6 +59,9 @@ from hypothesis import settings
 # The run's state mutmut keeps beside the mutated copy (pytest runs in it).
 _STATS = Path("mutmut-stats.json")
 SETUP_DURATIONS = Path("setup-durations.json")
+KILLERS = Path("killers.json")  # function -> {test id: [mutants run, failed on]}
+# mutant -> the test that failed first on it (which verdicts rest on one slow test)
+KILLED_BY = Path("killed-by.json")
 PROPERTY_TESTS = Path("hypothesis-tests.json")
 _EXAMPLES = os.environ.get("TESSERA_MUTANT_EXAMPLES", "10")
 FULL = _EXAMPLES == "full"
@@ -153,12 +162,87 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     costs = _costs(durations)
     # mutmut names tests relative to the repository; pytest here sees them so too
-    items.sort(key=lambda item: costs.get(item.nodeid, float("inf")))
+    order = _order(items, costs)
+    items.sort(key=lambda item: order[item.nodeid])
     for item in items:
         clean_s = costs.get(item.nodeid)
         # the recheck at full examples runs longer than the clean run did
         if clean_s is not None and not FULL:
             item.add_marker(pytest.mark.timeout(max(HANG_MIN_S, HANG_FACTOR * clean_s)))
+
+
+def _function_under_test() -> str:
+    """mutmut's name of the mutated function ('' outside a mutant's run)."""
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    return mutant.rsplit("__mutmut_", 1)[0] if "__mutmut_" in mutant else ""
+
+
+def _order(items: list[pytest.Item], costs: dict[str, float]) -> dict[str, tuple]:
+    """Sort key of each test: its expected cost of a verdict, the seconds it takes
+    over the chance that it fails on this function's next mutant (estimated from the
+    other mutants of the function it ran for, one in two when it ran for none), so
+    that a cheap test that catches this function's faults runs first. A file run
+    whole (its module fixture does the work) is one unit with one key: split, its
+    fixture would run once for each piece."""
+    try:
+        seen = json.loads(KILLERS.read_text()).get(_function_under_test(), {})
+    except (OSError, ValueError):
+        seen = {}
+    whole = set(json.loads(os.environ.get("TESSERA_MUTANT_WHOLE_FILES") or "[]"))
+    units: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        units.setdefault(path if path in whole else item.nodeid, []).append(item)
+    order = {}
+    for unit, members in units.items():
+        runs = max(seen.get(i.nodeid, (0, 0))[0] for i in members)
+        fails = min(runs, sum(seen.get(i.nodeid, (0, 0))[1] for i in members))
+        chance = (fails + 1) / (runs + 2)  # Laplace's rule of succession
+        cost = max(costs.get(i.nodeid, float("inf")) for i in members)
+        for position, item in enumerate(members):
+            order[item.nodeid] = (cost / chance, unit, position)
+    return order
+
+
+_seen: dict[str, list[int]] = {}  # this session's tests: [runs, failures]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # the clean run that mutmut times (its "stats" run): remember the setups too
+    if report.when == "setup" and os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        _setups[report.nodeid] = report.duration
+    if _function_under_test() and not RECHECK and (
+            report.when == "call" or (report.when == "setup" and report.failed)):
+        counts = _seen.setdefault(report.nodeid, [0, 0])
+        counts[0] += 1
+        counts[1] += report.failed
+
+
+def _record_seen() -> None:
+    """Add this session's runs and failures to those of the mutated function."""
+    try:
+        known = json.loads(KILLERS.read_text())
+    except (OSError, ValueError):
+        known = {}
+    tests = known.setdefault(_function_under_test(), {})
+    for nodeid, (runs, fails) in _seen.items():
+        old = tests.get(nodeid, (0, 0))
+        tests[nodeid] = (old[0] + runs, old[1] + fails)
+    # two workers may write at once: one session's counts may be lost, the file stays whole
+    tmp = KILLERS.with_suffix(f".{os.getpid()}")
+    tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
+    tmp.replace(KILLERS)
+    failed = [nodeid for nodeid, (_runs, fails) in _seen.items() if fails]
+    if failed:
+        try:
+            killed = json.loads(KILLED_BY.read_text())
+        except (OSError, ValueError):
+            killed = {}
+        killed[os.environ["MUTANT_UNDER_TEST"]] = failed[0]
+        tmp = KILLED_BY.with_suffix(f".{os.getpid()}")
+        tmp.write_text(json.dumps(killed, indent=1, sort_keys=True))
+        tmp.replace(KILLED_BY)
+    _seen.clear()
 
 
 def _costs(call_s: dict[str, float]) -> dict[str, float]:
@@ -180,13 +264,11 @@ def _costs(call_s: dict[str, float]) -> dict[str, float]:
 _setups: dict[str, float] = {}
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    # the clean run that mutmut times (its "stats" run): remember the setups too
-    if report.when == "setup" and os.environ.get("MUTANT_UNDER_TEST") == "stats":
-        _setups[report.nodeid] = report.duration
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _seen:
+        _record_seen()
     if not _setups:
         return
     try:

@@ -8,10 +8,14 @@ afterwards must not be throttled for them, while one that spins once running is.
 
 from __future__ import annotations
 
+import signal
 import sys
+import time
 
 import pytest
 
+from fsw.core import Severity
+from fsw.payload.audit import verify_chain
 from ground.payload import PartnerSim
 from tests.payload.kit import make_project
 
@@ -55,7 +59,61 @@ def test_a_slow_start_is_not_charged_to_the_apps_share(tmp_path):
         assert _throttles(sim) == []
 
 
+def _state(pid: int) -> str:
+    """The process's state letter (proc(5), /proc/<pid>/stat field 3): T when stopped."""
+    with open(f"/proc/{pid}/stat", "rb") as fh:
+        return fh.read().rsplit(b")", 1)[1].split()[0].decode()
+
+
 def test_an_app_that_spins_once_running_is_still_throttled(tmp_path):
     with PartnerSim(make_project(tmp_path, "spinner", body=SPINNER, rate_hz=1)) as sim:
-        sim.run(3.0)
+        for _ in range(30):  # three seconds of mission time, a host cycle at a time
+            sim.run(0.1)
+            if _throttles(sim):
+                break
         assert any(t.startswith("spinner throttled: CPU") for t in _throttles(sim))
+        # paused (SIGSTOP) for the period after the one it overran: no tick, no CPU
+        assert _state(sim.host.running["spinner"].pid) == "T"
+
+        def throttles_logged() -> list[str]:
+            records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+            return [r.detail for r in records
+                    if (r.actor, r.action, r.app) == ("onboard", "throttle", "spinner")]
+
+        # and an audit record says why (the audit app writes once a second: wait for it)
+        sim.executive.run(60.0, until=lambda: bool(throttles_logged()))
+        assert throttles_logged()[0].startswith("CPU ")
+        # three periods over in a row: killed (SIGKILL, a high-severity event), and it
+        # stays stopped (not enabled: no start at the next boot)
+        process = sim.host.running["spinner"].launched.process
+        sim.executive.run(60.0, until=lambda: "spinner" not in sim.host.running)
+        stops = [e for e in sim.events_of() if e.text.startswith("spinner stopped:")]
+        registry = sim.host.registry["apps"]["spinner"]
+        deadline = time.monotonic() + 60.0
+        while process.poll() is None and time.monotonic() < deadline:
+            sim.run(0.1)
+    assert [e.severity for e in stops] == [Severity.HIGH]
+    assert stops[0].text.startswith("spinner stopped: quota: CPU ")
+    assert stops[0].text.endswith("% share for 3 s")
+    assert registry["enabled"] is False
+    assert process.returncode == -signal.SIGKILL
+
+
+MODEST = """
+import time
+from fsw.payload import PayloadApp
+
+class App(PayloadApp):
+    def execute(self):
+        started = time.process_time()
+        while time.process_time() - started < 0.03:  # 0.03 s of CPU a second: 3 %
+            pass
+"""
+
+
+def test_an_app_within_its_share_is_never_throttled(tmp_path):
+    with PartnerSim(make_project(tmp_path, "modest", body=MODEST, rate_hz=1,
+                                 cpu_percent=20)) as sim:
+        sim.run(4.0)
+        assert "modest" in sim.host.running
+        assert _throttles(sim) == []

@@ -85,3 +85,25 @@ def test_a_host_under_a_cpu_time_limit_still_starts_its_apps(tmp_path):
     published, crashed = r.stdout.split(" ", 1)
     assert crashed.strip() == "[]"
     assert int(published) >= 2
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="apps get user ids of their own only when the "
+                                              "host runs as root; not root here")
+def test_a_folder_closed_to_the_apps_user_ids_is_named_instead_of_a_crash_loop(tmp_path):
+    # An app under its own user id could not even read its code if a folder on the way
+    # to the payload root gave others no search permission: the host names the folder
+    # and its mode, and starts nothing, rather than letting the app crash at start.
+    with PartnerSim(make_project(tmp_path, "probe")) as sim:
+        assert sim.app_command(13, "probe")  # STOP
+        sim.workdir.chmod(0o700)
+        try:
+            started = sim.app_command(12, "probe")  # START
+            texts = [e.text for e in sim.events_of()]
+        finally:
+            sim.workdir.chmod(0o711)
+        assert not started and "probe" not in sim.host.running
+        said = (f"probe could not be launched: {sim.workdir} is closed to the apps' user ids "
+                "(mode 700): give others search permission")
+        # an event holds 120 octets: the folder and its mode come first
+        assert [t for t in texts if t.startswith("probe could not be launched")] == [said[:120]]
+        assert sim.app_command(12, "probe")  # opened again, it starts

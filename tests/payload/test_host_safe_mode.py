@@ -8,7 +8,9 @@ crash is not running, but it is meant to run: safe mode must cancel that too.
 
 from __future__ import annotations
 
+import signal
 import sys
+import time
 
 import pytest
 
@@ -59,3 +61,37 @@ def test_safe_mode_cancels_a_restart_after_a_crash_and_it_stays_stopped(tmp_path
         assert sim.app_command(START, "fragile")
         sim.run(2.0)
         assert "fragile" in sim.host.running  # the crash was once: it runs now
+
+
+HANGS_IN_STOP = """
+from fsw.payload import PayloadApp
+
+class App(PayloadApp):
+    def stop(self):
+        # never returns while the host is there: it must kill it at the end of the grace
+        # (and were the host gone, the bridge's end ends the wait)
+        while self._link.sock.recv(65536):
+            pass
+"""
+
+
+def test_safe_mode_ends_every_app_even_one_that_ignores_stop(tmp_path):
+    # STOP_ALL stops the apps together: the one that ends at STOP is closed, and the
+    # one that keeps running past its grace (STOP_GRACE_S) is killed, whatever the order.
+    quiet = make_project(tmp_path, "quiet")
+    stubborn = make_project(tmp_path, "stubborn", apid=0x108, body=HANGS_IN_STOP)
+    with PartnerSim([quiet, stubborn]) as sim:
+        sim.run(1.0)
+        processes = {name: run.launched.process for name, run in sim.host.running.items()}
+        try:
+            assert sim.host_command(16)  # STOP_ALL
+            deadline = time.monotonic() + 60.0
+            while sim.host.stopping and time.monotonic() < deadline:
+                sim.run(0.1)
+            codes = {name: p.poll() for name, p in processes.items()}
+        finally:
+            for p in processes.values():  # nothing outlives the test, whatever it found
+                if p.poll() is None:
+                    p.kill()
+    assert not sim.host.running
+    assert codes == {"quiet": 0, "stubborn": -signal.SIGKILL}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import sys
+import time
 
 import pytest
 
+from fsw.core import Severity
 from fsw.payload.audit import verify_chain
 from ground.payload import PartnerSim
 from tests.payload.kit import make_project
@@ -144,15 +147,20 @@ def test_partner_commands_are_audited(sim, tmp_path):
     assert {"install", "activate", "start"} <= {r.action for r in records}
 
 
-def test_files_put_in_the_directory_past_the_host_stop_the_app(tmp_path):
+@pytest.mark.parametrize("files, why", [
+    ({"blob": 70000}, "storage 70000 B over its quota of 65536 B"),
+    ({f"f{i}": 10 for i in range(5)}, "storage 5 files over its quota of 4"),
+], ids=["bytes", "files"])
+def test_files_put_in_the_directory_past_the_host_stop_the_app(tmp_path, files, why):
     # The host refuses writes over the quota (test_storage_quota); files that arrive
-    # some other way (by hand, or a new version with a smaller quota) are measured.
-    with PartnerSim(make_project(tmp_path, "hog", storage_kib=64)) as s:
+    # some other way (by hand, or a new version with a smaller quota) are measured,
+    # octets and files both.
+    with PartnerSim(make_project(tmp_path, "hog", storage_kib=64, storage_files=4)) as s:
         s.run(1.5)
-        (s.workdir / "payload" / "data" / "hog" / "blob").write_bytes(b"x" * 70000)
+        for name, size in files.items():
+            (s.workdir / "payload" / "data" / "hog" / name).write_bytes(b"x" * size)
         s.run(2.0)
-        assert any(e.text.startswith("hog stopped: quota: storage 70000 B over its quota")
-                   for e in s.events_of())
+        assert f"hog stopped: quota: {why}" in [e.text for e in s.events_of()]
         assert "hog" not in s.host.running
 
 
@@ -196,3 +204,42 @@ def test_audit_records_come_down_as_telemetry_and_the_log_reads_on_the_ground(si
     r = subprocess.run([sys.executable, "-m", "tessera", "app", "audit", str(tampered)],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "record 1: chain broken" in r.stderr
+
+
+def _open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_stopping_and_starting_an_app_again_and_again_leaks_no_file(sim):
+    # Each start opens the app's bridge and the pipe of its error output; each stop
+    # (and each crash) must close both, or a host that restarts apps for months runs
+    # out of file descriptors.
+    def cycle() -> None:
+        assert sim.app_command(STOP, "probe")
+        deadline = time.monotonic() + 60.0
+        while sim.host.stopping and time.monotonic() < deadline:  # until it has ended
+            sim.run(0.1)
+        assert not sim.host.stopping
+        assert sim.app_command(START, "probe")
+        sim.run(0.5)
+
+    cycle()  # the first opens what the host keeps for good (logs, pipes)
+    before = _open_files()
+    for _ in range(3):
+        cycle()
+    assert _open_files() == before
+    # a commanded stop is an orderly STOPPED (information), not a KILLED (high)
+    stops = [e for e in sim.events_of() if e.text == "probe stopped: commanded"]
+    assert len(stops) == 4 and {e.severity for e in stops} == {Severity.INFO}
+
+
+def test_a_command_naming_an_app_not_installed_fails_and_says_so(sim):
+    # every command that names an app refuses one that is not installed: the completion
+    # report fails with BAD_ARGUMENT (3) and the event names the app
+    for code, extra in ((ACTIVATE, b"\0" * 4), (START, b""), (STOP, b""), (ROLLBACK, b""),
+                        (UNINSTALL, b"")):
+        assert not sim.app_command(code, "ghost", extra)
+        last = [r for r in sim.results if r["function_code"] == code][-1]
+        assert (last["stage"], last["ok"], last["reason"]) == (7, False, 3), last
+        assert sim.last_event_text().endswith(" failed: no app 'ghost' is installed")
+    assert sim.host.running  # the installed app runs on

@@ -13,11 +13,17 @@ and it stays stopped. The expected answers are the documented ones.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import signal
+import struct
 import sys
+import termios
+import time
 
 import pytest
 
+from fsw.apps.payload_host.app import EV_STORAGE_FULL
 from fsw.core import Severity
 from fsw.payload.audit import verify_chain
 from ground.payload import OPERATOR_ALLOCATIONS, PartnerSim
@@ -47,6 +53,12 @@ STORAGE = {
     # the first half of a new content for "big" that never comes whole
     "storage half": encode_storage({"op": "write", "name": "big", "size": 10, "offset": 0},
                                    b"01234"),
+    # the rest of that write out of order, and past the size its first chunk declared
+    # (the quota was checked against that size: more would fill the disk unchecked)
+    "storage skips ahead": encode_storage({"op": "write", "name": "big", "size": 10,
+                                           "offset": 7}, b"789"),
+    "storage past its size": encode_storage({"op": "write", "name": "big", "size": 10,
+                                             "offset": 5}, b"56789" * 400),
 }
 
 REQUESTS = {
@@ -64,6 +76,7 @@ REQUESTS = {
     "unlisted method": json.dumps({"device": "eps", "method": "reset_ground_watchdog",
                                    "args": []}).encode(),
     "granted": json.dumps({"device": "eps", "method": "ping", "args": [90]}).encode(),
+    "a pair": json.dumps({"device": "wheel", "method": "read_telemetry", "args": []}).encode(),
 }
 
 class App(PayloadApp):
@@ -112,17 +125,20 @@ def _answers(sim: PartnerSim) -> dict[str, dict]:
 def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path):
     alloc = tmp_path / "partners.toml"
     alloc.write_text(OPERATOR_ALLOCATIONS.read_text().replace(
-        "devices = []", 'devices = ["eps", "gyro"]', 1))
+        "devices = []", 'devices = ["eps", "gyro", "wheel"]', 1))
     # two files at most: the folder below and "big"
     project = make_project(tmp_path, "raw", body=RAW_CALLER, messages_per_s=20,
                            storage_files=2)
     manifest = project / "manifest.toml"
     manifest.write_text(manifest.read_text().replace("subscribe = []",
-                                                     'subscribe = []\ndevices = ["eps", "gyro"]'))
+                                                     'subscribe = []\ndevices = ["eps", "gyro", '
+                                                     '"wheel"]'))
     sil = build_sil()  # the reference spacecraft's EPS on the simulated bus (kept: its files)
     exe = sil.executive
-    # the operator lists methods for the EPS only: the gyro, granted, has none to call
-    methods = {"eps": ["housekeeping", "set_output", "ping"]}
+    # one reaction wheel's own driver as a device of its own (its telemetry is a pair)
+    exe.context.devices["wheel"] = exe.context.devices["wheels"].wheels[0]
+    # the operator lists methods for the EPS and the wheel: the gyro, granted, has none
+    methods = {"eps": ["housekeeping", "set_output", "ping"], "wheel": ["read_telemetry"]}
     with PartnerSim(project, executive=exe, allocations=alloc,
                     host_config={"device_methods": methods}) as sim:
         # a folder in the app's directory that arrived some other way (by hand)
@@ -152,6 +168,10 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
     assert answers["unlisted method"] == {"ok": False, "error": "not granted"}
     assert answers["granted"]["ok"] is True, answers["granted"]
     assert answers["granted"] == {"ok": True, "value": None}  # ping answers nothing
+    # a tuple comes back as a list of its numbers: (speed rad/s, torque N m)
+    pair = answers["a pair"]
+    assert pair["ok"] is True and len(pair["value"]) == 2, pair
+    assert all(isinstance(v, float) for v in pair["value"]), pair
     # the malformed and the refused are violations, each with its event
     assert texts.count("raw: malformed device request (x1)") == 1
     assert texts.count("raw: malformed device request (x2)") == 1
@@ -186,6 +206,11 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
                                              "length": 21, "data": 0, "missing": False}
     # a write in progress waits in staging/, outside the app's folder, until it is whole
     assert answers["storage half"]["ok"] is True
+    # a chunk must continue the write where it stands and stay within its size
+    sequence = "write out of sequence"
+    for what in ("storage skips ahead", "storage past its size"):
+        assert answers[what] == {"ok": False, "error": sequence, "length": len(sequence),
+                                 "data": 0, "missing": False}, what
     assert half_written == b"01234"
     assert staging_mode == 0o700  # the host's alone: no app's user id may enter it
     assert answers["storage over quota"] == {"ok": False, "error": "3 files over its quota of 2",
@@ -244,7 +269,95 @@ class App(PayloadApp):
 def test_storage_refusals_raise_an_event_for_the_1st_2nd_and_4th_only(tmp_path):
     with PartnerSim(make_project(tmp_path, "hoarder", body=OVER_QUOTA, storage_kib=1)) as sim:
         sim.run(1.0)
-        texts = [e.text for e in sim.events_of()]
+        events = sim.events_of()
+    texts = [e.text for e in events]
     assert "refused 5 of 5" in texts
-    full = [t for t in texts if t.startswith("hoarder: storage write of")]
-    assert [t.rsplit(" ", 1)[1] for t in full] == ["(x1)", "(x2)", "(x4)"], full
+    full = [e for e in events if e.text.startswith("hoarder: storage write of")]
+    assert [e.text.rsplit(" ", 1)[1] for e in full] == ["(x1)", "(x2)", "(x4)"], full
+    # the payload host's STORAGE_FULL (docs/payload.md), not a bridge VIOLATION
+    assert {(e.apid, e.event_id) for e in full} == {(0x015, EV_STORAGE_FULL.id)}
+
+
+FLOOD_ON_STOP = """
+from fsw.payload import PayloadApp
+from fsw.payload.bridge import Kind, encode
+
+class App(PayloadApp):
+    def stop(self):
+        sock = self._link.sock
+        sock.setblocking(False)
+        burst = encode(Kind.PUBLISH, 0x101, b"") * 10_000  # tiny frames, by the thousand
+        try:
+            while True:  # as much as the bridge holds
+                sock.send(burst)
+        except BlockingIOError:
+            pass
+        sock.setblocking(True)
+        while sock.recv(65536):  # never done while the host is there: it must kill it
+            pass
+"""
+
+# What one host cycle may read from one app (docs/payload.md): the 16 KiB budget is
+# checked before each read of at most 64 KiB.
+READ_PER_CYCLE_MAX = 16 * 1024 + 64 * 1024
+
+
+def _queued(sock) -> int:
+    """Octets waiting in the host's end of an app's bridge (SIOCINQ, unix(7))."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+
+
+def test_an_app_flooding_its_bridge_after_stop_cannot_hold_the_host(tmp_path):
+    # An app told to STOP is served (its storage requests) until it ends or its grace is
+    # over. One that floods its bridge then must not hold the host: a cycle reads its
+    # budget and goes on, the rest waits, and the grace ends in a kill.
+    with PartnerSim(make_project(tmp_path, "flooder", body=FLOOD_ON_STOP)) as sim:
+        sim.run(1.0)
+        run = sim.host.running["flooder"]
+        assert sim.app_command(13, "flooder")  # STOP
+        deadline = time.monotonic() + 60.0
+        # the bridge holds some 140 KiB (unix(7): the app's send buffer, less overheads)
+        while _queued(run.launched.sock) < READ_PER_CYCLE_MAX + 16 * 1024:
+            assert time.monotonic() < deadline, "the app never flooded"
+            time.sleep(0.01)
+        before = _queued(run.launched.sock)
+        sim.host.execute()  # one cycle of the host
+        left = _queued(run.launched.sock)
+        assert left > 0 and left >= before - READ_PER_CYCLE_MAX, (before, left)
+        while sim.host.stopping and time.monotonic() < deadline:
+            sim.run(0.1)
+        assert not sim.host.stopping
+        assert run.launched.process.returncode == -signal.SIGKILL
+
+
+AT_ITS_RATE = """
+from fsw.payload import PayloadApp
+
+class App(PayloadApp):
+    def init(self):
+        self.cycle = 0
+
+    def execute(self):
+        # with the housekeeping the SDK adds each second: exactly 5 messages a cycle
+        self.cycle += 1
+        for i in range(4):
+            self.publish(TM, count=self.cycle * 10 + i, value=0.0)
+"""
+
+
+def test_exactly_its_message_rate_is_delivered_whole_every_second(tmp_path):
+    # docs/payload.md: messages are counted with a token bucket at `messages_per_s`,
+    # one second of burst. An app at 1 Hz that sends exactly its rate each cycle (four
+    # telemetry packets and its housekeeping, 5 a second) loses none and is never
+    # throttled for it.
+    with PartnerSim(make_project(tmp_path, "steady", body=AT_ITS_RATE,
+                                 messages_per_s=5)) as sim:
+        sim.run(4.0)
+        counts = [row["count"] for row in sim.telemetry("SteadyStatus")]
+        texts = [e.text for e in sim.events_of()]
+        running = "steady" in sim.host.running
+    cycles = sorted({c // 10 for c in counts})
+    assert len(cycles) >= 3
+    assert counts == [c * 10 + i for c in cycles for i in range(4)]
+    assert not [t for t in texts if "throttled" in t], texts
+    assert running

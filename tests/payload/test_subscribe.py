@@ -133,3 +133,19 @@ def test_a_pump_brings_back_every_answer_to_a_burst_of_messages(tmp_path):
             answered += [int(status.unpack(p)["value"]) for _mid, p in replies.drain()]
             time.sleep(0.01)
     assert answered == burst  # every answer, in order: none dropped on the way back
+
+
+def test_a_stopped_app_takes_no_more_messages(tmp_path):
+    # Once stopped, an app's pipes leave the bus: its topics do not pile up for a process
+    # that is gone (a full pipe drops messages, counted in the executive's pipe_drops
+    # and raised as an event), however long it stays stopped.
+    project = make_project(tmp_path, "follower", body=FOLLOWER,
+                           subscribe=("ExecutiveHousekeeping",))
+    with PartnerSim(project) as sim:
+        sim.run(3.0)
+        assert sim.telemetry("FollowerStatus")[-1]["count"] > 0  # it was subscribed
+        assert sim.app_command(13, "follower")  # STOP
+        sim.run(300.0)  # more housekeeping messages than its pipe holds (256)
+        full = [e.text for e in sim.events_of() if "full: dropped" in e.text]
+        drops = sim.executive.total_drops
+    assert full == [] and drops == 0
