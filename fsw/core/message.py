@@ -27,6 +27,8 @@ _SEC_HDR_FLAG = 0x0800
 # Bytes of one element for each struct code a field may use.
 _CODES = {"B": 1, "b": 1, "?": 1, "H": 2, "h": 2, "I": 4, "i": 4, "Q": 8, "q": 8,
           "f": 4, "d": 8, "s": 1}
+Number = int | float
+"""A declared number: an integer stays one."""
 _INT_RANGES = {"B": (0, 0xFF), "b": (-0x80, 0x7F), "H": (0, 0xFFFF), "h": (-0x8000, 0x7FFF),
                "I": (0, 0xFFFFFFFF), "i": (-0x80000000, 0x7FFFFFFF),
                "Q": (0, 2**64 - 1), "q": (-(2**63), 2**63 - 1), "?": (0, 1)}
@@ -93,12 +95,15 @@ class Field:
     fmt: str
     unit: str = ""
     doc: str = ""
-    low: float | None = None
-    high: float | None = None
+    # Numbers as declared (`int | float`, not `float`): compiled, a `float`
+    # attribute would turn a limit declared as 5 into 5.0, and the dictionary
+    # and the ground's messages quote it back as declared.
+    low: Number | None = None
+    high: Number | None = None
     enum: tuple[tuple[int, str], ...] | None = None
-    poly: tuple[float, ...] | None = None
-    warn: tuple[float | None, float | None] | None = None
-    crit: tuple[float | None, float | None] | None = None
+    poly: tuple[Number, ...] | None = None
+    warn: tuple[Number | None, Number | None] | None = None
+    crit: tuple[Number | None, Number | None] | None = None
 
     def __post_init__(self) -> None:
         code = self.fmt[-1:]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import math
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -163,11 +164,22 @@ class AdcsCommands:
     status: Status
 
 
-_IN_FIELDS = (("gyro_rad_s", 3), ("mag_body_t", 3), ("sun_body", 3), ("wheel_speed_rad_s", 4),
-              ("r_eci_km", 3), ("v_eci_km_s", 3))
+# tsr_adcs_inputs up to `decimal_year`: 22 doubles, gyro_rad_s first, in this order
+# (offsets in the list of them), as the C compiler lays them out (native order).
+_GYRO, _MAG, _SUN, _WHEELS, _R, _V, _JD_TT, _GMST, _YEAR = 0, 3, 6, 9, 13, 16, 19, 20, 21
+_N_IN_DOUBLES = 22
+_IN_DOUBLES = struct.Struct(f"@{_N_IN_DOUBLES}d")
 # tsr_adcs_outputs up to `status`: 35 doubles, wheel_torque_cmd_nm first.
 _N_OUT_DOUBLES = 35
 _STATUS: dict[int, Status] = {}  # IntFlag construction costs a microsecond: one per code
+
+
+def _floats(x: np.ndarray | Sequence[float], n: int, name: str) -> list[float]:
+    """The `n` values of one sensor vector as floats, or ValueError."""
+    values = x.tolist() if isinstance(x, np.ndarray) else [float(e) for e in x]
+    if len(values) != n:
+        raise ValueError(f"{name} needs {n} values, got {len(values)}")
+    return values
 
 
 class AdcsCycle:
@@ -182,7 +194,12 @@ class AdcsCycle:
         self._out = ffi.new("tsr_adcs_outputs *")
         lib.tsr_adcs_init(self._s, int(mode))
         self._mode = Mode(mode)
-        self._iv = {name: _ffi.view(getattr(self._in, name), n) for name, n in _IN_FIELDS}
+        # The input doubles are consecutive in the C struct (tsr_adcs_inputs, up to
+        # decimal_year): this list keeps them, and one struct call writes them all
+        # per cycle. A sensor that gives nothing leaves its last values there, as
+        # the C cycle may still read them (flagged invalid).
+        self._in_values = [0.0] * _N_IN_DOUBLES
+        self._in_buffer = ffi.buffer(self._in, _IN_DOUBLES.size)
         # The outputs are consecutive doubles in the C struct (tsr_adcs_outputs):
         # one copy of them all per cycle, which the returned arrays slice.
         self._out_doubles = _ffi.view(self._out.wheel_torque_cmd_nm, _N_OUT_DOUBLES)
@@ -228,33 +245,35 @@ class AdcsCycle:
     def step(self, sensors: AdcsSensors) -> AdcsCommands:
         """Run one cycle on these readings and return the commands."""
         # Unrolled over the sensors: this runs every control cycle.
-        iv = self._iv
         c = self._in
+        v = self._in_values
         gyro, mag, sun = sensors.gyro_rad_s, sensors.mag_body_t, sensors.sun_body
         if gyro is None:
             c.gyro_valid = 0
         else:
-            iv["gyro_rad_s"][:] = gyro
+            v[_GYRO:_GYRO + 3] = _floats(gyro, 3, "gyro_rad_s")
             c.gyro_valid = 1
         if mag is None:
             c.mag_valid = 0
         else:
-            iv["mag_body_t"][:] = mag
+            v[_MAG:_MAG + 3] = _floats(mag, 3, "mag_body_t")
             c.mag_valid = 1
         if sun is None:
             c.sun_valid = 0
         else:
-            iv["sun_body"][:] = sun
+            v[_SUN:_SUN + 3] = _floats(sun, 3, "sun_body")
             c.sun_valid = 1
         n = self.n_wheels
-        ws = iv["wheel_speed_rad_s"]
-        ws[:] = 0.0
-        ws[:n] = np.asarray(sensors.wheel_speed_rad_s, dtype=float)[:n]
-        iv["r_eci_km"][:] = sensors.r_eci_km
-        iv["v_eci_km_s"][:] = sensors.v_eci_km_s
-        c.jd_tt = sensors.jd_tt
-        c.gmst_rad = sensors.gmst_rad
-        c.decimal_year = sensors.decimal_year
+        speeds = np.asarray(sensors.wheel_speed_rad_s, dtype=float)[:n].tolist()
+        if len(speeds) != n:
+            raise ValueError(f"wheel_speed_rad_s needs {n} values, got {len(speeds)}")
+        v[_WHEELS:_WHEELS + 4] = speeds + [0.0] * (4 - n)
+        v[_R:_R + 3] = _floats(sensors.r_eci_km, 3, "r_eci_km")
+        v[_V:_V + 3] = _floats(sensors.v_eci_km_s, 3, "v_eci_km_s")
+        v[_JD_TT] = float(sensors.jd_tt)
+        v[_GMST] = float(sensors.gmst_rad)
+        v[_YEAR] = float(sensors.decimal_year)
+        _IN_DOUBLES.pack_into(self._in_buffer, 0, *v)
         if lib.tsr_adcs_step(self._p, self._s, c, self._out) != 0:
             raise ValueError("ADCS cycle rejected its inputs (non-finite orbit or time)")
         o = self._out
@@ -262,18 +281,9 @@ class AdcsCycle:
         status = _STATUS.get(o.status)
         if status is None:
             status = _STATUS[o.status] = Status(o.status)
+        # In field order (keywords would build a dict every cycle): wheel torque,
+        # dipole, q_body_eci, w_body, gyro bias, attitude sigma, q_target,
+        # pointing error, sun, field, shadow fraction, wheel momentum, status.
         return AdcsCommands(
-            wheel_torque_nm=a[0:self.n_wheels],
-            mtq_dipole_am2=a[4:7],
-            q_body_eci=a[7:11],
-            w_body_rad_s=a[11:14],
-            gyro_bias_rad_s=a[14:17],
-            att_sigma_rad=a[17:20],
-            q_target_eci=a[20:24],
-            pointing_error_rad=o.pointing_error_rad,
-            sun_eci=a[25:28],
-            b_eci_t=a[28:31],
-            shadow_fraction=o.shadow_fraction,
-            wheel_momentum_body_nms=a[32:35],
-            status=status,
-        )
+            a[0:self.n_wheels], a[4:7], a[7:11], a[11:14], a[14:17], a[17:20], a[20:24],
+            o.pointing_error_rad, a[25:28], a[28:31], o.shadow_fraction, a[32:35], status)

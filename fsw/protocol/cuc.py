@@ -29,23 +29,19 @@ class CucTime:
     epoch_code: int = AGENCY_EPOCH
 
     def __post_init__(self) -> None:
-        if not 1 <= self.coarse_octets <= 4 or not 0 <= self.fine_octets <= 3:
-            raise PacketError(Reason.FIELD_RANGE, "CUC octet counts")
+        _check_octets(self.coarse_octets, self.fine_octets)
         if not 0 <= self.coarse < 1 << (8 * self.coarse_octets):
             raise PacketError(Reason.FIELD_RANGE, "CUC coarse time")
         if not 0 <= self.fine < 1 << (8 * self.fine_octets):
             raise PacketError(Reason.FIELD_RANGE, "CUC fine time")
-        if self.epoch_code not in (TAI_1958, AGENCY_EPOCH):
-            raise PacketError(Reason.FIELD_RANGE, "CUC time code id")
+        _check_epoch(self.epoch_code)
 
     @classmethod
     def from_seconds(cls, seconds: float, coarse_octets: int = 4, fine_octets: int = 2,
                      epoch_code: int = AGENCY_EPOCH) -> CucTime:
         """Time `seconds` after the epoch, rounded down to the fine resolution."""
-        if seconds != seconds or seconds < 0:
-            raise PacketError(Reason.BAD_TIME, "negative or NaN time")
+        ticks = _ticks(seconds, fine_octets)
         scale = 1 << (8 * fine_octets)
-        ticks = int(seconds * scale)
         return cls(ticks // scale, ticks % scale, coarse_octets, fine_octets, epoch_code)
 
     @property
@@ -59,7 +55,7 @@ class CucTime:
         return self.coarse_octets + self.fine_octets
 
     def p_field(self) -> int:
-        return (self.epoch_code << 4) | ((self.coarse_octets - 1) << 2) | self.fine_octets
+        return _p_field(self.coarse_octets, self.fine_octets, self.epoch_code)
 
     def encode(self, with_p_field: bool = True) -> bytes:
         """T-field, preceded by the P-field when `with_p_field`."""
@@ -67,8 +63,8 @@ class CucTime:
         return bytes((self.p_field(),)) + t if with_p_field else t
 
     @classmethod
-    def decode(cls, data: bytes, *, coarse_octets: int | None = None, fine_octets: int = 2,
-               epoch_code: int = AGENCY_EPOCH) -> CucTime:
+    def decode(cls, data: bytes | bytearray | memoryview, *, coarse_octets: int | None = None,
+               fine_octets: int = 2, epoch_code: int = AGENCY_EPOCH) -> CucTime:
         """Decode exactly one CUC time.
 
         With `coarse_octets=None` the first octet is a P-field that gives the
@@ -95,3 +91,40 @@ class CucTime:
         fine_bits = 8 * fine_octets
         return cls(value >> fine_bits, value & ((1 << fine_bits) - 1), coarse_octets,
                    fine_octets, epoch_code)
+
+
+def encode_seconds(seconds: float, coarse_octets: int = 4, fine_octets: int = 2,
+                   epoch_code: int = AGENCY_EPOCH) -> bytes:
+    """P-field and T-field of the time `seconds` after the epoch: the octets of
+    ``CucTime.from_seconds(seconds, ...).encode()``, with the same checks, for
+    a caller that needs only the octets (the downlink time-stamps every TM
+    packet)."""
+    ticks = _ticks(seconds, fine_octets)
+    _check_octets(coarse_octets, fine_octets)
+    if ticks >> (8 * (coarse_octets + fine_octets)):
+        raise PacketError(Reason.FIELD_RANGE, "CUC coarse time")
+    _check_epoch(epoch_code)
+    return bytes((_p_field(coarse_octets, fine_octets, epoch_code),)) + \
+        ticks.to_bytes(coarse_octets + fine_octets, "big")
+
+
+def _check_octets(coarse_octets: int, fine_octets: int) -> None:
+    if not 1 <= coarse_octets <= 4 or not 0 <= fine_octets <= 3:
+        raise PacketError(Reason.FIELD_RANGE, "CUC octet counts")
+
+
+def _check_epoch(epoch_code: int) -> None:
+    if epoch_code not in (TAI_1958, AGENCY_EPOCH):
+        raise PacketError(Reason.FIELD_RANGE, "CUC time code id")
+
+
+def _ticks(seconds: float, fine_octets: int) -> int:
+    """Whole units of 2**-(8*fine_octets) s in `seconds`, rounded down."""
+    if seconds != seconds or seconds < 0:
+        raise PacketError(Reason.BAD_TIME, "negative or NaN time")
+    return int(seconds * (1 << (8 * fine_octets)))
+
+
+def _p_field(coarse_octets: int, fine_octets: int, epoch_code: int) -> int:
+    """CCSDS 301.0-B-4 3.2.2: extension 0, time code id, octet counts."""
+    return (epoch_code << 4) | ((coarse_octets - 1) << 2) | fine_octets

@@ -103,7 +103,7 @@ class PusTc:
         vflags, service, subtype, source = _TC_SH.unpack_from(raw, 6)
         if vflags >> 4 != PUS_VERSION:
             raise PacketError(Reason.BAD_VERSION, f"PUS version {vflags >> 4}")
-        tc = object.__new__(cls)
+        tc = cls.__new__(cls)
         tc.apid = w0 & 0x7FF
         tc.service = service
         tc.subtype = subtype
@@ -129,27 +129,15 @@ class PusTm:
     time_ref_status: int = 0
 
     def __post_init__(self) -> None:
-        if not 0 <= self.apid < 0x7FF:
-            raise PacketError(Reason.FIELD_RANGE, f"APID {self.apid}")
-        if not (0 <= self.service <= 255 and 0 <= self.subtype <= 255):
-            raise PacketError(Reason.FIELD_RANGE, "service or subtype")
-        if not 0 <= self.seq_count <= 0x3FFF:
-            raise PacketError(Reason.FIELD_RANGE, "sequence count")
-        if not (0 <= self.msg_counter <= 0xFFFF and 0 <= self.dest_id <= 0xFFFF):
-            raise PacketError(Reason.FIELD_RANGE, "message counter or destination")
-        if self.time.coarse_octets != 4 or self.time.fine_octets != 2:
-            raise PacketError(Reason.FIELD_RANGE, "TM time is CUC 4+2")
-        if len(self.source_data) > 65536 - TM_SEC_HDR_LEN - PEC_LEN:
-            raise PacketError(Reason.TOO_LONG, "source data too long")
+        _check_tm(self.apid, self.service, self.subtype, self.seq_count, self.msg_counter,
+                  self.dest_id, self.time.coarse_octets == 4 and self.time.fine_octets == 2,
+                  len(self.source_data))
         self.source_data = bytes(self.source_data)
 
     def encode(self) -> bytes:
-        body = _PH.pack(0x0800 | self.apid, 0xC000 | self.seq_count,
-                        TM_SEC_HDR_LEN + len(self.source_data) + PEC_LEN - 1) + \
-            _TM_SH.pack(PUS_VERSION << 4 | self.time_ref_status, self.service,
-                        self.subtype, self.msg_counter, self.dest_id) + \
-            self.time.encode(True) + self.source_data
-        return body + crc16(body).to_bytes(2, "big")
+        return _encode_tm(self.apid, self.service, self.subtype, self.source_data,
+                          self.seq_count, self.msg_counter, self.dest_id,
+                          self.time.encode(True), self.time_ref_status)
 
     @classmethod
     def decode(cls, raw: bytes | bytearray | memoryview) -> PusTm:
@@ -161,7 +149,7 @@ class PusTm:
         t = CucTime.decode(raw[13:13 + TM_TIME_LEN])
         if t.coarse_octets != 4 or t.fine_octets != 2:
             raise PacketError(Reason.FIELD_RANGE, "TM time is CUC 4+2")
-        tm = object.__new__(cls)
+        tm = cls.__new__(cls)
         tm.apid = w0 & 0x7FF
         tm.service = service
         tm.subtype = subtype
@@ -172,3 +160,42 @@ class PusTm:
         tm.time = t
         tm.time_ref_status = vs & 0xF
         return tm
+
+
+def encode_tm(apid: int, service: int, subtype: int, source_data: bytes, *, seq_count: int,
+              msg_counter: int, dest_id: int, time_field: bytes,
+              time_ref_status: int = 0) -> bytes:
+    """The octets of ``PusTm(...).encode()``, with the same checks, without
+    making the packet object (the downlink encodes every TM packet this way).
+    `time_field` is the CUC 4+2 time with its P-field, 7 octets
+    (`fsw.protocol.cuc.encode_seconds`)."""
+    _check_tm(apid, service, subtype, seq_count, msg_counter, dest_id,
+              len(time_field) == TM_TIME_LEN and time_field[0] & 0x0F == 0b1110,
+              len(source_data))
+    return _encode_tm(apid, service, subtype, bytes(source_data), seq_count, msg_counter,
+                      dest_id, time_field, time_ref_status)
+
+
+def _check_tm(apid: int, service: int, subtype: int, seq_count: int, msg_counter: int,
+              dest_id: int, time_is_4_2: bool, source_len: int) -> None:
+    if not 0 <= apid < 0x7FF:
+        raise PacketError(Reason.FIELD_RANGE, f"APID {apid}")
+    if not (0 <= service <= 255 and 0 <= subtype <= 255):
+        raise PacketError(Reason.FIELD_RANGE, "service or subtype")
+    if not 0 <= seq_count <= 0x3FFF:
+        raise PacketError(Reason.FIELD_RANGE, "sequence count")
+    if not (0 <= msg_counter <= 0xFFFF and 0 <= dest_id <= 0xFFFF):
+        raise PacketError(Reason.FIELD_RANGE, "message counter or destination")
+    if not time_is_4_2:
+        raise PacketError(Reason.FIELD_RANGE, "TM time is CUC 4+2")
+    if source_len > 65536 - TM_SEC_HDR_LEN - PEC_LEN:
+        raise PacketError(Reason.TOO_LONG, "source data too long")
+
+
+def _encode_tm(apid: int, service: int, subtype: int, source_data: bytes, seq_count: int,
+               msg_counter: int, dest_id: int, time_field: bytes, time_ref_status: int) -> bytes:
+    body = _PH.pack(0x0800 | apid, 0xC000 | seq_count,
+                    TM_SEC_HDR_LEN + len(source_data) + PEC_LEN - 1) + \
+        _TM_SH.pack(PUS_VERSION << 4 | time_ref_status, service, subtype, msg_counter,
+                    dest_id) + time_field + source_data
+    return body + crc16(body).to_bytes(2, "big")

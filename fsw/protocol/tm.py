@@ -136,7 +136,7 @@ class TmFrame:
         seg = (status >> 11) & 3
         if not sync and seg != 3:
             raise FrameError(Reason.FIELD_RANGE, "segment length id must be 11 when sync is 0")
-        f = object.__new__(cls)
+        f = cls.__new__(cls)
         f.scid = w0 >> 4 & 0x3FF
         f.vcid = w0 >> 1 & 7
         f.mc_count = mc

@@ -119,7 +119,8 @@ class SunSensorHeads:
     def set_sun(self, sun_body_unit, illumination_fraction: float) -> None:
         """Truth: unit sun vector in the body frame and the lit fraction
         (1 in sunlight, 0 in umbra, between in penumbra)."""
-        x, y, z = (float(c) for c in sun_body_unit)
+        x, y, z = sun_body_unit
+        x, y, z = float(x), float(y), float(z)
         full = self.full_sun_v * float(illumination_fraction)
         albedo = self.albedo_v
         # Faces +X, -X, +Y, -Y, +Z, -Z: n . s is +-x, +-y, +-z (FACE_NORMALS).

@@ -66,18 +66,21 @@ class L3GD20HEmulator(RegisterTarget):
             return
         rad_s_per_lsb = _RAD_S_PER_LSB[regs[REG_CTRL4] & 0x30]
         noise = self.noise_rad_s
-        draw = self.noise.draw
         bias = self._bias_rad_s
         for i, w in enumerate(w_sensor_rad_s):
             if not ctrl1 & (1 << i):
                 continue
             w = float(w) + bias[i]
             if noise:
-                w += noise * draw()
+                w += noise * self.noise.draw()
             counts = round(w / rad_s_per_lsb)
             counts = -32768 if counts < -32768 else 32767 if counts > 32767 else counts
             at = REG_OUT_X_L + 2 * i
-            regs[at:at + 2] = counts.to_bytes(2, "little", signed=True)
+            # 16-bit two's complement, little-endian, one byte at a time (compiled, a
+            # slice assignment makes a slice object and a bytes object per axis).
+            counts &= 0xFFFF
+            regs[at] = counts & 0xFF
+            regs[at + 1] = counts >> 8
         regs[REG_STATUS] = STATUS_ZYXDA
 
     def on_write(self, out: bytes) -> None:

@@ -82,7 +82,6 @@ class RM3100Emulator(RegisterTarget):
             regs[REG_STATUS] = STATUS_DRDY
             return
         noise_ut = self.noise_t * 1e6
-        draw = self.noise.draw
         bias = self._bias_t
         b_t = self._b_t
         for i in range(3):
@@ -90,11 +89,16 @@ class RM3100Emulator(RegisterTarget):
                 continue
             b = (b_t[i] + bias[i]) * 1e6
             if noise_ut:
-                b += noise_ut * draw()
+                b += noise_ut * self.noise.draw()
             b = -RANGE_UT if b < -RANGE_UT else RANGE_UT if b > RANGE_UT else b
             gain = gain_lsb_per_ut((regs[0x04 + 2 * i] << 8) | regs[0x05 + 2 * i])
             at = REG_MX + 3 * i
-            regs[at:at + 3] = (round(b * gain) & 0xFFFFFF).to_bytes(3, "big")
+            # 24-bit two's complement, big-endian, one byte at a time (compiled, a
+            # slice assignment makes a slice object and a bytes object per axis).
+            counts = round(b * gain) & 0xFFFFFF
+            regs[at] = counts >> 16
+            regs[at + 1] = (counts >> 8) & 0xFF
+            regs[at + 2] = counts & 0xFF
         regs[REG_STATUS] = STATUS_DRDY
 
     def before_read(self, reg: int, n: int) -> None:

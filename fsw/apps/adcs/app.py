@@ -313,8 +313,9 @@ class AdcsApp(App):
         # One struct call in field order: this packet goes out every cycle.
         zero3 = (0.0, 0.0, 0.0)
         self.bus.publish(ADCS_STATE.msg_id, ADCS_STATE.struct.pack(
-            t_s, int(self.cycle.mode), int(out.status), ok, *self.b_body_t,
-            *(gyro if gyro is not None else zero3), *(sun if sun is not None else zero3),
+            t_s, int(self.cycle.mode), int(out.status), ok, *self.b_body_t.tolist(),
+            *(gyro.tolist() if gyro is not None else zero3),
+            *(sun.tolist() if sun is not None else zero3),
             *out.q_body_eci.tolist(), *out.w_body_rad_s.tolist(), *out.gyro_bias_rad_s.tolist(),
             math.degrees(out.pointing_error_rad), *out.mtq_dipole_am2.tolist(),
             *_four(out.wheel_torque_nm), *speeds.tolist()))

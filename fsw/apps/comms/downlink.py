@@ -25,8 +25,14 @@ from collections.abc import Callable
 from fsw.core.tmqueue import TmQueue
 from fsw.protocol import Reason as Why
 from fsw.protocol import services as sv
-from fsw.protocol.cuc import CucTime
-from fsw.protocol.pus import ACK_ACCEPTANCE, ACK_COMPLETION, ACK_PROGRESS, ACK_START, PusTm
+from fsw.protocol.cuc import encode_seconds
+from fsw.protocol.pus import (
+    ACK_ACCEPTANCE,
+    ACK_COMPLETION,
+    ACK_PROGRESS,
+    ACK_START,
+    encode_tm,
+)
 from fsw.protocol.sdls import SecurityAssociation
 from fsw.protocol.spp import SequenceCounter
 from fsw.protocol.tm import Clcw, TmMasterChannel, with_ocf
@@ -79,10 +85,9 @@ class Downlink:
         """Queue one TM packet; False if the paying key holder's budget withheld it."""
         key = (apid, service)
         payer = self._payer
-        tm = PusTm(apid, service, subtype, data, seq_count=self.seq.peek(apid),
-                   msg_counter=self.msg_counters[key] & 0xFFFF, dest_id=dest,
-                   time=CucTime.from_seconds(max(self.now(), 0)))
-        raw = tm.encode()
+        raw = encode_tm(apid, service, subtype, data, seq_count=self.seq.peek(apid),
+                        msg_counter=self.msg_counters[key] & 0xFFFF, dest_id=dest,
+                        time_field=encode_seconds(max(self.now(), 0)))
         if payer is not None:
             spent = self._spent[payer.spi] + len(raw)
             if spent > payer.rights.quotas.tm_bytes_per_cycle:
