@@ -164,10 +164,17 @@ class AdcsCommands:
     status: Status
 
 
-# tsr_adcs_inputs up to `decimal_year`: 22 doubles, gyro_rad_s first, in this order
-# (offsets in the list of them), as the C compiler lays them out (native order).
-_GYRO, _MAG, _SUN, _WHEELS, _R, _V, _JD_TT, _GMST, _YEAR = 0, 3, 6, 9, 13, 16, 19, 20, 21
-_N_IN_DOUBLES = 22
+def _in_index(name: str) -> int:
+    """Where field `name` of tsr_adcs_inputs starts, counted in doubles: the
+    struct begins with consecutive doubles, gyro_rad_s first, up to
+    decimal_year; read from the compiled struct, so the two cannot disagree."""
+    return ffi.offsetof("tsr_adcs_inputs", name) // 8
+
+
+_GYRO, _MAG, _SUN, _WHEELS, _R, _V, _JD_TT, _GMST, _YEAR = [
+    _in_index(name) for name in ("gyro_rad_s", "mag_body_t", "sun_body", "wheel_speed_rad_s",
+                                 "r_eci_km", "v_eci_km_s", "jd_tt", "gmst_rad", "decimal_year")]
+_N_IN_DOUBLES = _YEAR + 1
 _IN_DOUBLES = struct.Struct(f"@{_N_IN_DOUBLES}d")
 # tsr_adcs_outputs up to `status`: 35 doubles, wheel_torque_cmd_nm first.
 _N_OUT_DOUBLES = 35
