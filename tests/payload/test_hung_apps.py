@@ -55,7 +55,7 @@ def _within(seconds: float, work: Callable[[], Any], unblock: Callable[[], None]
     def run() -> None:
         try:
             outcome["value"] = work()
-        except BaseException as exc:  # noqa: BLE001  # handed to the test's thread
+        except BaseException as exc:  # handed to the test's thread
             outcome["error"] = exc
 
     thread = threading.Thread(target=run, daemon=True)
