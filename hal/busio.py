@@ -53,6 +53,10 @@ class Lockable:
         self._lock.release()
 
     def __enter__(self):
+        # An uncontended lock is taken without the timed wait, which reads the
+        # clock and converts the timeout on every call.
+        if self._lock.acquire(False):
+            return self
         if not self._lock.acquire(True, self.lock_timeout_s):
             raise BusBusyError(f"lock not free within {self.lock_timeout_s * 1e3:.0f} ms",
                                bus=self.name)
@@ -281,7 +285,9 @@ class CanMessage:
         if len(data) > 8:
             raise ValueError("classic CAN carries at most 8 data bytes")
         self.id = id
-        self.data = bytes(data)
+        # A `bytes` payload (drivers' and emulators' frames) is immutable and
+        # kept as it is; anything else is copied.
+        self.data = data if type(data) is bytes else bytes(data)
         self.extended = extended
 
     @classmethod
@@ -332,6 +338,7 @@ class Listener:
         self.matches = list(matches or [])
         self.timeout = timeout
         self.queue: deque[CanMessage] = deque(maxlen=depth)
+        self.depth = depth
         self.dropped = 0
         # Filters on exact identifiers (the usual case) reduce to a set lookup:
         # every frame on the bus passes through here, for every listener.
@@ -346,7 +353,7 @@ class Listener:
         return not self.matches or any(m.matches(msg) for m in self.matches)
 
     def offer(self, msg: CanMessage) -> None:
-        if len(self.queue) == self.queue.maxlen:
+        if len(self.queue) == self.depth:
             self.dropped += 1
         self.queue.append(msg)
 

@@ -130,7 +130,10 @@ class AdcsConfig:
         return p
 
 
-@dataclass
+# Both made once a cycle: their `__init__` is written out (init=False) so that,
+# compiled, it is native code rather than the one the dataclasses module
+# generates at import; repr and equality stay the dataclass's.
+@dataclass(init=False)
 class AdcsSensors:
     """One cycle's inputs. A sensor set to None is treated as invalid."""
 
@@ -142,10 +145,26 @@ class AdcsSensors:
     jd_tt: float
     gmst_rad: float
     decimal_year: float
-    wheel_speed_rad_s: np.ndarray | Sequence[float] = (0.0, 0.0, 0.0, 0.0)
+    wheel_speed_rad_s: np.ndarray | Sequence[float]
+
+    def __init__(self, gyro_rad_s: np.ndarray | Sequence[float] | None,
+                 mag_body_t: np.ndarray | Sequence[float] | None,
+                 sun_body: np.ndarray | Sequence[float] | None,
+                 r_eci_km: np.ndarray | Sequence[float], v_eci_km_s: np.ndarray | Sequence[float],
+                 jd_tt: float, gmst_rad: float, decimal_year: float,
+                 wheel_speed_rad_s: np.ndarray | Sequence[float] = (0.0, 0.0, 0.0, 0.0)) -> None:
+        self.gyro_rad_s = gyro_rad_s
+        self.mag_body_t = mag_body_t
+        self.sun_body = sun_body
+        self.r_eci_km = r_eci_km
+        self.v_eci_km_s = v_eci_km_s
+        self.jd_tt = jd_tt
+        self.gmst_rad = gmst_rad
+        self.decimal_year = decimal_year
+        self.wheel_speed_rad_s = wheel_speed_rad_s
 
 
-@dataclass
+@dataclass(init=False)
 class AdcsCommands:
     """One cycle's outputs: actuator commands and the estimate behind them."""
 
@@ -162,6 +181,25 @@ class AdcsCommands:
     shadow_fraction: float               # 0 full sun .. 1 umbra
     wheel_momentum_body_nms: np.ndarray
     status: Status
+
+    def __init__(self, wheel_torque_nm: np.ndarray, mtq_dipole_am2: np.ndarray,
+                 q_body_eci: np.ndarray, w_body_rad_s: np.ndarray, gyro_bias_rad_s: np.ndarray,
+                 att_sigma_rad: np.ndarray, q_target_eci: np.ndarray, pointing_error_rad: float,
+                 sun_eci: np.ndarray, b_eci_t: np.ndarray, shadow_fraction: float,
+                 wheel_momentum_body_nms: np.ndarray, status: Status) -> None:
+        self.wheel_torque_nm = wheel_torque_nm
+        self.mtq_dipole_am2 = mtq_dipole_am2
+        self.q_body_eci = q_body_eci
+        self.w_body_rad_s = w_body_rad_s
+        self.gyro_bias_rad_s = gyro_bias_rad_s
+        self.att_sigma_rad = att_sigma_rad
+        self.q_target_eci = q_target_eci
+        self.pointing_error_rad = pointing_error_rad
+        self.sun_eci = sun_eci
+        self.b_eci_t = b_eci_t
+        self.shadow_fraction = shadow_fraction
+        self.wheel_momentum_body_nms = wheel_momentum_body_nms
+        self.status = status
 
 
 def _in_index(name: str) -> int:

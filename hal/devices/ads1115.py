@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -31,17 +32,17 @@ from hal.health import Health
 
 __all__ = ["ADS1115", "PGA_V", "CoarseSunSensors", "SunReading"]
 
-REG_CONVERSION = 0x00
-REG_CONFIG = 0x01
-CONFIG_POWER_ON = 0x8583
-OS = 0x8000
-MODE_SINGLE = 0x0100
-COMP_DISABLE = 0x0003
+REG_CONVERSION: Final = 0x00
+REG_CONFIG: Final = 0x01
+CONFIG_POWER_ON: Final = 0x8583
+OS: Final = 0x8000
+MODE_SINGLE: Final = 0x0100
+COMP_DISABLE: Final = 0x0003
 PGA_V = {6.144: 0, 4.096: 1, 2.048: 2, 1.024: 3, 0.512: 4, 0.256: 5}
 DATA_RATES = {8: 0, 16: 1, 32: 2, 64: 3, 128: 4, 250: 5, 475: 6, 860: 7}
-DEFAULT_ADDRESS = 0x48
-_POINT_CONFIG = bytes([REG_CONFIG])
-_POINT_CONVERSION = bytes([REG_CONVERSION])
+DEFAULT_ADDRESS: Final = 0x48
+_POINT_CONFIG: Final = bytes([REG_CONFIG])
+_POINT_CONVERSION: Final = bytes([REG_CONVERSION])
 
 
 def config_word(channel: int, pga_v: float, data_rate: int) -> int:

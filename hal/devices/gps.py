@@ -19,12 +19,11 @@ half-parsed value.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
-import operator
 import re
 from collections import deque
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -35,18 +34,21 @@ from hal.health import Health
 __all__ = ["GGA", "RMC", "GpsFix", "GpsReceiver", "NmeaLineReader", "nmea_checksum",
            "parse_nmea"]
 
-MAX_SENTENCE = 82
-KNOT_M_S = 1852.0 / 3600.0
-_NUM = re.compile(rb"^[+-]?[0-9]+(\.[0-9]+)?$")
-_UINT = re.compile(rb"^[0-9]+$")
-_HEX = b"0123456789ABCDEFabcdef"
+MAX_SENTENCE: Final = 82
+KNOT_M_S: Final = 1852.0 / 3600.0
+_NUM: Final = re.compile(rb"^[+-]?[0-9]+(\.[0-9]+)?$")
+_UINT: Final = re.compile(rb"^[0-9]+$")
+_HEX: Final = b"0123456789ABCDEFabcdef"
 # Printable ASCII less the delimiters `$`, `*` and the reserved `!`.
-_BODY_BYTES = bytes(c for c in range(0x20, 0x7F) if c not in b"$*!")
+_BODY_BYTES: Final = bytes(c for c in range(0x20, 0x7F) if c not in b"$*!")
 
 
 def nmea_checksum(body: bytes) -> int:
     """XOR of the bytes between `$` and `*`."""
-    return functools.reduce(operator.xor, body, 0)
+    checksum = 0
+    for byte in body:  # compiled, a native loop (a reduce would call xor per byte)
+        checksum ^= byte
+    return checksum
 
 
 @dataclass(frozen=True)
@@ -297,9 +299,9 @@ class GpsFix:
                                   self.alt_m + (self.geoid_sep_m or 0.0))
 
 
-WGS84_A_M = 6378137.0
-WGS84_F = 1.0 / 298.257223563
-WGS84_E2 = WGS84_F * (2.0 - WGS84_F)
+WGS84_A_M: Final = 6378137.0
+WGS84_F: Final = 1.0 / 298.257223563
+WGS84_E2: Final = WGS84_F * (2.0 - WGS84_F)
 
 
 def geodetic_to_ecef_m(lat_deg: float, lon_deg: float, h_m: float) -> np.ndarray:

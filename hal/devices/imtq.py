@@ -22,28 +22,29 @@ Assumed, not verified against the ISIS manual here: the dipole limit is
 
 from __future__ import annotations
 
-import math
 import struct
+from typing import Final
 
 import numpy as np
 
 from hal import CommandRejectedError, DataError, DeviceIdError, HalError
 from hal.busio import I2C
+from hal.counts import finite, nearest
 from hal.devices.base import I2CDevice
 
 __all__ = ["IMTQ"]
 
-CMD_NOOP = 0x02
-CMD_CANCEL = 0x03
-CMD_START_DIPOLE = 0x06
-GET_DIPOLE = 0x46
-DIPOLE_LSB_AM2 = 1e-4
-MAX_DURATION_S = 0xFFFF / 1000.0
-DEFAULT_ADDRESS = 0x10
-_CODE_BYTES = [bytes([code]) for code in range(256)]
-_START_DIPOLE = struct.Struct("<hhhH")
+CMD_NOOP: Final = 0x02
+CMD_CANCEL: Final = 0x03
+CMD_START_DIPOLE: Final = 0x06
+GET_DIPOLE: Final = 0x46
+DIPOLE_LSB_AM2: Final = 1e-4
+MAX_DURATION_S: Final = 0xFFFF / 1000.0
+DEFAULT_ADDRESS: Final = 0x10
+_CODE_BYTES: Final = [bytes([code]) for code in range(256)]
+_START_DIPOLE: Final = struct.Struct("<hhhH")
 
-STATUS_TEXT = {
+STATUS_TEXT: Final = {
     1: "rejected",
     2: "invalid command code",
     3: "parameter missing",
@@ -77,12 +78,12 @@ class IMTQ(I2CDevice):
             x, y, z = m_am2.tolist()  # the ADCS cycle's own output: no conversion needed
         else:
             x, y, z = np.asarray(m_am2, dtype=float).reshape(3).tolist()
-        if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):
+        if not (finite(x) and finite(y) and finite(z)):
             raise ValueError("dipole must be finite")
-        if not (math.isfinite(duration_s) and 0.001 <= duration_s <= MAX_DURATION_S):
+        if not (finite(duration_s) and 0.001 <= duration_s <= MAX_DURATION_S):
             raise ValueError(f"duration_s must be within 0.001..{MAX_DURATION_S} s")
-        counts = [min(max(round(c / DIPOLE_LSB_AM2), -32768), 32767) for c in (x, y, z)]
-        ms = round(duration_s * 1000.0)
+        counts = [min(max(nearest(c / DIPOLE_LSB_AM2), -32768), 32767) for c in (x, y, z)]
+        ms = nearest(duration_s * 1000.0)
         with self.i2c:
             self._command(CMD_START_DIPOLE,
                           _START_DIPOLE.pack(counts[0], counts[1], counts[2], ms))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import struct
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -32,23 +33,23 @@ from hal.devices.base import Device
 
 __all__ = ["HK_FORMAT", "P31u", "P31uHousekeeping", "soc_from_cell_v"]
 
-CMD_PING = 1
-CMD_REBOOT = 4
-CMD_GET_HK = 8
-CMD_SET_SINGLE_OUTPUT = 10
-CMD_RESET_WDT = 16
-WDT_MAGIC = 0x78
-DEFAULT_ADDRESS = 0x02
-N_OUTPUTS = 8  # 6 switchable outputs, BP4 heater, BP4 switch
-N_LATCHED = 6
+CMD_PING: Final = 1
+CMD_REBOOT: Final = 4
+CMD_GET_HK: Final = 8
+CMD_SET_SINGLE_OUTPUT: Final = 10
+CMD_RESET_WDT: Final = 16
+WDT_MAGIC: Final = 0x78
+DEFAULT_ADDRESS: Final = 0x02
+N_OUTPUTS: Final = 8  # 6 switchable outputs, BP4 heater, BP4 switch
+N_LATCHED: Final = 6
 
 # eps_hk_t, big-endian packed:
 # vboost[3] vbatt curin[3] cursun cursys reserved1 curout[6] output[8]
 # output_on_delta[8] output_off_delta[8] latchup[6] wdt_i2c_time_left
 # wdt_gnd_time_left wdt_csp_pings_left[2] counter_wdt_i2c counter_wdt_gnd
 # counter_wdt_csp[2] counter_boot temp[6] boot_cause batt_mode ppt_mode reserved2
-HK_FORMAT = ">3HH3HHHH6H8B8H8H6HII2BII2II6hBBBH"
-HK_SIZE = struct.calcsize(HK_FORMAT)
+HK_FORMAT: Final = ">3HH3HHHH6H8B8H8H6HII2BII2II6hBBBH"
+HK_SIZE: Final = struct.calcsize(HK_FORMAT)
 
 # Open-circuit voltage of one Li-ion cell against state of charge (typical
 # curve for NMC cells; an estimate, not a fuel gauge).

@@ -17,6 +17,8 @@ Zephyr driver sets it on every read). Gain is about 0.3671*CC + 1.5 LSB/uT,
 
 from __future__ import annotations
 
+from typing import Final
+
 import numpy as np
 
 from hal import BusTimeoutError, DataError, DeviceIdError, HalError
@@ -25,20 +27,20 @@ from hal.devices.base import I2CDevice
 
 __all__ = ["RM3100", "gain_lsb_per_ut"]
 
-REG_POLL = 0x00
-REG_CMM = 0x01
-REG_CCX = 0x04
-REG_TMRC = 0x0B
-REG_MX = 0x24
-REG_STATUS = 0x34
-REG_REVID = 0x36
-READ = 0x80
-REVID = 0x22
-POLL_XYZ = 0x70
-CMM_ALL_AXES = 0x71  # START + CMX, CMY, CMZ (the Zephyr driver's value)
-STATUS_DRDY = 0x80
-RANGE_UT = 800.0
-DEFAULT_ADDRESS = 0x20
+REG_POLL: Final = 0x00
+REG_CMM: Final = 0x01
+REG_CCX: Final = 0x04
+REG_TMRC: Final = 0x0B
+REG_MX: Final = 0x24
+REG_STATUS: Final = 0x34
+REG_REVID: Final = 0x36
+READ: Final = 0x80
+REVID: Final = 0x22
+POLL_XYZ: Final = 0x70
+CMM_ALL_AXES: Final = 0x71  # START + CMX, CMY, CMZ (the Zephyr driver's value)
+STATUS_DRDY: Final = 0x80
+RANGE_UT: Final = 800.0
+DEFAULT_ADDRESS: Final = 0x20
 
 
 def gain_lsb_per_ut(cycle_count: int) -> float:
@@ -135,11 +137,19 @@ class RM3100(I2CDevice):
                         f"DRDY not set after {self.drdy_polls} status reads"))
                 self.data_was_new = True
             raw = self._xfer(self._results, 9)
-        x = int.from_bytes(raw[0:3], "big", signed=True)
-        y = int.from_bytes(raw[3:6], "big", signed=True)
-        z = int.from_bytes(raw[6:9], "big", signed=True)
+        # 24-bit two's complement, big-endian, decoded by shifts (compiled,
+        # native integer operations; `int.from_bytes` on a slice is a generic
+        # call and a new bytes object per axis).
+        x = raw[0] << 16 | raw[1] << 8 | raw[2]
+        y = raw[3] << 16 | raw[4] << 8 | raw[5]
+        z = raw[6] << 16 | raw[7] << 8 | raw[8]
+        x = x - 0x1000000 if x & 0x800000 else x
+        y = y - 0x1000000 if y & 0x800000 else y
+        z = z - 0x1000000 if z & 0x800000 else z
         m = self._max_counts
         if not (-m <= x <= m and -m <= y <= m and -m <= z <= m):
             raise self._fail(DataError(
                 f"reading ({x}, {y}, {z}) counts beyond the part's range"))
-        return np.array((x, y, z), dtype=float) * self.t_per_lsb
+        # Scaled in floats, then one array: the same doubles as scaling the array.
+        lsb = self.t_per_lsb
+        return np.array((x * lsb, y * lsb, z * lsb))

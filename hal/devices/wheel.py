@@ -23,27 +23,32 @@ from __future__ import annotations
 
 import math
 import struct
+from typing import Final
 
 import numpy as np
 
 from hal import BusTimeoutError, CommandRejectedError, DataError, HalError, NackError
 from hal.busio import CAN, CanMessage, Match
+from hal.counts import finite, nearest
 from hal.health import Health
 
 __all__ = ["ReactionWheel", "ReactionWheels"]
 
-CMD_BASE = 0x200
-REPLY_BASE = 0x280
-OP_SET_TORQUE = 0x01
-OP_GET_TELEMETRY = 0x02
-OP_RESET = 0x03
-TORQUE_LSB_NM = 1e-7
-SPEED_LSB_RAD_S = 1e-3
-STATUS_TORQUE_LIMITED = 0x01
-STATUS_SPEED_LIMIT = 0x02
-STATUS_REFUSED = 0x80
-_TELEMETRY = struct.Struct("<ih")
-_SET_TORQUE = struct.Struct("<Bh")  # opcode, torque counts
+# Final: compiled, the constants are built into the code that uses them
+# (here and in the emulator) instead of being looked up in a module's
+# namespace on every frame.
+CMD_BASE: Final = 0x200
+REPLY_BASE: Final = 0x280
+OP_SET_TORQUE: Final = 0x01
+OP_GET_TELEMETRY: Final = 0x02
+OP_RESET: Final = 0x03
+TORQUE_LSB_NM: Final = 1e-7
+SPEED_LSB_RAD_S: Final = 1e-3
+STATUS_TORQUE_LIMITED: Final = 0x01
+STATUS_SPEED_LIMIT: Final = 0x02
+STATUS_REFUSED: Final = 0x80
+_TELEMETRY: Final = struct.Struct("<ih")
+_SET_TORQUE: Final = struct.Struct("<Bh")  # opcode, torque counts
 
 
 class ReactionWheel:
@@ -127,9 +132,9 @@ class ReactionWheel:
 
     def set_torque(self, torque_nm: float) -> None:
         """Command motor torque, N m (positive spins the wheel up about its axis)."""
-        if not math.isfinite(torque_nm):
+        if not finite(torque_nm):
             raise ValueError("torque must be finite")
-        counts = round(torque_nm / TORQUE_LSB_NM)
+        counts = nearest(torque_nm / TORQUE_LSB_NM)
         counts = -32768 if counts < -32768 else 32767 if counts > 32767 else counts
         self._exchange(CanMessage.checked_by_caller(
             self._cmd_id, _SET_TORQUE.pack(OP_SET_TORQUE, counts)), 0)
@@ -141,7 +146,13 @@ class ReactionWheel:
 
     def read_speed_rad_s(self) -> float:
         """Wheel speed about its spin axis, rad/s."""
-        return _TELEMETRY.unpack(self._exchange(self._get_telemetry, 6))[0] * SPEED_LSB_RAD_S
+        data = self._exchange(self._get_telemetry, 6)
+        # The int32 speed (little-endian) decoded by shifts: compiled, native
+        # integer operations where `struct` is a generic call.
+        counts = data[0] | data[1] << 8 | data[2] << 16 | data[3] << 24
+        if counts & 0x80000000:
+            counts -= 0x100000000
+        return counts * SPEED_LSB_RAD_S
 
     def reset(self) -> None:
         """Reboot the wheel (it stops applying torque)."""

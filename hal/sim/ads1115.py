@@ -4,15 +4,18 @@ head model that feeds photodiode voltages into ADS1115 emulators (see
 
 from __future__ import annotations
 
+from typing import Final
+
 import numpy as np
 
+from hal.counts import nearest
 from hal.devices.ads1115 import CONFIG_POWER_ON, REG_CONFIG, REG_CONVERSION
 from hal.sim.emulator import I2CTarget
 
 __all__ = ["ADS1115Emulator", "SunSensorHeads"]
 
 _FSR_V = (6.144, 4.096, 2.048, 1.024, 0.512, 0.256, 0.256, 0.256)
-_CODES_PER_V = tuple(32768.0 / fsr for fsr in _FSR_V)
+_CODES_PER_V: Final = tuple(32768.0 / fsr for fsr in _FSR_V)
 FACE_NORMALS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]],
                         dtype=float)
 
@@ -77,7 +80,7 @@ class ADS1115Emulator(I2CTarget):
         v = self._inputs_v[mux - 4] if mux >= 4 else 0.0  # differential modes read 0
         if self.noise_v:
             v += self.noise_v * self.noise.draw()
-        code = round(v * _CODES_PER_V[(config >> 9) & 0x7])
+        code = nearest(v * _CODES_PER_V[(config >> 9) & 0x7])
         self.conversion = -32768 if code < -32768 else 32767 if code > 32767 else code
 
     def on_read(self, n: int) -> bytes:

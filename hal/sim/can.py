@@ -99,15 +99,15 @@ class SimCAN(CAN):
             if addressed:
                 targets = addressed + targets if targets else addressed
         for node in targets:
-            if node.alive:
-                # The same call twice: compiled, the first is direct (every
-                # emulator is a `CanNode`), the second goes through Python for
-                # any other object of the `CanPeer` shape.
-                if isinstance(node, CanNode):
-                    replies = node.can_receive(message)
-                else:
-                    replies = node.can_receive(message)
-                for reply in replies:
+            # The same calls twice: compiled, for a `CanNode` (every emulator)
+            # they are direct; any other object of the `CanPeer` shape is
+            # reached through Python.
+            if isinstance(node, CanNode):
+                if node.alive:
+                    for reply in node.can_receive(message):
+                        self._deliver(reply)
+            elif node.alive:
+                for reply in node.can_receive(message):
                     self._deliver(reply)
 
     def _send(self, message: CanMessage) -> None:
@@ -121,8 +121,11 @@ class SimCAN(CAN):
         if self._rx:
             self._rx.append(reply)
             return
-        for listener in self._routes.get((reply.id, reply.extended), ()):
-            listener.offer(reply)
+        routes = self._std_routes.get(reply.id) if not reply.extended else self._ext_routes.get(
+            reply.id)
+        if routes is not None:
+            for listener in routes:
+                listener.offer(reply)
         for listener in self._filtering:
             if listener.accepts(reply):
                 listener.offer(reply)
@@ -131,15 +134,20 @@ class SimCAN(CAN):
         """Index the listeners that filter on exact identifiers (the drivers'
         usual filter) by identifier, so a reply reaches its listener with one
         lookup; the others are asked frame by frame."""
-        routes: dict[tuple[int, bool], list[Listener]] = {}
+        standard: dict[int, list[Listener]] = {}
+        extended: dict[int, list[Listener]] = {}
         filtering = []
         for listener in self._listeners:
             if listener._exact is None:
                 filtering.append(listener)
             else:
-                for key in listener._exact:
-                    routes.setdefault(key, []).append(listener)
-        self._routes = routes
+                for can_id, is_extended in listener._exact:
+                    (extended if is_extended else standard).setdefault(can_id, []).append(
+                        listener)
+        # Keyed by the identifier alone, one table per identifier kind: no
+        # (id, extended) tuple is built for every frame.
+        self._std_routes = standard
+        self._ext_routes = extended
         self._filtering = filtering
 
     def _recv(self, timeout_s: float) -> CanMessage | None:

@@ -21,7 +21,7 @@ run is reproducible.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Final
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from hal._compiled import mypyc_attr
 
 __all__ = ["GaussianNoise", "I2CTarget", "RegisterTarget", "ScriptedTarget", "plain3"]
 
-FAULT_KINDS = ("nack", "timeout", "bit_flip", "stuck", "brownout")
+FAULT_KINDS: Final = ("nack", "timeout", "bit_flip", "stuck", "brownout")
 
 
 def plain3(value) -> tuple[float, float, float]:

@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 import struct
+from typing import Final
 
 import numpy as np
 
+from hal.counts import nearest
 from hal.devices.imtq import CMD_CANCEL, CMD_NOOP, CMD_START_DIPOLE, DIPOLE_LSB_AM2, GET_DIPOLE
 from hal.sim.emulator import I2CTarget
 
 __all__ = ["IMTQEmulator"]
 
-GET_SYSTEM_STATE = 0x41
-RESET = (0xAA, 0xA5)
+GET_SYSTEM_STATE: Final = 0x41
+RESET: Final = (0xAA, 0xA5)
 _ZERO = (0.0, 0.0, 0.0)
 ST_OK, ST_INVALID_CMD, ST_PARAM_MISSING = 0, 2, 3
 
@@ -90,7 +92,7 @@ class IMTQEmulator(I2CTarget):
         elif code == GET_DIPOLE:
             m = self.applied_dipole_am2()
             self._reply = bytes([code, ST_OK]) + struct.pack(
-                "<hhh", *(round(c / DIPOLE_LSB_AM2) for c in m))
+                "<hhh", *(nearest(c / DIPOLE_LSB_AM2) for c in m))
         elif code == GET_SYSTEM_STATE:
             mode = 0
             uptime_s = int(self.t_s)

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import ClassVar, Final
 
 import numpy as np
 
+from hal.counts import nearest
 from hal.devices.l3gd20h import (
     FULL_SCALE,
     REG_CTRL1,
@@ -22,8 +23,9 @@ from hal.sim.emulator import RegisterTarget, plain3
 
 __all__ = ["L3GD20HEmulator"]
 
-_FS_BY_BITS = {0x00: 245, 0x10: 500, 0x20: 2000, 0x30: 2000}
-_RAD_S_PER_LSB = {bits: math.radians(FULL_SCALE[dps][1]) for bits, dps in _FS_BY_BITS.items()}
+_FS_BY_BITS: Final = {0x00: 245, 0x10: 500, 0x20: 2000, 0x30: 2000}
+_RAD_S_PER_LSB: Final = {bits: math.radians(FULL_SCALE[dps][1])
+                          for bits, dps in _FS_BY_BITS.items()}
 
 
 class L3GD20HEmulator(RegisterTarget):
@@ -73,7 +75,7 @@ class L3GD20HEmulator(RegisterTarget):
             w = float(w) + bias[i]
             if noise:
                 w += noise * self.noise.draw()
-            counts = round(w / rad_s_per_lsb)
+            counts = nearest(w / rad_s_per_lsb)
             counts = -32768 if counts < -32768 else 32767 if counts > 32767 else counts
             at = REG_OUT_X_L + 2 * i
             # 16-bit two's complement, little-endian, one byte at a time (compiled, a

@@ -4,6 +4,7 @@ battery model (protocol facts in `hal.devices.p31u`)."""
 from __future__ import annotations
 
 import struct
+from typing import Final
 
 import numpy as np
 
@@ -26,7 +27,7 @@ __all__ = ["P31uEmulator"]
 ST_OK, ST_ERROR = 0, 1
 # The emulator's code in the boot_cause field after a ground-watchdog reset
 # (the value is this emulator's choice; a real P31u's codes are its own).
-BOOT_CAUSE_WDT_GND = 4
+BOOT_CAUSE_WDT_GND: Final = 4
 
 
 class P31uEmulator(I2CTarget):

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from hal.counts import nearest
 from hal.devices.rm3100 import (
     RANGE_UT,
     REG_CMM,
@@ -95,7 +96,7 @@ class RM3100Emulator(RegisterTarget):
             at = REG_MX + 3 * i
             # 24-bit two's complement, big-endian, one byte at a time (compiled, a
             # slice assignment makes a slice object and a bytes object per axis).
-            counts = round(b * gain) & 0xFFFFFF
+            counts = nearest(b * gain) & 0xFFFFFF
             regs[at] = counts >> 16
             regs[at + 1] = (counts >> 8) & 0xFF
             regs[at + 2] = counts & 0xFF

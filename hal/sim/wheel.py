@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import struct
+from typing import Final
 
 from hal.busio import CanMessage
+from hal.counts import nearest
 from hal.devices.wheel import (
     CMD_BASE,
     OP_GET_TELEMETRY,
@@ -21,7 +23,9 @@ from hal.sim.can import CanNode
 
 __all__ = ["ReactionWheelEmulator"]
 
-_TELEMETRY = struct.Struct("<ih")
+# Replies: opcode echo and status, then for telemetry the speed and torque.
+_STATUS_REPLY: Final = struct.Struct("<BB")
+_TELEMETRY_REPLY: Final = struct.Struct("<BBih")
 
 
 class ReactionWheelEmulator(CanNode):
@@ -135,16 +139,16 @@ class ReactionWheelEmulator(CanNode):
         if op == OP_SET_TORQUE and len(data) == 3:
             counts = data[1] | data[2] << 8  # int16, little-endian
             self._torque_cmd_nm = (counts - 0x10000 if counts & 0x8000 else counts) * TORQUE_LSB_NM
-            return [CanMessage.checked_by_caller(reply_id, bytes((op, self._status())))]
+            return [CanMessage.checked_by_caller(reply_id, _STATUS_REPLY.pack(op, self._status()))]
         if op == OP_GET_TELEMETRY and len(data) == 1:
             w = self.speed_rad_s
             if self.speed_noise_rad_s:
                 w += float(self.rng.normal(0.0, self.speed_noise_rad_s))
-            speed = round(w / SPEED_LSB_RAD_S)
+            speed = nearest(w / SPEED_LSB_RAD_S)
             speed = -(2**31) if speed < -(2**31) else 2**31 - 1 if speed > 2**31 - 1 else speed
-            torque = round(self.commanded_torque_nm / TORQUE_LSB_NM)
+            torque = nearest(self.commanded_torque_nm / TORQUE_LSB_NM)
             return [CanMessage.checked_by_caller(
-                reply_id, bytes((op, self._status())) + _TELEMETRY.pack(speed, torque))]
+                reply_id, _TELEMETRY_REPLY.pack(op, self._status(), speed, torque))]
         if op == OP_RESET and len(data) == 1:
             self._torque_cmd_nm = 0.0
             return []
