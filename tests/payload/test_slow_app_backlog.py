@@ -98,9 +98,10 @@ def test_an_app_that_stops_reading_loses_only_what_passes_1_mib_of_backlog(tmp_p
             assert time.monotonic() < deadline, "the bridge never filled"
             send(*[FRAME_HEADER + COMMAND_MAX] * 64)
         # then to exactly 1 MiB kept: the last frame that fits is kept whole ...
-        while (room := BACKLOG_MAX - len(run.out)) > 0:
-            send(room if room <= FRAME_HEADER + COMMAND_MAX
-                 else min(FRAME_HEADER + COMMAND_MAX, room - FRAME_HEADER - 3))
+        while (room := BACKLOG_MAX - len(run.out)) > FRAME_HEADER + COMMAND_MAX:
+            assert time.monotonic() < deadline, "the backlog never grew"
+            send(min(FRAME_HEADER + COMMAND_MAX, room - FRAME_HEADER - COMMAND_HEADER.size))
+        send(room)
         assert len(run.out) == BACKLOG_MAX
         # ... and the next one is dropped, however small
         dropped = rid
