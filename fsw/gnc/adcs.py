@@ -23,6 +23,7 @@ import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import numpy as np
 
@@ -209,14 +210,22 @@ def _in_index(name: str) -> int:
     return ffi.offsetof("tsr_adcs_inputs", name) // 8
 
 
-_GYRO, _MAG, _SUN, _WHEELS, _R, _V, _JD_TT, _GMST, _YEAR = [
-    _in_index(name) for name in ("gyro_rad_s", "mag_body_t", "sun_body", "wheel_speed_rad_s",
-                                 "r_eci_km", "v_eci_km_s", "jd_tt", "gmst_rad", "decimal_year")]
-_N_IN_DOUBLES = _YEAR + 1
-_IN_DOUBLES = struct.Struct(f"@{_N_IN_DOUBLES}d")
+# Final: compiled, read from the module's statics every cycle rather than
+# looked up in its namespace.
+_GYRO: Final = _in_index("gyro_rad_s")
+_MAG: Final = _in_index("mag_body_t")
+_SUN: Final = _in_index("sun_body")
+_WHEELS: Final = _in_index("wheel_speed_rad_s")
+_R: Final = _in_index("r_eci_km")
+_V: Final = _in_index("v_eci_km_s")
+_JD_TT: Final = _in_index("jd_tt")
+_GMST: Final = _in_index("gmst_rad")
+_YEAR: Final = _in_index("decimal_year")
+_N_IN_DOUBLES: Final = _YEAR + 1
+_IN_DOUBLES: Final = struct.Struct(f"@{_N_IN_DOUBLES}d")
 # tsr_adcs_outputs up to `status`: 35 doubles, wheel_torque_cmd_nm first.
-_N_OUT_DOUBLES = 35
-_STATUS: dict[int, Status] = {}  # IntFlag construction costs a microsecond: one per code
+_N_OUT_DOUBLES: Final = 35
+_STATUS: Final[dict[int, Status]] = {}  # IntFlag construction costs a microsecond: one per code
 
 
 def _floats(x: np.ndarray | Sequence[float], n: int, name: str) -> list[float]:

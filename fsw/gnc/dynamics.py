@@ -10,8 +10,10 @@ relative to ECI (v_body = A(q) v_eci); body rates are rad/s in the body frame.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -19,6 +21,27 @@ from fsw.gnc._core import ffi, lib
 from hal._compiled import mypyc_attr
 
 MAX_WHEELS = lib.TSR_MAX_WHEELS
+
+
+def _consecutive_doubles(struct_name: str, fields: Sequence[tuple[str, int]]) -> struct.Struct:
+    """A `struct` layout of `fields` (name, count) when the C struct holds them
+    as consecutive doubles from its start (checked against the compiled
+    struct, so the two cannot disagree); ImportError otherwise."""
+    at = 0
+    for name, count in fields:
+        if ffi.offsetof(struct_name, name) != at:
+            raise ImportError(f"{struct_name}.{name} is not where its doubles are expected")
+        at += 8 * count
+    return struct.Struct(f"@{at // 8}d")
+
+
+# The state the simulator reads and the inputs it writes every step, in one
+# struct call each instead of a cffi conversion per array (the same doubles).
+_STATE: Final = _consecutive_doubles(
+    "tsr_body_state", [("q_body_eci", 4), ("w_body_rad_s", 3), ("wheel_speed_rad_s", 4)])
+_INPUTS: Final = _consecutive_doubles(
+    "tsr_body_inputs", [("wheel_torque_cmd_nm", 4), ("mtq_dipole_am2", 3), ("b_eci_t", 3),
+                        ("ext_torque_body_nm", 3)])
 
 
 class DynamicsError(ValueError):
@@ -52,6 +75,8 @@ class RigidBody:
         self._p = ffi.new("tsr_body_params *")
         self._s = ffi.new("tsr_body_state *")
         self._u = ffi.new("tsr_body_inputs *")
+        self._s_bytes = ffi.buffer(self._s)
+        self._u_bytes = ffi.buffer(self._u)
         self._p.inertia_kgm2 = list(inertia.ravel())
         self._p.n_wheels = len(wheels)
         for i, w in enumerate(wheels):
@@ -95,9 +120,8 @@ class RigidBody:
     def state_tuples(self) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
         """(q_body_eci, w_body_rad_s, wheel_speed_rad_s) as plain tuples, without
         numpy: the form a simulator reads every step."""
-        s = self._s
-        return (tuple(s.q_body_eci), tuple(s.w_body_rad_s),
-                tuple(s.wheel_speed_rad_s)[: self.n_wheels])
+        state = _STATE.unpack_from(self._s_bytes)
+        return state[0:4], state[4:7], state[7:7 + self.n_wheels]
 
     def to_body(self, v_eci: Sequence[float]) -> np.ndarray:
         """Express an ECI vector in the body frame at the current attitude."""
@@ -121,10 +145,16 @@ class RigidBody:
              ext_torque_body_nm: Sequence[float] = (0.0, 0.0, 0.0), substeps: int = 1) -> None:
         """Advance by dt_s with inputs held over the step (field in ECI, tesla)."""
         u = self._u
-        u.b_eci_t = list(b_eci_t)
-        u.mtq_dipole_am2 = list(mtq_dipole_am2)
-        u.ext_torque_body_nm = list(ext_torque_body_nm)
         torques = list(wheel_torque_nm) + [0.0] * (MAX_WHEELS - len(wheel_torque_nm))
-        u.wheel_torque_cmd_nm = torques
+        if (len(torques) == MAX_WHEELS == 4 and len(mtq_dipole_am2) == 3 and len(b_eci_t) == 3
+                and len(ext_torque_body_nm) == 3):
+            m, b, e = mtq_dipole_am2, b_eci_t, ext_torque_body_nm
+            _INPUTS.pack_into(self._u_bytes, 0, torques[0], torques[1], torques[2], torques[3],
+                              m[0], m[1], m[2], b[0], b[1], b[2], e[0], e[1], e[2])
+        else:  # cffi's own conversion, with its checks, for any other shape
+            u.b_eci_t = list(b_eci_t)
+            u.mtq_dipole_am2 = list(mtq_dipole_am2)
+            u.ext_torque_body_nm = list(ext_torque_body_nm)
+            u.wheel_torque_cmd_nm = torques
         if lib.tsr_body_step(self._p, self._s, u, dt_s, substeps) != 0:
             raise DynamicsError(f"step of {dt_s} s failed: bad step or non-finite state")

@@ -10,14 +10,20 @@ benchmark wants the simplest model. All from the C core via fsw.gnc.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 
 from fsw.core.time import DEFAULT_EPOCH_TAI_S, decimal_year, jd_tt, jd_utc_split
 from fsw.gnc._core import ffi, lib
 from fsw.gnc.environment import IGRF_NMAX
+
+# Three doubles in and out of the C buffers in one struct call each (the
+# same doubles; compiled, a cffi slice assignment or three item reads are
+# generic calls element by element).
+_VEC3: Final = struct.Struct("3d")
 
 FieldModel = Literal["igrf", "dipole"]
 
@@ -36,6 +42,9 @@ class Environment:
         self._r = ffi.new("double[3]")
         self._b = ffi.new("double[3]")
         self._sun = ffi.new("double[3]")
+        self._r_bytes = ffi.buffer(self._r)
+        self._b_bytes = ffi.buffer(self._b)
+        self._sun_bytes = ffi.buffer(self._sun)
 
     def jd_tt(self, t_s: float) -> float:
         return jd_tt(self.epoch_tai_s + t_s)
@@ -57,14 +66,15 @@ class Environment:
         per-step form, without a numpy round trip."""
         whole, frac = jd_utc_split(self.epoch_tai_s + t_s)
         gmst = lib.tsr_gmst82(whole, frac)  # `gmst_rad`, one call shallower every step
-        self._r[0:3] = r_eci_km if type(r_eci_km) is tuple else [float(x) for x in r_eci_km]
+        x, y, z = r_eci_km
+        _VEC3.pack_into(self._r_bytes, 0, float(x), float(y), float(z))
         if self.field_model == "dipole":
             lib.tsr_dipole_field_eci(self._r, gmst, self._b)
         elif lib.tsr_igrf_field_eci(self._r, gmst, self.decimal_year, IGRF_NMAX, self._b) != 0:
             raise ValueError(f"IGRF-14 undefined at r={list(r_eci_km)} km, "
                              f"year {self.decimal_year:.3f}")
-        b = self._b
-        return (b[0], b[1], b[2])
+        bx, by, bz = _VEC3.unpack_from(self._b_bytes)
+        return (bx, by, bz)
 
     def sun_eci_km(self, t_s: float) -> np.ndarray:
         """Geocentric sun position, km, ECI."""
@@ -73,6 +83,8 @@ class Environment:
 
     def lit_fraction(self, r_eci_km: Sequence[float], sun_eci_km: Sequence[float]) -> float:
         """Fraction of the solar disc visible from r: 1 in full sun, 0 in umbra."""
-        self._r[0:3] = [float(x) for x in r_eci_km]
-        self._sun[0:3] = [float(x) for x in sun_eci_km]
+        x, y, z = r_eci_km
+        _VEC3.pack_into(self._r_bytes, 0, float(x), float(y), float(z))
+        x, y, z = sun_eci_km
+        _VEC3.pack_into(self._sun_bytes, 0, float(x), float(y), float(z))
         return 1.0 - lib.tsr_shadow_conical(self._r, self._sun)

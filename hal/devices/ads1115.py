@@ -98,8 +98,9 @@ class ADS1115(Device):
     def read_voltages(self, channels: Sequence[int]) -> list[float]:
         """Single-shot conversions of each AIN`channel` (0-3) against GND in
         turn, volts, holding the bus for all of them."""
-        if not all(0 <= channel <= 3 for channel in channels):
-            raise ValueError("ADS1115 channel must be 0-3")
+        for channel in channels:  # a loop: compiled, `all` over a generator is generic calls
+            if not 0 <= channel <= 3:
+                raise ValueError("ADS1115 channel must be 0-3")
         # `self._xfer` called each time, not kept in a local: compiled, a method
         # call is direct and a bound method in a local a generic call. The
         # words are decoded by shifts (a transfer returns exactly the bytes asked).
@@ -194,8 +195,13 @@ class CoarseSunSensors:
             for v in adc.read_voltages(channels):
                 f = v / full
                 face.append(f if f > 0.0 else 0.0)
-        diff = (face[0] - face[1], face[2] - face[3], face[4] - face[5])
-        norm = math.sqrt(diff[0] * diff[0] + diff[1] * diff[1] + diff[2] * diff[2])
-        if sum(face) < self.min_total or norm == 0.0:
+        dx, dy, dz = face[0] - face[1], face[2] - face[3], face[4] - face[5]
+        norm = math.sqrt(dx * dx + dy * dy + dz * dz)
+        # Summed and divided in floats (left to right, as `sum` and the array
+        # division do): compiled, native arithmetic instead of generic calls.
+        total = 0.0
+        for f in face:
+            total += f
+        if total < self.min_total or norm == 0.0:
             return SunReading(np.array(face), None)
-        return SunReading(np.array(face), np.array(diff) / norm)
+        return SunReading(np.array(face), np.array((dx / norm, dy / norm, dz / norm)))
