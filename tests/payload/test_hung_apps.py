@@ -1,11 +1,11 @@
 """An app that never answers cannot hold a simulated spacecraft.
 
 docs/payload.md: in a simulation (host option `lockstep_timeout_s` above 0) START
-waits for the app's READY, 10 s at least, and each tick for the app's DONE, up to
-`lockstep_timeout_s`, so that a run on a virtual clock is repeatable; an app whose
-`init` never ends, or whose cycle never ends, holds the host no longer than that,
-and the other apps go on. With any timeout, however short, an app's first tick is
-the cycle its START ran in.
+waits for the app's READY (up to `lockstep_timeout_s`, never less than 10 s) and
+each tick for the app's DONE (up to `lockstep_timeout_s`), so that a run on a
+virtual clock is repeatable; an app whose `init` never ends, or whose cycle never
+ends, holds the host no longer than that, and the other apps go on. With any
+timeout, however short, an app's first tick is the cycle its START ran in.
 """
 
 from __future__ import annotations
