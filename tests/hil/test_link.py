@@ -232,7 +232,10 @@ def test_any_pyserial_url_a_tcp_serial_server(thread_bench) -> None:
 
 @pytest.fixture
 def i2c(thread_bench):
-    link = open_link(str(thread_bench.link_path))
+    # These tests count frames: a retransmission after the link's 20 ms (a bench
+    # thread slow to answer on a loaded machine) would be a frame more, so the
+    # link waits a second before sending again.
+    link = open_link(str(thread_bench.link_path), retry_s=1.0)
     link.hello()
     yield TunnelI2C("i2c0", link), thread_bench
     close_links()

@@ -57,8 +57,10 @@ def make_project(root: Path, name: str, *, partner: str = "uni-a", apid: int = 0
                  body: str = QUIET, version: int = 1, rate_hz: float = 1,
                  subscribe: tuple[str, ...] = (), cpu_percent: float = 10,
                  memory_mib: int = 128, storage_kib: int = 64, storage_files: int = 64,
-                 messages_per_s: int = 20, extra_files: dict[str, bytes] | None = None) -> Path:
-    """Write a project whose app module is `body` (TM names its telemetry)."""
+                 messages_per_s: int = 20, extra_files: dict[str, bytes] | None = None,
+                 extra_manifest: str = "") -> Path:
+    """Write a project whose app module is `body` (TM names its telemetry);
+    `extra_manifest` is appended to its manifest (more commands, parameters)."""
     project = root / f"{name}-v{version}"
     (project / name).mkdir(parents=True)
     tm_name = name.title().replace("_", "") + "Status"
@@ -67,7 +69,7 @@ def make_project(root: Path, name: str, *, partner: str = "uni-a", apid: int = 0
         rate_hz=rate_hz, subscribe=list(subscribe), cpu_percent=cpu_percent,
         memory_mib=memory_mib, storage_kib=storage_kib, storage_files=storage_files,
         messages_per_s=messages_per_s,
-        tm_name=tm_name).replace("'", '"'))
+        tm_name=tm_name).replace("'", '"') + extra_manifest)
     (project / name / "__init__.py").write_text("")
     (project / name / "app.py").write_text(f"TM = {tm_name!r}\n" + textwrap.dedent(body))
     for rel, data in (extra_files or {}).items():

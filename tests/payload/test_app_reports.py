@@ -89,10 +89,7 @@ high = 1000
 
 
 def _project(tmp_path):
-    project = make_project(tmp_path, "reporter", body=REPORTER)
-    manifest = project / "manifest.toml"
-    manifest.write_text(manifest.read_text() + EXTRA_MANIFEST)
-    return project
+    return make_project(tmp_path, "reporter", body=REPORTER, extra_manifest=EXTRA_MANIFEST)
 
 
 class _Watch:

@@ -11,15 +11,14 @@ broken bundle: an event saying why, an audit record, the refusals counter.
 
 from __future__ import annotations
 
-import io
+import json
 import sys
-import tarfile
 
 import pytest
 
 from fsw.core import Severity
 from fsw.payload.audit import verify_chain
-from fsw.payload.bundle import read_archive
+from fsw.payload.bundle import METADATA, SIGNATURES, read_archive, write_bundle
 from ground.payload import PartnerSim
 from tests.payload.kit import make_project
 
@@ -64,13 +63,8 @@ def test_a_bundle_without_its_manifest_is_refused_and_recorded(tmp_path):
         name = sim.upload(make_project(tmp_path, "hello", version=2))
         files = read_archive((incoming / name).read_bytes())
         del files["manifest.toml"]  # lost on the way, or taken out by someone
-        out = io.BytesIO()
-        with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-            for path, content in files.items():
-                info = tarfile.TarInfo(path)
-                info.size = len(content)
-                tar.addfile(info, io.BytesIO(content))
-        (incoming / name).write_bytes(out.getvalue())
+        meta, sigs = files.pop(METADATA), json.loads(files.pop(SIGNATURES))
+        (incoming / name).write_bytes(write_bundle(files, meta, sigs))
         installed = sim.install(name)
         texts = [e.text for e in sim.events_of() if e.apid == 0x015]
         refused = sim.host.housekeeping_values()["refused"]

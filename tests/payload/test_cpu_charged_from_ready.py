@@ -51,10 +51,8 @@ class App(PayloadApp):
 def _burnt_at_once(tmp_path, cpu_s: float, host_config: dict | None = None):
     """A PartnerSim whose app has spent `cpu_s` of CPU on one command before mission
     time moved on from its start."""
-    project = make_project(tmp_path, "burner", body=BURNER, cpu_percent=10)
-    manifest = project / "manifest.toml"
-    manifest.write_text(manifest.read_text() + '\n[[commands]]\nname = "BURN"\ncode = 11\n'
-                                               'args = [{ name = "seconds", type = "f" }]\n')
+    project = make_project(tmp_path, "burner", body=BURNER, cpu_percent=10, extra_manifest=(
+        '\n[[commands]]\nname = "BURN"\ncode = 11\nargs = [{ name = "seconds", type = "f" }]\n'))
     with PartnerSim(project, host_config=host_config) as sim:
         exe, host = sim.executive, sim.host
         started_s = exe.clock.now()

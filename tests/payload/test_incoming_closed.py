@@ -44,10 +44,8 @@ class App(PayloadApp):
 
 
 def test_an_app_cannot_read_a_bundle_waiting_in_incoming(tmp_path):
-    project = make_project(tmp_path, "snoop", body=SNOOP)
-    manifest = project / "manifest.toml"
-    manifest.write_text(manifest.read_text() + '\n[[commands]]\nname = "SNOOP"\ncode = 11\n'
-                                               'args = []\n')
+    project = make_project(tmp_path, "snoop", body=SNOOP, extra_manifest=(
+        '\n[[commands]]\nname = "SNOOP"\ncode = 11\nargs = []\n'))
     with PartnerSim(project) as sim:
         waiting = sim.upload(make_project(tmp_path, "victim", partner="uni-b", apid=0x110))
         assert waiting == "victim-1.bundle"
