@@ -25,7 +25,9 @@ def _lat(lat_deg: float) -> tuple[str, str]:
     a = abs(lat_deg)
     d = int(a)
     m = (a - d) * 60.0
-    if round(m, 4) >= 60.0:
+    # Minutes that print as 60.0000 carry into the degrees; below 59.9999
+    # they cannot round up that far, and the rounding call is skipped.
+    if m >= 59.9999 and round(m, 4) >= 60.0:
         d, m = d + 1, 0.0
     return f"{d:02d}{m:07.4f}", "N" if lat_deg >= 0 else "S"
 
@@ -34,7 +36,7 @@ def _lon(lon_deg: float) -> tuple[str, str]:
     a = abs(lon_deg)
     d = int(a)
     m = (a - d) * 60.0
-    if round(m, 4) >= 60.0:
+    if m >= 59.9999 and round(m, 4) >= 60.0:
         d, m = d + 1, 0.0
     return f"{d:03d}{m:07.4f}", "E" if lon_deg >= 0 else "W"
 
@@ -119,8 +121,11 @@ class GpsEmulator(StreamTarget):
 
     def _report(self, t_s: float) -> None:
         utc = self.epoch_utc + dt.timedelta(seconds=t_s)
-        hms = utc.strftime("%H%M%S") + f".{utc.microsecond // 10000:02d}"
-        date = utc.strftime("%d%m%y")
+        # hhmmss.ss and ddmmyy by formatting the fields: the same text as
+        # strftime's %H%M%S and %d%m%y, without its per-call parsing of the format.
+        hms = (f"{utc.hour:02d}{utc.minute:02d}{utc.second:02d}"
+               f".{utc.microsecond // 10000:02d}")
+        date = f"{utc.day:02d}{utc.month:02d}{utc.year % 100:02d}"
         tk = self.talker
         if self.fix is None or t_s < self._no_fix_until_s:
             gga = f"{tk}GGA,{hms},,,,,0,00,99.99,,M,,M,,"
