@@ -44,6 +44,10 @@ class App(PayloadApp):
 """
 
 
+def _flooder(root):
+    return make_project(root, "flooder", body=SILENT, cpu_percent=20)  # the most allowed
+
+
 class SmallQueueAudit(AuditApp):
     """The audit app as it was flown before: a queue of 256 records between cycles."""
 
@@ -79,7 +83,7 @@ def _done(sim: PartnerSim, forwarded: int) -> bool:
 
 
 def test_a_second_of_forwarded_commands_is_audited_whole(tmp_path):
-    with PartnerSim(make_project(tmp_path, "flooder", body=SILENT)) as sim:
+    with PartnerSim(_flooder(tmp_path)) as sim:
         _flood(sim)
         sim.executive.run(30.0, until=lambda: _done(sim, FLOOD))
         sim.executive.run(1.0)  # the executive reports full pipes once a second
@@ -95,7 +99,7 @@ def test_records_the_queue_cannot_hold_are_counted_reported_and_logged(tmp_path)
     exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
     exe.add_app(AppSpec("audit", f"{__name__}:SmallQueueAudit", 1.0, {}))
     hk_pipe = exe.bus.create_pipe("test.audit_hk", 64)
-    with PartnerSim(make_project(tmp_path, "flooder", body=SILENT), executive=exe) as sim:
+    with PartnerSim(_flooder(tmp_path), executive=exe) as sim:
         exe.bus.subscribe(hk_pipe, SmallQueueAudit.HK.msg_id)
         hk_pipe.drain()
         _flood(sim)
