@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import signal
+import struct
 import tempfile
+import termios
 import textwrap
+import time
 from pathlib import Path
 
 MANIFEST = """\
@@ -51,6 +56,44 @@ class App(PayloadApp):
     def set_value(self, value):
         self.value = value
 """
+
+# An app whose first cycle ends its process, once: its storage remembers the crash.
+CRASHES_ONCE = """
+import os
+from fsw.payload import PayloadApp
+
+class App(PayloadApp):
+    def init(self):
+        self.crashed = self.storage.exists("crashed")
+
+    def execute(self):
+        if not self.crashed:
+            self.storage.write_bytes("crashed", b"1")
+            os._exit(3)  # its first cycle ends the process
+"""
+
+# What one host cycle may read from one app (docs/payload.md): the 16 KiB budget is
+# checked before each read of at most 64 KiB.
+READ_PER_CYCLE_MAX = 16 * 1024 + 64 * 1024
+
+
+def queued_octets(sock) -> int:
+    """Octets waiting in the host's end of an app's bridge (SIOCINQ, unix(7))."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+
+
+def assert_one_cycle_reads_one_budget_then_stop_kills(sim, run, before: int,
+                                                      deadline: float) -> None:
+    """With `before` octets queued from a stopping app that floods its bridge, one
+    host cycle reads at most one cycle's budget, and the stop still ends in SIGKILL
+    (by `deadline`, time.monotonic())."""
+    sim.host.execute()  # one cycle of the host
+    left = queued_octets(run.launched.sock)
+    assert left > 0 and left >= before - READ_PER_CYCLE_MAX, (before, left)
+    while sim.host.stopping and time.monotonic() < deadline:
+        sim.run(0.1)
+    assert not sim.host.stopping
+    assert run.launched.process.returncode == -signal.SIGKILL
 
 
 def make_project(root: Path, name: str, *, partner: str = "uni-a", apid: int = 0x100,

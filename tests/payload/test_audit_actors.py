@@ -14,23 +14,9 @@ import pytest
 
 from fsw.payload.audit import verify_chain
 from ground.payload import PartnerSim
-from tests.payload.kit import make_project
+from tests.payload.kit import CRASHES_ONCE, make_project
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
-
-CRASHES_ONCE = """
-import os
-from fsw.payload import PayloadApp
-
-class App(PayloadApp):
-    def init(self):
-        self.crashed = self.storage.exists("crashed")
-
-    def execute(self):
-        if not self.crashed:
-            self.storage.write_bytes("crashed", b"1")
-            os._exit(3)  # its first cycle ends the process
-"""
 
 
 def _starts(sim: PartnerSim, app: str) -> list[tuple[str, str]]:

@@ -13,23 +13,9 @@ import sys
 import pytest
 
 from ground.payload import PartnerSim
-from tests.payload.kit import make_project
+from tests.payload.kit import CRASHES_ONCE, make_project
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
-
-CRASHES_ONCE = """
-import os
-from fsw.payload import PayloadApp
-
-class App(PayloadApp):
-    def init(self):
-        self.crashed = self.storage.exists("crashed")
-
-    def execute(self):
-        if not self.crashed:
-            self.storage.write_bytes("crashed", b"1")
-            os._exit(3)  # its first cycle ends the process
-"""
 
 TIMEKEEPER = """
 from fsw.payload import PayloadApp

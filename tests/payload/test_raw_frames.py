@@ -13,12 +13,8 @@ and it stays stopped. The expected answers are the documented ones.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import signal
-import struct
 import sys
-import termios
 import time
 
 import pytest
@@ -28,7 +24,12 @@ from fsw.core import Severity
 from fsw.payload.audit import verify_chain
 from ground.payload import OPERATOR_ALLOCATIONS, PartnerSim
 from ground.sim.sil import build_sil
-from tests.payload.kit import make_project
+from tests.payload.kit import (
+    READ_PER_CYCLE_MAX,
+    assert_one_cycle_reads_one_budget_then_stop_kills,
+    make_project,
+    queued_octets,
+)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
 
@@ -297,14 +298,6 @@ class App(PayloadApp):
             pass
 """
 
-# What one host cycle may read from one app (docs/payload.md): the 16 KiB budget is
-# checked before each read of at most 64 KiB.
-READ_PER_CYCLE_MAX = 16 * 1024 + 64 * 1024
-
-
-def _queued(sock) -> int:
-    """Octets waiting in the host's end of an app's bridge (SIOCINQ, unix(7))."""
-    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0" * 4))[0]
 
 
 def test_an_app_flooding_its_bridge_after_stop_cannot_hold_the_host(tmp_path):
@@ -317,17 +310,11 @@ def test_an_app_flooding_its_bridge_after_stop_cannot_hold_the_host(tmp_path):
         assert sim.app_command(13, "flooder")  # STOP
         deadline = time.monotonic() + 60.0
         # the bridge holds some 140 KiB (unix(7): the app's send buffer, less overheads)
-        while _queued(run.launched.sock) < READ_PER_CYCLE_MAX + 16 * 1024:
+        while queued_octets(run.launched.sock) < READ_PER_CYCLE_MAX + 16 * 1024:
             assert time.monotonic() < deadline, "the app never flooded"
             time.sleep(0.01)
-        before = _queued(run.launched.sock)
-        sim.host.execute()  # one cycle of the host
-        left = _queued(run.launched.sock)
-        assert left > 0 and left >= before - READ_PER_CYCLE_MAX, (before, left)
-        while sim.host.stopping and time.monotonic() < deadline:
-            sim.run(0.1)
-        assert not sim.host.stopping
-        assert run.launched.process.returncode == -signal.SIGKILL
+        before = queued_octets(run.launched.sock)
+        assert_one_cycle_reads_one_budget_then_stop_kills(sim, run, before, deadline)
 
 
 AT_ITS_RATE = """

@@ -12,23 +12,21 @@ holds the host's cycle for as long as it keeps writing.
 
 from __future__ import annotations
 
-import fcntl
-import signal
-import struct
 import sys
-import termios
 import time
 
 import pytest
 
 from ground.payload import PartnerSim
-from tests.payload.kit import make_project
+from tests.payload.kit import (
+    READ_PER_CYCLE_MAX,
+    assert_one_cycle_reads_one_budget_then_stop_kills,
+    make_project,
+    queued_octets,
+)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
 
-# What one host cycle may read from one app (docs/payload.md): the 16 KiB budget is
-# checked before each read of at most 64 KiB.
-READ_PER_CYCLE_MAX = 16 * 1024 + 64 * 1024
 PIECE_OCTETS = 4095  # 585 frames of 7 octets (docs/payload.md: length u32, kind u8, id u16)
 
 PIECES = """
@@ -69,18 +67,13 @@ class App(PayloadApp):
 """
 
 
-def _queued(sock) -> int:
-    """Octets waiting in the host's end of an app's bridge (SIOCINQ, unix(7))."""
-    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0" * 4))[0]
-
-
 def _wait_for_a_flood(sock, deadline: float) -> int:
     """The octets queued once the app has written more than a cycle may read."""
-    while _queued(sock) < READ_PER_CYCLE_MAX + 8 * 1024:
-        assert time.monotonic() < deadline, f"the app never flooded ({_queued(sock)} octets)"
+    while queued_octets(sock) < READ_PER_CYCLE_MAX + 8 * 1024:
+        assert time.monotonic() < deadline, f"the app never flooded ({queued_octets(sock)} octets)"
         time.sleep(0.01)
     time.sleep(0.2)  # the flood ends when the bridge is full: let the last pieces land
-    return _queued(sock)
+    return queued_octets(sock)
 
 
 def test_a_running_app_writing_small_pieces_is_read_one_budget_a_cycle(tmp_path):
@@ -91,12 +84,12 @@ def test_a_running_app_writing_small_pieces_is_read_one_budget_a_cycle(tmp_path)
         deadline = time.monotonic() + 60.0
         run = sim.host.running["trickler"]
         # its first tick starts the flood: cycles until it has begun (each cycle reads)
-        while _queued(run.launched.sock) < 2 * PIECE_OCTETS:
+        while queued_octets(run.launched.sock) < 2 * PIECE_OCTETS:
             assert time.monotonic() < deadline, "the app never flooded"
             sim.run(0.1)
         before = _wait_for_a_flood(run.launched.sock, deadline)
         sim.host.execute()  # one cycle of the host
-        left = _queued(run.launched.sock)
+        left = queued_octets(run.launched.sock)
         assert "trickler" in sim.host.running
     assert left > 0 and left >= before - READ_PER_CYCLE_MAX, (before, left)
 
@@ -110,10 +103,4 @@ def test_an_app_writing_small_pieces_after_stop_is_read_one_budget_a_cycle(tmp_p
         assert sim.app_command(13, "trickler")  # STOP
         deadline = time.monotonic() + 60.0
         before = _wait_for_a_flood(run.launched.sock, deadline)
-        sim.host.execute()  # one cycle of the host
-        left = _queued(run.launched.sock)
-        assert left > 0 and left >= before - READ_PER_CYCLE_MAX, (before, left)
-        while sim.host.stopping and time.monotonic() < deadline:
-            sim.run(0.1)
-        assert not sim.host.stopping
-        assert run.launched.process.returncode == -signal.SIGKILL
+        assert_one_cycle_reads_one_budget_then_stop_kills(sim, run, before, deadline)
