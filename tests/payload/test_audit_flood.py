@@ -20,8 +20,9 @@ from fsw.apps.audit import AuditApp
 from fsw.core import Executive, VirtualClock
 from fsw.core.app import COMMAND_HEADER
 from fsw.core.executive import AppSpec
+from fsw.core.ids import AUDIT_APID
 from fsw.core.message import cmd_msg_id
-from fsw.payload.audit import verify_chain
+from fsw.payload.audit import encode_submission, verify_chain
 from ground.payload import PartnerSim
 from tests.payload.kit import make_project
 
@@ -115,3 +116,39 @@ def test_records_the_queue_cannot_hold_are_counted_reported_and_logged(tmp_path)
     assert lost == [f"{missing} records lost: the audit queue was full"], lost
     assert events == [f"{missing} audit records lost: the audit queue was full"], events
     assert hk[-1]["records_lost"] == missing
+
+
+class TinyQueueAudit(AuditApp):
+    """The audit app with a queue of four records between cycles."""
+
+    COMMAND_PIPE_DEPTH = 4
+
+
+def test_each_cycles_losses_are_reported_once_even_a_single_one(tmp_path):
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0, 1.0))
+    exe.add_app(AppSpec("audit", f"{__name__}:TinyQueueAudit", 1.0, {}))
+    hk_pipe = exe.bus.create_pipe("test.audit_hk", 64)
+
+    def submit(count: int, tag: str) -> None:
+        for i in range(count):  # all between two cycles of the audit app
+            exe.bus.publish(cmd_msg_id(AUDIT_APID),
+                            encode_submission("operator", "stop", f"{tag}{i}", "test"))
+
+    with PartnerSim([], executive=exe) as sim:
+        exe.bus.subscribe(hk_pipe, TinyQueueAudit.HK.msg_id)
+        sim.run(2.0)  # what the host submitted at boot is written
+        hk_pipe.drain()
+        submit(5, "a")  # one more than the queue holds
+        sim.run(1.0)
+        submit(7, "b")  # three more
+        sim.run(3.0)  # and then cycles that lose nothing
+        records = _records(sim)
+        events = [e.text for e in sim.events_of() if "audit records lost" in e.text]
+        hk = [TinyQueueAudit.HK.unpack(p) for _mid, p in hk_pipe.drain()]
+    assert [r.app for r in records if r.detail == "test"] == [
+        "a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3"]
+    assert [r.detail for r in records if r.action == "lost"] == [
+        "1 records lost: the audit queue was full", "3 records lost: the audit queue was full"]
+    assert events == ["1 audit records lost: the audit queue was full",
+                      "3 audit records lost: the audit queue was full"]
+    assert hk[-1]["records_lost"] == 4
