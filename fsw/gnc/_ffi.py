@@ -5,6 +5,7 @@ Used by the attitude modules only; nothing here is public API.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,3 +35,19 @@ def out(n: int) -> tuple[np.ndarray, object]:
     """A fresh float64 array of n zeros and a `double *` onto it."""
     a = np.zeros(n)
     return a, ptr(a)
+
+
+def consecutive_doubles(struct_name: str, fields: Sequence[tuple[str, int]]
+                        ) -> tuple[struct.Struct, dict[str, int]]:
+    """A `struct` layout of `fields` (name, count of doubles) and where each
+    starts, counted in doubles, when the C struct holds them as consecutive
+    doubles from its start; checked against the compiled struct, so the two
+    cannot disagree (ImportError otherwise)."""
+    at = 0
+    index = {}
+    for name, count in fields:
+        if ffi.offsetof(struct_name, name) != 8 * at:
+            raise ImportError(f"{struct_name}.{name} is not where its doubles are expected")
+        index[name] = at
+        at += count
+    return struct.Struct(f"@{at}d"), index

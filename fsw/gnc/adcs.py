@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import enum
 import math
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -203,26 +202,26 @@ class AdcsCommands:
         self.status = status
 
 
-def _in_index(name: str) -> int:
-    """Where field `name` of tsr_adcs_inputs starts, counted in doubles: the
-    struct begins with consecutive doubles, gyro_rad_s first, up to
-    decimal_year; read from the compiled struct, so the two cannot disagree."""
-    return ffi.offsetof("tsr_adcs_inputs", name) // 8
-
-
+# The input doubles, consecutive in the C struct (tsr_adcs_inputs) up to
+# decimal_year: one struct call writes them all per cycle.
+_IN_LAYOUT = _ffi.consecutive_doubles(
+    "tsr_adcs_inputs", [("gyro_rad_s", 3), ("mag_body_t", 3), ("sun_body", 3),
+                        ("wheel_speed_rad_s", 4), ("r_eci_km", 3), ("v_eci_km_s", 3),
+                        ("jd_tt", 1), ("gmst_rad", 1), ("decimal_year", 1)])
+_IN_AT = _IN_LAYOUT[1]
 # Final: compiled, read from the module's statics every cycle rather than
 # looked up in its namespace.
-_GYRO: Final = _in_index("gyro_rad_s")
-_MAG: Final = _in_index("mag_body_t")
-_SUN: Final = _in_index("sun_body")
-_WHEELS: Final = _in_index("wheel_speed_rad_s")
-_R: Final = _in_index("r_eci_km")
-_V: Final = _in_index("v_eci_km_s")
-_JD_TT: Final = _in_index("jd_tt")
-_GMST: Final = _in_index("gmst_rad")
-_YEAR: Final = _in_index("decimal_year")
+_IN_DOUBLES: Final = _IN_LAYOUT[0]
+_GYRO: Final = _IN_AT["gyro_rad_s"]
+_MAG: Final = _IN_AT["mag_body_t"]
+_SUN: Final = _IN_AT["sun_body"]
+_WHEELS: Final = _IN_AT["wheel_speed_rad_s"]
+_R: Final = _IN_AT["r_eci_km"]
+_V: Final = _IN_AT["v_eci_km_s"]
+_JD_TT: Final = _IN_AT["jd_tt"]
+_GMST: Final = _IN_AT["gmst_rad"]
+_YEAR: Final = _IN_AT["decimal_year"]
 _N_IN_DOUBLES: Final = _YEAR + 1
-_IN_DOUBLES: Final = struct.Struct(f"@{_N_IN_DOUBLES}d")
 # tsr_adcs_outputs up to `status`: 35 doubles, wheel_torque_cmd_nm first.
 _N_OUT_DOUBLES: Final = 35
 _STATUS: Final[dict[int, Status]] = {}  # IntFlag construction costs a microsecond: one per code

@@ -10,7 +10,6 @@ relative to ECI (v_body = A(q) v_eci); body rates are rad/s in the body frame.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -18,30 +17,18 @@ from typing import Final
 import numpy as np
 
 from fsw.gnc._core import ffi, lib
+from fsw.gnc._ffi import consecutive_doubles
 from hal._compiled import mypyc_attr
 
 MAX_WHEELS = lib.TSR_MAX_WHEELS
 
-
-def _consecutive_doubles(struct_name: str, fields: Sequence[tuple[str, int]]) -> struct.Struct:
-    """A `struct` layout of `fields` (name, count) when the C struct holds them
-    as consecutive doubles from its start (checked against the compiled
-    struct, so the two cannot disagree); ImportError otherwise."""
-    at = 0
-    for name, count in fields:
-        if ffi.offsetof(struct_name, name) != at:
-            raise ImportError(f"{struct_name}.{name} is not where its doubles are expected")
-        at += 8 * count
-    return struct.Struct(f"@{at // 8}d")
-
-
 # The state the simulator reads and the inputs it writes every step, in one
 # struct call each instead of a cffi conversion per array (the same doubles).
-_STATE: Final = _consecutive_doubles(
-    "tsr_body_state", [("q_body_eci", 4), ("w_body_rad_s", 3), ("wheel_speed_rad_s", 4)])
-_INPUTS: Final = _consecutive_doubles(
+_STATE: Final = consecutive_doubles(
+    "tsr_body_state", [("q_body_eci", 4), ("w_body_rad_s", 3), ("wheel_speed_rad_s", 4)])[0]
+_INPUTS: Final = consecutive_doubles(
     "tsr_body_inputs", [("wheel_torque_cmd_nm", 4), ("mtq_dipole_am2", 3), ("b_eci_t", 3),
-                        ("ext_torque_body_nm", 3)])
+                        ("ext_torque_body_nm", 3)])[0]
 
 
 class DynamicsError(ValueError):
