@@ -1,5 +1,5 @@
-"""Physical values to a device's integer counts, and the finiteness check
-before them.
+"""Physical values to a device's integer counts, the finiteness check
+before them, and a register's two's-complement counts back to an integer.
 
 `round(x)` and `math.isfinite(x)` are generic calls when compiled (the
 compiler has no primitive for them); the drivers and emulators quantise
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["finite", "nearest"]
+__all__ = ["finite", "nearest", "signed"]
 
 
 def nearest(x: float) -> int:
@@ -30,3 +30,10 @@ def nearest(x: float) -> int:
 def finite(x: float) -> bool:
     """`math.isfinite(x)`: neither NaN nor an infinity."""
     return not (math.isnan(x) or math.isinf(x))
+
+
+def signed(raw: int, bits: int) -> int:
+    """The `bits`-wide two's-complement value of the unsigned `raw` (0 <=
+    raw < 2**bits), as a register's bytes put together by shifts hold it:
+    `int.from_bytes(..., signed=True)` without the bytes object."""
+    return raw - (1 << bits) if raw & (1 << (bits - 1)) else raw

@@ -27,6 +27,7 @@ import numpy as np
 
 from hal import BusTimeoutError, DataError, DeviceIdError, HalError
 from hal.busio import I2C
+from hal.counts import signed
 from hal.devices.base import Device
 from hal.health import Health
 
@@ -119,8 +120,7 @@ class ADS1115(Device):
                         f"config 0x{config:04X} reports input mux {(config >> 12) & 7}, "
                         f"AIN{channel} was requested"))
                 word = self._xfer(_POINT_CONVERSION, 2)
-                code = word[0] << 8 | word[1]  # two's complement
-                volts.append((code - 0x10000 if code & 0x8000 else code) * volts_per_lsb)
+                volts.append(signed(word[0] << 8 | word[1], 16) * volts_per_lsb)
         return volts
 
     def _wait_ready(self) -> int:

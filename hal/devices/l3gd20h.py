@@ -22,6 +22,7 @@ import numpy as np
 
 from hal import DataError, DeviceIdError, HalError
 from hal.busio import SPI
+from hal.counts import signed
 from hal.devices.base import Device
 
 __all__ = ["FULL_SCALE", "L3GD20H"]
@@ -105,12 +106,9 @@ class L3GD20H(Device):
         self.last_status = raw[0]
         # int16 little-endian per axis, decoded by shifts (compiled, native
         # integer operations instead of a generic call per axis).
-        x = raw[1] | raw[2] << 8
-        y = raw[3] | raw[4] << 8
-        z = raw[5] | raw[6] << 8
-        x = x - 0x10000 if x & 0x8000 else x
-        y = y - 0x10000 if y & 0x8000 else y
-        z = z - 0x10000 if z & 0x8000 else z
+        x = signed(raw[1] | raw[2] << 8, 16)
+        y = signed(raw[3] | raw[4] << 8, 16)
+        z = signed(raw[5] | raw[6] << 8, 16)
         # Scaled in floats, then one array: the same doubles as scaling the array.
         lsb = self.rad_s_per_lsb
         return np.array((x * lsb, y * lsb, z * lsb))

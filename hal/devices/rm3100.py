@@ -23,6 +23,7 @@ import numpy as np
 
 from hal import BusTimeoutError, DataError, DeviceIdError, HalError
 from hal.busio import I2C
+from hal.counts import signed
 from hal.devices.base import I2CDevice
 
 __all__ = ["RM3100", "gain_lsb_per_ut"]
@@ -140,12 +141,9 @@ class RM3100(I2CDevice):
         # 24-bit two's complement, big-endian, decoded by shifts (compiled,
         # native integer operations; `int.from_bytes` on a slice is a generic
         # call and a new bytes object per axis).
-        x = raw[0] << 16 | raw[1] << 8 | raw[2]
-        y = raw[3] << 16 | raw[4] << 8 | raw[5]
-        z = raw[6] << 16 | raw[7] << 8 | raw[8]
-        x = x - 0x1000000 if x & 0x800000 else x
-        y = y - 0x1000000 if y & 0x800000 else y
-        z = z - 0x1000000 if z & 0x800000 else z
+        x = signed(raw[0] << 16 | raw[1] << 8 | raw[2], 24)
+        y = signed(raw[3] << 16 | raw[4] << 8 | raw[5], 24)
+        z = signed(raw[6] << 16 | raw[7] << 8 | raw[8], 24)
         m = self._max_counts
         if not (-m <= x <= m and -m <= y <= m and -m <= z <= m):
             raise self._fail(DataError(

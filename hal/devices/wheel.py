@@ -29,7 +29,7 @@ import numpy as np
 
 from hal import BusTimeoutError, CommandRejectedError, DataError, HalError, NackError
 from hal.busio import CAN, CanMessage, Match
-from hal.counts import finite, nearest
+from hal.counts import finite, nearest, signed
 from hal.health import Health
 
 __all__ = ["ReactionWheel", "ReactionWheels"]
@@ -149,10 +149,8 @@ class ReactionWheel:
         data = self._exchange(self._get_telemetry, 6)
         # The int32 speed (little-endian) decoded by shifts: compiled, native
         # integer operations where `struct` is a generic call.
-        counts = data[0] | data[1] << 8 | data[2] << 16 | data[3] << 24
-        if counts & 0x80000000:
-            counts -= 0x100000000
-        return counts * SPEED_LSB_RAD_S
+        return signed(data[0] | data[1] << 8 | data[2] << 16 | data[3] << 24, 32) \
+            * SPEED_LSB_RAD_S
 
     def reset(self) -> None:
         """Reboot the wheel (it stops applying torque)."""

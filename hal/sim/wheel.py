@@ -6,7 +6,7 @@ import struct
 from typing import Final
 
 from hal.busio import CanMessage
-from hal.counts import nearest
+from hal.counts import nearest, signed
 from hal.devices.wheel import (
     CMD_BASE,
     OP_GET_TELEMETRY,
@@ -137,8 +137,8 @@ class ReactionWheelEmulator(CanNode):
         # Replies are built from this node's own identifier and at most 8 bytes,
         # by name (compiled, a function kept in a local is a generic call).
         if op == OP_SET_TORQUE and len(data) == 3:
-            counts = data[1] | data[2] << 8  # int16, little-endian
-            self._torque_cmd_nm = (counts - 0x10000 if counts & 0x8000 else counts) * TORQUE_LSB_NM
+            counts = signed(data[1] | data[2] << 8, 16)  # int16, little-endian
+            self._torque_cmd_nm = counts * TORQUE_LSB_NM
             return [CanMessage.checked_by_caller(reply_id, _STATUS_REPLY.pack(op, self._status()))]
         if op == OP_GET_TELEMETRY and len(data) == 1:
             w = self.speed_rad_s

@@ -1,6 +1,8 @@
 """`hal.counts.nearest`, which the drivers and emulators quantise with in
 place of `round`, gives Python's own `round` for every float (the reference
-is the language's built-in, ties to even as IEEE 754 roundTiesToEven)."""
+is the language's built-in, ties to even as IEEE 754 roundTiesToEven);
+`signed`, which they decode registers with, gives `int.from_bytes`'s
+two's-complement value."""
 
 import math
 
@@ -8,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hal.counts import nearest
+from hal.counts import nearest, signed
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))
@@ -39,3 +41,18 @@ def test_non_finite_values_raise_as_round_does():
         nearest(math.inf)
     with pytest.raises(OverflowError):
         nearest(-math.inf)
+
+
+@given(st.sampled_from([1, 2, 3, 4]).flatmap(
+    lambda n: st.binary(min_size=n, max_size=n)))
+def test_signed_is_the_twos_complement_of_the_register_bytes(raw):
+    unsigned = int.from_bytes(raw, "big")
+    assert signed(unsigned, 8 * len(raw)) == int.from_bytes(raw, "big", signed=True)
+
+
+@pytest.mark.parametrize(("raw", "bits", "expected"), [
+    (0x7FFF, 16, 32767), (0x8000, 16, -32768), (0xFFFF, 16, -1), (0, 16, 0),
+    (0x7FFFFF, 24, 8388607), (0x800000, 24, -8388608), (0xFFFFFFFF, 32, -1),
+])
+def test_signed_edges(raw, bits, expected):
+    assert signed(raw, bits) == expected
