@@ -21,24 +21,17 @@ def nmea_sentence(body: str) -> bytes:
     return b"$" + raw + b"*" + f"{nmea_checksum(raw):02X}".encode() + b"\r\n"
 
 
-def _lat(lat_deg: float) -> tuple[str, str]:
-    a = abs(lat_deg)
+def _degrees_minutes(angle_deg: float, degree_digits: int, positive: str,
+                     negative: str) -> tuple[str, str]:
+    """NMEA's d..dmm.mmmm field (`degree_digits` of degrees) and its hemisphere."""
+    a = abs(angle_deg)
     d = int(a)
     m = (a - d) * 60.0
     # Minutes that print as 60.0000 carry into the degrees; below 59.9999
     # they cannot round up that far, and the rounding call is skipped.
     if m >= 59.9999 and round(m, 4) >= 60.0:
         d, m = d + 1, 0.0
-    return f"{d:02d}{m:07.4f}", "N" if lat_deg >= 0 else "S"
-
-
-def _lon(lon_deg: float) -> tuple[str, str]:
-    a = abs(lon_deg)
-    d = int(a)
-    m = (a - d) * 60.0
-    if m >= 59.9999 and round(m, 4) >= 60.0:
-        d, m = d + 1, 0.0
-    return f"{d:03d}{m:07.4f}", "E" if lon_deg >= 0 else "W"
+    return f"{d:0{degree_digits}d}{m:07.4f}", positive if angle_deg >= 0 else negative
 
 
 class GpsEmulator(StreamTarget):
@@ -139,8 +132,8 @@ class GpsEmulator(StreamTarget):
                 alt += du
                 lat = max(-90.0, min(90.0, lat))
                 lon = (lon + 180.0) % 360.0 - 180.0
-            la, ns = _lat(lat)
-            lo, ew = _lon(lon)
+            la, ns = _degrees_minutes(lat, 2, "N", "S")
+            lo, ew = _degrees_minutes(lon, 3, "E", "W")
             if self.lie:
                 la = "9512.0000"
             gga = (f"{tk}GGA,{hms},{la},{ns},{lo},{ew},1,{self.satellites:02d},"
