@@ -25,6 +25,12 @@ from fsw.gnc.environment import IGRF_NMAX
 # generic calls element by element).
 _VEC3: Final = struct.Struct("3d")
 
+
+def _put3(buffer, v: Sequence[float]) -> None:
+    """Write the three values of `v` as doubles into a C buffer."""
+    x, y, z = v
+    _VEC3.pack_into(buffer, 0, float(x), float(y), float(z))
+
 FieldModel = Literal["igrf", "dipole"]
 
 
@@ -66,8 +72,7 @@ class Environment:
         per-step form, without a numpy round trip."""
         whole, frac = jd_utc_split(self.epoch_tai_s + t_s)
         gmst = lib.tsr_gmst82(whole, frac)  # `gmst_rad`, one call shallower every step
-        x, y, z = r_eci_km
-        _VEC3.pack_into(self._r_bytes, 0, float(x), float(y), float(z))
+        _put3(self._r_bytes, r_eci_km)
         if self.field_model == "dipole":
             lib.tsr_dipole_field_eci(self._r, gmst, self._b)
         elif lib.tsr_igrf_field_eci(self._r, gmst, self.decimal_year, IGRF_NMAX, self._b) != 0:
@@ -83,8 +88,6 @@ class Environment:
 
     def lit_fraction(self, r_eci_km: Sequence[float], sun_eci_km: Sequence[float]) -> float:
         """Fraction of the solar disc visible from r: 1 in full sun, 0 in umbra."""
-        x, y, z = r_eci_km
-        _VEC3.pack_into(self._r_bytes, 0, float(x), float(y), float(z))
-        x, y, z = sun_eci_km
-        _VEC3.pack_into(self._sun_bytes, 0, float(x), float(y), float(z))
+        _put3(self._r_bytes, r_eci_km)
+        _put3(self._sun_bytes, sun_eci_km)
         return 1.0 - lib.tsr_shadow_conical(self._r, self._sun)
