@@ -96,6 +96,14 @@ def assert_one_cycle_reads_one_budget_then_stop_kills(sim, run, before: int,
     assert run.launched.process.returncode == -signal.SIGKILL
 
 
+def audit_records(sim) -> list:
+    """The records of a `PartnerSim`'s audit log, its chain verified (AuditError
+    if it is broken)."""
+    from fsw.payload.audit import verify_chain
+
+    return verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+
+
 def make_project(root: Path, name: str, *, partner: str = "uni-a", apid: int = 0x100,
                  body: str = QUIET, version: int = 1, rate_hz: float = 1,
                  subscribe: tuple[str, ...] = (), cpu_percent: float = 10,

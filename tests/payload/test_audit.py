@@ -13,6 +13,7 @@ from fsw.payload.audit import (
     encode_submission,
     verify_chain,
 )
+from tests.payload.kit import audit_records
 
 
 def test_records_chain_and_reopen(tmp_path):
@@ -82,7 +83,7 @@ def test_records_sent_just_before_an_orderly_shutdown_are_written():
             exe.bus.publish(cmd_msg_id(0x017),  # the audit app's APID (ids reservation)
                             encode_submission("operator", "stop", f"app{i}", "last words"))
         exe.shutdown()
-        records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+        records = audit_records(sim)
     assert [(r.action, r.app, r.detail) for r in records[-3:]] == [
         ("stop", f"app{i}", "last words") for i in range(3)]
 
@@ -96,5 +97,5 @@ def test_the_hosts_own_stops_at_shutdown_are_in_the_log(tmp_path):
     with PartnerSim(make_project(tmp_path, "quiet")) as sim:
         sim.run(2.0)
         sim.executive.shutdown()
-        records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+        records = audit_records(sim)
     assert ("stop", "quiet", "host stopping") in [(r.action, r.app, r.detail) for r in records]

@@ -12,15 +12,14 @@ import sys
 
 import pytest
 
-from fsw.payload.audit import verify_chain
 from ground.payload import PartnerSim
-from tests.payload.kit import CRASHES_ONCE, make_project
+from tests.payload.kit import CRASHES_ONCE, audit_records, make_project
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
 
 
 def _starts(sim: PartnerSim, app: str) -> list[tuple[str, str]]:
-    records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+    records = audit_records(sim)
     return [(r.actor, r.detail) for r in records if (r.action, r.app) == ("start", app)]
 
 

@@ -22,9 +22,9 @@ from fsw.core.app import COMMAND_HEADER
 from fsw.core.executive import AppSpec
 from fsw.core.ids import AUDIT_APID
 from fsw.core.message import cmd_msg_id
-from fsw.payload.audit import encode_submission, verify_chain
+from fsw.payload.audit import encode_submission
 from ground.payload import PartnerSim
-from tests.payload.kit import make_project
+from tests.payload.kit import audit_records, make_project
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
 
@@ -66,16 +66,12 @@ def _flood(sim: PartnerSim) -> None:
         sim.executive.run(0.1)
 
 
-def _records(sim: PartnerSim) -> list:
-    return verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
-
-
 def _forwarded(sim: PartnerSim) -> int:
-    return sum(1 for r in _records(sim) if (r.action, r.app) == ("command", "flooder"))
+    return sum(1 for r in audit_records(sim) if (r.action, r.app) == ("command", "flooder"))
 
 
 def _lost_records(sim: PartnerSim) -> list[str]:
-    return [r.detail for r in _records(sim) if (r.actor, r.action) == ("onboard", "lost")]
+    return [r.detail for r in audit_records(sim) if (r.actor, r.action) == ("onboard", "lost")]
 
 
 def _done(sim: PartnerSim, forwarded: int) -> bool:
@@ -142,7 +138,7 @@ def test_each_cycles_losses_are_reported_once_even_a_single_one(tmp_path):
         sim.run(1.0)
         submit(7, "b")  # three more
         sim.run(3.0)  # and then cycles that lose nothing
-        records = _records(sim)
+        records = audit_records(sim)
         events = [e.text for e in sim.events_of() if "audit records lost" in e.text]
         hk = [TinyQueueAudit.HK.unpack(p) for _mid, p in hk_pipe.drain()]
     assert [r.app for r in records if r.detail == "test"] == [

@@ -17,10 +17,9 @@ import sys
 import pytest
 
 from fsw.core import Severity
-from fsw.payload.audit import verify_chain
 from fsw.payload.bundle import METADATA, SIGNATURES, read_archive, write_bundle
 from ground.payload import PartnerSim
-from tests.payload.kit import make_project
+from tests.payload.kit import audit_records, make_project
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
 
@@ -69,9 +68,8 @@ def test_a_bundle_without_its_manifest_is_refused_and_recorded(tmp_path):
         texts = [e.text for e in sim.events_of() if e.apid == 0x015]
         refused = sim.host.housekeeping_values()["refused"]
         sim.executive.run(60.0, until=lambda: (sim.workdir / "audit.log").exists() and any(
-            r.action == "refuse" for r in verify_chain(
-                (sim.workdir / "audit.log").read_bytes().splitlines())))
-        records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+            r.action == "refuse" for r in audit_records(sim)))
+        records = audit_records(sim)
     assert not installed
     # docs/payload.md: tampered, a file missing from what the signed metadata lists
     said = [t for t in texts if t.startswith(f"bundle {name} refused: ")]

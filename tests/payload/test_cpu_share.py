@@ -15,9 +15,8 @@ import time
 import pytest
 
 from fsw.core import Severity
-from fsw.payload.audit import verify_chain
 from ground.payload import PartnerSim
-from tests.payload.kit import make_project
+from tests.payload.kit import audit_records, make_project
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
 
@@ -82,7 +81,7 @@ def test_an_app_that_spins_once_running_is_still_throttled(tmp_path):
         assert _state(pid) == "T"
 
         def throttles_logged() -> list[str]:
-            records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+            records = audit_records(sim)
             return [r.detail for r in records
                     if (r.actor, r.action, r.app) == ("onboard", "throttle", "spinner")]
 

@@ -14,9 +14,8 @@ import time
 
 import pytest
 
-from fsw.payload.audit import verify_chain
 from ground.payload import PartnerSim
-from tests.payload.kit import make_project
+from tests.payload.kit import audit_records, make_project
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
 
@@ -138,7 +137,7 @@ def test_a_crash_is_reported_with_the_exit_status_and_the_last_line_of_its_error
         # the one that ends at each start is a crash loop: disabled at the third
         sim.executive.run(60.0, until=lambda: bool(crashed("crashy") and disabled()))
         sim.run(1.5)  # the audit app writes once a second
-        log = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+        log = audit_records(sim)
         records = {r.app: r for r in reversed(log) if r.action == "crash"}  # the first
         disables = [(r.actor, r.app, r.detail) for r in log if r.action == "disable"]
         crashes = {app: crashed(app) for app in ("crashy", "quits")}

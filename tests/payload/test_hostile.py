@@ -17,7 +17,7 @@ import pytest
 from fsw.core import MonotonicClock, Severity
 from fsw.core.message import tm_msg_id
 from ground.payload import PartnerSim
-from tests.payload.kit import make_project, reference_executive
+from tests.payload.kit import audit_records, make_project, reference_executive
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="the sandbox uses Linux namespaces, rlimits and seccomp")
@@ -280,14 +280,13 @@ def test_crashing_app_is_restarted_with_backoff_then_disabled(flight):
 
 
 def test_every_action_is_in_the_audit_log(flight):
-    from fsw.payload.audit import verify_chain
     sim, *_ = flight
     wanted = {(action, app) for app in HOSTILE for action in ("install", "start")}
     wanted |= {("stop", "busy"), ("disable", "crasher"), ("throttle", "flood"),
                ("refuse", "spoof")}
 
     def logged() -> set[tuple[str, str]]:
-        records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+        records = audit_records(sim)
         return {(r.action, r.app) for r in records}
 
     # The audit app writes what it was sent once a second, so an action of the

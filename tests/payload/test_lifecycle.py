@@ -11,9 +11,8 @@ import time
 import pytest
 
 from fsw.core import Severity
-from fsw.payload.audit import verify_chain
 from ground.payload import PartnerSim
-from tests.payload.kit import make_project
+from tests.payload.kit import audit_records, make_project
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
 
@@ -61,7 +60,7 @@ def sim(tmp_path):
 
 def audit(sim):
     sim.run(1.5)  # the audit app appends at its 1 Hz rate
-    return verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+    return audit_records(sim)
 
 
 def test_new_version_installs_beside_and_switches_atomically_then_rolls_back(sim, tmp_path):

@@ -21,12 +21,12 @@ import pytest
 
 from fsw.apps.payload_host.app import EV_STORAGE_FULL
 from fsw.core import Severity
-from fsw.payload.audit import verify_chain
 from ground.payload import OPERATOR_ALLOCATIONS, PartnerSim
 from ground.sim.sil import build_sil
 from tests.payload.kit import (
     READ_PER_CYCLE_MAX,
     assert_one_cycle_reads_one_budget_then_stop_kills,
+    audit_records,
     make_project,
     queued_octets,
 )
@@ -150,7 +150,7 @@ def test_raw_device_frames_get_the_documented_answers_and_cost_messages(tmp_path
         app_texts = [e.text for e in sim.events_of() if e.apid == 0x100]
         cycles = [(row["count"], row["value"]) for row in sim.telemetry("RawStatus")]
         violations = sim.host.violations
-        records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+        records = audit_records(sim)
         data = sim.workdir / "payload" / "data" / "raw"
         staging = sim.workdir / "payload" / "staging"
         half_written = (staging / "raw.part").read_bytes()
@@ -241,7 +241,7 @@ def test_bytes_that_are_no_frames_stop_the_app_at_once_and_it_stays_stopped(tmp_
         sim.run(2.0)
         assert "garbler" not in sim.host.running
         stops = [e for e in sim.events_of() if e.text.startswith("garbler stopped:")]
-        records = verify_chain((sim.workdir / "audit.log").read_bytes().splitlines())
+        records = audit_records(sim)
         sim.reboot()
         running_after_reboot = "garbler" in sim.host.running
     assert len(stops) == 1
