@@ -5,11 +5,11 @@ configuration and the physics each part models."""
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
 pytest.importorskip("Basilisk", reason="the Basilisk peer needs the bench extra (bsk)")
 
