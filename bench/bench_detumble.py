@@ -110,16 +110,11 @@ def engine_run() -> tuple[float, float]:
     return wall, float(np.degrees(np.linalg.norm(body.w_body_rad_s)))
 
 
-def basilisk_run() -> tuple[float, float]:
-    """The same scenario in Basilisk: wall s of the run, |w| at the end (deg/s)."""
+def bdot_module():
+    """The B-dot law as a Basilisk Python module (in plain floats, reusing one command
+    payload: the fastest way to write it in Basilisk's terms): reads `tamInMsg`
+    (tesla, sensor frame = body), writes `cmdOutMsg` (A m^2) every call."""
     from Basilisk.architecture import messaging, sysModel
-    from Basilisk.simulation import (
-        MtbEffector,
-        magneticFieldCenteredDipole,
-        magnetometer,
-        spacecraft,
-    )
-    from Basilisk.utilities import SimulationBaseClass, macros, simIncludeGravBody
 
     class BDotModule(sysModel.SysModel):
         """B-dot in a Basilisk Python module: the same law as the C core's."""
@@ -151,6 +146,20 @@ def basilisk_run() -> tuple[float, float]:
             self.prev = (bx, by, bz)
             self.payload.mtbDipoleCmds = [mx, my, mz]
             self.cmdOutMsg.write(self.payload, current_nanos, self.moduleID)
+
+    return BDotModule()
+
+
+def basilisk_run() -> tuple[float, float]:
+    """The same scenario in Basilisk: wall s of the run, |w| at the end (deg/s)."""
+    from Basilisk.architecture import messaging
+    from Basilisk.simulation import (
+        MtbEffector,
+        magneticFieldCenteredDipole,
+        magnetometer,
+        spacecraft,
+    )
+    from Basilisk.utilities import SimulationBaseClass, macros, simIncludeGravBody
 
     sim = SimulationBaseClass.SimBaseClass()
     proc = sim.CreateNewProcess("proc")
@@ -185,7 +194,7 @@ def basilisk_run() -> tuple[float, float]:
     tam.senNoiseStd = [15e-9] * 3
     sim.AddModelToTask("task", tam)
 
-    ctrl = BDotModule()
+    ctrl = bdot_module()
     ctrl.tamInMsg.subscribeTo(tam.tamDataOutMsg)
     sim.AddModelToTask("task", ctrl)
 

@@ -1,5 +1,5 @@
 """The full reference spacecraft in the loop, alone and as a constellation,
-against Basilisk's engine on the same detumble scenario.
+against two Basilisk peers on the same detumble scenario.
 
 Tessera side: `ground.sim.sil` with every part of the reference CubeSat
 (the real flight executive and apps; RM3100, L3GD20H, six sun sensors on two
@@ -7,16 +7,36 @@ ADS1115s, iMTQ, four CAN wheels, P31u EPS, GPS and radio, each through its
 driver and a register-level emulator; IGRF-14, sun and eclipse; SGP4), at
 10 Hz for the same 1,500 s from the same release as `bench_detumble`.
 
-Peer: that module's Basilisk scenario (hub, centred dipole, magnetometer,
-MtbEffector and a Python B-dot module at 10 Hz, RK4): Basilisk's engine with
-a controller, no flight software and far fewer parts. Each side's figure is
-simulated seconds per wall second of the run itself (building excluded);
-for three spacecraft on two cores both sides fly three runs in a pool of
-`spawn`ed worker processes, one per run as `fly_constellation` does by
-default (the operating system shares the two cores), timed as a whole
-(start-up included).
+Peers, each alternated with Tessera by `bench.common.paired` in the same run:
+
+- "Basilisk engine" (`bench_detumble`'s scenario: hub, centred dipole,
+  magnetometer, MtbEffector and a Python B-dot module at 10 Hz, RK4):
+  Basilisk's engine with a controller, no flight software and far fewer
+  parts;
+- "Basilisk with the same parts" (`bench.basilisk_parts`): the hub with J2
+  gravity, planet ephemeris, eclipse, the IGRF-14 dipole, magnetometer,
+  gyro, six coarse sun sensors, four reaction wheels, three torquers,
+  navigation and a power system (four panels, loads, battery), and at
+  10 Hz the flight software's work in Basilisk modules (sun heading by
+  cssWlsEst, the sunlineEKF filter, B-dot, the wheels' motor torques), the
+  parts' messages recorded once a second. Its docstring lists what stays
+  different. Work only the Tessera side does, because Basilisk has none of
+  it: register-level emulation and the drivers, the flight executive
+  (rate groups, software bus, housekeeping, events, FDIR, mode manager,
+  tables, scheduler), comms with its space-link frames and the radio, the
+  GPS's NMEA sentences, the payload, audit and file-transfer apps, the
+  flight software's own IGRF-14 (degree 13) and sun models, the MEKF, and
+  SGP4.
+
+Each side's figure is simulated seconds per wall second of the run itself
+(building excluded), with the CPU time of the same runs; for three
+spacecraft on two cores every side flies three runs in a pool of `spawn`ed
+worker processes, one per run as `fly_constellation` does by default (the
+operating system shares the two cores), timed as a whole (start-up
+included).
 
     python -m bench sil
+    python -m bench.bench_sil --one    # one spacecraft only, both peers
 
 The load on a shared machine distorts wall and even CPU time; instruction
 counts do not. `python -m bench.bench_sil --instructions` counts, with
@@ -28,6 +48,7 @@ simulated second (start-up and building cancel out).
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing
 import os
 import re
@@ -35,16 +56,22 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
+import numpy as np
+
+from bench import basilisk_parts
 from bench.bench_detumble import SIM_S, basilisk_run
-from bench.common import heading, note, paired, report
+from bench.common import Paired, heading, note, paired, report
 from ground.sim.parallel import constellation, fly, fly_constellation
 from ground.sim.sil import Scenario, build_sil
 
 CONSTELLATION = 3
 WORKERS = CONSTELLATION  # one process per spacecraft on both sides
 CPU_S: list[float] = []
+SAME_PARTS_CPU_S: list[float] = []
+END_RATE_DEG_S: dict[str, float] = {}  # |w| at the end of each side's last run
 
 
 def tessera_run(scenario: Scenario) -> float:
@@ -55,35 +82,75 @@ def tessera_run(scenario: Scenario) -> float:
     run.executive.run(SIM_S)
     wall = time.perf_counter() - start
     CPU_S.append(time.process_time() - cpu)
+    END_RATE_DEG_S["tessera"] = math.degrees(
+        float(np.linalg.norm(run.simulator.body.w_body_rad_s)))
     return wall
 
 
 def basilisk_wall() -> float:
     """Wall seconds of the Basilisk scenario's run (self-timed)."""
-    return basilisk_run()[0]
+    wall, END_RATE_DEG_S["basilisk engine"] = basilisk_run()
+    return wall
 
 
-def _basilisk_pool(n: int, workers: int) -> None:
+def same_parts_wall() -> float:
+    """Wall seconds of the same-parts Basilisk scenario's run (self-timed)."""
+    flight = basilisk_parts.fly(SIM_S)
+    SAME_PARTS_CPU_S.append(flight.cpu_s)
+    END_RATE_DEG_S["basilisk same parts"] = flight.rate_deg_s
+    return flight.wall_s
+
+
+def same_parts_run() -> basilisk_parts.Flight:
+    """One same-parts flight of SIM_S (a pool worker's job)."""
+    return basilisk_parts.fly(SIM_S)
+
+
+def _basilisk_pool(n: int, workers: int, run: Callable[[], object] = basilisk_run) -> None:
     with ProcessPoolExecutor(max_workers=workers,
                              mp_context=multiprocessing.get_context("spawn")) as pool:
-        for future in [pool.submit(basilisk_run) for _ in range(n)]:
+        for future in [pool.submit(run) for _ in range(n)]:
             future.result()
 
 
-def main() -> None:
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def one_spacecraft() -> tuple[Paired, Paired]:
+    """Both one-spacecraft comparisons, printed: the Basilisk engine with far fewer
+    parts, then Basilisk with the same parts."""
+    full = paired(lambda: tessera_run(Scenario()), basilisk_wall, items=SIM_S,
+                  self_timed=True)
+    report("full reference spacecraft in the loop vs Basilisk engine, 1 spacecraft",
+           full, "basilisk", unit="sim s / wall s")
+    cpu = _median(CPU_S)
+    note(f"tessera on one core by CPU time (median of {len(CPU_S)} runs): "
+         f"{SIM_S / cpu:,.0f} sim s per CPU s; the wall figures carry the machine's load")
+    CPU_S.clear()
+    same = paired(lambda: tessera_run(Scenario()), same_parts_wall, items=SIM_S,
+                  self_timed=True)
+    report("full reference spacecraft in the loop vs Basilisk with the same parts, "
+           "1 spacecraft", same, "basilisk", unit="sim s / wall s")
+    ours, theirs = SIM_S / _median(CPU_S), SIM_S / _median(SAME_PARTS_CPU_S)
+    note(f"by CPU time (medians of {len(CPU_S)} runs each): tessera {ours:,.0f}, basilisk "
+         f"with the same parts {theirs:,.0f} sim s per CPU s, ratio {ours / theirs:.2f}x")
+    note(f"|w| after {SIM_S:,.0f} s from 17.32 deg/s (B-dot): " + ", ".join(
+        f"{side} {rate:.2f}" for side, rate in END_RATE_DEG_S.items()) + " deg/s")
+    return full, same
+
+
+def main(fleet: bool = True) -> None:
+    """Every comparison; `fleet=False` only the one-spacecraft ones."""
     try:
         import Basilisk  # noqa: F401 (only to know whether the peer can run)
     except ImportError as exc:
         print(f"Basilisk (bsk) is not installed ({exc}); install the bench extra")
         return
     heading("bsk", "numpy")
-    full = paired(lambda: tessera_run(Scenario()), basilisk_wall, items=SIM_S,
-                  self_timed=True)
-    report("full reference spacecraft in the loop vs Basilisk engine, 1 spacecraft",
-           full, "basilisk", unit="sim s / wall s")
-    cpu = sorted(CPU_S)[len(CPU_S) // 2]
-    note(f"tessera on one core by CPU time (median of {len(CPU_S)} runs): "
-         f"{SIM_S / cpu:,.0f} sim s per CPU s; the wall figures carry the machine's load")
+    one_spacecraft()
+    if not fleet:
+        return
     cores = os.cpu_count() or 1
     fleet = paired(
         lambda: fly_constellation(constellation(CONSTELLATION), SIM_S, workers=WORKERS),
@@ -91,6 +158,13 @@ def main() -> None:
         items=CONSTELLATION * SIM_S, rounds=5)
     report(f"{CONSTELLATION} spacecraft, {WORKERS} worker processes on {cores} cores: "
            "aggregate", fleet, "basilisk", unit="sim s / wall s")
+    fleet_same = paired(
+        lambda: fly_constellation(constellation(CONSTELLATION), SIM_S, workers=WORKERS),
+        lambda: _basilisk_pool(CONSTELLATION, WORKERS, same_parts_run),
+        items=CONSTELLATION * SIM_S, rounds=5)
+    report(f"{CONSTELLATION} spacecraft, {WORKERS} worker processes on {cores} cores: "
+           "aggregate, Basilisk with the same parts", fleet_same, "basilisk",
+           unit="sim s / wall s")
     alone = fly("sat1", Scenario(), SIM_S)
     note(f"one spacecraft alone in this process for comparison: {alone.speedup:,.0f} sim s "
          f"per wall s ({SIM_S / alone.cpu_s:,.0f} per CPU s)")
@@ -140,6 +214,8 @@ def _cli() -> None:
                         help="only fly the SIL for SIM_S seconds (what callgrind counts)")
     parser.add_argument("--instructions", action="store_true",
                         help="instructions per simulated second, counted with callgrind")
+    parser.add_argument("--one", action="store_true",
+                        help="only the one-spacecraft comparisons (both Basilisk peers)")
     args = parser.parse_args()
     if args.fly is not None:
         if not 0.0 < args.fly < 1e6:
@@ -151,6 +227,8 @@ def _cli() -> None:
         n = instructions_per_sim_s()
         print(f"{n / 1e6:,.2f} M instructions per simulated second "
               f"({n / 10 / 1e3:,.0f} k per 10 Hz cycle)")
+    elif args.one:
+        main(fleet=False)
     else:
         main()
 
