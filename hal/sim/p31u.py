@@ -8,6 +8,7 @@ from typing import Final
 
 import numpy as np
 
+from hal.counts import nearest
 from hal.devices.p31u import (
     CMD_GET_HK,
     CMD_PING,
@@ -170,13 +171,15 @@ class P31uEmulator(I2CTarget):
             self._reply = bytes([code, ST_ERROR])
 
     def _housekeeping(self) -> bytes:
-        vbatt_mv = round(self.vbatt_v * 1000)
+        # `round` on a numpy scalar goes through numpy's own rounding (about
+        # 1 us each); on the same doubles `nearest` gives the same integers.
+        vbatt_mv = nearest(self.vbatt_v * 1000)
         vboost = (min(vbatt_mv + 500, 0xFFFF),) * 3
-        cursun = round(self.solar_a * 1000)
+        cursun = nearest(self.solar_a * 1000)
         curin = (cursun // 3,) * 3
-        cursys = round(self.battery_current_a * 1000)
-        curout = [round(a * 1000) for a in self.output_currents_a]
-        temps = [round(t) for t in self.temps_c]
+        cursys = nearest(self.battery_current_a * 1000)
+        curout = [nearest(a * 1000) for a in self.output_currents_a.tolist()]
+        temps = [nearest(t) for t in self.temps_c.tolist()]
         return struct.pack(
             HK_FORMAT, *vboost, min(vbatt_mv, 0xFFFF), *curin, min(cursun, 0xFFFF),
             min(cursys, 0xFFFF), 0, *curout, *self.outputs, *([0] * 8), *([0] * 8),
