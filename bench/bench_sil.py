@@ -141,8 +141,8 @@ def one_spacecraft() -> tuple[Paired, Paired]:
     return full, same
 
 
-def main(fleet: bool = True) -> None:
-    """Every comparison; `fleet=False` only the one-spacecraft ones."""
+def main(constellations: bool = True) -> None:
+    """Every comparison; `constellations=False` only the one-spacecraft ones."""
     try:
         import Basilisk  # noqa: F401 (only to know whether the peer can run)
     except ImportError as exc:
@@ -150,7 +150,7 @@ def main(fleet: bool = True) -> None:
         return
     heading("bsk", "numpy")
     one_spacecraft()
-    if not fleet:
+    if not constellations:
         return
     cores = os.cpu_count() or 1
     fleet = paired(
@@ -250,7 +250,7 @@ def _cli() -> None:
               f"second ({peer / 10 / 1e3:,.0f} k per 10 Hz cycle); tessera needs "
               f"{n / peer:.2f} times as many")
     elif args.one:
-        main(fleet=False)
+        main(constellations=False)
     else:
         main()
 
