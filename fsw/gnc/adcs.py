@@ -208,31 +208,45 @@ _IN_LAYOUT = _ffi.consecutive_doubles(
     "tsr_adcs_inputs", [("gyro_rad_s", 3), ("mag_body_t", 3), ("sun_body", 3),
                         ("wheel_speed_rad_s", 4), ("r_eci_km", 3), ("v_eci_km_s", 3),
                         ("jd_tt", 1), ("gmst_rad", 1), ("decimal_year", 1)])
-_IN_AT = _IN_LAYOUT[1]
 # Final: compiled, read from the module's statics every cycle rather than
-# looked up in its namespace.
+# looked up in its namespace. `step` packs the doubles in the order declared.
 _IN_DOUBLES: Final = _IN_LAYOUT[0]
-_GYRO: Final = _IN_AT["gyro_rad_s"]
-_MAG: Final = _IN_AT["mag_body_t"]
-_SUN: Final = _IN_AT["sun_body"]
-_WHEELS: Final = _IN_AT["wheel_speed_rad_s"]
-_R: Final = _IN_AT["r_eci_km"]
-_V: Final = _IN_AT["v_eci_km_s"]
-_JD_TT: Final = _IN_AT["jd_tt"]
-_GMST: Final = _IN_AT["gmst_rad"]
-_YEAR: Final = _IN_AT["decimal_year"]
-_N_IN_DOUBLES: Final = _YEAR + 1
 # tsr_adcs_outputs up to `status`: 35 doubles, wheel_torque_cmd_nm first.
 _N_OUT_DOUBLES: Final = 35
 _STATUS: Final[dict[int, Status]] = {}  # IntFlag construction costs a microsecond: one per code
 
 
-def _floats(x: np.ndarray | Sequence[float], n: int, name: str) -> list[float]:
+def _floats(x: np.ndarray | Sequence[float], n: int, name: str) -> Sequence[float]:
     """The `n` values of one sensor vector as floats, or ValueError."""
-    values = x.tolist() if isinstance(x, np.ndarray) else [float(e) for e in x]
+    if isinstance(x, np.ndarray):
+        values: Sequence[float] = x.tolist()
+    elif type(x) is tuple and _all_floats(x):
+        values = x  # the orbit's own tuples: nothing to convert
+    else:
+        values = [float(e) for e in x]
     if len(values) != n:
         raise ValueError(f"{name} needs {n} values, got {len(values)}")
     return values
+
+
+def _all_floats(values: tuple) -> bool:
+    for value in values:  # a loop: compiled, native type tests
+        if type(value) is not float:
+            return False
+    return True
+
+
+# The output doubles' fields (tsr_adcs_outputs), as slices made once: compiled,
+# a slice written in place is built anew on every call.
+_DIPOLE: Final = slice(4, 7)
+_Q_BODY: Final = slice(7, 11)
+_W_BODY: Final = slice(11, 14)
+_BIAS: Final = slice(14, 17)
+_SIGMA: Final = slice(17, 20)
+_Q_TARGET: Final = slice(20, 24)
+_SUN_ECI: Final = slice(25, 28)
+_B_ECI: Final = slice(28, 31)
+_MOMENTUM: Final = slice(32, 35)
 
 
 class AdcsCycle:
@@ -251,7 +265,13 @@ class AdcsCycle:
         # decimal_year): this list keeps them, and one struct call writes them all
         # per cycle. A sensor that gives nothing leaves its last values there, as
         # the C cycle may still read them (flagged invalid).
-        self._in_values = [0.0] * _N_IN_DOUBLES
+        self._gyro: Sequence[float] = (0.0, 0.0, 0.0)
+        self._mag: Sequence[float] = (0.0, 0.0, 0.0)
+        self._sun: Sequence[float] = (0.0, 0.0, 0.0)
+        # The validity flags as last written: the C struct's fields are written
+        # only when a sensor comes or goes (each write is a cffi attribute call).
+        self._valid = (False, False, False)
+        self._wheels_slice = slice(0, self.n_wheels)
         self._in_buffer = ffi.buffer(self._in, _IN_DOUBLES.size)
         # The outputs are consecutive doubles in the C struct (tsr_adcs_outputs):
         # one copy of them all per cycle, which the returned arrays slice.
@@ -299,34 +319,32 @@ class AdcsCycle:
         """Run one cycle on these readings and return the commands."""
         # Unrolled over the sensors: this runs every control cycle.
         c = self._in
-        v = self._in_values
         gyro, mag, sun = sensors.gyro_rad_s, sensors.mag_body_t, sensors.sun_body
-        if gyro is None:
-            c.gyro_valid = 0
-        else:
-            v[_GYRO:_GYRO + 3] = _floats(gyro, 3, "gyro_rad_s")
-            c.gyro_valid = 1
-        if mag is None:
-            c.mag_valid = 0
-        else:
-            v[_MAG:_MAG + 3] = _floats(mag, 3, "mag_body_t")
-            c.mag_valid = 1
-        if sun is None:
-            c.sun_valid = 0
-        else:
-            v[_SUN:_SUN + 3] = _floats(sun, 3, "sun_body")
-            c.sun_valid = 1
+        if gyro is not None:
+            self._gyro = _floats(gyro, 3, "gyro_rad_s")
+        if mag is not None:
+            self._mag = _floats(mag, 3, "mag_body_t")
+        if sun is not None:
+            self._sun = _floats(sun, 3, "sun_body")
+        valid = (gyro is not None, mag is not None, sun is not None)
+        if valid != self._valid:
+            c.gyro_valid, c.mag_valid, c.sun_valid = int(valid[0]), int(valid[1]), int(valid[2])
+            self._valid = valid
         n = self.n_wheels
-        speeds = np.asarray(sensors.wheel_speed_rad_s, dtype=float)[:n].tolist()
+        wheels = sensors.wheel_speed_rad_s
+        speeds = (wheels.tolist() if type(wheels) is np.ndarray and wheels.dtype == np.float64
+                  and wheels.ndim == 1 else np.asarray(wheels, dtype=float).tolist())[:n]
         if len(speeds) != n:
             raise ValueError(f"wheel_speed_rad_s needs {n} values, got {len(speeds)}")
-        v[_WHEELS:_WHEELS + 4] = speeds + [0.0] * (4 - n)
-        v[_R:_R + 3] = _floats(sensors.r_eci_km, 3, "r_eci_km")
-        v[_V:_V + 3] = _floats(sensors.v_eci_km_s, 3, "v_eci_km_s")
-        v[_JD_TT] = float(sensors.jd_tt)
-        v[_GMST] = float(sensors.gmst_rad)
-        v[_YEAR] = float(sensors.decimal_year)
-        _IN_DOUBLES.pack_into(self._in_buffer, 0, *v)
+        if n < 4:
+            speeds = speeds + [0.0] * (4 - n)
+        # The sensors' last values stay in place when one gives nothing, as
+        # the C cycle may still read them (flagged invalid).
+        _IN_DOUBLES.pack_into(
+            self._in_buffer, 0, *self._gyro, *self._mag, *self._sun, *speeds,
+            *_floats(sensors.r_eci_km, 3, "r_eci_km"),
+            *_floats(sensors.v_eci_km_s, 3, "v_eci_km_s"), float(sensors.jd_tt),
+            float(sensors.gmst_rad), float(sensors.decimal_year))
         if lib.tsr_adcs_step(self._p, self._s, c, self._out) != 0:
             raise ValueError("ADCS cycle rejected its inputs (non-finite orbit or time)")
         o = self._out
@@ -338,5 +356,6 @@ class AdcsCycle:
         # dipole, q_body_eci, w_body, gyro bias, attitude sigma, q_target,
         # pointing error, sun, field, shadow fraction, wheel momentum, status.
         return AdcsCommands(
-            a[0:self.n_wheels], a[4:7], a[7:11], a[11:14], a[14:17], a[17:20], a[20:24],
-            o.pointing_error_rad, a[25:28], a[28:31], o.shadow_fraction, a[32:35], status)
+            a[self._wheels_slice], a[_DIPOLE], a[_Q_BODY], a[_W_BODY], a[_BIAS], a[_SIGMA],
+            a[_Q_TARGET], o.pointing_error_rad, a[_SUN_ECI], a[_B_ECI], o.shadow_fraction,
+            a[_MOMENTUM], status)

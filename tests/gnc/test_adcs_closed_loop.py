@@ -163,3 +163,23 @@ def test_adcs_config_defaults_are_the_documented_3u():
     assert math.degrees(c.mag_sigma_rad) == pytest.approx(1.5)
     assert (tuple(c.sun_axis_body), tuple(c.sun_secondary_body)) == ((1, 0, 0), (0, 0, 1))
     assert (tuple(c.nadir_axis_body), tuple(c.nadir_secondary_body)) == ((0, 0, 1), (0, 1, 0))
+
+
+def test_a_sensor_that_drops_out_is_flagged_and_used_again_when_it_returns() -> None:
+    sun_pointing = AdcsCycle(mode=Mode.SUN)
+    assert sun_pointing.step(_sensors()).status & Status.EST_VALID
+    sun_pointing.reset_estimator()
+    lost = sun_pointing.step(_sensors(sun_body=None))
+    assert lost.status & Status.NO_CONTROL and not lost.status & Status.EST_VALID
+    assert sun_pointing.step(_sensors()).status & Status.EST_VALID  # the sun is back
+
+    detumble = AdcsCycle(mode=Mode.DETUMBLE)
+    detumble.step(_sensors())
+    for _ in range(2):  # no field: no B-dot, and the cycle says it cannot control
+        blind = detumble.step(_sensors(mag_body_t=None))
+        assert blind.status & Status.NO_CONTROL
+        np.testing.assert_array_equal(blind.mtq_dipole_am2, 0.0)
+    detumble.step(_sensors(mag_body_t=[2.1e-5, -1e-5, 3e-5]))
+    seeing = detumble.step(_sensors(mag_body_t=[2.2e-5, -1e-5, 3e-5]))
+    assert not seeing.status & Status.NO_CONTROL
+    assert seeing.mtq_dipole_am2[0] < 0.0  # the field grew along x: B-dot opposes it
