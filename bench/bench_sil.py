@@ -42,7 +42,8 @@ The load on a shared machine distorts wall and even CPU time; instruction
 counts do not. `python -m bench.bench_sil --instructions` counts, with
 valgrind's callgrind, the instructions of one SIL process flying 20 s and
 one flying 60 s of the same scenario, and prints the difference per
-simulated second (start-up and building cancel out).
+simulated second (start-up and building cancel out); then the same for the
+same-parts Basilisk scenario (60 s and 600 s) and the ratio.
 """
 
 from __future__ import annotations
@@ -140,8 +141,8 @@ def one_spacecraft() -> tuple[Paired, Paired]:
     return full, same
 
 
-def main(fleet: bool = True) -> None:
-    """Every comparison; `fleet=False` only the one-spacecraft ones."""
+def main(constellations: bool = True) -> None:
+    """Every comparison; `constellations=False` only the one-spacecraft ones."""
     try:
         import Basilisk  # noqa: F401 (only to know whether the peer can run)
     except ImportError as exc:
@@ -149,7 +150,7 @@ def main(fleet: bool = True) -> None:
         return
     heading("bsk", "numpy")
     one_spacecraft()
-    if not fleet:
+    if not constellations:
         return
     cores = os.cpu_count() or 1
     fleet = paired(
@@ -187,18 +188,26 @@ def fly_once(sim_s: float) -> None:
     print(f"{sim_s:g} s flown: {sim_s / cpu:,.0f} sim s per CPU s")
 
 
+def fly_peer_once(sim_s: float) -> None:
+    """Build and fly the same-parts Basilisk scenario for `sim_s` (what callgrind counts)."""
+    flight = basilisk_parts.fly(sim_s)
+    print(f"{sim_s:g} s flown: {sim_s / flight.cpu_s:,.0f} sim s per CPU s")
+
+
 def _unmetered() -> float:
     return 0.0
 
 
-def instructions_per_sim_s(short_s: float = 20.0, long_s: float = 60.0) -> float:
+def instructions_per_sim_s(short_s: float = 20.0, long_s: float = 60.0, *,
+                           peer: bool = False) -> float:
     """Instructions per simulated second: callgrind's count for a `long_s` flight
-    less that for a `short_s` one, divided by the difference."""
+    less that for a `short_s` one, divided by the difference (of the SIL, or with
+    `peer` of the same-parts Basilisk scenario)."""
     counts = []
     for sim_s in (short_s, long_s):
         done = subprocess.run(
             ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
-             "-m", "bench.bench_sil", "--fly", str(sim_s)],
+             "-m", "bench.bench_sil", "--fly", str(sim_s), *(["--peer"] if peer else [])],
             capture_output=True, text=True, check=True)
         found = re.search(r"refs:\s+([\d,]+)", done.stderr)
         if found is None:
@@ -212,6 +221,8 @@ def _cli() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fly", type=float, metavar="SIM_S",
                         help="only fly the SIL for SIM_S seconds (what callgrind counts)")
+    parser.add_argument("--peer", action="store_true",
+                        help="with --fly: fly the same-parts Basilisk scenario instead")
     parser.add_argument("--instructions", action="store_true",
                         help="instructions per simulated second, counted with callgrind")
     parser.add_argument("--one", action="store_true",
@@ -220,15 +231,26 @@ def _cli() -> None:
     if args.fly is not None:
         if not 0.0 < args.fly < 1e6:
             parser.error("--fly takes a duration in seconds, above 0")
-        fly_once(args.fly)
+        (fly_peer_once if args.peer else fly_once)(args.fly)
+    elif args.peer:
+        parser.error("--peer goes with --fly")
     elif args.instructions:
         if shutil.which("valgrind") is None:
             parser.error("valgrind is not installed")
         n = instructions_per_sim_s()
         print(f"{n / 1e6:,.2f} M instructions per simulated second "
               f"({n / 10 / 1e3:,.0f} k per 10 Hz cycle)")
+        try:
+            import Basilisk  # noqa: F401 (only to know whether the peer can run)
+        except ImportError:
+            return
+        # The peer's second costs a few per cent of the SIL's: a longer span to count.
+        peer = instructions_per_sim_s(60.0, 600.0, peer=True)
+        print(f"basilisk with the same parts: {peer / 1e6:,.2f} M instructions per simulated "
+              f"second ({peer / 10 / 1e3:,.0f} k per 10 Hz cycle); tessera needs "
+              f"{n / peer:.2f} times as many")
     elif args.one:
-        main(fleet=False)
+        main(constellations=False)
     else:
         main()
 

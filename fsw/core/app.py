@@ -357,7 +357,7 @@ class App:
         self.ctx.events.emit(self.APID, event, **values)
 
     def publish(self, mtype: MessageType, **values: Any) -> None:
-        self.bus.publish(mtype.msg_id, mtype.pack(**values))
+        self.bus.publish(mtype.msg_id, mtype.pack_mapping(values))
 
     def now(self) -> float:
         return self.ctx.clock.now()
@@ -389,7 +389,9 @@ class App:
         values["cmd_count"] = min(self.cmd_count, 0xFFFF)
         values["cmd_error_count"] = min(self.cmd_error_count, 0xFFFF)
         values["cycle_error_count"] = min(self.cycle_error_count, 0xFFFF)
-        self.bus.publish(self.HK.msg_id, self.HK.pack(**values))
+        # By mapping, not `pack(**values)`: compiled, a `**` call copies the dict.
+        hk = self.HK
+        self.bus.publish(hk.msg_id, hk.pack_mapping(values))
 
     def handle_command(self, payload: bytes) -> None:
         """Decode, check, execute and verify one command message."""

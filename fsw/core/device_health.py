@@ -13,12 +13,15 @@ device list). The APID is the owning app's choice (see fsw/core/ids.py).
 
 from __future__ import annotations
 
+from typing import Any, Final
+
 from fsw.core.message import Field, MessageType, tm_msg_id
 from hal.health import ERROR_KINDS, Health
 
 __all__ = ["LAST_ERROR_BYTES", "device_health_message", "pack_device_health"]
 
-LAST_ERROR_BYTES = 48
+LAST_ERROR_BYTES: Final = 48
+_ERROR_KINDS: Final[tuple[str, ...]] = ERROR_KINDS
 
 
 def device_health_message(apid: int) -> MessageType:
@@ -41,10 +44,14 @@ def pack_device_health(msg: MessageType, index: int, health: Health) -> bytes:
     Counters saturate at the field limits rather than wrapping."""
     cap = 0xFFFFFFFF
     errors = health.errors
-    # Positional, in the field order `device_health_message` declares: every
-    # owning app packs one of these per driver each housekeeping cycle.
-    return msg.struct.pack(
-        index & 0xFF, min(health.transactions, cap), min(health.retries, cap),
-        min(health.failures, cap), min(health.recoveries, cap),
-        *[min(errors.get(kind, 0), cap) for kind in ERROR_KINDS],
-        health.last_error.encode("utf-8", "replace")[:LAST_ERROR_BYTES])
+    # Positional, in the field order `device_health_message` declares, built in
+    # one list: every owning app packs one of these per driver each
+    # housekeeping cycle, and compiled, each `*` of a comprehension is a list
+    # more, and a global tuple is fetched and checked on every call (the kinds
+    # are `Final` here for that).
+    values: list[Any] = [index & 0xFF, min(health.transactions, cap), min(health.retries, cap),
+                         min(health.failures, cap), min(health.recoveries, cap)]
+    for kind in _ERROR_KINDS:
+        values.append(min(errors.get(kind, 0), cap))
+    values.append(health.last_error.encode("utf-8", "replace")[:LAST_ERROR_BYTES])
+    return msg.struct.pack(*values)

@@ -395,19 +395,21 @@ class Executive:
             self.total_drops += n
             self._exec_event(EV_PIPE_DROPS, pipe=pipe.name, count=n,
                              msg_id=pipe.last_dropped_msg_id)
+        # Both packed positionally, in the order their layouts above declare:
+        # compiled, a keyword call builds a dict for every message.
+        pack_heartbeat = APP_HEARTBEAT.struct.pack
         for app in self.apps.values():
-            self.bus.publish(APP_HEARTBEAT.msg_id, APP_HEARTBEAT.pack(
-                apid=app.APID, state=int(app.state), cycles=app.cycles_run & 0xFFFFFFFF,
-                cycle_errors=min(app.cycle_error_count, 0xFFFF)))
+            self.bus.publish(APP_HEARTBEAT.msg_id, pack_heartbeat(
+                app.APID, int(app.state), app.cycles_run & 0xFFFFFFFF,
+                min(app.cycle_error_count, 0xFFFF)))
         running = sum(a.state == AppState.RUNNING for a in self.apps.values())
         failed = sum(a.state == AppState.FAILED for a in self.apps.values())
-        self.bus.publish(EXECUTIVE_HK.msg_id, EXECUTIVE_HK.pack(
-            time_s=self.clock.now(), minor_frames=self.minor_frames & 0xFFFFFFFF,
-            apps_running=running, apps_failed=failed + len(self.specs) - len(self.apps),
-            overruns=sum(g.overruns for g in self.groups) & 0xFFFFFFFF,
-            late_frames=self.late_frames & 0xFFFFFFFF,
-            skipped_frames=self.skipped_frames & 0xFFFFFFFF,
-            pipe_drops=self.total_drops & 0xFFFFFFFF, max_work_ms=self._max_work_s * 1e3))
+        self.bus.publish(EXECUTIVE_HK.msg_id, EXECUTIVE_HK.struct.pack(
+            self.clock.now(), self.minor_frames & 0xFFFFFFFF, running,
+            failed + len(self.specs) - len(self.apps),
+            sum(g.overruns for g in self.groups) & 0xFFFFFFFF, self.late_frames & 0xFFFFFFFF,
+            self.skipped_frames & 0xFFFFFFFF, self.total_drops & 0xFFFFFFFF,
+            self._max_work_s * 1e3))
         self._max_work_s = 0.0
 
     def _exec_event(self, event: EventDef, **values: Any) -> None:

@@ -168,6 +168,16 @@ class Layout:
 
     def pack(self, **values: Any) -> bytes:
         """Pack named values (arrays as sequences) into bytes."""
+        return self.pack_mapping(values)
+
+    def pack_mapping(self, values: Mapping[str, Any]) -> bytes:
+        """Pack the values a mapping holds by field name (arrays as sequences),
+        as `pack` does; keys that name no field are ignored.
+
+        For callers that hold the values in a dict already: compiled, a call
+        with ``**values`` goes through the generic call path, which copies the
+        dict and parses it back into keywords.
+        """
         if not self._arrays:
             return self.struct.pack(*[values[name] for name in self._names])
         flat: list[Any] = []
@@ -180,17 +190,22 @@ class Layout:
 
     def unpack(self, payload: bytes) -> dict[str, Any]:
         """Unpack bytes into a dict of field name to value (tuples for arrays)."""
+        return {name: v for name, v in zip(self._names, self.unpack_tuple(payload), strict=True)}
+
+    def unpack_tuple(self, payload: bytes) -> tuple[Any, ...]:
+        """Unpack bytes into the fields' values in declared order (tuples for
+        arrays): `unpack` without a dict, for a reader that knows the order."""
         if len(payload) != self.size:
             raise MessageSizeError(f"payload of {len(payload)} bytes, layout needs {self.size}")
         flat = self.struct.unpack(payload)
         if not self._arrays:
-            return {f.name: v for f, v in zip(self.fields, flat, strict=True)}
-        out: dict[str, Any] = {}
+            return flat
+        values: list[Any] = []
         i = 0
-        for name, n in zip(self._names, self._counts, strict=True):
-            out[name] = flat[i] if n == 1 else tuple(flat[i:i + n])
+        for n in self._counts:
+            values.append(flat[i] if n == 1 else tuple(flat[i:i + n]))
             i += n
-        return out
+        return tuple(values)
 
     def check(self, values: Mapping[str, Any]) -> str | None:
         """Return the first reason the values do not fit, or None."""

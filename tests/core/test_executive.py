@@ -362,6 +362,31 @@ def test_heartbeat_error_count_saturates_at_16_bits():
     assert APP_HEARTBEAT.unpack(beats.drain()[-1][1])["cycle_errors"] == 0xFFFF
 
 
+def test_each_counter_reaches_the_ground_in_its_own_field():
+    # Distinct values in every counter, so a report that put one in another's
+    # place (the ground reads them by the declared layout) would show it.
+    from fsw.core.executive import APP_HEARTBEAT
+
+    exe = Executive(VirtualClock(), rate_groups_hz=(10.0,))
+    exe.add_app(AppSpec("tick", TickApp, 10.0))
+    exe.boot()
+    exe.late_frames, exe.skipped_frames, exe.total_drops = 3, 4, 5
+    exe.groups[0].overruns = 6
+    exe.apps["tick"].cycle_error_count = 2
+    exe.apps["tick"].cycles_run = 40
+    hk = exe.bus.create_pipe("hk", 8)
+    exe.bus.subscribe(hk, EXECUTIVE_HK.msg_id)
+    beats = exe.bus.create_pipe("beats", 8)
+    exe.bus.subscribe(beats, APP_HEARTBEAT.msg_id)
+    exe.step()  # frame 0: the app's cycle, then housekeeping
+    report = EXECUTIVE_HK.unpack(hk.drain()[-1][1])
+    assert {k: v for k, v in report.items() if k != "max_work_ms"} == {
+        "time_s": 0.0, "minor_frames": 0, "apps_running": 1, "apps_failed": 0,
+        "overruns": 6, "late_frames": 3, "skipped_frames": 4, "pipe_drops": 5}
+    assert APP_HEARTBEAT.unpack(beats.drain()[-1][1]) == {
+        "apid": TickApp.APID, "state": int(AppState.RUNNING), "cycles": 41, "cycle_errors": 2}
+
+
 def test_app_classes_are_found_or_refused_with_the_reason(tmp_path, monkeypatch):
     from fsw.core.executive import resolve_app_class
 

@@ -1,6 +1,7 @@
 """Message ids and layouts: round trips, ranges, and malformed ids."""
 
 import math
+import struct
 
 import pytest
 from hypothesis import given
@@ -51,6 +52,35 @@ def test_layout_round_trip(count, b, flag, tag, temp):
     assert out == {"count": count, "b_body_t": b, "flag": flag, "tag": tag, "temp_c": temp}
 
 
+@given(count=st.integers(0, 2**32 - 1),
+       b=st.tuples(*[st.floats(width=32, allow_nan=False, allow_infinity=False)] * 3),
+       flag=st.booleans(), tag=st.binary(min_size=4, max_size=4),
+       temp=st.integers(-32768, 32767))
+def test_a_mapping_packs_as_the_keywords_do_and_unpacks_in_declared_order(count, b, flag, tag,
+                                                                         temp):
+    # The octets as the layout declares them, written out here: big-endian,
+    # no padding, the array's three floats in a row.
+    expected = struct.pack(">I3f?4sh", count, *b, flag, tag, temp)
+    values = {"temp_c": temp, "tag": tag, "flag": flag, "b_body_t": b, "count": count,
+              "not_a_field": 7}  # any order; a key that names no field is left out
+    assert LAYOUT.pack_mapping(values) == expected
+    assert LAYOUT.pack(**values) == expected
+    assert LAYOUT.unpack_tuple(expected) == (count, b, flag, tag, temp)
+    flat = Layout([Field("count", "I"), Field("flag", "?"), Field("temp_c", "h")])
+    raw = struct.pack(">I?h", count, flag, temp)
+    assert flat.pack_mapping({"count": count, "flag": flag, "temp_c": temp}) == raw
+    assert flat.unpack_tuple(raw) == (count, flag, temp)
+    assert flat.unpack(raw) == {"count": count, "flag": flag, "temp_c": temp}
+
+
+def test_a_mapping_without_a_field_is_refused_by_that_fields_name():
+    with pytest.raises(KeyError, match="temp_c"):
+        LAYOUT.pack_mapping({"count": 1, "b_body_t": (0.0, 0.0, 0.0), "flag": True,
+                             "tag": b"abcd"})
+    with pytest.raises(KeyError, match="flag"):
+        Layout([Field("count", "I"), Field("flag", "?")]).pack_mapping({"count": 1})
+
+
 def test_layout_is_big_endian_like_ccsds():
     assert Layout([Field("x", "H")]).pack(x=0x1234) == b"\x12\x34"
 
@@ -59,9 +89,12 @@ def test_layout_is_big_endian_like_ccsds():
 def test_unpack_of_wrong_length_raises_size_error(data):
     if len(data) == LAYOUT.size:
         LAYOUT.unpack(data)
+        LAYOUT.unpack_tuple(data)
     else:
         with pytest.raises(MessageSizeError):
             LAYOUT.unpack(data)
+        with pytest.raises(MessageSizeError):
+            LAYOUT.unpack_tuple(data)
 
 
 def test_field_check_reports_ranges_and_types():

@@ -328,14 +328,15 @@ class FdirApp(App):
 
     def _watch_heartbeats(self, t_s: float) -> None:
         for _, payload in self.heartbeats.drain():
-            hb = APP_HEARTBEAT.unpack(payload)
-            apid = hb["apid"]
+            # In APP_HEARTBEAT's field order, without a dict: every app's
+            # heartbeat comes through here each second.
+            apid, state, cycles, _ = APP_HEARTBEAT.unpack_tuple(payload)
             if apid not in self.apids:
                 continue
-            cycles, since_s, _ = self._hb[apid]
-            if hb["cycles"] != cycles:
+            last_cycles, since_s, _ = self._hb[apid]
+            if cycles != last_cycles:
                 since_s = t_s
-            self._hb[apid] = (hb["cycles"], since_s, hb["state"])
+            self._hb[apid] = (cycles, since_s, state)
         for apid, name in self.apids.items():
             _, since_s, state = self._hb[apid]
             lost = state == AppState.FAILED or t_s - since_s > self.hb_timeout_s
