@@ -101,11 +101,14 @@ def encode_seconds(seconds: float, coarse_octets: int = 4, fine_octets: int = 2,
     packet)."""
     ticks = _ticks(seconds, fine_octets)
     _check_octets(coarse_octets, fine_octets)
-    if ticks >> (8 * (coarse_octets + fine_octets)):
+    t_bits = 8 * (coarse_octets + fine_octets)
+    if ticks >> t_bits:
         raise PacketError(Reason.FIELD_RANGE, "CUC coarse time")
     _check_epoch(epoch_code)
-    return bytes((_p_field(coarse_octets, fine_octets, epoch_code),)) + \
-        ticks.to_bytes(coarse_octets + fine_octets, "big")
+    # the P-field is the octet above the T-field: one integer to octets, not two
+    # joined (the downlink stamps every packet)
+    return (_p_field(coarse_octets, fine_octets, epoch_code) << t_bits | ticks).to_bytes(
+        coarse_octets + fine_octets + 1, "big")
 
 
 def _check_octets(coarse_octets: int, fine_octets: int) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from fsw.protocol.crc import crc16
+from fsw.protocol.crc import CRC16_INIT, CRC16_TABLE, crc16, crc16_table_driven
 from fsw.protocol.cuc import CucTime
 from fsw.protocol.errors import PacketError, Reason
 
@@ -34,6 +34,11 @@ ACK_ALL = 0b1111
 _PH = struct.Struct(">HHH")
 _TC_SH = struct.Struct(">BBBH")
 _TM_SH = struct.Struct(">BBBHH")
+# A TM packet's primary header, secondary header and 7-octet time field at
+# once, and its packet error control (compiled, each pack, call and
+# concatenation costs more than the octets it makes).
+_TM_HEAD = struct.Struct(">HHHBBBHH7s")
+_PEC = struct.Struct(">H")
 
 
 def _check_packet(raw: bytes, packet_type: int, min_data: int) -> tuple[int, int]:
@@ -194,8 +199,8 @@ def _check_tm(apid: int, service: int, subtype: int, seq_count: int, msg_counter
 
 def _encode_tm(apid: int, service: int, subtype: int, source_data: bytes, seq_count: int,
                msg_counter: int, dest_id: int, time_field: bytes, time_ref_status: int) -> bytes:
-    body = _PH.pack(0x0800 | apid, 0xC000 | seq_count,
-                    TM_SEC_HDR_LEN + len(source_data) + PEC_LEN - 1) + \
-        _TM_SH.pack(PUS_VERSION << 4 | time_ref_status, service, subtype, msg_counter,
-                    dest_id) + time_field + source_data
-    return body + crc16(body).to_bytes(2, "big")
+    body = _TM_HEAD.pack(0x0800 | apid, 0xC000 | seq_count,
+                         TM_SEC_HDR_LEN + len(source_data) + PEC_LEN - 1,
+                         PUS_VERSION << 4 | time_ref_status, service, subtype, msg_counter,
+                         dest_id, time_field) + source_data
+    return body + _PEC.pack(crc16_table_driven(body, CRC16_INIT, CRC16_TABLE))

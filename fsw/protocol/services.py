@@ -180,12 +180,18 @@ class HkReport:
     values: bytes
 
     def encode(self) -> bytes:
-        return _U16.pack(self.sid) + self.values
+        return encode_hk_report(self.sid, self.values)
 
     @classmethod
     def decode(cls, data: bytes) -> HkReport:
         r = _Reader(data)
         return cls(r.u16(), r.rest())
+
+
+def encode_hk_report(sid: int, values: bytes) -> bytes:
+    """The octets of ``HkReport(sid, values).encode()``, without making the report
+    (the downlink sends one for every housekeeping packet)."""
+    return _U16.pack(sid) + values
 
 
 # --- ST5 events -----------------------------------------------------------------

@@ -17,7 +17,7 @@ import struct
 from collections import deque
 from dataclasses import dataclass
 
-from fsw.protocol.crc import crc16
+from fsw.protocol.crc import CRC16_INIT, CRC16_TABLE, crc16, crc16_table_driven
 from fsw.protocol.errors import FrameError, PacketError, Reason
 from fsw.protocol.spp import IDLE_APID, MAX_PACKET_LEN, PRIMARY_HEADER_LEN, idle_packet
 
@@ -30,6 +30,7 @@ IDLE_VCID = 7
 MAX_FRAME_LEN = 2048
 
 _HDR = struct.Struct(">HBBH")
+_FECF = struct.Struct(">H")
 
 
 # --- CLCW ----------------------------------------------------------------------
@@ -76,6 +77,10 @@ class Clcw:
                    status=(word >> 26) & 7, cop_in_effect=(word >> 24) & 3)
 
 
+# The OCF of a frame built before any CLCW is set: VC 0, nothing to report.
+_FIRST_OCF = Clcw(vcid=0).encode()
+
+
 # --- frame codec ---------------------------------------------------------------
 
 @dataclass(slots=True)
@@ -94,23 +99,9 @@ class TmFrame:
     segment_length_id: int = 3
 
     def encode(self, fecf: bool = True) -> bytes:
-        if not 0 <= self.scid <= 0x3FF or not 0 <= self.vcid <= 7:
-            raise FrameError(Reason.FIELD_RANGE, "SCID or VCID")
-        if not 0 <= self.mc_count <= 255 or not 0 <= self.vc_count <= 255:
-            raise FrameError(Reason.FIELD_RANGE, "frame count")
-        if not 0 <= self.fhp <= 0x7FF:
-            raise FrameError(Reason.FIELD_RANGE, "first header pointer")
-        if self.ocf is not None and len(self.ocf) != OCF_LEN:
-            raise FrameError(Reason.FIELD_RANGE, "OCF is 4 octets")
-        out = _HDR.pack(
-            (self.scid << 4) | (self.vcid << 1) | (self.ocf is not None),
-            self.mc_count, self.vc_count,
-            (self.sync_flag << 14) | (self.packet_order << 13)
-            | (self.segment_length_id << 11) | self.fhp,
-        ) + self.data + (self.ocf or b"")
-        if fecf:
-            out += crc16(out).to_bytes(2, "big")
-        return out
+        return _encode_frame(self.scid, self.vcid, self.mc_count, self.vc_count, self.fhp,
+                             self.data, self.ocf, fecf, self.sync_flag, self.packet_order,
+                             self.segment_length_id)
 
     @classmethod
     def decode(cls, frame: bytes | bytearray | memoryview, *, frame_len: int,
@@ -152,6 +143,31 @@ class TmFrame:
         return f
 
 
+def _encode_frame(scid: int, vcid: int, mc_count: int, vc_count: int, fhp: int, data: bytes,
+                  ocf: bytes | None, fecf: bool, sync_flag: bool = False,
+                  packet_order: bool = False, segment_length_id: int = 3) -> bytes:
+    """The octets of a `TmFrame` with these fields; the master channel builds its
+    frames here without the object (compiled, making one costs more than the
+    frame's 256 octets and its FECF)."""
+    if not 0 <= scid <= 0x3FF or not 0 <= vcid <= 7:
+        raise FrameError(Reason.FIELD_RANGE, "SCID or VCID")
+    if not 0 <= mc_count <= 255 or not 0 <= vc_count <= 255:
+        raise FrameError(Reason.FIELD_RANGE, "frame count")
+    if not 0 <= fhp <= 0x7FF:
+        raise FrameError(Reason.FIELD_RANGE, "first header pointer")
+    if ocf is not None and len(ocf) != OCF_LEN:
+        raise FrameError(Reason.FIELD_RANGE, "OCF is 4 octets")
+    out = _HDR.pack(
+        (scid << 4) | (vcid << 1) | (ocf is not None), mc_count, vc_count,
+        (sync_flag << 14) | (packet_order << 13) | (segment_length_id << 11) | fhp,
+    ) + data
+    if ocf is not None:
+        out += ocf
+    if fecf:
+        out += _FECF.pack(crc16_table_driven(out, CRC16_INIT, CRC16_TABLE))
+    return out
+
+
 def with_ocf(frame: bytes, ocf: bytes, *, fecf: bool = True) -> bytes:
     """`frame` (an encoded TM frame carrying an OCF) with its OCF replaced by
     `ocf` and its FECF recomputed.
@@ -168,7 +184,7 @@ def with_ocf(frame: bytes, ocf: bytes, *, fecf: bool = True) -> bytes:
         raise FrameError(Reason.FIELD_RANGE, "frame has no OCF")
     out = frame[:end - OCF_LEN] + ocf
     if fecf:
-        out += crc16(out).to_bytes(2, "big")
+        out += _FECF.pack(crc16_table_driven(out, CRC16_INIT, CRC16_TABLE))
     return out
 
 
@@ -232,15 +248,20 @@ class TmVirtualChannel:
 
     def _cut(self) -> None:
         L = self.field_len
-        while len(self._buf) >= L:
+        buf = self._buf
+        starts = self._starts
+        while len(buf) >= L:
             fhp = FHP_NO_PACKET_START
-            while self._starts and self._starts[0] < L:
-                s = self._starts.popleft()
+            while starts and starts[0] < L:
+                s = starts.popleft()
                 if fhp == FHP_NO_PACKET_START:
                     fhp = s
-            self._ready.append((fhp, bytes(self._buf[:L])))
-            del self._buf[:L]
-            self._starts = deque(s - L for s in self._starts)
+            self._ready.append((fhp, bytes(buf[:L])))
+            del buf[:L]
+            # the starts left are in the next frames: shift them in place (a new
+            # deque from a generator cost more than the frame)
+            for i in range(len(starts)):
+                starts[i] -= L
 
 
 class TmMasterChannel:
@@ -294,8 +315,9 @@ class TmMasterChannel:
         self.mc_count = (mc + 1) & 0xFF
         ocf = None
         if self.use_ocf:
-            ocf = (self.clcw or Clcw(vcid=0)).encode()
-        return TmFrame(self.scid, vcid, mc, vc_count, fhp, data, ocf).encode(self.use_fecf)
+            clcw = self.clcw
+            ocf = _FIRST_OCF if clcw is None else clcw.encode()
+        return _encode_frame(self.scid, vcid, mc, vc_count, fhp, data, ocf, self.use_fecf)
 
 
 # --- receiving side: frames into packets --------------------------------------

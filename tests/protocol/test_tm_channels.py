@@ -176,6 +176,34 @@ def test_frame_counters_wrap_at_256_per_vc_and_per_master_channel():
                                                                       (7, 0x7FE, 1, 2)]
 
 
+def test_a_master_channels_frames_octet_by_octet():
+    # What the downlink sends: 132.0-B-3 4.1.2.7, a data field of packets is
+    # "no secondary header, sync flag 0, packet order 0, segment length id 11"
+    # (status 0x1800 | first header pointer); the OCF of the first frames is
+    # the empty report 0x01000000, then the CLCW set; idle frames: VC 7,
+    # pointer 0x7FE.
+    mc = TmMasterChannel(0x2AB, 32, vcids=(0, 3))
+    field = mc.field_len
+    assert field == 32 - 6 - 4 - 2
+    mc.add_packet(3, pkt(9, field - 6))
+    mc.add_packet(0, pkt(4, 3))
+    mc.vcs[0].flush()
+    empty = bytes.fromhex("01000000")
+    assert mc.frame() == frame_octets(0x2AB, 0, 0, 0, 0x1800, mc_data(pkt(4, 3), field), empty)
+    assert mc.frame() == frame_octets(0x2AB, 3, 1, 0, 0x1800, pkt(9, field - 6), empty)
+    mc.clcw = Clcw(1, 9)
+    idle = mc.frame()  # its data is mission-defined (4.1.4.2): the header and OCF here
+    expected = frame_octets(0x2AB, 7, 2, 0, 0x1800 | 0x7FE, idle[6:-6], Clcw(1, 9).encode())
+    assert idle == expected and len(idle) == 32
+
+
+def mc_data(packet: bytes, field: int) -> bytes:
+    """`packet`, then the idle packet (APID 0x7FF, 133.0-B-2 4.1.3.3.4.4) that fills
+    the data field: sequence flags 11, count 0, its length, then 0x55 octets."""
+    n = field - len(packet)
+    return packet + bytes.fromhex("07ffc000") + (n - 7).to_bytes(2, "big") + b"\x55" * (n - 6)
+
+
 def test_the_ocf_carries_the_current_clcw_or_an_empty_report():
     mc = TmMasterChannel(1, 32)
     assert TmFrame.decode(mc.frame(), frame_len=32).ocf == Clcw(vcid=0).encode()

@@ -300,31 +300,42 @@ class CommsApp(App):
         burst = self.intake.take()
         if burst:
             self.process_frames(burst)
-        for _mid, payload in self.released_in.drain():
-            self._guarded(lambda p=payload: self._released(p))  # type: ignore[misc]
-        for _mid, payload in self.summaries_in.drain():  # before their TC completes
-            self._guarded(lambda p=payload: self._schedule_summary(p))  # type: ignore[misc]
-        for _mid, payload in self.params_in.drain():  # before their TC completes
-            self._guarded(lambda p=payload: self._parameter_report(  # type: ignore[misc]
-                PARAMETER_REPORT_MSG.unpack(p)))
-        for _mid, payload in self.results.drain():
-            self._guarded(lambda p=payload: self._command_result(  # type: ignore[misc]
-                COMMAND_RESULT_MSG.unpack(p)))
-        for _mid, payload in self.events_in.drain():
-            v = EVENT_MSG.unpack(payload)
-            if self.services.event_enabled(v["apid"], v["event_id"]) and \
-                    self.ctx.wiring.forwards_event(v["apid"], v["severity"], self.app_names):
-                self.downlink.send(v["apid"], sv.ST_EVENTS, v["severity"], sv.EventReport(
-                    v["severity"], v["event_id"], v["text"].rstrip(b"\0")).encode())
-        for msg_id, payload in self.hk_in.drain():
-            sid = msg_id & 0x7FF
-            if self.services.hk_wanted(sid):
-                self.downlink.send(sid, sv.ST_HOUSEKEEPING, sv.HK_REPORT,
-                                   sv.HkReport(sid, payload).encode())
-        for owner, n in sorted(self.downlink.withheld.items()):
-            self.event(EV_TM_WITHHELD, count=n, owner=owner)
-            self.tm_withheld += n
-        self.downlink.withheld.clear()
+        # Most cycles most pipes are empty: asking costs less than draining nothing.
+        if self.released_in:
+            for _mid, payload in self.released_in.drain():
+                self._guarded(lambda p=payload: self._released(p))  # type: ignore[misc]
+        if self.summaries_in:
+            for _mid, payload in self.summaries_in.drain():  # before their TC completes
+                self._guarded(lambda p=payload: self._schedule_summary(p))  # type: ignore[misc]
+        if self.params_in:
+            for _mid, payload in self.params_in.drain():  # before their TC completes
+                self._guarded(lambda p=payload: self._parameter_report(  # type: ignore[misc]
+                    PARAMETER_REPORT_MSG.unpack(p)))
+        if self.results:
+            for _mid, payload in self.results.drain():
+                self._guarded(lambda p=payload: self._command_result(  # type: ignore[misc]
+                    COMMAND_RESULT_MSG.unpack(p)))
+        if self.events_in:
+            for _mid, payload in self.events_in.drain():
+                v = EVENT_MSG.unpack(payload)
+                if self.services.event_enabled(v["apid"], v["event_id"]) and \
+                        self.ctx.wiring.forwards_event(v["apid"], v["severity"], self.app_names):
+                    self.downlink.send(v["apid"], sv.ST_EVENTS, v["severity"], sv.EventReport(
+                        v["severity"], v["event_id"], v["text"].rstrip(b"\0")).encode())
+        if self.hk_in:
+            downlink = self.downlink
+            services = self.services
+            for msg_id, payload in self.hk_in.drain():
+                sid = msg_id & 0x7FF
+                if services.hk_wanted(sid):
+                    downlink.send(sid, sv.ST_HOUSEKEEPING, sv.HK_REPORT,
+                                  sv.encode_hk_report(sid, payload))
+        withheld = self.downlink.withheld
+        if withheld:
+            for owner, n in sorted(withheld.items()):
+                self.event(EV_TM_WITHHELD, count=n, owner=owner)
+                self.tm_withheld += n
+            withheld.clear()
         self._packetise()
 
     def housekeeping_values(self) -> Mapping[str, Any]:

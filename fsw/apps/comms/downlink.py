@@ -62,6 +62,8 @@ class Downlink:
         self._clcw_turn = 0
         self._spent: Counter[int] = Counter()
         self._payer: SecurityAssociation | None = None
+        self._time_s = -1.0  # the time of `_time_field`, s (none yet)
+        self._time_field = b""
         self.queue = queue
         self.priority = priority or (lambda apid, service, subtype: 0)
         self._held: list[tuple[int, bytes]] = []
@@ -85,9 +87,15 @@ class Downlink:
         """Queue one TM packet; False if the paying key holder's budget withheld it."""
         key = (apid, service)
         payer = self._payer
+        msg_counters = self.msg_counters
+        count = msg_counters[key]
+        seconds = max(self.now(), 0)
+        if seconds != self._time_s:  # a cycle's packets share their time field
+            self._time_field = encode_seconds(seconds)
+            self._time_s = seconds
         raw = encode_tm(apid, service, subtype, data, seq_count=self.seq.peek(apid),
-                        msg_counter=self.msg_counters[key] & 0xFFFF, dest_id=dest,
-                        time_field=encode_seconds(max(self.now(), 0)))
+                        msg_counter=count & 0xFFFF, dest_id=dest,
+                        time_field=self._time_field)
         if payer is not None:
             spent = self._spent[payer.spi] + len(raw)
             if spent > payer.rights.quotas.tm_bytes_per_cycle:
@@ -95,7 +103,7 @@ class Downlink:
                 return False
             self._spent[payer.spi] = spent
         self.seq.next(apid)
-        self.msg_counters[key] += 1
+        msg_counters[key] = count + 1
         if self.queue is not None:
             self._held.append((self.priority(apid, service, subtype), raw))
         else:
