@@ -82,10 +82,10 @@ def _iptr(array: np.ndarray):
     return ffi.cast("int *", ffi.from_buffer(array))
 
 
-_rv = lib.tsr_sgp4_rv
-_jd_rv = lib.tsr_sgp4_jd_rv
+_SGP4_RV = lib.tsr_sgp4_rv
+_SGP4_JD_RV = lib.tsr_sgp4_jd_rv
 _from_buffer = ffi.from_buffer
-_unpack3 = struct.Struct("3d").unpack_from
+_UNPACK_STATE = struct.Struct("6d").unpack_from  # position then velocity
 
 Vec3 = tuple[float, float, float]
 
@@ -180,7 +180,7 @@ class Satellite:
         Raises PropagationError for any nonzero error code (decay included).
         """
         out = np.empty(6)
-        code = _rv(self._rec, minutes_since_epoch, _from_buffer("double[]", out))
+        code = _SGP4_RV(self._rec, minutes_since_epoch, _from_buffer("double[]", out))
         if code:
             raise PropagationError(code, float(minutes_since_epoch))
         return out[:3], out[3:]
@@ -196,16 +196,17 @@ class Satellite:
         must not be propagated by several threads at once: give each thread
         its own, or use `propagate_array(..., threads=n)`.
         """
-        code = _jd_rv(self._rec, jd, fr, self._rv)
-        out = self._rv_bytes
-        return code, _unpack3(out), _unpack3(out, 24)
+        code = _SGP4_JD_RV(self._rec, jd, fr, self._rv)
+        # One unpack, two tuples built natively: two unpacks cost twice the call.
+        x, y, z, vx, vy, vz = _UNPACK_STATE(self._rv_bytes)
+        return code, (x, y, z), (vx, vy, vz)
 
     def sgp4_tsince(self, minutes_since_epoch: float) -> tuple[int, Vec3, Vec3]:
         """`sgp4` at minutes since the element set's epoch (python-sgp4's
         `sgp4_tsince`); the same threading rule applies."""
-        code = _rv(self._rec, minutes_since_epoch, self._rv)
-        out = self._rv_bytes
-        return code, _unpack3(out), _unpack3(out, 24)
+        code = _SGP4_RV(self._rec, minutes_since_epoch, self._rv)
+        x, y, z, vx, vy, vz = _UNPACK_STATE(self._rv_bytes)
+        return code, (x, y, z), (vx, vy, vz)
 
     def propagate_array(self, minutes: np.ndarray, threads: int = 1
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

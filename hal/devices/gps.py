@@ -21,8 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import deque
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import FrozenInstanceError
+from typing import ClassVar, Final
 
 import numpy as np
 
@@ -35,9 +35,6 @@ __all__ = ["GGA", "RMC", "GpsFix", "GpsReceiver", "NmeaLineReader", "nmea_checks
 
 MAX_SENTENCE: Final = 82
 KNOT_M_S: Final = 1852.0 / 3600.0
-_HEX: Final = b"0123456789ABCDEFabcdef"
-# Printable ASCII less the delimiters `$`, `*` and the reserved `!`.
-_BODY_BYTES: Final = bytes(c for c in range(0x20, 0x7F) if c not in b"$*!")
 
 
 def nmea_checksum(body: bytes) -> int:
@@ -50,18 +47,118 @@ def nmea_checksum(body: bytes) -> int:
     return checksum
 
 
+def _body_checksum(body: bytes) -> int:
+    """`nmea_checksum(body)`, or -1 if the body holds a byte NMEA does not
+    allow there: only printable ASCII less the delimiters `$`, `*` and the
+    reserved `!`. One native loop does both when compiled."""
+    checksum = 0
+    for i in range(len(body)):
+        c = body[i]
+        if c < 0x20 or c > 0x7E or c == 0x24 or c == 0x2A or c == 0x21:
+            return -1
+        checksum ^= c
+    return checksum
+
+
+def _upper_letters(field: bytes) -> bool:
+    """Every byte an ASCII capital (for a non-empty field, what isalpha()
+    and isupper() together say), in a native loop."""
+    for i in range(len(field)):
+        if not 0x41 <= field[i] <= 0x5A:
+            return False
+    return True
+
+
+def _hex_value(c: int) -> int:
+    """The value of one ASCII hex digit (either case), or -1 if it is not one."""
+    if 0x30 <= c <= 0x39:
+        return c - 0x30
+    if 0x41 <= c <= 0x46:
+        return c - 0x37
+    if 0x61 <= c <= 0x66:
+        return c - 0x57
+    return -1
+
+
+def _digits_end(field: bytes, i: int) -> int:
+    """Index of the first byte at or after `i` that is not an ASCII digit."""
+    n = len(field)
+    while i < n and 0x30 <= field[i] <= 0x39:
+        i += 1
+    return i
+
+
 def _is_decimal(field: bytes) -> bool:
-    """`[+-]?[0-9]+(\\.[0-9]+)?`, whole: an NMEA numeric field, checked with
-    bytes methods (a regular expression costs several times as much)."""
-    digits = field[1:] if field[:1] in (b"+", b"-") else field
-    whole, dot, fraction = digits.partition(b".")
-    return whole.isdigit() and (not dot or fraction.isdigit())
+    """`[+-]?[0-9]+(\\.[0-9]+)?`, whole: an NMEA numeric field, scanned byte by
+    byte (compiled, a native loop; a regular expression or bytes methods
+    cost a generic call each)."""
+    n = len(field)
+    start = 1 if n and (field[0] == 0x2B or field[0] == 0x2D) else 0
+    i = _digits_end(field, start)
+    if i == start:
+        return False
+    if i == n:
+        return True
+    if field[i] != 0x2E:
+        return False
+    return i + 1 < n and _digits_end(field, i + 1) == n
 
 
-@dataclass(frozen=True)
-class GGA:
+def _digits_value(field: bytes, start: int, stop: int) -> int:
+    """The number that the ASCII digits `field[start:stop]` (already checked
+    to be digits) spell: int() of them, without its generic call."""
+    value = 0
+    for i in range(start, stop):
+        value = value * 10 + field[i] - 0x30
+    return value
+
+
+class _Record:
+    """An immutable record, as a frozen dataclass behaves: fields set once by
+    the constructor, assigning or deleting one raises `FrozenInstanceError`,
+    equal when of the same class with equal fields, hashed and shown as the
+    tuple of its fields.
+
+    Written out rather than generated: compiled, a dataclass's generated
+    `__init__` is interpreted and sets each field through `object.__setattr__`
+    (about 14 k instructions a record); here it is a native constructor.
+    """
+
+    __match_args__: ClassVar[tuple[str, ...]] = ()
+
+    def _fields(self) -> tuple[object, ...]:
+        """The field values, in `__match_args__` order."""
+        raise NotImplementedError
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Record) and other.__class__ is self.__class__:
+            return self._fields() == other._fields()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}"
+                          for name, value in zip(self.__match_args__, self._fields(), strict=True))
+        return f"{type(self).__qualname__}({shown})"
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return type(self), self._fields()
+
+
+class GGA(_Record):
     """Fix data. Position fields are None when the receiver has no fix."""
 
+    __match_args__: ClassVar[tuple[str, ...]] = (
+        "talker", "time_s", "lat_deg", "lon_deg", "quality", "satellites", "hdop", "alt_m",
+        "geoid_sep_m")
     talker: str
     time_s: float | None        # seconds since 00:00 UTC
     lat_deg: float | None
@@ -72,11 +169,31 @@ class GGA:
     alt_m: float | None         # above mean sea level
     geoid_sep_m: float | None
 
+    def __init__(self, talker: str, time_s: float | None, lat_deg: float | None,
+                 lon_deg: float | None, quality: int, satellites: int | None,
+                 hdop: float | None, alt_m: float | None, geoid_sep_m: float | None) -> None:
+        # object.__setattr__ past the frozen __setattr__, as dataclasses do;
+        # compiled, each is a native store.
+        object.__setattr__(self, "talker", talker)
+        object.__setattr__(self, "time_s", time_s)
+        object.__setattr__(self, "lat_deg", lat_deg)
+        object.__setattr__(self, "lon_deg", lon_deg)
+        object.__setattr__(self, "quality", quality)
+        object.__setattr__(self, "satellites", satellites)
+        object.__setattr__(self, "hdop", hdop)
+        object.__setattr__(self, "alt_m", alt_m)
+        object.__setattr__(self, "geoid_sep_m", geoid_sep_m)
 
-@dataclass(frozen=True)
-class RMC:
+    def _fields(self) -> tuple[object, ...]:
+        return (self.talker, self.time_s, self.lat_deg, self.lon_deg, self.quality,
+                self.satellites, self.hdop, self.alt_m, self.geoid_sep_m)
+
+
+class RMC(_Record):
     """Recommended minimum data."""
 
+    __match_args__: ClassVar[tuple[str, ...]] = (
+        "talker", "time_s", "valid", "lat_deg", "lon_deg", "speed_m_s", "course_deg", "date")
     talker: str
     time_s: float | None
     valid: bool                 # status A (valid) or V (warning)
@@ -85,6 +202,22 @@ class RMC:
     speed_m_s: float | None
     course_deg: float | None
     date: dt.date | None
+
+    def __init__(self, talker: str, time_s: float | None, valid: bool, lat_deg: float | None,
+                 lon_deg: float | None, speed_m_s: float | None, course_deg: float | None,
+                 date: dt.date | None) -> None:
+        object.__setattr__(self, "talker", talker)
+        object.__setattr__(self, "time_s", time_s)
+        object.__setattr__(self, "valid", valid)
+        object.__setattr__(self, "lat_deg", lat_deg)
+        object.__setattr__(self, "lon_deg", lon_deg)
+        object.__setattr__(self, "speed_m_s", speed_m_s)
+        object.__setattr__(self, "course_deg", course_deg)
+        object.__setattr__(self, "date", date)
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.talker, self.time_s, self.valid, self.lat_deg, self.lon_deg,
+                self.speed_m_s, self.course_deg, self.date)
 
 
 def _err(reason: str) -> DataError:
@@ -102,9 +235,12 @@ def _num(field: bytes, name: str) -> float | None:
 def _uint(field: bytes, name: str, hi: int) -> int | None:
     if not field:
         return None
-    if not field.isdigit() or len(field) > 3 or int(field) > hi:
+    if not field.isdigit() or len(field) > 3:
         raise _err(f"{name} field {field!r} is not an integer 0..{hi}")
-    return int(field)
+    value = _digits_value(field, 0, len(field))
+    if value > hi:
+        raise _err(f"{name} field {field!r} is not an integer 0..{hi}")
+    return value
 
 
 def _time(field: bytes) -> float | None:
@@ -113,7 +249,8 @@ def _time(field: bytes) -> float | None:
     if len(field) < 6 or not field[:6].isdigit() or not (
             len(field) == 6 or (field[6:7] == b"." and field[7:].isdigit() and len(field) > 7)):
         raise _err(f"time field {field!r} is not hhmmss[.ss]")
-    h, m, s = int(field[0:2]), int(field[2:4]), float(field[4:])
+    h, m = _digits_value(field, 0, 2), _digits_value(field, 2, 4)
+    s = float(_digits_value(field, 4, 6)) if len(field) == 6 else float(field[4:])
     if h > 23 or m > 59 or s >= 61.0:  # 60.x allowed for a leap second
         raise _err(f"time {field.decode()} does not exist")
     return h * 3600 + m * 60 + s
@@ -128,7 +265,7 @@ def _angle(value: bytes, hemi: bytes, deg_digits: int, limit: float, pos: bytes,
     if len(value) < deg_digits + 2 or not value[:deg_digits].isdigit() or not _is_decimal(
             value[deg_digits:]) or value[deg_digits:deg_digits + 1] in (b"+", b"-"):
         raise _err(f"{name} {value!r} is not {'d' * deg_digits}mm.mmmm")
-    deg = int(value[:deg_digits])
+    deg = _digits_value(value, 0, deg_digits)
     minutes = float(value[deg_digits:])
     if minutes >= 60.0:
         raise _err(f"{name} minutes {minutes} out of range")
@@ -143,7 +280,7 @@ def _date(field: bytes) -> dt.date | None:
         return None
     if len(field) != 6 or not field.isdigit():
         raise _err(f"date field {field!r} is not ddmmyy")
-    d, m, y = int(field[0:2]), int(field[2:4]), int(field[4:6])
+    d, m, y = _digits_value(field, 0, 2), _digits_value(field, 2, 4), _digits_value(field, 4, 6)
     # NMEA carries two year digits: pivot at 80 (80-99 -> 19yy, else 20yy).
     try:
         return dt.date((1900 if y >= 80 else 2000) + y, m, d)
@@ -168,18 +305,18 @@ def parse_nmea(sentence: bytes) -> GGA | RMC:
     if star < 0 or len(s) - star != 3:
         raise _err("sentence lacks the *HH checksum")
     body = s[1:star]
-    hh = s[star + 1:]
-    # bytes.translate deletes the allowed bytes: whatever is left is not allowed.
-    if hh.translate(None, _HEX):
-        raise _err(f"checksum {hh!r} is not hex")
-    if body.translate(None, _BODY_BYTES):
+    high, low = _hex_value(s[star + 1]), _hex_value(s[star + 2])
+    if high < 0 or low < 0:
+        raise _err(f"checksum {s[star + 1:]!r} is not hex")
+    checksum = _body_checksum(body)
+    if checksum < 0:
         raise _err("sentence body holds characters NMEA does not allow")
-    if nmea_checksum(body) != int(hh, 16):
-        raise ChecksumError(f"checksum {hh.decode()} does not match "
-                            f"{nmea_checksum(body):02X}", device="NMEA 0183")
+    if checksum != high * 16 + low:
+        raise ChecksumError(f"checksum {s[star + 1:].decode()} does not match "
+                            f"{checksum:02X}", device="NMEA 0183")
     fields = body.split(b",")
     addr = fields[0]
-    if len(addr) != 5 or not addr.isalpha() or not addr.isupper():
+    if len(addr) != 5 or not _upper_letters(addr):
         raise _err(f"address field {addr!r} is not talker + type")
     talker, kind = addr[:2].decode(), addr[2:]
     if kind == b"GGA":
@@ -282,10 +419,12 @@ class NmeaLineReader:
         return lines
 
 
-@dataclass(frozen=True)
-class GpsFix:
+class GpsFix(_Record):
     """Latest fix from a GGA and RMC pair."""
 
+    __match_args__: ClassVar[tuple[str, ...]] = (
+        "utc", "valid", "lat_deg", "lon_deg", "alt_m", "geoid_sep_m", "speed_m_s", "course_deg",
+        "satellites", "hdop")
     utc: dt.datetime | None
     valid: bool
     lat_deg: float | None
@@ -296,6 +435,25 @@ class GpsFix:
     course_deg: float | None
     satellites: int | None
     hdop: float | None
+
+    def __init__(self, utc: dt.datetime | None, valid: bool, lat_deg: float | None,
+                 lon_deg: float | None, alt_m: float | None, geoid_sep_m: float | None,
+                 speed_m_s: float | None, course_deg: float | None, satellites: int | None,
+                 hdop: float | None) -> None:
+        object.__setattr__(self, "utc", utc)
+        object.__setattr__(self, "valid", valid)
+        object.__setattr__(self, "lat_deg", lat_deg)
+        object.__setattr__(self, "lon_deg", lon_deg)
+        object.__setattr__(self, "alt_m", alt_m)
+        object.__setattr__(self, "geoid_sep_m", geoid_sep_m)
+        object.__setattr__(self, "speed_m_s", speed_m_s)
+        object.__setattr__(self, "course_deg", course_deg)
+        object.__setattr__(self, "satellites", satellites)
+        object.__setattr__(self, "hdop", hdop)
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.utc, self.valid, self.lat_deg, self.lon_deg, self.alt_m, self.geoid_sep_m,
+                self.speed_m_s, self.course_deg, self.satellites, self.hdop)
 
     def position_ecef_m(self) -> np.ndarray | None:
         """WGS-84 ECEF position, metres, from latitude, longitude and
@@ -320,6 +478,10 @@ def geodetic_to_ecef_m(lat_deg: float, lon_deg: float, h_m: float) -> np.ndarray
                      (n * (1.0 - WGS84_E2) + h_m) * math.sin(lat)])
 
 
+# Beyond this latitude the height comes from z, not the distance from the axis.
+_NEAR_POLE_RAD: Final = math.radians(89.0)
+
+
 def ecef_to_geodetic(r_ecef_m) -> tuple[float, float, float]:
     """ECEF (m) to WGS-84 latitude, longitude (deg) and height (m), by
     Bowring's iteration (converges to mm in a few steps)."""
@@ -330,7 +492,7 @@ def ecef_to_geodetic(r_ecef_m) -> tuple[float, float, float]:
     h = 0.0
     for _ in range(6):
         n = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * math.sin(lat) ** 2)
-        h = p / math.cos(lat) - n if abs(lat) < math.radians(89.0) else \
+        h = p / math.cos(lat) - n if abs(lat) < _NEAR_POLE_RAD else \
             z / math.sin(lat) - n * (1.0 - WGS84_E2)
         lat = math.atan2(z, p * (1.0 - WGS84_E2 * n / (n + h)))
     return math.degrees(lat), math.degrees(lon), h
@@ -357,6 +519,9 @@ class GpsReceiver:
         self._gga: GGA | None = None
         self._rmc: RMC | None = None
         self.fix: GpsFix | None = None
+        # 00:00 UTC of the date the last RMC carried: worked out once a day.
+        self._midnight_date: dt.date | None = None
+        self._midnight = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
     def poll(self) -> GpsFix | None:
         """Process waiting bytes; returns the fix if it changed, else None."""
@@ -393,8 +558,10 @@ class GpsReceiver:
         g, r = self._gga, self._rmc
         utc = None
         if r is not None and r.date is not None and r.time_s is not None:
-            utc = dt.datetime.combine(r.date, dt.time(0), tzinfo=dt.timezone.utc) + \
-                dt.timedelta(seconds=r.time_s)
+            if r.date != self._midnight_date:
+                self._midnight = dt.datetime.combine(r.date, dt.time(0), tzinfo=dt.timezone.utc)
+                self._midnight_date = r.date
+            utc = self._midnight + dt.timedelta(seconds=r.time_s)
         valid = bool(r is not None and r.valid and g is not None and g.quality > 0
                      and g.time_s == r.time_s)
         return GpsFix(

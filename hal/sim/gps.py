@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Final
 
 from hal.devices.gps import KNOT_M_S, ecef_to_geodetic, nmea_checksum
 from hal.sim.uart import StreamTarget
@@ -15,10 +16,55 @@ from hal.sim.uart import StreamTarget
 __all__ = ["GpsEmulator", "nmea_sentence"]
 
 
+# Zero-padded decimal and hex text by table: compiled, an f-string's format
+# spec is a generic call that parses the spec each time. (Typed as tuples of
+# any length: mypyc does not initialise a Final fixed-length tuple of numbers.)
+_TWO_DIGITS: Final[tuple[str, ...]] = tuple(f"{i:02d}" for i in range(100))
+_HEX_BYTE: Final[tuple[bytes, ...]] = tuple(f"{i:02X}".encode() for i in range(256))
+_ZEROS: Final[tuple[str, ...]] = ("", "0", "00", "000", "0000", "00000", "000000")
+_FIXED_SPEC: Final[tuple[str, ...]] = ("", ".1f", ".2f", ".3f", ".4f")
+_SCALE: Final[tuple[float, ...]] = (1.0, 10.0, 100.0, 1000.0, 10000.0)
+_UNITS: Final[tuple[int, ...]] = (1, 10, 100, 1000, 10000)
+
+
 def nmea_sentence(body: str) -> bytes:
     """`$body*HH\\r\\n` with the checksum filled in."""
     raw = body.encode("ascii")
-    return b"$" + raw + b"*" + f"{nmea_checksum(raw):02X}".encode() + b"\r\n"
+    return b"$" + raw + b"*" + _HEX_BYTE[nmea_checksum(raw)] + b"\r\n"
+
+
+def _zero_padded(n: int, width: int) -> str:
+    """`f"{n:0{width}d}"`, for widths up to 6."""
+    if n < 0 or width > 6:
+        return f"{n:0{width}d}"
+    if width == 2 and n < 100:
+        return _TWO_DIGITS[n]
+    text = str(n)
+    short = width - len(text)
+    return _ZEROS[short] + text if short > 0 else text
+
+
+def _fixed(x: float, decimals: int) -> str:
+    """`format(x, f".{decimals}f")` (1 to 4 decimals): the same text, by integer arithmetic.
+
+    The formatter rounds the float's exact value half to even. Below 1e6 the
+    scaled product is off that value by under 1e-6 of a unit, so it rounds the
+    same way unless it lies within 1e-4 of a half unit; those, zeros (for
+    their sign), large values, infinities and NaN go to the formatter.
+    """
+    magnitude = abs(x)
+    if not 0.0 < magnitude < 1.0e6:
+        return format(x, _FIXED_SPEC[decimals])
+    scaled = magnitude * _SCALE[decimals]
+    units = int(scaled)
+    rest = scaled - units  # exact: the fraction of a float is a float
+    if 0.4999 < rest < 0.5001:
+        return format(x, _FIXED_SPEC[decimals])
+    if rest > 0.5:
+        units += 1
+    whole, part = units // _UNITS[decimals], units % _UNITS[decimals]
+    sign = "-" if x < 0.0 else ""
+    return f"{sign}{whole}.{_zero_padded(part, decimals)}"
 
 
 def _degrees_minutes(angle_deg: float, degree_digits: int, positive: str,
@@ -31,7 +77,10 @@ def _degrees_minutes(angle_deg: float, degree_digits: int, positive: str,
     # they cannot round up that far, and the rounding call is skipped.
     if m >= 59.9999 and round(m, 4) >= 60.0:
         d, m = d + 1, 0.0
-    return f"{d:0{degree_digits}d}{m:07.4f}", positive if angle_deg >= 0 else negative
+    minutes = _fixed(m, 4)  # m >= 0: "m.mmmm" or "mm.mmmm", padded to 7 below
+    if len(minutes) < 7:
+        minutes = _ZEROS[7 - len(minutes)] + minutes
+    return _zero_padded(d, degree_digits) + minutes, positive if angle_deg >= 0 else negative
 
 
 class GpsEmulator(StreamTarget):
@@ -67,6 +116,14 @@ class GpsEmulator(StreamTarget):
         self.satellites = 9
         self.hdop = 0.9
         self.sentences = 0
+        # What `_stamp` keeps between reports: the epoch it was worked out
+        # for, the epoch's second of the day, its hundredths, and the day
+        # (counted from the epoch's) whose ddmmyy text is kept.
+        self._stamp_epoch: dt.datetime | None = None
+        self._epoch_s_of_day = 0
+        self._centiseconds = "00"
+        self._date_day: int | None = None
+        self._date_text = ""
 
     def set_fix(self, lat_deg: float, lon_deg: float, alt_m: float, *, speed_m_s: float = 0.0,
                 course_deg: float = 0.0) -> None:
@@ -112,13 +169,37 @@ class GpsEmulator(StreamTarget):
             self._next_s += self.period_s
         super().advance(t_s)
 
+    def _stamp(self, t_s: float) -> tuple[str, str]:
+        """hhmmss.ss and ddmmyy at epoch + `t_s` (the same text as strftime's
+        %H%M%S and %d%m%y)."""
+        whole = int(t_s)
+        if whole != t_s:
+            utc = self.epoch_utc + dt.timedelta(seconds=t_s)
+            return (f"{utc.hour:02d}{utc.minute:02d}{utc.second:02d}"
+                    f".{utc.microsecond // 10000:02d}",
+                    f"{utc.day:02d}{utc.month:02d}{utc.year % 100:02d}")
+        # Whole seconds (every report at the usual rates): the time of day by
+        # integer arithmetic and the date once a day. Adding to a datetime is
+        # wall-clock arithmetic on its fields, whatever its time zone, so
+        # this is the datetime sum's text.
+        epoch = self.epoch_utc
+        if epoch is not self._stamp_epoch:
+            self._stamp_epoch = epoch
+            self._epoch_s_of_day = epoch.hour * 3600 + epoch.minute * 60 + epoch.second
+            self._centiseconds = _TWO_DIGITS[epoch.microsecond // 10000]
+            self._date_day = None
+        seconds = self._epoch_s_of_day + whole
+        day, s = seconds // 86400, seconds % 86400
+        if day != self._date_day:
+            date = epoch + dt.timedelta(days=day)
+            self._date_text = (_TWO_DIGITS[date.day] + _TWO_DIGITS[date.month]
+                               + _TWO_DIGITS[date.year % 100])
+            self._date_day = day
+        return (f"{_TWO_DIGITS[s // 3600]}{_TWO_DIGITS[s // 60 % 60]}{_TWO_DIGITS[s % 60]}"
+                f".{self._centiseconds}", self._date_text)
+
     def _report(self, t_s: float) -> None:
-        utc = self.epoch_utc + dt.timedelta(seconds=t_s)
-        # hhmmss.ss and ddmmyy by formatting the fields: the same text as
-        # strftime's %H%M%S and %d%m%y, without its per-call parsing of the format.
-        hms = (f"{utc.hour:02d}{utc.minute:02d}{utc.second:02d}"
-               f".{utc.microsecond // 10000:02d}")
-        date = f"{utc.day:02d}{utc.month:02d}{utc.year % 100:02d}"
+        hms, date = self._stamp(t_s)
         tk = self.talker
         if self.fix is None or t_s < self._no_fix_until_s:
             gga = f"{tk}GGA,{hms},,,,,0,00,99.99,,M,,M,,"
@@ -126,7 +207,13 @@ class GpsEmulator(StreamTarget):
         else:
             lat, lon, alt, speed, course = self.fix
             if self.noise_m:
-                dn, de, du = self.rng.normal(0.0, self.noise_m, 3)
+                # normal(0, noise, 3) is 0 + noise * standard normal, drawn
+                # alike; as plain floats the arithmetic below is compiled.
+                zn, ze, zu = self.rng.standard_normal(3).tolist()
+                noise = self.noise_m
+                dn = 0.0 + noise * float(zn)
+                de = 0.0 + noise * float(ze)
+                du = 0.0 + noise * float(zu)
                 lat += math.degrees(dn / 6378137.0)
                 lon += math.degrees(de / (6378137.0 * max(math.cos(math.radians(lat)), 1e-6)))
                 alt += du
@@ -136,10 +223,10 @@ class GpsEmulator(StreamTarget):
             lo, ew = _degrees_minutes(lon, 3, "E", "W")
             if self.lie:
                 la = "9512.0000"
-            gga = (f"{tk}GGA,{hms},{la},{ns},{lo},{ew},1,{self.satellites:02d},"
-                   f"{self.hdop:.1f},{alt:.1f},M,0.0,M,,")
-            rmc = (f"{tk}RMC,{hms},A,{la},{ns},{lo},{ew},{speed / KNOT_M_S:.2f},"
-                   f"{course:.2f},{date},,,A")
+            gga = (f"{tk}GGA,{hms},{la},{ns},{lo},{ew},1,{_zero_padded(self.satellites, 2)},"
+                   f"{_fixed(self.hdop, 1)},{_fixed(alt, 1)},M,0.0,M,,")
+            rmc = (f"{tk}RMC,{hms},A,{la},{ns},{lo},{ew},{_fixed(speed / KNOT_M_S, 2)},"
+                   f"{_fixed(course, 2)},{date},,,A")
         self.emit(nmea_sentence(gga))
         self.emit(nmea_sentence(rmc))
         self.sentences += 2
