@@ -211,8 +211,15 @@ _IN_LAYOUT = _ffi.consecutive_doubles(
 # Final: compiled, read from the module's statics every cycle rather than
 # looked up in its namespace. `step` packs the doubles in the order declared.
 _IN_DOUBLES: Final = _IN_LAYOUT[0]
-# tsr_adcs_outputs up to `status`: 35 doubles, wheel_torque_cmd_nm first.
-_N_OUT_DOUBLES: Final = 35
+# tsr_adcs_outputs up to `status`: consecutive doubles, wheel_torque_cmd_nm
+# first, checked against the compiled struct like the inputs.
+_OUT_LAYOUT = _ffi.consecutive_doubles(
+    "tsr_adcs_outputs", [("wheel_torque_cmd_nm", 4), ("mtq_dipole_am2", 3), ("q_body_eci", 4),
+                         ("w_body_rad_s", 3), ("gyro_bias_rad_s", 3), ("att_sigma_rad", 3),
+                         ("q_target_eci", 4), ("pointing_error_rad", 1), ("sun_eci", 3),
+                         ("b_eci_t", 3), ("shadow_fraction", 1),
+                         ("wheel_momentum_body_nms", 3)])
+_N_OUT_DOUBLES: Final = _OUT_LAYOUT[0].size // 8
 _STATUS: Final[dict[int, Status]] = {}  # IntFlag construction costs a microsecond: one per code
 
 
@@ -236,17 +243,22 @@ def _all_floats(values: tuple) -> bool:
     return True
 
 
-# The output doubles' fields (tsr_adcs_outputs), as slices made once: compiled,
-# a slice written in place is built anew on every call.
-_DIPOLE: Final = slice(4, 7)
-_Q_BODY: Final = slice(7, 11)
-_W_BODY: Final = slice(11, 14)
-_BIAS: Final = slice(14, 17)
-_SIGMA: Final = slice(17, 20)
-_Q_TARGET: Final = slice(20, 24)
-_SUN_ECI: Final = slice(25, 28)
-_B_ECI: Final = slice(28, 31)
-_MOMENTUM: Final = slice(32, 35)
+def _out_slice(name: str, count: int) -> slice:
+    at = _OUT_LAYOUT[1][name]
+    return slice(at, at + count)
+
+
+# The output doubles' fields, as slices made once: compiled, a slice written
+# in place is built anew on every call.
+_DIPOLE: Final = _out_slice("mtq_dipole_am2", 3)
+_Q_BODY: Final = _out_slice("q_body_eci", 4)
+_W_BODY: Final = _out_slice("w_body_rad_s", 3)
+_BIAS: Final = _out_slice("gyro_bias_rad_s", 3)
+_SIGMA: Final = _out_slice("att_sigma_rad", 3)
+_Q_TARGET: Final = _out_slice("q_target_eci", 4)
+_SUN_ECI: Final = _out_slice("sun_eci", 3)
+_B_ECI: Final = _out_slice("b_eci_t", 3)
+_MOMENTUM: Final = _out_slice("wheel_momentum_body_nms", 3)
 
 
 class AdcsCycle:
@@ -261,10 +273,9 @@ class AdcsCycle:
         self._out = ffi.new("tsr_adcs_outputs *")
         lib.tsr_adcs_init(self._s, int(mode))
         self._mode = Mode(mode)
-        # The input doubles are consecutive in the C struct (tsr_adcs_inputs, up to
-        # decimal_year): this list keeps them, and one struct call writes them all
-        # per cycle. A sensor that gives nothing leaves its last values there, as
-        # the C cycle may still read them (flagged invalid).
+        # Each sensor's last values, which `step` packs into the C inputs with the
+        # rest: a sensor that gives nothing leaves its last values there, as the
+        # C cycle may still read them (flagged invalid).
         self._gyro: Sequence[float] = (0.0, 0.0, 0.0)
         self._mag: Sequence[float] = (0.0, 0.0, 0.0)
         self._sun: Sequence[float] = (0.0, 0.0, 0.0)
@@ -338,8 +349,6 @@ class AdcsCycle:
             raise ValueError(f"wheel_speed_rad_s needs {n} values, got {len(speeds)}")
         if n < 4:
             speeds = speeds + [0.0] * (4 - n)
-        # The sensors' last values stay in place when one gives nothing, as
-        # the C cycle may still read them (flagged invalid).
         _IN_DOUBLES.pack_into(
             self._in_buffer, 0, *self._gyro, *self._mag, *self._sun, *speeds,
             *_floats(sensors.r_eci_km, 3, "r_eci_km"),
