@@ -127,8 +127,9 @@ class _Record:
     __match_args__: ClassVar[tuple[str, ...]] = ()
 
     def _fields(self) -> tuple[object, ...]:
-        """The field values, in `__match_args__` order."""
-        raise NotImplementedError
+        """The field values, in `__match_args__` order (equality, hashing, repr
+        and pickling read them; none is on a hot path)."""
+        return tuple([getattr(self, name) for name in self.__match_args__])
 
     def __setattr__(self, name: str, value: object) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -184,10 +185,6 @@ class GGA(_Record):
         object.__setattr__(self, "alt_m", alt_m)
         object.__setattr__(self, "geoid_sep_m", geoid_sep_m)
 
-    def _fields(self) -> tuple[object, ...]:
-        return (self.talker, self.time_s, self.lat_deg, self.lon_deg, self.quality,
-                self.satellites, self.hdop, self.alt_m, self.geoid_sep_m)
-
 
 class RMC(_Record):
     """Recommended minimum data."""
@@ -214,10 +211,6 @@ class RMC(_Record):
         object.__setattr__(self, "speed_m_s", speed_m_s)
         object.__setattr__(self, "course_deg", course_deg)
         object.__setattr__(self, "date", date)
-
-    def _fields(self) -> tuple[object, ...]:
-        return (self.talker, self.time_s, self.valid, self.lat_deg, self.lon_deg,
-                self.speed_m_s, self.course_deg, self.date)
 
 
 def _err(reason: str) -> DataError:
@@ -450,10 +443,6 @@ class GpsFix(_Record):
         object.__setattr__(self, "course_deg", course_deg)
         object.__setattr__(self, "satellites", satellites)
         object.__setattr__(self, "hdop", hdop)
-
-    def _fields(self) -> tuple[object, ...]:
-        return (self.utc, self.valid, self.lat_deg, self.lon_deg, self.alt_m, self.geoid_sep_m,
-                self.speed_m_s, self.course_deg, self.satellites, self.hdop)
 
     def position_ecef_m(self) -> np.ndarray | None:
         """WGS-84 ECEF position, metres, from latitude, longitude and
