@@ -4,17 +4,41 @@
 #include <math.h>
 
 #include "data/igrf14.inc"
+#include "data/legendre_factors.inc"
 
 #define IGRF_REF_RADIUS_KM 6371.2
 #define NDIM (TSR_IGRF_NMAX + 1)
+
+/* Epoch column i and fraction f of the way to column i + 1 for decimal_year;
+ * 0, or -1 outside 1900.0 .. 2030.0 or for nmax outside 1 .. 13. */
+static int epoch_interval(double decimal_year, int nmax, int *i, double *f)
+{
+    const double last = IGRF14_FIRST_EPOCH + IGRF14_EPOCH_STEP * (IGRF14_N_EPOCHS - 1);
+    double x;
+    if (!(decimal_year >= IGRF14_FIRST_EPOCH && decimal_year <= last) || nmax < 1 ||
+        nmax > TSR_IGRF_NMAX) {
+        return -1;
+    }
+    x = (decimal_year - IGRF14_FIRST_EPOCH) / IGRF14_EPOCH_STEP;
+    *i = (int)floor(x);
+    if (*i > IGRF14_N_EPOCHS - 2) {
+        *i = IGRF14_N_EPOCHS - 2;
+    }
+    *f = x - *i;
+    return 0;
+}
+
+/* Row k of the coefficient table at fraction f of epoch interval i (nT). */
+static double interpolated(int k, int i, double f)
+{
+    return igrf14_coef[k][i] + f * (igrf14_coef[k][i + 1] - igrf14_coef[k][i]);
+}
 
 /* Coefficients at decimal_year into g[n * 14 + m], h[n * 14 + m] (nT), for
  * n <= nmax; zero elsewhere. Returns 0, or -1 outside 1900.0 .. 2030.0 or for
  * nmax outside 1 .. 13. */
 int tsr_igrf_coefficients(double decimal_year, int nmax, double g_nt[196], double h_nt[196])
 {
-    const double last = IGRF14_FIRST_EPOCH + IGRF14_EPOCH_STEP * (IGRF14_N_EPOCHS - 1);
-    double x;
     double f;
     int i;
     int k;
@@ -22,118 +46,92 @@ int tsr_igrf_coefficients(double decimal_year, int nmax, double g_nt[196], doubl
         g_nt[k] = 0.0;
         h_nt[k] = 0.0;
     }
-    if (!(decimal_year >= IGRF14_FIRST_EPOCH && decimal_year <= last) || nmax < 1 ||
-        nmax > TSR_IGRF_NMAX) {
+    if (epoch_interval(decimal_year, nmax, &i, &f) != 0) {
         return -1;
     }
-    x = (decimal_year - IGRF14_FIRST_EPOCH) / IGRF14_EPOCH_STEP;
-    i = (int)floor(x);
-    if (i > IGRF14_N_EPOCHS - 2) {
-        i = IGRF14_N_EPOCHS - 2;
-    }
-    f = x - i;
     for (k = 0; k < IGRF14_N_ROWS; k++) {
         const int n = igrf14_nm[k][0];
         const int m = igrf14_nm[k][1];
-        const double c = igrf14_coef[k][i] + f * (igrf14_coef[k][i + 1] - igrf14_coef[k][i]);
         if (n > nmax) {
             continue;
         }
         if (m >= 0) {
-            g_nt[n * NDIM + m] = c;
+            g_nt[n * NDIM + m] = interpolated(k, i, f);
         } else {
-            h_nt[n * NDIM - m] = c;
+            h_nt[n * NDIM - m] = interpolated(k, i, f);
         }
     }
     return 0;
 }
 
-/* Field components (nT) radial (up), theta (south) and phi (east) at
- * geocentric radius r_km, colatitude and east longitude. */
-int tsr_igrf_field_spherical(double r_km, double colat_rad, double elon_rad, double decimal_year,
-                             int nmax, double b_rtp_nt[3])
+/* The synthesis itself: components (nT) radial (up), theta (south) and phi
+ * (east) at radius r_km, from cos and sin of the colatitude (st kept a hair
+ * away from 0 by the caller) and cos and sin of m times the east longitude,
+ * m = 0 .. nmax, at fraction f of epoch interval i.
+ *
+ * The coefficients are interpolated where they are used, walking the table
+ * in its own (n, m) order, rather than copied into zeroed arrays first; the
+ * recursion's square roots come from legendre_factors.inc. Every sum and
+ * product is the one of the plain formulation, in the same order. */
+static void synthesis(double r_km, double ct, double st, const double cosm[NDIM],
+                      const double sinm[NDIM], int i, double f, int nmax, double b_rtp_nt[3])
 {
-    double g[NDIM * NDIM];
-    double h[NDIM * NDIM];
     double p[NDIM * NDIM];
     double dp[NDIM * NDIM];
-    double cosm[NDIM];
-    double sinm[NDIM];
-    double ct;
-    double st;
-    double ratio;
-    double rpow;
+    const double ratio = IGRF_REF_RADIUS_KM / r_km;
+    double rpow = ratio * ratio; /* (a/r)^(n+2) for n = 0 */
     double br = 0.0;
     double bt = 0.0;
     double bp = 0.0;
+    int k = 0; /* the table's row: g_n0, then g_nm and h_nm for m = 1 .. n */
     int n;
     int m;
 
-    b_rtp_nt[0] = b_rtp_nt[1] = b_rtp_nt[2] = 0.0;
-    if (!(r_km > 1.0) || !isfinite(colat_rad) || !isfinite(elon_rad)) {
-        return -1;
-    }
-    if (tsr_igrf_coefficients(decimal_year, nmax, g, h) != 0) {
-        return -1;
-    }
-    ct = cos(colat_rad);
-    st = sin(colat_rad);
-    /* At the poles the east component is a limit; stay a hair away from it. */
-    if (fabs(st) < 1e-10) {
-        st = (st < 0.0) ? -1e-10 : 1e-10;
-    }
-    for (m = 0; m <= nmax; m++) {
-        cosm[m] = cos(m * elon_rad);
-        sinm[m] = sin(m * elon_rad);
-    }
-
-    /* Schmidt semi-normalised P_nm(cos theta) and dP_nm/dtheta. */
+    /* Schmidt semi-normalised P_nm(cos theta) and dP_nm/dtheta (recursions
+     * cited in legendre_factors.py). */
     p[0] = 1.0;
     dp[0] = 0.0;
+    p[NDIM + 1] = st;
+    dp[NDIM + 1] = ct;
     for (n = 1; n <= nmax; n++) {
-        for (m = 0; m <= n; m++) {
-            const int k = n * NDIM + m;
-            if (m == n) {
-                if (n == 1) {
-                    p[k] = st;
-                    dp[k] = ct;
-                } else {
-                    const double s = sqrt(1.0 - 1.0 / (2.0 * n));
-                    const int j = (n - 1) * NDIM + (n - 1);
-                    p[k] = s * st * p[j];
-                    dp[k] = s * (st * dp[j] + ct * p[j]);
-                }
-            } else {
-                const int j1 = (n - 1) * NDIM + m;
-                const double d = sqrt((double)(n * n - m * m));
-                double p2 = 0.0;
-                double dp2 = 0.0;
-                double c2 = 0.0;
-                if (n - 2 >= m) {
-                    const int j2 = (n - 2) * NDIM + m;
-                    p2 = p[j2];
-                    dp2 = dp[j2];
-                    c2 = sqrt((double)((n - 1) * (n - 1) - m * m));
-                }
-                p[k] = ((2.0 * n - 1.0) * ct * p[j1] - c2 * p2) / d;
-                dp[k] = ((2.0 * n - 1.0) * (ct * dp[j1] - st * p[j1]) - c2 * dp2) / d;
-            }
+        const double two_n_1 = 2.0 * n - 1.0;
+        const double *d = igrf_root_n2m2[n];
+        const double *c2 = igrf_root_n2m2[n - 1];
+        double *pn = p + n * NDIM;
+        double *dpn = dp + n * NDIM;
+        const double *p1 = pn - NDIM;
+        const double *dp1 = dpn - NDIM;
+        for (m = 0; m <= n - 2; m++) {
+            const double *p2 = pn - 2 * NDIM;
+            const double *dp2 = dpn - 2 * NDIM;
+            pn[m] = (two_n_1 * ct * p1[m] - c2[m] * p2[m]) / d[m];
+            dpn[m] = (two_n_1 * (ct * dp1[m] - st * p1[m]) - c2[m] * dp2[m]) / d[m];
+        }
+        /* m = n - 1: there is no P_{n-2}^{n-1} term */
+        pn[n - 1] = two_n_1 * ct * p1[n - 1] / d[n - 1];
+        dpn[n - 1] = two_n_1 * (ct * dp1[n - 1] - st * p1[n - 1]) / d[n - 1];
+        if (n >= 2) {
+            const double s = igrf_sectoral[n];
+            pn[n] = s * st * p1[n - 1];
+            dpn[n] = s * (st * dp1[n - 1] + ct * p1[n - 1]);
         }
     }
 
-    ratio = IGRF_REF_RADIUS_KM / r_km;
-    rpow = ratio * ratio; /* (a/r)^(n+2) for n = 0 */
     for (n = 1; n <= nmax; n++) {
-        double sr = 0.0;
-        double stt = 0.0;
+        const double *pn = p + n * NDIM;
+        const double *dpn = dp + n * NDIM;
+        const double g0 = interpolated(k++, i, f);
+        double sr = 0.0 + g0 * pn[0];
+        double stt = 0.0 + g0 * dpn[0];
         double sp = 0.0;
         rpow *= ratio;
-        for (m = 0; m <= n; m++) {
-            const int k = n * NDIM + m;
-            const double gc = g[k] * cosm[m] + h[k] * sinm[m];
-            sr += gc * p[k];
-            stt += gc * dp[k];
-            sp += m * (g[k] * sinm[m] - h[k] * cosm[m]) * p[k];
+        for (m = 1; m <= n; m++) {
+            const double g = interpolated(k++, i, f);
+            const double h = interpolated(k++, i, f);
+            const double gc = g * cosm[m] + h * sinm[m];
+            sr += gc * pn[m];
+            stt += gc * dpn[m];
+            sp += m * (g * sinm[m] - h * cosm[m]) * pn[m];
         }
         br += (n + 1) * rpow * sr;
         bt -= rpow * stt;
@@ -142,6 +140,49 @@ int tsr_igrf_field_spherical(double r_km, double colat_rad, double elon_rad, dou
     b_rtp_nt[0] = br;
     b_rtp_nt[1] = bt;
     b_rtp_nt[2] = bp / st;
+}
+
+/* At the poles the east component is a limit; stay a hair away from it. */
+static double off_pole(double st)
+{
+    if (fabs(st) < 1e-10) {
+        return (st < 0.0) ? -1e-10 : 1e-10;
+    }
+    return st;
+}
+
+/* cos and sin of m * elon_rad for m = 0 .. nmax (m = 1 given by the caller). */
+static void multiples(double elon_rad, double cl, double sl, int nmax, double cosm[NDIM],
+                      double sinm[NDIM])
+{
+    int m;
+    cosm[0] = 1.0;
+    sinm[0] = 0.0;
+    cosm[1] = cl;
+    sinm[1] = sl;
+    for (m = 2; m <= nmax; m++) {
+        cosm[m] = cos(m * elon_rad);
+        sinm[m] = sin(m * elon_rad);
+    }
+}
+
+/* Field components (nT) radial (up), theta (south) and phi (east) at
+ * geocentric radius r_km, colatitude and east longitude. */
+int tsr_igrf_field_spherical(double r_km, double colat_rad, double elon_rad, double decimal_year,
+                             int nmax, double b_rtp_nt[3])
+{
+    double cosm[NDIM];
+    double sinm[NDIM];
+    double f;
+    int i;
+
+    b_rtp_nt[0] = b_rtp_nt[1] = b_rtp_nt[2] = 0.0;
+    if (!(r_km > 1.0) || !isfinite(colat_rad) || !isfinite(elon_rad) ||
+        epoch_interval(decimal_year, nmax, &i, &f) != 0) {
+        return -1;
+    }
+    multiples(elon_rad, cos(elon_rad), sin(elon_rad), nmax, cosm, sinm);
+    synthesis(r_km, cos(colat_rad), off_pole(sin(colat_rad)), cosm, sinm, i, f, nmax, b_rtp_nt);
     return 0;
 }
 
@@ -152,22 +193,28 @@ int tsr_igrf_field_ecef(const double r_ecef_km[3], double decimal_year, int nmax
     const double rxy = sqrt(r_ecef_km[0] * r_ecef_km[0] + r_ecef_km[1] * r_ecef_km[1]);
     const double r = sqrt(rxy * rxy + r_ecef_km[2] * r_ecef_km[2]);
     double brtp[3];
+    double cosm[NDIM];
+    double sinm[NDIM];
     double colat;
     double lon;
     double ct, st, cp, sp;
+    double f;
+    int i;
     b_ecef_t[0] = b_ecef_t[1] = b_ecef_t[2] = 0.0;
     if (!(r > 1.0)) {
         return -1;
     }
     colat = atan2(rxy, r_ecef_km[2]);
     lon = atan2(r_ecef_km[1], r_ecef_km[0]);
-    if (tsr_igrf_field_spherical(r, colat, lon, decimal_year, nmax, brtp) != 0) {
+    if (!isfinite(colat) || !isfinite(lon) || epoch_interval(decimal_year, nmax, &i, &f) != 0) {
         return -1;
     }
     ct = cos(colat);
     st = sin(colat);
     cp = cos(lon);
     sp = sin(lon);
+    multiples(lon, cp, sp, nmax, cosm, sinm);
+    synthesis(r, ct, off_pole(st), cosm, sinm, i, f, nmax, brtp);
     /* r^ = (st cp, st sp, ct), theta^ = (ct cp, ct sp, -st), phi^ = (-sp, cp, 0) */
     b_ecef_t[0] = 1e-9 * (brtp[0] * st * cp + brtp[1] * ct * cp - brtp[2] * sp);
     b_ecef_t[1] = 1e-9 * (brtp[0] * st * sp + brtp[1] * ct * sp + brtp[2] * cp);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import math
 from pathlib import Path
 
@@ -129,6 +130,19 @@ def test_igrf_eci_is_ecef_rotated() -> None:
                                [b_ecef[0], b_ecef[2]], atol=1e-18)
     with pytest.raises(ValueError):
         env.igrf_field_ecef([7000.0, 0, 0], 2031.0)
+
+
+def test_legendre_factor_table_is_its_generator_output() -> None:
+    # The C core reads the recursion's square roots from a checked-in table;
+    # a hand edit, or a generator change not rerun, would change every field.
+    script = Path(__file__).resolve().parents[2] / "csrc" / "data" / "legendre_factors.py"
+    spec = importlib.util.spec_from_file_location("legendre_factors", script)
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    assert generator.OUT.read_text() == generator.render()
+    assert generator.root_n2_minus_m2(13, 12) == math.sqrt(25.0)
+    assert generator.sectoral(2) == math.sqrt(0.75)
 
 
 @settings(max_examples=50, deadline=None)
