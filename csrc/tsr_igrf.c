@@ -66,18 +66,25 @@ int tsr_igrf_coefficients(double decimal_year, int nmax, double g_nt[196], doubl
 
 /* The synthesis itself: components (nT) radial (up), theta (south) and phi
  * (east) at radius r_km, from cos and sin of the colatitude (st kept a hair
- * away from 0 by the caller) and cos and sin of m times the east longitude,
- * m = 0 .. nmax, at fraction f of epoch interval i.
+ * away from 0 by the caller) and of the east longitude, at fraction f of
+ * epoch interval i.
  *
- * The coefficients are interpolated where they are used, walking the table
- * in its own (n, m) order, rather than copied into zeroed arrays first; the
- * recursion's square roots come from legendre_factors.inc. Every sum and
- * product is the one of the plain formulation, in the same order. */
-static void synthesis(double r_km, double ct, double st, const double cosm[NDIM],
-                      const double sinm[NDIM], int i, double f, int nmax, double b_rtp_nt[3])
+ * Cheap by construction, as it runs twice every control cycle (truth and
+ * flight reference): the coefficients are interpolated where they are used,
+ * walking the table in its own (n, m) order; the recursion's factors come from
+ * legendre_factors.inc, with no square root or division per term; cos and sin
+ * of m times the longitude come from the angle-addition formulae instead of a
+ * libm call per order (rounding grows by about an ulp an order; over a grid of
+ * positions and dates the field moved by 1.2e-15 of its magnitude at most). */
+static void synthesis(double r_km, double ct, double st, double cl, double sl, int i, double f,
+                      int nmax, double b_rtp_nt[3])
 {
-    double p[NDIM * NDIM];
-    double dp[NDIM * NDIM];
+    double p[NDIM * NDIM];  /* P_n^m(cos theta) at [n * NDIM + m], m <= n */
+    double dp[NDIM * NDIM]; /* and its theta derivative */
+    double cosm[NDIM];  /* cos(m phi) */
+    double sinm[NDIM];  /* sin(m phi) */
+    double mcosm[NDIM]; /* m cos(m phi) */
+    double msinm[NDIM]; /* m sin(m phi) */
     const double ratio = IGRF_REF_RADIUS_KM / r_km;
     double rpow = ratio * ratio; /* (a/r)^(n+2) for n = 0 */
     double br = 0.0;
@@ -87,33 +94,38 @@ static void synthesis(double r_km, double ct, double st, const double cosm[NDIM]
     int n;
     int m;
 
-    /* Schmidt semi-normalised P_nm(cos theta) and dP_nm/dtheta (recursions
-     * cited in legendre_factors.py). */
+    cosm[0] = 1.0;
+    sinm[0] = 0.0;
+    for (m = 1; m <= nmax; m++) {
+        cosm[m] = cosm[m - 1] * cl - sinm[m - 1] * sl;
+        sinm[m] = sinm[m - 1] * cl + cosm[m - 1] * sl;
+        mcosm[m] = m * cosm[m];
+        msinm[m] = m * sinm[m];
+    }
+
+    /* Schmidt semi-normalised P_n^m and dP_n^m/dtheta (recursions cited in
+     * legendre_factors.py); each row's m < n - 1 terms are independent. */
     p[0] = 1.0;
     dp[0] = 0.0;
-    p[NDIM + 1] = st;
-    dp[NDIM + 1] = ct;
     for (n = 1; n <= nmax; n++) {
-        const double two_n_1 = 2.0 * n - 1.0;
-        const double *d = igrf_root_n2m2[n];
-        const double *c2 = igrf_root_n2m2[n - 1];
-        double *pn = p + n * NDIM;
-        double *dpn = dp + n * NDIM;
-        const double *p1 = pn - NDIM;
-        const double *dp1 = dpn - NDIM;
-        for (m = 0; m <= n - 2; m++) {
-            const double *p2 = pn - 2 * NDIM;
-            const double *dp2 = dpn - 2 * NDIM;
-            pn[m] = (two_n_1 * ct * p1[m] - c2[m] * p2[m]) / d[m];
-            dpn[m] = (two_n_1 * (ct * dp1[m] - st * p1[m]) - c2[m] * dp2[m]) / d[m];
+        const double *a = igrf_column_a[n];
+        const double *b = igrf_column_b[n];
+        const int row = n * NDIM;
+        for (m = 0; m + 2 <= n; m++) {
+            p[row + m] = a[m] * ct * p[row - NDIM + m] - b[m] * p[row - 2 * NDIM + m];
+            dp[row + m] = a[m] * (ct * dp[row - NDIM + m] - st * p[row - NDIM + m]) -
+                          b[m] * dp[row - 2 * NDIM + m];
         }
         /* m = n - 1: there is no P_{n-2}^{n-1} term */
-        pn[n - 1] = two_n_1 * ct * p1[n - 1] / d[n - 1];
-        dpn[n - 1] = two_n_1 * (ct * dp1[n - 1] - st * p1[n - 1]) / d[n - 1];
-        if (n >= 2) {
+        p[row + n - 1] = a[n - 1] * ct * p[row - NDIM + n - 1];
+        dp[row + n - 1] = a[n - 1] * (ct * dp[row - NDIM + n - 1] - st * p[row - NDIM + n - 1]);
+        if (n == 1) {
+            p[row + 1] = st;
+            dp[row + 1] = ct;
+        } else {
             const double s = igrf_sectoral[n];
-            pn[n] = s * st * p1[n - 1];
-            dpn[n] = s * (st * dp1[n - 1] + ct * p1[n - 1]);
+            p[row + n] = s * st * p[row - NDIM + n - 1];
+            dp[row + n] = s * (st * dp[row - NDIM + n - 1] + ct * p[row - NDIM + n - 1]);
         }
     }
 
@@ -121,8 +133,8 @@ static void synthesis(double r_km, double ct, double st, const double cosm[NDIM]
         const double *pn = p + n * NDIM;
         const double *dpn = dp + n * NDIM;
         const double g0 = interpolated(k++, i, f);
-        double sr = 0.0 + g0 * pn[0];
-        double stt = 0.0 + g0 * dpn[0];
+        double sr = g0 * pn[0];
+        double stt = g0 * dpn[0];
         double sp = 0.0;
         rpow *= ratio;
         for (m = 1; m <= n; m++) {
@@ -131,7 +143,7 @@ static void synthesis(double r_km, double ct, double st, const double cosm[NDIM]
             const double gc = g * cosm[m] + h * sinm[m];
             sr += gc * pn[m];
             stt += gc * dpn[m];
-            sp += m * (g * sinm[m] - h * cosm[m]) * pn[m];
+            sp += (g * msinm[m] - h * mcosm[m]) * pn[m];
         }
         br += (n + 1) * rpow * sr;
         bt -= rpow * stt;
@@ -151,28 +163,11 @@ static double off_pole(double st)
     return st;
 }
 
-/* cos and sin of m * elon_rad for m = 0 .. nmax (m = 1 given by the caller). */
-static void multiples(double elon_rad, double cl, double sl, int nmax, double cosm[NDIM],
-                      double sinm[NDIM])
-{
-    int m;
-    cosm[0] = 1.0;
-    sinm[0] = 0.0;
-    cosm[1] = cl;
-    sinm[1] = sl;
-    for (m = 2; m <= nmax; m++) {
-        cosm[m] = cos(m * elon_rad);
-        sinm[m] = sin(m * elon_rad);
-    }
-}
-
 /* Field components (nT) radial (up), theta (south) and phi (east) at
  * geocentric radius r_km, colatitude and east longitude. */
 int tsr_igrf_field_spherical(double r_km, double colat_rad, double elon_rad, double decimal_year,
                              int nmax, double b_rtp_nt[3])
 {
-    double cosm[NDIM];
-    double sinm[NDIM];
     double f;
     int i;
 
@@ -181,40 +176,37 @@ int tsr_igrf_field_spherical(double r_km, double colat_rad, double elon_rad, dou
         epoch_interval(decimal_year, nmax, &i, &f) != 0) {
         return -1;
     }
-    multiples(elon_rad, cos(elon_rad), sin(elon_rad), nmax, cosm, sinm);
-    synthesis(r_km, cos(colat_rad), off_pole(sin(colat_rad)), cosm, sinm, i, f, nmax, b_rtp_nt);
+    synthesis(r_km, cos(colat_rad), off_pole(sin(colat_rad)), cos(elon_rad), sin(elon_rad), i, f,
+              nmax, b_rtp_nt);
     return 0;
 }
 
-/* Field in tesla, Earth-fixed axes, at a geocentric Earth-fixed position. */
+/* Field in tesla, Earth-fixed axes, at a geocentric Earth-fixed position.
+ * The colatitude's and longitude's cos and sin are ratios of the position's
+ * components, with no angle taken; on the axis the longitude is 0. */
 int tsr_igrf_field_ecef(const double r_ecef_km[3], double decimal_year, int nmax,
                         double b_ecef_t[3])
 {
     const double rxy = sqrt(r_ecef_km[0] * r_ecef_km[0] + r_ecef_km[1] * r_ecef_km[1]);
     const double r = sqrt(rxy * rxy + r_ecef_km[2] * r_ecef_km[2]);
     double brtp[3];
-    double cosm[NDIM];
-    double sinm[NDIM];
-    double colat;
-    double lon;
     double ct, st, cp, sp;
     double f;
     int i;
     b_ecef_t[0] = b_ecef_t[1] = b_ecef_t[2] = 0.0;
-    if (!(r > 1.0)) {
+    if (!(r > 1.0) || !isfinite(r) || epoch_interval(decimal_year, nmax, &i, &f) != 0) {
         return -1;
     }
-    colat = atan2(rxy, r_ecef_km[2]);
-    lon = atan2(r_ecef_km[1], r_ecef_km[0]);
-    if (!isfinite(colat) || !isfinite(lon) || epoch_interval(decimal_year, nmax, &i, &f) != 0) {
-        return -1;
+    ct = r_ecef_km[2] / r;
+    st = rxy / r;
+    if (rxy > 0.0) {
+        cp = r_ecef_km[0] / rxy;
+        sp = r_ecef_km[1] / rxy;
+    } else {
+        cp = 1.0;
+        sp = 0.0;
     }
-    ct = cos(colat);
-    st = sin(colat);
-    cp = cos(lon);
-    sp = sin(lon);
-    multiples(lon, cp, sp, nmax, cosm, sinm);
-    synthesis(r, ct, off_pole(st), cosm, sinm, i, f, nmax, brtp);
+    synthesis(r, ct, off_pole(st), cp, sp, i, f, nmax, brtp);
     /* r^ = (st cp, st sp, ct), theta^ = (ct cp, ct sp, -st), phi^ = (-sp, cp, 0) */
     b_ecef_t[0] = 1e-9 * (brtp[0] * st * cp + brtp[1] * ct * cp - brtp[2] * sp);
     b_ecef_t[1] = 1e-9 * (brtp[0] * st * sp + brtp[1] * ct * sp + brtp[2] * cp);

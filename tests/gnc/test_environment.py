@@ -141,7 +141,11 @@ def test_legendre_factor_table_is_its_generator_output() -> None:
     generator = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generator)
     assert generator.OUT.read_text() == generator.render()
-    assert generator.root_n2_minus_m2(13, 12) == math.sqrt(25.0)
+    # a_nm = (2n - 1) / sqrt(n^2 - m^2), b_nm = sqrt(((n-1)^2 - m^2) / (n^2 - m^2))
+    assert generator.column_a(2, 0) == 1.5
+    assert generator.column_a(13, 12) == 5.0
+    assert generator.column_b(3, 1) == math.sqrt(0.375)
+    assert generator.column_b(4, 3) == 0.0
     assert generator.sectoral(2) == math.sqrt(0.75)
 
 
