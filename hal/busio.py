@@ -23,7 +23,8 @@ import time
 from hal import BusBusyError, DataError
 from hal._compiled import mypyc_attr
 
-__all__ = ["CAN", "I2C", "SPI", "UART", "CanMessage", "Listener", "Lockable", "Match"]
+__all__ = ["CAN", "I2C", "SPI", "UART", "CanMessage", "Listener", "Lockable", "Match",
+           "RegisterBus"]
 
 _Buffer = bytes | bytearray | memoryview
 
@@ -35,6 +36,12 @@ class Lockable:
     The lock serialises whole device operations (a driver takes it once
     for a register read sequence), not single bytes. `with bus:` waits at most
     `lock_timeout_s` and raises `BusBusyError` rather than blocking a rate group.
+
+    The lock is one token in a list: taking it is `pop()`, releasing it
+    `append()`, each atomic under the interpreter lock whether compiled or
+    not, and a fraction of the cost of `threading.Lock.acquire`, which every
+    device operation pays. Only a caller that finds the bus taken waits, on
+    a condition the holder notifies when it unlocks.
     """
 
     name: str
@@ -42,35 +49,74 @@ class Lockable:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._lock = threading.Lock()
+        self._token: list[bool] = [True]
+        self._waiters = 0
+        self._freed = threading.Condition(threading.Lock())
 
     def try_lock(self) -> bool:
         """Take the bus lock if free; True when taken (busio semantics)."""
-        return self._lock.acquire(False)
+        token = self._token
+        if not token:
+            return False
+        try:
+            token.pop()  # another thread may have taken it since the test
+        except IndexError:
+            return False
+        return True
 
     def unlock(self) -> None:
         """Release the bus lock taken by `try_lock`."""
-        self._lock.release()
+        if self._token:
+            raise RuntimeError(f"{self.name}: unlock of a bus lock not held")
+        self._token.append(True)
+        if self._waiters:
+            with self._freed:
+                self._freed.notify()
 
     def __enter__(self):
-        # An uncontended lock is taken without the timed wait, which reads the
-        # clock and converts the timeout on every call.
-        if self._lock.acquire(False):
+        if self.try_lock():
             return self
-        if not self._lock.acquire(True, self.lock_timeout_s):
-            raise BusBusyError(f"lock not free within {self.lock_timeout_s * 1e3:.0f} ms",
-                               bus=self.name)
+        deadline = time.monotonic() + self.lock_timeout_s
+        with self._freed:
+            # Counted before testing again: a holder that unlocks from here on
+            # sees the waiter and notifies; one that unlocked before, the test sees.
+            self._waiters += 1
+            try:
+                while not self.try_lock():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0.0:
+                        raise BusBusyError(
+                            f"lock not free within {self.lock_timeout_s * 1e3:.0f} ms",
+                            bus=self.name)
+                    self._freed.wait(remaining)
+            finally:
+                self._waiters -= 1
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._lock.release()
+        self.unlock()
 
     def deinit(self) -> None:
         """Release backend resources (file descriptors); default: nothing to do."""
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # backends subclass it outside the compiled modules
-class I2C(Lockable):
+class RegisterBus(Lockable):
+    """What I2C and SPI share for register drivers: the lock, and
+    `transfer(address, out, n_in)` (I2C: address; SPI: chip select).
+
+    Drivers hold their bus as this one class rather than `I2C | SPI`:
+    compiled, a call on a union is a generic Python call (`with bus:`
+    included), on a class a direct one.
+    """
+
+    def transfer(self, address: int, out: bytes, n_in: int = 0) -> bytes:  # pragma: no cover
+        """Write `out` then read `n_in` bytes in one transaction; exactly `n_in` back."""
+        raise NotImplementedError
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)  # backends subclass it outside the compiled modules
+class I2C(RegisterBus):
     """I2C controller (busio.I2C shape). Addresses are 7-bit (0x00-0x7F).
 
     Backends subclass this and implement `_transfer` and `_probe`. Failures
@@ -141,7 +187,7 @@ def check_address(address: int) -> int:
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # backends subclass it outside the compiled modules
-class SPI(Lockable):
+class SPI(RegisterBus):
     """SPI controller (busio.SPI shape) with numbered chip selects.
 
     CircuitPython drives chip select from a separate pin; here the bus owns

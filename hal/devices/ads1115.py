@@ -99,7 +99,9 @@ class ADS1115(Device):
     def read_voltages(self, channels: Sequence[int]) -> list[float]:
         """Single-shot conversions of each AIN`channel` (0-3) against GND in
         turn, volts, holding the bus for all of them."""
-        for channel in channels:  # a loop: compiled, `all` over a generator is generic calls
+        # As a list: compiled, a loop over a list is native, over a Sequence generic.
+        chans = channels if isinstance(channels, list) else list(channels)
+        for channel in chans:  # a loop: compiled, `all` over a generator is generic calls
             if not 0 <= channel <= 3:
                 raise ValueError("ADS1115 channel must be 0-3")
         # `self._xfer` called each time, not kept in a local: compiled, a method
@@ -109,7 +111,7 @@ class ADS1115(Device):
         volts_per_lsb = self.volts_per_lsb
         volts = []
         with self.bus:
-            for channel in channels:
+            for channel in chans:
                 self._xfer(start[channel])
                 word = self._xfer(_POINT_CONFIG, 2)
                 config = word[0] << 8 | word[1]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from hal import BusTimeoutError, ChecksumError, HalError, NackError
 from hal._compiled import mypyc_attr
-from hal.busio import I2C, SPI, check_address
+from hal.busio import I2C, SPI, RegisterBus, check_address
 from hal.health import Health
 
 __all__ = ["Device", "I2CDevice"]
@@ -34,8 +34,10 @@ class Device:
 
     def __init__(self, bus: I2C | SPI, address: int, *, retries: int = 2,
                  budget_s: float = 0.02) -> None:
-        self.bus = bus
-        self.i2c = bus  # the name drivers written for I2C use
+        # Typed as the buses' common class: compiled, `with self.bus:` and
+        # `self.bus.transfer` are then direct calls, not generic ones.
+        self.bus: RegisterBus = bus
+        self.i2c: RegisterBus = bus  # the name drivers written for I2C use
         self.address = check_address(address) if isinstance(bus, I2C) else address
         self.retries = retries
         self.budget_s = budget_s
