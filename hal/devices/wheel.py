@@ -94,7 +94,8 @@ class ReactionWheel:
             try:
                 # Stale replies (from a timed-out earlier request) are dropped.
                 queue = listener.queue
-                queue.clear()
+                if queue:  # a method call only when there is something to drop
+                    queue.clear()
                 self.can.send(request)
                 # A reply already queued (a sim node answers inside send) is taken
                 # without the listener's wait.

@@ -72,10 +72,16 @@ class SimCAN(CAN):
     def _index(self) -> None:
         ids = {id(n): getattr(n, "can_ids", None) for n in self.nodes}
         self._promiscuous = [n for n in self.nodes if ids[id(n)] is None]
-        self._by_id: dict[int, list[CanPeer]] = {}
+        by_id: dict[int, list[CanPeer]] = {}
         for node in self.nodes:
             for can_id in ids[id(node)] or ():
-                self._by_id.setdefault(can_id, []).append(node)
+                by_id.setdefault(can_id, []).append(node)
+        # Indexed by the 11-bit identifier: compiled, a list index where a
+        # dict lookup hashes a boxed int for every frame.
+        self._by_id: list[list[CanPeer] | None] = [None] * 0x800
+        for can_id, nodes in by_id.items():
+            if 0 <= can_id <= 0x7FF:  # any other never addresses a standard frame
+                self._by_id[can_id] = nodes
 
     def inject(self, msg: CanMessage) -> None:
         """Put a frame on the network as if another node sent it."""
@@ -86,8 +92,13 @@ class SimCAN(CAN):
         if self.bus_off:
             raise NackError("controller is bus-off", bus=self.name, address=message.id)
         # Any live node acknowledges a frame, whether or not it is addressed.
+        # (Compiled, `alive` of a `CanNode` is a native attribute read, of
+        # any other `CanPeer` a generic one.)
         for node in self.nodes:
-            if node.alive:
+            if isinstance(node, CanNode):
+                if node.alive:
+                    break
+            elif node.alive:
                 break
         else:
             raise NackError("no node acknowledged the frame", bus=self.name,
@@ -95,7 +106,7 @@ class SimCAN(CAN):
         self.sent += 1
         targets = self._promiscuous
         if not message.extended:
-            addressed = self._by_id.get(message.id)
+            addressed = self._by_id[message.id]
             if addressed:
                 targets = addressed + targets if targets else addressed
         for node in targets:
@@ -121,7 +132,7 @@ class SimCAN(CAN):
         if self._rx:
             self._rx.append(reply)
             return
-        routes = self._std_routes.get(reply.id) if not reply.extended else self._ext_routes.get(
+        routes = self._std_routes[reply.id] if not reply.extended else self._ext_routes.get(
             reply.id)
         if routes is not None:
             for listener in routes:
@@ -145,8 +156,12 @@ class SimCAN(CAN):
                     (extended if is_extended else standard).setdefault(can_id, []).append(
                         listener)
         # Keyed by the identifier alone, one table per identifier kind: no
-        # (id, extended) tuple is built for every frame.
-        self._std_routes = standard
+        # (id, extended) tuple is built for every frame; the standard one a
+        # list indexed by the 11-bit identifier (no boxed int hashed either).
+        self._std_routes: list[list[Listener] | None] = [None] * 0x800
+        for can_id, listeners in standard.items():
+            if 0 <= can_id <= 0x7FF:  # any other never passes a standard frame
+                self._std_routes[can_id] = listeners
         self._ext_routes = extended
         self._filtering = filtering
 
