@@ -117,18 +117,31 @@ class SunSensorHeads:
         self.albedo_v = albedo_v
         rng = np.random.default_rng(seed)
         self.scale = 1.0 + scale_error * rng.standard_normal(6)
-        self._scale = self.scale.tolist()
+        self._scale: list[float] = self.scale.tolist()
+        # The wiring as two typed lists: compiled, per face a list index and
+        # native float arithmetic instead of a generic loop over pairs.
+        self._emus = [emu for emu, _ in self.channels]
+        self._inputs = [ch for _, ch in self.channels]
 
     def set_sun(self, sun_body_unit, illumination_fraction: float) -> None:
         """Truth: unit sun vector in the body frame and the lit fraction
         (1 in sunlight, 0 in umbra, between in penumbra)."""
-        x, y, z = sun_body_unit
-        x, y, z = float(x), float(y), float(z)
+        sx, sy, sz = sun_body_unit
+        x, y, z = float(sx), float(sy), float(sz)
         full = self.full_sun_v * float(illumination_fraction)
         albedo = self.albedo_v
         # Faces +X, -X, +Y, -Y, +Z, -Z: n . s is +-x, +-y, +-z (FACE_NORMALS).
-        cosines = (x, -x, y, -y, z, -z)
-        # `ADS1115Emulator.set_input` inlined: six inputs every simulated step.
-        for (emu, ch), cos, scale in zip(self.channels, cosines, self._scale, strict=True):
-            if not emu.stuck:
-                emu._inputs_v[ch] = full * (cos if cos > 0.0 else 0.0) * scale + albedo
+        self._face(0, x, full, albedo)
+        self._face(1, -x, full, albedo)
+        self._face(2, y, full, albedo)
+        self._face(3, -y, full, albedo)
+        self._face(4, z, full, albedo)
+        self._face(5, -z, full, albedo)
+
+    def _face(self, face: int, cos: float, full: float, albedo: float) -> None:
+        """`ADS1115Emulator.set_input` inlined for one face: six inputs every
+        simulated step."""
+        emu = self._emus[face]
+        if not emu.stuck:
+            emu._inputs_v[self._inputs[face]] = (full * (cos if cos > 0.0 else 0.0)
+                                                 * self._scale[face] + albedo)

@@ -67,23 +67,32 @@ class L3GD20HEmulator(RegisterTarget):
         if self.stuck or not ctrl1 & 0x08:
             return
         rad_s_per_lsb = _RAD_S_PER_LSB[regs[REG_CTRL4] & 0x30]
-        noise = self.noise_rad_s
-        bias = self._bias_rad_s
-        for i, w in enumerate(w_sensor_rad_s):
-            if not ctrl1 & (1 << i):
-                continue
-            w = float(w) + bias[i]
-            if noise:
-                w += noise * self.noise.draw()
-            counts = nearest(w / rad_s_per_lsb)
-            counts = -32768 if counts < -32768 else 32767 if counts > 32767 else counts
-            at = REG_OUT_X_L + 2 * i
-            # 16-bit two's complement, little-endian, one byte at a time (compiled, a
-            # slice assignment makes a slice object and a bytes object per axis).
-            counts &= 0xFFFF
-            regs[at] = counts & 0xFF
-            regs[at + 1] = counts >> 8
+        wx, wy, wz = w_sensor_rad_s
+        bx, by, bz = self._bias_rad_s
+        # Axis by axis with plain floats (compiled, native arithmetic where a
+        # loop over the input and the bias tuple is generic calls).
+        if ctrl1 & 0x01:
+            self._sample(REG_OUT_X_L, float(wx) + bx, rad_s_per_lsb)
+        if ctrl1 & 0x02:
+            self._sample(REG_OUT_X_L + 2, float(wy) + by, rad_s_per_lsb)
+        if ctrl1 & 0x04:
+            self._sample(REG_OUT_X_L + 4, float(wz) + bz, rad_s_per_lsb)
         regs[REG_STATUS] = STATUS_ZYXDA
+
+    def _sample(self, at: int, w: float, rad_s_per_lsb: float) -> None:
+        """One axis's output register pair at `at` from its rate `w` (rad/s,
+        bias included): noise, quantisation, int16 saturation."""
+        noise = self.noise_rad_s
+        if noise:
+            w += noise * self.noise.draw()
+        counts = nearest(w / rad_s_per_lsb)
+        counts = -32768 if counts < -32768 else 32767 if counts > 32767 else counts
+        # 16-bit two's complement, little-endian, one byte at a time (compiled, a
+        # slice assignment makes a slice object and a bytes object per axis).
+        counts &= 0xFFFF
+        regs = self.regs
+        regs[at] = counts & 0xFF
+        regs[at + 1] = counts >> 8
 
     def on_write(self, out: bytes) -> None:
         self._inc = bool(out[0] & 0x80)

@@ -82,25 +82,34 @@ class RM3100Emulator(RegisterTarget):
         if self.stuck:
             regs[REG_STATUS] = STATUS_DRDY
             return
-        noise_ut = self.noise_t * 1e6
-        bias = self._bias_t
-        b_t = self._b_t
-        for i in range(3):
-            if not axes & (0x10 << i):
-                continue
-            b = (b_t[i] + bias[i]) * 1e6
-            if noise_ut:
-                b += noise_ut * self.noise.draw()
-            b = -RANGE_UT if b < -RANGE_UT else RANGE_UT if b > RANGE_UT else b
-            gain = gain_lsb_per_ut((regs[0x04 + 2 * i] << 8) | regs[0x05 + 2 * i])
-            at = REG_MX + 3 * i
-            # 24-bit two's complement, big-endian, one byte at a time (compiled, a
-            # slice assignment makes a slice object and a bytes object per axis).
-            counts = nearest(b * gain) & 0xFFFFFF
-            regs[at] = counts >> 16
-            regs[at + 1] = (counts >> 8) & 0xFF
-            regs[at + 2] = counts & 0xFF
+        bx, by, bz = self._bias_t
+        x, y, z = self._b_t
+        # Axis by axis with plain floats (compiled, native arithmetic where
+        # indexing the tuples by a loop variable boxes them).
+        if axes & 0x10:
+            self._axis(0, (x + bx) * 1e6)
+        if axes & 0x20:
+            self._axis(1, (y + by) * 1e6)
+        if axes & 0x40:
+            self._axis(2, (z + bz) * 1e6)
         regs[REG_STATUS] = STATUS_DRDY
+
+    def _axis(self, i: int, b: float) -> None:
+        """Axis `i`'s result registers from its field `b` (uT, bias included):
+        noise, saturation, quantisation at the axis's cycle count."""
+        noise_ut = self.noise_t * 1e6
+        if noise_ut:
+            b += noise_ut * self.noise.draw()
+        b = -RANGE_UT if b < -RANGE_UT else RANGE_UT if b > RANGE_UT else b
+        regs = self.regs
+        gain = gain_lsb_per_ut((regs[0x04 + 2 * i] << 8) | regs[0x05 + 2 * i])
+        at = REG_MX + 3 * i
+        # 24-bit two's complement, big-endian, one byte at a time (compiled, a
+        # slice assignment makes a slice object and a bytes object per axis).
+        counts = nearest(b * gain) & 0xFFFFFF
+        regs[at] = counts >> 16
+        regs[at + 1] = (counts >> 8) & 0xFF
+        regs[at + 2] = counts & 0xFF
 
     def before_read(self, reg: int, n: int) -> None:
         if reg <= REG_MX + 8 and reg + n > REG_MX:
