@@ -114,6 +114,51 @@ def test_context_lock_times_out_with_busy_error_instead_of_blocking(i2c):
     assert "i2c0" in str(info.value)
 
 
+def test_a_waiting_context_lock_takes_the_bus_as_soon_as_the_holder_unlocks(i2c):
+    entered = []
+
+    def waiter():
+        with i2c:
+            entered.append(True)
+
+    assert i2c.try_lock()
+    i2c.lock_timeout_s = 5.0
+    t = threading.Thread(target=waiter)
+    t.start()
+    t.join(0.05)
+    assert not entered  # still waiting while the bus is held
+    i2c.unlock()
+    t.join(2.0)
+    assert entered and not t.is_alive()
+    assert i2c.try_lock()  # the waiter gave the bus back
+    i2c.unlock()
+
+
+def test_unlocking_a_bus_not_held_is_an_error(i2c):
+    with pytest.raises(RuntimeError):
+        i2c.unlock()
+    assert i2c.try_lock()
+    i2c.unlock()
+
+
+def test_a_detached_target_nacks_and_one_attached_in_its_place_answers(i2c):
+    first, second = Eeprom(), Eeprom()
+    first.regs[0] = 0x11
+    second.regs[0] = 0x22
+    i2c.attach(0x50, first)
+    assert i2c.transfer(0x50, b"\x00", 1) == b"\x11"
+    i2c.detach(0x50)
+    with pytest.raises(hal.NackError):
+        i2c.transfer(0x50, b"\x00", 1)
+    i2c.attach(0x50, second)
+    assert i2c.transfer(0x50, b"\x00", 1) == b"\x22"
+
+
+def test_an_address_beyond_seven_bits_nacks_on_transfer(i2c):
+    with pytest.raises(hal.NackError):
+        i2c.transfer(0x80, b"\x00", 1)
+
+
 def test_timeout_fault_is_located(i2c):
     t = RawTarget()
     i2c.attach(0x33, t)

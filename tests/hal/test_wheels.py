@@ -196,3 +196,13 @@ def test_frames_already_on_the_bus_arrive_before_a_later_reply():
     first, second = listener.receive(), listener.receive()
     assert struct.unpack("<i", first.data[2:6])[0] == 5  # the injected frame, then the reply
     assert second.data[:2] == bytes([0x02, 0x00]) and second is not first
+
+
+def test_a_listener_for_an_identifier_no_standard_frame_has_hears_none_of_them():
+    can, _, wheels = rig(1)
+    never = can.listen([Match(0x1000)], timeout=0.0)  # beyond 11 bits, not extended
+    hears = can.listen([Match(0x1000, extended=True)], timeout=0.0)
+    wheels.set_torques([1e-4])
+    can.inject(CanMessage(0x1000, b"\x01", extended=True))
+    assert hears.receive() == CanMessage(0x1000, b"\x01", extended=True)
+    assert never.receive() is None
