@@ -4,7 +4,8 @@ The SIL evaluates the degree-13 field twice every 10 Hz cycle: the
 simulator's truth (``ground.sim.environment``) and the flight ADCS cycle's
 reference (``csrc/tsr_adcs.c``). Here a plain C loop calls
 ``tsr_igrf_field_eci`` along an inclined low orbit, with the Earth angle and
-the date moving every call, built from csrc/ with the extension's own flags.
+the date moving every call, built from csrc/ with the extension's own flags
+(Python's, then csrc/build_ffi.py's).
 Under valgrind's callgrind the figure is the instructions spent inside the
 call, per call, which the machine's load does not change; without valgrind,
 nanoseconds per call (noisy on a shared machine).
@@ -21,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -66,12 +68,14 @@ int main(int argc, char **argv)
 
 
 def extension_cflags() -> list[str]:
-    """The C core's compile flags, read from csrc/build_ffi.py so the two never differ."""
+    """The flags the C core is compiled with: Python's own (with -fwrapv, which
+    changes the code generated for int arithmetic), then csrc/build_ffi.py's."""
     spec = importlib.util.spec_from_file_location("build_ffi", CSRC / "build_ffi.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return list(module.CFLAGS)
+    python_flags = [sysconfig.get_config_var(name) or "" for name in ("CFLAGS", "CCSHARED")]
+    return [*" ".join(python_flags).split(), *module.CFLAGS]
 
 
 def build(tmp: Path) -> Path:

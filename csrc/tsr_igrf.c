@@ -28,10 +28,11 @@ static int epoch_interval(double decimal_year, int nmax, int *i, double *f)
     return 0;
 }
 
-/* Row k of the coefficient table at fraction f of epoch interval i (nT). */
-static double interpolated(int k, int i, double f)
+/* A coefficient (nT) at fraction f of the way from its value at one epoch,
+ * c[0], to the next, c[1]. */
+static double interpolated(const double *c, double f)
 {
-    return igrf14_coef[k][i] + f * (igrf14_coef[k][i + 1] - igrf14_coef[k][i]);
+    return c[0] + f * (c[1] - c[0]);
 }
 
 /* Coefficients at decimal_year into g[n * 14 + m], h[n * 14 + m] (nT), for
@@ -56,9 +57,9 @@ int tsr_igrf_coefficients(double decimal_year, int nmax, double g_nt[196], doubl
             continue;
         }
         if (m >= 0) {
-            g_nt[n * NDIM + m] = interpolated(k, i, f);
+            g_nt[n * NDIM + m] = interpolated(&igrf14_coef[k][i], f);
         } else {
-            h_nt[n * NDIM - m] = interpolated(k, i, f);
+            h_nt[n * NDIM - m] = interpolated(&igrf14_coef[k][i], f);
         }
     }
     return 0;
@@ -90,7 +91,8 @@ static void synthesis(double r_km, double ct, double st, double cl, double sl, i
     double br = 0.0;
     double bt = 0.0;
     double bp = 0.0;
-    int k = 0; /* the table's row: g_n0, then g_nm and h_nm for m = 1 .. n */
+    /* the table's row at epoch i: g_n0, then g_nm and h_nm for m = 1 .. n */
+    const double *row = &igrf14_coef[0][i];
     int n;
     int m;
 
@@ -104,43 +106,51 @@ static void synthesis(double r_km, double ct, double st, double cl, double sl, i
     }
 
     /* Schmidt semi-normalised P_n^m and dP_n^m/dtheta (recursions cited in
-     * legendre_factors.py); each row's m < n - 1 terms are independent. */
+     * legendre_factors.py); each row's m < n - 1 terms are independent.
+     * Pointers, not int indices, walk the arrays: the extension is built
+     * with -fwrapv, under which int index arithmetic is redone every term. */
     p[0] = 1.0;
     dp[0] = 0.0;
     for (n = 1; n <= nmax; n++) {
         const double *a = igrf_column_a[n];
         const double *b = igrf_column_b[n];
-        const int row = n * NDIM;
+        double *pn = p + n * NDIM;
+        double *dpn = dp + n * NDIM;
+        const double *p1 = pn - NDIM;
+        const double *dp1 = dpn - NDIM;
+        const double *p2 = pn - 2 * NDIM; /* read only when n >= 2 */
+        const double *dp2 = dpn - 2 * NDIM;
         for (m = 0; m + 2 <= n; m++) {
-            p[row + m] = a[m] * ct * p[row - NDIM + m] - b[m] * p[row - 2 * NDIM + m];
-            dp[row + m] = a[m] * (ct * dp[row - NDIM + m] - st * p[row - NDIM + m]) -
-                          b[m] * dp[row - 2 * NDIM + m];
+            pn[m] = a[m] * ct * p1[m] - b[m] * p2[m];
+            dpn[m] = a[m] * (ct * dp1[m] - st * p1[m]) - b[m] * dp2[m];
         }
         /* m = n - 1: there is no P_{n-2}^{n-1} term */
-        p[row + n - 1] = a[n - 1] * ct * p[row - NDIM + n - 1];
-        dp[row + n - 1] = a[n - 1] * (ct * dp[row - NDIM + n - 1] - st * p[row - NDIM + n - 1]);
+        pn[n - 1] = a[n - 1] * ct * p1[n - 1];
+        dpn[n - 1] = a[n - 1] * (ct * dp1[n - 1] - st * p1[n - 1]);
         if (n == 1) {
-            p[row + 1] = st;
-            dp[row + 1] = ct;
+            pn[1] = st;
+            dpn[1] = ct;
         } else {
             const double s = igrf_sectoral[n];
-            p[row + n] = s * st * p[row - NDIM + n - 1];
-            dp[row + n] = s * (st * dp[row - NDIM + n - 1] + ct * p[row - NDIM + n - 1]);
+            pn[n] = s * st * p1[n - 1];
+            dpn[n] = s * (st * dp1[n - 1] + ct * p1[n - 1]);
         }
     }
 
     for (n = 1; n <= nmax; n++) {
         const double *pn = p + n * NDIM;
         const double *dpn = dp + n * NDIM;
-        const double g0 = interpolated(k++, i, f);
+        const double g0 = interpolated(row, f);
         double sr = g0 * pn[0];
         double stt = g0 * dpn[0];
         double sp = 0.0;
+        row += IGRF14_N_EPOCHS;
         rpow *= ratio;
         for (m = 1; m <= n; m++) {
-            const double g = interpolated(k++, i, f);
-            const double h = interpolated(k++, i, f);
+            const double g = interpolated(row, f);
+            const double h = interpolated(row + IGRF14_N_EPOCHS, f);
             const double gc = g * cosm[m] + h * sinm[m];
+            row += 2 * IGRF14_N_EPOCHS;
             sr += gc * pn[m];
             stt += gc * dpn[m];
             sp += (g * msinm[m] - h * mcosm[m]) * pn[m];
