@@ -2,6 +2,7 @@
 #include "tsr_igrf.h"
 
 #include <math.h>
+#include <stddef.h>
 
 #include "data/igrf14.inc"
 #include "data/legendre_factors.inc"
@@ -91,8 +92,10 @@ static void synthesis(double r_km, double ct, double st, double cl, double sl, i
     double br = 0.0;
     double bt = 0.0;
     double bp = 0.0;
-    /* the table's row at epoch i: g_n0, then g_nm and h_nm for m = 1 .. n */
-    const double *row = &igrf14_coef[0][i];
+    /* the table's rows in order (g_n0, then g_nm and h_nm for m = 1 .. n),
+     * read at epoch column col (unsigned: see -fwrapv below) */
+    const double(*row)[IGRF14_N_EPOCHS] = igrf14_coef;
+    const size_t col = (size_t)i;
     int n;
     int m;
 
@@ -111,14 +114,19 @@ static void synthesis(double r_km, double ct, double st, double cl, double sl, i
      * with -fwrapv, under which int index arithmetic is redone every term. */
     p[0] = 1.0;
     dp[0] = 0.0;
-    for (n = 1; n <= nmax; n++) {
+    p[NDIM] = ct; /* P_1^0 = cos theta */
+    dp[NDIM] = -st;
+    p[NDIM + 1] = st; /* P_1^1 = sin theta */
+    dp[NDIM + 1] = ct;
+    for (n = 2; n <= nmax; n++) {
         const double *a = igrf_column_a[n];
         const double *b = igrf_column_b[n];
+        const double s = igrf_sectoral[n];
         double *pn = p + n * NDIM;
         double *dpn = dp + n * NDIM;
         const double *p1 = pn - NDIM;
         const double *dp1 = dpn - NDIM;
-        const double *p2 = pn - 2 * NDIM; /* read only when n >= 2 */
+        const double *p2 = pn - 2 * NDIM;
         const double *dp2 = dpn - 2 * NDIM;
         for (m = 0; m + 2 <= n; m++) {
             pn[m] = a[m] * ct * p1[m] - b[m] * p2[m];
@@ -127,30 +135,24 @@ static void synthesis(double r_km, double ct, double st, double cl, double sl, i
         /* m = n - 1: there is no P_{n-2}^{n-1} term */
         pn[n - 1] = a[n - 1] * ct * p1[n - 1];
         dpn[n - 1] = a[n - 1] * (ct * dp1[n - 1] - st * p1[n - 1]);
-        if (n == 1) {
-            pn[1] = st;
-            dpn[1] = ct;
-        } else {
-            const double s = igrf_sectoral[n];
-            pn[n] = s * st * p1[n - 1];
-            dpn[n] = s * (st * dp1[n - 1] + ct * p1[n - 1]);
-        }
+        pn[n] = s * st * p1[n - 1];
+        dpn[n] = s * (st * dp1[n - 1] + ct * p1[n - 1]);
     }
 
     for (n = 1; n <= nmax; n++) {
         const double *pn = p + n * NDIM;
         const double *dpn = dp + n * NDIM;
-        const double g0 = interpolated(row, f);
+        const double g0 = interpolated(&row[0][col], f);
         double sr = g0 * pn[0];
         double stt = g0 * dpn[0];
         double sp = 0.0;
-        row += IGRF14_N_EPOCHS;
+        row++;
         rpow *= ratio;
         for (m = 1; m <= n; m++) {
-            const double g = interpolated(row, f);
-            const double h = interpolated(row + IGRF14_N_EPOCHS, f);
+            const double g = interpolated(&row[0][col], f);
+            const double h = interpolated(&row[1][col], f);
             const double gc = g * cosm[m] + h * sinm[m];
-            row += 2 * IGRF14_N_EPOCHS;
+            row += 2;
             sr += gc * pn[m];
             stt += gc * dpn[m];
             sp += (g * msinm[m] - h * mcosm[m]) * pn[m];
