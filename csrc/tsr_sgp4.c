@@ -627,8 +627,10 @@ static int sgp4_at(const tsr_sgp4_sat *sat, double t, double r[3], double v[3],
     double argpp = argpm;
     double nodep = nodem;
     double mp = mm;
-    double sinip = sin(inclm);
-    double cosip = cos(inclm);
+    /* near Earth the inclination is the element set's: its sine and cosine
+     * are kept from init (deep space overwrites both below) */
+    double sinip = sat->sinio;
+    double cosip = sat->cosio;
     double aycof = sat->aycof, xlcof = sat->xlcof;
     double con41 = sat->con41, x1mth2 = sat->x1mth2, x7thm1 = sat->x7thm1;
     if (sat->deep) {
@@ -781,6 +783,8 @@ int tsr_sgp4_init(tsr_sgp4_sat *sat, double epoch_jd, double epoch_jd_frac,
     const double ao = pow(k / sat->no_unkozai, X2O3);
     sat->ao_unkozai = ao;
     const double sinio = sin(inclo);
+    sat->sinio = sinio;
+    sat->cosio = cosio;
     const double po = ao * omeosq;
     const double con42 = 1.0 - 5.0 * cosio2;
     sat->con41 = -con42 - cosio2 - cosio2;

@@ -57,6 +57,7 @@ typedef struct {
     double aycof, con41, cc1, cc4, cc5, d2, d3, d4, delmo, eta;
     double argpdot, omgcof, sinmao, t2cof, t3cof, t4cof, t5cof;
     double x1mth2, x7thm1, mdot, nodedot, xlcof, xmcof, nodecf;
+    double sinio, cosio; /* of inclo: near Earth the inclination never changes */
     /* deep space: lunar-solar periodics */
     double e3, ee2, peo, pgho, pho, pinco, plo;
     double se2, se3, sgh2, sgh3, sgh4, sh2, sh3, si2, si3, sl2, sl3, sl4;
