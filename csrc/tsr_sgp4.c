@@ -920,6 +920,16 @@ int tsr_sgp4_jd_rv(const tsr_sgp4_sat *sat, double jd, double jd_frac, double rv
     return tsr_sgp4(sat, tsince, rv, rv + 3);
 }
 
+int tsr_sgp4_jd_state(tsr_sgp4_sat *sat, double jd, double jd_frac)
+{
+    return tsr_sgp4_jd_rv(sat, jd, jd_frac, sat->state);
+}
+
+int tsr_sgp4_tsince_state(tsr_sgp4_sat *sat, double tsince_min)
+{
+    return tsr_sgp4(sat, tsince_min, sat->state, sat->state + 3);
+}
+
 void tsr_sgp4_times(const tsr_sgp4_sat *sat, const double *tsince_min, long n,
                     double *r_km, double *v_km_s, int *err)
 {

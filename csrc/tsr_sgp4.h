@@ -24,7 +24,9 @@
  * For codes 1-4 and 7 the outputs are set to NaN.
  *
  * No heap, no state outside the caller-owned tsr_sgp4_sat. Propagation never
- * writes to the satellite record, so one record may be shared by threads.
+ * writes to the satellite record, so one record may be shared by threads;
+ * the two scalar calls ending in _state are the exception: they leave their
+ * result in the record's state field.
  * The deep-space resonance integrator restarts at epoch on every single
  * call; the batch functions carry its state from one time to the next on
  * their own stack. Its fixed 720-minute steps make both give, bit for bit,
@@ -71,6 +73,10 @@ typedef struct {
     int irez;     /* resonance: 0 none, 1 one-day, 2 half-day */
     int opsmode;  /* TSR_SGP4_OPSMODE_* */
     int init_error; /* error code of the propagation to epoch at init */
+    /* written by the scalar calls tsr_sgp4_jd_state and tsr_sgp4_tsince_state
+     * only: their last TEME position (km) then velocity (km/s), NaN for
+     * errors 1-4 and 7 */
+    double state[6];
 } tsr_sgp4_sat;
 
 int tsr_sgp4_init(tsr_sgp4_sat *sat, double epoch_jd, double epoch_jd_frac,
@@ -82,6 +88,12 @@ int tsr_sgp4(const tsr_sgp4_sat *sat, double tsince_min, double r_km[3], double 
 int tsr_sgp4_rv(const tsr_sgp4_sat *sat, double tsince_min, double rv[6]);
 /* One UTC Julian date given as whole + fraction (python-sgp4's sgp4(jd, fr)). */
 int tsr_sgp4_jd_rv(const tsr_sgp4_sat *sat, double jd, double jd_frac, double rv[6]);
+/* The same two calls with the result left in sat->state: one pointer
+ * argument fewer to convert on each call from Python. They write the
+ * record, so one record must not be propagated this way by two threads at
+ * once. */
+int tsr_sgp4_jd_state(tsr_sgp4_sat *sat, double jd, double jd_frac);
+int tsr_sgp4_tsince_state(tsr_sgp4_sat *sat, double tsince_min);
 
 void tsr_sgp4_times(const tsr_sgp4_sat *sat, const double *tsince_min, long n,
                     double *r_km, double *v_km_s, int *err);

@@ -146,6 +146,13 @@ static void test_batches_equal_single_calls(tsr_test_tally *t)
     tsr_sgp4_many_jd(sats, 1, &jd, &later, 1, r, v, err);
     CHECK(t, tsr_sgp4_jd_rv(&sats[0], jd, later, rv) == err[0]);
     CHECK(t, rv[0] == r[0] && rv[2] == r[2] && rv[4] == v[1]);
+    /* and left in the record by the scalar calls, bit for bit */
+    CHECK(t, tsr_sgp4_jd_state(&sats[0], jd, later) == err[0]);
+    for (int i = 0; i < 6; ++i) {
+        CHECK(t, sats[0].state[i] == rv[i]);
+    }
+    CHECK(t, tsr_sgp4_tsince_state(&sats[1], times[3]) == err[7]);
+    CHECK(t, sats[1].state[0] == one_r[0] && sats[1].state[5] == one_v[2]);
 }
 
 static void test_bad_times_end_with_error_7(tsr_test_tally *t)
@@ -160,6 +167,8 @@ static void test_bad_times_end_with_error_7(tsr_test_tally *t)
     CHECK(t, tsr_sgp4(&sat, INFINITY, r, v) == TSR_SGP4_ERR_TIME);
     CHECK(t, tsr_sgp4(&sat, -2.0e8, r, v) == TSR_SGP4_ERR_TIME);
     CHECK(t, tsr_sgp4(&sat, 1.0e6, r, v) == TSR_SGP4_OK);
+    CHECK(t, tsr_sgp4_tsince_state(&sat, NAN) == TSR_SGP4_ERR_TIME);
+    CHECK(t, isnan(sat.state[0]) && isnan(sat.state[5]));
 }
 
 static void test_gmst_iau82(tsr_test_tally *t)

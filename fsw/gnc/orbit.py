@@ -30,6 +30,7 @@ import os
 import struct
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Final, SupportsFloat
 
 import numpy as np
 
@@ -82,24 +83,30 @@ def _iptr(array: np.ndarray):
     return ffi.cast("int *", ffi.from_buffer(array))
 
 
-_SGP4_RV = lib.tsr_sgp4_rv
-_SGP4_JD_RV = lib.tsr_sgp4_jd_rv
-_from_buffer = ffi.from_buffer
-_UNPACK_STATE = struct.Struct("6d").unpack_from  # position then velocity
+# Final: the compiled module keeps these in C statics, not in the module dict.
+_SGP4_RV: Final = lib.tsr_sgp4_rv
+_SGP4_JD_STATE: Final = lib.tsr_sgp4_jd_state
+_SGP4_TSINCE_STATE: Final = lib.tsr_sgp4_tsince_state
+_from_buffer: Final = ffi.from_buffer
+_UNPACK_STATE: Final = struct.Struct("6d").unpack_from  # position then velocity
 
 Vec3 = tuple[float, float, float]
+# `Satellite.sgp4`'s position and velocity: three floats each. Typed as a
+# tuple of any length because the compiled method then returns the tuples it
+# sliced from the unpacked state as they are; with a three-float type it
+# would unbox the six floats and box them again on the way out.
+StateVec = tuple[float, ...]
 
 
 class Satellite:
     """One satellite's SGP4 state, initialised from a TLE or mean elements."""
 
-    __slots__ = ("_rec", "_rv", "_rv_bytes", "satnum", "tle")
+    __slots__ = ("_rec", "_state", "satnum", "tle")
 
     def __init__(self) -> None:
         self._rec = ffi.new("tsr_sgp4_sat *")
-        # The scalar calls' result buffer, allocated once (see `sgp4`).
-        self._rv = ffi.new("double[6]")
-        self._rv_bytes = ffi.buffer(self._rv)
+        # The scalar calls' result: the record's state field, read as bytes.
+        self._state = ffi.buffer(self._rec.state)
         self.satnum = 0
         self.tle: Tle | None = None
 
@@ -185,27 +192,30 @@ class Satellite:
             raise PropagationError(code, float(minutes_since_epoch))
         return out[:3], out[3:]
 
-    def sgp4(self, jd: float, fr: float) -> tuple[int, Vec3, Vec3]:
+    def sgp4(self, jd: SupportsFloat, fr: SupportsFloat) -> tuple[int, StateVec, StateVec]:
         """TEME state at the UTC Julian date jd + fr, python-sgp4's scalar shape:
         (error code, position (x, y, z) km, velocity km/s) as plain tuples.
 
         The fast way to propagate one time: one C call, no numpy. Errors
         are returned, not raised (see the codes above; the state is NaN for
-        codes 1-4 and 7). The result goes through a buffer owned by this
-        satellite while the C call runs without the GIL, so one `Satellite`
-        must not be propagated by several threads at once: give each thread
-        its own, or use `propagate_array(..., threads=n)`.
+        codes 1-4 and 7). The result goes through this satellite's C record
+        while the C call runs without the GIL, so one `Satellite` must not
+        be propagated by several threads at once: give each thread its own,
+        or use `propagate_array(..., threads=n)`.
         """
-        code = _SGP4_JD_RV(self._rec, jd, fr, self._rv)
-        # One unpack, two tuples built natively: two unpacks cost twice the call.
-        x, y, z, vx, vy, vz = _UNPACK_STATE(self._rv_bytes)
-        return code, (x, y, z), (vx, vy, vz)
+        # jd and fr go to C as the Python floats they are (a float annotation
+        # would unbox them and box them again for the call).
+        code = _SGP4_JD_STATE(self._rec, jd, fr)
+        state = _UNPACK_STATE(self._state)
+        return code, state[:3], state[3:]
 
     def sgp4_tsince(self, minutes_since_epoch: float) -> tuple[int, Vec3, Vec3]:
         """`sgp4` at minutes since the element set's epoch (python-sgp4's
-        `sgp4_tsince`); the same threading rule applies."""
-        code = _SGP4_RV(self._rec, minutes_since_epoch, self._rv)
-        x, y, z, vx, vy, vz = _UNPACK_STATE(self._rv_bytes)
+        `sgp4_tsince`); the same threading rule applies. Its three-float
+        tuples are unboxed: compiled callers (the flight and the simulator)
+        read them as doubles without Python objects in between."""
+        code = _SGP4_TSINCE_STATE(self._rec, minutes_since_epoch)
+        x, y, z, vx, vy, vz = _UNPACK_STATE(self._state)
         return code, (x, y, z), (vx, vy, vz)
 
     def propagate_array(self, minutes: np.ndarray, threads: int = 1

@@ -11,6 +11,7 @@ every point; error codes must be the same at the same times.
 
 from __future__ import annotations
 
+import math
 from importlib.resources import files
 
 import numpy as np
@@ -161,6 +162,44 @@ def test_julian_date_interface_matches_satrec_array() -> None:
     ok = err == 0
     assert np.max(np.abs(r[ok] - pr[ok])) < POS_TOL_KM
     assert np.max(np.abs(v[ok] - pv[ok])) < VEL_TOL_PEER_KM_S
+
+
+def test_scalar_calls_equal_the_batch_bit_for_bit_and_python_sgp4() -> None:
+    """`sgp4(jd, fr)` and `sgp4_tsince` over the whole set: the batch path's
+    state exactly, python-sgp4's within the set's tolerances, the same codes."""
+    for line1, line2, span in CASES:
+        sat = _satellite(line1, line2)
+        peer = Satrec.twoline2rv(line1, line2)
+        jd, fr = sat.epoch_jd
+        minutes = np.linspace(min(span[0], 0.0), span[1], 23)
+        r, v, err = sat.propagate_jd(np.full(minutes.size, jd), fr + minutes / 1440.0)
+        for k, t in enumerate(minutes):
+            code, rs, vs = sat.sgp4(jd, fr + t / 1440.0)
+            assert type(rs) is tuple and len(rs) == len(vs) == 3
+            assert code == err[k]
+            np.testing.assert_array_equal(rs + vs, np.concatenate([r[k], v[k]]))
+            pe, pr, pv = peer.sgp4(jd, fr + t / 1440.0)
+            assert code == pe, f"{line1[2:7]} t={t}"
+            if code not in (1, 2, 3, 4):
+                assert np.max(np.abs(np.subtract(rs, pr))) < POS_TOL_KM
+                assert np.max(np.abs(np.subtract(vs, pv))) < VEL_TOL_PEER_KM_S
+            code, rt, vt = sat.sgp4_tsince(float(t))
+            r1, v1, e1 = sat.propagate_array(np.array([t]))
+            assert code == e1[0]
+            np.testing.assert_array_equal(rt + vt, np.concatenate([r1[0], v1[0]]))
+
+
+def test_scalar_call_takes_any_real_number() -> None:
+    """numpy scalars and ints are real numbers too, as python-sgp4 takes them."""
+    line1, line2, _ = CASES[0]
+    sat = Satellite.from_tle(line1, line2)
+    jd, fr = sat.epoch_jd
+    want = sat.sgp4(jd, fr + 0.25)
+    assert sat.sgp4(np.float64(jd), np.float64(fr + 0.25)) == want
+    whole = math.floor(jd)
+    assert sat.sgp4(whole, fr + 0.75) == sat.sgp4(float(whole), fr + 0.75)
+    with pytest.raises(TypeError):
+        sat.sgp4("2451723", fr)  # type: ignore[arg-type]
 
 
 def test_scalar_propagate_and_errors() -> None:
