@@ -572,10 +572,28 @@ static int turn_by_small_angle(double *s, double *c, double d)
     return 1;
 }
 
-/* fmod(x, 2 pi), skipping the library call when it would return x */
+/* fmod(x, 2 pi), bit for bit, without the library call. fmod's result
+ * |x| - n 2pi is a double, so fma, which rounds once, gives it exactly for
+ * the right n; the quotient's rounding can make floor() one off near a
+ * multiple, which the result's range shows and one more fma corrects.
+ * Beyond 1e15 (n near 2^53) the library call is kept. */
 static double wrap_twopi(double x)
 {
-    return (fabs(x) < TWOPI) ? x : fmod(x, TWOPI);
+    const double a = fabs(x);
+    if (a < TWOPI) {
+        return x;
+    }
+    if (!(a < 1.0e15)) {
+        return fmod(x, TWOPI);
+    }
+    const double n = floor(a / TWOPI);
+    double r = fma(-n, TWOPI, a);
+    if (r < 0.0) {
+        r = fma(-(n - 1.0), TWOPI, a);
+    } else if (r >= TWOPI) {
+        r = fma(-(n + 1.0), TWOPI, a);
+    }
+    return copysign(r, x);
 }
 
 static int sgp4_at(const tsr_sgp4_sat *sat, double t, double r[3], double v[3],
