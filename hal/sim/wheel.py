@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from typing import Final
 
 from hal.busio import CanMessage
@@ -24,8 +23,10 @@ from hal.sim.can import CanNode
 __all__ = ["ReactionWheelEmulator"]
 
 # Replies: opcode echo and status, then for telemetry the speed and torque.
-_STATUS_REPLY: Final = struct.Struct("<BB")
-_TELEMETRY_REPLY: Final = struct.Struct("<BBih")
+# The opcode and status bytes are made once per status (0-3, the two limit
+# bits): compiled, a table index where `struct` is a generic method call.
+_TORQUE_REPLIES: Final = [bytes([OP_SET_TORQUE, status]) for status in range(4)]
+_TELEMETRY_HEADS: Final = [bytes([OP_GET_TELEMETRY, status]) for status in range(4)]
 
 
 class ReactionWheelEmulator(CanNode):
@@ -139,7 +140,7 @@ class ReactionWheelEmulator(CanNode):
         if op == OP_SET_TORQUE and len(data) == 3:
             counts = signed(data[1] | data[2] << 8, 16)  # int16, little-endian
             self._torque_cmd_nm = counts * TORQUE_LSB_NM
-            return [CanMessage.checked_by_caller(reply_id, _STATUS_REPLY.pack(op, self._status()))]
+            return [CanMessage.checked_by_caller(reply_id, _TORQUE_REPLIES[self._status()])]
         if op == OP_GET_TELEMETRY and len(data) == 1:
             w = self.speed_rad_s
             if self.speed_noise_rad_s:
@@ -147,8 +148,12 @@ class ReactionWheelEmulator(CanNode):
             speed = nearest(w / SPEED_LSB_RAD_S)
             speed = -(2**31) if speed < -(2**31) else 2**31 - 1 if speed > 2**31 - 1 else speed
             torque = nearest(self.commanded_torque_nm / TORQUE_LSB_NM)
+            torque = -32768 if torque < -32768 else 32767 if torque > 32767 else torque
+            # int32 speed and int16 torque, little-endian, as one 48-bit
+            # integer's bytes (native integer operations, compiled).
+            payload = ((speed & 0xFFFFFFFF) | (torque & 0xFFFF) << 32).to_bytes(6, "little")
             return [CanMessage.checked_by_caller(
-                reply_id, _TELEMETRY_REPLY.pack(op, self._status(), speed, torque))]
+                reply_id, _TELEMETRY_HEADS[self._status()] + payload)]
         if op == OP_RESET and len(data) == 1:
             self._torque_cmd_nm = 0.0
             return []
