@@ -42,7 +42,14 @@ DIPOLE_LSB_AM2: Final = 1e-4
 MAX_DURATION_S: Final = 0xFFFF / 1000.0
 DEFAULT_ADDRESS: Final = 0x10
 _CODE_BYTES: Final = [bytes([code]) for code in range(256)]
-_START_DIPOLE: Final = struct.Struct("<hhhH")
+
+
+
+def _counts(dipole_am2: float) -> int:
+    """One axis's dipole as the int16 wire value (clipped), two's complement."""
+    counts = nearest(dipole_am2 / DIPOLE_LSB_AM2)
+    return (-32768 if counts < -32768 else 32767 if counts > 32767 else counts) & 0xFFFF
+
 
 STATUS_TEXT: Final = {
     1: "rejected",
@@ -82,11 +89,14 @@ class IMTQ(I2CDevice):
             raise ValueError("dipole must be finite")
         if not (finite(duration_s) and 0.001 <= duration_s <= MAX_DURATION_S):
             raise ValueError(f"duration_s must be within 0.001..{MAX_DURATION_S} s")
-        counts = [min(max(nearest(c / DIPOLE_LSB_AM2), -32768), 32767) for c in (x, y, z)]
         ms = nearest(duration_s * 1000.0)
+        # int16 x, y, z and uint16 milliseconds, little-endian, as one integer's
+        # bytes (compiled, native arithmetic where `struct` and a comprehension
+        # over the axes are generic calls).
+        params = (_counts(x) | _counts(y) << 16 | _counts(z) << 32 | ms << 48).to_bytes(
+            8, "little")
         with self.i2c:
-            self._command(CMD_START_DIPOLE,
-                          _START_DIPOLE.pack(counts[0], counts[1], counts[2], ms))
+            self._command(CMD_START_DIPOLE, params)
 
     def cancel(self) -> None:
         """Stop any actuation now."""

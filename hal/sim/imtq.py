@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import math
 import struct
 from typing import Final
 
 import numpy as np
 
-from hal.counts import nearest
+from hal.counts import nearest, signed
 from hal.devices.imtq import CMD_CANCEL, CMD_NOOP, CMD_START_DIPOLE, DIPOLE_LSB_AM2, GET_DIPOLE
 from hal.sim.emulator import I2CTarget
 
@@ -18,6 +19,15 @@ GET_SYSTEM_STATE: Final = 0x41
 RESET: Final = (0xAA, 0xA5)
 _ZERO = (0.0, 0.0, 0.0)
 ST_OK, ST_INVALID_CMD, ST_PARAM_MISSING = 0, 2, 3
+# The reply to an accepted command, per command code: made once (compiled, a
+# list index instead of a list and a bytes object built per command).
+_OK_REPLIES: Final = [bytes([code, ST_OK]) for code in range(256)]
+
+
+def _saturate(value: float, limit: float) -> float:
+    """`min(max(value, -limit), limit)` in native float comparisons (compiled)."""
+    value = -limit if -limit > value else value
+    return limit if limit < value else value
 
 
 class IMTQEmulator(I2CTarget):
@@ -74,21 +84,26 @@ class IMTQEmulator(I2CTarget):
             self.power_on_reset()
             return
         if code == CMD_NOOP:
-            self._reply = bytes([code, ST_OK])
+            self._reply = _OK_REPLIES[code]
         elif code == CMD_CANCEL:
             self._until_s = -1.0
             self._dipole_am2 = _ZERO
-            self._reply = bytes([code, ST_OK])
+            self._reply = _OK_REPLIES[code]
         elif code == CMD_START_DIPOLE:
             if len(out) != 9:
                 self._reply = bytes([code, ST_PARAM_MISSING])
                 return
-            x, y, z, ms = struct.unpack("<hhhH", out[1:9])
+            # int16 x, y, z and uint16 milliseconds, little-endian, decoded by
+            # shifts (compiled, native integer and float operations).
             lim = self.max_dipole_am2
-            self._dipole_am2 = tuple(min(max(c * DIPOLE_LSB_AM2, -lim), lim) for c in (x, y, z))
+            self._dipole_am2 = (
+                _saturate(signed(out[1] | out[2] << 8, 16) * DIPOLE_LSB_AM2, lim),
+                _saturate(signed(out[3] | out[4] << 8, 16) * DIPOLE_LSB_AM2, lim),
+                _saturate(signed(out[5] | out[6] << 8, 16) * DIPOLE_LSB_AM2, lim))
+            ms = out[7] | out[8] << 8
             self._start_s = self.t_s
-            self._until_s = float("inf") if ms == 0 else self.t_s + ms / 1000.0
-            self._reply = bytes([code, ST_OK])
+            self._until_s = math.inf if ms == 0 else self.t_s + ms / 1000.0
+            self._reply = _OK_REPLIES[code]
         elif code == GET_DIPOLE:
             m = self.applied_dipole_am2()
             self._reply = bytes([code, ST_OK]) + struct.pack(
