@@ -16,6 +16,10 @@ __all__ = ["ADS1115Emulator", "SunSensorHeads"]
 
 _FSR_V = (6.144, 4.096, 2.048, 1.024, 0.512, 0.256, 0.256, 0.256)
 _CODES_PER_V: Final = tuple(32768.0 / fsr for fsr in _FSR_V)
+# One bytes object per byte value: a register word is read as two of them
+# joined (compiled, two list indexes and a concatenation, cheaper than
+# `int.to_bytes`).
+_BYTE: Final = [bytes([value]) for value in range(256)]
 FACE_NORMALS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]],
                         dtype=float)
 
@@ -93,7 +97,7 @@ class ADS1115Emulator(I2CTarget):
             word = self.config
         else:
             word = self.thresholds[pointer - 2]
-        two = word.to_bytes(2, "big")
+        two = _BYTE[word >> 8] + _BYTE[word & 0xFF]
         return two if n == 2 else (two * (n // 2 + 1))[:n]
 
 
