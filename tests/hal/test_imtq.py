@@ -126,3 +126,14 @@ def test_malformed_replies_raise_only_hal_errors(replies):
         assert exc.reason and exc.device == "ISIS iMTQ"
     else:
         assert m.shape == (3,)
+
+
+def test_a_raw_start_dipole_frame_is_decoded_signed_and_a_zero_duration_holds():
+    emu = IMTQEmulator()
+    bus = SimI2C("i2c0")
+    bus.attach(0x10, emu)
+    bus.transfer(0x10, bytes([0x06]) + struct.pack("<hhhH", -1234, 567, -32768, 0))
+    assert bus.transfer(0x10, b"", 2) == bytes([0x06, 0x00])
+    assert emu.applied_dipole_am2() == (-1234 * 1e-4, 567 * 1e-4, -0.2)
+    emu.advance(1e6)
+    assert emu.actuating  # 0 ms: until cancelled

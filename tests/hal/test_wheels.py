@@ -206,3 +206,12 @@ def test_a_listener_for_an_identifier_no_standard_frame_has_hears_none_of_them()
     can.inject(CanMessage(0x1000, b"\x01", extended=True))
     assert hears.receive() == CanMessage(0x1000, b"\x01", extended=True)
     assert never.receive() is None
+
+
+def test_reported_torque_saturates_at_the_int16_wire_range():
+    _, _, wheels = rig(1, max_torque_nm=1.0)
+    wheels.set_torques([0.01])  # 100,000 counts of 1e-7 N m: beyond int16
+    _, torque_nm = wheels.wheels[0].read_telemetry()
+    assert torque_nm == pytest.approx(32767e-7)
+    wheels.set_torques([-0.01])
+    assert wheels.wheels[0].read_telemetry()[1] == pytest.approx(-32768e-7)
