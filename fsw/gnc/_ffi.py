@@ -37,12 +37,13 @@ def out(n: int) -> tuple[np.ndarray, object]:
     return a, ptr(a)
 
 
-def consecutive_doubles(struct_name: str, fields: Sequence[tuple[str, int]]
-                        ) -> tuple[struct.Struct, dict[str, int]]:
+def consecutive_doubles(struct_name: str, fields: Sequence[tuple[str, int]],
+                        ints: Sequence[str] = ()) -> tuple[struct.Struct, dict[str, int]]:
     """A `struct` layout of `fields` (name, count of doubles) and where each
     starts, counted in doubles, when the C struct holds them as consecutive
-    doubles from its start; checked against the compiled struct, so the two
-    cannot disagree (ImportError otherwise)."""
+    doubles from its start, followed by the C `int` fields named in `ints`;
+    checked against the compiled struct, so the two cannot disagree
+    (ImportError otherwise)."""
     at = 0
     index = {}
     for name, count in fields:
@@ -50,4 +51,9 @@ def consecutive_doubles(struct_name: str, fields: Sequence[tuple[str, int]]
             raise ImportError(f"{struct_name}.{name} is not where its doubles are expected")
         index[name] = at
         at += count
-    return struct.Struct(f"@{at}d"), index
+    types = dict(ffi.typeof(struct_name).fields)
+    for k, name in enumerate(ints):
+        if (ffi.offsetof(struct_name, name) != 8 * at + ffi.sizeof("int") * k
+                or types[name].type.cname != "int"):
+            raise ImportError(f"{struct_name}.{name} is not the int expected after its doubles")
+    return struct.Struct(f"@{at}d{len(ints)}i" if ints else f"@{at}d"), index

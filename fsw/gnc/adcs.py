@@ -22,7 +22,7 @@ import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -166,27 +166,32 @@ class AdcsSensors:
 
 @dataclass(init=False)
 class AdcsCommands:
-    """One cycle's outputs: actuator commands and the estimate behind them."""
+    """One cycle's outputs: actuator commands and the estimate behind them.
+
+    The actuator commands are float64 arrays, the form the HAL drivers take;
+    the estimate is plain tuples of floats, read from the C outputs in one
+    call with no array built per vector."""
 
     wheel_torque_nm: np.ndarray          # motor torque per wheel, N m
     mtq_dipole_am2: np.ndarray           # body frame
-    q_body_eci: np.ndarray               # estimate
-    w_body_rad_s: np.ndarray             # bias-corrected rate
-    gyro_bias_rad_s: np.ndarray
-    att_sigma_rad: np.ndarray            # 1-sigma attitude uncertainty per body axis
-    q_target_eci: np.ndarray
+    q_body_eci: tuple[float, ...]        # estimate
+    w_body_rad_s: tuple[float, ...]      # bias-corrected rate
+    gyro_bias_rad_s: tuple[float, ...]
+    att_sigma_rad: tuple[float, ...]     # 1-sigma attitude uncertainty per body axis
+    q_target_eci: tuple[float, ...]
     pointing_error_rad: float            # estimated angle to the target
-    sun_eci: np.ndarray                  # unit vector from the satellite
-    b_eci_t: np.ndarray                  # IGRF-14 model field
+    sun_eci: tuple[float, ...]           # unit vector from the satellite
+    b_eci_t: tuple[float, ...]           # IGRF-14 model field
     shadow_fraction: float               # 0 full sun .. 1 umbra
-    wheel_momentum_body_nms: np.ndarray
+    wheel_momentum_body_nms: tuple[float, ...]
     status: Status
 
     def __init__(self, wheel_torque_nm: np.ndarray, mtq_dipole_am2: np.ndarray,
-                 q_body_eci: np.ndarray, w_body_rad_s: np.ndarray, gyro_bias_rad_s: np.ndarray,
-                 att_sigma_rad: np.ndarray, q_target_eci: np.ndarray, pointing_error_rad: float,
-                 sun_eci: np.ndarray, b_eci_t: np.ndarray, shadow_fraction: float,
-                 wheel_momentum_body_nms: np.ndarray, status: Status) -> None:
+                 q_body_eci: tuple[float, ...], w_body_rad_s: tuple[float, ...],
+                 gyro_bias_rad_s: tuple[float, ...], att_sigma_rad: tuple[float, ...],
+                 q_target_eci: tuple[float, ...], pointing_error_rad: float,
+                 sun_eci: tuple[float, ...], b_eci_t: tuple[float, ...], shadow_fraction: float,
+                 wheel_momentum_body_nms: tuple[float, ...], status: Status) -> None:
         self.wheel_torque_nm = wheel_torque_nm
         self.mtq_dipole_am2 = mtq_dipole_am2
         self.q_body_eci = q_body_eci
@@ -202,37 +207,63 @@ class AdcsCommands:
         self.status = status
 
 
-# The input doubles, consecutive in the C struct (tsr_adcs_inputs) up to
-# decimal_year: one struct call writes them all per cycle.
+# The inputs, consecutive doubles in the C struct (tsr_adcs_inputs) up to
+# decimal_year and then the three validity flags: one struct call writes them
+# all per cycle.
 _IN_LAYOUT = _ffi.consecutive_doubles(
     "tsr_adcs_inputs", [("gyro_rad_s", 3), ("mag_body_t", 3), ("sun_body", 3),
                         ("wheel_speed_rad_s", 4), ("r_eci_km", 3), ("v_eci_km_s", 3),
-                        ("jd_tt", 1), ("gmst_rad", 1), ("decimal_year", 1)])
+                        ("jd_tt", 1), ("gmst_rad", 1), ("decimal_year", 1)],
+    ints=("gyro_valid", "mag_valid", "sun_valid"))
 # Final: compiled, read from the module's statics every cycle rather than
-# looked up in its namespace. `step` packs the doubles in the order declared.
-_IN_DOUBLES: Final = _IN_LAYOUT[0]
-# tsr_adcs_outputs up to `status`: consecutive doubles, wheel_torque_cmd_nm
-# first, checked against the compiled struct like the inputs.
+# looked up in its namespace. `step` packs the values in the order declared.
+_INPUTS: Final = _IN_LAYOUT[0]
+# tsr_adcs_outputs: consecutive doubles, wheel_torque_cmd_nm first, then the
+# status bits; checked against the compiled struct like the inputs. One
+# struct call reads them all per cycle, as plain floats.
 _OUT_LAYOUT = _ffi.consecutive_doubles(
     "tsr_adcs_outputs", [("wheel_torque_cmd_nm", 4), ("mtq_dipole_am2", 3), ("q_body_eci", 4),
                          ("w_body_rad_s", 3), ("gyro_bias_rad_s", 3), ("att_sigma_rad", 3),
                          ("q_target_eci", 4), ("pointing_error_rad", 1), ("sun_eci", 3),
                          ("b_eci_t", 3), ("shadow_fraction", 1),
-                         ("wheel_momentum_body_nms", 3)])
-_N_OUT_DOUBLES: Final = _OUT_LAYOUT[0].size // 8
+                         ("wheel_momentum_body_nms", 3)], ints=("status",))
+_OUTPUTS: Final = _OUT_LAYOUT[0]
+_ADCS_STEP: Final = lib.tsr_adcs_step  # looked up in the library once, called every cycle
 _STATUS: Final[dict[int, Status]] = {}  # IntFlag construction costs a microsecond: one per code
 
+# Where each output starts in the unpacked values. Final ints: compiled, a
+# tuple slice with them is one native call.
+_AT: Final = _OUT_LAYOUT[1]
+_Q_BODY: Final[int] = _AT["q_body_eci"]
+_W_BODY: Final[int] = _AT["w_body_rad_s"]
+_BIAS: Final[int] = _AT["gyro_bias_rad_s"]
+_SIGMA: Final[int] = _AT["att_sigma_rad"]
+_Q_TARGET: Final[int] = _AT["q_target_eci"]
+_POINTING: Final[int] = _AT["pointing_error_rad"]
+_SUN_ECI: Final[int] = _AT["sun_eci"]
+_B_ECI: Final[int] = _AT["b_eci_t"]
+_SHADOW: Final[int] = _AT["shadow_fraction"]
+_MOMENTUM: Final[int] = _AT["wheel_momentum_body_nms"]
+_STATUS_AT: Final[int] = _OUTPUTS.size // 8  # the int after the doubles: its index
 
-def _floats(x: np.ndarray | Sequence[float], n: int, name: str) -> Sequence[float]:
-    """The `n` values of one sensor vector as floats, or ValueError."""
-    if isinstance(x, np.ndarray):
-        values: Sequence[float] = x.tolist()
-    elif type(x) is tuple and _all_floats(x):
-        values = x  # the orbit's own tuples: nothing to convert
+
+def _floats(x: np.ndarray | Sequence[float], n: int, name: str) -> tuple[float, ...]:
+    """The `n` values of one sensor vector as a tuple of floats, or ValueError.
+
+    A tuple: the cycle keeps a sensor's last values, which the caller cannot
+    then change behind it; and compiled, its items are read natively."""
+    if type(x) is tuple:
+        values: tuple[float, ...] = x  # the orbit's own tuples: nothing to copy
+    elif type(x) is list:
+        values = tuple(x)
+    elif type(x) is np.ndarray:
+        values = tuple(x.tolist())
     else:
-        values = [float(e) for e in x]
+        values = tuple(x)
     if len(values) != n:
         raise ValueError(f"{name} needs {n} values, got {len(values)}")
+    if not _all_floats(values):
+        values = tuple([float(e) for e in values])
     return values
 
 
@@ -241,24 +272,6 @@ def _all_floats(values: tuple) -> bool:
         if type(value) is not float:
             return False
     return True
-
-
-def _out_slice(name: str, count: int) -> slice:
-    at = _OUT_LAYOUT[1][name]
-    return slice(at, at + count)
-
-
-# The output doubles' fields, as slices made once: compiled, a slice written
-# in place is built anew on every call.
-_DIPOLE: Final = _out_slice("mtq_dipole_am2", 3)
-_Q_BODY: Final = _out_slice("q_body_eci", 4)
-_W_BODY: Final = _out_slice("w_body_rad_s", 3)
-_BIAS: Final = _out_slice("gyro_bias_rad_s", 3)
-_SIGMA: Final = _out_slice("att_sigma_rad", 3)
-_Q_TARGET: Final = _out_slice("q_target_eci", 4)
-_SUN_ECI: Final = _out_slice("sun_eci", 3)
-_B_ECI: Final = _out_slice("b_eci_t", 3)
-_MOMENTUM: Final = _out_slice("wheel_momentum_body_nms", 3)
 
 
 class AdcsCycle:
@@ -276,17 +289,15 @@ class AdcsCycle:
         # Each sensor's last values, which `step` packs into the C inputs with the
         # rest: a sensor that gives nothing leaves its last values there, as the
         # C cycle may still read them (flagged invalid).
-        self._gyro: Sequence[float] = (0.0, 0.0, 0.0)
-        self._mag: Sequence[float] = (0.0, 0.0, 0.0)
-        self._sun: Sequence[float] = (0.0, 0.0, 0.0)
-        # The validity flags as last written: the C struct's fields are written
-        # only when a sensor comes or goes (each write is a cffi attribute call).
-        self._valid = (False, False, False)
-        self._wheels_slice = slice(0, self.n_wheels)
-        self._in_buffer = ffi.buffer(self._in, _IN_DOUBLES.size)
-        # The outputs are consecutive doubles in the C struct (tsr_adcs_outputs):
-        # one copy of them all per cycle, which the returned arrays slice.
-        self._out_doubles = _ffi.view(self._out.wheel_torque_cmd_nm, _N_OUT_DOUBLES)
+        self._gyro: tuple[float, ...] = (0.0, 0.0, 0.0)
+        self._mag: tuple[float, ...] = (0.0, 0.0, 0.0)
+        self._sun: tuple[float, ...] = (0.0, 0.0, 0.0)
+        self._in_buffer = ffi.buffer(self._in, _INPUTS.size)
+        self._out_buffer = ffi.buffer(self._out, _OUTPUTS.size)
+        # The actuator commands stay float64 arrays, the form the HAL drivers
+        # take: each a copy of a view made once onto the C outputs.
+        self._torque_view = _ffi.view(self._out.wheel_torque_cmd_nm, self.n_wheels)
+        self._dipole_view = _ffi.view(self._out.mtq_dipole_am2, 3)
 
     # -- commands from the ground / mode manager -----------------------------
     @property
@@ -300,7 +311,7 @@ class AdcsCycle:
         self._mode = Mode(mode)
         self._s.mode = int(self._mode)
 
-    def set_inertial_target(self, q_target_eci: Sequence[float]) -> None:
+    def set_inertial_target(self, q_target_eci: Sequence[float] | np.ndarray) -> None:
         """Attitude to hold in INERTIAL mode (normalised here)."""
         q = _ffi.vec(q_target_eci, 4, "q_target_eci")
         n = float(np.linalg.norm(q))
@@ -308,7 +319,7 @@ class AdcsCycle:
             raise ValueError("q_target_eci must be a finite, non-zero quaternion")
         self._s.q_inertial_target = list(q / n)
 
-    def set_ground_target(self, r_ecef_km: Sequence[float]) -> None:
+    def set_ground_target(self, r_ecef_km: Sequence[float] | np.ndarray) -> None:
         """Ground point (Earth-fixed, km) to track in TARGET mode."""
         self._s.target_ecef_km = list(_ffi.vec(r_ecef_km, 3, "r_ecef_km"))
 
@@ -329,7 +340,6 @@ class AdcsCycle:
     def step(self, sensors: AdcsSensors) -> AdcsCommands:
         """Run one cycle on these readings and return the commands."""
         # Unrolled over the sensors: this runs every control cycle.
-        c = self._in
         gyro, mag, sun = sensors.gyro_rad_s, sensors.mag_body_t, sensors.sun_body
         if gyro is not None:
             self._gyro = _floats(gyro, 3, "gyro_rad_s")
@@ -337,34 +347,44 @@ class AdcsCycle:
             self._mag = _floats(mag, 3, "mag_body_t")
         if sun is not None:
             self._sun = _floats(sun, 3, "sun_body")
-        valid = (gyro is not None, mag is not None, sun is not None)
-        if valid != self._valid:
-            c.gyro_valid, c.mag_valid, c.sun_valid = int(valid[0]), int(valid[1]), int(valid[2])
-            self._valid = valid
         n = self.n_wheels
         wheels = sensors.wheel_speed_rad_s
-        speeds = (wheels.tolist() if type(wheels) is np.ndarray and wheels.dtype == np.float64
-                  and wheels.ndim == 1 else np.asarray(wheels, dtype=float).tolist())[:n]
+        if type(wheels) is list or type(wheels) is tuple:
+            speeds: tuple[float, ...] = tuple(wheels)
+        elif type(wheels) is np.ndarray and wheels.dtype == np.float64 and wheels.ndim == 1:
+            speeds = tuple(wheels.tolist())
+        else:
+            speeds = tuple(np.asarray(wheels, dtype=float).tolist())
+        if not _all_floats(speeds):
+            speeds = tuple([float(e) for e in speeds])
+        if len(speeds) > n:
+            speeds = speeds[:n]
         if len(speeds) != n:
             raise ValueError(f"wheel_speed_rad_s needs {n} values, got {len(speeds)}")
         if n < 4:
-            speeds = speeds + [0.0] * (4 - n)
-        _IN_DOUBLES.pack_into(
-            self._in_buffer, 0, *self._gyro, *self._mag, *self._sun, *speeds,
-            *_floats(sensors.r_eci_km, 3, "r_eci_km"),
-            *_floats(sensors.v_eci_km_s, 3, "v_eci_km_s"), float(sensors.jd_tt),
-            float(sensors.gmst_rad), float(sensors.decimal_year))
-        if lib.tsr_adcs_step(self._p, self._s, c, self._out) != 0:
+            speeds = speeds + (0.0,) * (4 - n)
+        g, m, s = self._gyro, self._mag, self._sun
+        r = _floats(sensors.r_eci_km, 3, "r_eci_km")
+        v = _floats(sensors.v_eci_km_s, 3, "v_eci_km_s")
+        # One struct call in field order, the arguments written out: a call
+        # with starred arguments would build a list and a tuple of them first.
+        _INPUTS.pack_into(
+            self._in_buffer, 0, g[0], g[1], g[2], m[0], m[1], m[2], s[0], s[1], s[2],
+            speeds[0], speeds[1], speeds[2], speeds[3], r[0], r[1], r[2], v[0], v[1], v[2],
+            float(sensors.jd_tt), float(sensors.gmst_rad), float(sensors.decimal_year),
+            gyro is not None, mag is not None, sun is not None)
+        if _ADCS_STEP(self._p, self._s, self._in, self._out) != 0:
             raise ValueError("ADCS cycle rejected its inputs (non-finite orbit or time)")
-        o = self._out
-        a = self._out_doubles.copy()
-        status = _STATUS.get(o.status)
+        o: tuple[Any, ...] = _OUTPUTS.unpack_from(self._out_buffer)
+        code: int = o[_STATUS_AT]
+        status = _STATUS.get(code)
         if status is None:
-            status = _STATUS[o.status] = Status(o.status)
+            status = _STATUS[code] = Status(code)
         # In field order (keywords would build a dict every cycle): wheel torque,
         # dipole, q_body_eci, w_body, gyro bias, attitude sigma, q_target,
         # pointing error, sun, field, shadow fraction, wheel momentum, status.
         return AdcsCommands(
-            a[self._wheels_slice], a[_DIPOLE], a[_Q_BODY], a[_W_BODY], a[_BIAS], a[_SIGMA],
-            a[_Q_TARGET], o.pointing_error_rad, a[_SUN_ECI], a[_B_ECI], o.shadow_fraction,
-            a[_MOMENTUM], status)
+            self._torque_view.copy(), self._dipole_view.copy(), o[_Q_BODY:_Q_BODY + 4],
+            o[_W_BODY:_W_BODY + 3], o[_BIAS:_BIAS + 3], o[_SIGMA:_SIGMA + 3],
+            o[_Q_TARGET:_Q_TARGET + 4], o[_POINTING], o[_SUN_ECI:_SUN_ECI + 3],
+            o[_B_ECI:_B_ECI + 3], o[_SHADOW], o[_MOMENTUM:_MOMENTUM + 3], status)
