@@ -20,7 +20,6 @@ cases put them.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -110,8 +109,9 @@ def fly(rig, steps: list) -> tuple[list[int], list[str]]:
             app.reset_wheel_check()
         else:
             torques, speeds = step
-            app._torque_cmd[:] = torques
-            app._check_wheels(np.array(speeds, dtype=float))
+            # New lists each cycle, as the app makes them: the check keeps them.
+            app._torque_cmd = [float(t) for t in torques]
+            app._check_wheels([float(s) for s in speeds])
         bits.append(app.wheels_failed)
     texts = [e.text for e in map(Event.decode, (p for _, p in events.drain()))
              if e.text.startswith("wheel ")]
@@ -254,8 +254,8 @@ def test_without_a_wheels_section_the_check_uses_the_reference_wheel(reference_r
     # 1e-5 N m for 19 cycles of 0.1 s on 1.5e-5 kg m^2: 1.27 rad/s expected;
     # wheel 1 stuck at 566 rad/s is within 90 % of 628.3 (565.5): not judged
     for _ in range(21):
-        app._torque_cmd[:] = [1e-5] * 4
-        app._check_wheels(np.array([566.0, 0.0, 100.0, 565.0]))
+        app._torque_cmd = [1e-5] * 4
+        app._check_wheels([566.0, 0.0, 100.0, 565.0])
     assert app.wheels_failed == 0b1110
     texts = [e.text for e in map(Event.decode, (p for _, p in events.drain()))]
     assert "wheel 2 failed: +0.00 rad/s under torque that should give +1.27 rad/s" in texts

@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -65,7 +65,7 @@ from fsw.core.message import tm_msg_id
 from fsw.core.tables import check_keys, check_number
 from fsw.core.time import decimal_year, jd_tt, jd_utc_split
 from fsw.gnc._core import lib
-from fsw.gnc.adcs import AdcsConfig, AdcsCycle, AdcsSensors, Mode, Status
+from fsw.gnc.adcs import AdcsCommands, AdcsConfig, AdcsCycle, AdcsSensors, Mode, Status
 from fsw.gnc.control import PdGains, WheelArray
 from fsw.gnc.ephemeris import satellite_from_config
 from fsw.gnc.frames import geodetic_to_ecef
@@ -94,6 +94,11 @@ ADCS_STATE = MessageType("AdcsState", tm_msg_id(ADCS_STATE_APID), [
     Field("wheel_speed_rad_s", "4f", "rad/s", "measured, relative to the body"),
 ], doc="ADCS state every control cycle")
 
+_GMST82: Final = lib.tsr_gmst82  # looked up in the C library once, called every cycle
+# Compiled, module statics: no lookup of the message type's attributes per packet.
+_STATE_ID: Final = ADCS_STATE.msg_id
+_STATE_STRUCT: Final = ADCS_STATE.struct
+
 # Health of every driver the app owns, one report per driver per housekeeping cycle;
 # `device` is the index into AdcsApp.health_sources (magnetometer first).
 DEVICE_HEALTH = device_health_message(ADCS_DEVICE_HEALTH_APID)
@@ -115,8 +120,13 @@ EV_WHEEL_FAILED = EventDef(17, "WHEEL_FAILED", Severity.HIGH,
                            "give {expected:+.2f} rad/s")
 
 # Status bits as plain ints: a flag-enum membership test costs a microsecond, every cycle.
-_ECLIPSE = int(Status.ECLIPSE)
-_EST_VALID = int(Status.EST_VALID)
+_ECLIPSE: Final = int(Status.ECLIPSE)
+_EST_VALID: Final = int(Status.EST_VALID)
+# SENSOR_BITS as constants: compiled, no dictionary lookup every cycle.
+_MAG_OK: Final = SENSOR_BITS["magnetometer"]
+_GYRO_OK: Final = SENSOR_BITS["gyro"]
+_SUN_OK: Final = SENSOR_BITS["sun_sensors"]
+_WHEELS_OK: Final = SENSOR_BITS["wheels"]
 
 WHEEL_CHECK_CYCLES = 20
 WHEEL_CHECK_MIN_RAD_S = 1.0  # judge a wheel only when its commands should move it this much
@@ -172,6 +182,10 @@ class AdcsApp(App):
                   doc="how long the rate must stay low first"),
     )
 
+    # The concrete class: compiled, its `step` is called natively every cycle.
+    # Built by the first `adcs_gains` table (`init`), rebuilt by later ones.
+    cycle: AdcsCycle
+
     def __init__(self, ctx: Any, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(ctx, config)
         self.rate_hz = float(self.config.get("rate_hz", 10.0))
@@ -182,7 +196,8 @@ class AdcsApp(App):
         self.sensor_faults = {name: 0 for name in SENSOR_BITS}
         self.actuator_faults = 0
         self.b_body_t = np.zeros(3)
-        self.last: Any = None
+        self._b_body = [0.0, 0.0, 0.0]  # b_body_t as floats, for the state packet
+        self.last: AdcsCommands | None = None
         self._slow_since_s: float | None = None
         self.wheels_failed = 0
         # (torque commanded, speeds measured) per good cycle, plain lists: the
@@ -191,7 +206,11 @@ class AdcsApp(App):
         self._wheel_window: deque[tuple[list[float], list[float]]] = deque(
             maxlen=WHEEL_CHECK_CYCLES + 1)
         self._torque_runs = [0, 0, 0, 0]  # signed count of same-sign commands in a row
-        self._torque_cmd = np.zeros(4)
+        self._torque_cmd = [0.0, 0.0, 0.0, 0.0]  # as last commanded, four wheels
+        # The wheel check's limits, from the configuration, which does not change.
+        wheels = self.config.get("wheels") or {}
+        self._wheel_inertia_kgm2 = float(wheels.get("inertia_kgm2", 1.5e-5))
+        self._wheel_max_speed_rad_s = float(wheels.get("max_speed_rad_s", 628.3))
         self.s_without_sun = 0.0
         self.gains: dict[str, float] = {}
 
@@ -209,7 +228,7 @@ class AdcsApp(App):
                        pointing_damping=float(pointing.get("damping", 0.9)),
                        max_slew_rate_deg_s=float(pointing.get("max_slew_rate_deg_s", 1.5)),
                        desat_gain_per_s=float(pointing.get("desat_gain_per_s", 0.005)))
-        self.cycle: Any = None
+        self._cycle_built = False
         self.register_table("adcs_gains", default, validate_gains, self._take_gains)
         self.health_sources = self._health_sources()
 
@@ -218,8 +237,9 @@ class AdcsApp(App):
         self.gains = {k: float(v) for k, v in gains.items()}
         for name in ("bdot_gain", "filter_alpha", "dipole_limit_am2"):
             self.params[name] = self.gains[name]
-        mode = self.initial_mode if self.cycle is None else self.cycle.mode
+        mode = self.cycle.mode if self._cycle_built else self.initial_mode
         self.cycle = AdcsCycle(self._cycle_config(), mode)
+        self._cycle_built = True
 
     def _health_sources(self) -> list[tuple[str, Any]]:
         """(label, Health) for every driver, in report order; sets of parts are flattened."""
@@ -274,53 +294,75 @@ class AdcsApp(App):
             self._command(np.zeros(3), None)
             return
 
+        # Each sensor read as plain floats once: the cycle and the state packet
+        # take them so, with no array operation per vector.
         ok = 0
-        mag = self._read("magnetometer", self.magnetometer.read_field_t)
-        if mag is not None:
-            self.b_body_t = mag
-            ok |= SENSOR_BITS["magnetometer"]
-        gyro = self._read("gyro", self.gyro.read_rate_rad_s) if self.gyro else None
-        ok |= SENSOR_BITS["gyro"] if gyro is not None else 0
-        sun = None
+        mag: list[float] | None = None
+        field = self._read("magnetometer", self.magnetometer.read_field_t)
+        if field is not None:
+            self.b_body_t = field
+            mag = self._b_body = field.tolist()
+            ok |= _MAG_OK
+        gyro: list[float] | None = None
+        if self.gyro:
+            rate = self._read("gyro", self.gyro.read_rate_rad_s)
+            if rate is not None:
+                gyro = rate.tolist()
+                ok |= _GYRO_OK
+        sun: list[float] | None = None
         if self.sun_sensors is not None:
             reading = self._read("sun_sensors", self.sun_sensors.read)
             if reading is not None:
-                ok |= SENSOR_BITS["sun_sensors"]
-                sun = reading.sun_body  # None in eclipse: the cycle then uses the field only
-        speeds = np.zeros(4)
+                ok |= _SUN_OK
+                sun_body = reading.sun_body  # None in eclipse: the cycle then uses the field only
+                if sun_body is not None:
+                    sun = sun_body.tolist()
+        speeds = [0.0, 0.0, 0.0, 0.0]
         if self.wheels is not None:
             measured = self._read("wheels", self.wheels.speeds_rad_s)
-            if measured is not None and all(map(math.isfinite, measured.tolist())):
-                ok |= SENSOR_BITS["wheels"]
-                speeds[:len(measured)] = measured
-            elif measured is not None:
-                self._fault(EV_SENSOR_FAULT["wheels"], "wheels", "a wheel did not report its speed")
-                speeds[:len(measured)] = np.nan_to_num(measured)
+            if measured is not None:
+                values: list[float] = measured.tolist()
+                if not _all_finite(values):
+                    self._fault(EV_SENSOR_FAULT["wheels"], "wheels",
+                                "a wheel did not report its speed")
+                    values = np.nan_to_num(measured).tolist()
+                else:
+                    ok |= _WHEELS_OK
+                for i in range(len(values)):
+                    speeds[i] = values[i]
 
         out = self.cycle.step(AdcsSensors(
-            gyro_rad_s=gyro, mag_body_t=mag, sun_body=sun, r_eci_km=r_km, v_eci_km_s=v_km_s,
-            jd_tt=jd_tt(tai_s), gmst_rad=lib.tsr_gmst82(whole, frac),
-            decimal_year=decimal_year(tai_s), wheel_speed_rad_s=speeds))
+            gyro_rad_s=gyro, mag_body_t=mag, sun_body=sun,
+            r_eci_km=r_km, v_eci_km_s=v_km_s, jd_tt=jd_tt(tai_s),
+            gmst_rad=_GMST82(whole, frac), decimal_year=decimal_year(tai_s),
+            wheel_speed_rad_s=speeds))
         self.last = out
-        if sun is not None or int(out.status) & _ECLIPSE:
+        status = int(out.status)
+        if sun is not None or status & _ECLIPSE:
             self.s_without_sun = 0.0
         else:
             self.s_without_sun += 1.0 / self.rate_hz
-        if ok & SENSOR_BITS["wheels"]:
+        if ok & _WHEELS_OK:
             self._check_wheels(speeds)
-        self._command(out.mtq_dipole_am2, out.wheel_torque_nm)
+        torques = _four(out.wheel_torque_nm)
+        self._command(out.mtq_dipole_am2, out.wheel_torque_nm, torques)
         self._maybe_leave_detumble(out, t_s)
         # One struct call in field order: this packet goes out every cycle.
-        zero3 = (0.0, 0.0, 0.0)
-        self.bus.publish(ADCS_STATE.msg_id, ADCS_STATE.struct.pack(
-            t_s, int(self.cycle.mode), int(out.status), ok, *self.b_body_t.tolist(),
-            *(gyro.tolist() if gyro is not None else zero3),
-            *(sun.tolist() if sun is not None else zero3),
-            *out.q_body_eci.tolist(), *out.w_body_rad_s.tolist(), *out.gyro_bias_rad_s.tolist(),
-            math.degrees(out.pointing_error_rad), *out.mtq_dipole_am2.tolist(),
-            *_four(out.wheel_torque_nm), *speeds.tolist()))
+        # The values written out, not starred: a starred call builds a list and
+        # a tuple of them first.
+        b = self._b_body
+        g = gyro if gyro is not None else [0.0, 0.0, 0.0]
+        s = sun if sun is not None else [0.0, 0.0, 0.0]
+        q, w, bias = out.q_body_eci, out.w_body_rad_s, out.gyro_bias_rad_s
+        dipole: list[float] = out.mtq_dipole_am2.tolist()
+        self.bus.publish(_STATE_ID, _STATE_STRUCT.pack(
+            t_s, int(self.cycle.mode), status, ok, b[0], b[1], b[2], g[0], g[1], g[2],
+            s[0], s[1], s[2], q[0], q[1], q[2], q[3], w[0], w[1], w[2], bias[0], bias[1], bias[2],
+            math.degrees(out.pointing_error_rad), dipole[0], dipole[1], dipole[2],
+            torques[0], torques[1], torques[2], torques[3],
+            speeds[0], speeds[1], speeds[2], speeds[3]))
 
-    def _check_wheels(self, speeds: np.ndarray) -> None:
+    def _check_wheels(self, speeds: list[float]) -> None:
         """Declare failed a wheel that does not speed up under a steady torque command.
 
         The window spans WHEEL_CHECK_CYCLES good cycles: the speed change from
@@ -329,8 +371,9 @@ class AdcsApp(App):
         costs nothing per cycle).
         """
         window = self._wheel_window
-        torques = self._torque_cmd.tolist()
-        window.append((torques, speeds.tolist()))
+        # Both lists are new every cycle and never changed: kept as they are.
+        torques = self._torque_cmd
+        window.append((torques, speeds))
         n = self.cycle.n_wheels
         runs = self._torque_runs
         for i in range(n):
@@ -338,9 +381,8 @@ class AdcsApp(App):
             runs[i] = (max(run, 0) + 1 if tau > 0.0 else min(run, 0) - 1 if tau < 0.0 else 0)
         if len(window) <= WHEEL_CHECK_CYCLES:
             return
-        wheels = self.config.get("wheels", {})
-        j_kgm2 = float(wheels.get("inertia_kgm2", 1.5e-5))
-        max_speed = float(wheels.get("max_speed_rad_s", 628.3))
+        j_kgm2 = self._wheel_inertia_kgm2
+        max_speed = self._wheel_max_speed_rad_s
         first, last = window[1][1], window[-1][1]
         for i in range(n):
             bit = 1 << i
@@ -369,24 +411,29 @@ class AdcsApp(App):
         self.sensor_faults[name] = count
         self.event(event, text=text, count=count)
 
-    def _command(self, dipole_am2: np.ndarray, wheel_torque_nm: np.ndarray | None) -> None:
+    def _command(self, dipole_am2: np.ndarray, wheel_torque_nm: np.ndarray | None,
+                 torques_four: list[float] | None = None) -> None:
+        """Command the torquers and, given, the wheels; `torques_four` is
+        `wheel_torque_nm` as four floats (zeros for absent wheels), a new list."""
         try:
             self.magnetorquer.start_dipole(dipole_am2, 1.5 / self.rate_hz)
             if self.wheels is not None and wheel_torque_nm is not None:
                 self.wheels.set_torques(wheel_torque_nm)
-                self._torque_cmd[:len(wheel_torque_nm)] = wheel_torque_nm
+                self._torque_cmd = (_four(wheel_torque_nm) if torques_four is None
+                                    else torques_four)
         except HalError as exc:
             self.actuator_faults += 1
             self.event(EV_ACTUATOR_FAULT, count=self.actuator_faults, why=exc)
 
-    def _maybe_leave_detumble(self, out: Any, t_s: float) -> None:
+    def _maybe_leave_detumble(self, out: AdcsCommands, t_s: float) -> None:
         threshold = float(self.params["detumble_exit_rate_deg_s"])
         if self.cycle.mode != Mode.DETUMBLE or threshold <= 0.0:
             self._slow_since_s = None
             return
         slow = False
         if int(out.status) & _EST_VALID:
-            wx, wy, wz = out.w_body_rad_s.tolist()
+            w: tuple[float, ...] = out.w_body_rad_s
+            wx, wy, wz = w[0], w[1], w[2]
             slow = math.degrees(math.sqrt(wx * wx + wy * wy + wz * wz)) < threshold
         if not slow:
             self._slow_since_s = None
@@ -456,7 +503,16 @@ class AdcsApp(App):
 
 
 def _four(values: np.ndarray) -> list[float]:
-    out = [0.0, 0.0, 0.0, 0.0]
-    out[:len(values)] = (values.tolist() if isinstance(values, np.ndarray)
-                         else [float(v) for v in values])
+    """Wheel values as a new list of four floats, zeros for absent wheels."""
+    out: list[float] = (values.tolist() if isinstance(values, np.ndarray)
+                        else [float(v) for v in values])
+    while len(out) < 4:
+        out.append(0.0)
     return out
+
+
+def _all_finite(values: list[float]) -> bool:
+    for value in values:  # a loop: compiled, no call per value
+        if not math.isfinite(value):
+            return False
+    return True
