@@ -20,7 +20,8 @@ from fsw.gnc._core import ffi, lib
 from fsw.gnc._ffi import consecutive_doubles
 from hal._compiled import mypyc_attr
 
-MAX_WHEELS = lib.TSR_MAX_WHEELS
+MAX_WHEELS: Final[int] = lib.TSR_MAX_WHEELS
+_BODY_STEP: Final = lib.tsr_body_step  # looked up in the library once, called every step
 
 # The state the simulator reads and the inputs it writes every step, in one
 # struct call each instead of a cffi conversion per array (the same doubles).
@@ -132,16 +133,19 @@ class RigidBody:
              ext_torque_body_nm: Sequence[float] = (0.0, 0.0, 0.0), substeps: int = 1) -> None:
         """Advance by dt_s with inputs held over the step (field in ECI, tesla)."""
         u = self._u
-        torques = list(wheel_torque_nm) + [0.0] * (MAX_WHEELS - len(wheel_torque_nm))
-        if (len(torques) == MAX_WHEELS == 4 and len(mtq_dipole_am2) == 3 and len(b_eci_t) == 3
-                and len(ext_torque_body_nm) == 3):
-            m, b, e = mtq_dipole_am2, b_eci_t, ext_torque_body_nm
-            _INPUTS.pack_into(self._u_bytes, 0, torques[0], torques[1], torques[2], torques[3],
-                              m[0], m[1], m[2], b[0], b[1], b[2], e[0], e[1], e[2])
+        # Tuples: compiled, their items are read natively (a tuple given is
+        # taken as it is, a list copied once).
+        t, m = tuple(wheel_torque_nm), tuple(mtq_dipole_am2)
+        b, e = tuple(b_eci_t), tuple(ext_torque_body_nm)
+        if len(t) < MAX_WHEELS:
+            t = t + (0.0,) * (MAX_WHEELS - len(t))
+        if MAX_WHEELS == 4 and len(t) == 4 and len(m) == 3 and len(b) == 3 and len(e) == 3:
+            _INPUTS.pack_into(self._u_bytes, 0, t[0], t[1], t[2], t[3], m[0], m[1], m[2],
+                              b[0], b[1], b[2], e[0], e[1], e[2])
         else:  # cffi's own conversion, with its checks, for any other shape
             u.b_eci_t = list(b_eci_t)
             u.mtq_dipole_am2 = list(mtq_dipole_am2)
             u.ext_torque_body_nm = list(ext_torque_body_nm)
-            u.wheel_torque_cmd_nm = torques
-        if lib.tsr_body_step(self._p, self._s, u, dt_s, substeps) != 0:
+            u.wheel_torque_cmd_nm = list(t)
+        if _BODY_STEP(self._p, self._s, u, dt_s, substeps) != 0:
             raise DynamicsError(f"step of {dt_s} s failed: bad step or non-finite state")
