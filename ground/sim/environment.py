@@ -24,11 +24,19 @@ from fsw.gnc.environment import IGRF_NMAX
 # same doubles; compiled, a cffi slice assignment or three item reads are
 # generic calls element by element).
 _VEC3: Final = struct.Struct("3d")
+# The C functions called every step, looked up in the library once.
+_GMST82: Final = lib.tsr_gmst82
+_IGRF_FIELD_ECI: Final = lib.tsr_igrf_field_eci
+_SHADOW_CONICAL: Final = lib.tsr_shadow_conical
 
 
 def _put3(buffer, v: Sequence[float]) -> None:
     """Write the three values of `v` as doubles into a C buffer."""
-    x, y, z = v
+    if type(v) is tuple and len(v) == 3:
+        t: tuple[float, ...] = v
+        x, y, z = t[0], t[1], t[2]  # compiled: read natively, no unpacking protocol
+    else:
+        x, y, z = v
     _VEC3.pack_into(buffer, 0, float(x), float(y), float(z))
 
 FieldModel = Literal["igrf", "dipole"]
@@ -51,6 +59,12 @@ class Environment:
         self._r_bytes = ffi.buffer(self._r)
         self._b_bytes = ffi.buffer(self._b)
         self._sun_bytes = ffi.buffer(self._sun)
+        # The tuples last written into `_r` and `_sun`: the simulator asks for
+        # the field and the shadow at the same position every step, and for
+        # the shadow of the same sun for a second; a tuple cannot change, so
+        # the same one need not be written again.
+        self._r_written: tuple[float, ...] | None = None
+        self._sun_written: tuple[float, ...] | None = None
 
     def jd_tt(self, t_s: float) -> float:
         return jd_tt(self.epoch_tai_s + t_s)
@@ -71,11 +85,11 @@ class Environment:
         """`b_eci_t` as a plain (x, y, z) tuple, tesla, ECI: the simulator's
         per-step form, without a numpy round trip."""
         whole, frac = jd_utc_split(self.epoch_tai_s + t_s)
-        gmst = lib.tsr_gmst82(whole, frac)  # `gmst_rad`, one call shallower every step
-        _put3(self._r_bytes, r_eci_km)
+        gmst = _GMST82(whole, frac)  # `gmst_rad`, one call shallower every step
+        self._write_r(r_eci_km)
         if self.field_model == "dipole":
             lib.tsr_dipole_field_eci(self._r, gmst, self._b)
-        elif lib.tsr_igrf_field_eci(self._r, gmst, self.decimal_year, IGRF_NMAX, self._b) != 0:
+        elif _IGRF_FIELD_ECI(self._r, gmst, self.decimal_year, IGRF_NMAX, self._b) != 0:
             raise ValueError(f"IGRF-14 undefined at r={list(r_eci_km)} km, "
                              f"year {self.decimal_year:.3f}")
         bx, by, bz = _VEC3.unpack_from(self._b_bytes)
@@ -84,10 +98,19 @@ class Environment:
     def sun_eci_km(self, t_s: float) -> np.ndarray:
         """Geocentric sun position, km, ECI."""
         lib.tsr_sun_position_eci(self.jd_tt(t_s), self._sun)
+        self._sun_written = None  # `_sun` now holds this position, no tuple's
         return np.array(list(self._sun))
 
     def lit_fraction(self, r_eci_km: Sequence[float], sun_eci_km: Sequence[float]) -> float:
         """Fraction of the solar disc visible from r: 1 in full sun, 0 in umbra."""
-        _put3(self._r_bytes, r_eci_km)
-        _put3(self._sun_bytes, sun_eci_km)
-        return 1.0 - lib.tsr_shadow_conical(self._r, self._sun)
+        self._write_r(r_eci_km)
+        if type(sun_eci_km) is not tuple or sun_eci_km is not self._sun_written:
+            _put3(self._sun_bytes, sun_eci_km)
+            self._sun_written = sun_eci_km if type(sun_eci_km) is tuple else None
+        return 1.0 - _SHADOW_CONICAL(self._r, self._sun)
+
+    def _write_r(self, r_eci_km: Sequence[float]) -> None:
+        """Put a position into the C buffer `_r`, unless it is the tuple already there."""
+        if type(r_eci_km) is not tuple or r_eci_km is not self._r_written:
+            _put3(self._r_bytes, r_eci_km)
+            self._r_written = r_eci_km if type(r_eci_km) is tuple else None

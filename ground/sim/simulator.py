@@ -18,16 +18,25 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from fsw.gnc._core import ffi, lib
 from fsw.gnc.dynamics import RigidBody
 from ground.sim.environment import Environment
+from ground.sim.orbit import Sgp4Orbit
 from ground.sim.spacecraft import SpacecraftModel
 from hal._compiled import mypyc_attr
+from hal.sim.ads1115 import ADS1115Emulator, SunSensorHeads
+from hal.sim.gps import GpsEmulator
+from hal.sim.imtq import IMTQEmulator
+from hal.sim.l3gd20h import L3GD20HEmulator
+from hal.sim.p31u import P31uEmulator
+from hal.sim.radio import UhfRadioEmulator
 from hal.sim.reference import ReferenceEmulators
+from hal.sim.rm3100 import RM3100Emulator
+from hal.sim.wheel import ReactionWheelEmulator
 
 
 @mypyc_attr(native_class=False)  # rows reached as attributes (`log.t_s`), a dict's view
@@ -54,12 +63,6 @@ class TruthLog:
             raise AttributeError(name) from None
 
 
-class _Timed(Protocol):
-    """An emulator that keeps time: moved to each step's end before it is read."""
-
-    def advance(self, t_s: float) -> None: ...
-
-
 class Simulator:
     """Orbit, environment and attitude truth driving the device emulators."""
 
@@ -72,23 +75,31 @@ class Simulator:
         self.model = model
         self.emulators = emulators
         self.body = RigidBody(model.inertia_kgm2, model.wheels)
-        self._wheels = emulators.wheels[:len(model.wheels)]
+        self._wheels: list[ReactionWheelEmulator] = emulators.wheels[:len(model.wheels)]
         if q0_body_eci is not None:
             self.body.q_body_eci = q0_body_eci
         if w0_body_rad_s is not None:
             self.body.w_body_rad_s = w0_body_rad_s
         emulators.gyro.bias_rad_s = np.asarray(model.gyro_bias_rad_s, dtype=float)
-        # Only the parts this spacecraft carries keep time (the others are not wired).
-        fitted: list[_Timed] = [emulators.magnetometer, emulators.magnetorquer, *self._wheels]
-        if model.has_gyro:
-            fitted.append(emulators.gyro)
-        if model.has_sun_sensors:
-            fitted += [emulators.sun_adc_a, emulators.sun_adc_b]
-        if model.has_power_gps_radio:
-            fitted += [emulators.eps, emulators.gps, emulators.radio]
-        self._timed = fitted
-        self._advance_timed = [emulator.advance for emulator in fitted]
-        self._set_speeds = [wheel.set_speed for wheel in self._wheels]
+        # Every step reaches the parts and the model's flags through these, typed
+        # with the concrete classes: compiled, each call is native, with no
+        # lookup in the (interpreted) containers. Only the parts this
+        # spacecraft carries keep time and are read (the others are not wired).
+        self._magnetometer: RM3100Emulator = emulators.magnetometer
+        self._magnetorquer: IMTQEmulator = emulators.magnetorquer
+        self._gyro: L3GD20HEmulator = emulators.gyro
+        self._sun_heads: SunSensorHeads = emulators.sun
+        self._sun_adcs: list[ADS1115Emulator] = (
+            [emulators.sun_adc_a, emulators.sun_adc_b] if model.has_sun_sensors else [])
+        self._eps: P31uEmulator = emulators.eps
+        self._gps: GpsEmulator = emulators.gps
+        self._radio: UhfRadioEmulator = emulators.radio
+        self._has_gyro: bool = model.has_gyro
+        self._has_sun_sensors: bool = model.has_sun_sensors
+        self._has_power_gps_radio: bool = model.has_power_gps_radio
+        # An SGP4 orbit's per-step tuples are called natively; any other orbit
+        # through `_state_eci`, its `state_eci_tuples` when it has them.
+        self._sgp4: Sgp4Orbit | None = orbit if isinstance(orbit, Sgp4Orbit) else None
         tuples = getattr(orbit, "state_eci_tuples", None)
         self._state_eci: Callable[[float], tuple[tuple[float, ...], tuple[float, ...]]] = (
             tuples if tuples is not None else self._state_eci_from_arrays)
@@ -141,40 +152,58 @@ class Simulator:
         return tuple(r_eci_km.tolist()), tuple(v_eci_km_s.tolist())
 
     def _update_sensors(self, t_s: float) -> None:
-        emus, env, body, model = self.emulators, self.environment, self.body, self.model
-        for advance in self._advance_timed:
-            advance(t_s)
-        r, v_eci_km_s = self._state_eci(t_s)
+        # In the order the emulators have always been moved: the magnetometer,
+        # the magnetorquer, the wheels, then the fitted gyro, sun ADCs, EPS,
+        # GPS and radio.
+        self._magnetometer.advance(t_s)
+        self._magnetorquer.advance(t_s)
+        wheels = self._wheels
+        for wheel in wheels:
+            wheel.advance(t_s)
+        if self._has_gyro:
+            self._gyro.advance(t_s)
+        for adc in self._sun_adcs:
+            adc.advance(t_s)
+        if self._has_power_gps_radio:
+            self._eps.advance(t_s)
+            self._gps.advance(t_s)
+            self._radio.advance(t_s)
+        sgp4 = self._sgp4
+        if sgp4 is not None:
+            r_km, v_km_s = sgp4.state_eci_tuples(t_s)
+            r: tuple[float, ...] = r_km
+            v_eci_km_s: tuple[float, ...] = v_km_s
+        else:
+            r, v_eci_km_s = self._state_eci(t_s)
         self._r_eci_km = r
-        b_eci = self._b_eci_t = env.field_eci_t(r, t_s)
-        q_body_eci, w_body, speeds = body.state_tuples()
-        to_body = _eci_to_body(q_body_eci)
-        b_body = to_body(b_eci)
-        emus.magnetometer.set_field(b_body)
-        if model.has_gyro:
-            emus.gyro.set_rate(w_body)
+        b_eci = self._b_eci_t = self.environment.field_eci_t(r, t_s)
+        q_body_eci, w_body, speeds = self.body.state_tuples()
+        b_body = _to_body(q_body_eci, b_eci)
+        self._magnetometer.set_field(b_body)
+        if self._has_gyro:
+            self._gyro.set_rate(w_body)
         slow = t_s >= self._next_slow_s - 1e-9
-        if model.has_sun_sensors or slow:
-            self._update_sun(t_s, slow, to_body)
-        if model.has_sun_sensors:
-            emus.sun.set_sun(self._sun_body, self.lit_fraction)
-        for set_speed, speed in zip(self._set_speeds, speeds, strict=True):
-            set_speed(speed)
+        if self._has_sun_sensors or slow:
+            self._update_sun(t_s, slow, q_body_eci)
+        if self._has_sun_sensors:
+            self._sun_heads.set_sun(self._sun_body, self.lit_fraction)
+        if len(speeds) != len(wheels):
+            raise ValueError(f"{len(speeds)} wheel speeds for {len(wheels)} wheels")
+        for i in range(len(wheels)):
+            wheels[i].set_speed(speeds[i])
         if slow:
             self._next_slow_s += 1.0
-            if model.has_power_gps_radio:
+            if self._has_power_gps_radio:
                 self._update_gps_and_power(t_s, v_eci_km_s)
         if t_s >= self._next_log_s - 1e-9:
             self._next_log_s += self.log.every_s
             self.log.add(t_s=t_s, w_body_rad_s=np.array(w_body), q_body_eci=np.array(q_body_eci),
                          b_body_t=np.array(b_body), sun_body=np.array(self._sun_body),
                          lit_fraction=self.lit_fraction,
-                         dipole_am2=np.array(emus.magnetorquer.applied_dipole_am2()),
+                         dipole_am2=np.array(self._magnetorquer.applied_dipole_am2()),
                          wheel_speed_rad_s=np.array(speeds))
 
-    def _update_sun(self, t_s: float, slow: bool,
-                    to_body: Callable[[tuple[float, float, float]], tuple[float, float, float]]
-                    ) -> None:
+    def _update_sun(self, t_s: float, slow: bool, q_body_eci: tuple[float, ...]) -> None:
         """Sun direction and illumination at the spacecraft.
 
         The sun's geocentric position is recomputed once a second (it moves
@@ -187,7 +216,7 @@ class Simulator:
         self.lit_fraction = self.environment.lit_fraction(r, sun)
         dx, dy, dz = sun[0] - r[0], sun[1] - r[1], sun[2] - r[2]
         n = math.sqrt(dx * dx + dy * dy + dz * dz)
-        self._sun_body = to_body((dx / n, dy / n, dz / n))
+        self._sun_body = _to_body(q_body_eci, (dx / n, dy / n, dz / n))
 
     def _update_gps_and_power(self, t_s: float, v_eci_km_s: Sequence[float]) -> None:
         """Once a second: the GPS receiver's Earth-fixed fix and the solar-array current."""
@@ -200,21 +229,18 @@ class Simulator:
         self.model.power.update(self.emulators.eps, self.sun_body, self.lit_fraction)
 
 
-def _eci_to_body(q_body_eci: Sequence[float]
-                 ) -> Callable[[tuple[float, float, float]], tuple[float, float, float]]:
+def _to_body(q_body_eci: tuple[float, ...], v: tuple[float, float, float]
+             ) -> tuple[float, float, float]:
     """v_body = A(q) v_eci for a scalar-first Hamilton quaternion of the body
-    relative to ECI (Markley & Crassidis 2014, eq. 2.129), as a function of v.
+    relative to ECI (Markley & Crassidis 2014, eq. 2.129).
 
-    The same rotation as `RigidBody.to_body`, with the matrix formed once per
-    step in plain floats for the two vectors the sensors need."""
-    w, x, y, z = q_body_eci
+    The same rotation as `RigidBody.to_body`, in plain floats: compiled, the
+    matrix is formed in native doubles for each of the two vectors the
+    sensors need a step, cheaper than building it once as an object."""
+    w, x, y, z = q_body_eci[0], q_body_eci[1], q_body_eci[2], q_body_eci[3]
     a11, a12, a13 = w * w + x * x - y * y - z * z, 2.0 * (x * y + w * z), 2.0 * (x * z - w * y)
     a21, a22, a23 = 2.0 * (x * y - w * z), w * w - x * x + y * y - z * z, 2.0 * (y * z + w * x)
     a31, a32, a33 = 2.0 * (x * z + w * y), 2.0 * (y * z - w * x), w * w - x * x - y * y + z * z
-
-    def apply(v: tuple[float, float, float]) -> tuple[float, float, float]:
-        vx, vy, vz = v
-        return (a11 * vx + a12 * vy + a13 * vz, a21 * vx + a22 * vy + a23 * vz,
-                a31 * vx + a32 * vy + a33 * vz)
-
-    return apply
+    vx, vy, vz = v
+    return (a11 * vx + a12 * vy + a13 * vz, a21 * vx + a22 * vy + a23 * vz,
+            a31 * vx + a32 * vy + a33 * vz)

@@ -262,6 +262,7 @@ def _adcs_states_and_truth(general_paths: bool) -> tuple[list[bytes], dict[str, 
         i2c = run.hardware.buses["i2c0"]
         i2c._own_transfer.update(i2c._targets)
         i2c._index()
+        run.simulator._sgp4 = None
         run.simulator._state_eci = run.simulator._state_eci_from_arrays
     run.executive.boot()
     states = run.executive.bus.create_pipe("test.states", 1024)
