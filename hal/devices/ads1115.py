@@ -44,9 +44,6 @@ DATA_RATES = {8: 0, 16: 1, 32: 2, 64: 3, 128: 4, 250: 5, 475: 6, 860: 7}
 DEFAULT_ADDRESS: Final = 0x48
 _POINT_CONFIG: Final = bytes([REG_CONFIG])
 _POINT_CONVERSION: Final = bytes([REG_CONVERSION])
-# The dtype passed to every `np.array` of readings: with it numpy skips
-# finding the type of each element (the same float64 array, in 60 % of the time).
-_F64: Final = np.float64
 
 
 def config_word(channel: int, pga_v: float, data_rate: int) -> int:
@@ -208,5 +205,5 @@ class CoarseSunSensors:
         for f in face:
             total += f
         if total < self.min_total or norm == 0.0:
-            return SunReading(np.array(face, _F64), None)
-        return SunReading(np.array(face, _F64), np.array((dx / norm, dy / norm, dz / norm), _F64))
+            return SunReading(np.array(face), None)
+        return SunReading(np.array(face), np.array((dx / norm, dy / norm, dz / norm)))

@@ -46,9 +46,6 @@ FULL_SCALE: Final = {245: (0x00, 8.75e-3), 500: (0x10, 17.5e-3), 2000: (0x20, 70
 # (with LOW_ODR = 0: 00 100 Hz, 01 200 Hz, 10 400 Hz, 11 800 Hz).
 ODR_BITS: Final = {100: 0x00, 200: 0x40, 400: 0x80, 800: 0xC0}
 CTRL1_ON: Final = 0x0F
-# The dtype passed to `np.array` of a reading: with it numpy skips finding
-# the type of each element (the same float64 array, in 60 % of the time).
-_F64: Final = np.float64
 
 
 class L3GD20H(Device):
@@ -114,7 +111,7 @@ class L3GD20H(Device):
         z = signed(raw[5] | raw[6] << 8, 16)
         # Scaled in floats, then one array: the same doubles as scaling the array.
         lsb = self.rad_s_per_lsb
-        return np.array((x * lsb, y * lsb, z * lsb), _F64)
+        return np.array((x * lsb, y * lsb, z * lsb))
 
     @property
     def data_was_new(self) -> bool:

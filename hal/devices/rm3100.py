@@ -42,9 +42,6 @@ CMM_ALL_AXES: Final = 0x71  # START + CMX, CMY, CMZ (the Zephyr driver's value)
 STATUS_DRDY: Final = 0x80
 RANGE_UT: Final = 800.0
 DEFAULT_ADDRESS: Final = 0x20
-# The dtype passed to `np.array` of a reading: with it numpy skips finding
-# the type of each element (the same float64 array, in 60 % of the time).
-_F64: Final = np.float64
 
 
 def gain_lsb_per_ut(cycle_count: int) -> float:
@@ -153,4 +150,4 @@ class RM3100(I2CDevice):
                 f"reading ({x}, {y}, {z}) counts beyond the part's range"))
         # Scaled in floats, then one array: the same doubles as scaling the array.
         lsb = self.t_per_lsb
-        return np.array((x * lsb, y * lsb, z * lsb), _F64)
+        return np.array((x * lsb, y * lsb, z * lsb))

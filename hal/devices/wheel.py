@@ -48,9 +48,6 @@ STATUS_TORQUE_LIMITED: Final = 0x01
 STATUS_SPEED_LIMIT: Final = 0x02
 STATUS_REFUSED: Final = 0x80
 _TELEMETRY: Final = struct.Struct("<ih")
-# The dtype passed to every `np.array` of readings: with it numpy skips
-# finding the type of each element (the same float64 array, in 60 % of the time).
-_F64: Final = np.float64
 
 
 class ReactionWheel:
@@ -205,4 +202,4 @@ class ReactionWheels:
                 out.append(wheel.read_speed_rad_s())
             except HalError:
                 out.append(math.nan)
-        return np.array(out, _F64)
+        return np.array(out)
