@@ -50,6 +50,10 @@ N_LATCHED: Final = 6
 # counter_wdt_csp[2] counter_boot temp[6] boot_cause batt_mode ppt_mode reserved2
 HK_FORMAT: Final = ">3HH3HHHH6H8B8H8H6HII2BII2II6hBBBH"
 HK_SIZE: Final = struct.calcsize(HK_FORMAT)
+# Compiled once: `struct.unpack` with the format string looks it up in
+# struct's cache on every call.
+_HK: Final = struct.Struct(HK_FORMAT)
+_GET_HK: Final = bytes([CMD_GET_HK, 0])
 
 # Open-circuit voltage of one Li-ion cell against state of charge (typical
 # curve for NMC cells; an estimate, not a fuel gauge).
@@ -142,8 +146,8 @@ class P31u(Device):
 
     def housekeeping(self) -> P31uHousekeeping:
         """Read and check the full housekeeping structure."""
-        raw = self._command(bytes([CMD_GET_HK, 0]), HK_SIZE)
-        f = struct.unpack(HK_FORMAT, raw)
+        raw = self._command(_GET_HK, HK_SIZE)
+        f = _HK.unpack(raw)
         vbatt_mv = f[3]
         cursun, cursys = f[7], f[8]
         curout = np.array(f[10:16], dtype=float) * 1e-3
@@ -155,8 +159,10 @@ class P31u(Device):
         temps = f[55:61]
         batt_mode = f[62]
         problems = []
-        if any(o not in (0, 1) for o in outputs):
-            problems.append(f"output states {list(outputs)} not 0/1")
+        for o in outputs:  # a loop: compiled, `any` over a generator is generic calls
+            if o != 0 and o != 1:
+                problems.append(f"output states {list(outputs)} not 0/1")
+                break
         if batt_mode > 4:
             problems.append(f"battery mode {batt_mode} not 0-4")
         if not 2000 <= vbatt_mv <= 4500 * self.cells_in_series:

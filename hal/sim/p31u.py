@@ -29,6 +29,9 @@ ST_OK, ST_ERROR = 0, 1
 # The emulator's code in the boot_cause field after a ground-watchdog reset
 # (the value is this emulator's choice; a real P31u's codes are its own).
 BOOT_CAUSE_WDT_GND: Final = 4
+# Compiled once: `struct.pack` with the format string looks it up in
+# struct's cache on every call.
+_HK: Final = struct.Struct(HK_FORMAT)
 
 
 class P31uEmulator(I2CTarget):
@@ -180,8 +183,8 @@ class P31uEmulator(I2CTarget):
         cursys = nearest(self.battery_current_a * 1000)
         curout = [nearest(a * 1000) for a in self.output_currents_a.tolist()]
         temps = [nearest(t) for t in self.temps_c.tolist()]
-        return struct.pack(
-            HK_FORMAT, *vboost, min(vbatt_mv, 0xFFFF), *curin, min(cursun, 0xFFFF),
+        return _HK.pack(
+            *vboost, min(vbatt_mv, 0xFFFF), *curin, min(cursun, 0xFFFF),
             min(cursys, 0xFFFF), 0, *curout, *self.outputs, *([0] * 8), *([0] * 8),
             *self.latchups, 0, min(self.wdt_gnd_time_left_s, 0xFFFFFFFF), 0, 0, 0,
             self.wdt_gnd_resets, 0, 0, self.boot_count, *temps,

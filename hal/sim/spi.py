@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Final, Protocol
 
 from hal import DataError
 from hal.busio import SPI
+from hal.sim.emulator import I2CTarget
 
 __all__ = ["SimSPI", "SpiPeer"]
+
+# Clocked out after a register command while reading (sliced to length:
+# compiled, a slice of a constant where `bytes(n)` is a generic call).
+_ZEROS: Final = bytes(256)
 
 
 class SpiPeer(Protocol):
@@ -46,7 +51,16 @@ class SimSPI(SPI):
         target = self._targets.get(cs)
         if target is None:
             return b"\xff" * n_in
-        rx = target.spi_exchange(out + bytes(n_in) if n_in else out)
+        if 0 < n_in <= 256:
+            tx = out + _ZEROS[:n_in]
+        else:
+            tx = out + bytes(n_in) if n_in else out
+        # The same call twice: compiled, to an `I2CTarget` (every emulator) it
+        # is direct; any other object of the `SpiPeer` shape is reached through Python.
+        if isinstance(target, I2CTarget):
+            rx = target.spi_exchange(tx)
+        else:
+            rx = target.spi_exchange(tx)
         if len(rx) != len(out) + n_in:
             raise DataError(f"backend returned {len(rx)} bytes for a "
                             f"{len(out) + n_in}-byte frame", bus=self.name, address=cs)
