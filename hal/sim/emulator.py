@@ -231,7 +231,9 @@ class RegisterTarget(I2CTarget):
         self.before_read(ptr, n)
         end = ptr + n
         if end <= 256:
-            data = bytes(self.regs[ptr:end])
+            # Joined to b"" rather than passed to bytes(): the same bytes, by
+            # a compiled concatenation instead of a generic call of the type.
+            data = b"" + self.regs[ptr:end]
         else:
             data = bytes((self.regs * ((end // 256) + 1))[ptr:end])
         self.ptr = end & 0xFF

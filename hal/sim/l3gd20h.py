@@ -113,7 +113,7 @@ class L3GD20HEmulator(RegisterTarget):
             return data
         end = ptr + n
         if end <= 0x80:
-            data = bytes(self.regs[ptr:end])
+            data = b"" + self.regs[ptr:end]  # bytes, as `RegisterTarget.on_read` makes them
         else:
             data = bytes(self.regs[(ptr + i) & 0x7F] for i in range(n))
         self._after_read(ptr, n)
