@@ -120,6 +120,7 @@ EV_WHEEL_FAILED = EventDef(17, "WHEEL_FAILED", Severity.HIGH,
                            "give {expected:+.2f} rad/s")
 
 # Status bits as plain ints: a flag-enum membership test costs a microsecond, every cycle.
+_DETUMBLE: Final = Mode.DETUMBLE  # the cycle's mode is always a Mode member: tested by identity
 _ECLIPSE: Final = int(Status.ECLIPSE)
 _EST_VALID: Final = int(Status.EST_VALID)
 # SENSOR_BITS as constants: compiled, no dictionary lookup every cycle.
@@ -128,8 +129,9 @@ _GYRO_OK: Final = SENSOR_BITS["gyro"]
 _SUN_OK: Final = SENSOR_BITS["sun_sensors"]
 _WHEELS_OK: Final = SENSOR_BITS["wheels"]
 
-WHEEL_CHECK_CYCLES = 20
-WHEEL_CHECK_MIN_RAD_S = 1.0  # judge a wheel only when its commands should move it this much
+# Final: compiled, constants rather than module lookups in the per-cycle check.
+WHEEL_CHECK_CYCLES: Final = 20
+WHEEL_CHECK_MIN_RAD_S: Final = 1.0  # judge a wheel only when its commands should move it this much
 # The adcs_gains table: key -> (low, high) of its value.
 GAIN_LIMITS = {
     "bdot_gain": (0.0, 1e9),                 # A m^2 per T/s
@@ -317,11 +319,13 @@ class AdcsApp(App):
                 sun_body = reading.sun_body  # None in eclipse: the cycle then uses the field only
                 if sun_body is not None:
                     sun = sun_body.tolist()
-        speeds = [0.0, 0.0, 0.0, 0.0]
+        # Any, here and below: compiled, the values go to the cycle and the
+        # packet as the float objects they are, not unboxed and boxed again.
+        speeds: list[Any] = [0.0, 0.0, 0.0, 0.0]
         if self.wheels is not None:
             measured = self._read("wheels", self.wheels.speeds_rad_s)
             if measured is not None:
-                values: list[float] = measured.tolist()
+                values: list[Any] = measured.tolist()
                 if not _all_finite(values):
                     self._fault(EV_SENSOR_FAULT["wheels"], "wheels",
                                 "a wheel did not report its speed")
@@ -344,17 +348,19 @@ class AdcsApp(App):
             self.s_without_sun += 1.0 / self.rate_hz
         if ok & _WHEELS_OK:
             self._check_wheels(speeds)
-        torques = _four(out.wheel_torque_nm)
+        torques: list[Any] = _four(out.wheel_torque_nm)
         self._command(out.mtq_dipole_am2, out.wheel_torque_nm, torques)
         self._maybe_leave_detumble(out, t_s)
         # One struct call in field order: this packet goes out every cycle.
         # The values written out, not starred: a starred call builds a list and
         # a tuple of them first.
-        b = self._b_body
-        g = gyro if gyro is not None else [0.0, 0.0, 0.0]
-        s = sun if sun is not None else [0.0, 0.0, 0.0]
-        q, w, bias = out.q_body_eci, out.w_body_rad_s, out.gyro_bias_rad_s
-        dipole: list[float] = out.mtq_dipole_am2.tolist()
+        b: list[Any] = self._b_body
+        g: list[Any] = gyro if gyro is not None else [0.0, 0.0, 0.0]
+        s: list[Any] = sun if sun is not None else [0.0, 0.0, 0.0]
+        q: tuple[Any, ...] = out.q_body_eci
+        w: tuple[Any, ...] = out.w_body_rad_s
+        bias: tuple[Any, ...] = out.gyro_bias_rad_s
+        dipole: list[Any] = out.mtq_dipole_am2.tolist()
         self.bus.publish(_STATE_ID, _STATE_STRUCT.pack(
             t_s, int(self.cycle.mode), status, ok, b[0], b[1], b[2], g[0], g[1], g[2],
             s[0], s[1], s[2], q[0], q[1], q[2], q[3], w[0], w[1], w[2], bias[0], bias[1], bias[2],
@@ -427,7 +433,7 @@ class AdcsApp(App):
 
     def _maybe_leave_detumble(self, out: AdcsCommands, t_s: float) -> None:
         threshold = float(self.params["detumble_exit_rate_deg_s"])
-        if self.cycle.mode != Mode.DETUMBLE or threshold <= 0.0:
+        if self.cycle.mode is not _DETUMBLE or threshold <= 0.0:
             self._slow_since_s = None
             return
         slow = False
@@ -512,7 +518,9 @@ def _four(values: np.ndarray) -> list[float]:
 
 
 def _all_finite(values: list[float]) -> bool:
-    for value in values:  # a loop: compiled, no call per value
-        if not math.isfinite(value):
+    for value in values:
+        # x - x is 0 for every finite x and NaN for an infinity or NaN:
+        # compiled, native arithmetic where math.isfinite is a generic call.
+        if not value - value == 0.0:
             return False
     return True
