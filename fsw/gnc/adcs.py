@@ -350,7 +350,9 @@ class AdcsCycle:
         n = self.n_wheels
         wheels = sensors.wheel_speed_rad_s
         if type(wheels) is list or type(wheels) is tuple:
-            speeds: tuple[float, ...] = tuple(wheels)
+            # Any, here and below: compiled, the items go to the struct call as
+            # the float objects they are, not unboxed and boxed again.
+            speeds: tuple[Any, ...] = tuple(wheels)
         elif type(wheels) is np.ndarray and wheels.dtype == np.float64 and wheels.ndim == 1:
             speeds = tuple(wheels.tolist())
         else:
@@ -363,9 +365,11 @@ class AdcsCycle:
             raise ValueError(f"wheel_speed_rad_s needs {n} values, got {len(speeds)}")
         if n < 4:
             speeds = speeds + (0.0,) * (4 - n)
-        g, m, s = self._gyro, self._mag, self._sun
-        r = _floats(sensors.r_eci_km, 3, "r_eci_km")
-        v = _floats(sensors.v_eci_km_s, 3, "v_eci_km_s")
+        g: tuple[Any, ...] = self._gyro
+        m: tuple[Any, ...] = self._mag
+        s: tuple[Any, ...] = self._sun
+        r: tuple[Any, ...] = _floats(sensors.r_eci_km, 3, "r_eci_km")
+        v: tuple[Any, ...] = _floats(sensors.v_eci_km_s, 3, "v_eci_km_s")
         # One struct call in field order, the arguments written out: a call
         # with starred arguments would build a list and a tuple of them first.
         _INPUTS.pack_into(

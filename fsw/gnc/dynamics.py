@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -135,8 +135,12 @@ class RigidBody:
         u = self._u
         # Tuples: compiled, their items are read natively (a tuple given is
         # taken as it is, a list copied once).
-        t, m = tuple(wheel_torque_nm), tuple(mtq_dipole_am2)
-        b, e = tuple(b_eci_t), tuple(ext_torque_body_nm)
+        # Any: compiled, the items go to the struct call as the objects they
+        # are, not unboxed and boxed again.
+        t: tuple[Any, ...] = tuple(wheel_torque_nm)
+        m: tuple[Any, ...] = tuple(mtq_dipole_am2)
+        b: tuple[Any, ...] = tuple(b_eci_t)
+        e: tuple[Any, ...] = tuple(ext_torque_body_nm)
         if len(t) < MAX_WHEELS:
             t = t + (0.0,) * (MAX_WHEELS - len(t))
         if MAX_WHEELS == 4 and len(t) == 4 and len(m) == 3 and len(b) == 3 and len(e) == 3:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 
@@ -33,8 +33,13 @@ _SHADOW_CONICAL: Final = lib.tsr_shadow_conical
 def _put3(buffer, v: Sequence[float]) -> None:
     """Write the three values of `v` as doubles into a C buffer."""
     if type(v) is tuple and len(v) == 3:
-        t: tuple[float, ...] = v
-        x, y, z = t[0], t[1], t[2]  # compiled: read natively, no unpacking protocol
+        # Read natively, no unpacking protocol; Any: floats are passed on as
+        # the objects they are, not unboxed and boxed again.
+        t: tuple[Any, ...] = v
+        x, y, z = t[0], t[1], t[2]
+        if type(x) is float and type(y) is float and type(z) is float:
+            _VEC3.pack_into(buffer, 0, x, y, z)
+            return
     else:
         x, y, z = v
     _VEC3.pack_into(buffer, 0, float(x), float(y), float(z))
