@@ -183,3 +183,16 @@ def test_a_sensor_that_drops_out_is_flagged_and_used_again_when_it_returns() -> 
     seeing = detumble.step(_sensors(mag_body_t=[2.2e-5, -1e-5, 3e-5]))
     assert not seeing.status & Status.NO_CONTROL
     assert seeing.mtq_dipole_am2[0] < 0.0  # the field grew along x: B-dot opposes it
+
+
+def test_the_commands_are_arrays_for_the_actuators_and_floats_for_the_estimate() -> None:
+    cmd = AdcsCycle(mode=Mode.SUN).step(_sensors(wheel_speed_rad_s=(1, 2, 3, 4)))
+    assert isinstance(cmd.wheel_torque_nm, np.ndarray) and cmd.wheel_torque_nm.shape == (4,)
+    assert isinstance(cmd.mtq_dipole_am2, np.ndarray) and cmd.mtq_dipole_am2.shape == (3,)
+    for name, n in (("q_body_eci", 4), ("w_body_rad_s", 3), ("gyro_bias_rad_s", 3),
+                    ("att_sigma_rad", 3), ("q_target_eci", 4), ("sun_eci", 3), ("b_eci_t", 3),
+                    ("wheel_momentum_body_nms", 3)):
+        value = getattr(cmd, name)
+        assert type(value) is tuple and len(value) == n and all(type(x) is float for x in value)
+    assert np.linalg.norm(cmd.q_body_eci) == pytest.approx(1.0, abs=1e-12)
+    assert np.linalg.norm(cmd.sun_eci) == pytest.approx(1.0, abs=1e-12)
