@@ -209,7 +209,10 @@ def test_any_pyserial_url_a_tcp_serial_server(thread_bench) -> None:
                         return
                     os.write(tty_fd, data)
                 if tty_fd in ready:
-                    conn.sendall(os.read(tty_fd, 4096))
+                    try:
+                        conn.sendall(os.read(tty_fd, 4096))
+                    except (BrokenPipeError, ConnectionResetError):
+                        return  # the client closed first, as it does when the test ends
 
     thread = threading.Thread(target=bridge, daemon=True)
     thread.start()
