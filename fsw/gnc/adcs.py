@@ -349,20 +349,11 @@ class AdcsCycle:
             self._sun = _floats(sun, 3, "sun_body")
         n = self.n_wheels
         wheels = sensors.wheel_speed_rad_s
-        if type(wheels) is list or type(wheels) is tuple:
-            # Any, here and below: compiled, the items go to the struct call as
-            # the float objects they are, not unboxed and boxed again.
-            speeds: tuple[Any, ...] = tuple(wheels)
-        elif type(wheels) is np.ndarray and wheels.dtype == np.float64 and wheels.ndim == 1:
-            speeds = tuple(wheels.tolist())
-        else:
-            speeds = tuple(np.asarray(wheels, dtype=float).tolist())
-        if not _all_floats(speeds):
-            speeds = tuple([float(e) for e in speeds])
-        if len(speeds) > n:
-            speeds = speeds[:n]
-        if len(speeds) != n:
-            raise ValueError(f"wheel_speed_rad_s needs {n} values, got {len(speeds)}")
+        if len(wheels) > n:  # values beyond the wheels fitted are not read
+            wheels = wheels[:n]
+        # Any, here and below: compiled, the items go to the struct call as
+        # the float objects they are, not unboxed and boxed again.
+        speeds: tuple[Any, ...] = _floats(wheels, n, "wheel_speed_rad_s")
         if n < 4:
             speeds = speeds + (0.0,) * (4 - n)
         g: tuple[Any, ...] = self._gyro

@@ -197,8 +197,7 @@ class AdcsApp(App):
         self.cycles = 0
         self.sensor_faults = {name: 0 for name in SENSOR_BITS}
         self.actuator_faults = 0
-        self.b_body_t = np.zeros(3)
-        self._b_body = [0.0, 0.0, 0.0]  # b_body_t as floats, for the state packet
+        self.b_body_t: list[float] = [0.0, 0.0, 0.0]  # the last field measured, T, body
         self.last: AdcsCommands | None = None
         self._slow_since_s: float | None = None
         self.wheels_failed = 0
@@ -302,8 +301,7 @@ class AdcsApp(App):
         mag: list[float] | None = None
         field = self._read("magnetometer", self.magnetometer.read_field_t)
         if field is not None:
-            self.b_body_t = field
-            mag = self._b_body = field.tolist()
+            mag = self.b_body_t = field.tolist()
             ok |= _MAG_OK
         gyro: list[float] | None = None
         if self.gyro:
@@ -354,7 +352,7 @@ class AdcsApp(App):
         # One struct call in field order: this packet goes out every cycle.
         # The values written out, not starred: a starred call builds a list and
         # a tuple of them first.
-        b: list[Any] = self._b_body
+        b: list[Any] = self.b_body_t
         g: list[Any] = gyro if gyro is not None else [0.0, 0.0, 0.0]
         s: list[Any] = sun if sun is not None else [0.0, 0.0, 0.0]
         q: tuple[Any, ...] = out.q_body_eci
